@@ -1,0 +1,1 @@
+"""The configuration model: RouterOS menus, values, store, verification."""

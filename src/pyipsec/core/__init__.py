@@ -1,0 +1,1 @@
+"""The IKE engines (sans-IO)."""

@@ -1,0 +1,1 @@
+"""I/O shells: the event loop, sockets, signals and wiring."""

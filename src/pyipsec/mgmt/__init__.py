@@ -1,0 +1,1 @@
+"""Management front-ends (console, API, REST, web) over one command layer."""

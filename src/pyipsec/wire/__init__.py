@@ -1,0 +1,1 @@
+"""Wire codecs: bytes <-> frozen dataclasses. No state, no crypto, no I/O."""
