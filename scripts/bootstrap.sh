@@ -8,7 +8,7 @@ what=${1:-test}
 
 # Debian packages each target needs. Tests: tshark is the ESP decryption oracle, iproute2
 # makes the namespaces, strongSwan is the interop peer, iperf3 measures throughput.
-deb_common=(iproute2 python3-venv)
+deb_common=(iproute2 iputils-ping python3-venv)
 deb_test=(tshark)
 case $what in
     test) debs=("${deb_common[@]}" "${deb_test[@]}") ;;
