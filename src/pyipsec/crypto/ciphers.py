@@ -1,0 +1,271 @@
+"""Keyed ESP/IKE ciphers: CBC block ciphers, AES-CTR, AES-GCM, ChaCha20-Poly1305 and NULL.
+
+Every class here is built once per SA from the SA's key material (``keyed()`` in the registry)
+and then used for every packet. The ``cryptography`` algorithm object (or the AEAD object, which
+is reusable) is kept; only the mode object, which carries the per-packet IV, is built per call.
+
+Inputs are whole, already padded buffers (ESP padding is the packet engine's job, RFC 4303 §2.4).
+Non-AEAD ciphers ignore ``aad``. AEAD ciphers return ``ciphertext || tag`` and raise
+``AuthenticationFailed`` on a bad tag, never ``cryptography``'s own exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers import algorithms as legacy
+from cryptography.hazmat.primitives.ciphers import (
+    BlockCipherAlgorithm,
+    Cipher,
+    algorithms,
+    modes,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from pyipsec.crypto.base import AuthenticationFailed, CryptoError, EspCipher
+
+__all__ = [
+    "AesCtr",
+    "AesGcm",
+    "BlockCbc",
+    "ChaChaPoly",
+    "NullCipher",
+    "des_key_is_weak",
+    "make_3des",
+    "make_aes_cbc",
+    "make_aes_ctr",
+    "make_aes_gcm",
+    "make_blowfish",
+    "make_camellia",
+    "make_chacha20poly1305",
+    "make_des",
+    "make_null",
+]
+
+
+class BlockCbc:
+    """A block cipher in CBC mode (RFC 2405, RFC 2451, RFC 3602, RFC 4312).
+
+    ``data`` must be a whole number of blocks; the IV is one block and comes from the caller.
+    """
+
+    __slots__ = ("_alg", "_block")
+
+    def __init__(self, alg: BlockCipherAlgorithm, block_size: int) -> None:
+        self._alg = alg
+        self._block = block_size
+
+    def _check(self, iv: bytes, data: bytes) -> None:
+        if len(iv) != self._block:
+            raise CryptoError(f"CBC IV must be {self._block} bytes, not {len(iv)}")
+        if len(data) % self._block:
+            raise CryptoError(f"CBC data length {len(data)} is not a multiple of {self._block}")
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        self._check(iv, data)
+        enc = Cipher(self._alg, modes.CBC(iv)).encryptor()
+        return enc.update(data) + enc.finalize()
+
+    def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        self._check(iv, data)
+        dec = Cipher(self._alg, modes.CBC(iv)).decryptor()
+        return dec.update(data) + dec.finalize()
+
+
+class AesCtr:
+    """AES in counter mode for ESP (RFC 3686).
+
+    The key material ends with a 4-byte nonce (RFC 3686 §5.1); the counter block is
+    nonce || 8-byte IV || 32-bit block counter starting at 1 (RFC 3686 §4).
+    """
+
+    __slots__ = ("_alg", "_nonce")
+
+    def __init__(self, key: bytes) -> None:
+        self._alg = algorithms.AES(key[:-4])
+        self._nonce = key[-4:]
+
+    def _counter_block(self, iv: bytes) -> bytes:
+        if len(iv) != 8:
+            raise CryptoError(f"AES-CTR IV must be 8 bytes, not {len(iv)}")
+        # RFC 3686 §4: the block counter of the first block is 1.
+        return self._nonce + iv + b"\x00\x00\x00\x01"
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        enc = Cipher(self._alg, modes.CTR(self._counter_block(iv))).encryptor()
+        return enc.update(data) + enc.finalize()
+
+    decrypt = encrypt  # CTR is its own inverse
+
+
+class AesGcm:
+    """AES-GCM for ESP (RFC 4106) and IKEv2 (RFC 5282).
+
+    The last 4 bytes of the key material are the salt; the 12-byte nonce is salt || 8-byte IV
+    (RFC 4106 §4). The tag is 16 bytes; RFC 4106 §8.1 key sizes 128, 192 and 256 bits.
+    """
+
+    __slots__ = ("_aead", "_salt")
+
+    def __init__(self, key: bytes, icv_size: int) -> None:
+        if icv_size != 16:
+            raise CryptoError(f"AES-GCM with a {icv_size}-byte ICV is not supported")
+        self._aead = AESGCM(key[:-4])
+        self._salt = key[-4:]
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise CryptoError(f"AES-GCM IV must be 8 bytes, not {len(iv)}")
+        return self._aead.encrypt(self._salt + iv, data, aad)
+
+    def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise CryptoError(f"AES-GCM IV must be 8 bytes, not {len(iv)}")
+        if len(data) < 16:
+            raise AuthenticationFailed("AES-GCM: input shorter than the tag")
+        try:
+            return self._aead.decrypt(self._salt + iv, data, aad)
+        except InvalidTag:
+            raise AuthenticationFailed("AES-GCM: tag mismatch") from None
+
+
+class ChaChaPoly:
+    """ChaCha20-Poly1305 for ESP (RFC 7634) and IKEv2 (RFC 7634 §3).
+
+    Key material is a 32-byte key followed by a 4-byte salt; the nonce is salt || 8-byte IV
+    (RFC 7634 §2); the tag is 16 bytes.
+    """
+
+    __slots__ = ("_aead", "_salt")
+
+    def __init__(self, key: bytes, icv_size: int) -> None:
+        if icv_size != 16:
+            raise CryptoError(f"ChaCha20-Poly1305 with a {icv_size}-byte ICV is not supported")
+        self._aead = ChaCha20Poly1305(key[:32])
+        self._salt = key[32:]
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise CryptoError(f"ChaCha20-Poly1305 IV must be 8 bytes, not {len(iv)}")
+        return self._aead.encrypt(self._salt + iv, data, aad)
+
+    def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise CryptoError(f"ChaCha20-Poly1305 IV must be 8 bytes, not {len(iv)}")
+        if len(data) < 16:
+            raise AuthenticationFailed("ChaCha20-Poly1305: input shorter than the tag")
+        try:
+            return self._aead.decrypt(self._salt + iv, data, aad)
+        except InvalidTag:
+            raise AuthenticationFailed("ChaCha20-Poly1305: tag mismatch") from None
+
+
+class NullCipher:
+    """The NULL encryption algorithm (RFC 2410 §2): output equals input, no IV."""
+
+    __slots__ = ()
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        return bytes(data)
+
+    def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        return bytes(data)
+
+
+# DES weak and semi-weak keys (FIPS 74 §3.6; listed with parity in RFC 2405 §5 "Security
+# Considerations" by reference to Schneier). Compared with the parity bits cleared.
+_DES_WEAK_KEYS = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        # weak
+        "0101010101010101",
+        "fefefefefefefefe",
+        "e0e0e0e0f1f1f1f1",
+        "1f1f1f1f0e0e0e0e",
+        # semi-weak pairs
+        "01fe01fe01fe01fe",
+        "fe01fe01fe01fe01",
+        "1fe01fe00ef10ef1",
+        "e01fe01ff10ef10e",
+        "01e001e001f101f1",
+        "e001e001f101f101",
+        "1ffe1ffe0efe0efe",
+        "fe1ffe1ffe0efe0e",
+        "011f011f010e010e",
+        "1f011f010e010e01",
+        "e0fee0fef1fef1fe",
+        "fee0fee0fef1fef1",
+    )
+)
+
+
+def _strip_parity(key: bytes) -> bytes:
+    return bytes(b & 0xFE for b in key)
+
+
+_DES_WEAK_STRIPPED = frozenset(_strip_parity(k) for k in _DES_WEAK_KEYS)
+
+
+def des_key_is_weak(key: bytes) -> bool:
+    """True for the 4 weak and 12 semi-weak DES keys, whatever their parity bits."""
+    return _strip_parity(key) in _DES_WEAK_STRIPPED
+
+
+def make_des(key: bytes, icv_size: int) -> EspCipher:
+    """DES-CBC (RFC 2405). Parity bits are ignored; weak and semi-weak keys are refused."""
+    if des_key_is_weak(key):
+        # RFC 2405 §5: weak keys SHOULD be discarded; the caller derives new keys or fails the SA.
+        raise CryptoError("des: weak or semi-weak key")
+    # Triple DES with K1 = K2 = K3 is single DES (EDE collapses to E).
+    return BlockCbc(legacy.TripleDES(key * 3), 8)
+
+
+def make_3des(key: bytes, icv_size: int) -> EspCipher:
+    """3DES-EDE-CBC (RFC 2451 §2.2); refuses keys that collapse to single DES."""
+    k1, k2, k3 = _strip_parity(key[:8]), _strip_parity(key[8:16]), _strip_parity(key[16:])
+    if k1 == k2 or k2 == k3:
+        # RFC 2451 §2.3: K1 = K2 or K2 = K3 degenerates to single DES.
+        raise CryptoError("3des: key parts repeat (degenerates to single DES)")
+    return BlockCbc(legacy.TripleDES(key), 8)
+
+
+def make_aes_cbc(key: bytes, icv_size: int) -> EspCipher:
+    """AES-CBC (RFC 3602)."""
+    return BlockCbc(algorithms.AES(key), 16)
+
+
+def make_blowfish(key: bytes, icv_size: int) -> EspCipher:
+    """Blowfish-CBC (RFC 2451)."""
+    return BlockCbc(legacy.Blowfish(key), 8)
+
+
+def make_camellia(key: bytes, icv_size: int) -> EspCipher:
+    """Camellia-CBC (RFC 4312)."""
+    return BlockCbc(legacy.Camellia(key), 16)
+
+
+def make_aes_ctr(key: bytes, icv_size: int) -> EspCipher:
+    """AES-CTR (RFC 3686); ``key`` ends with the 4-byte nonce."""
+    return AesCtr(key)
+
+
+def make_aes_gcm(key: bytes, icv_size: int) -> EspCipher:
+    """AES-GCM (RFC 4106); ``key`` ends with the 4-byte salt."""
+    return AesGcm(key, icv_size)
+
+
+def make_chacha20poly1305(key: bytes, icv_size: int) -> EspCipher:
+    """ChaCha20-Poly1305 (RFC 7634); ``key`` is 32 bytes of key plus a 4-byte salt."""
+    return ChaChaPoly(key, icv_size)
+
+
+_NULL = NullCipher()
+
+
+def make_null(key: bytes, icv_size: int) -> EspCipher:
+    """NULL encryption (RFC 2410)."""
+    return _NULL
+
+
+Factory = Callable[[bytes, int], EspCipher]

@@ -1,0 +1,90 @@
+"""Pseudo-random functions for IKE: HMAC-x (RFC 2104) and AES-XCBC-PRF-128 (RFC 4434).
+
+Also AES-XCBC-MAC-96 (RFC 3566), on which AES-XCBC-PRF-128 is built. XCBC runs over
+``cryptography``'s AES: the message minus its last block goes through one AES-CBC pass under K1
+with a zero IV, whose last output block is E[n-1]; the last block is then finished by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from pyipsec.crypto.base import CryptoError
+
+__all__ = [
+    "aes_xcbc_mac",
+    "aes_xcbc_mac_96",
+    "aes_xcbc_prf_128",
+    "hash_function",
+    "hmac_prf",
+]
+
+_ZERO_BLOCK = bytes(16)
+
+
+def hmac_prf(digest: str) -> Callable[[bytes, bytes], bytes]:
+    """prf(key, data) = HMAC-``digest``(key, data), full output (RFC 2104)."""
+
+    def prf(key: bytes, data: bytes) -> bytes:
+        return hmac.digest(key, data, digest)
+
+    prf.__name__ = f"hmac_{digest}"
+    return prf
+
+
+def hash_function(digest: str) -> Callable[[bytes], bytes]:
+    """The bare hash ``digest`` as a function bytes -> bytes (IKEv1 HASH, NAT-D)."""
+
+    def h(data: bytes) -> bytes:
+        return hashlib.new(digest, data).digest()
+
+    h.__name__ = digest
+    return h
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(16, "big")
+
+
+def aes_xcbc_mac(key: bytes, data: bytes) -> bytes:
+    """AES-XCBC-MAC (RFC 3566 §4), untruncated 16 bytes. ``key`` must be 16 bytes."""
+    if len(key) != 16:
+        raise CryptoError(f"AES-XCBC-MAC: key must be 16 bytes, not {len(key)}")
+    ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    # RFC 3566 §4 (1): K1, K2, K3 derived from the key.
+    subkeys = ecb.update(b"\x01" * 16 + b"\x02" * 16 + b"\x03" * 16)
+    k1, k2, k3 = subkeys[:16], subkeys[16:32], subkeys[32:]
+    # (2)-(3): CBC over all but the last block; the last block is complete and non-empty
+    # (K2), or padded with 0x80 00.. (K3); the empty message is one padded block.
+    n_full = (len(data) - 1) // 16 if data else 0
+    head, last = data[: 16 * n_full], data[16 * n_full :]
+    if head:
+        cbc = Cipher(algorithms.AES(k1), modes.CBC(_ZERO_BLOCK)).encryptor()
+        prev = (cbc.update(head) + cbc.finalize())[-16:]
+    else:
+        prev = _ZERO_BLOCK
+    if len(last) == 16:
+        block = _xor(_xor(last, prev), k2)
+    else:
+        padded = last + b"\x80" + bytes(15 - len(last))
+        block = _xor(_xor(padded, prev), k3)
+    final = Cipher(algorithms.AES(k1), modes.ECB()).encryptor()
+    return final.update(block) + final.finalize()
+
+
+def aes_xcbc_mac_96(key: bytes, data: bytes) -> bytes:
+    """AES-XCBC-MAC-96 (RFC 3566 §4): the leftmost 96 bits."""
+    return aes_xcbc_mac(key, data)[:12]
+
+
+def aes_xcbc_prf_128(key: bytes, data: bytes) -> bytes:
+    """AES-XCBC-PRF-128 (RFC 4434 §2): any key length, 16-byte output."""
+    if len(key) < 16:
+        key = key + bytes(16 - len(key))  # RFC 4434 §2: pad short keys with zero bits
+    elif len(key) > 16:
+        key = aes_xcbc_mac(_ZERO_BLOCK, key)  # RFC 4434 §2: shorten with a zero key
+    return aes_xcbc_mac(key, data)
