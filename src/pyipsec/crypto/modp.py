@@ -12,7 +12,8 @@ bits instead of 8192, which keeps the exponentiation cost small without weakenin
 Modular exponentiation uses OpenSSL through pyca/cryptography's finite-field DH when it is
 there (constant-time, about 10 ms for an 8192-bit prime and a 620-bit exponent on the
 development machine, against about 90 ms for Python's ``pow``), and Python's ``pow``
-otherwise; both give the same numbers (the tests compare them).
+otherwise and for the small legacy groups 1 and 2 (see ``backend_for``); both give the same
+numbers (the tests compare them).
 """
 
 from __future__ import annotations
@@ -219,23 +220,30 @@ def powmod_openssl(base: int, exponent: int, prime: int) -> int:
     """base^exponent mod prime through OpenSSL's DH (prime must be a group prime, g = 2).
 
     The exponent is loaded as a DH private value and ``base`` as the peer's public value; the
-    DH "shared key" is then exactly base^exponent mod p. OpenSSL itself refuses a base outside
-    1 < base < p - 1 (callers validate before).
+    DH "shared key" is then exactly base^exponent mod p. OpenSSL refuses a base outside
+    1 < base < p - 1 and a result of 1; those cases are computed with ``pow`` instead.
     """
-    with warnings.catch_warnings():
-        # FFDH is deprecated in pyca/cryptography; the pure-Python path takes over if removed.
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        numbers = _parameter_numbers(prime)
-        private = dh.DHPrivateNumbers(exponent, dh.DHPublicNumbers(2, numbers)).private_key()
-        peer = dh.DHPublicNumbers(base, numbers).public_key()
-        return int.from_bytes(private.exchange(peer), "big")
+    try:
+        with warnings.catch_warnings():
+            # FFDH is deprecated in pyca/cryptography; the pure-Python path takes over if removed.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            numbers = _parameter_numbers(prime)
+            private = dh.DHPrivateNumbers(exponent, dh.DHPublicNumbers(2, numbers)).private_key()
+            peer = dh.DHPublicNumbers(base, numbers).public_key()
+            return int.from_bytes(private.exchange(peer), "big")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # pyca/cryptography 50 *panics* (a BaseException)
+        # when OpenSSL refuses a result of 1; such inputs never come from a validated exchange,
+        # but the number is still well defined, so compute it the slow way.
+        return pow(base, exponent, prime)
 
 
 def _select_backend() -> Callable[[int, int, int], int]:
     if dh is None:
         return powmod_python
-    try:  # a cheap self-test on the smallest group: the backend must agree with ``pow``
-        if powmod_openssl(3, 65537, _P768) == pow(3, 65537, _P768):
+    try:  # a cheap self-test: the backend must agree with ``pow``
+        if powmod_openssl(3, 65537, _P1536) == pow(3, 65537, _P1536):
             return powmod_openssl
     except Exception:  # any failure of the optional accelerator means: do not use it
         pass
@@ -243,6 +251,18 @@ def _select_backend() -> Callable[[int, int, int], int]:
 
 
 powmod: Callable[[int, int, int], int] = _select_backend()
+
+# pyca/cryptography runs parameter checks when it loads a DH key with a prime of 1024 bits or
+# less (measured: 20-40 ms per key load for groups 1 and 2, against well under 1 ms with a
+# 256-bit exponent in Python's ``pow``), so those two legacy groups stay on ``pow``.
+_OPENSSL_MIN_BITS = 1536
+
+
+def backend_for(group: ModpGroup) -> Callable[[int, int, int], int]:
+    """The exponentiation backend used for ``group`` by default."""
+    if group.prime.bit_length() < _OPENSSL_MIN_BITS:
+        return powmod_python
+    return powmod
 
 
 class ModpKeyExchange:
@@ -254,7 +274,7 @@ class ModpKeyExchange:
         self, group: ModpGroup, rng: Rng, *, backend: Callable[[int, int, int], int] | None = None
     ) -> None:
         self._group = group
-        self._powmod = backend or powmod
+        self._powmod = backend or backend_for(group)
         self._x = _private_exponent(rng, group.exponent_bits)
         y = self._powmod(group.generator, self._x, group.prime)
         self._public = y.to_bytes(group.size, "big")
