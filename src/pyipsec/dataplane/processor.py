@@ -1,0 +1,554 @@
+"""The sans-IO ESP/AH packet engine: SPD + SAD + transforms + counters, one packet at a time.
+
+Theory of operation
+-------------------
+
+``outbound(packet, now)`` takes a cleartext IP packet leaving the gateway (RFC 4301 §5.1):
+
+1. parse it and build its selector; look up the SPD (Direction.OUT);
+2. no policy or action=none: pass in clear; discard: drop (out-policy-blocked);
+3. encrypt: find the SA(s) (ESP and/or AH, RFC 4301 §4.5 bundle); if missing, level=use passes
+   in clear, require/unique drop (out-no-states) and emit ``AcquireRequested`` at most once a
+   second per policy;
+4. apply ESP (tunnel: over the whole packet under a new outer header; transport: after the IP
+   header chain), then AH over the result, outermost, in transport position (a bundle has one
+   outer header); optionally wrap ESP in UDP (RFC 3948).
+
+``inbound(packet, now, udp_encap=None)`` takes an IP packet carrying ESP or AH (RFC 4301 §5.2):
+
+- ``packet`` is always a whole IP packet. ESP-in-UDP is accepted in two shapes: as received from
+  a raw socket (IP/UDP/ESP, protocol 17: the UDP header is parsed and stripped here), or, from a
+  UDP socket, as an IP header with protocol 50 followed by the ESP bytes, with
+  ``udp_encap=(src_port, dst_port)`` (``wire.udpencap.decapsulate`` builds that shape);
+- AH is removed first (if present), then ESP: SA lookup by (SPI, protocol, dst), replay check,
+  ICV/AEAD verification and decryption, replay-window update, padding check;
+- the inner packet is then checked against the SPD inbound (``_policy_check``) and returned.
+
+``inbound_clear(packet, now)`` checks a packet that arrived without IPsec, so traffic covered
+by an encrypt policy of level require/unique cannot sneak in in clear.
+
+The engine never raises on packet input: every failure is a ``PacketDropped`` turned into a
+counted drop with a short reason (see docs/dataplane-counters.md). Events (acquires, SA expiry,
+sequence exhaustion, NAT mapping changes) are drained with ``pop_events()``.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyipsec.crypto.base import IvKind, Rng
+from pyipsec.dataplane.policy import Action, Direction, IPAddress, Level, Mode, Policy, Selector
+from pyipsec.dataplane.sad import (
+    Sad,
+    SadEvent,
+    SaProtocol,
+    SecurityAssociation,
+)
+from pyipsec.dataplane.stats import Statistics, XfrmStat
+from pyipsec.dataplane.transforms import (
+    PacketDropped,
+    ah_protect,
+    ah_unprotect,
+    counter_iv,
+    esp_protect,
+    esp_unprotect,
+)
+from pyipsec.wire.ah import MalformedAh, pull_ah_header
+from pyipsec.wire.ip import (
+    IpPacket,
+    IpProtocol,
+    MalformedPacket,
+    fix_transport_checksum,
+    ipv4_header,
+    ipv6_header,
+    parse_ip,
+    rewrite_header,
+)
+from pyipsec.wire.udpencap import UdpPayloadKind, decapsulate, udp_header
+
+_ESP_SPI_SEQ = struct.Struct("!II")
+_SEQ_LIMIT = {False: 0xFFFFFFFF, True: 0xFFFFFFFFFFFFFFFF}  # RFC 4303 §3.3.3
+ACQUIRE_INTERVAL = 1.0  # seconds between two acquires for one policy
+_RNG_CHUNK = 4096
+
+
+class SpdLookup(Protocol):
+    """What the processor needs of the SPD (``pyipsec.dataplane.spd.Spd``)."""
+
+    def lookup(self, direction: Direction, selector: Selector) -> Policy | None: ...
+
+
+class Verdict(enum.Enum):
+    PROTECTED = "protected"  # outbound: send ``packet`` (ESP/AH applied)
+    CLEAR = "clear"  # outbound: send ``packet`` unchanged (bypass)
+    DELIVER = "deliver"  # inbound: deliver ``packet``
+    DROPPED = "dropped"  # counted drop
+    DUMMY = "dummy"  # inbound: a TFC dummy packet (RFC 4303 §2.6), discarded, not an error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundResult:
+    """What to do with an outbound packet.
+
+    For PROTECTED, ``packet`` is the whole IP packet to put on the wire (IP/UDP/ESP when
+    ``udp_ports`` is set). A UDP socket sends ``payload`` (from ``payload_offset``: the ESP
+    bytes) from ``udp_ports[0]`` to ``(dst, udp_ports[1])``.
+    """
+
+    verdict: Verdict
+    packet: bytes = b""
+    src: IPAddress | None = None
+    dst: IPAddress | None = None
+    udp_ports: tuple[int, int] | None = None
+    payload_offset: int = 0
+    reason: str = ""
+    policy_id: int | None = None
+
+    @property
+    def payload(self) -> bytes:
+        return self.packet[self.payload_offset :]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundResult:
+    """The packet to deliver (DELIVER) or why it was dropped."""
+
+    verdict: Verdict
+    packet: bytes = b""
+    reason: str = ""
+    spis: tuple[int, ...] = ()  # SPIs of the SAs that processed it, outermost first
+    policy_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcquireRequested:
+    """An encrypt policy needs an SA (RFC 4301 §5.1, step 3a; PF_KEY ACQUIRE)."""
+
+    policy: Policy
+    selector: Selector
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaSequenceExhausted:
+    """An outbound SA ran out of sequence numbers (RFC 4303 §3.3.3): rekey it."""
+
+    spi: int
+    protocol: SaProtocol
+    dst: IPAddress
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NatMappingChanged:
+    """ESP-in-UDP arrived from other ports than the SA's (a NAT rebinding, RFC 3948 §5)."""
+
+    spi: int
+    dst: IPAddress
+    old_ports: tuple[int, int]
+    new_ports: tuple[int, int]
+
+
+ProcessorEvent = AcquireRequested | SaSequenceExhausted | NatMappingChanged | SadEvent
+
+
+def _unspecified(addr: IPAddress | None) -> bool:
+    return addr is None or addr.is_unspecified
+
+
+def _selector(info: IpPacket) -> Selector:
+    return Selector(
+        src=info.src,
+        dst=info.dst,
+        protocol=info.protocol,
+        src_port=info.src_port,
+        dst_port=info.dst_port,
+    )
+
+
+class Processor:
+    """The packet engine. ``rng(n)`` supplies CBC IVs; it is drawn in 4 KiB chunks."""
+
+    def __init__(self, spd: SpdLookup, sad: Sad, stats: Statistics, rng: Rng) -> None:
+        self.spd = spd
+        self.sad = sad
+        self.stats = stats
+        self._rng = rng
+        self._rbuf = b""
+        self._rpos = 0
+        self._events: list[ProcessorEvent] = []
+        self._last_acquire: dict[int, float] = {}
+        self._nat_seen: dict[tuple[int, IPAddress], tuple[int, int]] = {}
+
+    # -- public -----------------------------------------------------------------------------
+
+    def pop_events(self) -> list[ProcessorEvent]:
+        """Events since the last call (the SAD's expiry events included), oldest first."""
+        events: list[ProcessorEvent] = [*self._events, *self.sad.pop_events()]
+        self._events = []
+        return events
+
+    def outbound(self, packet: bytes, now: float) -> OutboundResult:
+        """Process a cleartext packet leaving the gateway (RFC 4301 §5.1)."""
+        try:
+            return self._outbound(bytes(packet), now)
+        except PacketDropped as drop:
+            self.stats.counts[drop.stat] += 1
+            return OutboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
+        except Exception:  # a bug must not become a crash on remote input; counted, visible
+            self.stats.counts[XfrmStat.OUT_ERRORS] += 1
+            return OutboundResult(verdict=Verdict.DROPPED, reason="internal error")
+
+    def inbound(
+        self, packet: bytes, now: float, udp_encap: tuple[int, int] | None = None
+    ) -> InboundResult:
+        """Process an IP packet carrying ESP or AH (RFC 4301 §5.2); see the module docstring."""
+        try:
+            return self._inbound(bytes(packet), now, udp_encap)
+        except PacketDropped as drop:
+            self.stats.counts[drop.stat] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
+        except Exception:
+            self.stats.counts[XfrmStat.IN_ERRORS] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason="internal error")
+
+    def inbound_clear(self, packet: bytes, now: float) -> InboundResult:
+        """Check a packet that arrived without IPsec against the SPD (RFC 4301 §5.2 step 3a)."""
+        try:
+            info = parse_ip(packet)
+        except MalformedPacket:
+            self.stats.counts[XfrmStat.IN_HEADER_ERRORS] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason="malformed packet")
+        policy = self.spd.lookup(Direction.IN, _selector(info))
+        if policy is None or policy.action is Action.NONE:
+            return InboundResult(verdict=Verdict.DELIVER, packet=bytes(packet))
+        if policy.action is Action.DISCARD:
+            self.stats.counts[XfrmStat.IN_POLICY_BLOCKED] += 1
+            return InboundResult(
+                verdict=Verdict.DROPPED, reason="policy discards", policy_id=policy.id
+            )
+        if policy.level is Level.USE:
+            return InboundResult(verdict=Verdict.DELIVER, packet=bytes(packet), policy_id=policy.id)
+        self.stats.counts[XfrmStat.IN_TEMPLATE_MISMATCHES] += 1
+        return InboundResult(
+            verdict=Verdict.DROPPED, reason="cleartext for an encrypt policy", policy_id=policy.id
+        )
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    def _random(self, n: int) -> bytes:
+        pos = self._rpos
+        if pos + n > len(self._rbuf):
+            self._rbuf = self._rng(max(_RNG_CHUNK, n))
+            pos = 0
+        self._rpos = pos + n
+        return self._rbuf[pos : pos + n]
+
+    def _find_out(
+        self, policy: Policy, proto: SaProtocol, src: IPAddress | None, dst: IPAddress, now: float
+    ) -> SecurityAssociation | None:
+        sad = self.sad
+        while True:
+            sa = sad.find_outbound(policy, proto, src, dst)
+            if sa is None or sad.check_time(sa, now):
+                return sa
+
+    def _acquire(self, policy: Policy, selector: Selector, now: float) -> None:
+        last = self._last_acquire.get(policy.id)
+        if last is None or now - last >= ACQUIRE_INTERVAL or now < last:
+            self._last_acquire[policy.id] = now
+            self._events.append(AcquireRequested(policy=policy, selector=selector))
+
+    def _next_seq(self, sa: SecurityAssociation) -> int:
+        seq = sa.seq_out + 1
+        if seq > _SEQ_LIMIT[sa.params.esn]:
+            if not sa.seq_exhausted:
+                sa.seq_exhausted = True
+                p = sa.params
+                self._events.append(SaSequenceExhausted(spi=p.spi, protocol=p.protocol, dst=p.dst))
+            raise PacketDropped(XfrmStat.OUT_STATE_SEQUENCE_ERRORS, "sequence number exhausted")
+        return seq
+
+    def _outbound(self, packet: bytes, now: float) -> OutboundResult:
+        try:
+            info = parse_ip(packet)
+        except MalformedPacket:
+            raise PacketDropped(XfrmStat.OUT_ERRORS, "malformed packet") from None
+        if len(packet) > info.total_len:
+            packet = packet[: info.total_len]
+        selector = _selector(info)
+        policy = self.spd.lookup(Direction.OUT, selector)
+        if policy is None or policy.action is Action.NONE:
+            return OutboundResult(verdict=Verdict.CLEAR, packet=packet, dst=info.dst)
+        if policy.action is Action.DISCARD:
+            raise PacketDropped(XfrmStat.OUT_POLICY_BLOCKED, "policy discards")
+        if not (policy.esp or policy.ah):
+            raise PacketDropped(XfrmStat.OUT_POLICY_ERRORS, "policy has no IPsec protocol")
+        tunnel = policy.tunnel
+        sa_src = None if _unspecified(policy.sa_src) else policy.sa_src
+        sa_dst = None if _unspecified(policy.sa_dst) else policy.sa_dst
+        if not tunnel:
+            # Transport mode protects the packet's own endpoints (routeros-ipsec.md §1.2).
+            sa_src = sa_src or info.src
+            sa_dst = sa_dst or info.dst
+        if sa_dst is None:
+            raise PacketDropped(XfrmStat.OUT_POLICY_ERRORS, "tunnel policy without sa-dst")
+        esp_sa = self._find_out(policy, SaProtocol.ESP, sa_src, sa_dst, now) if policy.esp else None
+        ah_sa = self._find_out(policy, SaProtocol.AH, sa_src, sa_dst, now) if policy.ah else None
+        if (policy.esp and esp_sa is None) or (policy.ah and ah_sa is None):
+            if policy.level is Level.USE:
+                return OutboundResult(
+                    verdict=Verdict.CLEAR, packet=packet, dst=info.dst, policy_id=policy.id
+                )
+            self._acquire(policy, selector, now)
+            raise PacketDropped(XfrmStat.OUT_NO_STATES, "no SA for the policy")
+        first = esp_sa or ah_sa
+        assert first is not None  # one of them exists: checked above
+        if esp_sa is not None and ah_sa is not None and esp_sa.params.udp_encap is not None:
+            raise PacketDropped(XfrmStat.OUT_BUNDLE_ERRORS, "AH cannot be UDP-encapsulated")
+        # RFC 4303 §3.3.3: check every SA of the bundle before consuming a number.
+        esp_seq = self._next_seq(esp_sa) if esp_sa is not None else 0
+        ah_seq = self._next_seq(ah_sa) if ah_sa is not None else 0
+
+        version = info.version
+        if tunnel:
+            outer_src, outer_dst = first.params.src, first.params.dst
+            version = outer_src.version
+            # RFC 4301 §5.1.2.1: fresh TTL, DSCP/ECN copied from the inner header, DF clear.
+            nh: int
+            if info.version == 4:
+                tos = packet[1]
+                nh = IpProtocol.IPV4
+            else:
+                tos = ((packet[0] & 0x0F) << 4) | (packet[1] >> 4)
+                nh = IpProtocol.IPV6
+            if version == 4:
+                header = ipv4_header(outer_src.packed, outer_dst.packed, nh, 0, tos=tos)
+                nh_offset = 9
+            else:
+                header = ipv6_header(outer_src.packed, outer_dst.packed, nh, 0, traffic_class=tos)
+                nh_offset = 6
+            payload = packet
+        else:
+            outer_src, outer_dst = info.src, info.dst
+            header = packet[: info.insert_at]
+            nh_offset = info.nh_offset
+            nh = header[nh_offset]
+            payload = packet[info.insert_at :]
+        udp_ports = None
+        payload_offset = len(header)
+        if esp_sa is not None:
+            enc = esp_sa.params.encryption
+            assert enc is not None  # SecurityAssociation() refuses ESP without a cipher
+            kind = enc.iv_kind
+            if kind is IvKind.COUNTER:
+                iv = counter_iv(esp_seq)
+            elif kind is IvKind.RANDOM:
+                iv = self._random(enc.iv_size)
+            else:
+                iv = b""
+            payload = esp_protect(esp_sa, payload, nh, esp_seq, iv)
+            udp_ports = esp_sa.params.udp_encap
+            if udp_ports is not None:
+                payload = udp_header(outer_src, outer_dst, udp_ports[0], udp_ports[1], payload) + (
+                    payload
+                )
+                payload_offset += 8
+                nh = IpProtocol.UDP
+            else:
+                nh = IpProtocol.ESP
+        if ah_sa is not None:
+            if esp_sa is not None:
+                header = rewrite_header(header, version, nh_offset, nh, len(header))
+            out = ah_protect(ah_sa, header, version, nh_offset, payload, ah_seq)
+        else:
+            out = rewrite_header(header, version, nh_offset, nh, len(header) + len(payload)) + (
+                payload
+            )
+        sad = self.sad
+        for sa, seq in ((esp_sa, esp_seq), (ah_sa, ah_seq)):
+            if sa is not None:
+                sa.seq_out = seq
+                sad.count(sa, len(packet), now)
+        return OutboundResult(
+            verdict=Verdict.PROTECTED,
+            packet=out,
+            src=outer_src,
+            dst=outer_dst,
+            udp_ports=udp_ports,
+            payload_offset=payload_offset,
+            policy_id=policy.id,
+        )
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def _inbound_sa(
+        self, spi: int, proto: SaProtocol, dst: IPAddress, now: float
+    ) -> SecurityAssociation:
+        sa = self.sad.lookup_inbound(spi, proto, dst)
+        if sa is None:
+            raise PacketDropped(XfrmStat.IN_NO_STATES, "no SA for SPI")
+        if not self.sad.check_time(sa, now):
+            raise PacketDropped(XfrmStat.IN_STATE_EXPIRED, "SA expired")
+        return sa
+
+    def _inbound(
+        self, packet: bytes, now: float, udp_encap: tuple[int, int] | None
+    ) -> InboundResult:
+        hdr_err = XfrmStat.IN_HEADER_ERRORS
+        try:
+            info = parse_ip(packet)
+            if info.fragment:
+                raise PacketDropped(hdr_err, "fragment (reassemble first)")
+            if len(packet) > info.total_len:
+                packet = packet[: info.total_len]
+            if info.protocol == IpProtocol.UDP and udp_encap is None:
+                packet, udp_encap, kind = decapsulate(packet)
+                if kind is not UdpPayloadKind.ESP:
+                    raise PacketDropped(hdr_err, "UDP payload is not ESP")
+                info = parse_ip(packet)
+        except MalformedPacket:
+            raise PacketDropped(hdr_err, "malformed packet") from None
+        if udp_encap is not None and info.protocol != IpProtocol.ESP:
+            raise PacketDropped(hdr_err, "UDP-encapsulated packet is not ESP")
+
+        used: list[SecurityAssociation] = []
+        sad = self.sad
+        version = info.version
+        if info.protocol == IpProtocol.AH:
+            try:
+                ah = pull_ah_header(packet, info.header_len)
+            except MalformedAh:
+                raise PacketDropped(hdr_err, "AH header malformed") from None
+            sa = self._inbound_sa(ah.spi, SaProtocol.AH, info.dst, now)
+            seq = sa.replay.check(ah.seq)
+            if seq is None:
+                raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
+            packet, nh = ah_unprotect(sa, packet, version, info.header_len, info.proto_offset, seq)
+            sa.replay.update(seq)
+            sad.count(sa, len(packet), now)
+            used.append(sa)
+            header = packet[: info.header_len]
+            proto_offset = info.proto_offset
+            payload = packet[info.header_len :]
+            if nh == IpProtocol.ESP:
+                try:
+                    info = parse_ip(packet)
+                except MalformedPacket:
+                    raise PacketDropped(hdr_err, "malformed packet after AH") from None
+        if info.protocol == IpProtocol.ESP:
+            off = info.header_len
+            if len(packet) < off + 8:
+                raise PacketDropped(hdr_err, "ESP header truncated")
+            spi, seq_low = _ESP_SPI_SEQ.unpack_from(packet, off)
+            sa = self._inbound_sa(spi, SaProtocol.ESP, info.dst, now)
+            self._check_encap(sa, udp_encap)
+            seq = sa.replay.check(seq_low)
+            if seq is None:
+                raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
+            payload, nh = esp_unprotect(sa, packet[off:], seq)
+            sa.replay.update(seq)
+            sad.count(sa, len(payload), now)
+            used.append(sa)
+            header = packet[:off]
+            proto_offset = info.proto_offset
+            if nh == IpProtocol.IPV6_NONXT:
+                return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
+        elif not used:
+            raise PacketDropped(hdr_err, "neither ESP nor AH")
+
+        mode = used[-1].params.mode
+        if mode is Mode.TUNNEL:
+            # RFC 4301 §5.2 step 3: the inner packet must be IP of the announced version.
+            if nh not in (IpProtocol.IPV4, IpProtocol.IPV6):
+                raise PacketDropped(XfrmStat.IN_STATE_MODE_ERRORS, "tunnel SA without inner IP")
+            inner = payload
+            try:
+                inner_info = parse_ip(inner)
+            except MalformedPacket:
+                raise PacketDropped(hdr_err, "malformed inner packet") from None
+            if inner_info.version != (4 if nh == IpProtocol.IPV4 else 6):
+                raise PacketDropped(hdr_err, "inner IP version mismatch")
+            if len(inner) > inner_info.total_len:
+                inner = inner[: inner_info.total_len]
+        else:
+            inner = (
+                rewrite_header(header, version, proto_offset, nh, len(header) + len(payload))
+                + payload
+            )
+            try:
+                inner_info = parse_ip(inner)
+            except MalformedPacket:
+                raise PacketDropped(hdr_err, "malformed decrypted packet") from None
+            if udp_encap is not None:
+                # RFC 3948 §3.1.2: the TCP/UDP checksum covers addresses a NAT rewrote; the ESP
+                # ICV has authenticated the payload, so the checksum is recomputed.
+                inner = fix_transport_checksum(inner, inner_info)
+        policy_id = self._policy_check(inner_info, used, mode)
+        return InboundResult(
+            verdict=Verdict.DELIVER,
+            packet=inner,
+            spis=tuple(sa.params.spi for sa in used),
+            policy_id=policy_id,
+        )
+
+    def _check_encap(self, sa: SecurityAssociation, udp_encap: tuple[int, int] | None) -> None:
+        expected = sa.params.udp_encap
+        if (expected is None) != (udp_encap is None):
+            raise PacketDropped(XfrmStat.IN_STATE_MISMATCHES, "UDP encapsulation mismatch")
+        if expected is not None and udp_encap is not None and udp_encap != expected:
+            key = (sa.params.spi, sa.params.dst)
+            if self._nat_seen.get(key) != udp_encap:
+                self._nat_seen[key] = udp_encap
+                self._events.append(
+                    NatMappingChanged(
+                        spi=sa.params.spi,
+                        dst=sa.params.dst,
+                        old_ports=expected,
+                        new_ports=udp_encap,
+                    )
+                )
+
+    def _policy_check(
+        self, info: IpPacket, used: list[SecurityAssociation], mode: Mode
+    ) -> int | None:
+        """RFC 4301 §5.2 step 4 with Linux xfrm's accounting (docs/dataplane-counters.md).
+
+        No policy: a transport-mode packet is delivered (the SA vouches for its endpoints), a
+        tunnel-mode one is dropped (in-no-policies). Discard: in-policy-blocked. Bypass policy
+        reached through a tunnel, or an encrypt policy whose protocols, mode or SA endpoints
+        differ from the SAs used: in-template-mismatches (level=use accepts anything).
+        """
+        policy = self.spd.lookup(Direction.IN, _selector(info))
+        tunnel = mode is Mode.TUNNEL
+        if policy is None:
+            if tunnel:
+                raise PacketDropped(XfrmStat.IN_NO_POLICIES, "no policy for decapsulated packet")
+            return None
+        if policy.action is Action.DISCARD:
+            raise PacketDropped(XfrmStat.IN_POLICY_BLOCKED, "policy discards")
+        if policy.action is Action.NONE:
+            if tunnel:
+                raise PacketDropped(XfrmStat.IN_TEMPLATE_MISMATCHES, "bypass policy, tunnel SA")
+            return policy.id
+        if policy.level is not Level.USE and not _templates_match(policy, used, mode):
+            raise PacketDropped(XfrmStat.IN_TEMPLATE_MISMATCHES, "SA does not match the policy")
+        return policy.id
+
+
+_MATCHERS: tuple[Callable[[Policy, SecurityAssociation], bool], ...] = (
+    lambda pol, sa: sa.params.policy_id is None or sa.params.policy_id == pol.id,
+    # Inbound SAs run from the policy's sa-dst to its sa-src (mirrored).
+    lambda pol, sa: not pol.tunnel or _unspecified(pol.sa_dst) or sa.params.src == pol.sa_dst,
+    lambda pol, sa: not pol.tunnel or _unspecified(pol.sa_src) or sa.params.dst == pol.sa_src,
+)
+
+
+def _templates_match(policy: Policy, used: list[SecurityAssociation], mode: Mode) -> bool:
+    protocols = {sa.params.protocol for sa in used}
+    wanted = {p for p, on in ((SaProtocol.ESP, policy.esp), (SaProtocol.AH, policy.ah)) if on}
+    if protocols != wanted or mode is not policy.mode:
+        return False
+    return all(match(policy, sa) for sa in used for match in _MATCHERS)

@@ -1,0 +1,351 @@
+"""The Security Association Database (RFC 4301 §4.4.2) with RouterOS `installed-sa` semantics.
+
+An SA is described by an immutable ``SaParams`` (what IKE or a manual SA negotiated) and lives
+as a ``SecurityAssociation``: the params, the keyed cipher and MAC built once at install, the
+replay window, the outbound sequence counter, the usage counters and the state.
+
+Lookup:
+
+- inbound by (SPI, protocol, destination address) (RFC 4301 §4.1);
+- outbound for a policy: SAs bound to the policy's id (level=unique, manual SAs) first; else,
+  unless the policy is unique, any SA with the policy's endpoints, protocol and mode. Among the
+  candidates the newest mature one wins, then the newest dying one. During a rekey the old and
+  new SAs coexist: the newest is used for sending, every live one is accepted inbound.
+
+Lifetimes (RouterOS add-lifetime, use-lifetime, lifebytes) are soft/hard pairs; 0 means none.
+Time limits are checked by ``expire(now)`` (called by the I/O shell on a timer) and, cheaply,
+per packet through a precomputed deadline; byte limits are checked when packets are counted
+(``count()``). Soft expiry moves a mature SA to ``dying`` and emits ``SaSoftExpired`` (IKE
+rekeys); hard expiry removes the SA and emits ``SaHardExpired``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, Mac
+from pyipsec.dataplane.policy import Direction, IPAddress, Mode, Policy
+from pyipsec.dataplane.replay import ReplayWindow
+from pyipsec.wire.ip import IpProtocol
+
+DEFAULT_REPLAY_WINDOW = 128
+
+
+class SaProtocol(enum.IntEnum):
+    """IPsec protocol of an SA, by its IANA protocol number."""
+
+    ESP = IpProtocol.ESP
+    AH = IpProtocol.AH
+
+
+class SaState(enum.Enum):
+    """`installed-sa` state."""
+
+    LARVAL = "larval"
+    MATURE = "mature"
+    DYING = "dying"
+    DEAD = "dead"
+
+
+class ExpiryReason(enum.Enum):
+    TIME = "time"
+    BYTES = "bytes"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifetime:
+    """Soft/hard limits; 0 = unlimited. Seconds from add, seconds from first use, bytes."""
+
+    soft_add: float = 0
+    hard_add: float = 0
+    soft_use: float = 0
+    hard_use: float = 0
+    soft_bytes: int = 0
+    hard_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaParams:
+    """Everything negotiated for one SA (one direction)."""
+
+    spi: int
+    protocol: SaProtocol
+    direction: Direction
+    src: IPAddress
+    dst: IPAddress
+    mode: Mode = Mode.TUNNEL
+    encryption: EncryptionAlgorithm | None = None  # None for AH
+    enc_key: bytes = field(default=b"", repr=False)  # key material incl. salt
+    integrity: IntegrityAlgorithm | None = None  # None for AEAD ciphers
+    auth_key: bytes = field(default=b"", repr=False)
+    esn: bool = False
+    replay_window: int = DEFAULT_REPLAY_WINDOW  # 0 = anti-replay off
+    udp_encap: tuple[int, int] | None = None  # (src port, dst port) of the ESP-in-UDP packets
+    lifetime: Lifetime = Lifetime()
+    policy_id: int | None = None  # bound to one policy (level=unique, manual SA)
+    initial_seq: int = 0  # last sequence number already used (tests of overflow)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaSoftExpired:
+    spi: int
+    protocol: SaProtocol
+    dst: IPAddress
+    reason: ExpiryReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaHardExpired:
+    spi: int
+    protocol: SaProtocol
+    dst: IPAddress
+    reason: ExpiryReason
+
+
+SadEvent = SaSoftExpired | SaHardExpired
+
+
+class SecurityAssociation:
+    """One installed SA: params, keyed transforms, sequence state, counters, lifetime state."""
+
+    __slots__ = (
+        "_hard_deadline",
+        "_order",
+        "_soft_deadline",
+        "addtime",
+        "cipher",
+        "current_bytes",
+        "current_packets",
+        "mac",
+        "params",
+        "replay",
+        "seq_exhausted",
+        "seq_out",
+        "state",
+        "usetime",
+    )
+
+    def __init__(self, params: SaParams, now: float, order: int) -> None:
+        self.params = params
+        enc = params.encryption
+        integ = params.integrity
+        if params.protocol is SaProtocol.ESP:
+            if enc is None:
+                raise ValueError("an ESP SA needs an encryption algorithm (null included)")
+            if not enc.aead and integ is None:
+                raise ValueError("a non-AEAD ESP SA needs an integrity algorithm (null included)")
+        elif integ is None or integ.icv_size == 0:
+            raise ValueError("an AH SA needs a real integrity algorithm")
+        self.cipher: EspCipher | None = enc.keyed(params.enc_key) if enc is not None else None
+        self.mac: Mac | None = (
+            integ.keyed(params.auth_key) if integ is not None and integ.icv_size else None
+        )
+        self.replay = ReplayWindow(params.replay_window, esn=params.esn)
+        self.seq_out = params.initial_seq
+        self.seq_exhausted = False
+        self.state = SaState.MATURE
+        self.addtime = now
+        self.usetime: float | None = None
+        self.current_bytes = 0
+        self.current_packets = 0
+        self._order = order
+        self._soft_deadline = math.inf
+        self._hard_deadline = math.inf
+        self._recompute_deadlines()
+
+    @property
+    def spi(self) -> int:
+        return self.params.spi
+
+    @property
+    def protocol(self) -> SaProtocol:
+        return self.params.protocol
+
+    @property
+    def hard_deadline(self) -> float:
+        """The earliest time the SA hard-expires (inf if never)."""
+        return self._hard_deadline
+
+    def _recompute_deadlines(self) -> None:
+        lt = self.params.lifetime
+        soft = [self.addtime + lt.soft_add] if lt.soft_add else []
+        hard = [self.addtime + lt.hard_add] if lt.hard_add else []
+        if self.usetime is not None:
+            if lt.soft_use:
+                soft.append(self.usetime + lt.soft_use)
+            if lt.hard_use:
+                hard.append(self.usetime + lt.hard_use)
+        self._soft_deadline = min(soft, default=math.inf)
+        self._hard_deadline = min(hard, default=math.inf)
+
+
+class Sad:
+    """The SAD: install, find, count and expire SAs; events drained with ``pop_events``."""
+
+    def __init__(self) -> None:
+        self._inbound: dict[tuple[int, int, IPAddress], SecurityAssociation] = {}
+        self._outbound: list[SecurityAssociation] = []
+        self._events: list[SadEvent] = []
+        self._order = 0
+
+    # -- install / remove -------------------------------------------------------------------
+
+    def add(self, params: SaParams, now: float) -> SecurityAssociation:
+        """Install an SA (mature at once); keyed transforms are built here, once."""
+        self._order += 1
+        sa = SecurityAssociation(params, now, self._order)
+        if params.direction is Direction.IN:
+            key = (params.spi, int(params.protocol), params.dst)
+            if key in self._inbound:
+                raise ValueError("an inbound SA with this SPI, protocol and destination exists")
+            self._inbound[key] = sa
+        else:
+            self._outbound.append(sa)
+        return sa
+
+    def remove(self, sa: SecurityAssociation) -> None:
+        """Remove ``sa`` (no event); it becomes dead."""
+        sa.state = SaState.DEAD
+        p = sa.params
+        if p.direction is Direction.IN:
+            self._inbound.pop((p.spi, int(p.protocol), p.dst), None)
+        elif sa in self._outbound:
+            self._outbound.remove(sa)
+
+    def delete(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
+        """Remove the SA (either direction) with this SPI, protocol and destination."""
+        for sa in list(self):
+            p = sa.params
+            if p.spi == spi and p.protocol is protocol and p.dst == dst:
+                self.remove(sa)
+                return True
+        return False
+
+    def flush(self, protocol: SaProtocol | None = None) -> int:
+        """Remove all SAs (of one protocol): `installed-sa flush sa-type=`."""
+        victims = [sa for sa in self if protocol is None or sa.protocol is protocol]
+        for sa in victims:
+            self.remove(sa)
+        return len(victims)
+
+    def __iter__(self) -> Iterator[SecurityAssociation]:
+        yield from list(self._inbound.values())
+        yield from list(self._outbound)
+
+    def __len__(self) -> int:
+        return len(self._inbound) + len(self._outbound)
+
+    # -- lookup -----------------------------------------------------------------------------
+
+    def lookup_inbound(self, spi: int, protocol: int, dst: IPAddress) -> SecurityAssociation | None:
+        """The inbound SA for (SPI, protocol, destination) (RFC 4301 §4.1)."""
+        return self._inbound.get((spi, protocol, dst))
+
+    def find_outbound(
+        self,
+        policy: Policy,
+        protocol: SaProtocol,
+        src: IPAddress | None,
+        dst: IPAddress,
+    ) -> SecurityAssociation | None:
+        """The SA to send with for ``policy`` (newest mature, else newest dying).
+
+        ``src``/``dst`` are the SA endpoints the policy asks for (``src`` None = any).
+        """
+        bound: SecurityAssociation | None = None
+        shared: SecurityAssociation | None = None
+        mode = policy.mode
+        for sa in self._outbound:
+            p = sa.params
+            if p.protocol is not protocol or sa.state is SaState.LARVAL:
+                continue
+            if p.policy_id == policy.id:
+                if _better(sa, bound):
+                    bound = sa
+            elif (
+                p.policy_id is None
+                and p.dst == dst
+                and (src is None or p.src == src)
+                and p.mode is mode
+                and _better(sa, shared)
+            ):
+                shared = sa
+        if bound is not None:
+            return bound
+        if policy.level.value == "unique" or policy.manual_sa is not None:
+            return None
+        return shared
+
+    # -- usage, lifetimes -------------------------------------------------------------------
+
+    def count(self, sa: SecurityAssociation, nbytes: int, now: float) -> bool:
+        """Account one packet of ``nbytes``; False if that hard-expired the SA (now removed)."""
+        sa.current_bytes += nbytes
+        sa.current_packets += 1
+        if sa.usetime is None:
+            sa.usetime = now
+            lt = sa.params.lifetime
+            if lt.soft_use or lt.hard_use:
+                sa._recompute_deadlines()
+        lt = sa.params.lifetime
+        if lt.hard_bytes and sa.current_bytes >= lt.hard_bytes:
+            self._hard(sa, ExpiryReason.BYTES)
+            return False
+        if lt.soft_bytes and sa.current_bytes >= lt.soft_bytes and sa.state is SaState.MATURE:
+            self._soft(sa, ExpiryReason.BYTES)
+        return True
+
+    def check_time(self, sa: SecurityAssociation, now: float) -> bool:
+        """Per-packet lifetime check: False (and the SA removed) if it is past hard expiry."""
+        if now >= sa._hard_deadline:
+            self._hard(sa, ExpiryReason.TIME)
+            return False
+        if now >= sa._soft_deadline and sa.state is SaState.MATURE:
+            self._soft(sa, ExpiryReason.TIME)
+        return True
+
+    def expire(self, now: float) -> list[SadEvent]:
+        """Apply time lifetimes at ``now``; returns (and queues) the events this produced."""
+        before = len(self._events)
+        for sa in list(self):
+            self.check_time(sa, now)
+        return self._events[before:]
+
+    def next_deadline(self) -> float:
+        """The earliest time ``expire`` has work to do (inf if none): the shell's timer."""
+        best = math.inf
+        for sa in self:
+            if sa.state is SaState.MATURE:
+                best = min(best, sa._soft_deadline)
+            best = min(best, sa._hard_deadline)
+        return best
+
+    def pop_events(self) -> list[SadEvent]:
+        events, self._events = self._events, []
+        return events
+
+    def _soft(self, sa: SecurityAssociation, reason: ExpiryReason) -> None:
+        sa.state = SaState.DYING
+        p = sa.params
+        self._events.append(SaSoftExpired(spi=p.spi, protocol=p.protocol, dst=p.dst, reason=reason))
+
+    def _hard(self, sa: SecurityAssociation, reason: ExpiryReason) -> None:
+        self.remove(sa)
+        p = sa.params
+        self._events.append(SaHardExpired(spi=p.spi, protocol=p.protocol, dst=p.dst, reason=reason))
+
+
+_STATE_RANK = {SaState.MATURE: 2, SaState.DYING: 1}
+
+
+def _better(sa: SecurityAssociation, best: SecurityAssociation | None) -> bool:
+    rank = _STATE_RANK.get(sa.state, 0)
+    if rank == 0:
+        return False
+    if best is None:
+        return True
+    best_rank = _STATE_RANK[best.state]
+    return rank > best_rank or (rank == best_rank and sa._order > best._order)
