@@ -173,8 +173,8 @@ class NullCipher:
         return bytes(data)
 
 
-# DES weak and semi-weak keys (FIPS 74 §3.6; listed with parity in RFC 2405 §5 "Security
-# Considerations" by reference to Schneier). Compared with the parity bits cleared.
+# The 4 weak and 12 semi-weak DES keys (FIPS 74 §3.6), with odd parity. They are compared with the
+# parity bits cleared; tests check the table against the defining property with OpenSSL's DES.
 _DES_WEAK_KEYS = frozenset(
     bytes.fromhex(h)
     for h in (
@@ -215,7 +215,7 @@ def des_key_is_weak(key: bytes) -> bool:
 def make_des(key: bytes, icv_size: int) -> EspCipher:
     """DES-CBC (RFC 2405). Parity bits are ignored; weak and semi-weak keys are refused."""
     if des_key_is_weak(key):
-        # RFC 2405 §5: weak keys SHOULD be discarded; the caller derives new keys or fails the SA.
+        # A 2^-52 event for derived keys; refusing it costs nothing and the SA setup fails cleanly.
         raise CryptoError("des: weak or semi-weak key")
     # Triple DES with K1 = K2 = K3 is single DES (EDE collapses to E).
     return BlockCbc(legacy.TripleDES(key * 3), 8)

@@ -11,13 +11,14 @@ auth-algorithms, ``/ip ipsec profile`` hash-algorithm). Lookups by id use the IA
 
 Variable-key-length ciphers (AES, Camellia, Blowfish, Twofish) are one entry per key size and
 are found by (id, key bits); ``key_bits=None`` finds the default size where the RFC defines one
-(Blowfish and Twofish: 128 bits, RFC 2451 §2.2), and nothing for AES/Camellia, whose Key Length
-attribute is mandatory (RFC 3602 §5.1, RFC 7296 §3.3.5).
+(Blowfish: 128 bits, RFC 2451 §2.2; Twofish, which no RFC covers: 128 bits likewise), and
+nothing for AES/Camellia, whose Key Length attribute is mandatory (RFC 3602 §5.3, RFC 4312,
+RFC 7296 §3.3.5).
 
-Private-use ids: Twofish has no IANA number. IKEv1 ESP uses 253 (racoon's ``IPSECDOI_ESP_TWOFISH``,
-also what RouterOS proposes); IKEv1 phase 1 uses 65005 (racoon's ``OAKLEY_ATTR_ENC_ALG_TWOFISH``),
-IKEv2 uses 1027 (strongSwan's private ``ENCR_TWOFISH_CBC``). Both only interoperate with peers
-that assign the same private values.
+Private-use ids: Twofish has no IANA number. IKEv1 ESP uses 253 (racoon/ipsec-tools
+``IPSECDOI_ESP_TWOFISH``); IKEv1 phase 1 uses 65005 (the FreeS/WAN private value
+``IKEV1_ENCR_TWOFISH_CBC``, kept by strongSwan); IKEv2 uses 1027 (strongSwan's private-use
+``ENCR_TWOFISH_CBC``). They only interoperate with peers that assign the same private values.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ S-box words S. Following the "full keying" option of §7.3, the four key-depende
 composed with their MDS column at key setup into four 256-entry tables of 32-bit words, so
 ``g`` costs four table lookups and three XORs per call, and one block costs 32 calls of ``g``.
 
-Twofish has no IANA ESP/IKE transform id; racoon (ipsec-tools) and RouterOS use the private-use
-ESP transform id 253 for IKEv1 (see registry.py).
+Twofish has no IANA ESP/IKE transform id; registry.py documents the private-use ids it is
+registered under (racoon's ESP id 253 for IKEv1).
 """
 
 from __future__ import annotations
