@@ -1,0 +1,89 @@
+"""Raw IP sockets for the userspace data plane: sending whole packets, receiving ESP/AH.
+
+Outbound, the packet engine builds the complete outer IP header, so the packets go out on an
+``IPPROTO_RAW`` socket (header included). Every socket of ours carries ``SO_MARK`` so the
+policy-routing rules that steer protected traffic into the TUN device skip our own output.
+
+Inbound, an IPv4 raw socket for protocol 50/51 hands over the whole packet with its header.
+An IPv6 raw socket hands over only the payload, so the receiver rebuilds a minimal IPv6 header
+from the addresses in the ancillary data: the engine always sees a complete IP packet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+IPPROTO_ESP = 50
+IPPROTO_AH = 51
+IPV6_HDRINCL = 36  # linux/in6.h
+SO_MARK = 36  # asm-generic/socket.h
+
+# The fwmark that tells policy routing "this packet was made by pyipsec".
+PYIPSEC_FWMARK = 0x5049
+
+
+def _marked(sock: socket.socket, mark: int) -> socket.socket:
+    sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    sock.setblocking(False)
+    return sock
+
+
+class RawSender:
+    """Sends complete IPv4/IPv6 packets, their headers built by the caller."""
+
+    def __init__(self, mark: int = PYIPSEC_FWMARK) -> None:
+        self.v4 = _marked(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
+        self.v6 = _marked(socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
+        self.v6.setsockopt(socket.IPPROTO_IPV6, IPV6_HDRINCL, 1)
+
+    def send(self, packet: bytes) -> None:
+        version = packet[0] >> 4
+        if version == 4:
+            dst = socket.inet_ntop(socket.AF_INET, packet[16:20])
+            self.v4.sendto(packet, (dst, 0))
+        elif version == 6:
+            dst = socket.inet_ntop(socket.AF_INET6, packet[24:40])
+            self.v6.sendto(packet, (dst, 0))
+        else:
+            raise ValueError("not an IP packet")
+
+    def close(self) -> None:
+        self.v4.close()
+        self.v6.close()
+
+
+def ipv6_header(src: bytes, dst: bytes, next_header: int, payload_len: int, hop: int) -> bytes:
+    """A 40-byte IPv6 header (RFC 8200 §3) for a payload received on a raw socket."""
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, next_header, hop, src, dst)
+
+
+class RawReceiver:
+    """Receives ESP or AH packets of one protocol for both address families."""
+
+    def __init__(self, protocol: int, mark: int = PYIPSEC_FWMARK) -> None:
+        self.protocol = protocol
+        self.v4 = _marked(socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol), mark)
+        self.v6 = _marked(socket.socket(socket.AF_INET6, socket.SOCK_RAW, protocol), mark)
+        self.v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        self.v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+
+    def recv_v4(self) -> bytes:
+        return self.v4.recv(65535)
+
+    def recv_v6(self) -> bytes:
+        data, ancdata, _flags, addr = self.v6.recvmsg(65535, 256)
+        dst = b"\0" * 16
+        hop = 64
+        for level, kind, value in ancdata:
+            if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+                dst = value[:16]
+            elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+                hop = int.from_bytes(value[:4], "little")
+        src = ipaddress.IPv6Address(addr[0].split("%")[0]).packed
+        return ipv6_header(src, dst, self.protocol, len(data), hop) + data
+
+    def close(self) -> None:
+        self.v4.close()
+        self.v6.close()
