@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +31,7 @@ from pyipsec.crypto.ec2n import (
 CURVES = [EC2N_155, EC2N_185]
 
 
-def seeded_rng(seed: int):  # type: ignore[no-untyped-def]
+def seeded_rng(seed: int) -> Callable[[int], bytes]:
     """A deterministic byte source: SHA-256 in counter mode over the seed."""
     counter = itertools.count()
     buf = bytearray()
@@ -91,7 +92,7 @@ def poly_gcd(a: int, b: int) -> int:
     return a
 
 
-def point_on(curve: Ec2nCurve, seed: int) -> Point:
+def point_on(curve: Ec2nCurve, seed: int) -> tuple[int, int]:
     """A deterministic pseudo-random point of the curve (x from the seed, y by lift_x)."""
     rng = seeded_rng(seed)
     while True:

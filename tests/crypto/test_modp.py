@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import dh
@@ -20,7 +21,7 @@ from pyipsec.crypto.modp import (
 )
 
 
-def seeded_rng(seed: int):  # type: ignore[no-untyped-def]
+def seeded_rng(seed: int) -> Callable[[int], bytes]:
     """A deterministic byte source: SHA-256 in counter mode over the seed."""
     counter = itertools.count()
     buf = bytearray()
