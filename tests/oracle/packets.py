@@ -1,0 +1,99 @@
+"""Cleartext test packets built by hand (independently of pyipsec.wire), and a pcap writer.
+
+The oracle tests feed these to our engine and to the oracles, so they deliberately share no code
+with the implementation under test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+UDP = 17
+ICMP = 1
+ICMPV6 = 58
+
+# pcap file format ("libpcap", https://www.tcpdump.org/manpages/pcap-savefile.5.html; also
+# draft-ietf-opsawg-pcap §4, §5): magic 0xa1b2c3d4 (microsecond timestamps), version 2.4.
+PCAP_MAGIC = 0xA1B2C3D4
+PCAP_VERSION = (2, 4)
+LINKTYPE_RAW = 101  # raw IPv4/IPv6, no link-layer header (tcpdump.org linktypes list)
+PCAP_SNAPLEN = 65535
+
+
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _pseudo_header(src: IPAddress, dst: IPAddress, proto: int, length: int) -> bytes:
+    if src.version == 4:
+        # RFC 768: src, dst, zero, protocol, UDP length.
+        return src.packed + dst.packed + struct.pack("!BBH", 0, proto, length)
+    # RFC 8200 §8.1: src, dst, upper-layer length (32 bits), 3 zero bytes, next header.
+    return src.packed + dst.packed + struct.pack("!I3xB", length, proto)
+
+
+def ip_packet(src: IPAddress, dst: IPAddress, proto: int, payload: bytes, ttl: int = 64) -> bytes:
+    """An IPv4 (RFC 791, with header checksum) or IPv6 (RFC 8200) packet around ``payload``."""
+    if src.version == 4:
+        header = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(payload),
+            0x1234,
+            0,
+            ttl,
+            proto,
+            0,
+            src.packed,
+            dst.packed,
+        )
+        header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
+        return header + payload
+    first = (6 << 28) | 0x12345  # version 6, traffic class 0, a flow label
+    return struct.pack("!IHBB", first, len(payload), proto, ttl) + src.packed + dst.packed + payload
+
+
+def udp_packet(
+    src: IPAddress, dst: IPAddress, sport: int, dport: int, data: bytes, ttl: int = 64
+) -> bytes:
+    """An IP/UDP packet with a correct UDP checksum (RFC 768; mandatory over IPv6)."""
+    length = 8 + len(data)
+    udp = struct.pack("!HHHH", sport, dport, length, 0) + data
+    csum = _checksum(_pseudo_header(src, dst, UDP, length) + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    return ip_packet(src, dst, UDP, udp, ttl)
+
+
+def echo_request(src: IPAddress, dst: IPAddress, ident: int, seq: int, data: bytes) -> bytes:
+    """An ICMP (RFC 792) or ICMPv6 (RFC 4443 §4.1) echo request."""
+    if src.version == 4:
+        msg = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
+        msg = msg[:2] + struct.pack("!H", _checksum(msg)) + msg[4:]
+        return ip_packet(src, dst, ICMP, msg)
+    msg = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + data
+    csum = _checksum(_pseudo_header(src, dst, ICMPV6, len(msg)) + msg)
+    msg = msg[:2] + struct.pack("!H", csum) + msg[4:]
+    return ip_packet(src, dst, ICMPV6, msg)
+
+
+def write_pcap(path: Path, packets: Iterable[bytes], linktype: int = LINKTYPE_RAW) -> None:
+    """Write ``packets`` (whole IP packets) as a classic pcap file, one second apart."""
+    with path.open("wb") as f:
+        # Global header: magic, version major/minor, thiszone, sigfigs, snaplen, network.
+        f.write(struct.pack("<IHHiIII", PCAP_MAGIC, *PCAP_VERSION, 0, 0, PCAP_SNAPLEN, linktype))
+        for i, pkt in enumerate(packets):
+            # Record header: ts_sec, ts_usec, incl_len, orig_len.
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, 0, len(pkt), len(pkt)))
+            f.write(pkt)
