@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.decrepit.ciphers import algorithms as legacy
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import AuthenticationFailed, CryptoError
@@ -443,3 +443,33 @@ def test_null_cipher_is_identity() -> None:
     assert cipher.encrypt(b"", b"abc\x00") == b"abc\x00"
     assert cipher.decrypt(b"", b"abc\x00") == b"abc\x00"
     assert (alg.block_size, alg.iv_size, alg.icv_size, alg.keymat_size) == (1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("name", ["aes-128-cbc", "aes-256-cbc", "3des", "blowfish", "camellia-192"])
+def test_cbc_reused_context_equals_fresh_cbc(name: str) -> None:
+    # BlockCbc keeps one chaining context per SA and folds each IV into the first block; every
+    # packet must still equal plain CBC under its own IV, whatever came before.
+    alg = registry.encryption(name)
+    key = H(SP800_67_KEY) if name == "3des" else bytes(range(7, 7 + alg.keymat_size))
+    cipher = alg.keyed(key)
+    ref_alg = {
+        "aes-128-cbc": algorithms.AES,
+        "aes-256-cbc": algorithms.AES,
+        "3des": legacy.TripleDES,
+        "blowfish": legacy.Blowfish,
+        "camellia-192": legacy.Camellia,
+    }[name](key)
+    b = alg.block_size
+    for i in range(40):
+        iv = bytes((i * 31 + j) & 0xFF for j in range(b))
+        data = bytes((i + j * 5) & 0xFF for j in range(b * (1 + i % 7)))
+        enc = Cipher(ref_alg, modes.CBC(iv)).encryptor()
+        expected = enc.update(data) + enc.finalize()
+        assert cipher.encrypt(iv, data) == expected
+        if i % 3 == 0:
+            with pytest.raises(CryptoError):
+                cipher.decrypt(iv, data[:-1])  # a refused call leaves the chain intact
+        assert cipher.decrypt(iv, expected) == data
+        if i % 5 == 0:  # decrypt an earlier packet again, out of order
+            assert cipher.decrypt(iv, expected) == data
+    assert cipher.encrypt(bytes(b), b"") == b""
