@@ -141,7 +141,9 @@ class Case:
 class Gateway:
     """Our engine configured for ``case``: policy id 1 and the two SAs."""
 
-    def __init__(self, case: Case, now: float = 1000.0) -> None:
+    def __init__(
+        self, case: Case, now: float = 1000.0, out_spi: int = OUT_SPI, in_spi: int = IN_SPI
+    ) -> None:
         self.case = case
         self.now = now
         if case.tunnel:
@@ -164,7 +166,7 @@ class Gateway:
         self.sad = Sad()
         rnd = random.Random(case.id)
         self.processor = Processor(self.spd, self.sad, Statistics(), rnd.randbytes)
-        for direction, spi in ((Direction.OUT, OUT_SPI), (Direction.IN, IN_SPI)):
+        for direction, spi in ((Direction.OUT, out_spi), (Direction.IN, in_spi)):
             src, dst = case.endpoints(direction)
             ek, ak = case.keys(direction)
             self.sad.add(
