@@ -19,6 +19,7 @@ IPPROTO_ESP = 50
 IPPROTO_AH = 51
 IPV6_HDRINCL = 36  # linux/in6.h
 SO_MARK = 36  # asm-generic/socket.h
+IP_PKTINFO = 8  # linux/in.h (not exported by Python on every build)
 
 # The fwmark that tells policy routing "this packet was made by pyipsec".
 PYIPSEC_FWMARK = 0x5049

@@ -1,0 +1,229 @@
+"""The userspace data plane at run time: moves packets between the TUN device, the raw
+ESP/AH sockets, the UDP-4500 socket and the sans-IO packet engine, on an asyncio loop.
+
+Outbound: the kernel routes traffic of ``encrypt`` policies into the TUN device (see
+``routing.py``); each packet read from it goes through ``Processor.outbound`` and leaves on a
+raw socket (ESP/AH) or the UDP-4500 socket (ESP-in-UDP), or in clear on the raw socket when the
+SPD lets it pass. Inbound: ESP/AH from the raw sockets and ESP-in-UDP from port 4500 go through
+``Processor.inbound``; what it delivers is written into the TUN device, so the kernel hands it
+to the local stack or forwards it. Datagrams on port 4500 that carry IKE (non-ESP marker) go to
+the ``on_ike`` callback; NAT keepalives are ignored.
+
+All sockets carry pyipsec's fwmark, so their packets bypass the TUN steering rule: the
+daemon's own IKE and encapsulated traffic never meets the SPD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable
+
+from pyipsec.dataplane.policy import Action, Policy
+from pyipsec.dataplane.processor import Processor, Verdict
+from pyipsec.dataplane.userspace.rawsock import (
+    IP_PKTINFO,
+    IPPROTO_AH,
+    IPPROTO_ESP,
+    PYIPSEC_FWMARK,
+    SO_MARK,
+    RawReceiver,
+    RawSender,
+)
+from pyipsec.dataplane.userspace.routing import TunRouting
+from pyipsec.dataplane.userspace.tun import open_tun
+from pyipsec.wire.ip import build_ip
+from pyipsec.wire.udpencap import NAT_T_PORT, UdpPayloadKind, classify
+
+log = logging.getLogger("pyipsec.dataplane")
+
+BATCH = 64  # packets handled per readiness callback before yielding to the loop
+IkeHandler = Callable[[bytes, tuple[str, int], tuple[str, int]], None]
+
+
+def _open_udp(port: int, family: int, mark: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        sock.bind(("::", port))
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        sock.bind(("0.0.0.0", port))
+    sock.setblocking(False)
+    return sock
+
+
+def _pktinfo_dst(ancdata: list[tuple[int, int, bytes]], family: int) -> str | None:
+    for level, kind, value in ancdata:
+        if family == socket.AF_INET and level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+            return socket.inet_ntop(socket.AF_INET, value[8:12])  # ipi_addr
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+            return socket.inet_ntop(socket.AF_INET6, value[:16])
+    return None
+
+
+class UserspaceDataplane:
+    """One TUN device and its sockets, driven by a ``Processor``."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        *,
+        tun_name: str = "pyipsec0",
+        mtu: int = 1400,
+        mark: int = PYIPSEC_FWMARK,
+        nat_t_port: int = NAT_T_PORT,
+        on_ike: IkeHandler | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.processor = processor
+        self.tun_name = tun_name
+        self.mtu = mtu
+        self.mark = mark
+        self.nat_t_port = nat_t_port
+        self.on_ike = on_ike
+        self.clock = clock
+        self.tun_fd = -1
+        self.routing: TunRouting | None = None
+        self.sender: RawSender | None = None
+        self.receivers: list[RawReceiver] = []
+        self.udp: dict[int, socket.socket] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._readers: list[int] = []
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Open the device and sockets and start reading. On failure nothing stays behind."""
+        self._loop = loop
+        try:
+            self.tun_fd, self.tun_name = open_tun(self.tun_name)
+            self.routing = TunRouting(self.tun_name, self.mark)
+            self.routing.setup_device(self.mtu)
+            self.sender = RawSender(self.mark)
+            self.receivers = [
+                RawReceiver(IPPROTO_ESP, self.mark),
+                RawReceiver(IPPROTO_AH, self.mark),
+            ]
+            for family in (socket.AF_INET, socket.AF_INET6):
+                self.udp[family] = _open_udp(self.nat_t_port, family, self.mark)
+        except Exception:
+            self.stop()
+            raise
+        self._add_reader(self.tun_fd, self._on_tun)
+        for rx in self.receivers:
+            self._add_reader(rx.v4.fileno(), lambda rx=rx: self._on_raw(rx.recv_v4))
+            self._add_reader(rx.v6.fileno(), lambda rx=rx: self._on_raw(rx.recv_v6))
+        for family, sock in self.udp.items():
+            self._add_reader(sock.fileno(), lambda s=sock, f=family: self._on_udp(s, f))
+
+    def _add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+        assert self._loop is not None
+        self._loop.add_reader(fd, callback)
+        self._readers.append(fd)
+
+    def stop(self) -> None:
+        """Remove routes and rules, close every socket and the TUN device (which goes away)."""
+        if self._loop is not None:
+            for fd in self._readers:
+                self._loop.remove_reader(fd)
+        self._readers.clear()
+        if self.routing is not None:
+            self.routing.clear()
+            self.routing = None
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
+        for rx in self.receivers:
+            rx.close()
+        self.receivers = []
+        for sock in self.udp.values():
+            sock.close()
+        self.udp.clear()
+        if self.tun_fd >= 0:
+            os.close(self.tun_fd)
+            self.tun_fd = -1
+
+    def sync_policies(self, policies: Iterable[Policy]) -> None:
+        """Steer the destinations of the encrypt policies into the TUN device."""
+        if self.routing is not None:
+            self.routing.sync((p.src, p.dst) for p in policies if p.action is not Action.NONE)
+
+    # -- packet paths --------------------------------------------------------------------
+
+    def _on_tun(self) -> None:
+        now = self.clock()
+        for _ in range(BATCH):
+            try:
+                packet = os.read(self.tun_fd, 65535)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("reading %s failed: %s", self.tun_name, exc.strerror)
+                break
+            self.send_outbound(packet, now)
+
+    def send_outbound(self, packet: bytes, now: float) -> None:
+        result = self.processor.outbound(packet, now)
+        try:
+            if result.verdict is Verdict.PROTECTED:
+                if result.udp_ports is not None and result.dst is not None:
+                    sock = self.udp[socket.AF_INET if result.dst.version == 4 else socket.AF_INET6]
+                    sock.sendto(result.payload, (str(result.dst), result.udp_ports[1]))
+                else:
+                    assert self.sender is not None
+                    self.sender.send(result.packet)
+            elif result.verdict is Verdict.CLEAR:
+                assert self.sender is not None
+                self.sender.send(result.packet)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
+                log.warning("sending to %s failed: %s", result.dst, exc.strerror)
+
+    def _deliver(self, packet: bytes, now: float, encap: tuple[int, int] | None) -> None:
+        result = self.processor.inbound(packet, now, encap)
+        if result.verdict is Verdict.DELIVER:
+            try:
+                os.write(self.tun_fd, result.packet)
+            except OSError as exc:
+                log.warning("writing to %s failed: %s", self.tun_name, exc.strerror)
+
+    def _on_raw(self, recv: Callable[[], bytes]) -> None:
+        now = self.clock()
+        for _ in range(BATCH):
+            try:
+                packet = recv()
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("raw socket receive failed: %s", exc.strerror)
+                break
+            self._deliver(packet, now, None)
+
+    def _on_udp(self, sock: socket.socket, family: int) -> None:
+        now = self.clock()
+        for _ in range(BATCH):
+            try:
+                data, anc, _flags, addr = sock.recvmsg(65535, 256)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("UDP %d receive failed: %s", self.nat_t_port, exc.strerror)
+                break
+            local = _pktinfo_dst(anc, family) or ("0.0.0.0" if family == socket.AF_INET else "::")
+            kind = classify(data)
+            if kind is UdpPayloadKind.ESP:
+                src = ipaddress.ip_address(addr[0].split("%")[0])
+                dst = ipaddress.ip_address(local)
+                packet = build_ip(src, dst, IPPROTO_ESP, data)
+                self._deliver(packet, now, (addr[1], self.nat_t_port))
+            elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
+                self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
