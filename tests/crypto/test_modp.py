@@ -180,6 +180,21 @@ def test_openssl_backend_falls_back_on_a_result_of_one() -> None:
     assert powmod_openssl(2, (p - 1) // 2, p) == 1
 
 
+def test_backend_selection_falls_back_to_pow(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyipsec.crypto import modp
+
+    assert modp._select_backend() is powmod_openssl
+    monkeypatch.setattr(modp, "dh", None)  # pyca/cryptography without FFDH
+    assert modp._select_backend() is powmod_python
+
+    def wrong(base: int, exponent: int, prime: int) -> int:
+        return 0
+
+    monkeypatch.undo()
+    monkeypatch.setattr(modp, "powmod_openssl", wrong)  # an accelerator that disagrees
+    assert modp._select_backend() is powmod_python
+
+
 def test_backend_choice() -> None:
     assert backend_for(BY_ID[1]) is powmod_python
     assert backend_for(BY_ID[2]) is powmod_python
