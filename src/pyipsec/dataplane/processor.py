@@ -190,6 +190,10 @@ class Processor:
         self._events = []
         return events
 
+    def _emit(self, event: ProcessorEvent) -> None:
+        self._events.extend(self.sad.pop_events())  # keep the SAD's earlier events in order
+        self._events.append(event)
+
     def outbound(self, packet: bytes, now: float) -> OutboundResult:
         """Process a cleartext packet leaving the gateway (RFC 4301 §5.1)."""
         try:
@@ -259,7 +263,7 @@ class Processor:
         last = self._last_acquire.get(policy.id)
         if last is None or now - last >= ACQUIRE_INTERVAL or now < last:
             self._last_acquire[policy.id] = now
-            self._events.append(AcquireRequested(policy=policy, selector=selector))
+            self._emit(AcquireRequested(policy=policy, selector=selector))
 
     def _next_seq(self, sa: SecurityAssociation) -> int:
         seq = sa.seq_out + 1
@@ -267,7 +271,7 @@ class Processor:
             if not sa.seq_exhausted:
                 sa.seq_exhausted = True
                 p = sa.params
-                self._events.append(SaSequenceExhausted(spi=p.spi, protocol=p.protocol, dst=p.dst))
+                self._emit(SaSequenceExhausted(spi=p.spi, protocol=p.protocol, dst=p.dst))
             raise PacketDropped(XfrmStat.OUT_STATE_SEQUENCE_ERRORS, "sequence number exhausted")
         return seq
 
@@ -502,7 +506,7 @@ class Processor:
             key = (sa.params.spi, sa.params.dst)
             if self._nat_seen.get(key) != udp_encap:
                 self._nat_seen[key] = udp_encap
-                self._events.append(
+                self._emit(
                     NatMappingChanged(
                         spi=sa.params.spi,
                         dst=sa.params.dst,
