@@ -11,7 +11,9 @@ squarings and multiplications.
 The curve is y^2 + xy = x^3 + a x^2 + b. RFC 2409 sends only the x coordinate of a point in the
 KE payload and takes the x coordinate of the product as the shared secret, so the scalar
 multiplication is the x-only Montgomery ladder of Lopez and Dahab (CHES 1999) in projective
-(X, Z) coordinates: a fixed number of steps, each one addition and one doubling. A received x
+(X, Z) coordinates: a fixed number of steps, each one addition and one doubling (a constant
+structure; Python's big integers do not make it constant-time, which is acceptable for these
+legacy groups with fresh exponents per exchange). A received x
 is validated by solving for y (z^2 + z = beta via the half-trace, m being odd), which proves a
 point exists, then rejecting points of small order (cofactor times P is infinity, RFC 6989 in
 spirit) and points outside the generator's subgroup.
