@@ -22,6 +22,7 @@ __all__ = ["BLOCK_SIZE", "Twofish", "TwofishCbc"]
 
 BLOCK_SIZE = 16
 _M32 = 0xFFFFFFFF
+_ZERO_IV = bytes(BLOCK_SIZE)
 
 # §4.3.5: the 4-bit permutations t0..t3 that build q0 and q1.
 _Q_TABLES = (
@@ -190,41 +191,71 @@ class Twofish:
 
     def encrypt_block(self, block: bytes) -> bytes:
         """§3, Figure 1: encrypt one 16-byte block."""
-        s0, s1, s2, s3, k = self._s0, self._s1, self._s2, self._s3, self._k
-        p0, p1, p2, p3 = struct.unpack("<4I", block)
-        r0, r1, r2, r3 = p0 ^ k[0], p1 ^ k[1], p2 ^ k[2], p3 ^ k[3]
-        for rnd in range(8, 40, 4):
-            # Two rounds per iteration; the halves swap roles instead of moving.
-            t0 = s0[r0 & 0xFF] ^ s1[(r0 >> 8) & 0xFF] ^ s2[(r0 >> 16) & 0xFF] ^ s3[r0 >> 24]
-            t1 = s0[r1 >> 24] ^ s1[r1 & 0xFF] ^ s2[(r1 >> 8) & 0xFF] ^ s3[(r1 >> 16) & 0xFF]
-            x = r2 ^ ((t0 + t1 + k[rnd]) & _M32)
-            r2 = ((x >> 1) | (x << 31)) & _M32
-            r3 = (((r3 << 1) | (r3 >> 31)) & _M32) ^ ((t0 + 2 * t1 + k[rnd + 1]) & _M32)
-            t0 = s0[r2 & 0xFF] ^ s1[(r2 >> 8) & 0xFF] ^ s2[(r2 >> 16) & 0xFF] ^ s3[r2 >> 24]
-            t1 = s0[r3 >> 24] ^ s1[r3 & 0xFF] ^ s2[(r3 >> 8) & 0xFF] ^ s3[(r3 >> 16) & 0xFF]
-            x = r0 ^ ((t0 + t1 + k[rnd + 2]) & _M32)
-            r0 = ((x >> 1) | (x << 31)) & _M32
-            r1 = (((r1 << 1) | (r1 >> 31)) & _M32) ^ ((t0 + 2 * t1 + k[rnd + 3]) & _M32)
-        # Output whitening undoes the last swap: C = (R2, R3, R0, R1) ^ K4..K7.
-        return struct.pack("<4I", r2 ^ k[4], r3 ^ k[5], r0 ^ k[6], r1 ^ k[7])
+        return self.cbc_encrypt(_ZERO_IV, block)
 
     def decrypt_block(self, block: bytes) -> bytes:
         """Decrypt one 16-byte block (the rounds of §3 run backwards)."""
+        return self.cbc_decrypt(_ZERO_IV, block)
+
+    def cbc_encrypt(self, iv: bytes, data: bytes) -> bytes:
+        """CBC-encrypt whole blocks; the rounds work on the 32-bit words directly (§3)."""
         s0, s1, s2, s3, k = self._s0, self._s1, self._s2, self._s3, self._k
-        c0, c1, c2, c3 = struct.unpack("<4I", block)
-        r2, r3, r0, r1 = c0 ^ k[4], c1 ^ k[5], c2 ^ k[6], c3 ^ k[7]
-        for rnd in range(36, 4, -4):
-            t0 = s0[r2 & 0xFF] ^ s1[(r2 >> 8) & 0xFF] ^ s2[(r2 >> 16) & 0xFF] ^ s3[r2 >> 24]
-            t1 = s0[r3 >> 24] ^ s1[r3 & 0xFF] ^ s2[(r3 >> 8) & 0xFF] ^ s3[(r3 >> 16) & 0xFF]
-            r0 = (((r0 << 1) | (r0 >> 31)) & _M32) ^ ((t0 + t1 + k[rnd + 2]) & _M32)
-            x = r1 ^ ((t0 + 2 * t1 + k[rnd + 3]) & _M32)
-            r1 = ((x >> 1) | (x << 31)) & _M32
-            t0 = s0[r0 & 0xFF] ^ s1[(r0 >> 8) & 0xFF] ^ s2[(r0 >> 16) & 0xFF] ^ s3[r0 >> 24]
-            t1 = s0[r1 >> 24] ^ s1[r1 & 0xFF] ^ s2[(r1 >> 8) & 0xFF] ^ s3[(r1 >> 16) & 0xFF]
-            r2 = (((r2 << 1) | (r2 >> 31)) & _M32) ^ ((t0 + t1 + k[rnd]) & _M32)
-            x = r3 ^ ((t0 + 2 * t1 + k[rnd + 1]) & _M32)
-            r3 = ((x >> 1) | (x << 31)) & _M32
-        return struct.pack("<4I", r0 ^ k[0], r1 ^ k[1], r2 ^ k[2], r3 ^ k[3])
+        k0, k1, k2, k3, k4, k5, k6, k7 = k[:8]
+        n = len(data) // 4
+        words = struct.unpack(f"<{n}I", data)
+        out = [0] * n
+        c0, c1, c2, c3 = struct.unpack("<4I", iv)
+        for i in range(0, n, 4):
+            # CBC chaining, then input whitening (§3).
+            r0 = words[i] ^ c0 ^ k0
+            r1 = words[i + 1] ^ c1 ^ k1
+            r2 = words[i + 2] ^ c2 ^ k2
+            r3 = words[i + 3] ^ c3 ^ k3
+            for rnd in range(8, 40, 4):
+                # Two rounds per iteration; the halves swap roles instead of moving.
+                t0 = s0[r0 & 0xFF] ^ s1[(r0 >> 8) & 0xFF] ^ s2[(r0 >> 16) & 0xFF] ^ s3[r0 >> 24]
+                t1 = s0[r1 >> 24] ^ s1[r1 & 0xFF] ^ s2[(r1 >> 8) & 0xFF] ^ s3[(r1 >> 16) & 0xFF]
+                x = r2 ^ ((t0 + t1 + k[rnd]) & _M32)
+                r2 = ((x >> 1) | (x << 31)) & _M32
+                r3 = (((r3 << 1) | (r3 >> 31)) & _M32) ^ ((t0 + 2 * t1 + k[rnd + 1]) & _M32)
+                t0 = s0[r2 & 0xFF] ^ s1[(r2 >> 8) & 0xFF] ^ s2[(r2 >> 16) & 0xFF] ^ s3[r2 >> 24]
+                t1 = s0[r3 >> 24] ^ s1[r3 & 0xFF] ^ s2[(r3 >> 8) & 0xFF] ^ s3[(r3 >> 16) & 0xFF]
+                x = r0 ^ ((t0 + t1 + k[rnd + 2]) & _M32)
+                r0 = ((x >> 1) | (x << 31)) & _M32
+                r1 = (((r1 << 1) | (r1 >> 31)) & _M32) ^ ((t0 + 2 * t1 + k[rnd + 3]) & _M32)
+            # Output whitening undoes the last swap: C = (R2, R3, R0, R1) ^ K4..K7.
+            c0, c1, c2, c3 = r2 ^ k4, r3 ^ k5, r0 ^ k6, r1 ^ k7
+            out[i], out[i + 1], out[i + 2], out[i + 3] = c0, c1, c2, c3
+        return struct.pack(f"<{n}I", *out)
+
+    def cbc_decrypt(self, iv: bytes, data: bytes) -> bytes:
+        """CBC-decrypt whole blocks (the rounds of §3 run backwards)."""
+        s0, s1, s2, s3, k = self._s0, self._s1, self._s2, self._s3, self._k
+        k0, k1, k2, k3, k4, k5, k6, k7 = k[:8]
+        n = len(data) // 4
+        words = struct.unpack(f"<{n}I", data)
+        out = [0] * n
+        p0, p1, p2, p3 = struct.unpack("<4I", iv)
+        for i in range(0, n, 4):
+            w0, w1, w2, w3 = words[i], words[i + 1], words[i + 2], words[i + 3]
+            r2, r3, r0, r1 = w0 ^ k4, w1 ^ k5, w2 ^ k6, w3 ^ k7
+            for rnd in range(36, 4, -4):
+                t0 = s0[r2 & 0xFF] ^ s1[(r2 >> 8) & 0xFF] ^ s2[(r2 >> 16) & 0xFF] ^ s3[r2 >> 24]
+                t1 = s0[r3 >> 24] ^ s1[r3 & 0xFF] ^ s2[(r3 >> 8) & 0xFF] ^ s3[(r3 >> 16) & 0xFF]
+                r0 = (((r0 << 1) | (r0 >> 31)) & _M32) ^ ((t0 + t1 + k[rnd + 2]) & _M32)
+                x = r1 ^ ((t0 + 2 * t1 + k[rnd + 3]) & _M32)
+                r1 = ((x >> 1) | (x << 31)) & _M32
+                t0 = s0[r0 & 0xFF] ^ s1[(r0 >> 8) & 0xFF] ^ s2[(r0 >> 16) & 0xFF] ^ s3[r0 >> 24]
+                t1 = s0[r1 >> 24] ^ s1[r1 & 0xFF] ^ s2[(r1 >> 8) & 0xFF] ^ s3[(r1 >> 16) & 0xFF]
+                r2 = (((r2 << 1) | (r2 >> 31)) & _M32) ^ ((t0 + t1 + k[rnd]) & _M32)
+                x = r3 ^ ((t0 + 2 * t1 + k[rnd + 1]) & _M32)
+                r3 = ((x >> 1) | (x << 31)) & _M32
+            out[i] = r0 ^ k0 ^ p0
+            out[i + 1] = r1 ^ k1 ^ p1
+            out[i + 2] = r2 ^ k2 ^ p2
+            out[i + 3] = r3 ^ k3 ^ p3
+            p0, p1, p2, p3 = w0, w1, w2, w3
+        return struct.pack(f"<{n}I", *out)
 
 
 class TwofishCbc:
@@ -244,27 +275,11 @@ class TwofishCbc:
 
     def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
         self._check(iv, data)
-        enc = self._tf.encrypt_block
-        prev = int.from_bytes(iv, "little")
-        out = bytearray()
-        for i in range(0, len(data), BLOCK_SIZE):
-            x = prev ^ int.from_bytes(data[i : i + BLOCK_SIZE], "little")
-            c = enc(x.to_bytes(BLOCK_SIZE, "little"))
-            out += c
-            prev = int.from_bytes(c, "little")
-        return bytes(out)
+        return self._tf.cbc_encrypt(iv, data)
 
     def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
         self._check(iv, data)
-        dec = self._tf.decrypt_block
-        prev = int.from_bytes(iv, "little")
-        out = bytearray()
-        for i in range(0, len(data), BLOCK_SIZE):
-            c = data[i : i + BLOCK_SIZE]
-            p = int.from_bytes(dec(c), "little") ^ prev
-            out += p.to_bytes(BLOCK_SIZE, "little")
-            prev = int.from_bytes(c, "little")
-        return bytes(out)
+        return self._tf.cbc_decrypt(iv, data)
 
 
 def make_twofish(key: bytes, icv_size: int) -> TwofishCbc:
