@@ -1,0 +1,62 @@
+"""Menus outside /ip ipsec that IPsec needs: ``/certificate`` and ``/system identity``."""
+
+from __future__ import annotations
+
+from pyipsec.config.schema import CommandArg, Flag, Menu, MenuCommand, MenuKind, Property
+from pyipsec.config.types import Bool
+
+IDENTITY = ("system", "identity")
+CERTIFICATE = ("certificate",)
+
+IDENTITY_MENU = Menu(
+    path=IDENTITY,
+    kind=MenuKind.SINGLE,
+    description="the router's name, shown in the console prompt",
+    properties=(Property(name="name", default="MikroTik"),),
+    print_order=("name",),
+    generic_commands=("set", "get", "print", "export"),
+    export_rank=90,
+)
+
+_CERT_READONLY = (
+    "common-name", "subject", "issuer", "serial-number", "fingerprint", "key-type",
+    "key-size", "invalid-before", "invalid-after",
+)  # fmt: skip
+
+CERTIFICATE_MENU = Menu(
+    path=CERTIFICATE,
+    kind=MenuKind.LIST,
+    description="X.509 certificates and their private keys",
+    properties=(
+        Property(name="name", required=True, quoted=True),
+        *(
+            Property(name=n, readonly=True, quoted=n != "key-size", default="")
+            for n in _CERT_READONLY
+        ),
+        Property(name="trusted", type=Bool(), default="no"),
+        Property(name="private-key", type=Bool(), readonly=True, default="no"),
+        Property(name="authority", type=Bool(), readonly=True, default="no"),
+    ),
+    flags=(
+        (Flag(letter="K", name="private-key"),),
+        (Flag(letter="A", name="authority"),),
+        (Flag(letter="T", name="trusted"),),
+    ),
+    print_order=("name", "common-name", "key-type", "key-size", "invalid-before", "invalid-after"),
+    brief_columns=("name", "common-name", "key-type", "invalid-after"),
+    key="name",
+    generic_commands=("set", "remove", "find", "get", "print"),
+    commands=(
+        MenuCommand(
+            name="import",
+            description="import certificates (PEM or DER) or a private key for one",
+            args=(
+                CommandArg(name="file-name", required=True),
+                CommandArg(name="passphrase", default=""),
+                CommandArg(name="name", default=""),
+            ),
+        ),
+    ),
+)
+
+MENUS = (IDENTITY_MENU, CERTIFICATE_MENU)

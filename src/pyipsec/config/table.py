@@ -1,0 +1,165 @@
+"""The configuration as data: ordered tables of items with stable ``.id`` values.
+
+A :class:`Config` holds one :class:`Table` per configured menu. Items keep only the
+properties that were set (canonical text); everything else reads as the schema default.
+``.id`` values are allocated from a per-table counter that only grows, so an id is stable
+for an item's life and never reused (the counter is persisted with the table). Tables are
+ordered: list position is the print order, and for ``/ip ipsec policy`` together with
+``priority`` also the evaluation order. All operations are pure; config/store.py persists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from pyipsec.config.menus import ALL_MENUS, MENUS
+from pyipsec.config.schema import Menu, MenuKind
+
+INTERNAL_PREFIX = "_"  # values under names starting with this are never printed or exported
+
+
+def format_id(item_id: int) -> str:
+    """RouterOS internal id text: ``*1``, ``*A``, ``*1F``."""
+    return f"*{item_id:X}"
+
+
+def parse_id(text: str) -> int | None:
+    """The number in ``*1F``, or None when ``text`` is not an internal id."""
+    if len(text) < 2 or text[0] != "*":
+        return None
+    try:
+        return int(text[1:], 16)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One configured item: its id, the properties set on it, and its kind flags."""
+
+    id: int
+    values: Mapping[str, str] = field(default_factory=dict)
+    default: bool = False
+    dynamic: bool = False
+
+    def with_values(self, values: Mapping[str, str]) -> Item:
+        return replace(self, values=dict(values))
+
+
+def value_of(menu: Menu, item: Item, name: str) -> str | None:
+    """The effective canonical value of property ``name`` (set value, else schema default)."""
+    if name in item.values:
+        return item.values[name]
+    return menu.prop(name).default if menu.has(name) else None
+
+
+@dataclass(slots=True, kw_only=True)
+class Table:
+    """The items of one menu in list order, and the next id to hand out."""
+
+    menu: Menu
+    items: list[Item] = field(default_factory=list)
+    next_id: int = 1
+
+    def copy(self) -> Table:
+        return Table(menu=self.menu, items=list(self.items), next_id=self.next_id)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    def index(self, item_id: int) -> int:
+        for i, item in enumerate(self.items):
+            if item.id == item_id:
+                return i
+        raise KeyError(item_id)
+
+    def get(self, item_id: int) -> Item | None:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        return None
+
+    def by_name(self, name: str) -> Item | None:
+        key = self.menu.key
+        if key is None:
+            return None
+        for item in self.items:
+            if item.values.get(key) == name:
+                return item
+        return None
+
+    def names(self) -> list[str]:
+        key = self.menu.key
+        return [item.values[key] for item in self.items if key and key in item.values]
+
+    def add(
+        self, values: Mapping[str, str], *, before: int | None = None, default: bool = False
+    ) -> Item:
+        """Append (or insert before the item with id ``before``) a new item; returns it."""
+        item = Item(id=self.next_id, values=dict(values), default=default)
+        self.next_id += 1
+        if before is None:
+            self.items.append(item)
+        else:
+            self.items.insert(self.index(before), item)
+        return item
+
+    def put(self, item: Item) -> None:
+        """Replace the item with the same id."""
+        self.items[self.index(item.id)] = item
+
+    def remove(self, item_id: int) -> None:
+        del self.items[self.index(item_id)]
+
+    def move(self, item_ids: list[int], before: int | None) -> None:
+        """Move items (in the given order) before item ``before``, or to the end."""
+        moving = [self.items[self.index(i)] for i in item_ids]
+        rest = [it for it in self.items if it.id not in item_ids]
+        at = len(rest)
+        if before is not None and before not in item_ids:
+            at = next(i for i, it in enumerate(rest) if it.id == before)
+        self.items = rest[:at] + moving + rest[at:]
+
+    def unique_name(self, prefix: str) -> str:
+        """The first ``<prefix>N`` (N = 1, 2, ...) not yet used."""
+        taken = set(self.names())
+        n = 1
+        while f"{prefix}{n}" in taken:
+            n += 1
+        return f"{prefix}{n}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Config:
+    """The whole configuration: one table per configured (non-runtime) menu."""
+
+    tables: dict[tuple[str, ...], Table]
+
+    @classmethod
+    def initial(cls) -> Config:
+        """A fresh router: every menu's default items and nothing else."""
+        tables: dict[tuple[str, ...], Table] = {}
+        for menu in ALL_MENUS:
+            if menu.is_runtime:
+                continue
+            table = Table(menu=menu)
+            if menu.kind is MenuKind.SINGLE:
+                table.add({}, default=True)
+            for values in menu.default_items:
+                table.add(values, default=True)
+            tables[menu.path] = table
+        return cls(tables=tables)
+
+    def copy(self) -> Config:
+        return Config(tables={p: t.copy() for p, t in self.tables.items()})
+
+    def table(self, path: tuple[str, ...]) -> Table:
+        return self.tables[path]
+
+    def menu(self, path: tuple[str, ...]) -> Menu:
+        return MENUS[path]
+
+    def single(self, path: tuple[str, ...]) -> Item:
+        """The one item of a settings-style menu."""
+        return self.tables[path].items[0]

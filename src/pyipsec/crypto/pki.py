@@ -1,0 +1,170 @@
+"""RSA keys and X.509 certificates for ``/ip ipsec key`` and ``/certificate``.
+
+The only place outside the cipher modules that touches ``cryptography`` for keys and
+certificates: parse PEM/DER, generate RSA key pairs, and describe what was found as plain
+records the configuration stores (PEM text plus the facts ``print`` shows).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.S)
+
+
+class PkiError(ValueError):
+    """Input that is not a usable key or certificate."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyInfo:
+    """A parsed key: PEM of the private part (if any) and of the public part."""
+
+    private_pem: str | None
+    public_pem: str
+    key_type: str
+    size: int
+    public_der: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertInfo:
+    """A parsed certificate and the facts ``/certificate print`` shows."""
+
+    pem: str
+    common_name: str
+    subject: str
+    issuer: str
+    serial_number: str
+    fingerprint: str  # SHA-256, lower-case hex
+    key_type: str
+    key_size: int
+    not_before: datetime
+    not_after: datetime
+    authority: bool
+    public_der: bytes
+
+
+def _describe_public(key: object) -> tuple[str, int]:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ec", key.curve.key_size
+    if isinstance(key, dsa.DSAPublicKey):
+        return "dsa", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519", 256
+    return "unknown", 0
+
+
+def _public_der(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _key_info(private: object | None, public: object) -> KeyInfo:
+    key_type, size = _describe_public(public)
+    private_pem = None
+    if private is not None:
+        private_pem = private.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    public_pem = public.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return KeyInfo(
+        private_pem=private_pem,
+        public_pem=public_pem,
+        key_type=key_type,
+        size=size,
+        public_der=_public_der(public),
+    )
+
+
+def generate_rsa(bits: int) -> KeyInfo:
+    """A new RSA key pair of ``bits`` bits (public exponent 65537)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return _key_info(key, key.public_key())
+
+
+def _blocks(data: bytes) -> list[bytes]:
+    found = [m.group(0) for m in _PEM_BLOCK.finditer(data)]
+    return found if found else [data]
+
+
+def _load_key_block(block: bytes, passphrase: bytes | None) -> KeyInfo | None:
+    pem = block.startswith(b"-----")
+    if pem and b"PRIVATE KEY" not in block and b"PUBLIC KEY" not in block:
+        return None
+    loaders_private = (
+        serialization.load_pem_private_key if pem else serialization.load_der_private_key
+    )
+    try:
+        private = loaders_private(block, password=passphrase or None)
+        return _key_info(private, private.public_key())
+    except (ValueError, TypeError):
+        pass
+    loaders_public = serialization.load_pem_public_key if pem else serialization.load_der_public_key
+    try:
+        public = loaders_public(block)
+    except (ValueError, TypeError):
+        return None
+    return _key_info(None, public)
+
+
+def load_keys(data: bytes, passphrase: str = "") -> list[KeyInfo]:
+    """Every private or public key in a PEM bundle or a DER blob."""
+    pw = passphrase.encode() if passphrase else None
+    return [k for k in (_load_key_block(b, pw) for b in _blocks(data)) if k is not None]
+
+
+def _cert_info(cert: x509.Certificate) -> CertInfo:
+    cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    cn = cns[0].value if cns else ""
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        authority = basic.ca
+    except x509.ExtensionNotFound:
+        authority = False
+    public = cert.public_key()
+    key_type, size = _describe_public(public)
+    return CertInfo(
+        pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        common_name=str(cn),
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial_number=f"{cert.serial_number:X}",
+        fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        key_type=key_type,
+        key_size=size,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        authority=bool(authority),
+        public_der=_public_der(public),
+    )
+
+
+def load_certificates(data: bytes) -> list[CertInfo]:
+    """Every certificate in a PEM bundle or a DER blob."""
+    certs = []
+    for block in _blocks(data):
+        try:
+            if block.startswith(b"-----"):
+                if b"CERTIFICATE" not in block.split(b"\n", 1)[0]:
+                    continue
+                cert = x509.load_pem_x509_certificate(block)
+            else:
+                cert = x509.load_der_x509_certificate(block)
+        except ValueError:
+            continue
+        certs.append(_cert_info(cert))
+    return certs

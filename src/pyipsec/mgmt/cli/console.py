@@ -1,0 +1,170 @@
+"""The interactive console: prompt, readline completion from the schema, ``?`` help, history.
+
+Completion and help only read the schema (:mod:`pyipsec.config.menus`) and the interpreter's
+name tables, so what can be typed and what is offered never disagree. A line ending in ``?``
+prints what may come next and puts the line back for editing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+from pyipsec.config.menus import MENUS
+from pyipsec.mgmt.cli.interpreter import (
+    Interpreter,
+    arg_names,
+    command_names,
+    match,
+)
+
+EXIT_WORDS = {"quit", "/quit", "exit", "/exit"}
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError:
+        return line.split()
+
+
+def candidates(interp: Interpreter, line: str) -> list[str]:
+    """Completions for the last (partial) word of ``line``."""
+    words = _split(line)
+    partial = "" if (not line or line[-1] == " ") else (words.pop() if words else "")
+    path = interp.cwd
+    command: str | None = None
+    rest: list[str] = []
+    for i, word in enumerate(words):
+        if "=" in word or command is not None:
+            rest = words[i:]
+            break
+        if i == 0 and word.startswith("/"):
+            path = ()
+        for seg in (s for s in word.split("/") if s):
+            if seg == "..":
+                path = path[:-1]
+                continue
+            names = command_names(path)
+            name = match(seg, names)
+            if name is None:
+                return []
+            if names[name] == "dir":
+                path = (*path, name)
+            else:
+                command = name
+    del rest
+    if command is None:
+        prefix = ""
+        if partial.startswith("/") or "/" in partial:
+            head, _, partial = partial.rpartition("/")
+            prefix = head + "/"
+            for seg in (s for s in head.split("/") if s):
+                name = match(seg, command_names(path)) if seg != ".." else None
+                path = path[:-1] if seg == ".." else ((*path, name) if name else path)
+        return sorted(prefix + n for n in command_names(path) if n.startswith(partial))
+    if "=" in partial:
+        name, _, value = partial.partition("=")
+        menu = MENUS.get(path)
+        if menu is None or not menu.has(name):
+            return []
+        choices = menu.prop(name).type.choices()
+        if menu.prop(name).ref is not None:
+            choices = tuple(menu.prop(name).ref_keywords) + tuple(
+                interp.session.store.load().table(menu.prop(name).ref or ()).names()
+            )
+        head, _, last = value.rpartition(",")
+        head = head + "," if head else ""
+        return sorted(f"{name}={head}{c}" for c in choices if c.startswith(last))
+    return sorted(n + "=" for n in arg_names(path, command) if n.startswith(partial))
+
+
+def help_text(interp: Interpreter, line: str) -> str:
+    """What ``?`` shows: the menu's description and what may be typed next."""
+    words = _split(line)
+    path = interp.cwd
+    for word in words:
+        name = match(word.strip("/"), command_names(path)) if word not in ("/", "..") else word
+        if word == "/":
+            path = ()
+        elif word == "..":
+            path = path[:-1]
+        elif name and command_names(path).get(name) == "dir":
+            path = (*path, name)
+        else:
+            break
+    menu = MENUS.get(path)
+    out = []
+    if menu is not None:
+        out.append(f"{menu.name}: {menu.description}")
+    options = candidates(interp, line if line.endswith(" ") or not line else line + " ")
+    if options:
+        out.append("  " + "  ".join(options))
+    return "\n".join(out) + "\n"
+
+
+def interact(interp: Interpreter, history: Path | None, read: Callable[[str], str] = input) -> int:
+    """Run the read-eval-print loop until quit or end of input."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline
+        readline = None  # type: ignore[assignment]
+    pending = ""
+    if readline is not None:
+        matches: list[str] = []
+
+        def complete(text: str, state: int) -> str | None:
+            nonlocal matches
+            if state == 0:
+                buffer = readline.get_line_buffer()[: readline.get_endidx()]
+                found = candidates(interp, buffer)
+                # readline replaces only ``text``, the part after the last blank
+                word = buffer.split(" ")[-1]
+                matches = [text + m[len(word) :] for m in found if m.startswith(word)]
+            return matches[state] if state < len(matches) else None
+
+        readline.set_completer_delims(" ")
+        readline.set_completer(complete)
+        readline.parse_and_bind("tab: complete")
+        if history is not None:
+            with contextlib.suppress(OSError):
+                readline.read_history_file(history)
+
+        def hook() -> None:
+            if pending:
+                readline.insert_text(pending)
+                readline.redisplay()
+
+        readline.set_pre_input_hook(hook)
+    try:
+        while True:
+            try:
+                line = read(interp.prompt())
+            except EOFError:
+                interp.write("\n")
+                break
+            except KeyboardInterrupt:
+                interp.write("\n")
+                pending = ""
+                continue
+            pending = ""
+            if line.rstrip().endswith("?"):
+                pending = line.rstrip()[:-1]
+                interp.write(help_text(interp, pending))
+                continue
+            if line.strip() in EXIT_WORDS:
+                break
+            if line.strip():
+                interp.run(line, stop_on_error=True)
+    finally:
+        if readline is not None and history is not None:
+            try:
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline.write_history_file(history)
+                os.chmod(history, 0o600)
+            except OSError:
+                pass
+    return 0

@@ -1,0 +1,152 @@
+"""Render :class:`~pyipsec.mgmt.commands.PrintResult` as RouterOS v6 console text (§3.4).
+
+Rows are ``<number> <one char per flag group> <values>``; values in the menu's print order,
+wrapped at the terminal width with continuation lines indented to the first value's column,
+a blank line after each item, ``;;; comment`` before the values. ``terse`` puts an item on one
+line, ``brief`` prints a table, single-item menus print ``name: value`` lines.
+"""
+
+from __future__ import annotations
+
+from pyipsec.config.schema import Menu
+from pyipsec.mgmt.commands import PrintResult, PrintRow
+from pyipsec.mgmt.export import quote
+
+DEFAULT_WIDTH = 80
+
+
+def escape(text: str) -> str:
+    """Non-printable and non-ASCII characters as ``\\XX`` (UTF-8 bytes), as RouterOS shows them."""
+    if all(" " <= ch <= "~" for ch in text):
+        return text
+    return "".join(
+        ch if " " <= ch <= "~" else "".join(f"\\{b:02X}" for b in ch.encode()) for ch in text
+    )
+
+
+def show_value(menu: Menu, name: str, value: str) -> str:
+    """``value`` of ``name`` as print shows it (quoted when the schema says so or needed)."""
+    always = menu.has(name) and menu.prop(name).quoted
+    if always:
+        inner = quote(value + " ")[1:-2] if value else ""
+        return f'"{inner}"'
+    return quote(value)
+
+
+def legend(menu: Menu, width: int = DEFAULT_WIDTH) -> list[str]:
+    """The ``Flags:`` legend, wrapped at ``width``; empty for menus without flags."""
+    names = [f"{f.letter} - {f.name}" for group in menu.flags for f in group]
+    if not names:
+        return []
+    lines: list[str] = []
+    cur = "Flags:"
+    for i, part in enumerate(names):
+        piece = part + ("," if i < len(names) - 1 else "")
+        if len(cur) + 1 + len(piece) > width - 1 and cur != "Flags:":
+            lines.append(cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}"
+    lines.append(cur)
+    return lines
+
+
+def _prefix(menu: Menu, row: PrintRow, number_width: int) -> str:
+    chars = []
+    for group in menu.flags:
+        chars.append(next((f.letter for f in group if f.name in row.flags), " "))
+    return f"{row.number:>{number_width}} " + "".join(chars) + (" " if chars else "")
+
+
+def _number_width(result: PrintResult) -> int:
+    biggest = max((r.number for r in result.rows), default=0)
+    return max(2, len(str(biggest)))
+
+
+def _wrap(indent: int, first: str, words: list[str], width: int) -> list[str]:
+    lines: list[str] = []
+    cur = first
+    fresh = True
+    for word in words:
+        if fresh or len(cur) + 1 + len(word) <= width - 1:
+            cur = cur + word if fresh else f"{cur} {word}"
+            fresh = False
+        else:
+            lines.append(cur)
+            cur = " " * indent + word
+    lines.append(cur)
+    return lines
+
+
+def _words(menu: Menu, row: PrintRow) -> list[str]:
+    return [f"{name}={show_value(menu, name, value)}" for name, value in row.values]
+
+
+def format_detail(result: PrintResult, width: int) -> list[str]:
+    menu = result.menu
+    lines = legend(menu, width)
+    nw = _number_width(result)
+    for row in result.rows:
+        prefix = _prefix(menu, row, nw)
+        if row.comment:
+            lines.append(f"{prefix};;; {escape(row.comment)}")
+            lines += _wrap(len(prefix), " " * len(prefix), _words(menu, row), width)
+        else:
+            lines += _wrap(len(prefix), prefix, _words(menu, row), width)
+        lines.append("")
+    return lines
+
+
+def format_terse(result: PrintResult) -> list[str]:
+    menu = result.menu
+    nw = _number_width(result)
+    lines = []
+    for row in result.rows:
+        words = _words(menu, row)
+        if row.comment:
+            words.insert(0, f"comment={show_value(menu, 'comment', row.comment)}")
+        lines.append(_prefix(menu, row, nw) + " ".join(words))
+    return lines
+
+
+def format_brief(result: PrintResult) -> list[str]:
+    menu = result.menu
+    columns = list(menu.brief_columns)
+    nw = _number_width(result)
+    cells = [[escape(dict(row.values).get(c, "")) for c in columns] for row in result.rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    flag_cols = len(menu.flags)
+    head = f"{'#':>{nw}} " + " " * flag_cols + (" " if flag_cols else "")
+    lines = legend(menu)
+    lines.append(
+        (
+            head + "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
+        ).rstrip()
+    )
+    for row, cell in zip(result.rows, cells, strict=True):
+        text = _prefix(menu, row, nw) + "  ".join(
+            v.ljust(w) for v, w in zip(cell, widths, strict=True)
+        )
+        lines.append(text.rstrip())
+    return lines
+
+
+def format_settings(result: PrintResult) -> list[str]:
+    row = result.rows[0]
+    width = max(len(n) for n, _ in row.values) + 2
+    return [f"{name:>{width}}: {escape(value)}" for name, value in row.values]
+
+
+def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
+    """The console text of a print result (with a trailing newline unless empty)."""
+    if result.mode == "count-only":
+        lines = [str(result.count)]
+    elif result.mode == "settings":
+        lines = format_settings(result)
+    elif result.mode == "terse":
+        lines = format_terse(result)
+    elif result.mode == "brief":
+        lines = format_brief(result)
+    else:
+        lines = format_detail(result, width)
+    return "".join(line + "\n" for line in lines)

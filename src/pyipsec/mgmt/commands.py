@@ -1,0 +1,693 @@
+"""THE command layer: every console/API/REST operation as a function over a store.
+
+Front-ends are thin adapters. A command is ``dispatch(session, path, command, args)`` with
+``args`` a mapping of argument name to text, exactly as the RouterOS API carries them:
+properties by name, items in ``numbers`` (numbers of the last print, ``*id``s, names,
+comma-separated), ``value-name`` for ``get``/``unset``, ``destination`` for ``move``,
+``where`` for an expression, and switches (``detail``, ``verbose``...) as ``yes``. The result
+is structured (:class:`Result`); rendering it is the front-end's job. Every configuration
+change runs in one store transaction, so a failing command changes nothing.
+
+A daemon plugs in live data through :class:`RuntimeProvider` (installed SAs, remote peers,
+counters, per-policy state, dynamic items); a control-socket adapter would serialise
+``(path, command, args)`` and a :class:`Result` and call :func:`dispatch` on the daemon's side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from pyipsec.config.menus import MENUS
+from pyipsec.config.menus.runtime import STATISTICS_COUNTERS
+from pyipsec.config.schema import Menu, MenuKind, Property
+from pyipsec.config.store import Store
+from pyipsec.config.table import Config, Item, Table, format_id, parse_id, value_of
+from pyipsec.config.types import ValueProblem
+from pyipsec.config.verify import invalid_items
+from pyipsec.mgmt import export as exporter
+from pyipsec.mgmt import query
+
+
+class CommandError(Exception):
+    """A command failed; ``message`` is RouterOS's text, ``arg`` the argument it concerns."""
+
+    def __init__(self, message: str, *, arg: str | None = None, category: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.arg = arg
+        self.category = category
+
+
+class UnknownArgument(CommandError):
+    """An argument the command does not take (console: ``expected end of command``)."""
+
+    def __init__(self, arg: str) -> None:
+        super().__init__("unknown parameter", arg=arg, category=0)
+
+
+def no_such_item() -> CommandError:
+    return CommandError("no such item", category=0)
+
+
+# -- runtime data (a daemon supplies it; until then everything is empty)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeRow:
+    """One row of a read-only runtime menu (installed-sa, remote-peers)."""
+
+    id: int
+    values: Mapping[str, str]
+    flags: frozenset[str] = frozenset()
+
+
+class RuntimeProvider(Protocol):
+    """Live state a running daemon exposes to the command layer."""
+
+    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
+        """Rows of a runtime list menu."""
+        ...
+
+    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
+        """Counters of a runtime single menu (statistics)."""
+        ...
+
+    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
+        """Read-only properties and flags of a configured item (``ph2-state``, ``active``)."""
+        ...
+
+    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
+        """Dynamic items (``D``) of a configured menu, created at run time."""
+        ...
+
+    def flush_installed_sa(self, sa_type: str) -> None: ...
+
+    def kill_connections(self) -> None: ...
+
+
+class NullRuntime:
+    """No daemon: no SAs, no peers, zero counters."""
+
+    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
+        return ()
+
+    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
+        return (
+            dict.fromkeys(STATISTICS_COUNTERS, 0) if path == ("ip", "ipsec", "statistics") else {}
+        )
+
+    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
+        return {}
+
+    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
+        return ()
+
+    def flush_installed_sa(self, sa_type: str) -> None:
+        return None
+
+    def kill_connections(self) -> None:
+        return None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, kw_only=True)
+class Session:
+    """One console/API session: the store, live data, and the last print's numbering."""
+
+    store: Store
+    runtime: RuntimeProvider = field(default_factory=NullRuntime)
+    files_dir: Path = field(default_factory=Path.cwd)
+    now: Callable[[], datetime] = _utc_now
+    user: str = "admin"
+    numbering: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+
+
+# -- results
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrintRow:
+    """One printed item: console number, id, flags, the shown values in print order."""
+
+    number: int
+    id: int
+    flags: frozenset[str]
+    values: tuple[tuple[str, str], ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrintResult:
+    """What ``print`` shows; ``mode`` is plain, detail, terse, brief, settings or count."""
+
+    menu: Menu
+    mode: str
+    rows: tuple[PrintRow, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """A command's outcome: ``ret`` (new id, get value, find ids), a print, or text."""
+
+    ret: str | None = None
+    table: PrintResult | None = None
+    text: str | None = None
+
+
+# -- helpers
+
+
+SWITCH_VALUES = {"", "yes", "true"}
+
+
+def _switch(args: Mapping[str, str], name: str) -> bool:
+    return name in args and args[name] in SWITCH_VALUES
+
+
+def _check_args(args: Mapping[str, str], allowed: set[str]) -> None:
+    for name in args:
+        if name not in allowed:
+            raise UnknownArgument(name)
+
+
+def listing(session: Session, config: Config, menu: Menu) -> list[Item]:
+    """The items of a configured menu in print order (configured, then dynamic)."""
+    return list(config.table(menu.path)) + list(session.runtime.dynamic_items(menu.path))
+
+
+def item_flags(
+    session: Session, config: Config, menu: Menu, item: Item, invalid: set[int]
+) -> frozenset[str]:
+    state = session.runtime.item_state(menu.path, item.id)
+    flags = set()
+    for name in menu.flag_names:
+        if name == "default":
+            on = item.default
+        elif name == "dynamic":
+            on = item.dynamic
+        elif name == "invalid":
+            on = item.id in invalid
+        elif menu.has(name):
+            on = value_of(menu, item, name) == "yes"
+        else:
+            on = state.get(name) == "yes"
+        if on:
+            flags.add(name)
+    return frozenset(flags)
+
+
+def _getter(
+    session: Session, menu: Menu, item: Item, flags: frozenset[str]
+) -> Callable[[str], str | None]:
+    state = session.runtime.item_state(menu.path, item.id)
+
+    def get(name: str) -> str | None:
+        if name == ".id":
+            return format_id(item.id)
+        if name in menu.flag_names and not menu.has(name):
+            return "yes" if name in flags else "no"
+        if name in state:
+            return state[name]
+        if name.startswith("_"):
+            return None
+        return value_of(menu, item, name)
+
+    return get
+
+
+def _normalizer(menu: Menu) -> Callable[[str, str], str]:
+    def normalize(name: str, text: str) -> str:
+        if name == ".id" or not menu.has(name):
+            return text
+        return menu.prop(name).type.parse(text)
+
+    return normalize
+
+
+def _query(args: Mapping[str, str], key: str = "where") -> query.Node | None:
+    if key not in args:
+        return None
+    col = int(args.get(".where-col", "1"))
+    try:
+        return query.parse(args[key], col)
+    except query.QueryError as exc:
+        raise CommandError(str(exc), arg=key) from exc
+
+
+def resolve(session: Session, config: Config, menu: Menu, spec: str) -> list[int]:
+    """Item ids for a ``numbers`` spec: console numbers, ``*ids`` and names, comma-separated."""
+    items = listing(session, config, menu)
+    ids = {it.id for it in items}
+    out: list[int] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        item_id = parse_id(part)
+        if item_id is None and part.isdigit():
+            numbers = session.numbering.get(menu.path)
+            if numbers is None:
+                numbers = [it.id for it in items]
+            n = int(part)
+            if n >= len(numbers):
+                raise no_such_item()
+            item_id = numbers[n]
+        elif item_id is None:
+            named = config.table(menu.path).by_name(part) if menu.key else None
+            if named is None:
+                raise no_such_item()
+            item_id = named.id
+        if item_id not in ids:
+            raise no_such_item()
+        if item_id not in out:
+            out.append(item_id)
+    return out
+
+
+def first(ids: list[int]) -> int:
+    """The first of resolved ids (``no such item`` if there is none)."""
+    if not ids:
+        raise no_such_item()
+    return ids[0]
+
+
+def _find_configured(config: Config, menu: Menu, item_id: int) -> tuple[Table, Item]:
+    table = config.table(menu.path)
+    item = table.get(item_id)
+    if item is None:
+        raise CommandError("failure: can not change dynamic item", category=4)
+    return table, item
+
+
+def parse_value(config: Config, menu: Menu, prop: Property, text: str) -> str:
+    """Canonical text for ``prop=text``, checking references to other menus."""
+    try:
+        value = prop.type.parse(text)
+    except ValueProblem as exc:
+        raise CommandError(exc.message(prop.name), arg=prop.name) from exc
+    if prop.ref is not None and value not in prop.ref_keywords:
+        table = config.tables.get(prop.ref)
+        if table is None or table.by_name(value) is None:
+            raise CommandError(f"input does not match any value of {prop.name}", arg=prop.name)
+    return value
+
+
+def parse_props(
+    config: Config, menu: Menu, args: Mapping[str, str], control: set[str]
+) -> dict[str, str]:
+    """Canonical property values from command arguments (legacy names expanded)."""
+    out: dict[str, str] = {}
+    for name, text in args.items():
+        if name in control or name.startswith("."):
+            continue
+        expanded: tuple[tuple[str, str], ...] = ((name, text),)
+        rule = menu.legacy.get(name)
+        if rule is not None:
+            expanded = rule(text)
+        for prop_name, prop_text in expanded:
+            if not menu.has(prop_name) or menu.prop(prop_name).readonly:
+                raise UnknownArgument(name)
+            out[prop_name] = parse_value(config, menu, menu.prop(prop_name), prop_text)
+    return out
+
+
+def _check_name(table: Table, item_id: int | None, values: Mapping[str, str]) -> None:
+    key = table.menu.key
+    if key is None or key not in values:
+        return
+    other = table.by_name(values[key])
+    if other is not None and other.id != item_id:
+        raise CommandError("failure: item with such name already exists", arg=key, category=4)
+
+
+def _rename_references(config: Config, path: tuple[str, ...], old: str, new: str) -> None:
+    """RouterOS refers to items by id: renaming an item renames every reference to it."""
+    for other_path, table in config.tables.items():
+        menu = MENUS[other_path]
+        refs = [p.name for p in menu.properties if p.ref == path]
+        for item in list(table):
+            changed = {n: new for n in refs if item.values.get(n) == old}
+            if changed:
+                table.put(item.with_values({**item.values, **changed}))
+
+
+# -- generic commands
+
+
+def cmd_add(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    def change(config: Config) -> str:
+        table = config.table(menu.path)
+        values: dict[str, str] = {}
+        if "copy-from" in args:
+            src = first(resolve(session, config, menu, args["copy-from"]))
+            _, item = _find_configured(config, menu, src)
+            values = {k: v for k, v in item.values.items() if not k.startswith("_")}
+            if menu.key:
+                values.pop(menu.key, None)
+        control = {"copy-from"} | ({"place-before"} if menu.ordered else set())
+        values.update(parse_props(config, menu, args, control))
+        if menu.key and menu.key not in values:
+            if menu.prop(menu.key).required and not menu.auto_name:
+                raise CommandError(f"failure: {menu.key} must be specified", category=4)
+            values[menu.key] = table.unique_name(menu.auto_name or menu.path[-1])
+        for prop in menu.properties:
+            if prop.required and prop.name not in values and prop.name != menu.key:
+                raise CommandError(f"failure: {prop.name} must be specified", category=4)
+        _check_name(table, None, values)
+        before = None
+        if "place-before" in args:
+            before = first(resolve(session, config, menu, args["place-before"]))
+            if table.get(before) is None:
+                raise no_such_item()
+        return format_id(table.add(values, before=before).id)
+
+    return Result(ret=session.store.transaction(change))
+
+
+def _modify(
+    session: Session,
+    menu: Menu,
+    spec: str | None,
+    edit: Callable[[Config, Table, Item], dict[str, str]],
+) -> Result:
+    def change(config: Config) -> None:
+        table = config.table(menu.path)
+        if menu.kind is MenuKind.SINGLE:
+            ids = [table.items[0].id]
+        else:
+            if spec is None:
+                raise CommandError("failure: no items specified", arg="numbers", category=4)
+            ids = resolve(session, config, menu, spec)
+        for item_id in ids:
+            table, item = _find_configured(config, menu, item_id)
+            values = edit(config, table, item)
+            _check_name(table, item_id, values)
+            if menu.key and item.values.get(menu.key) != values.get(menu.key):
+                old, new = item.values.get(menu.key), values.get(menu.key)
+                if old is not None and new is not None:
+                    _rename_references(config, menu.path, old, new)
+            table = config.table(menu.path)
+            table.put(item.with_values(values))
+
+    session.store.transaction(change)
+    return Result()
+
+
+def cmd_set(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    def edit(config: Config, table: Table, item: Item) -> dict[str, str]:
+        return {**item.values, **parse_props(config, menu, args, {"numbers"})}
+
+    return _modify(session, menu, args.get("numbers"), edit)
+
+
+def cmd_unset(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, {"numbers", "value-name"})
+    names = [n for n in args.get("value-name", "").split(",") if n]
+    for name in names:
+        if not menu.has(name) or not menu.prop(name).unsettable:
+            raise CommandError("input does not match any value of value-name", arg="value-name")
+
+    def edit(config: Config, table: Table, item: Item) -> dict[str, str]:
+        return {k: v for k, v in item.values.items() if k not in names}
+
+    return _modify(session, menu, args.get("numbers"), edit)
+
+
+def _toggle(disabled: str) -> Callable[[Session, Menu, Mapping[str, str]], Result]:
+    def run(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+        _check_args(args, {"numbers"})
+
+        def edit(config: Config, table: Table, item: Item) -> dict[str, str]:
+            return {**item.values, "disabled": disabled}
+
+        return _modify(session, menu, args.get("numbers"), edit)
+
+    return run
+
+
+def cmd_comment(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, {"numbers", "comment"})
+
+    def edit(config: Config, table: Table, item: Item) -> dict[str, str]:
+        return {**item.values, "comment": args.get("comment", "")}
+
+    return _modify(session, menu, args.get("numbers"), edit)
+
+
+def cmd_remove(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, {"numbers"})
+
+    def change(config: Config) -> None:
+        ids = resolve(session, config, menu, args.get("numbers", ""))
+        for item_id in ids:
+            table, item = _find_configured(config, menu, item_id)
+            if item.default:
+                raise CommandError(
+                    f"failure: can not remove default {menu.default_thing}", category=4
+                )
+            table.remove(item_id)
+
+    session.store.transaction(change)
+    return Result()
+
+
+def cmd_move(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, {"numbers", "destination"})
+
+    def change(config: Config) -> None:
+        ids = resolve(session, config, menu, args.get("numbers", ""))
+        dest = None
+        if args.get("destination"):
+            found = resolve(session, config, menu, args["destination"])
+            dest = found[0] if found else None
+        table = config.table(menu.path)
+        for item_id in [*ids, *([dest] if dest is not None else [])]:
+            _find_configured(config, menu, item_id)
+        table.move(ids, dest)
+
+    session.store.transaction(change)
+    return Result()
+
+
+def _matching(
+    session: Session, config: Config, menu: Menu, node: query.Node | None
+) -> list[tuple[Item, frozenset[str]]]:
+    invalid = invalid_items(config).get(menu.path, set())
+    out = []
+    normalize = _normalizer(menu)
+    for item in listing(session, config, menu):
+        flags = item_flags(session, config, menu, item, invalid)
+        if node is None or query.evaluate(node, _getter(session, menu, item, flags), normalize):
+            out.append((item, flags))
+    return out
+
+
+def _runtime_matching(session: Session, menu: Menu, node: query.Node | None) -> list[RuntimeRow]:
+    rows = list(session.runtime.rows(menu.path))
+    if node is None:
+        return rows
+
+    def keep(row: RuntimeRow) -> bool:
+        def get(name: str) -> str | None:
+            if name == ".id":
+                return format_id(row.id)
+            if name in menu.flag_names:
+                return "yes" if name in row.flags else "no"
+            return row.values.get(name)
+
+        return query.evaluate(node, get, lambda _n, t: t)
+
+    return [r for r in rows if keep(r)]
+
+
+def _eq_query(menu: Menu, args: Mapping[str, str], skip: set[str]) -> list[query.Node]:
+    nodes: list[query.Node] = []
+    for name, text in args.items():
+        if name in skip or name.startswith("."):
+            continue
+        if not (menu.has(name) or name in menu.flag_names or name == ".id"):
+            raise UnknownArgument(name)
+        nodes.append(query.Cmp(prop=name, op="=", value=text))
+    return nodes
+
+
+def cmd_find(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    nodes = _eq_query(menu, args, {"where"})
+    where = _query(args)
+    if where is not None:
+        nodes.append(where)
+    node = query.And(operands=tuple(nodes)) if nodes else None
+    if menu.kind is MenuKind.RUNTIME_LIST:
+        ids = [r.id for r in _runtime_matching(session, menu, node)]
+    else:
+        ids = [it.id for it, _ in _matching(session, session.store.load(), menu, node)]
+    return Result(ret=";".join(format_id(i) for i in ids))
+
+
+def _settings_values(session: Session, menu: Menu) -> dict[str, str]:
+    if menu.kind is MenuKind.RUNTIME_SINGLE:
+        counters = session.runtime.counters(menu.path)
+        return {n: str(counters.get(n, 0)) for n in menu.print_order}
+    item = session.store.load().single(menu.path)
+    return {p.name: value_of(menu, item, p.name) or "" for p in menu.properties}
+
+
+def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, {"numbers", "value-name"})
+    name = args.get("value-name", "")
+    if not (menu.has(name) or name in menu.flag_names or name == ".id"):
+        raise CommandError("input does not match any value of value-name", arg="value-name")
+    if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
+        return Result(ret=_settings_values(session, menu).get(name, ""))
+    if menu.kind is MenuKind.RUNTIME_LIST:
+        rows = {r.id: r for r in session.runtime.rows(menu.path)}
+        ids = [parse_id(p) for p in args.get("numbers", "").split(",")]
+        row = rows.get(ids[0] or -1) if ids else None
+        if row is None:
+            raise no_such_item()
+        return Result(ret=row.values.get(name, ""))
+    config = session.store.load()
+    item_ids = resolve(session, config, menu, args.get("numbers", ""))
+    if len(item_ids) != 1:
+        raise no_such_item()
+    for item, flags in _matching(session, config, menu, None):
+        if item.id == item_ids[0]:
+            return Result(ret=_getter(session, menu, item, flags)(name) or "")
+    raise no_such_item()
+
+
+PRINT_SWITCHES = {"detail", "terse", "brief", "count-only", "without-paging", "as-value"}
+
+
+def _shown(
+    menu: Menu, get: Callable[[str], str | None], flags: frozenset[str]
+) -> list[tuple[str, str]]:
+    values = []
+    for name in menu.order_for(flags):
+        value = get(name)
+        if value is None:
+            continue
+        prop = menu.prop(name)
+        if prop.hide_default and value == prop.default:
+            continue
+        values.append((name, value))
+    return values
+
+
+def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
+    _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col", "file", "interval"})
+    mode = next(
+        (m for m in ("count-only", "terse", "brief", "detail") if _switch(args, m)), "plain"
+    )
+    if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
+        values = _settings_values(session, menu)
+        row = PrintRow(
+            number=0,
+            id=0,
+            flags=frozenset(),
+            values=tuple((n, values[n]) for n in menu.print_order),
+        )
+        return Result(table=PrintResult(menu=menu, mode="settings", rows=(row,), count=1))
+    node = _query(args)
+    rows: list[PrintRow] = []
+    if menu.kind is MenuKind.RUNTIME_LIST:
+        for n, r in enumerate(_runtime_matching(session, menu, node)):
+            vals = tuple((k, r.values[k]) for k in menu.print_order if r.values.get(k, "") != "")
+            rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=vals))
+    else:
+        config = session.store.load()
+        matched = _matching(session, config, menu, node)
+        if "from" in args:
+            wanted = set(resolve(session, config, menu, args["from"]))
+            matched = [(it, fl) for it, fl in matched if it.id in wanted]
+        for n, (item, flags) in enumerate(matched):
+            get = _getter(session, menu, item, flags)
+            rows.append(
+                PrintRow(
+                    number=n,
+                    id=item.id,
+                    flags=flags,
+                    values=tuple(_shown(menu, get, flags)),
+                    comment=item.values.get("comment", ""),
+                )
+            )
+        if mode != "count-only":
+            session.numbering[menu.path] = [r.id for r in rows]
+    return Result(table=PrintResult(menu=menu, mode=mode, rows=tuple(rows), count=len(rows)))
+
+
+def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:
+    """Write ``data`` to ``name`` under the session's files directory, with ``mode``."""
+    path = session.files_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    return path
+
+
+def read_file(session: Session, name: str) -> bytes:
+    path = session.files_dir / name
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError("failure: no such file", arg="file-name", category=4) from exc
+
+
+def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str]) -> Result:
+    _check_args(args, {"verbose", "compact", "hide-sensitive", "terse", "file"})
+    text = exporter.export_text(
+        session.store.load(),
+        path,
+        now=session.now(),
+        verbose=_switch(args, "verbose"),
+        hide_sensitive=_switch(args, "hide-sensitive"),
+    )
+    if args.get("file"):
+        name = args["file"] if args["file"].endswith(".rsc") else args["file"] + ".rsc"
+        write_file(session, name, text.encode())
+        return Result()
+    return Result(text=text)
+
+
+GENERIC: dict[str, Callable[[Session, Menu, Mapping[str, str]], Result]] = {
+    "add": cmd_add,
+    "set": cmd_set,
+    "unset": cmd_unset,
+    "remove": cmd_remove,
+    "enable": _toggle("no"),
+    "disable": _toggle("yes"),
+    "comment": cmd_comment,
+    "move": cmd_move,
+    "find": cmd_find,
+    "get": cmd_get,
+    "print": cmd_print,
+}
+
+
+def dispatch(
+    session: Session, path: tuple[str, ...], command: str, args: Mapping[str, str]
+) -> Result:
+    """Run ``command`` of the menu (or directory, for ``export``) at ``path``."""
+    if command == "export":
+        return cmd_export(session, path, args)
+    menu = MENUS.get(path)
+    if menu is None:
+        raise CommandError(f"bad command name {command}", category=0)
+    if command in menu.generic_commands and command in GENERIC:
+        return GENERIC[command](session, menu, args)
+    special = menu.command(command)
+    if special is not None:
+        from pyipsec.mgmt import special_commands
+
+        return special_commands.run(session, menu, special, args)
+    raise CommandError(f"bad command name {command}", category=0)

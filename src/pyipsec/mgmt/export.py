@@ -1,0 +1,149 @@
+"""``export``: the configuration as a RouterOS script (reference §3.6).
+
+Compact (default) writes only values that differ from the schema default; ``verbose`` writes
+every configured value; ``hide-sensitive`` drops secrets. Properties are sorted alphabetically,
+default items are addressed as ``set [ find default=yes ]`` (``set 0`` for the default
+policy), and lines wrap RouterOS-style: at most 78 characters including the trailing ``\\``,
+continuation lines indented by four spaces, a break after ``name=`` when the whole pair does not
+fit but the name does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pyipsec import __version__
+from pyipsec.config.menus import menus_under
+from pyipsec.config.schema import Menu, MenuKind
+from pyipsec.config.table import INTERNAL_PREFIX, Config, Item
+
+LINE_LIMIT = 78
+INDENT = "    "
+_SAFE = re.compile(r"[A-Za-z0-9_.:/,*@+\-!%&~^|<>'()]+")
+_ESCAPE = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def quote(value: str) -> str:
+    """``value`` as a script word: bare when safe, else double-quoted with escapes."""
+    if value and _SAFE.fullmatch(value):
+        return value
+    out = []
+    for ch in value:
+        if ch in _ESCAPE:
+            out.append(_ESCAPE[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.extend(f"\\{b:02X}" for b in ch.encode())
+    return '"' + "".join(out) + '"'
+
+
+def wrap(head: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """One command as export lines: ``head`` then ``name=value`` words, wrapped."""
+    lines: list[str] = []
+    cur = head
+    for name, value in pairs:
+        word = f"{name}={value}"
+        if len(cur) + 1 + len(word) + 2 <= LINE_LIMIT:
+            cur = f"{cur} {word}"
+            continue
+        if len(cur) + 1 + len(name) + 2 <= LINE_LIMIT:
+            lines.append(f"{cur} {name}=\\")
+            rest = value
+        else:
+            lines.append(f"{cur} \\")
+            rest = word
+        room = LINE_LIMIT - len(INDENT) - 2
+        while len(rest) > room:
+            lines.append(f"{INDENT}{rest[:room]}\\")
+            rest = rest[room:]
+        cur = INDENT + rest
+    lines.append(cur)
+    return lines
+
+
+def _default_baseline(menu: Menu, index: int) -> dict[str, str | None]:
+    base: dict[str, str | None] = {p.name: p.default for p in menu.writable}
+    if index < len(menu.default_items):
+        base.update(menu.default_items[index])
+    return base
+
+
+def item_pairs(
+    menu: Menu, item: Item, *, verbose: bool, hide_sensitive: bool, baseline: dict[str, str | None]
+) -> list[tuple[str, str]]:
+    """The ``name=value`` pairs an export writes for ``item``, sorted by name."""
+    flags = frozenset(n for n in ("template",) if item.values.get(n) == "yes")
+    relevant = set(menu.order_for(flags)) | {"disabled", "comment"}
+    if menu.key:
+        relevant.add(menu.key)
+    pairs = []
+    for prop in sorted(menu.writable, key=lambda p: p.name):
+        if prop.name.startswith(INTERNAL_PREFIX) or (hide_sensitive and prop.sensitive):
+            continue
+        value = item.values.get(prop.name, baseline.get(prop.name))
+        if value is None:
+            continue
+        if verbose:
+            if flags and prop.name not in relevant and prop.name not in item.values:
+                continue
+            if prop.name == "comment" and value == "":
+                continue
+        elif value == baseline.get(prop.name):
+            continue
+        pairs.append((prop.name, quote(value)))
+    return pairs
+
+
+def menu_lines(config: Config, menu: Menu, *, verbose: bool, hide_sensitive: bool) -> list[str]:
+    """Script lines of one menu (without its path header); empty when nothing to say."""
+    table = config.tables.get(menu.path)
+    if table is None:
+        return []
+    lines: list[str] = []
+    default_index = 0
+    for item in table:
+        if item.dynamic:
+            continue
+        if item.default:
+            base = _default_baseline(menu, default_index) if menu.kind is MenuKind.LIST else {}
+            if menu.kind is MenuKind.SINGLE:
+                base = {p.name: p.default for p in menu.writable}
+            default_index += 1
+            pairs = item_pairs(
+                menu, item, verbose=verbose, hide_sensitive=hide_sensitive, baseline=base
+            )
+            if pairs or (verbose and menu.kind is MenuKind.LIST):
+                head = "set" if menu.kind is MenuKind.SINGLE else f"set {menu.default_ref}"
+                lines += wrap(head, pairs)
+            continue
+        base = {p.name: p.default for p in menu.writable}
+        pairs = item_pairs(
+            menu, item, verbose=verbose, hide_sensitive=hide_sensitive, baseline=base
+        )
+        lines += wrap("add", pairs)
+    return lines
+
+
+def header(now: datetime) -> list[str]:
+    stamp = now.strftime("%b/%d/%Y %H:%M:%S").lower()
+    return [f"# {stamp} by pyipsec {__version__}", "# software id =", "#"]
+
+
+def export_text(
+    config: Config,
+    path: tuple[str, ...],
+    *,
+    now: datetime,
+    verbose: bool = False,
+    hide_sensitive: bool = False,
+) -> str:
+    """The export of the subtree at ``path`` (``()`` = everything), with its header."""
+    lines = header(now)
+    for menu in menus_under(path):
+        body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive)
+        if body:
+            lines.append(menu.name)
+            lines += body
+    return "\n".join(lines) + "\n"

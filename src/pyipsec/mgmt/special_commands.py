@@ -1,0 +1,170 @@
+"""Menu-specific commands: installed-sa flush, remote-peers kill-connections,
+key generate-key/import/export-pub-key, certificate import.
+
+Arguments are checked against the menu's :class:`~pyipsec.config.schema.MenuCommand`
+declaration (codec, default, required), then each command's function runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import PurePath
+
+from pyipsec.config.schema import Menu, MenuCommand
+from pyipsec.config.table import Config
+from pyipsec.config.types import ValueProblem
+from pyipsec.crypto import pki
+from pyipsec.mgmt.commands import (
+    CommandError,
+    Result,
+    Session,
+    UnknownArgument,
+    read_file,
+    resolve,
+    write_file,
+)
+
+Handler = Callable[[Session, Menu, dict[str, str]], Result]
+
+
+def _args(spec: MenuCommand, args: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    known = {a.name: a for a in spec.args}
+    for name, text in args.items():
+        arg = known.get(name)
+        if arg is None:
+            raise UnknownArgument(name)
+        try:
+            out[name] = arg.type.parse(text)
+        except ValueProblem as exc:
+            raise CommandError(exc.message(name), arg=name) from exc
+    for arg in spec.args:
+        if arg.name not in out:
+            if arg.required:
+                raise CommandError(f"failure: {arg.name} must be specified", category=4)
+            if arg.default is not None:
+                out[arg.name] = arg.default
+    return out
+
+
+def routeros_date(when: datetime) -> str:
+    """RouterOS v6 date-time text: ``may/11/2018 10:07:57``."""
+    return when.strftime("%b/%d/%Y %H:%M:%S").lower()
+
+
+def _flush(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    session.runtime.flush_installed_sa(args["sa-type"])
+    return Result()
+
+
+def _kill(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    session.runtime.kill_connections()
+    return Result()
+
+
+def _add_key(session: Session, menu: Menu, name: str, key: pki.KeyInfo) -> Result:
+    def change(config: Config) -> str:
+        table = config.table(menu.path)
+        if table.by_name(name) is not None:
+            raise CommandError("failure: key with such name already exists", category=4)
+        values = {
+            "name": name,
+            "key-size": str(key.size),
+            "private-key": "yes" if key.private_pem else "no",
+            "rsa": "yes",
+            "_public": key.public_pem,
+        }
+        if key.private_pem:
+            values["_private"] = key.private_pem
+        return f"*{table.add(values).id:X}"
+
+    return Result(ret=session.store.transaction(change))
+
+
+def _generate_key(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    return _add_key(session, menu, args["name"], pki.generate_rsa(int(args["key-size"])))
+
+
+def _import_key(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    keys = [k for k in pki.load_keys(read_file(session, args["file-name"]), args["passphrase"])]
+    keys = [k for k in keys if k.key_type == "rsa"]
+    if not keys:
+        raise CommandError("failure: no RSA key found in file", category=4)
+    return _add_key(session, menu, args["name"], keys[0])
+
+
+def _export_pub_key(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    config = session.store.load()
+    ids = resolve(session, config, menu, args["key"])
+    item = config.table(menu.path).get(ids[0]) if ids else None
+    if item is None:
+        raise CommandError("input does not match any value of key", arg="key")
+    write_file(session, args["file-name"], item.values["_public"].encode(), 0o644)
+    return Result()
+
+
+def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> Result:
+    data = read_file(session, args["file-name"])
+    certs = pki.load_certificates(data)
+    keys = [k for k in pki.load_keys(data, args["passphrase"]) if k.private_pem]
+    stem = args["name"] or PurePath(args["file-name"]).name
+    counts = {"certificates-imported": 0, "private-keys-imported": 0}
+
+    def change(config: Config) -> None:
+        table = config.table(menu.path)
+        for n, cert in enumerate(certs):
+            if any(it.values.get("fingerprint") == cert.fingerprint for it in table):
+                continue
+            name = stem if args["name"] and len(certs) == 1 else f"{stem}_{n}"
+            while table.by_name(name) is not None:
+                name += "_"
+            table.add(
+                {
+                    "name": name,
+                    "common-name": cert.common_name,
+                    "subject": cert.subject,
+                    "issuer": cert.issuer,
+                    "serial-number": cert.serial_number,
+                    "fingerprint": cert.fingerprint,
+                    "key-type": cert.key_type,
+                    "key-size": str(cert.key_size),
+                    "invalid-before": routeros_date(cert.not_before),
+                    "invalid-after": routeros_date(cert.not_after),
+                    "authority": "yes" if cert.authority else "no",
+                    "trusted": "yes" if cert.authority else "no",
+                    "_pem": cert.pem,
+                    "_public": cert.public_der.hex(),
+                }
+            )
+            counts["certificates-imported"] += 1
+        for key in keys:
+            for item in list(table):
+                if item.values.get("_public") == key.public_der.hex():
+                    private = key.private_pem or ""
+                    table.put(
+                        item.with_values({**item.values, "private-key": "yes", "_private": private})
+                    )
+                    counts["private-keys-imported"] += 1
+
+    session.store.transaction(change)
+    if not certs and not keys:
+        raise CommandError("failure: no certificates or keys found in file", category=4)
+    width = max(len(k) for k in counts) + 2
+    return Result(text="".join(f"{k:>{width}}: {v}\n" for k, v in counts.items()))
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("installed-sa", "flush"): _flush,
+    ("remote-peers", "kill-connections"): _kill,
+    ("key", "generate-key"): _generate_key,
+    ("key", "import"): _import_key,
+    ("key", "export-pub-key"): _export_pub_key,
+    ("certificate", "import"): _import_certificate,
+}
+
+
+def run(session: Session, menu: Menu, spec: MenuCommand, args: Mapping[str, str]) -> Result:
+    """Run the menu-specific command ``spec`` with ``args``."""
+    handler = HANDLERS[(menu.path[-1], spec.name)]
+    return handler(session, menu, _args(spec, args))
