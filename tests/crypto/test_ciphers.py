@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.decrepit.ciphers import algorithms as legacy
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import AuthenticationFailed, CryptoError
@@ -473,3 +475,49 @@ def test_cbc_reused_context_equals_fresh_cbc(name: str) -> None:
         if i % 5 == 0:  # decrypt an earlier packet again, out of order
             assert cipher.decrypt(iv, expected) == data
     assert cipher.encrypt(bytes(b), b"") == b""
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis).
+# ---------------------------------------------------------------------------------------------
+_packets = st.lists(
+    st.tuples(st.booleans(), st.binary(min_size=16, max_size=16), st.integers(1, 24)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=_packets)
+def test_cbc_any_interleaving_equals_fresh_cbc(ops: list[tuple[bool, bytes, int]]) -> None:
+    key = bytes(range(32))
+    cipher = registry.encryption("aes-256-cbc").keyed(key)
+    for encrypt, iv, blocks in ops:
+        data = bytes((blocks * 11 + j) & 0xFF for j in range(16 * blocks))
+        ctx = Cipher(algorithms.AES(key), modes.CBC(iv))
+        if encrypt:
+            enc = ctx.encryptor()
+            assert cipher.encrypt(iv, data) == enc.update(data) + enc.finalize()
+        else:
+            dec = ctx.decryptor()
+            assert cipher.decrypt(iv, data) == dec.update(data) + dec.finalize()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(AEAD_NAMES),
+    pt=st.binary(max_size=200),
+    aad=st.binary(max_size=12),
+    bit=st.integers(min_value=0),
+)
+def test_aead_every_single_bit_flip_fails(name: str, pt: bytes, aad: bytes, bit: int) -> None:
+    alg = registry.encryption(name)
+    cipher = alg.keyed(bytes(range(alg.keymat_size)))
+    iv = b"\x00\x00\x00\x00\x00\x00\x00\x2a"
+    ct = cipher.encrypt(iv, pt, aad)
+    assert cipher.decrypt(iv, ct, aad) == pt
+    bit %= 8 * len(ct)
+    bad = bytearray(ct)
+    bad[bit // 8] ^= 1 << (bit % 8)
+    with pytest.raises(AuthenticationFailed):
+        cipher.decrypt(iv, bytes(bad), aad)

@@ -10,6 +10,8 @@ reached through the whole chain exercises 49 key schedules and blocks per key si
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
@@ -128,3 +130,18 @@ def test_registry_twofish_is_cbc_128() -> None:
     assert (alg.key_size, alg.block_size, alg.iv_size, alg.key_length_attr) == (16, 16, 16, 128)
     k, p, c = ECB_TBL_I49[16]
     assert alg.keyed(H(k)).encrypt(bytes(16), H(p)) == H(c)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    key=st.sampled_from([16, 24, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+    iv=st.binary(min_size=16, max_size=16),
+    blocks=st.integers(0, 6),
+    seed=st.integers(0, 255),
+)
+def test_cbc_round_trip(key: bytes, iv: bytes, blocks: int, seed: int) -> None:
+    data = bytes((seed + 37 * i) & 0xFF for i in range(16 * blocks))
+    cbc = TwofishCbc(key)
+    ct = cbc.encrypt(iv, data)
+    assert len(ct) == len(data)
+    assert cbc.decrypt(iv, ct) == data
