@@ -126,7 +126,7 @@ class AesGcm:
     """AES-GCM for ESP (RFC 4106) and IKEv2 (RFC 5282).
 
     The last 4 bytes of the key material are the salt; the 12-byte nonce is salt || 8-byte IV
-    (RFC 4106 §4). The tag is 16 bytes; RFC 4106 §8.1 key sizes 128, 192 and 256 bits.
+    (RFC 4106 §4); key material is key || salt (RFC 4106 §8.1). The tag is 16 bytes.
     """
 
     __slots__ = ("_aead", "_salt")

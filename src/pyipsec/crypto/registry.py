@@ -105,7 +105,7 @@ def _salted(
         key_size=key,
         key_length_attr=key * 8 if variable else None,
         salt_size=4,
-        block_size=1,  # stream-like: the engine pads to 4 (RFC 3686 §3.2, RFC 4106 §3.2)
+        block_size=1,  # no block alignment: ESP pads to 4 bytes only (RFC 4303 §2.4)
         iv_size=8,
         icv_size=icv,
         iv_kind=IvKind.COUNTER,
