@@ -28,6 +28,7 @@ OUT_SPI = 0x0C0FFEE1  # local -> remote (our outbound SA, the oracle's inbound S
 IN_SPI = 0x0BADF00D  # remote -> local
 NAT_T_PORT = 4500  # RFC 3948 §2
 ESN_HIGH = 1  # high 32 bits of the outbound ESN sequence numbers in ESN cases
+AH_SPI_OFFSET = 0x100  # in an ESP+AH bundle the AH SA has the ESP SPI + this
 UDP_PORTS = (40000, 40001)  # no tshark dissector claims these (see tshark.py)
 
 
@@ -82,7 +83,9 @@ class Case:
 
     @property
     def id(self) -> str:
-        what = self.esp.id if self.esp is not None else f"ah-{self.ah}"
+        what = self.esp.id if self.esp is not None else ""
+        if self.ah is not None:
+            what += f"{'+' if what else ''}ah-{self.ah}"
         mode = f"tun{self.inner}in{self.outer}" if self.tunnel else f"tra{self.inner}"
         extra = "-esn" if self.esn else ""
         extra += "-natt" if self.encap else ""
@@ -98,6 +101,17 @@ class Case:
             return self.esp.integrity
         assert self.ah is not None
         return registry.integrity(self.ah)
+
+    @property
+    def bundle(self) -> bool:
+        """ESP and AH together (RFC 4301 §4.5): AH outermost, over the ESP packet."""
+        return self.esp is not None and self.ah is not None
+
+    def ah_key(self, direction: Direction) -> bytes:
+        """The AH integrity key of a bundle (the ESP SA has its own, from ``keys``)."""
+        assert self.ah is not None
+        size = registry.integrity(self.ah).key_size
+        return key_bytes(f"{self.id}/{direction.value}/ah", size)
 
     def keys(self, direction: Direction) -> tuple[bytes, bytes]:
         """(encryption key incl. salt, integrity key) of the SA in ``direction``."""
@@ -169,6 +183,24 @@ class Gateway:
         for direction, spi in ((Direction.OUT, out_spi), (Direction.IN, in_spi)):
             src, dst = case.endpoints(direction)
             ek, ak = case.keys(direction)
+            initial_seq = (ESN_HIGH << 32) + 41 if case.esn and direction is Direction.OUT else 0
+            if case.bundle:
+                assert case.ah is not None
+                self.sad.add(
+                    SaParams(
+                        spi=spi + AH_SPI_OFFSET,
+                        protocol=SaProtocol.AH,
+                        direction=direction,
+                        src=src,
+                        dst=dst,
+                        mode=Mode.TUNNEL if case.tunnel else Mode.TRANSPORT,
+                        integrity=registry.integrity(case.ah),
+                        auth_key=case.ah_key(direction),
+                        esn=case.esn,
+                        initial_seq=initial_seq,
+                    ),
+                    now,
+                )
             self.sad.add(
                 SaParams(
                     spi=spi,
@@ -183,9 +215,7 @@ class Gateway:
                     auth_key=ak,
                     esn=case.esn,
                     udp_encap=(NAT_T_PORT, NAT_T_PORT) if case.encap else None,
-                    initial_seq=(ESN_HIGH << 32) + 41
-                    if case.esn and direction is Direction.OUT
-                    else 0,
+                    initial_seq=initial_seq,
                 ),
                 now,
             )

@@ -15,6 +15,8 @@ Coverage (tshark 4.0):
 - AH: tshark dissects AH but cannot verify it (its SA table is ESP-only), so AH packets are
   checked for structure only: SPI, sequence number, and the inner packet found after the AH
   header (which validates our AH length field and next header).
+- ESP+AH bundles (AH outermost): the AH structure as above and the ESP inside decrypted and
+  verified, tunnel IPv4 and transport IPv6.
 
 Not covered: camellia-128/192/256 (tshark 4.0 cannot decrypt Camellia ESP) and
 chacha20poly1305 (ESP ChaCha20-Poly1305 arrived in Wireshark 4.2); both are covered by scapy
@@ -37,7 +39,7 @@ from tests.oracle.algorithms import (
     EspCombo,
     tshark_combos,
 )
-from tests.oracle.gateway import UDP_PORTS, Case, Gateway
+from tests.oracle.gateway import AH_SPI_OFFSET, UDP_PORTS, Case, Gateway
 from tests.oracle.packets import write_pcap
 from tests.oracle.tshark import TsharkSa, run_tshark
 
@@ -89,6 +91,14 @@ def _cases() -> list[Case]:
             Case(ah=integ, tunnel=True, inner=4, outer=4),
             Case(ah=integ, tunnel=False, inner=6, outer=6),
             Case(ah=integ, tunnel=True, inner=6, outer=4),
+        ]
+    for combo, integ in (
+        (EspCombo(enc="aes-192-cbc", integ="sha384"), "sha1"),
+        (EspCombo(enc="aes-256-gcm", integ=None), "sha256"),
+    ):
+        cases += [
+            Case(esp=combo, ah=integ, tunnel=True, inner=4, outer=4),
+            Case(esp=combo, ah=integ, tunnel=False, inner=6, outer=6),
         ]
     return cases
 
@@ -182,10 +192,11 @@ def _payload(clear: bytes, icmp: bool) -> bytes:
 def _check(sent: Sent, seen: dict[str, list[str]]) -> None:
     case = sent.case
     integrity = case.esp is not None and case.esp.integ != "null"
-    if case.esp is None:
-        assert seen["ah.spi"] == [f"0x{sent.spi:08x}"]
+    if case.ah is not None:
+        ah_spi = sent.spi + (AH_SPI_OFFSET if case.bundle else 0)
+        assert seen["ah.spi"] == [f"0x{ah_spi:08x}"]
         assert seen["ah.sequence"] == [str(sent.seq)]
-    else:
+    if case.esp is not None:
         assert seen["esp.spi"] == [f"0x{sent.spi:08x}"]
         assert seen["esp.sequence"] == [str(sent.seq)]
         if sent.tampered:
