@@ -59,9 +59,13 @@ def violations(source: str) -> list[str]:
                 found.append(f"from {node.module} import ...")
             if node.module == "os":
                 found += [f"from os import {a.name}" for a in node.names if a.name == "urandom"]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in FORBIDDEN_ATTRS:
-                found.append(f"{node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Attribute):
+            receiver = node.value
+            name = receiver.id if isinstance(receiver, ast.Name) else None
+            if isinstance(receiver, ast.Attribute):
+                name = receiver.attr  # datetime.datetime.now -> ("datetime", "now")
+            if name is not None and (name, node.attr) in FORBIDDEN_ATTRS:
+                found.append(f"{name}.{node.attr}")
     return found
 
 

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import Lab, lab_prerequisites
+from pyipsec.crypto import registry
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
 
 pytestmark = pytest.mark.netns
 NODE = Path(__file__).with_name("dp_node.py")
-WAN_A, WAN_B = "198.51.100.129", "198.51.100.130"
-LAN_A, LAN_B = "198.51.100.1", "203.0.113.1"
 
 
 def sas(protos: list[str], enc: str | None, auth: str | None, udp: bool) -> list[dict]:
@@ -35,12 +34,13 @@ def sas(protos: list[str], enc: str | None, auth: str | None, udp: bool) -> list
     for proto in protos:
         for spi, src, dst in ((0x1001, WAN_A, WAN_B), (0x2001, WAN_B, WAN_A)):
             sa: dict = {"spi": spi + (proto == "AH"), "proto": proto, "src": src, "dst": dst}
+            aead = bool(enc) and registry.encryption(enc).aead
             if proto == "ESP" and enc:
                 sa["enc"] = enc
-                sa["enc_key"] = os.urandom(64)[: 16 + (4 if "gcm" in enc else 0)].hex()
-            if auth and not (proto == "ESP" and enc and "gcm" in enc):
+                sa["enc_key"] = os.urandom(registry.encryption(enc).keymat_size).hex()
+            if auth and not (proto == "ESP" and aead):
                 sa["auth"] = auth
-                sa["auth_key"] = os.urandom({"sha1": 20, "sha256": 32}[auth]).hex()
+                sa["auth_key"] = os.urandom(registry.integrity(auth).key_size).hex()
             if udp and proto == "ESP":
                 sa["udp"] = [4500, 4500]
             out.append(sa)
@@ -93,13 +93,7 @@ def stop_node(proc: subprocess.Popen[str]) -> dict:
 def test_ping_crosses_a_manual_tunnel(protocols, enc, auth, udp) -> None:
     require(lab_prerequisites())
     with Lab(f"pyie{os.getpid()}") as lab:
-        a, b = lab.ns("a"), lab.ns("b")
-        lab.link(a, "wan0", b, "wan0")
-        lab.addr(a, "wan0", f"{WAN_A}/25")
-        lab.addr(b, "wan0", f"{WAN_B}/25")
-        for ns, lan in ((a, LAN_A), (b, LAN_B)):
-            lab.link(ns, "lan0", ns, "lan0p")
-            lab.addr(ns, "lan0", f"{lan}/25")
+        a, b = two_sites(lab)
         all_sas = sas(protocols, enc, auth, udp)
         names = [p.lower() for p in protocols]
         na = start_node(lab, a, node_cfg("a", all_sas, names))

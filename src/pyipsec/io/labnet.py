@@ -110,3 +110,26 @@ class Lab:
         self.namespaces.clear()
         if errors:
             raise LabError("could not delete " + "; ".join(errors))
+
+
+# The two-site topology of the demo, the end-to-end tests and the benchmarks:
+#
+#   ns a: lan0 198.51.100.1/25   wan0 198.51.100.129/25 <-veth-> ns b: wan0 198.51.100.130/25
+#                                                                        lan0 203.0.113.1/25
+# Each LAN is one end of a veth pair inside its namespace (the other end, lan0p, is up), so the
+# gateway itself owns a LAN address to send from and to answer on.
+WAN_A, WAN_B = "198.51.100.129", "198.51.100.130"
+LAN_A, LAN_B = "198.51.100.1", "203.0.113.1"
+NET_A, NET_B = "198.51.100.0/25", "203.0.113.0/25"
+
+
+def two_sites(lab: Lab) -> tuple[str, str]:
+    """Build the two-site topology in ``lab``; returns the namespaces (a, b)."""
+    a, b = lab.ns("a"), lab.ns("b")
+    lab.link(a, "wan0", b, "wan0")
+    lab.addr(a, "wan0", f"{WAN_A}/25")
+    lab.addr(b, "wan0", f"{WAN_B}/25")
+    for ns, lan in ((a, LAN_A), (b, LAN_B)):
+        lab.link(ns, "lan0", ns, "lan0p")
+        lab.addr(ns, "lan0", f"{lan}/25")
+    return a, b

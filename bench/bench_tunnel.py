@@ -1,0 +1,163 @@
+"""iperf3 TCP through a pyipsec tunnel and a strongSwan tunnel, same machine, same run.
+
+Three paths between the two sites of ``pyipsec.io.labnet.two_sites``:
+
+- bare veth (wan to wan, no IPsec): the ceiling of this machine;
+- strongSwan to strongSwan, IKEv2 PSK, its userspace kernel-libipsec data plane (ESP always in
+  UDP 4500, as strongSwan 5.9 with libipsec forces it);
+- pyipsec to pyipsec, manually keyed SAs on the userspace data plane (TUN + raw sockets).
+
+Each path and cipher runs ``--runs`` times for ``--seconds``; the medians and the ratio
+pyipsec / strongSwan are printed. Needs root, iperf3 and strongSwan.
+
+    .venv/bin/python bench/bench_tunnel.py --runs 3 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.harness.strongswan import Charon  # noqa: E402
+from tests.io.test_userspace_e2e import node_cfg, sas, start_node, stop_node  # noqa: E402
+
+from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, WAN_A, WAN_B, Lab, two_sites  # noqa: E402
+
+CIPHERS = {  # our RouterOS names -> (ESP integrity, strongSwan ESP proposal)
+    "aes-128-gcm": (None, "aes128gcm16"),
+    "aes-256-cbc": ("sha256", "aes256-sha256"),
+}
+PSK = "bench-only-psk-not-secret"
+
+
+def swanctl_conf(local: str, remote: str, lnet: str, rnet: str, esp: str) -> str:
+    return f"""connections {{
+    bench {{
+        version = 2
+        local_addrs = {local}
+        remote_addrs = {remote}
+        proposals = aes128-sha256-modp2048
+        local {{
+            auth = psk
+            id = {local}
+        }}
+        remote {{
+            auth = psk
+            id = {remote}
+        }}
+        children {{
+            net {{
+                local_ts = {lnet}
+                remote_ts = {rnet}
+                mode = tunnel
+                esp_proposals = {esp}
+                start_action = none
+            }}
+        }}
+    }}
+}}
+secrets {{
+    ike-bench {{
+        id-a = {WAN_A}
+        id-b = {WAN_B}
+        secret = "{PSK}"
+    }}
+}}
+"""
+
+
+def iperf(lab: Lab, client_ns: str, server_ns: str, src: str, dst: str, seconds: int) -> float:
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", server_ns, "timeout", str(seconds + 30),
+         "iperf3", "-s", "-1", "-B", dst],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)
+    try:
+        out = lab.sh(client_ns, "iperf3", "-c", dst, "-B", src, "-t", str(seconds), "-f", "m",
+                     check=False, timeout=seconds + 30)  # fmt: skip
+    finally:
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    m = re.search(r"([\d.]+) Mbits/sec\s+receiver", out)
+    return float(m.group(1)) if m else 0.0
+
+
+def run_bare(seconds: int) -> float:
+    with Lab("pyibench") as lab:
+        a, b = two_sites(lab)
+        return iperf(lab, a, b, WAN_A, WAN_B, seconds)
+
+
+def run_strongswan(cipher: str, seconds: int) -> float:
+    esp = CIPHERS[cipher][1]
+    with Lab("pyibench") as lab, tempfile.TemporaryDirectory(prefix="pyibench-") as tmp:
+        a, b = two_sites(lab)
+        ca = Charon(a, Path(tmp) / "a", swanctl_conf(WAN_A, WAN_B, NET_A, NET_B, esp))
+        cb = Charon(b, Path(tmp) / "b", swanctl_conf(WAN_B, WAN_A, NET_B, NET_A, esp))
+        try:
+            cb.start()
+            ca.start()
+            ca.swanctl("--initiate", "--child", "net", "--timeout", "20")
+            lab.sh(a, "ping", "-c1", "-W2", "-I", LAN_A, LAN_B)
+            return iperf(lab, a, b, LAN_A, LAN_B, seconds)
+        finally:
+            ca.stop()
+            cb.stop()
+
+
+def run_pyipsec(cipher: str, seconds: int) -> float:
+    auth = CIPHERS[cipher][0]
+    with Lab("pyibench") as lab:
+        a, b = two_sites(lab)
+        keys = sas(["ESP"], cipher, auth, False)
+        na = start_node(lab, a, node_cfg("a", keys, ["esp"]))
+        nb = start_node(lab, b, node_cfg("b", keys, ["esp"]))
+        try:
+            lab.sh(a, "ping", "-c1", "-W2", "-I", LAN_A, LAN_B)
+            return iperf(lab, a, b, LAN_A, LAN_B, seconds)
+        finally:
+            stop_node(na)
+            stop_node(nb)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    rows: list[tuple[str, list[float]]] = []
+    rows.append(("bare veth", [run_bare(args.seconds) for _ in range(args.runs)]))
+    for cipher in CIPHERS:
+        sw = [run_strongswan(cipher, args.seconds) for _ in range(args.runs)]
+        py = [run_pyipsec(cipher, args.seconds) for _ in range(args.runs)]
+        rows.append((f"strongSwan {cipher}", sw))
+        rows.append((f"pyipsec {cipher}", py))
+    print(f"iperf3 TCP, {args.seconds} s per run, median of {args.runs} runs (Mbit/s)")
+    print(f"{'path':<28}{'median':>10}  runs")
+    medians = {}
+    for label, values in rows:
+        medians[label] = statistics.median(values)
+        runs = ", ".join(f"{v:.0f}" for v in values)
+        print(f"{label:<28}{medians[label]:>10.0f}  {runs}")
+    for cipher in CIPHERS:
+        sw, py = medians[f"strongSwan {cipher}"], medians[f"pyipsec {cipher}"]
+        ratio = py / sw if sw else float("nan")
+        print(f"ratio pyipsec/strongSwan {cipher}: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
