@@ -403,6 +403,7 @@ MODE_CONFIG_MENU = Menu(
     description="IKE mode-config (addresses, DNS, split networks) for peers",
     properties=(
         _name(),
+        Property(name="responder", type=Bool(), default="no", hide_default=True),
         Property(name="address-pool", default="none"),
         Property(name="address-prefix-length", type=Int(lo=1, hi=128)),
         Property(name="split-include", type=ListOf(item=Prefix()), default=""),
@@ -414,6 +415,7 @@ MODE_CONFIG_MENU = Menu(
     flags=((Flag(letter="*", name="default"),),),
     print_order=(
         "name",
+        "responder",
         "address-pool",
         "address-prefix-length",
         "split-include",

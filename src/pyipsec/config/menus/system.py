@@ -18,6 +18,7 @@ IDENTITY_MENU = Menu(
     export_rank=90,
 )
 
+_CERT_QUOTED = ("common-name", "subject", "issuer", "fingerprint")
 _CERT_READONLY = (
     "common-name", "subject", "issuer", "serial-number", "fingerprint", "key-type",
     "key-size", "invalid-before", "invalid-after",
@@ -30,7 +31,7 @@ CERTIFICATE_MENU = Menu(
     properties=(
         Property(name="name", required=True, quoted=True),
         *(
-            Property(name=n, readonly=True, quoted=n != "key-size", default="")
+            Property(name=n, readonly=True, quoted=n in _CERT_QUOTED, default="")
             for n in _CERT_READONLY
         ),
         Property(name="trusted", type=Bool(), default="no"),

@@ -71,7 +71,7 @@ def arg_names(path: Path, command: str) -> tuple[str, ...]:
     """Argument names of ``command`` at ``path`` (for abbreviations, completion, help)."""
     if command == "export":
         return (*EXPORT_SWITCHES, "file")
-    if command == "import":
+    if command == "import" and path == ():
         return ("file-name", "verbose")
     menu = MENUS.get(path)
     if menu is None:
@@ -264,7 +264,7 @@ class Interpreter:
         self, path: Path, command: str, args: dict[str, str], words: list[Word]
     ) -> commands.Result:
         try:
-            if command == "import":
+            if command == "import" and path == ():
                 if "file-name" not in args:
                     raise CommandError("failure: file-name must be specified")
                 self.import_file(args["file-name"])

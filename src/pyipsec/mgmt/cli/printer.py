@@ -8,6 +8,8 @@ line, ``brief`` prints a table, single-item menus print ``name: value`` lines.
 
 from __future__ import annotations
 
+import re
+
 from pyipsec.config.schema import Menu
 from pyipsec.mgmt.commands import PrintResult, PrintRow
 from pyipsec.mgmt.export import quote
@@ -24,8 +26,14 @@ def escape(text: str) -> str:
     )
 
 
+_DATE = re.compile(r"[a-z]{3}/\d\d/\d{4} \d\d:\d\d:\d\d")
+
+
 def show_value(menu: Menu, name: str, value: str) -> str:
-    """``value`` of ``name`` as print shows it (quoted when the schema says so or needed)."""
+    """``value`` of ``name`` as print shows it (quoted when the schema says so or needed;
+    dates such as ``may/11/2018 10:07:57`` are shown bare, as RouterOS does)."""
+    if _DATE.fullmatch(value):
+        return value
     always = menu.has(name) and menu.prop(name).quoted
     if always:
         inner = quote(value + " ")[1:-2] if value else ""
