@@ -170,3 +170,22 @@ def test_delete_and_flush() -> None:
     assert sad.flush(SaProtocol.AH) == 1
     assert [sa.spi for sa in sad] == [1]
     assert sad.flush() == 1 and len(sad) == 0
+
+
+def test_indexes_with_many_peers() -> None:
+    sad = Sad()
+    peers = [ipaddress.ip_address(f"203.0.113.{i}") for i in range(10, 250)]
+    for i, peer in enumerate(peers):
+        sad.add(params(0x1000 + i, dst=peer), 0)
+        sad.add(params(0x5000 + i, direction=Direction.IN, src=peer, dst=GW_A), 0)
+    for i, peer in enumerate(peers):
+        pol = Policy(id=i, src=NET_A, dst=NET_B, tunnel=True, sa_src=GW_A, sa_dst=peer)
+        sa = sad.find_outbound(pol, SaProtocol.ESP, GW_A, peer)
+        assert sa is not None and sa.spi == 0x1000 + i
+        got = sad.lookup_inbound(0x5000 + i, 50, GW_A.packed)
+        assert got is not None and got.params.src == peer
+    victim = sad.find_outbound(POLICY, SaProtocol.ESP, GW_A, peers[0])
+    assert victim is not None
+    sad.remove(victim)
+    assert sad.find_outbound(POLICY, SaProtocol.ESP, GW_A, peers[0]) is None
+    assert len(sad) == 2 * len(peers) - 1

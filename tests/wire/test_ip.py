@@ -6,6 +6,8 @@ import ipaddress
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyipsec.wire.ip import (
     IpProtocol,
@@ -158,3 +160,27 @@ def test_fix_transport_checksum(src, dst) -> None:  # type: ignore[no-untyped-de
 def test_fix_transport_checksum_leaves_zero_udp_v4() -> None:
     pkt = udp(A4, B4, 1, 2)
     assert fix_transport_checksum(pkt, parse_ip(pkt)) == pkt
+
+
+def reference_checksum(data: bytes) -> int:
+    """RFC 1071 §4.1 style: add 16-bit words with end-around carry, then complement."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = 0
+    for i in range(0, len(data), 2):
+        total += (data[i] << 8) | data[i + 1]
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200))
+def test_checksum_matches_reference(data: bytes) -> None:
+    assert internet_checksum(data) == reference_checksum(data)
+
+
+def test_checksum_edge_values() -> None:
+    assert internet_checksum(b"") == 0xFFFF
+    assert internet_checksum(b"\xff\xff") == 0x0000
+    assert internet_checksum(b"\xff\xff\xff\xff") == 0x0000
+    assert internet_checksum(b"\x00\x00") == 0xFFFF

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, Mac
-from pyipsec.dataplane.policy import Direction, IPAddress, Mode, Policy
+from pyipsec.dataplane.policy import Direction, IPAddress, Level, Mode, Policy
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.wire.ip import IpProtocol
 
@@ -186,8 +186,12 @@ class Sad:
     """The SAD: install, find, count and expire SAs; events drained with ``pop_events``."""
 
     def __init__(self) -> None:
-        self._inbound: dict[tuple[int, int, IPAddress], SecurityAssociation] = {}
+        # Inbound: (SPI, protocol, packed destination) -> SA (RFC 4301 §4.1).
+        self._inbound: dict[tuple[int, int, bytes], SecurityAssociation] = {}
+        # Outbound: all, plus indexes by (protocol, destination) and by bound policy id.
         self._outbound: list[SecurityAssociation] = []
+        self._by_peer: dict[tuple[int, IPAddress], list[SecurityAssociation]] = {}
+        self._by_policy: dict[int, list[SecurityAssociation]] = {}
         self._events: list[SadEvent] = []
         self._order = 0
 
@@ -198,12 +202,16 @@ class Sad:
         self._order += 1
         sa = SecurityAssociation(params, now, self._order)
         if params.direction is Direction.IN:
-            key = (params.spi, int(params.protocol), params.dst)
+            key = (params.spi, int(params.protocol), params.dst.packed)
             if key in self._inbound:
                 raise ValueError("an inbound SA with this SPI, protocol and destination exists")
             self._inbound[key] = sa
         else:
             self._outbound.append(sa)
+            if params.policy_id is not None:
+                self._by_policy.setdefault(params.policy_id, []).append(sa)
+            else:
+                self._by_peer.setdefault((int(params.protocol), params.dst), []).append(sa)
         return sa
 
     def remove(self, sa: SecurityAssociation) -> None:
@@ -211,9 +219,21 @@ class Sad:
         sa.state = SaState.DEAD
         p = sa.params
         if p.direction is Direction.IN:
-            self._inbound.pop((p.spi, int(p.protocol), p.dst), None)
+            self._inbound.pop((p.spi, int(p.protocol), p.dst.packed), None)
         elif sa in self._outbound:
             self._outbound.remove(sa)
+            if p.policy_id is not None:
+                index, key = self._by_policy, p.policy_id
+                bucket = index[key]
+                bucket.remove(sa)
+                if not bucket:
+                    del index[key]
+            else:
+                peers, pkey = self._by_peer, (int(p.protocol), p.dst)
+                pbucket = peers[pkey]
+                pbucket.remove(sa)
+                if not pbucket:
+                    del peers[pkey]
 
     def delete(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
         """Remove the SA (either direction) with this SPI, protocol and destination."""
@@ -240,9 +260,15 @@ class Sad:
 
     # -- lookup -----------------------------------------------------------------------------
 
-    def lookup_inbound(self, spi: int, protocol: int, dst: IPAddress) -> SecurityAssociation | None:
-        """The inbound SA for (SPI, protocol, destination) (RFC 4301 §4.1)."""
-        return self._inbound.get((spi, protocol, dst))
+    def lookup_inbound(
+        self, spi: int, protocol: int, dst: IPAddress | bytes
+    ) -> SecurityAssociation | None:
+        """The inbound SA for (SPI, protocol, destination) (RFC 4301 §4.1).
+
+        ``dst`` may be given packed (4 or 16 bytes), as the packet engine does.
+        """
+        raw = dst if isinstance(dst, bytes) else dst.packed
+        return self._inbound.get((spi, protocol, raw))
 
     def find_outbound(
         self,
@@ -256,27 +282,19 @@ class Sad:
         ``src``/``dst`` are the SA endpoints the policy asks for (``src`` None = any).
         """
         bound: SecurityAssociation | None = None
-        shared: SecurityAssociation | None = None
-        mode = policy.mode
-        for sa in self._outbound:
-            p = sa.params
-            if p.protocol is not protocol or sa.state is SaState.LARVAL:
-                continue
-            if p.policy_id == policy.id:
-                if _better(sa, bound):
-                    bound = sa
-            elif (
-                p.policy_id is None
-                and p.dst == dst
-                and (src is None or p.src == src)
-                and p.mode is mode
-                and _better(sa, shared)
-            ):
-                shared = sa
+        for sa in self._by_policy.get(policy.id, ()):
+            if sa.params.protocol is protocol and _better(sa, bound):
+                bound = sa
         if bound is not None:
             return bound
-        if policy.level.value == "unique" or policy.manual_sa is not None:
+        if policy.level is Level.UNIQUE or policy.manual_sa is not None:
             return None
+        shared: SecurityAssociation | None = None
+        mode = policy.mode
+        for sa in self._by_peer.get((int(protocol), dst), ()):
+            p = sa.params
+            if (src is None or p.src == src) and p.mode is mode and _better(sa, shared):
+                shared = sa
         return shared
 
     # -- usage, lifetimes -------------------------------------------------------------------
