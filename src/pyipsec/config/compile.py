@@ -1,0 +1,169 @@
+"""Configuration -> what the data plane runs: SPD entries and manually keyed SAs.
+
+``compile_config`` turns the `/ip ipsec policy` table into ``Policy`` records (skipping
+disabled, template and invalid items, in list order) and each policy's ``manual-sa=`` into the
+SA pair it implies:
+
+- outbound: from ``sa-src-address`` to ``sa-dst-address`` with the *out* SPI and keys;
+- inbound: from ``sa-dst-address`` to ``sa-src-address`` with the *in* SPI and keys.
+
+Manual SA keys and SPIs are written ``in/out`` (a single value serves both directions), the
+form of the v2.9-v5 manuals. ``ipsec-protocols`` of the policy says which of the manual SA's
+ESP and AH parts are used. Problems that make a policy unusable (a manual SA without the keys
+its algorithms need) are collected, and that policy is left out, never half-installed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from pyipsec.config.menus.ipsec import MANUAL_SA, POLICY
+from pyipsec.config.table import Config, Item, value_of
+from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
+from pyipsec.config.verify import invalid_items
+from pyipsec.crypto import registry
+from pyipsec.crypto.base import CryptoError
+from pyipsec.dataplane.policy import Action, Direction, Level, Policy
+from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol
+
+_ACTIONS = {a.value: a for a in Action}
+_LEVELS = {lv.value: lv for lv in Level}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compiled:
+    policies: tuple[Policy, ...]
+    manual_sas: tuple[SaParams, ...]
+    problems: tuple[str, ...]
+
+
+def _port(text: str | None) -> int | None:
+    return None if text in (None, "any") else int(text)
+
+
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not text:
+        return None
+    addr = ipaddress.ip_address(text)
+    return None if addr.is_unspecified else addr
+
+
+def _pair(text: str) -> tuple[str, str]:
+    """``in/out`` -> (in, out); a single value serves both directions."""
+    inn, _, out = text.partition("/")
+    return inn, (out or inn)
+
+
+def policy_record(config: Config, item: Item) -> Policy:
+    menu = config.menu(POLICY)
+
+    def get(name: str) -> str:
+        return value_of(menu, item, name) or ""
+
+    protos = set(as_list(get("ipsec-protocols")))
+    protocol = PROTOCOLS[get("protocol")] if get("protocol") in PROTOCOLS else int(get("protocol"))
+    manual = get("manual-sa")
+    return Policy(
+        id=item.id,
+        src=as_network(get("src-address")),
+        dst=as_network(get("dst-address")),
+        src_port=_port(get("src-port")),
+        dst_port=_port(get("dst-port")),
+        protocol=None if protocol == PROTOCOLS["all"] else protocol,
+        action=_ACTIONS[get("action")],
+        level=_LEVELS[get("level")],
+        ah="ah" in protos,
+        esp="esp" in protos,
+        tunnel=as_bool(get("tunnel")),
+        sa_src=_address(get("sa-src-address")),
+        sa_dst=_address(get("sa-dst-address")),
+        priority=int(get("priority") or 0),
+        proposal=get("proposal"),
+        manual_sa=None if manual in ("", "none") else manual,
+    )
+
+
+def _manual_sas(config: Config, policy: Policy) -> list[SaParams]:
+    table = config.table(MANUAL_SA)
+    item = table.by_name(policy.manual_sa or "")
+    if item is None:
+        raise ValueError(f"manual-sa {policy.manual_sa} does not exist")
+    menu = config.menu(MANUAL_SA)
+
+    def get(name: str) -> str:
+        return value_of(menu, item, name) or ""
+
+    if as_bool(get("disabled")):
+        raise ValueError(f"manual-sa {policy.manual_sa} is disabled")
+    if policy.sa_src is None or policy.sa_dst is None:
+        raise ValueError("a manually keyed policy needs sa-src-address and sa-dst-address")
+    hard = parse_seconds(get("lifetime") or "0s")
+    lifetime = Lifetime(hard_add=hard)
+    out: list[SaParams] = []
+    parts: list[tuple[SaProtocol, str, str | None, str | None, str, str]] = []
+    if policy.esp:
+        esp_algs = (get("esp-enc-algorithm"), get("esp-auth-algorithm"))
+        esp_keys = (get("esp-enc-key"), get("esp-auth-key"))
+        parts.append((SaProtocol.ESP, get("esp-spi"), *esp_algs, *esp_keys))
+    if policy.ah:
+        parts.append((SaProtocol.AH, get("ah-spi"), None, get("ah-algorithm"), "", get("ah-key")))
+    for proto, spis, enc_name, auth_name, enc_keys, auth_keys in parts:
+        enc = registry.encryption(enc_name) if enc_name else None
+        integ = registry.integrity(auth_name) if auth_name else None
+        if integ is not None and integ.name == "null" and proto is SaProtocol.AH:
+            raise ValueError("AH needs an ah-algorithm other than null")
+        if enc is not None and enc.aead:
+            integ = None
+        for direction, idx in ((Direction.IN, 0), (Direction.OUT, 1)):
+            spi = int(_pair(spis)[idx], 16)
+            src, dst = (
+                (policy.sa_dst, policy.sa_src)
+                if direction is Direction.IN
+                else (policy.sa_src, policy.sa_dst)
+            )
+            out.append(
+                SaParams(
+                    spi=spi,
+                    protocol=proto,
+                    direction=direction,
+                    src=src,
+                    dst=dst,
+                    mode=policy.mode,
+                    encryption=enc,
+                    enc_key=bytes.fromhex(_pair(enc_keys)[idx]) if enc else b"",
+                    integrity=integ,
+                    auth_key=bytes.fromhex(_pair(auth_keys)[idx]) if integ else b"",
+                    lifetime=lifetime,
+                    policy_id=policy.id,
+                )
+            )
+    for params in out:  # key lengths are checked by keying once, before anything is installed
+        if params.encryption is not None:
+            params.encryption.keyed(params.enc_key)
+        if params.integrity is not None:
+            params.integrity.keyed(params.auth_key)
+    return out
+
+
+def compile_config(config: Config) -> Compiled:
+    """The active policies in evaluation order and the manual SAs they reference."""
+    invalid = invalid_items(config).get(POLICY, set())
+    menu = config.menu(POLICY)
+    policies: list[Policy] = []
+    sas: list[SaParams] = []
+    problems: list[str] = []
+    for number, item in enumerate(config.table(POLICY)):
+        if item.id in invalid or as_bool(value_of(menu, item, "disabled") or "no"):
+            continue
+        if as_bool(value_of(menu, item, "template") or "no"):
+            continue
+        try:
+            policy = policy_record(config, item)
+            if policy.manual_sa is not None:
+                sas.extend(_manual_sas(config, policy))
+        except (ValueError, KeyError, CryptoError) as exc:
+            problems.append(f"policy {number}: {exc}")
+            continue
+        policies.append(policy)
+    return Compiled(policies=tuple(policies), manual_sas=tuple(sas), problems=tuple(problems))

@@ -1,0 +1,94 @@
+"""Configuration -> data plane: policies in evaluation order and manual SA pairs."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from pyipsec.config.compile import compile_config
+from pyipsec.config.store import Store
+from pyipsec.dataplane.policy import Action, Direction, Level
+from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.mgmt.cli.interpreter import Interpreter
+from pyipsec.mgmt.commands import Session
+
+KEY_A = "00112233445566778899aabbccddeeff"
+KEY_B = "ffeeddccbbaa99887766554433221100"
+SHA1_A = "0102030405060708090a0b0c0d0e0f1011121314"
+SHA1_B = "1112131415161718191a1b1c1d1e1f2021222324"
+
+
+def configure(tmp_path: Path, script: str) -> Store:
+    store = Store(tmp_path / "db.sqlite")
+    out: list[str] = []
+    interp = Interpreter(Session(store=store, files_dir=tmp_path), write=out.append)
+    assert interp.run(script), "".join(out)
+    return store
+
+
+def test_policies_in_list_order_without_template_disabled_or_invalid(tmp_path: Path) -> None:
+    store = configure(
+        tmp_path,
+        "/ip ipsec policy\n"
+        "add src-address=10.1.0.0/24 dst-address=10.2.0.0/24 sa-src-address=198.51.100.1 "
+        "sa-dst-address=198.51.100.2 tunnel=yes protocol=tcp dst-port=80 level=unique\n"
+        "add src-address=10.1.0.0/24 dst-address=10.3.0.0/24 action=discard disabled=yes\n"
+        "add src-address=10.1.0.0/24 dst-address=10.4.0.0/24 action=none priority=5\n",
+    )
+    compiled = compile_config(store.load())
+    assert compiled.problems == ()
+    first, second = compiled.policies  # the default template and the disabled one are left out
+    assert first.src == ipaddress.ip_network("10.1.0.0/24")
+    assert first.protocol == 6 and first.dst_port == 80 and first.src_port is None
+    assert first.tunnel and first.level is Level.UNIQUE and first.action is Action.ENCRYPT
+    assert first.sa_dst == ipaddress.ip_address("198.51.100.2")
+    assert second.action is Action.NONE and second.priority == 5 and second.sa_src is None
+
+
+def test_manual_sa_gives_an_in_and_out_pair(tmp_path: Path) -> None:
+    store = configure(
+        tmp_path,
+        f"/ip ipsec manual-sa add name=m1 esp-enc-algorithm=aes-128 "
+        f"esp-enc-key={KEY_A}/{KEY_B} esp-auth-algorithm=sha1 esp-auth-key={SHA1_A}/{SHA1_B} "
+        f"esp-spi=0x300/0x400 ah-algorithm=sha1 ah-key={SHA1_B} ah-spi=0x500\n"
+        "/ip ipsec policy add src-address=10.1.0.0/24 dst-address=10.2.0.0/24 tunnel=yes "
+        "sa-src-address=198.51.100.1 sa-dst-address=198.51.100.2 manual-sa=m1 "
+        "ipsec-protocols=ah,esp\n",
+    )
+    compiled = compile_config(store.load())
+    assert compiled.problems == ()
+    (policy,) = compiled.policies
+    sas = {(p.protocol, p.direction): p for p in compiled.manual_sas}
+    assert len(sas) == 4
+    esp_in, esp_out = sas[SaProtocol.ESP, Direction.IN], sas[SaProtocol.ESP, Direction.OUT]
+    assert (esp_in.spi, esp_out.spi) == (0x300, 0x400)
+    assert esp_in.enc_key == bytes.fromhex(KEY_A) and esp_out.enc_key == bytes.fromhex(KEY_B)
+    assert esp_in.auth_key == bytes.fromhex(SHA1_A) and esp_out.auth_key == bytes.fromhex(SHA1_B)
+    assert esp_out.src == policy.sa_src and esp_out.dst == policy.sa_dst
+    assert esp_in.src == policy.sa_dst and esp_in.dst == policy.sa_src
+    assert esp_out.encryption is not None and esp_out.encryption.name == "aes-128-cbc"
+    ah_in, ah_out = sas[SaProtocol.AH, Direction.IN], sas[SaProtocol.AH, Direction.OUT]
+    assert ah_in.spi == ah_out.spi == 0x500  # one value serves both directions
+    assert ah_in.auth_key == ah_out.auth_key == bytes.fromhex(SHA1_B)
+    assert all(p.policy_id == policy.id for p in compiled.manual_sas)
+
+
+@pytest.mark.parametrize(
+    ("manual", "problem"),
+    [
+        ("esp-enc-algorithm=aes-128 esp-enc-key=0011", "key must be 16 bytes"),
+        ("esp-enc-algorithm=3des esp-enc-key=" + KEY_A, "key must be 24 bytes"),
+    ],
+)
+def test_a_bad_manual_sa_leaves_its_policy_out(tmp_path: Path, manual: str, problem: str) -> None:
+    store = configure(
+        tmp_path,
+        f"/ip ipsec manual-sa add name=m1 {manual}\n"
+        "/ip ipsec policy add src-address=10.1.0.0/24 dst-address=10.2.0.0/24 tunnel=yes "
+        "sa-src-address=198.51.100.1 sa-dst-address=198.51.100.2 manual-sa=m1\n",
+    )
+    compiled = compile_config(store.load())
+    assert compiled.policies == () and compiled.manual_sas == ()
+    assert len(compiled.problems) == 1 and problem in compiled.problems[0]
