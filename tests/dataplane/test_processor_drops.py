@@ -443,3 +443,11 @@ def test_tunnel_policy_without_sa_dst_is_policy_error() -> None:
         is Verdict.DROPPED
     )
     only(proc.stats, XfrmStat.OUT_POLICY_ERRORS)
+
+
+def test_larval_sa_is_state_invalid(pair: Pair) -> None:
+    from pyipsec.dataplane.sad import SaState
+
+    pkt = protected(pair)
+    sa_of(pair.b.sad, 0x101, Direction.IN).state = SaState.LARVAL
+    assert_inbound_drop(pair, pkt, XfrmStat.IN_STATE_INVALID)

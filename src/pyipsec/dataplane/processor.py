@@ -45,6 +45,7 @@ from pyipsec.dataplane.sad import (
     Sad,
     SadEvent,
     SaProtocol,
+    SaState,
     SecurityAssociation,
 )
 from pyipsec.dataplane.stats import Statistics, XfrmStat
@@ -406,6 +407,8 @@ class Processor:
         sa = self.sad.lookup_inbound(spi, proto, dst)
         if sa is None:
             raise PacketDropped(XfrmStat.IN_NO_STATES, "no SA for SPI")
+        if sa.state is SaState.LARVAL or sa.state is SaState.DEAD:
+            raise PacketDropped(XfrmStat.IN_STATE_INVALID, "SA not valid")
         if not self.sad.check_time(sa, now):
             raise PacketDropped(XfrmStat.IN_STATE_EXPIRED, "SA expired")
         return sa
