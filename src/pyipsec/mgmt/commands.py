@@ -244,11 +244,12 @@ def _query(args: Mapping[str, str], key: str = "where") -> query.Node | None:
 
 
 def resolve(session: Session, config: Config, menu: Menu, spec: str) -> list[int]:
-    """Item ids for a ``numbers`` spec: console numbers, ``*ids`` and names, comma-separated."""
+    """Item ids for a ``numbers`` spec: console numbers, ``*ids`` and names, separated by
+    commas (or semicolons, as ``find`` returns lists)."""
     items = listing(session, config, menu)
     ids = {it.id for it in items}
     out: list[int] = []
-    for part in (p.strip() for p in spec.split(",")):
+    for part in (p.strip() for p in spec.replace(";", ",").split(",")):
         if not part:
             continue
         item_id = parse_id(part)

@@ -79,7 +79,10 @@ def unescape(body: str) -> str:
             continue
         out += ch.encode()
         i += 1
-    return out.decode("utf-8", errors="replace")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        return out.decode("latin-1")  # RouterOS v6 writes \XX bytes of a Latin-1 name
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,7 +204,7 @@ class Interpreter:
                 out.append(part.text)
                 continue
             values = [self.execute(c, cwd, top=False)[0] for c in part.commands]
-            out.append(",".join(v.replace(";", ",") for v in values if v))
+            out.append(";".join(v for v in values if v))
         return "".join(out)
 
     def arguments(
