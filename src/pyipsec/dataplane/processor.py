@@ -187,6 +187,7 @@ class Processor:
         self._events: list[ProcessorEvent] = []
         self._last_acquire: dict[int, float] = {}
         self._nat_seen: dict[tuple[int, IPAddress], tuple[int, int]] = {}
+        self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -265,6 +266,18 @@ class Processor:
             if sa is None or sad.check_time(sa, now):
                 return sa
 
+    def _endpoints(self, policy: Policy) -> tuple[IPAddress | None, IPAddress | None]:
+        """The policy's (sa-src, sa-dst), None for unspecified; cached per policy object."""
+        cached = self._endpoint_cache.get(policy.id)
+        if cached is not None and cached[0] is policy:
+            return cached[1], cached[2]
+        src = None if _unspecified(policy.sa_src) else policy.sa_src
+        dst = None if _unspecified(policy.sa_dst) else policy.sa_dst
+        if len(self._endpoint_cache) > 65536:
+            self._endpoint_cache.clear()
+        self._endpoint_cache[policy.id] = (policy, src, dst)
+        return src, dst
+
     def _acquire(self, policy: Policy, selector: Selector, now: float) -> None:
         last = self._last_acquire.get(policy.id)
         if last is None or now - last >= ACQUIRE_INTERVAL or now < last:
@@ -297,8 +310,7 @@ class Processor:
         if not (policy.esp or policy.ah):
             raise PacketDropped(XfrmStat.OUT_POLICY_ERRORS, "policy has no IPsec protocol")
         tunnel = policy.tunnel
-        sa_src = None if _unspecified(policy.sa_src) else policy.sa_src
-        sa_dst = None if _unspecified(policy.sa_dst) else policy.sa_dst
+        sa_src, sa_dst = self._endpoints(policy)
         if not tunnel:
             # Transport mode protects the packet's own endpoints (routeros-ipsec.md §1.2).
             sa_src = sa_src or info.src
@@ -367,10 +379,10 @@ class Processor:
         if tunnel:
             # RFC 4301 §5.1.2.1: fresh TTL, DSCP/ECN copied from the inner header, DF clear.
             if version == 4:
-                header = ipv4_header(outer_src.packed, outer_dst.packed, nh, len(payload), tos=tos)
+                header = ipv4_header(first.src_packed, first.dst_packed, nh, len(payload), tos=tos)
             else:
                 header = ipv6_header(
-                    outer_src.packed, outer_dst.packed, nh, len(payload), traffic_class=tos
+                    first.src_packed, first.dst_packed, nh, len(payload), traffic_class=tos
                 )
             if ah_sa is None:
                 out = header + payload
@@ -509,7 +521,7 @@ class Processor:
         return InboundResult(
             verdict=Verdict.DELIVER,
             packet=inner,
-            spis=tuple(sa.params.spi for sa in used),
+            spis=(used[0].params.spi,) if len(used) == 1 else tuple(sa.params.spi for sa in used),
             policy_id=policy_id,
         )
 
@@ -552,18 +564,27 @@ class Processor:
             if tunnel:
                 raise PacketDropped(XfrmStat.IN_TEMPLATE_MISMATCHES, "bypass policy, tunnel SA")
             return policy.id
-        if policy.level is not Level.USE and not _templates_match(policy, used, mode):
+        if policy.level is not Level.USE and not _templates_match(
+            policy, used, mode, self._endpoints(policy)
+        ):
             raise PacketDropped(XfrmStat.IN_TEMPLATE_MISMATCHES, "SA does not match the policy")
         return policy.id
 
 
-def _templates_match(policy: Policy, used: list[SecurityAssociation], mode: Mode) -> bool:
-    """Whether the SAs that processed a packet satisfy the policy's templates (RFC 4301 §5.2)."""
+def _templates_match(
+    policy: Policy,
+    used: list[SecurityAssociation],
+    mode: Mode,
+    endpoints: tuple[IPAddress | None, IPAddress | None],
+) -> bool:
+    """Whether the SAs that processed a packet satisfy the policy's templates (RFC 4301 §5.2).
+
+    ``endpoints`` are the policy's (sa-src, sa-dst) with unspecified addresses as None.
+    """
     if mode is not policy.mode or len(used) != policy.esp + policy.ah:
         return False
     check_peer = policy.tunnel
-    want_src = None if _unspecified(policy.sa_dst) else policy.sa_dst  # mirrored: inbound SA
-    want_dst = None if _unspecified(policy.sa_src) else policy.sa_src
+    want_dst, want_src = endpoints  # mirrored: an inbound SA runs from sa-dst to sa-src
     for sa in used:
         p = sa.params
         if p.protocol is SaProtocol.ESP:

@@ -119,11 +119,13 @@ class SecurityAssociation:
         "cipher",
         "current_bytes",
         "current_packets",
+        "dst_packed",
         "mac",
         "params",
         "replay",
         "seq_exhausted",
         "seq_out",
+        "src_packed",
         "state",
         "usetime",
     )
@@ -144,6 +146,8 @@ class SecurityAssociation:
             integ.keyed(params.auth_key) if integ is not None and integ.icv_size else None
         )
         self.replay = ReplayWindow(params.replay_window, esn=params.esn)
+        self.src_packed = params.src.packed  # for building outer headers without conversions
+        self.dst_packed = params.dst.packed
         self.seq_out = params.initial_seq
         self.seq_exhausted = False
         self.state = SaState.MATURE

@@ -62,10 +62,22 @@ def padding(n: int) -> bytes:
     return _PAD_BYTES[:n]
 
 
+_TRAILERS: dict[tuple[int, int, int], bytes] = {}
+
+
 def build_trailer(payload_len: int, next_header: int, block_size: int) -> bytes:
-    """Padding, Pad Length and Next Header for a payload of ``payload_len`` bytes."""
-    n = pad_length(payload_len, block_size)
-    return _PAD_BYTES[:n] + bytes((n, next_header))
+    """Padding, Pad Length and Next Header for a payload of ``payload_len`` bytes.
+
+    Trailers depend only on (length modulo alignment, next header, alignment): they are built
+    once and cached (at most 256 x 256 x a few alignments, in practice a handful).
+    """
+    align = max(block_size, 4)
+    key = (payload_len % align, next_header, align)
+    trailer = _TRAILERS.get(key)
+    if trailer is None:
+        n = pad_length(payload_len, block_size)
+        trailer = _TRAILERS[key] = _PAD_BYTES[:n] + bytes((n, next_header))
+    return trailer
 
 
 def split_trailer(plaintext: bytes) -> tuple[int, int, bool]:

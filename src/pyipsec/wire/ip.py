@@ -132,32 +132,39 @@ def _ports(
     return None, None
 
 
+_V4_FIELDS = struct.Struct("!BxHxxHxB2x4s4s")  # ver/IHL, total length, flags/frag, proto, src, dst
+_PORTS = struct.Struct("!HH")
+_ADDR_GET = _ADDR_CACHE.get
+
+
 def _parse_ipv4(packet: bytes | bytearray | memoryview) -> IpPacket:
     # RFC 791 §3.1
     if len(packet) < 20:
         raise MalformedPacket("IPv4 header truncated")
-    ihl = (packet[0] & 0x0F) * 4
-    total = (packet[2] << 8) | packet[3]
+    vihl, total, frag, proto, rsrc, rdst = _V4_FIELDS.unpack_from(packet)
+    ihl = (vihl & 0x0F) * 4
     if ihl < 20 or total < ihl or len(packet) < total:
         raise MalformedPacket("IPv4 header or total length inconsistent")
-    frag = (packet[6] << 8) | packet[7]
     offset = frag & 0x1FFF
-    more = bool(frag & 0x2000)
-    proto = packet[9]
-    sp, dp = _ports(packet, proto, ihl, total, offset != 0)
+    if proto in PORT_PROTOCOLS and not offset:
+        if ihl + 4 > total:
+            raise MalformedPacket("upper-layer header too short for ports")
+        sp, dp = _PORTS.unpack_from(packet, ihl)
+    else:
+        sp = dp = None
     return IpPacket(
-        version=4,
-        src=_address(bytes(packet[12:16])),
-        dst=_address(bytes(packet[16:20])),
-        protocol=proto,
-        header_len=ihl,
-        insert_at=ihl,
-        nh_offset=9,
-        proto_offset=9,
-        total_len=total,
-        src_port=sp,
-        dst_port=dp,
-        fragment=offset != 0 or more,
+        4,
+        _ADDR_GET(rsrc) or _address(rsrc),
+        _ADDR_GET(rdst) or _address(rdst),
+        proto,
+        ihl,
+        ihl,
+        9,
+        9,
+        total,
+        sp,
+        dp,
+        bool(frag & 0x3FFF),  # a non-initial fragment or more fragments to come
     )
 
 
