@@ -119,16 +119,22 @@ def main() -> None:
         f"{'transform':<22}{'size':>5}{'out':>10}{'floor':>10}{'ratio':>7}"
         f"{'in':>10}{'floor':>10}{'ratio':>7}"
     )
-    for enc, integ in TRANSFORMS:
-        for size in SIZES:
-            runs = [measure(enc, integ, size, args.packets) for _ in range(args.runs)]
-            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            name = enc + (f"+{integ}" if integ else "")
-            print(
-                f"{name:<22}{size:>5}{med['out']:>10,.0f}{med['floor_out']:>10,.0f}"
-                f"{med['out'] / med['floor_out']:>7.2f}"
-                f"{med['in']:>10,.0f}{med['floor_in']:>10,.0f}{med['in'] / med['floor_in']:>7.2f}"
-            )
+    # Runs are interleaved (every configuration once per round) so that load changes on a shared
+    # machine spread over all rows instead of skewing one.
+    configs = [(enc, integ, size) for enc, integ in TRANSFORMS for size in SIZES]
+    samples: dict[tuple[str, str | None, int], list[dict[str, float]]] = {c: [] for c in configs}
+    for _ in range(args.runs):
+        for enc, integ, size in configs:
+            samples[enc, integ, size].append(measure(enc, integ, size, args.packets))
+    for enc, integ, size in configs:
+        runs = samples[enc, integ, size]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        name = enc + (f"+{integ}" if integ else "")
+        print(
+            f"{name:<22}{size:>5}{med['out']:>10,.0f}{med['floor_out']:>10,.0f}"
+            f"{med['out'] / med['floor_out']:>7.2f}"
+            f"{med['in']:>10,.0f}{med['floor_in']:>10,.0f}{med['in'] / med['floor_in']:>7.2f}"
+        )
 
 
 if __name__ == "__main__":
