@@ -143,3 +143,16 @@ def test_we_accept_what_scapy_sends(kw: dict[str, object], crypt: str | None, au
     got = pair.b.inbound(wire, 1.0)
     assert got.verdict is Verdict.DELIVER, got.reason
     assert got.packet == pkt
+
+
+def test_scapy_verifies_ah_over_ipv6_hop_by_hop_options() -> None:
+    from .test_ah_mutable import v6_packet_with_hbh
+
+    pair = make_pair(None, "sha256", esp=False, ah=True, tunnel=False, outer=6)
+    pkt = v6_packet_with_hbh(0x11, 0x22)
+    out = pair.a.outbound(pkt, 1.0)
+    prm = pair.params["AH-ab"]
+    sa = scapy_ipsec.SecurityAssociation(
+        scapy_ipsec.AH, spi=prm.spi, auth_algo="SHA2-256-128", auth_key=prm.auth_key
+    )
+    assert bytes(sa.decrypt(IPv6(out.packet))) == pkt
