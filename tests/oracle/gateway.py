@@ -80,6 +80,7 @@ class Case:
     outer: int = 4  # IP version of the SA endpoints (== inner in transport mode)
     esn: bool = False
     encap: bool = False  # ESP in UDP (RFC 3948)
+    ext: bool = False  # IPv6 cleartext with Hop-by-Hop and Destination Options headers
 
     @property
     def id(self) -> str:
@@ -89,6 +90,7 @@ class Case:
         mode = f"tun{self.inner}in{self.outer}" if self.tunnel else f"tra{self.inner}"
         extra = "-esn" if self.esn else ""
         extra += "-natt" if self.encap else ""
+        extra += "-ext" if self.ext else ""
         return f"{what}-{mode}{extra}"
 
     @property
@@ -148,8 +150,8 @@ class Case:
         src, dst = self.inner_hosts(direction)
         data = f"oracle {self.id} {direction.value} #{n} ".encode() + bytes(range(n % 23))
         if icmp:
-            return echo_request(src, dst, 0x4242, n, data)
-        return udp_packet(src, dst, UDP_PORTS[0], UDP_PORTS[1], data)
+            return echo_request(src, dst, 0x4242, n, data, ext=self.ext)
+        return udp_packet(src, dst, UDP_PORTS[0], UDP_PORTS[1], data, ext=self.ext)
 
 
 class Gateway:

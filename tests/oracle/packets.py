@@ -43,8 +43,31 @@ def _pseudo_header(src: IPAddress, dst: IPAddress, proto: int, length: int) -> b
     return src.packed + dst.packed + struct.pack("!I3xB", length, proto)
 
 
-def ip_packet(src: IPAddress, dst: IPAddress, proto: int, payload: bytes, ttl: int = 64) -> bytes:
-    """An IPv4 (RFC 791, with header checksum) or IPv6 (RFC 8200) packet around ``payload``."""
+# IPv6 extension headers for the ``ext=True`` packets (RFC 8200 §4.2-4.6): a Hop-by-Hop header
+# with a Router Alert option (type 5, RFC 2711; change bit clear: immutable) padded by PadN,
+# then a Destination Options header with an experimental option (type 0x3E, RFC 4727; change
+# bit 0x20 set: its data may change en route, so AH zeroes it, RFC 4302 §3.3.3.1.2.2).
+HOP_BY_HOP = 0
+DEST_OPTS = 60
+ROUTER_ALERT = bytes([0x05, 0x02, 0x00, 0x00])
+PADN_2 = bytes([0x01, 0x00])
+MUTABLE_OPTION = bytes([0x3E, 0x04, 0xDE, 0xAD, 0xBE, 0xEF])
+
+
+def _ipv6_ext_chain(proto: int) -> tuple[int, bytes]:
+    """(first next header, Hop-by-Hop + Destination Options headers ending in ``proto``)."""
+    hbh = bytes([DEST_OPTS, 0]) + ROUTER_ALERT + PADN_2
+    dest = bytes([proto, 0]) + MUTABLE_OPTION
+    return HOP_BY_HOP, hbh + dest
+
+
+def ip_packet(
+    src: IPAddress, dst: IPAddress, proto: int, payload: bytes, ttl: int = 64, ext: bool = False
+) -> bytes:
+    """An IPv4 (RFC 791, with header checksum) or IPv6 (RFC 8200) packet around ``payload``.
+
+    ``ext``: IPv6 only, put the Hop-by-Hop and Destination Options headers above in front.
+    """
     if src.version == 4:
         header = struct.pack(
             "!BBHHHBBH4s4s",
@@ -61,22 +84,33 @@ def ip_packet(src: IPAddress, dst: IPAddress, proto: int, payload: bytes, ttl: i
         )
         header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
         return header + payload
+    if ext:
+        proto, chain = _ipv6_ext_chain(proto)
+        payload = chain + payload
     first = (6 << 28) | 0x12345  # version 6, traffic class 0, a flow label
     return struct.pack("!IHBB", first, len(payload), proto, ttl) + src.packed + dst.packed + payload
 
 
 def udp_packet(
-    src: IPAddress, dst: IPAddress, sport: int, dport: int, data: bytes, ttl: int = 64
+    src: IPAddress,
+    dst: IPAddress,
+    sport: int,
+    dport: int,
+    data: bytes,
+    ttl: int = 64,
+    ext: bool = False,
 ) -> bytes:
     """An IP/UDP packet with a correct UDP checksum (RFC 768; mandatory over IPv6)."""
     length = 8 + len(data)
     udp = struct.pack("!HHHH", sport, dport, length, 0) + data
     csum = _checksum(_pseudo_header(src, dst, UDP, length) + udp) or 0xFFFF
     udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
-    return ip_packet(src, dst, UDP, udp, ttl)
+    return ip_packet(src, dst, UDP, udp, ttl, ext)
 
 
-def echo_request(src: IPAddress, dst: IPAddress, ident: int, seq: int, data: bytes) -> bytes:
+def echo_request(
+    src: IPAddress, dst: IPAddress, ident: int, seq: int, data: bytes, ext: bool = False
+) -> bytes:
     """An ICMP (RFC 792) or ICMPv6 (RFC 4443 §4.1) echo request."""
     if src.version == 4:
         msg = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
@@ -85,7 +119,7 @@ def echo_request(src: IPAddress, dst: IPAddress, ident: int, seq: int, data: byt
     msg = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + data
     csum = _checksum(_pseudo_header(src, dst, ICMPV6, len(msg)) + msg)
     msg = msg[:2] + struct.pack("!H", csum) + msg[4:]
-    return ip_packet(src, dst, ICMPV6, msg)
+    return ip_packet(src, dst, ICMPV6, msg, ext=ext)
 
 
 def write_pcap(path: Path, packets: Iterable[bytes], linktype: int = LINKTYPE_RAW) -> None:

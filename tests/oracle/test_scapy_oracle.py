@@ -17,6 +17,11 @@ Coverage (scapy 2.8, ``scapy.layers.ipsec.SecurityAssociation``):
 - ESP+AH bundles (RFC 4301 §4.5; AH outermost over the ESP packet) for three transform sets,
   tunnel (4in4, 6in6, 6in4) and transport (IPv4, IPv6 with ESN). scapy 2.8 cannot sign AH over
   ESP as it is (see ``esp_undissected``), so the test hides the ESP layer while scapy signs.
+- IPv6 packets with a Hop-by-Hop header (Router Alert) and a Destination Options header with a
+  mutable option (zeroed in the AH ICV, RFC 4302 §3.3.3.1.2.2): AH transport with every
+  integrity, AH tunnel, ESP transport (CBC, GCM), ESP tunnel 6in4, ESP+AH transport. Our engine
+  inserts ESP/AH after Hop-by-Hop, scapy after Destination Options; both are allowed
+  (RFC 4302 §3.1.1, RFC 4303 §3.1.1) and each side accepts the other's.
 
 Not covered, because scapy lacks them: twofish and camellia-128/192/256 (not in scapy's
 ``CRYPT_ALGOS``; tshark covers twofish, see test_tshark_oracle.py; camellia has only the
@@ -121,7 +126,31 @@ def _bundle_cases() -> list[Case]:
     return cases
 
 
-CASES = _esp_cases() + _ah_cases() + _bundle_cases()
+def _ext_header_cases() -> list[Case]:
+    """IPv6 packets with Hop-by-Hop and Destination Options headers (one mutable option)."""
+    cases = [Case(ah=integ, tunnel=False, inner=6, outer=6, ext=True) for integ in AH_INTEGRITIES]
+    cases += [
+        Case(ah="sha256", tunnel=True, inner=6, outer=6, ext=True),
+        Case(
+            esp=EspCombo(enc="aes-128-cbc", integ="sha1"), tunnel=False, inner=6, outer=6, ext=True
+        ),
+        Case(esp=EspCombo(enc="aes-128-gcm", integ=None), tunnel=False, inner=6, outer=6, ext=True),
+        Case(
+            esp=EspCombo(enc="aes-128-ctr", integ="sha256"), tunnel=True, inner=6, outer=4, ext=True
+        ),
+        Case(
+            esp=EspCombo(enc="3des", integ="sha1"),
+            ah="md5",
+            tunnel=False,
+            inner=6,
+            outer=6,
+            ext=True,
+        ),
+    ]
+    return cases
+
+
+CASES = _esp_cases() + _ah_cases() + _bundle_cases() + _ext_header_cases()
 
 
 def scapy_sa(s: ModuleType, case: Case, direction: Direction) -> Any:
@@ -233,7 +262,9 @@ def test_engine_to_scapy(scapy_ipsec: ModuleType, case: Case) -> None:
         wire = parse(s, res.packet)
         seq = (42 if case.esn else 1) + n
         if case.ah is not None:
-            assert isinstance(wire.payload, s.AH)
+            # AH right after the IP header; with extension headers the engine puts it after
+            # Hop-by-Hop (RFC 4302 §3.1.1 allows Destination Options before or after it).
+            assert isinstance(wire.payload, s.AH) or (case.ext and wire.haslayer(s.AH))
             assert wire[s.AH].spi == OUT_SPI + (AH_SPI_OFFSET if case.bundle else 0)
             assert wire[s.AH].seq == seq
         if case.esp is not None:

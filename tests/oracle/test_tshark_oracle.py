@@ -17,6 +17,7 @@ Coverage (tshark 4.0):
   header (which validates our AH length field and next header).
 - ESP+AH bundles (AH outermost): the AH structure as above and the ESP inside decrypted and
   verified, tunnel IPv4 and transport IPv6.
+- IPv6 packets with Hop-by-Hop and Destination Options headers, transport (AH, ESP) and tunnel.
 
 Not covered: camellia-128/192/256 (tshark 4.0 cannot decrypt Camellia ESP) and
 chacha20poly1305 (ESP ChaCha20-Poly1305 arrived in Wireshark 4.2); both are covered by scapy
@@ -100,6 +101,14 @@ def _cases() -> list[Case]:
             Case(esp=combo, ah=integ, tunnel=True, inner=4, outer=4),
             Case(esp=combo, ah=integ, tunnel=False, inner=6, outer=6),
         ]
+    # IPv6 with Hop-by-Hop and Destination Options headers (packets.py).
+    cases += [
+        Case(ah="sha256", tunnel=False, inner=6, outer=6, ext=True),
+        Case(
+            esp=EspCombo(enc="aes-128-cbc", integ="sha1"), tunnel=False, inner=6, outer=6, ext=True
+        ),
+        Case(esp=EspCombo(enc="twofish", integ="md5"), tunnel=True, inner=6, outer=6, ext=True),
+    ]
     return cases
 
 
@@ -184,8 +193,10 @@ def dissected(
     return out
 
 
-def _payload(clear: bytes, icmp: bool) -> bytes:
+def _payload(clear: bytes, ext: bool) -> bytes:
     header = 20 if clear[0] >> 4 == 4 else 40
+    if ext:
+        header += 16  # Hop-by-Hop and Destination Options, 8 bytes each (packets.py)
     return clear[header + 8 :]  # after the UDP header or the ICMP echo header (both 8 bytes)
 
 
@@ -211,7 +222,7 @@ def _check(sent: Sent, seen: dict[str, list[str]]) -> None:
     fam = "ip" if case.inner == 4 else "ipv6"
     assert seen[f"{fam}.src"][-1] == str(inner_src), "inner source not decoded"
     assert seen[f"{fam}.dst"][-1] == str(inner_dst)
-    data = _payload(sent.clear, sent.icmp).hex()
+    data = _payload(sent.clear, case.ext).hex()
     if sent.icmp:
         assert seen["icmp.type" if case.inner == 4 else "icmpv6.type"] == [
             "8" if case.inner == 4 else "128"
