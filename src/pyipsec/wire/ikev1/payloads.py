@@ -29,6 +29,7 @@ from .errors import MalformedMessage
 
 __all__ = [
     "CODECS",
+    "GENERIC",
     "PRIVATE_USE_MIN",
     "AttributePayload",
     "CertPayload",
