@@ -451,3 +451,21 @@ def test_larval_sa_is_state_invalid(pair: Pair) -> None:
     pkt = protected(pair)
     sa_of(pair.b.sad, 0x101, Direction.IN).state = SaState.LARVAL
     assert_inbound_drop(pair, pkt, XfrmStat.IN_STATE_INVALID)
+
+
+def test_sequence_overflow_with_esn_at_2_64() -> None:
+    pair = make_pair("aes-128-gcm", None, esn=True)
+    sa = sa_of(pair.a.sad, 0x101)
+    sa.seq_out = (1 << 64) - 2
+    assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.PROTECTED
+    assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.DROPPED
+    only(pair.a.stats, XfrmStat.OUT_STATE_SEQUENCE_ERRORS)
+    assert any(isinstance(e, SaSequenceExhausted) for e in pair.a.pop_events())
+
+
+def test_same_seed_same_packets() -> None:
+    """All randomness comes from the injected rng: equal seeds give equal packets."""
+    one = make_pair("aes-128-cbc", "sha1")
+    two = make_pair("aes-128-cbc", "sha1")
+    for _ in range(3):
+        assert one.a.outbound(one.packet(), 1.0).packet == two.a.outbound(two.packet(), 1.0).packet

@@ -17,7 +17,10 @@ still inferred then, with the inference window set to half the 32-bit space.
 from __future__ import annotations
 
 _MASK32 = 0xFFFFFFFF
-MAX_WINDOW = 1 << 31
+# Largest configurable window. The bitmap is a Python int of ``size`` bits, shifted on every new
+# highest number; 65536 packets (Linux allows at most 4096 * 8 = 32768 bits in an XFRM ESN
+# bitmap) keeps that cheap and bounded.
+MAX_WINDOW = 1 << 16
 _INFERENCE_WINDOW_WHEN_OFF = 1 << 31
 
 
