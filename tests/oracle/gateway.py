@@ -80,7 +80,7 @@ class Case:
     outer: int = 4  # IP version of the SA endpoints (== inner in transport mode)
     esn: bool = False
     encap: bool = False  # ESP in UDP (RFC 3948)
-    ext: bool = False  # IPv6 cleartext with Hop-by-Hop and Destination Options headers
+    ext: bool = False  # IPv4 options / IPv6 extension headers in the cleartext (packets.py)
 
     @property
     def id(self) -> str:

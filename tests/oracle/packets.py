@@ -54,6 +54,12 @@ PADN_2 = bytes([0x01, 0x00])
 MUTABLE_OPTION = bytes([0x3E, 0x04, 0xDE, 0xAD, 0xBE, 0xEF])
 
 
+# IPv4 options for ``ext=True`` packets (RFC 791 §3.1): Router Alert (type 148, RFC 2113;
+# immutable, RFC 4302 App. A) and Record Route with room for one address (type 7; mutable, so
+# AH zeroes it), then End of Options List padding to a 4-byte boundary: 12 bytes, IHL 8.
+IPV4_OPTIONS = bytes([0x94, 0x04, 0x00, 0x00]) + bytes([0x07, 0x07, 0x04, 0, 0, 0, 0]) + b"\x00"
+
+
 def _ipv6_ext_chain(proto: int) -> tuple[int, bytes]:
     """(first next header, Hop-by-Hop + Destination Options headers ending in ``proto``)."""
     hbh = bytes([DEST_OPTS, 0]) + ROUTER_ALERT + PADN_2
@@ -66,14 +72,16 @@ def ip_packet(
 ) -> bytes:
     """An IPv4 (RFC 791, with header checksum) or IPv6 (RFC 8200) packet around ``payload``.
 
-    ``ext``: IPv6 only, put the Hop-by-Hop and Destination Options headers above in front.
+    ``ext``: IPv4 with the options above; IPv6 with the extension headers above.
     """
     if src.version == 4:
+        options = IPV4_OPTIONS if ext else b""
+        hlen = 20 + len(options)
         header = struct.pack(
             "!BBHHHBBH4s4s",
-            0x45,
+            0x40 | hlen // 4,
             0,
-            20 + len(payload),
+            hlen + len(payload),
             0x1234,
             0,
             ttl,
@@ -82,6 +90,7 @@ def ip_packet(
             src.packed,
             dst.packed,
         )
+        header += options
         header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
         return header + payload
     if ext:
@@ -115,7 +124,7 @@ def echo_request(
     if src.version == 4:
         msg = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
         msg = msg[:2] + struct.pack("!H", _checksum(msg)) + msg[4:]
-        return ip_packet(src, dst, ICMP, msg)
+        return ip_packet(src, dst, ICMP, msg, ext=ext)
     msg = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + data
     csum = _checksum(_pseudo_header(src, dst, ICMPV6, len(msg)) + msg)
     msg = msg[:2] + struct.pack("!H", csum) + msg[4:]

@@ -22,6 +22,9 @@ Coverage (scapy 2.8, ``scapy.layers.ipsec.SecurityAssociation``):
   integrity, AH tunnel, ESP transport (CBC, GCM), ESP tunnel 6in4, ESP+AH transport. Our engine
   inserts ESP/AH after Hop-by-Hop, scapy after Destination Options; both are allowed
   (RFC 4302 §3.1.1, RFC 4303 §3.1.1) and each side accepts the other's.
+- IPv4 packets with options (Router Alert, immutable; Record Route, mutable and zeroed in the
+  AH ICV, RFC 4302 §3.3.3.1.1.2): AH transport with every integrity, ESP transport, ESP tunnel
+  4in6, ESP+AH transport.
 
 Not covered, because scapy lacks them: twofish and camellia-128/192/256 (not in scapy's
 ``CRYPT_ALGOS``; tshark covers twofish, see test_tshark_oracle.py; camellia has only the
@@ -127,9 +130,26 @@ def _bundle_cases() -> list[Case]:
 
 
 def _ext_header_cases() -> list[Case]:
-    """IPv6 packets with Hop-by-Hop and Destination Options headers (one mutable option)."""
+    """IPv4 options and IPv6 extension headers, each with a mutable part (packets.py)."""
     cases = [Case(ah=integ, tunnel=False, inner=6, outer=6, ext=True) for integ in AH_INTEGRITIES]
+    cases += [Case(ah=integ, tunnel=False, inner=4, outer=4, ext=True) for integ in AH_INTEGRITIES]
     cases += [
+        Case(
+            esp=EspCombo(enc="aes-256-cbc", integ="sha256"),
+            tunnel=False,
+            inner=4,
+            outer=4,
+            ext=True,
+        ),
+        Case(esp=EspCombo(enc="blowfish", integ="md5"), tunnel=True, inner=4, outer=6, ext=True),
+        Case(
+            esp=EspCombo(enc="des", integ="sha1"),
+            ah="sha1",
+            tunnel=False,
+            inner=4,
+            outer=4,
+            ext=True,
+        ),
         Case(ah="sha256", tunnel=True, inner=6, outer=6, ext=True),
         Case(
             esp=EspCombo(enc="aes-128-cbc", integ="sha1"), tunnel=False, inner=6, outer=6, ext=True

@@ -101,8 +101,16 @@ def _cases() -> list[Case]:
             Case(esp=combo, ah=integ, tunnel=True, inner=4, outer=4),
             Case(esp=combo, ah=integ, tunnel=False, inner=6, outer=6),
         ]
-    # IPv6 with Hop-by-Hop and Destination Options headers (packets.py).
+    # IPv4 options, IPv6 Hop-by-Hop and Destination Options headers (packets.py).
     cases += [
+        Case(ah="sha1", tunnel=False, inner=4, outer=4, ext=True),
+        Case(
+            esp=EspCombo(enc="aes-256-ctr", integ="sha512"),
+            tunnel=False,
+            inner=4,
+            outer=4,
+            ext=True,
+        ),
         Case(ah="sha256", tunnel=False, inner=6, outer=6, ext=True),
         Case(
             esp=EspCombo(enc="aes-128-cbc", integ="sha1"), tunnel=False, inner=6, outer=6, ext=True
@@ -196,7 +204,7 @@ def dissected(
 def _payload(clear: bytes, ext: bool) -> bytes:
     header = 20 if clear[0] >> 4 == 4 else 40
     if ext:
-        header += 16  # Hop-by-Hop and Destination Options, 8 bytes each (packets.py)
+        header += 12 if clear[0] >> 4 == 4 else 16  # options; Hop-by-Hop + Dest. Options
     return clear[header + 8 :]  # after the UDP header or the ICMP echo header (both 8 bytes)
 
 
