@@ -22,6 +22,8 @@ Coverage (scapy 2.8, ``scapy.layers.ipsec.SecurityAssociation``):
   integrity, AH tunnel, ESP transport (CBC, GCM), ESP tunnel 6in4, ESP+AH transport. Our engine
   inserts ESP/AH after Hop-by-Hop, scapy after Destination Options; both are allowed
   (RFC 4302 §3.1.1, RFC 4303 §3.1.1) and each side accepts the other's.
+- Every padding length: for each ESP combination, UDP payloads of 0..16 bytes and 1400 bytes
+  in both directions (transport IPv4).
 - IPv4 packets with options (Router Alert, immutable; Record Route, mutable and zeroed in the
   AH ICV, RFC 4302 §3.3.3.1.1.2): AH transport with every integrity, ESP transport, ESP tunnel
   4in6, ESP+AH transport.
@@ -59,9 +61,11 @@ from tests.oracle.gateway import (
     IN_SPI,
     NAT_T_PORT,
     OUT_SPI,
+    UDP_PORTS,
     Case,
     Gateway,
 )
+from tests.oracle.packets import udp_packet
 
 pytestmark = pytest.mark.oracle
 
@@ -335,3 +339,30 @@ def test_scapy_talks_to_itself(scapy_ipsec: ModuleType, combo: EspCombo) -> None
     receiver = scapy_sa(s, case, OUT)
     wire = s.raw(sender.encrypt(parse(s, clear)))
     assert s.raw(receiver.decrypt(parse(s, wire))) == clear
+
+
+# Payload lengths that give every residue modulo the largest block size (16) and a near-MTU
+# packet, so every padding length 0..15 (RFC 4303 §2.4) is built and parsed by both sides.
+PAD_LENGTHS = [*range(17), 1400]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [Case(esp=c, tunnel=False, inner=4, outer=4) for c in scapy_combos()],
+    ids=lambda c: c.id,
+)
+def test_every_padding_length(scapy_ipsec: ModuleType, case: Case) -> None:
+    s = scapy_ipsec
+    gw = Gateway(case)
+    peer = ScapyPeer(s, case)
+    for length in PAD_LENGTHS:
+        src, dst = case.inner_hosts(OUT)
+        clear = udp_packet(src, dst, *UDP_PORTS, (bytes(range(256)) * 6)[:length])
+        res = gw.protect(clear)
+        assert res.verdict is Verdict.PROTECTED, res.reason
+        assert peer.open(res.packet) == clear, f"length {length}: {res.packet.hex()}"
+        src, dst = case.inner_hosts(IN)
+        clear = udp_packet(src, dst, *UDP_PORTS, bytes(length))
+        got = gw.unprotect(peer.seal(clear))
+        assert got.verdict is Verdict.DELIVER, f"length {length}: {got.reason}"
+        assert got.packet == clear
