@@ -30,10 +30,16 @@ selector's addresses masked to the bucket's prefix lengths: one dict probe per b
 many policies the bucket holds. Buckets are visited in the order of the best policy they
 contain, so the probe stops as soon as no remaining bucket can beat the match found so far.
 Realistic configurations have a handful of buckets, so a lookup costs a few dict probes whether
-the SPD has ten policies or ten thousand (see bench/bench_spd.py and docs/benchmarks.md).
+the SPD has ten policies or ten thousand (see bench/bench_spd.py and docs/benchmarks.md); the
+worst case (every pair of prefix lengths in use) is 33 x 33 IPv4 or 129 x 129 IPv6 buckets,
+still independent of the number of policies.
 
-A small cache in front of the index remembers recent (direction, selector) results; every
-change to the SPD empties it.
+A cache in front of the index remembers up to ``CACHE_SIZE`` results, keyed by the selector's
+outbound view as plain integers (cheap to hash; the IN and OUT views of one flow share an
+entry). A full cache is emptied, and so is the cache on every change to the SPD.
+
+Not here: the IKE exemption (the gateway's own IKE packets, UDP source port 500 and with NAT-T
+4500, bypass the SPD, reference §1.1) belongs to the caller, which must not look them up.
 
 Disabled policies never reach this module: the configuration layer leaves them out.
 """
