@@ -47,8 +47,13 @@ def check_inbound(proc: Processor, packet: bytes, udp: tuple[int, int] | None = 
 @FUZZ
 @given(data=st.binary(max_size=300), which=st.integers(0, len(PAIRS) - 1))
 def test_random_bytes_inbound(data: bytes, which: int) -> None:
-    check_inbound(PAIRS[which].b, data)
-    check_inbound(PAIRS[which].b, data, (4500, 4500))
+    proc = PAIRS[which].b
+    check_inbound(proc, data)
+    check_inbound(proc, data, (4500, 4500))
+    before = proc.stats.total()
+    got = proc.inbound_clear(data, 1.0)
+    assert proc.stats.total() == before + (got.verdict is Verdict.DROPPED)
+    assert got.reason != "internal error"
 
 
 @st.composite

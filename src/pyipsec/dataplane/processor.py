@@ -228,20 +228,27 @@ class Processor:
     def inbound_clear(self, packet: bytes, now: float) -> InboundResult:
         """Check a packet that arrived without IPsec against the SPD (RFC 4301 §5.2 step 3a)."""
         try:
+            return self._inbound_clear(bytes(packet))
+        except Exception:
+            self.stats.counts[XfrmStat.IN_ERRORS] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason="internal error")
+
+    def _inbound_clear(self, packet: bytes) -> InboundResult:
+        try:
             info = parse_ip(packet)
         except MalformedPacket:
             self.stats.counts[XfrmStat.IN_HEADER_ERRORS] += 1
             return InboundResult(verdict=Verdict.DROPPED, reason="malformed packet")
         policy = self.spd.lookup(Direction.IN, _selector(info))
         if policy is None or policy.action is Action.NONE:
-            return InboundResult(verdict=Verdict.DELIVER, packet=bytes(packet))
+            return InboundResult(verdict=Verdict.DELIVER, packet=packet)
         if policy.action is Action.DISCARD:
             self.stats.counts[XfrmStat.IN_POLICY_BLOCKED] += 1
             return InboundResult(
                 verdict=Verdict.DROPPED, reason="policy discards", policy_id=policy.id
             )
         if policy.level is Level.USE:
-            return InboundResult(verdict=Verdict.DELIVER, packet=bytes(packet), policy_id=policy.id)
+            return InboundResult(verdict=Verdict.DELIVER, packet=packet, policy_id=policy.id)
         self.stats.counts[XfrmStat.IN_TEMPLATE_MISMATCHES] += 1
         return InboundResult(
             verdict=Verdict.DROPPED, reason="cleartext for an encrypt policy", policy_id=policy.id

@@ -83,7 +83,9 @@ class SaParams:
     auth_key: bytes = field(default=b"", repr=False)
     esn: bool = False
     replay_window: int = DEFAULT_REPLAY_WINDOW  # 0 = anti-replay off
-    udp_encap: tuple[int, int] | None = None  # (src port, dst port) of the ESP-in-UDP packets
+    # ESP in UDP (RFC 3948): (source port, destination port) as on the wire in this SA's
+    # direction: (local, peer) for outbound SAs, (peer, local) for inbound ones.
+    udp_encap: tuple[int, int] | None = None
     lifetime: Lifetime = Lifetime()
     policy_id: int | None = None  # bound to one policy (level=unique, manual SA)
     initial_seq: int = 0  # last sequence number already used (tests of overflow)
