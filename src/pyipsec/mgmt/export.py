@@ -39,6 +39,10 @@ def quote(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def _odd_backslashes(text: str) -> bool:
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
 def wrap(head: str, pairs: list[tuple[str, str]]) -> list[str]:
     """One command as export lines: ``head`` then ``name=value`` words, wrapped."""
     lines: list[str] = []
@@ -56,8 +60,13 @@ def wrap(head: str, pairs: list[tuple[str, str]]) -> list[str]:
             rest = word
         room = LINE_LIMIT - len(INDENT) - 2
         while len(rest) > room:
-            lines.append(f"{INDENT}{rest[:room]}\\")
-            rest = rest[room:]
+            cut = room
+            # a continuation line's leading blanks are dropped on import, and an escape
+            # sequence's backslash must not end a line
+            while cut > 1 and (rest[cut] in " \t" or _odd_backslashes(rest[:cut])):
+                cut -= 1
+            lines.append(f"{INDENT}{rest[:cut]}\\")
+            rest = rest[cut:]
         cur = INDENT + rest
     lines.append(cur)
     return lines

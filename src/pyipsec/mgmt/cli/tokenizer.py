@@ -76,37 +76,37 @@ class _Source:
 
 
 def _join(text: str, first_line: int = 1) -> _Source:
-    """Remove ``\\``-newline continuations, remembering each char's original line/column."""
+    """Remove ``\\``-newline continuations and the next line's leading blanks, remembering
+    each remaining char's original line/column."""
     out: list[str] = []
     lines: list[int] = []
     cols: list[int] = []
     line, col = first_line, 1
     i = 0
-    in_quote = False
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and text[i + 1 : i + 2] == "\n":
-            i += 2
-            line, col = line + 1, 1
-            while not in_quote and i < len(text) and text[i] in " \t":
+        if ch == "\\":
+            end = 2 if text[i + 1 : i + 2] == "\n" else 3 if text[i + 1 : i + 3] == "\r\n" else 0
+            if end:
+                i += end
+                line, col = line + 1, 1
+                while i < len(text) and text[i] in " \t":
+                    i += 1
+                    col += 1
+                continue
+            # an escape: keep the backslash and the escaped char together
+            out.append(ch)
+            lines.append(line)
+            cols.append(col)
+            i += 1
+            col += 1
+            if i < len(text) and text[i] != "\n":
+                out.append(text[i])
+                lines.append(line)
+                cols.append(col)
                 i += 1
                 col += 1
             continue
-        if ch == "\\" and text[i + 1 : i + 3] == "\r\n":
-            i += 3
-            line, col = line + 1, 1
-            while not in_quote and i < len(text) and text[i] in " \t":
-                i += 1
-                col += 1
-            continue
-        if ch == '"':
-            backslashes = 0
-            j = len(out) - 1
-            while j >= 0 and out[j] == "\\":
-                backslashes += 1
-                j -= 1
-            if backslashes % 2 == 0:
-                in_quote = not in_quote
         out.append(ch)
         lines.append(line)
         cols.append(col)
