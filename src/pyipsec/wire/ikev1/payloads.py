@@ -175,9 +175,9 @@ def _pull_sa(body: bytes) -> SaPayload:
     if situation != IpsecSituation.SIT_IDENTITY_ONLY:
         # RFC 2407 §4.6.1: secrecy/integrity situations carry labelled domains we do not do.
         raise MalformedMessage(NotifyMessageType.SITUATION_NOT_SUPPORTED, f"{situation:#x}")
-    proposals = tuple(_pull_proposal(b) for b in _pull_inner_chain(body[8:], PayloadType.P, "P"))
-    if not proposals:
+    if len(body) == 8:
         raise MalformedMessage(_BAD_PROPOSAL, "SA payload without proposals")
+    proposals = tuple(_pull_proposal(b) for b in _pull_inner_chain(body[8:], PayloadType.P, "P"))
     return SaPayload(doi=doi, situation=situation, proposals=proposals)
 
 
