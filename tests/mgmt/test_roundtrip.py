@@ -112,7 +112,8 @@ def configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[str
                         args[prop.name] = draw(st.sampled_from(names[prop.ref]))
                     continue
                 if prop.name == menu.key:
-                    name = draw(TEXT.filter(lambda n: n and n not in names[path]))
+                    taken = list(names[path])
+                    name = draw(TEXT.filter(lambda n, taken=taken: bool(n) and n not in taken))
                     names[path].append(name)
                     args[prop.name] = name
                 elif draw(st.integers(0, 3)) == 0:
