@@ -156,3 +156,29 @@ def test_rekey_overlap_newest_sends_all_accepted() -> None:
     late = pair.a.outbound(pair.packet(), 6.0)
     assert late.packet[20:24] == old_out.spi.to_bytes(4, "big")
     assert pair.b.inbound(late.packet, 6.0).verdict is Verdict.DELIVER
+
+
+@pytest.mark.parametrize("inner,outer", [(4, 4), (6, 6), (4, 6), (6, 4)])
+@pytest.mark.parametrize("inner_ecn,expected", [(0, 0), (1, 3), (2, 3), (3, 3)])
+def test_ecn_congestion_mark_survives_decapsulation(
+    inner: int, outer: int, inner_ecn: int, expected: int
+) -> None:
+    """RFC 6040 §4.2: outer CE is copied to an ECN-capable inner packet, never to Not-ECT."""
+    from pyipsec.wire.ip import ecn, internet_checksum, with_ecn_ce
+
+    pair = make_pair("aes-128-gcm", None, inner=inner, outer=outer)
+    pkt = bytearray(pair.packet())
+    if inner == 4:
+        pkt[1] = inner_ecn
+        pkt[10:12] = b"\x00\x00"
+        pkt[10:12] = internet_checksum(bytes(pkt[:20])).to_bytes(2, "big")
+    else:
+        pkt[1] = (pkt[1] & 0xCF) | (inner_ecn << 4)
+    out = pair.a.outbound(bytes(pkt), 1.0)
+    assert ecn(out.packet) == inner_ecn  # copied on encapsulation (RFC 6040 normal mode)
+    marked = with_ecn_ce(out.packet)  # a congested router marks the outer header
+    got = pair.b.inbound(marked, 1.0)
+    assert got.verdict is Verdict.DELIVER
+    assert ecn(got.packet) == expected
+    if inner == 4:
+        assert internet_checksum(got.packet[:20]) == 0

@@ -59,14 +59,17 @@ from pyipsec.dataplane.transforms import (
 )
 from pyipsec.wire.ah import MalformedAh, pull_ah_header
 from pyipsec.wire.ip import (
+    ECN_CE,
     IpPacket,
     IpProtocol,
     MalformedPacket,
+    ecn,
     fix_transport_checksum,
     ipv4_header,
     ipv6_header,
     parse_ip,
     rewrite_header,
+    with_ecn_ce,
 )
 from pyipsec.wire.udpencap import UdpPayloadKind, decapsulate, udp_header
 
@@ -511,6 +514,10 @@ class Processor:
                 raise PacketDropped(hdr_err, "inner IP version mismatch")
             if len(inner) > inner_info.total_len:
                 inner = inner[: inner_info.total_len]
+            # RFC 6040 §4.2 (as Linux does): congestion marked on the outer header is carried
+            # over to an ECN-capable inner packet.
+            if ecn(header) == ECN_CE and ecn(inner) in (1, 2):
+                inner = with_ecn_ce(inner)
         else:
             inner = (
                 rewrite_header(header, version, proto_offset, nh, len(header) + len(payload))

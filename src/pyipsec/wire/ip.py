@@ -324,3 +324,24 @@ def fix_transport_checksum(packet: bytes, info: IpPacket) -> bytes:
         csum = 0xFFFF  # RFC 768: a computed zero is sent as all ones
     seg[off : off + 2] = csum.to_bytes(2, "big")
     return bytes(packet[:start]) + bytes(seg) + bytes(packet[info.total_len :])
+
+
+ECN_CE = 3  # RFC 3168 §5: the two low bits of TOS / traffic class; 3 = Congestion Experienced
+
+
+def ecn(packet: bytes | bytearray) -> int:
+    """The ECN field of an IPv4 or IPv6 header (RFC 3168 §5)."""
+    return packet[1] & 3 if packet[0] >> 4 == 4 else (packet[1] >> 4) & 3
+
+
+def with_ecn_ce(packet: bytes) -> bytes:
+    """``packet`` with its ECN field set to CE (IPv4 header checksum updated)."""
+    buf = bytearray(packet)
+    if buf[0] >> 4 == 4:
+        buf[1] |= ECN_CE
+        ihl = (buf[0] & 0x0F) * 4
+        buf[10:12] = b"\x00\x00"
+        buf[10:12] = internet_checksum(buf[:ihl]).to_bytes(2, "big")
+    else:
+        buf[1] |= ECN_CE << 4
+    return bytes(buf)
