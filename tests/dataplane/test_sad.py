@@ -189,3 +189,18 @@ def test_indexes_with_many_peers() -> None:
     sad.remove(victim)
     assert sad.find_outbound(POLICY, SaProtocol.ESP, GW_A, peers[0]) is None
     assert len(sad) == 2 * len(peers) - 1
+
+
+def test_null_encryption_with_null_integrity_is_refused() -> None:
+    # RFC 4303 §3.2: "the ESP ... MUST NOT" use NULL encryption and NULL integrity together.
+    with pytest.raises(ValueError):
+        Sad().add(
+            params(
+                1,
+                encryption=registry.encryption("null"),
+                enc_key=b"",
+                integrity=registry.integrity("null"),
+                auth_key=b"",
+            ),
+            0,
+        )

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, Mac
+from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, IvKind, Mac
 from pyipsec.dataplane.policy import Direction, IPAddress, Level, Mode, Policy
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.wire.ip import IpProtocol
@@ -141,6 +141,9 @@ class SecurityAssociation:
                 raise ValueError("an ESP SA needs an encryption algorithm (null included)")
             if not enc.aead and integ is None:
                 raise ValueError("a non-AEAD ESP SA needs an integrity algorithm (null included)")
+            if enc.iv_kind is IvKind.NONE and not enc.aead and not (integ and integ.icv_size):
+                # RFC 4303 §3.2: NULL encryption and NULL integrity MUST NOT both be selected.
+                raise ValueError("ESP with null encryption needs a real integrity algorithm")
         elif integ is None or integ.icv_size == 0:
             raise ValueError("an AH SA needs a real integrity algorithm")
         self.cipher: EspCipher | None = enc.keyed(params.enc_key) if enc is not None else None
