@@ -195,3 +195,37 @@ def test_runtime_commands_reach_the_provider() -> None:
     assert calls == ["flush esp", "flush all", "kill"]
     assert c.ok("/ip ipsec installed-sa print") == "Flags: H - hw-aead, A - AH, E - ESP\n"
     assert c.ok("/ip ipsec remote-peers print count-only") == "0\n"
+
+
+def test_export_terse_is_one_line_per_command_with_path(tmp_path: Path) -> None:
+    c = Console(files_dir=tmp_path)
+    c.ok(
+        "/ip ipsec peer add address=198.51.100.7/32 dh-group=ec2n155,modp1024,modp768 "
+        "enc-algorithm=aes-192,aes-128,3des exchange-mode=ike2 lifetime=10h secret=x"
+    )
+    c.ok("/ip ipsec proposal set default pfs-group=none")
+    out = c.ok("/ip ipsec export terse")
+    assert out.splitlines()[3:] == [
+        "/ip ipsec peer add address=198.51.100.7/32 dh-group=ec2n155,modp1024,modp768 "
+        "enc-algorithm=aes-192,aes-128,3des exchange-mode=ike2 lifetime=10h secret=x",
+        "/ip ipsec proposal set [ find default=yes ] pfs-group=none",
+    ]
+    (tmp_path / "t.rsc").write_text(out)
+    again = Console(files_dir=tmp_path)
+    again.ok("/import file-name=t.rsc")
+    assert again.ok("/ip ipsec export terse") == out
+
+
+def test_api_style_id_argument() -> None:
+    from pyipsec.mgmt.commands import dispatch
+
+    c = Console()
+    ret = dispatch(c.session, ("ip", "ipsec", "proposal"), "add", {"name": "p"}).ret
+    assert ret == "*2"
+    dispatch(c.session, ("ip", "ipsec", "proposal"), "set", {".id": "*2", "lifetime": "1h"})
+    assert (
+        dispatch(
+            c.session, ("ip", "ipsec", "proposal"), "get", {".id": "*2", "value-name": "lifetime"}
+        ).ret
+        == "1h"
+    )

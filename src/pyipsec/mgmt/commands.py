@@ -565,7 +565,7 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     raise no_such_item()
 
 
-PRINT_SWITCHES = {"detail", "terse", "brief", "count-only", "without-paging", "as-value"}
+PRINT_SWITCHES = {"detail", "terse", "brief", "count-only", "without-paging"}
 
 
 def _shown(
@@ -584,7 +584,7 @@ def _shown(
 
 
 def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
-    _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col", "file", "interval"})
+    _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col"})
     mode = next(
         (m for m in ("count-only", "terse", "brief", "detail") if _switch(args, m)), "plain"
     )
@@ -652,6 +652,7 @@ def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str])
         now=session.now(),
         verbose=_switch(args, "verbose"),
         hide_sensitive=_switch(args, "hide-sensitive"),
+        terse=_switch(args, "terse"),
     )
     if args.get("file"):
         name = args["file"] if args["file"].endswith(".rsc") else args["file"] + ".rsc"
@@ -679,6 +680,8 @@ def dispatch(
     session: Session, path: tuple[str, ...], command: str, args: Mapping[str, str]
 ) -> Result:
     """Run ``command`` of the menu (or directory, for ``export``) at ``path``."""
+    if ".id" in args and "numbers" not in args:  # API form: =.id=*1
+        args = {("numbers" if k == ".id" else k): v for k, v in args.items()}
     if command == "export":
         return cmd_export(session, path, args)
     menu = MENUS.get(path)

@@ -105,8 +105,18 @@ def item_pairs(
     return pairs
 
 
-def menu_lines(config: Config, menu: Menu, *, verbose: bool, hide_sensitive: bool) -> list[str]:
-    """Script lines of one menu (without its path header); empty when nothing to say."""
+def _one_line(head: str, pairs: list[tuple[str, str]]) -> list[str]:
+    return [" ".join([head, *(f"{n}={v}" for n, v in pairs)])]
+
+
+def menu_lines(
+    config: Config, menu: Menu, *, verbose: bool, hide_sensitive: bool, terse: bool = False
+) -> list[str]:
+    """Script lines of one menu (without its path header); empty when nothing to say.
+
+    ``terse``: every command on one line, prefixed with the menu path, never wrapped."""
+    layout = _one_line if terse else wrap
+    prefix = menu.name + " " if terse else ""
     table = config.tables.get(menu.path)
     if table is None:
         return []
@@ -125,13 +135,13 @@ def menu_lines(config: Config, menu: Menu, *, verbose: bool, hide_sensitive: boo
             )
             if pairs or (verbose and menu.kind is MenuKind.LIST):
                 head = "set" if menu.kind is MenuKind.SINGLE else f"set {menu.default_ref}"
-                lines += wrap(head, pairs)
+                lines += layout(prefix + head, pairs)
             continue
         base = {p.name: p.default for p in menu.writable}
         pairs = item_pairs(
             menu, item, verbose=verbose, hide_sensitive=hide_sensitive, baseline=base
         )
-        lines += wrap("add", pairs)
+        lines += layout(prefix + "add", pairs)
     return lines
 
 
@@ -147,12 +157,14 @@ def export_text(
     now: datetime,
     verbose: bool = False,
     hide_sensitive: bool = False,
+    terse: bool = False,
 ) -> str:
     """The export of the subtree at ``path`` (``()`` = everything), with its header."""
     lines = header(now)
     for menu in menus_under(path):
-        body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive)
+        body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive, terse=terse)
         if body:
-            lines.append(menu.name)
+            if not terse:
+                lines.append(menu.name)
             lines += body
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from pyipsec.mgmt.commands import CommandError, Session, UnknownArgument
 
 Path = tuple[str, ...]
 
-PRINT_SWITCHES = ("detail", "terse", "brief", "count-only", "without-paging", "as-value")
+PRINT_SWITCHES = ("detail", "terse", "brief", "count-only", "without-paging")
 EXPORT_SWITCHES = ("verbose", "compact", "hide-sensitive", "terse")
 # Positional arguments after the item list, per command.
 POSITIONAL = {
@@ -82,7 +82,7 @@ def arg_names(path: Path, command: str) -> tuple[str, ...]:
         "add": props + legacy + ("copy-from",) + (("place-before",) if menu.ordered else ()),
         "set": ("numbers", *props, *legacy),
         "find": (*(p.name for p in menu.properties), *menu.flag_names, "where"),
-        "print": (*PRINT_SWITCHES, "where", "from", "file", "interval"),
+        "print": (*PRINT_SWITCHES, "where", "from"),
         "unset": ("numbers", "value-name"),
         "get": ("numbers", "value-name"),
         "move": ("numbers", "destination"),
