@@ -10,6 +10,15 @@ from .constants import *  # noqa: F403
 from .constants import __all__ as _constants_all
 from .errors import MalformedMessage
 from .header import HEADER_LEN, Header, pull_header, push_header
+from .ids import (
+    IdRange,
+    dpd_notify,
+    dpd_sequence,
+    id_from_address,
+    id_from_network,
+    id_from_range,
+    id_to_range,
+)
 from .message import Message, build_message, parse_message, parse_payloads, parse_payloads_raw
 from .payloads import (
     AttributePayload,
@@ -39,6 +48,13 @@ from .payloads import (
 __all__ = [
     *_constants_all,
     "HEADER_LEN",
+    "IdRange",
+    "dpd_notify",
+    "dpd_sequence",
+    "id_from_address",
+    "id_from_network",
+    "id_from_range",
+    "id_to_range",
     "Attribute",
     "AttributePayload",
     "CertPayload",
