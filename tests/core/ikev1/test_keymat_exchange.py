@@ -43,6 +43,7 @@ from pyipsec.wire.ikev1 import (
     NatDPayload,
     NoncePayload,
     NotifyMessageType,
+    NotifyPayload,
     PayloadType,
     Proposal,
     ProtocolId,
@@ -407,3 +408,32 @@ def test_split_hash_excludes_padding() -> None:
         bytes.fromhex("aabbccdd"),
         bytes.fromhex("00000005ee"),
     )
+
+
+def test_informational_dpd_round_trip() -> None:
+    # RFC 2409 §5.7 + RFC 3706: HASH(1) = prf(SKEYID_a, M-ID | N), fresh IV from phase 1.
+    from pyipsec.wire.ikev1 import dpd_notify, dpd_sequence
+
+    prf = km.ikev1_prf(2)
+    enc = registry.encryption("aes-128-cbc")
+    a, last_p1, mid = b"A" * 20, bytes(range(16)), 0x0BADF00D
+    cky_i, cky_r = b"I" * 8, b"R" * 8
+    iv = km.phase2_iv(prf, last_p1, mid, 16)
+    data, _ = build_encrypted_message(
+        enc.keyed(KEY),
+        16,
+        iv,
+        initiator_cookie=cky_i,
+        responder_cookie=cky_r,
+        exchange_type=ExchangeType.INFORMATIONAL,
+        message_id=mid,
+        payloads=[dpd_notify(cky_i=cky_i, cky_r=cky_r, sequence=42)],
+        hash_rest=lambda rest: km.informational_hash(prf, a, mid, rest),
+    )
+    msg, plain, _ = parse_encrypted_message(enc.keyed(KEY), 16, iv, data)
+    got, rest = split_hash(msg.header.next_payload, plain)
+    assert hmac.compare_digest(got, km.informational_hash(prf, a, mid, rest))
+    assert rest == bytes.fromhex("00000020") + push_payload_body(msg.payloads[1])
+    n = msg.payloads[1]
+    assert isinstance(n, NotifyPayload) and dpd_sequence(n) == 42
+    assert n.notify_type == NotifyMessageType.R_U_THERE
