@@ -25,6 +25,7 @@ from pyipsec.core.ikev1.crypto_message import (
     split_hash,
 )
 from pyipsec.crypto import groups, registry
+from pyipsec.crypto.base import EncryptionAlgorithm
 from pyipsec.wire.ikev1 import (
     KEY_IKE,
     VID_DPD,
@@ -51,6 +52,8 @@ from pyipsec.wire.ikev1 import (
     Transform,
     VendorIdPayload,
     build_message,
+    dpd_notify,
+    dpd_sequence,
     parse_message,
     push_header,
     push_payload_body,
@@ -412,8 +415,6 @@ def test_split_hash_excludes_padding() -> None:
 
 def test_informational_dpd_round_trip() -> None:
     # RFC 2409 §5.7 + RFC 3706: HASH(1) = prf(SKEYID_a, M-ID | N), fresh IV from phase 1.
-    from pyipsec.wire.ikev1 import dpd_notify, dpd_sequence
-
     prf = km.ikev1_prf(2)
     enc = registry.encryption("aes-128-cbc")
     a, last_p1, mid = b"A" * 20, bytes(range(16)), 0x0BADF00D
@@ -437,3 +438,37 @@ def test_informational_dpd_round_trip() -> None:
     n = msg.payloads[1]
     assert isinstance(n, NotifyPayload) and dpd_sequence(n) == 42
     assert n.notify_type == NotifyMessageType.R_U_THERE
+
+
+IKE_CIPHERS = sorted(
+    {a.name: a for a in registry.ENCRYPTION.values() if a.ikev1_ike_id is not None}.values(),
+    key=lambda a: a.name,
+)
+
+
+@pytest.mark.parametrize("alg", IKE_CIPHERS, ids=lambda a: a.name)
+@pytest.mark.parametrize("n_vids", [0, 1, 3])
+def test_every_phase1_cipher_round_trips_with_chaining(
+    alg: EncryptionAlgorithm, n_vids: int
+) -> None:
+    prf = km.ikev1_prf(2)
+    # App. B key derivation for this cipher (3DES needs 24 bytes: expansion from SHA1's 20).
+    key = km.encryption_key(prf, hashlib.sha1(b"e").digest(), alg.key_size)
+    bs = alg.block_size
+    iv = km.phase1_iv(prf, b"gxi", b"gxr", bs)
+    sender, receiver = alg.keyed(key), alg.keyed(key)
+    iv_s = iv_r = iv
+    for i in range(3):  # three messages of one exchange, IVs chained
+        pls = [HashPayload(data=bytes([i]) * 20)] + [VendorIdPayload(data=b"v" * (i + 3))] * n_vids
+        data, iv_s = build_encrypted_message(
+            sender,
+            bs,
+            iv_s,
+            initiator_cookie=b"I" * 8,
+            responder_cookie=b"R" * 8,
+            exchange_type=2,
+            payloads=pls,
+        )
+        assert (len(data) - 28) % bs == 0
+        msg, _, iv_r = parse_encrypted_message(receiver, bs, iv_r, data)
+        assert list(msg.payloads) == pls and iv_s == iv_r == data[-bs:]
