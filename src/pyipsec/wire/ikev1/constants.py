@@ -143,7 +143,7 @@ class NotifyMessageType(enum.IntEnum):
     RESPONDER_LIFETIME = 24576  # RFC 2407 §4.6.3.1
     REPLAY_STATUS = 24577  # RFC 2407 §4.6.3.2
     INITIAL_CONTACT = 24578  # RFC 2407 §4.6.3.3
-    R_U_THERE = 36136  # RFC 3706 §5.1
+    R_U_THERE = 36136  # RFC 3706 (DPD)
     R_U_THERE_ACK = 36137
 
     @property
@@ -384,7 +384,7 @@ VID_NATT_DRAFT_00 = bytes.fromhex("4485152d18b6bbcd0be8a8469579ddcc")
 VID_NATT_DRAFT_02 = bytes.fromhex("cd60464335df21f87cfdb2fc68b6a448")
 VID_NATT_DRAFT_02_N = bytes.fromhex("90cb80913ebb696e086381b5ec427b1f")
 VID_NATT_DRAFT_03 = bytes.fromhex("7d9419a65310ca6f2c179d9215529d56")
-# RFC 3706 §6.1: the DPD vendor ID, major version 1 minor 0 in the last two bytes (the first 14
+# RFC 3706: the DPD vendor ID, major version 1 minor 0 in the last two bytes (the first 14
 # bytes are MD5("CISCO-DEAD-PEER-DETECTION")).
 VID_DPD = bytes.fromhex("afcad71368a1f1c96b8696fc77570100")
 # Cisco Unity 1.0: the first 14 bytes of MD5("CISCO-UNITY") then 01 00 (as ike-scan labels it).
