@@ -1,7 +1,7 @@
 """IKEv1 / ISAKMP numbers: IntEnums named after the IANA registries, members as in the registry.
 
 Sources: RFC 2408 (ISAKMP) §3.1, §3.14.1, §A; RFC 2407 (IPsec DOI) §4.4-§4.6; RFC 2409 (IKE)
-App. A; RFC 3947 (NAT-T) §3-§5; RFC 3706 (DPD) §6; RFC 4304 (ESN attribute); the IANA
+App. A; RFC 3947 (NAT-T) §3-§5; RFC 3706 (DPD); RFC 4304 (ESN attribute); the IANA
 "Internet Security Association and Key Management Protocol (ISAKMP) Identifiers" and "Internet
 Key Exchange (IKE) Attributes" registries. Hyphens and spaces of registry names become
 underscores.
