@@ -229,3 +229,12 @@ def test_api_style_id_argument() -> None:
         ).ret
         == "1h"
     )
+
+
+def test_find_with_bare_flag_names() -> None:
+    c = Console()
+    c.ok("/ip ipsec policy add src-address=10.0.0.1 disabled=yes")
+    assert ids(c, "/ip ipsec policy find default") == "*1"
+    assert ids(c, "/ip ipsec policy find disabled") == "*2"
+    c.ok("/ip ipsec policy add src-address=10.0.0.2 place-before=[find default]")
+    assert ids(c, "/ip ipsec policy find") == "*3;*1;*2"

@@ -97,6 +97,11 @@ def arg_names(path: Path, command: str) -> tuple[str, ...]:
     return tuple(a.name for a in spec.args) if spec else ()
 
 
+def _boolean_names(menu: Menu) -> tuple[str, ...]:
+    bools = tuple(p.name for p in menu.properties if p.type.kind == "bool")
+    return tuple(dict.fromkeys(menu.flag_names + bools))
+
+
 class Interpreter:
     """Runs console lines and scripts against a :class:`~pyipsec.mgmt.commands.Session`."""
 
@@ -248,6 +253,12 @@ class Interpreter:
                 name = match(plain, switches)
                 if name is not None:
                     args[name] = "yes"
+                    i += 1
+                    continue
+            if plain is not None and command == "find" and menu is not None:
+                flag = match(plain, _boolean_names(menu))
+                if flag is not None:  # `find default` = `find default=yes`
+                    args[flag] = "yes"
                     i += 1
                     continue
             while positional and positional[0] in args:
