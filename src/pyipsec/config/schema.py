@@ -42,6 +42,7 @@ class Property:
     ref_keywords: tuple[str, ...] = ()
     hide_default: bool = False  # print shows it only when set to a non-default value
     quoted: bool = False  # print always double-quotes it (name="default", secret="...")
+    print_unset: str | None = None  # what print shows while unset (local-address=::)
     required: bool = False  # `add` without it fails
     description: str = ""
 

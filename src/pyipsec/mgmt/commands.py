@@ -574,9 +574,11 @@ def _shown(
     values = []
     for name in menu.order_for(flags):
         value = get(name)
+        prop = menu.prop(name)
+        if value is None:
+            value = prop.print_unset
         if value is None:
             continue
-        prop = menu.prop(name)
         if prop.hide_default and value == prop.default:
             continue
         values.append((name, value))

@@ -221,7 +221,7 @@ PEER_MENU = Menu(
     description="phase 1 (IKE) settings per remote peer",
     properties=(
         Property(name="address", type=Prefix(), default="0.0.0.0/0"),
-        Property(name="local-address", type=Address()),
+        Property(name="local-address", type=Address(), print_unset="::"),
         Property(name="passive", type=Bool(), default="no"),
         Property(name="port", type=Int(lo=0, hi=65535), default="500"),
         Property(
