@@ -77,7 +77,9 @@ def test_set_unset_enable_disable_comment() -> None:
     c.ok("/ip ipsec peer add address=192.0.2.1/32 local-address=192.0.2.254")
     assert "local-address=192.0.2.254" in c.ok("/ip ipsec peer print")
     c.ok("/ip ipsec peer unset 0 local-address")
-    assert "local-address" not in c.ok("/ip ipsec peer print")
+    assert "local-address=::" in c.ok("/ip ipsec peer print")  # unset shows as ::
+    assert ids(c, "/ip ipsec peer get 0 local-address") == ""
+    assert "local-address" not in c.export("verbose")
     c.ok("/ip ipsec peer disable 0")
     assert c.ok("/ip ipsec peer print count-only where disabled") == "1\n"
     c.ok("/ip ipsec peer enable [find]")
