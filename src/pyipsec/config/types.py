@@ -274,7 +274,7 @@ class ListOf:
 PROTOCOLS: dict[str, int] = {
     "all": 255, "dccp": 33, "ddp": 37, "egp": 8, "encap": 98, "etherip": 97, "ggp": 3,
     "gre": 47, "hmp": 20, "icmp": 1, "icmpv6": 58, "idpr-cmtp": 38, "igmp": 2, "ipencap": 4,
-    "ipip": 94, "ipsec-ah": 51, "ipsec-esp": 50, "ipv6": 41, "ipv6-encap": 41,
+    "ipip": 94, "ipsec-ah": 51, "ipsec-esp": 50, "ipv6-encap": 41,
     "ipv6-frag": 44, "ipv6-nonxt": 59, "ipv6-opts": 60, "ipv6-route": 43, "iso-tp4": 29,
     "l2tp": 115, "ospf": 89, "pim": 103, "pup": 12, "rdp": 27, "rspf": 73, "rsvp": 46,
     "sctp": 132, "st": 5, "tcp": 6, "udp": 17, "udp-lite": 136, "vmtp": 81, "vrrp": 112,

@@ -132,7 +132,7 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
                     "invalid-before": routeros_date(cert.not_before),
                     "invalid-after": routeros_date(cert.not_after),
                     "authority": "yes" if cert.authority else "no",
-                    "trusted": "yes" if cert.authority else "no",
+                    "trusted": "yes",  # RouterOS v6 trusts what the admin imports
                     "_pem": cert.pem,
                     "_public": cert.public_der.hex(),
                 }

@@ -271,7 +271,11 @@ PEER_MENU = Menu(
             type=Enum(values=("obey", "claim", "strict", "exact")),
             default="obey",
         ),
-        Property(name="hash-algorithm", type=Enum(values=PHASE1_HASH), default="sha1"),
+        Property(
+            name="hash-algorithm",
+            type=Enum(values=PHASE1_HASH, aliases={"sha": "sha1"}),  # v2.9 spelling
+            default="sha1",
+        ),
         Property(name="enc-algorithm", type=MultiEnum(values=PHASE1_ENC), default="aes-128,3des"),
         Property(name="dh-group", type=MultiEnum(values=DH_GROUPS), default="modp2048,modp1024"),
         Property(name="lifetime", type=Time(), default="1d"),
