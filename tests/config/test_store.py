@@ -133,3 +133,29 @@ def test_killed_writer_leaves_a_consistent_configuration(tmp_path: Path) -> None
             assert len(proposals.items) == len(policies.items)
             assert [p for p in verify(config) if p.prop == "proposal"] == []
             assert proposals.next_id > 3
+
+
+ADDER = """
+import sys
+from pyipsec.config.store import Store
+store = Store(sys.argv[1])
+for n in range(40):
+    store.transaction(
+        lambda c: c.table(("ip", "ipsec", "proposal")).add({"name": f"{sys.argv[2]}{n}"})
+    )
+"""
+
+
+def test_concurrent_writers_serialise(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    Store(path).close()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", ADDER, str(path), tag], env=env) for tag in "ab"
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    with Store(path) as store:
+        table = store.load().table(PROPOSAL)
+    assert len(table.items) == 81
+    assert len({it.id for it in table}) == 81
+    assert table.next_id == 82

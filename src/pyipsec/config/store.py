@@ -171,11 +171,13 @@ class Store:
                 old.tables[p].items != t.items or old.tables[p].next_id != t.next_id
                 for p, t in new.tables.items()
             )
+            generation = self._generation
             if changed:
                 self._write(new, old)
                 db.execute(
                     "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'"
                 )
+                generation = self._current_generation()  # still inside our write lock
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -183,5 +185,5 @@ class Store:
             raise
         if changed:
             self._cache = new
-            self._generation = self._current_generation()
+            self._generation = generation
         return result
