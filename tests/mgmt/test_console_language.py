@@ -240,3 +240,10 @@ def test_find_with_bare_flag_names() -> None:
     assert ids(c, "/ip ipsec policy find disabled") == "*2"
     c.ok("/ip ipsec policy add src-address=10.0.0.2 place-before=[find default]")
     assert ids(c, "/ip ipsec policy find") == "*3;*1;*2"
+
+
+def test_import_takes_the_file_name_positionally(tmp_path: Path) -> None:
+    (tmp_path / "x.rsc").write_text("/ip ipsec proposal add name=fromfile\n")
+    c = Console(files_dir=tmp_path)
+    assert c.ok("/import x.rsc") == "Script file loaded and executed successfully\n"
+    assert ids(c, "/ip ipsec proposal find name=fromfile") == "*2"

@@ -35,6 +35,7 @@ POSITIONAL = {
     "move": ("numbers", "destination"),
     "get": ("numbers", "value-name"),
     "unset": ("numbers", "value-name"),
+    "import": ("file-name",),
 }
 
 
