@@ -4,7 +4,8 @@
 Only the /ip ipsec (and identity) sections are kept; lines the reference elides ("...") are
 left out. Placeholders the original posters used to anonymise addresses (``xx.xx.xx.xx``,
 ``responder``) are replaced by documentation addresses, since RouterOS itself would reject
-them; everything else is byte for byte as quoted.
+them (``responder/32`` by ``192.0.2.7/32``, of the same length, so that the line wrapping
+can be compared byte for byte); everything else is byte for byte as quoted.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ V6_42_7 = """\
 /ip ipsec policy group
 add name=logserver
 /ip ipsec peer
-add address=198.51.100.7/32 dh-group=ec2n155,modp1024,modp768 enc-algorithm=\\
+add address=192.0.2.7/32 dh-group=ec2n155,modp1024,modp768 enc-algorithm=\\
     aes-192,aes-128,3des exchange-mode=ike2 generate-policy=port-override \\
     lifetime=10h my-id=user-fqdn:zzz.zzz policy-template-group=logserver \\
     secret=atdt880020006000

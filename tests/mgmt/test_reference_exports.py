@@ -124,3 +124,26 @@ def test_v5_7_default_addressed_by_name(tmp_path: Path) -> None:
     console.ok("/ip ipsec proposal set default enc-algorithms=3des pfs-group=none")
     out = console.export()
     assert "set [ find default=yes ] enc-algorithms=3des pfs-group=none" in out
+
+
+def _body(export: str) -> list[str]:
+    return [line for line in export.splitlines() if not line.startswith("#")]
+
+
+def test_6_42_7_compact_export_is_reproduced_byte_for_byte(tmp_path: Path) -> None:
+    """Same properties, order, quoting and line wrapping as RouterOS 6.42.7 wrote them."""
+    from tests.mgmt.reference_exports import V6_42_7
+
+    (tmp_path / "ref.rsc").write_text(V6_42_7)
+    console = Console(files_dir=tmp_path)
+    console.ok("/import file-name=ref.rsc")
+    assert _body(console.export()) == _body(V6_42_7)
+
+
+def test_5_21_verbose_proposal_export_is_reproduced_byte_for_byte(tmp_path: Path) -> None:
+    from tests.mgmt.reference_exports import V5_21
+
+    (tmp_path / "ref.rsc").write_text(V5_21)
+    console = Console(files_dir=tmp_path)
+    console.ok("/import file-name=ref.rsc")
+    assert _body(console.ok("/ip ipsec proposal export verbose")) == _body(V5_21)
