@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "algorithms": ("pyipsec.cli_algorithms", "list the supported algorithms and groups"),
     "selfcheck": ("pyipsec.cli_selfcheck", "run known-answer checks and an ESP/AH round trip"),
     "demo": ("pyipsec.cli_demo", "the demo that `make demo` runs"),
+    "daemon": ("pyipsec.cli_daemon", "run the gateway in the foreground"),
     "console": ("pyipsec.cli_console", "the RouterOS-style console"),
 }
 

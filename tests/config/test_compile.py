@@ -92,3 +92,35 @@ def test_a_bad_manual_sa_leaves_its_policy_out(tmp_path: Path, manual: str, prob
     compiled = compile_config(store.load())
     assert compiled.policies == () and compiled.manual_sas == ()
     assert len(compiled.problems) == 1 and problem in compiled.problems[0]
+
+
+def test_peers_proposals_and_templates(tmp_path: Path) -> None:
+    from pyipsec.core.profiles import AuthMethod, ExchangeMode, GeneratePolicy, ProposalCheck
+
+    store = configure(
+        tmp_path,
+        "/ip ipsec proposal set [ find default=yes ] enc-algorithms=3des pfs-group=none\n"
+        "/ip ipsec proposal add name=p2 auth-algorithms=sha256 enc-algorithms=aes-128-gcm "
+        "lifetime=1h pfs-group=modp2048\n"
+        '/ip ipsec peer add address=198.51.100.0/24 secret="0x6162" exchange-mode=aggressive '
+        "dh-group=ec2n155 enc-algorithm=3des hash-algorithm=md5 lifetime=8h dpd-interval="
+        "disable-dpd generate-policy=port-strict proposal-check=claim my-id=fqdn:a.example\n"
+        "/ip ipsec peer add address=203.0.113.7/32 secret=plain disabled=yes\n",
+    )
+    compiled = compile_config(store.load())
+    (peer,) = compiled.peers  # the disabled one is left out
+    assert peer.secret == b"ab"  # 0x-prefixed secrets are hex
+    assert peer.exchange_mode is ExchangeMode.AGGRESSIVE
+    assert peer.auth_method is AuthMethod.PRE_SHARED_KEY
+    assert peer.dh_groups == ("ec2n155",) and peer.enc_algorithms == ("3des",)
+    assert peer.hash_algorithm == "md5" and peer.lifetime == 8 * 3600
+    assert peer.dpd_interval is None and peer.proposal_check is ProposalCheck.CLAIM
+    assert peer.generate_policy is GeneratePolicy.PORT_STRICT
+    assert (peer.my_id.kind, peer.my_id.value) == ("fqdn", "a.example")
+    assert "secret=" not in repr(peer)  # the PSK never shows in a repr
+    default, p2 = compiled.proposals
+    assert default.enc_algorithms == ("3des",) and default.pfs_group is None
+    assert p2.lifetime == 3600 and p2.pfs_group == "modp2048"
+    assert p2.auth_algorithms == ("sha256",)
+    (template,) = compiled.templates  # the default template policy
+    assert template.group == "default" and template.src.version == 6

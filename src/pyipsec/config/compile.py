@@ -1,4 +1,4 @@
-"""Configuration -> what the data plane runs: SPD entries and manually keyed SAs.
+"""Configuration -> what the engines run: SPD entries, manual SAs, IKE peers and proposals.
 
 ``compile_config`` turns the `/ip ipsec policy` table into ``Policy`` records (skipping
 disabled, template and invalid items, in list order) and each policy's ``manual-sa=`` into the
@@ -18,10 +18,20 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from pyipsec.config.menus.ipsec import MANUAL_SA, POLICY
+from pyipsec.config.menus.ipsec import MANUAL_SA, PEER, POLICY, PROPOSAL
 from pyipsec.config.table import Config, Item, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
+from pyipsec.core.profiles import (
+    AuthMethod,
+    ExchangeMode,
+    GeneratePolicy,
+    Identity,
+    PeerProfile,
+    ProposalCheck,
+    ProposalProfile,
+    TemplatePolicy,
+)
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Action, Direction, Level, Policy
@@ -36,6 +46,9 @@ class Compiled:
     policies: tuple[Policy, ...]
     manual_sas: tuple[SaParams, ...]
     problems: tuple[str, ...]
+    peers: tuple[PeerProfile, ...] = ()
+    proposals: tuple[ProposalProfile, ...] = ()
+    templates: tuple[TemplatePolicy, ...] = ()
 
 
 def _port(text: str | None) -> int | None:
@@ -146,6 +159,86 @@ def _manual_sas(config: Config, policy: Policy) -> list[SaParams]:
     return out
 
 
+def secret_bytes(text: str) -> bytes:
+    """A PSK as bytes: ``0x``-prefixed secrets are hex (reference §1.3), others UTF-8."""
+    if text.lower().startswith("0x"):
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            pass
+    return text.encode()
+
+
+def _opt(text: str | None) -> str | None:
+    return None if text in (None, "", "none") else text
+
+
+def peer_profile(config: Config, item: Item) -> PeerProfile:
+    menu = config.menu(PEER)
+
+    def get(name: str) -> str:
+        return value_of(menu, item, name) or ""
+
+    kind, _, value = get("my-id").partition(":")
+    dpd = get("dpd-interval")
+    return PeerProfile(
+        id=item.id,
+        address=as_network(get("address")),
+        local_address=_address(get("local-address")),
+        passive=as_bool(get("passive")),
+        port=int(get("port") or 500),
+        auth_method=AuthMethod(get("auth-method")),
+        secret=secret_bytes(get("secret")),
+        certificate=_opt(get("certificate")),
+        remote_certificate=_opt(get("remote-certificate")),
+        key=_opt(get("key")),
+        remote_key=_opt(get("remote-key")),
+        generate_policy=GeneratePolicy(get("generate-policy")),
+        policy_template_group=get("policy-template-group"),
+        exchange_mode=ExchangeMode(get("exchange-mode")),
+        send_initial_contact=as_bool(get("send-initial-contact")),
+        nat_traversal=as_bool(get("nat-traversal")),
+        my_id=Identity(kind=kind or "auto", value=value),
+        proposal_check=ProposalCheck(get("proposal-check")),
+        hash_algorithm=get("hash-algorithm"),
+        enc_algorithms=tuple(as_list(get("enc-algorithm"))),
+        dh_groups=tuple(as_list(get("dh-group"))),
+        lifetime=parse_seconds(get("lifetime") or "0s"),
+        lifebytes=int(get("lifebytes") or 0),
+        dpd_interval=None if dpd == "disable-dpd" else parse_seconds(dpd or "0s"),
+        dpd_maximum_failures=int(get("dpd-maximum-failures") or 5),
+        mode_config=_opt(get("mode-config")),
+    )
+
+
+def proposal_profile(config: Config, item: Item) -> ProposalProfile:
+    menu = config.menu(PROPOSAL)
+
+    def get(name: str) -> str:
+        return value_of(menu, item, name) or ""
+
+    return ProposalProfile(
+        name=get("name"),
+        auth_algorithms=tuple(as_list(get("auth-algorithms"))),
+        enc_algorithms=tuple(as_list(get("enc-algorithms"))),
+        lifetime=parse_seconds(get("lifetime") or "0s"),
+        pfs_group=_opt(get("pfs-group")),
+    )
+
+
+def template_policy(config: Config, item: Item) -> TemplatePolicy:
+    p = policy_record(config, item)
+    group = value_of(config.menu(POLICY), item, "group") or "default"
+    return TemplatePolicy(
+        id=p.id, group=group, src=p.src, dst=p.dst, protocol=p.protocol,
+        proposal=p.proposal, level=p.level,
+    )  # fmt: skip
+
+
+def _enabled(config: Config, path: tuple[str, ...], item: Item) -> bool:
+    return not as_bool(value_of(config.menu(path), item, "disabled") or "no")
+
+
 def compile_config(config: Config) -> Compiled:
     """The active policies in evaluation order and the manual SAs they reference."""
     invalid = invalid_items(config).get(POLICY, set())
@@ -153,10 +246,12 @@ def compile_config(config: Config) -> Compiled:
     policies: list[Policy] = []
     sas: list[SaParams] = []
     problems: list[str] = []
+    templates: list[TemplatePolicy] = []
     for number, item in enumerate(config.table(POLICY)):
         if item.id in invalid or as_bool(value_of(menu, item, "disabled") or "no"):
             continue
         if as_bool(value_of(menu, item, "template") or "no"):
+            templates.append(template_policy(config, item))
             continue
         try:
             policy = policy_record(config, item)
@@ -166,4 +261,19 @@ def compile_config(config: Config) -> Compiled:
             problems.append(f"policy {number}: {exc}")
             continue
         policies.append(policy)
-    return Compiled(policies=tuple(policies), manual_sas=tuple(sas), problems=tuple(problems))
+    peers = tuple(
+        peer_profile(config, item) for item in config.table(PEER) if _enabled(config, PEER, item)
+    )
+    proposals = tuple(
+        proposal_profile(config, item)
+        for item in config.table(PROPOSAL)
+        if _enabled(config, PROPOSAL, item)
+    )
+    return Compiled(
+        policies=tuple(policies),
+        manual_sas=tuple(sas),
+        problems=tuple(problems),
+        peers=peers,
+        proposals=proposals,
+        templates=tuple(templates),
+    )

@@ -1,0 +1,45 @@
+"""The one interface between the IKE engines and a data plane (userspace, XFRM, fake).
+
+The engines allocate SPIs, install and delete SAs, and add and remove the dynamic policies of
+``generate-policy`` only through this Protocol, so the same engine drives the userspace packet
+engine, the Linux XFRM backend or the recording fake used in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.sad import SaParams, SaProtocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaUsage:
+    bytes: int
+    packets: int
+    last_used: float | None  # `now` of the last packet, None when never used
+
+
+class DataplaneBackend(Protocol):
+    def allocate_spi(self, protocol: SaProtocol, src: IPAddress, dst: IPAddress) -> int:
+        """A fresh inbound SPI (>= 256) not in use for ``dst``."""
+        ...
+
+    def add_sa(self, params: SaParams, now: float) -> None: ...
+
+    def delete_sa(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
+        """Remove an SA; False when it was not there."""
+        ...
+
+    def sa_usage(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> SaUsage | None: ...
+
+    def add_policy(self, policy: Policy) -> None:
+        """Install a dynamic policy (generate-policy)."""
+        ...
+
+    def remove_policy(self, policy_id: int) -> None: ...
+
+
+BACKENDS: dict[str, Callable[..., DataplaneBackend]] = {}

@@ -1,0 +1,124 @@
+"""The daemon's local control socket: a console connected to a running daemon.
+
+A Unix stream socket next to the database (``<db>.sock``, mode 0600, owner only). Each
+connection gets its own console interpreter over the daemon's store and live runtime, so its
+`print` numbering and current menu are its own. The protocol is one JSON object per line:
+request ``{"text": "<console text>", "cwd": [...]}`` (cwd optional), reply
+``{"ok": bool, "output": "<what the console printed>", "cwd": [...]}``. After every request the
+daemon re-reads the configuration, so changes apply at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from pyipsec.mgmt.cli.interpreter import Interpreter
+from pyipsec.mgmt.commands import Session
+
+log = logging.getLogger("pyipsec.system")
+MAX_REQUEST = 1 << 20
+
+
+def socket_path(db: Path) -> Path:
+    return db.with_name(db.name + ".sock")
+
+
+class ControlServer:
+    def __init__(
+        self,
+        path: Path,
+        make_session: Callable[[], Session],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.path = path
+        self.make_session = make_session
+        self.on_change = on_change
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        old = os.umask(0o177)
+        try:
+            self.server = await asyncio.start_unix_server(
+                self._client, path=str(self.path), limit=MAX_REQUEST
+            )
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        out: list[str] = []
+        interp = Interpreter(self.make_session(), write=out.append)
+        try:
+            while line := await reader.readline():
+                try:
+                    request = json.loads(line)
+                    text = str(request["text"])
+                    if "cwd" in request:
+                        interp.cwd = tuple(str(p) for p in request["cwd"])
+                except (ValueError, KeyError, TypeError):
+                    reply = {"ok": False, "output": "bad request\n", "cwd": list(interp.cwd)}
+                else:
+                    out.clear()
+                    ok = interp.run(text)
+                    self.on_change()
+                    reply = {"ok": ok, "output": "".join(out), "cwd": list(interp.cwd)}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.LimitOverrunError, ValueError) as exc:
+            log.debug("control connection closed: %s", exc)
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class ControlClient:
+    """A console's connection to a daemon (blocking; one request at a time)."""
+
+    def __init__(self, path: Path, timeout: float = 30) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rwb")
+        self.cwd: tuple[str, ...] = ()
+
+    def run(self, text: str) -> tuple[bool, str]:
+        request = {"text": text, "cwd": list(self.cwd)}
+        self.file.write(json.dumps(request).encode() + b"\n")
+        self.file.flush()
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("the daemon closed the control connection")
+        reply = json.loads(line)
+        self.cwd = tuple(reply.get("cwd", ()))
+        return bool(reply["ok"]), str(reply["output"])
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def daemon_listening(path: Path) -> bool:
+    """Whether a daemon answers on ``path`` (a stale socket file does not count)."""
+    if not path.exists():
+        return False
+    try:
+        ControlClient(path, timeout=2).close()
+    except OSError:
+        return False
+    return True

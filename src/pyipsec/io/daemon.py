@@ -1,0 +1,221 @@
+"""The pyipsec daemon: configuration + packet engine + data plane on one asyncio loop.
+
+Start-up order, each step undone on failure so nothing is left half set up: check the
+prerequisites (root, /dev/net/tun), take the database's lock (one daemon per database), open
+the store and import the optional script, compile the configuration, start the data plane
+(TUN device, sockets, routes, rules), install the manual SAs, open the control socket.
+SIGTERM/SIGINT stop it in reverse order and exit 0.
+
+While running, the configuration is re-read after every control-socket command and once a
+second (for edits made directly to the database), and the data plane is brought in line with
+it: the SPD is replaced, manual SAs that disappeared or changed are removed and new ones added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyipsec.config.compile import Compiled, compile_config
+from pyipsec.config.store import Store
+from pyipsec.dataplane.processor import AcquireRequested, Processor
+from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
+from pyipsec.dataplane.spd import Spd
+from pyipsec.dataplane.stats import Statistics
+from pyipsec.dataplane.userspace.router import UserspaceDataplane
+from pyipsec.io.control import ControlServer, socket_path
+from pyipsec.io.runtime import DaemonRuntime
+from pyipsec.mgmt.cli.interpreter import Interpreter
+from pyipsec.mgmt.commands import Session
+
+log = logging.getLogger("pyipsec.ipsec")
+syslog = logging.getLogger("pyipsec.system")
+
+
+class DaemonError(RuntimeError):
+    """The daemon cannot start; the message says why and what is needed."""
+
+
+def prerequisites() -> list[str]:
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root privileges (the data plane creates a TUN device and raw sockets)")
+    if not os.path.exists("/dev/net/tun"):
+        missing.append("/dev/net/tun (load the tun kernel module)")
+    return missing
+
+
+class DbLock:
+    """An exclusive lock on ``<db>.lock`` holding the daemon's PID: one daemon per database."""
+
+    def __init__(self, db: Path) -> None:
+        self.path = db.with_name(db.name + ".lock")
+        self.fd = -1
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DaemonError(
+                f"another pyipsec daemon (pid {holder}) is already running on this database"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _sa_key(p: SaParams) -> tuple[int, int, str]:
+    return (p.spi, int(p.protocol), str(p.dst))
+
+
+@dataclass
+class DaemonOptions:
+    db: Path
+    import_file: Path | None = None
+    tun_name: str = "pyipsec0"
+    mtu: int = 1400
+
+
+class Daemon:
+    def __init__(self, options: DaemonOptions) -> None:
+        self.options = options
+        self.lock = DbLock(options.db)
+        self.store: Store | None = None
+        self.stats = Statistics()
+        self.spd = Spd()
+        self.sad = Sad()
+        self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
+        self.runtime = DaemonRuntime(self.processor)
+        self.dataplane: UserspaceDataplane | None = None
+        self.control: ControlServer | None = None
+        self.compiled: Compiled | None = None
+        self.manual: dict[tuple[int, int, str], SaParams] = {}
+        self._stop = asyncio.Event()
+
+    # -- configuration -------------------------------------------------------------------
+
+    def session(self) -> Session:
+        assert self.store is not None
+        return Session(store=self.store, runtime=self.runtime)
+
+    def import_script(self, path: Path) -> None:
+        out: list[str] = []
+        interp = Interpreter(
+            Session(store=self.store, files_dir=path.parent),  # type: ignore[arg-type]
+            write=out.append,
+        )
+        if not interp.run(f'/import file-name="{path.name}"'):
+            raise DaemonError(f"import of {path} failed: {''.join(out).strip()}")
+
+    def apply_config(self) -> None:
+        """Bring the SPD, the manual SAs and the routes in line with the configuration."""
+        assert self.store is not None
+        compiled = compile_config(self.store.load())
+        if compiled == self.compiled:
+            return
+        for problem in compiled.problems:
+            log.error("%s", problem)
+        now = time.monotonic()
+        self.spd.replace_all(compiled.policies)
+        wanted = {_sa_key(p): p for p in compiled.manual_sas}
+        for key, params in list(self.manual.items()):
+            if wanted.get(key) != params:
+                self.sad.delete(params.spi, params.protocol, params.dst)
+                del self.manual[key]
+                log.info("removed manual SA spi=0x%X", params.spi)
+        for key, params in wanted.items():
+            if key not in self.manual:
+                self.sad.add(params, now)
+                self.manual[key] = params
+                log.info(
+                    "installed manual %s SA spi=0x%X %s->%s",
+                    params.protocol.name, params.spi, params.src, params.dst,
+                )  # fmt: skip
+        if self.dataplane is not None:
+            self.dataplane.sync_policies(compiled.policies)
+        self.compiled = compiled
+        log.info("configuration applied: %d policies", len(compiled.policies))
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        missing = prerequisites()
+        if missing:
+            raise DaemonError("pyipsec daemon needs " + " and ".join(missing))
+        self.lock.acquire()
+        try:
+            self.store = Store(self.options.db)
+            if self.options.import_file is not None:
+                self.import_script(self.options.import_file)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._stop.set)
+            self.dataplane = UserspaceDataplane(
+                self.processor, tun_name=self.options.tun_name, mtu=self.options.mtu
+            )
+            self.dataplane.start(loop)
+            self.apply_config()
+            self.control = ControlServer(
+                socket_path(self.options.db), self.session, self.apply_config
+            )
+            await self.control.start()
+            syslog.info(
+                "pyipsec daemon started on %s (pid %d, data plane %s)",
+                self.options.db, os.getpid(), self.dataplane.tun_name,
+            )  # fmt: skip
+            ticker = asyncio.create_task(self._tick())
+            await self._stop.wait()
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            syslog.info("pyipsec daemon stopping")
+            return 0
+        finally:
+            await self._shutdown()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.apply_config()
+            except Exception:  # a bad edit must not kill the daemon
+                log.exception("re-reading the configuration failed")
+            self.sad.expire(time.monotonic())
+            self.drain_events()
+
+    def drain_events(self) -> None:
+        for event in self.processor.pop_events():
+            if isinstance(event, AcquireRequested):
+                log.info("acquire for policy %s: no SA (IKE not running)", event.policy.id)
+            elif isinstance(event, SaSoftExpired | SaHardExpired):
+                log.info("SA spi=0x%X %s (%s)", event.spi, type(event).__name__, event.reason.value)
+
+    async def _shutdown(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
+        if self.dataplane is not None:
+            self.dataplane.stop()
+            self.dataplane = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.lock.release()

@@ -1,0 +1,101 @@
+"""The daemon's live state as the command layer sees it (installed-sa, statistics, log).
+
+Implements ``mgmt.commands.RuntimeProvider`` over the running packet engine, so
+``/ip ipsec installed-sa print`` and ``/ip ipsec statistics print`` in a console connected to
+the daemon show live SAs and counters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from pyipsec.config.menus.runtime import INSTALLED_SA, STATISTICS
+from pyipsec.config.table import Item
+from pyipsec.config.types import format_seconds
+from pyipsec.dataplane.processor import Processor
+from pyipsec.dataplane.sad import SaProtocol, SecurityAssociation
+from pyipsec.mgmt.commands import RuntimeRow
+
+# installed-sa enc-algorithm names are the family, as RouterOS prints them (reference §2.9)
+_ENC_FAMILY = {"cbc": "aes-cbc", "ctr": "aes-ctr", "gcm": "aes-gcm"}
+
+
+def enc_family(name: str) -> str:
+    if name.startswith("aes-"):
+        return _ENC_FAMILY[name.rsplit("-", 1)[1]]
+    if name.startswith("camellia"):
+        return "camellia"
+    return name
+
+
+def _lifetime_pair(soft: float, hard: float) -> str:
+    return f"{format_seconds(int(soft))}/{format_seconds(int(hard))}"
+
+
+class DaemonRuntime:
+    """RuntimeProvider backed by the running engine; ``now`` is the monotonic clock."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.processor = processor
+        self.now = now
+        self.wall = wall
+
+    def _sa_row(self, number: int, sa: SecurityAssociation) -> RuntimeRow:
+        p = sa.params
+        now, wall = self.now(), self.wall()
+        enc = p.encryption
+        integ = p.integrity
+        added = datetime.fromtimestamp(wall - (now - sa.addtime))
+        values = {
+            "spi": f"0x{p.spi:X}",
+            "src-address": str(p.src) + (f":{p.udp_encap[0]}" if p.udp_encap else ""),
+            "dst-address": str(p.dst) + (f":{p.udp_encap[1]}" if p.udp_encap else ""),
+            "state": sa.state.value,
+            "auth-algorithm": integ.name if integ is not None else "none",
+            "enc-algorithm": enc_family(enc.name) if enc is not None else "none",
+            "enc-key-size": str(len(p.enc_key) * 8),
+            "auth-key": p.auth_key.hex(),
+            "enc-key": p.enc_key.hex(),
+            "addtime": added.strftime("%b/%d/%Y %H:%M:%S").lower(),
+            "add-lifetime": _lifetime_pair(p.lifetime.soft_add, p.lifetime.hard_add),
+            "current-bytes": str(sa.current_bytes),
+            "current-packets": str(sa.current_packets),
+            "replay": str(p.replay_window),
+        }
+        if p.lifetime.hard_add:
+            values["expires-in"] = format_seconds(
+                max(0, int(sa.addtime + p.lifetime.hard_add - now))
+            )
+        flag = "ESP" if p.protocol is SaProtocol.ESP else "AH"
+        return RuntimeRow(id=number, values=values, flags=frozenset({flag}))
+
+    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
+        if path == INSTALLED_SA:
+            return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
+        return ()
+
+    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
+        if path == STATISTICS:
+            return self.processor.stats.as_dict()
+        return {}
+
+    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
+        return {}
+
+    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
+        return ()
+
+    def flush_installed_sa(self, sa_type: str) -> None:
+        proto = {"esp": SaProtocol.ESP, "ah": SaProtocol.AH}.get(sa_type)
+        self.processor.sad.flush(proto)
+
+    def kill_connections(self) -> None:
+        return None
