@@ -247,3 +247,16 @@ def test_import_takes_the_file_name_positionally(tmp_path: Path) -> None:
     c = Console(files_dir=tmp_path)
     assert c.ok("/import x.rsc") == "Script file loaded and executed successfully\n"
     assert ids(c, "/ip ipsec proposal find name=fromfile") == "*2"
+
+
+def test_print_value_list() -> None:
+    c = Console()
+    c.ok("/ip ipsec proposal add name=tset1 auth-algorithms=md5 enc-algorithms=3des lifetime=1h")
+    c.ok("/ip ipsec proposal set default enc-algorithms=des")
+    assert c.ok("/ip ipsec proposal print value-list") == (
+        "             name: default   tset1\n"
+        "  auth-algorithms: sha1      md5\n"
+        "   enc-algorithms: des       3des\n"
+        "         lifetime: 30m       1h\n"
+        "        pfs-group: modp1024  modp1024\n"
+    )

@@ -88,3 +88,9 @@ def test_loop_runs_commands_help_and_quits(tmp_path: Path) -> None:
     assert prompts[0] == "[admin@MikroTik] > "
     assert prompts[1] == "[admin@MikroTik] /ip ipsec> "
     assert len(prompts) == 5
+
+
+def test_help_after_equals_lists_values() -> None:
+    c = Console()
+    text = help_text(c.interp, "/ip ipsec peer add exchange-mode=")
+    assert "exchange-mode=main-l2tp" in text and "exchange-mode=ike2" in text

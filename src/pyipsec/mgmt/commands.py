@@ -146,7 +146,8 @@ class PrintRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PrintResult:
-    """What ``print`` shows; ``mode`` is plain, detail, terse, brief, settings or count."""
+    """What ``print`` shows; ``mode`` is plain, detail, terse, brief, value-list, settings or
+    count-only."""
 
     menu: Menu
     mode: str
@@ -565,7 +566,7 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     raise no_such_item()
 
 
-PRINT_SWITCHES = {"detail", "terse", "brief", "count-only", "without-paging"}
+PRINT_SWITCHES = {"detail", "terse", "brief", "value-list", "count-only", "without-paging"}
 
 
 def _shown(
@@ -587,9 +588,8 @@ def _shown(
 
 def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col"})
-    mode = next(
-        (m for m in ("count-only", "terse", "brief", "detail") if _switch(args, m)), "plain"
-    )
+    modes = ("count-only", "terse", "brief", "value-list", "detail")
+    mode = next((m for m in modes if _switch(args, m)), "plain")
     if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
         values = _settings_values(session, menu)
         row = PrintRow(

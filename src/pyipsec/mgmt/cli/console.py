@@ -100,7 +100,8 @@ def help_text(interp: Interpreter, line: str) -> str:
     out = []
     if menu is not None:
         out.append(f"{menu.name}: {menu.description}")
-    options = candidates(interp, line if line.endswith(" ") or not line else line + " ")
+    complete_word = not line or line.endswith((" ", "="))
+    options = candidates(interp, line if complete_word else line + " ")
     if options:
         out.append("  " + "  ".join(options))
     return "\n".join(out) + "\n"

@@ -23,7 +23,7 @@ from pyipsec.mgmt.commands import CommandError, Session, UnknownArgument
 
 Path = tuple[str, ...]
 
-PRINT_SWITCHES = ("detail", "terse", "brief", "count-only", "without-paging")
+PRINT_SWITCHES = ("detail", "terse", "brief", "value-list", "count-only", "without-paging")
 EXPORT_SWITCHES = ("verbose", "compact", "hide-sensitive", "terse")
 # Positional arguments after the item list, per command.
 POSITIONAL = {

@@ -139,6 +139,21 @@ def format_brief(result: PrintResult) -> list[str]:
     return lines
 
 
+def format_value_list(result: PrintResult) -> list[str]:
+    """One property per line, the items side by side (``print value-list``)."""
+    names = list(dict.fromkeys(n for row in result.rows for n, _ in row.values))
+    if not names:
+        return []
+    width = max(len(n) for n in names) + 2
+    cells = [[escape(dict(row.values).get(n, "")) for row in result.rows] for n in names]
+    cols = [max(len(c[i]) for c in cells) for i in range(len(result.rows))]
+    lines = []
+    for name, values in zip(names, cells, strict=True):
+        text = "  ".join(v.ljust(w) for v, w in zip(values, cols, strict=True))
+        lines.append(f"{name:>{width}}: {text}".rstrip())
+    return lines
+
+
 def format_settings(result: PrintResult) -> list[str]:
     row = result.rows[0]
     width = max(len(n) for n, _ in row.values) + 2
@@ -155,6 +170,8 @@ def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
         lines = format_terse(result)
     elif result.mode == "brief":
         lines = format_brief(result)
+    elif result.mode == "value-list":
+        lines = format_value_list(result)
     else:
         lines = format_detail(result, width)
     return "".join(line + "\n" for line in lines)
