@@ -94,3 +94,11 @@ def test_help_after_equals_lists_values() -> None:
     c = Console()
     text = help_text(c.interp, "/ip ipsec peer add exchange-mode=")
     assert "exchange-mode=main-l2tp" in text and "exchange-mode=ike2" in text
+
+
+def test_escaped_question_mark_is_not_help_and_not_run(tmp_path: Path) -> None:
+    c = Console()
+    lines = iter(['/ip ipsec proposal add name=x comment="a\\?', "quit"])
+    interact(c.interp, tmp_path / "history", lambda _prompt: next(lines))
+    assert c.output == []
+    assert c.ok("/ip ipsec proposal print count-only") == "1\n"

@@ -1,8 +1,9 @@
 """The interactive console: prompt, readline completion from the schema, ``?`` help, history.
 
 Completion and help only read the schema (:mod:`pyipsec.config.menus`) and the interpreter's
-name tables, so what can be typed and what is offered never disagree. A line ending in ``?``
-prints what may come next and puts the line back for editing.
+name tables, so what can be typed and what is offered never disagree. Typing ``?`` prints
+what may come next at once (readline submits the line with the ``?``, the loop prints help and
+puts the line back for editing); ``\\?`` stays a literal question mark.
 """
 
 from __future__ import annotations
@@ -130,6 +131,9 @@ def interact(interp: Interpreter, history: Path | None, read: Callable[[str], st
         readline.set_completer_delims(" ")
         readline.set_completer(complete)
         readline.parse_and_bind("tab: complete")
+        # `?` shows help at once, as on RouterOS: insert it literally and submit the line;
+        # the loop prints help and puts the line back for editing.
+        readline.parse_and_bind(r'"?": "\C-v?\n"')
         if history is not None:
             with contextlib.suppress(OSError):
                 readline.read_history_file(history)
@@ -152,6 +156,13 @@ def interact(interp: Interpreter, history: Path | None, read: Callable[[str], st
                 pending = ""
                 continue
             pending = ""
+            if line.rstrip().endswith("?") and readline is not None:
+                last = readline.get_current_history_length()
+                if last:  # a help request is not a command to remember
+                    readline.remove_history_item(last - 1)
+            if line.endswith("\\?"):  # an escaped `?` is text: keep editing the line
+                pending = line
+                continue
             if line.rstrip().endswith("?"):
                 pending = line.rstrip()[:-1]
                 interp.write(help_text(interp, pending))
