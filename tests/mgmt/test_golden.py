@@ -184,3 +184,15 @@ def test_full_export(console: Console) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(out)
     assert out == golden.read_text()
+
+
+def test_runtime_rows_by_number_and_id(console: Console) -> None:
+    assert console.ok(":put [/ip ipsec installed-sa get 0 spi]") == "0xD7AE27B\n"
+    assert console.ok(":put [/ip ipsec installed-sa get *1 enc-algorithm]") == "3des\n"
+    assert console.ok(":put [/ip ipsec installed-sa find where ESP]") == "*1\n"
+    assert console.ok(":put [/ip ipsec remote-peers find state=established]") == "*1\n"
+    assert console.run("/ip ipsec installed-sa get 5 spi") == "no such item\n"
+    assert console.ok(":put [/ip ipsec policy get [find where active] ph2-state]") == (
+        "established\n"
+    )
+    assert console.ok(":put [/ip ipsec statistics get out-no-states]") == "57\n"

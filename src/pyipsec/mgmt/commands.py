@@ -181,7 +181,9 @@ def _check_args(args: Mapping[str, str], allowed: set[str]) -> None:
 
 
 def listing(session: Session, config: Config, menu: Menu) -> list[Item]:
-    """The items of a configured menu in print order (configured, then dynamic)."""
+    """The items of a menu in print order (configured, then dynamic; runtime rows)."""
+    if menu.kind is MenuKind.RUNTIME_LIST:
+        return [Item(id=r.id, values=r.values) for r in session.runtime.rows(menu.path)]
     return list(config.table(menu.path)) + list(session.runtime.dynamic_items(menu.path))
 
 
@@ -549,14 +551,13 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         raise CommandError("input does not match any value of value-name", arg="value-name")
     if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
         return Result(ret=_settings_values(session, menu).get(name, ""))
+    config = session.store.load()
     if menu.kind is MenuKind.RUNTIME_LIST:
         rows = {r.id: r for r in session.runtime.rows(menu.path)}
-        ids = [parse_id(p) for p in args.get("numbers", "").split(",")]
-        row = rows.get(ids[0] or -1) if ids else None
-        if row is None:
-            raise no_such_item()
+        row = rows[first(resolve(session, config, menu, args.get("numbers", "")))]
+        if name == ".id":
+            return Result(ret=format_id(row.id))
         return Result(ret=row.values.get(name, ""))
-    config = session.store.load()
     item_ids = resolve(session, config, menu, args.get("numbers", ""))
     if len(item_ids) != 1:
         raise no_such_item()
@@ -605,6 +606,8 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         for n, r in enumerate(_runtime_matching(session, menu, node)):
             vals = tuple((k, r.values[k]) for k in menu.print_order if r.values.get(k, "") != "")
             rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=vals))
+        if mode != "count-only":
+            session.numbering[menu.path] = [r.id for r in rows]
     else:
         config = session.store.load()
         matched = _matching(session, config, menu, node)
