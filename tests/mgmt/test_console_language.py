@@ -260,3 +260,10 @@ def test_print_value_list() -> None:
         "         lifetime: 30m       1h\n"
         "        pfs-group: modp1024  modp1024\n"
     )
+
+
+def test_error_column_after_a_substitution() -> None:
+    c = Console()
+    c.ok("/ip ipsec peer add address=192.0.2.1/32")
+    out = c.run("/ip ipsec peer set [find address=192.0.2.1/32] bogus=1")
+    assert out == "expected end of command (line 1 column 48)\n"

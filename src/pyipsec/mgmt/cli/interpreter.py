@@ -162,17 +162,18 @@ class Interpreter:
             value = " ".join(self.value(w.parts, cwd) for w in words[1:])
             self.write(value + "\n")
             return value, cwd
-        path, command, rest, head = self.locate(words, cwd)
+        path, command, rest = self.locate(words, cwd)
         if command is None:
             return "", path
-        args = self.arguments(path, command, rest, cmd, head)
-        result = self.call(path, command, args, rest)
+        words_of: dict[str, Word] = {}
+        args = self.arguments(path, command, rest, cmd, words_of)
+        result = self.call(path, command, args, words_of)
         if top:
             self.show(result)
         return result.ret or "", cwd
 
-    def locate(self, words: list[Word], cwd: Path) -> tuple[Path, str | None, list[Word], Word]:
-        """Split leading path words off; returns (path, command, argument words, last word)."""
+    def locate(self, words: list[Word], cwd: Path) -> tuple[Path, str | None, list[Word]]:
+        """Split leading path words off; returns (path, command or None, argument words)."""
         path = cwd
         for i, word in enumerate(words):
             text = word.plain
@@ -194,10 +195,10 @@ class Interpreter:
                     continue
                 if j != len(segments) - 1:
                     raise ConsoleError(f"bad command name {seg} {_where(word)}")
-                return path, name, words[i + 1 :], word
+                return path, name, words[i + 1 :]
             if i == len(words) - 1:
-                return path, None, [], word
-        return path, None, [], words[0] if words else Word(parts=(), line=1, col=1, start=0, end=0)
+                return path, None, []
+        return path, None, []
 
     @staticmethod
     def _text(word: Word) -> str:
@@ -214,8 +215,9 @@ class Interpreter:
         return "".join(out)
 
     def arguments(
-        self, path: Path, command: str, words: list[Word], cmd: Command, head: Word
+        self, path: Path, command: str, words: list[Word], cmd: Command, words_of: dict[str, Word]
     ) -> dict[str, str]:
+        """API-style arguments of a command; ``words_of`` records each one's word (for errors)."""
         names = arg_names(path, command)
         switches = {
             "print": PRINT_SWITCHES,
@@ -226,7 +228,6 @@ class Interpreter:
         if menu is not None and command in ("set", "get") and menu.kind.value.endswith("single"):
             positional = positional[1:]  # settings menus have no item list
         args: dict[str, str] = {}
-        self._words: dict[str, Word] = {}
         i = 0
         while i < len(words):
             word = words[i]
@@ -237,7 +238,7 @@ class Interpreter:
                 if name is None:
                     raise ConsoleError(f"expected end of command {_where(word)}")
                 args[name] = self.value(parts, path)
-                self._words[name] = word
+                words_of[name] = word
                 i += 1
                 continue
             plain = word.plain
@@ -248,7 +249,7 @@ class Interpreter:
                     args[".where-col"] = str(rest[0].col)
                 else:
                     args["where"] = ""
-                self._words["where"] = word
+                words_of["where"] = word
                 break
             if plain is not None and switches:
                 name = match(plain, switches)
@@ -268,12 +269,12 @@ class Interpreter:
                 raise ConsoleError(f"expected end of command {_where(word)}")
             name = positional.pop(0)
             args[name] = self.value(word.parts, path)
-            self._words[name] = word
+            words_of[name] = word
             i += 1
         return args
 
     def call(
-        self, path: Path, command: str, args: dict[str, str], words: list[Word]
+        self, path: Path, command: str, args: dict[str, str], words_of: dict[str, Word]
     ) -> commands.Result:
         try:
             if command == "import" and path == ():
@@ -283,7 +284,7 @@ class Interpreter:
                 return commands.Result(text="Script file loaded and executed successfully\n")
             return commands.dispatch(self.session, path, command, args)
         except UnknownArgument as exc:
-            word = self._words.get(exc.arg or "")
+            word = words_of.get(exc.arg or "")
             where = _where(word) if word else "(line 1 column 1)"
             raise ConsoleError(f"expected end of command {where}") from exc
         except CommandError as exc:
