@@ -74,3 +74,30 @@ def test_database_holding_keys_is_private(tmp_path: Path) -> None:
     c = Console(Store(db), files_dir=tmp_path)
     c.ok("/ip ipsec key generate-key name=k key-size=1024")
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_certificate_import_report(console: Console, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    assert console.ok("/certificate import file-name=gw1.crt") == (
+        "     certificates-imported: 1\n"
+        "     private-keys-imported: 0\n"
+        "            files-imported: 1\n"
+        "       decryption-failures: 0\n"
+        "  keys-with-no-certificate: 0\n"
+    )
+    out = console.ok("/certificate import file-name=rsa1024.pem")
+    assert "keys-with-no-certificate: 1" in out and "files-imported: 0" in out
+    key = serialization.load_pem_private_key((tmp_path / "gw1.key").read_bytes(), None)
+    (tmp_path / "locked.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"right"),
+        )
+    )
+    out = console.ok("/certificate import file-name=locked.key passphrase=wrong")
+    assert "decryption-failures: 1" in out and "private-keys-imported: 0" in out
+    out = console.ok("/certificate import file-name=locked.key passphrase=right")
+    assert "private-keys-imported: 1" in out
+    assert console.ok("/certificate print count-only where private-key") == "1\n"

@@ -127,6 +127,18 @@ def load_keys(data: bytes, passphrase: str = "") -> list[KeyInfo]:
     return [k for k in (_load_key_block(b, pw) for b in _blocks(data)) if k is not None]
 
 
+def undecryptable_keys(data: bytes, passphrase: str = "") -> int:
+    """How many private-key blocks of a PEM bundle could not be read (wrong passphrase...)."""
+    pw = passphrase.encode() if passphrase else None
+    return sum(
+        1
+        for b in _blocks(data)
+        if b.startswith(b"-----BEGIN")
+        and b"PRIVATE KEY" in b.split(b"\n", 1)[0]
+        and _load_key_block(b, pw) is None
+    )
+
+
 def _cert_info(cert: x509.Certificate) -> CertInfo:
     cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
     cn = cns[0].value if cns else ""

@@ -87,8 +87,8 @@ def _generate_key(session: Session, menu: Menu, args: dict[str, str]) -> Result:
 
 
 def _import_key(session: Session, menu: Menu, args: dict[str, str]) -> Result:
-    keys = [k for k in pki.load_keys(read_file(session, args["file-name"]), args["passphrase"])]
-    keys = [k for k in keys if k.key_type == "rsa"]
+    data = read_file(session, args["file-name"])
+    keys = [k for k in pki.load_keys(data, args["passphrase"]) if k.key_type == "rsa"]
     if not keys:
         raise CommandError("failure: no RSA key found in file", category=4)
     return _add_key(session, menu, args["name"], keys[0])
@@ -109,7 +109,13 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
     certs = pki.load_certificates(data)
     keys = [k for k in pki.load_keys(data, args["passphrase"]) if k.private_pem]
     stem = args["name"] or PurePath(args["file-name"]).name
-    counts = {"certificates-imported": 0, "private-keys-imported": 0}
+    counts = {
+        "certificates-imported": 0,
+        "private-keys-imported": 0,
+        "files-imported": 0,
+        "decryption-failures": pki.undecryptable_keys(data, args["passphrase"]),
+        "keys-with-no-certificate": 0,
+    }
 
     def change(config: Config) -> None:
         table = config.table(menu.path)
@@ -146,9 +152,15 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
                         item.with_values({**item.values, "private-key": "yes", "_private": private})
                     )
                     counts["private-keys-imported"] += 1
+                    break
+            else:
+                counts["keys-with-no-certificate"] += 1
 
     session.store.transaction(change)
-    if not certs and not keys:
+    counts["files-imported"] = int(
+        bool(counts["certificates-imported"] or counts["private-keys-imported"])
+    )
+    if not certs and not keys and not counts["decryption-failures"]:
         raise CommandError("failure: no certificates or keys found in file", category=4)
     width = max(len(k) for k in counts) + 2
     return Result(text="".join(f"{k:>{width}}: {v}\n" for k, v in counts.items()))
