@@ -45,9 +45,11 @@ def udp_packet(src: IPAddress, dst: IPAddress, sport: int, dport: int, data: byt
     length = 8 + len(data)
     hdr = struct.pack("!HHHH", sport, dport, length, 0)
     csum = internet_checksum(pseudo_header(src, dst, IpProtocol.UDP, length) + hdr + data) or 0xFFFF
+    # a non-zero IPv4 ID, as real hosts send (a zero one is replaced under AH: test_fuzz_packets)
     return build_ip(
-        src, dst, IpProtocol.UDP, struct.pack("!HHHH", sport, dport, length, csum) + data
-    )
+        src, dst, IpProtocol.UDP, struct.pack("!HHHH", sport, dport, length, csum) + data,
+        ident=0x4242,
+    )  # fmt: skip
 
 
 def tcp_packet(src: IPAddress, dst: IPAddress, sport: int, dport: int, data: bytes) -> bytes:
@@ -55,7 +57,7 @@ def tcp_packet(src: IPAddress, dst: IPAddress, sport: int, dport: int, data: byt
     seg = hdr + data
     csum = internet_checksum(pseudo_header(src, dst, IpProtocol.TCP, len(seg)) + seg)
     seg = seg[:16] + csum.to_bytes(2, "big") + seg[18:]
-    return build_ip(src, dst, IpProtocol.TCP, seg)
+    return build_ip(src, dst, IpProtocol.TCP, seg, ident=0x4243)
 
 
 # Site A and site B networks and gateways, per address family.

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyipsec.dataplane.processor import Processor, Verdict
-from pyipsec.wire.ip import build_ip, fix_transport_checksum, parse_ip
+from pyipsec.wire.ip import build_ip, fix_transport_checksum, internet_checksum, parse_ip
 
 from .engine_helpers import Pair, make_pair
 
@@ -158,5 +158,11 @@ def test_whatever_the_policy_covers_arrives_unchanged(
         # RFC 3948 §3.1.2: transport mode in UDP recomputes the TCP/UDP checksum (random
         # payloads carry random checksums); nothing else may change.
         expected = fix_transport_checksum(pkt, parse_ip(pkt))
+    if cfg.get("ah") and cfg.get("tunnel") is False and pkt[0] >> 4 == 4 and pkt[4:6] == b"\0\0":
+        # AH covers the IPv4 Identification, so a zero ID gets a fresh non-zero one before
+        # signing (processor._with_ip_id); the header checksum follows it.
+        assert got.packet[4:6] != b"\0\0"
+        assert internet_checksum(got.packet[:20]) == 0
+        expected = pkt[:4] + got.packet[4:6] + pkt[6:10] + got.packet[10:12] + pkt[12:]
     assert got.packet == expected
     assert sender.stats.total() == 0 and receiver.stats.total() == 0

@@ -88,6 +88,8 @@ def stop_node(proc: subprocess.Popen[str]) -> dict:
     [
         (["ESP"], "aes-128-gcm", None, False),
         (["ESP"], "aes-128-cbc", "sha256", True),
+        (["AH"], None, "sha1", False),
+        (["ESP", "AH"], "aes-128-cbc", "sha1", False),
     ],
 )
 def test_ping_crosses_a_manual_tunnel(protocols, enc, auth, udp) -> None:

@@ -65,6 +65,7 @@ from pyipsec.wire.ip import (
     MalformedPacket,
     ecn,
     fix_transport_checksum,
+    internet_checksum,
     ipv4_header,
     ipv6_header,
     parse_ip,
@@ -190,6 +191,7 @@ class Processor:
         self._events: list[ProcessorEvent] = []
         self._last_acquire: dict[int, float] = {}
         self._nat_seen: dict[tuple[int, IPAddress], tuple[int, int]] = {}
+        self._ip_id = int.from_bytes(rng(2), "big")
         self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
 
     # -- public -----------------------------------------------------------------------------
@@ -389,7 +391,10 @@ class Processor:
         if tunnel:
             # RFC 4301 §5.1.2.1: fresh TTL, DSCP/ECN copied from the inner header, DF clear.
             if version == 4:
-                header = ipv4_header(first.src_packed, first.dst_packed, nh, len(payload), tos=tos)
+                header = ipv4_header(
+                    first.src_packed, first.dst_packed, nh, len(payload), tos=tos,
+                    ident=self._next_ip_id(),
+                )  # fmt: skip
             else:
                 header = ipv6_header(
                     first.src_packed, first.dst_packed, nh, len(payload), traffic_class=tos
@@ -401,6 +406,8 @@ class Processor:
         elif ah_sa is not None:
             if esp_sa is not None:
                 header = rewrite_header(header, version, nh_offset, nh, len(header))
+            if version == 4 and header[4:6] == b"\0\0":
+                header = self._with_ip_id(header)
             out = ah_protect(ah_sa, header, version, nh_offset, payload, ah_seq)
         else:
             out = rewrite_header(header, version, nh_offset, nh, len(header) + len(payload)) + (
@@ -420,6 +427,21 @@ class Processor:
             payload_offset=payload_offset,
             policy_id=policy.id,
         )
+
+    def _next_ip_id(self) -> int:
+        """A non-zero IPv4 Identification for headers we build (RFC 6864 §4.1: unique for
+        fragmentable packets). AH covers the field, so it must be set before the ICV: a raw
+        socket would otherwise fill in a zero ID after we signed the header."""
+        self._ip_id = (self._ip_id % 0xFFFF) + 1
+        return self._ip_id
+
+    def _with_ip_id(self, header: bytes) -> bytes:
+        h = bytearray(header)
+        h[4:6] = self._next_ip_id().to_bytes(2, "big")
+        h[10:12] = b"\0\0"
+        ihl = (h[0] & 0x0F) * 4
+        h[10:12] = internet_checksum(h[:ihl]).to_bytes(2, "big")
+        return bytes(h)
 
     # -- inbound ----------------------------------------------------------------------------
 

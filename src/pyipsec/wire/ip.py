@@ -260,11 +260,12 @@ def ipv6_header(
 
 
 def build_ip(
-    src: IPAddress, dst: IPAddress, protocol: int, payload: bytes, *, ttl: int = 64
+    src: IPAddress, dst: IPAddress, protocol: int, payload: bytes, *, ttl: int = 64, ident: int = 0
 ) -> bytes:
     """A whole IP packet of the family of ``src`` carrying ``payload``."""
     if src.version == 4:
-        return ipv4_header(src.packed, dst.packed, protocol, len(payload), ttl=ttl) + payload
+        hdr = ipv4_header(src.packed, dst.packed, protocol, len(payload), ttl=ttl, ident=ident)
+        return hdr + payload
     return ipv6_header(src.packed, dst.packed, protocol, len(payload), hop_limit=ttl) + payload
 
 
