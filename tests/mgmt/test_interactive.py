@@ -102,3 +102,11 @@ def test_escaped_question_mark_is_not_help_and_not_run(tmp_path: Path) -> None:
     interact(c.interp, tmp_path / "history", lambda _prompt: next(lines))
     assert c.output == []
     assert c.ok("/ip ipsec proposal print count-only") == "1\n"
+
+
+def test_complete_item_names() -> None:
+    c = Console()
+    c.ok('/ip ipsec proposal add name=tset1\n/ip ipsec proposal add name="with blank"')
+    assert candidates(c.interp, "/ip ipsec proposal set t") == ["tset1"]
+    assert "default" in candidates(c.interp, "/ip ipsec proposal remove ")
+    assert candidates(c.interp, "/ip ipsec proposal add t") == []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyipsec.config.menus import MENUS
 from pyipsec.mgmt.cli.interpreter import (
+    POSITIONAL,
     Interpreter,
     arg_names,
     command_names,
@@ -80,7 +81,13 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
         head, _, last = value.rpartition(",")
         head = head + "," if head else ""
         return sorted(f"{name}={head}{c}" for c in choices if c.startswith(last))
-    return sorted(n + "=" for n in arg_names(path, command) if n.startswith(partial))
+    found = [n + "=" for n in arg_names(path, command) if n.startswith(partial)]
+    menu = MENUS.get(path)
+    if command in POSITIONAL and "numbers" in POSITIONAL[command] and menu and menu.key:
+        # item names for the item list (names with blanks would need quotes: not offered)
+        items = interp.session.store.load().table(path).names() if not menu.is_runtime else []
+        found += [n for n in items if n.startswith(partial) and " " not in n]
+    return sorted(found)
 
 
 def help_text(interp: Interpreter, line: str) -> str:
