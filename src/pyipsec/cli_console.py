@@ -1,5 +1,9 @@
 """``pyipsec console``: the RouterOS-style console over the configuration database.
 
+When a daemon is running on the same database, the console talks to it over its control
+socket (``<db>.sock``, owner only), so changes apply live and the runtime menus show live
+state; otherwise it edits the database directly.
+
 Interactive with a prompt, completion, ``?`` help and history when stdin is a terminal;
 otherwise (``-c "<commands>"``, a script file argument, or a pipe on stdin) it runs the
 commands non-interactively and exits 1 on the first error. Output carries no colour and is
@@ -29,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pyipsec.config.store import Store, default_db_path
+    from pyipsec.io.control import ControlClient, RemoteInterpreter, daemon_listening, socket_path
     from pyipsec.mgmt.cli import console
     from pyipsec.mgmt.cli.interpreter import Interpreter
     from pyipsec.mgmt.commands import Session
@@ -44,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     with Store(path) as store:
         session = Session(store=store, user=args.user, files_dir=Path.cwd())
         interp = Interpreter(session, write=write, width=width)
+        if daemon_listening(socket_path(path)):
+            # a daemon runs on this database: commands go to it, so changes apply live and
+            # installed-sa/statistics show live data
+            interp = RemoteInterpreter(
+                ControlClient(socket_path(path)), session, write=write, width=width
+            )
         if args.commands is not None:
             return 0 if interp.run(args.commands) else 1
         if args.script:

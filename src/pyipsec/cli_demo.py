@@ -1,7 +1,6 @@
-"""``pyipsec demo`` (what ``make demo`` runs).
+"""``pyipsec demo`` (what ``make demo`` runs): two sites and a tunnel in namespaces.
 
-Until the two-namespace gateway demo lands, the demo is the self-check: the algorithm
-registry, known answers, key exchanges and ESP/AH round trips through the packet engine.
+``--selfcheck`` runs the in-memory self-check instead (no root needed).
 """
 
 from __future__ import annotations
@@ -12,8 +11,15 @@ from pyipsec import cli_selfcheck
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--selfcheck", action="store_true", help="run the in-memory self-check instead"
+    )
     cli_selfcheck.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    return cli_selfcheck.run(args)
+    if args.selfcheck:
+        return cli_selfcheck.run(args)
+    from pyipsec.demo import run_demo
+
+    return run_demo()

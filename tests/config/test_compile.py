@@ -73,6 +73,7 @@ def test_manual_sa_gives_an_in_and_out_pair(tmp_path: Path) -> None:
     assert ah_in.spi == ah_out.spi == 0x500  # one value serves both directions
     assert ah_in.auth_key == ah_out.auth_key == bytes.fromhex(SHA1_B)
     assert all(p.policy_id == policy.id for p in compiled.manual_sas)
+    assert all(p.replay_window == 0 for p in compiled.manual_sas)  # no anti-replay when manual
 
 
 @pytest.mark.parametrize(

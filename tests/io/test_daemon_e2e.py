@@ -204,3 +204,42 @@ def test_without_root_the_daemon_says_what_it_needs(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "needs root privileges" in proc.stderr
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "x.db.lock").exists()
+
+
+def pyipsec_console(ns: str, db: Path, commands: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-m", "pyipsec", "console", "--db", str(db),
+         "-c", commands],
+        capture_output=True, text=True, timeout=30,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+    )  # fmt: skip
+
+
+def test_console_talks_to_the_running_daemon_and_changes_apply_live(tmp_path: Path) -> None:
+    require(lab_prerequisites())
+    with Lab(f"pyiv{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        da = start_daemon(a, tmp_path / "a.db", script("a", tunnel=True, protocols="esp"))
+        db_ = start_daemon(b, tmp_path / "b.db", script("b", tunnel=True, protocols="esp"))
+        try:
+
+            def ping() -> bool:
+                out = lab.sh(a, "ping", "-c2", "-i0.2", "-W1", "-I", LAN_A, LAN_B, check=False)
+                return " 0% packet loss" in out
+
+            assert ping()
+            shown = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec installed-sa print")
+            assert shown.returncode == 0 and "current-packets=" in shown.stdout, shown
+            assert "spi=0x2001" in shown.stdout  # live SAs, only the daemon has them
+            off = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec policy disable 1")
+            assert off.returncode == 0, off
+            assert not ping()  # the tunnel's routes went with the policy
+            on = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec policy enable 1")
+            assert on.returncode == 0, on
+            assert ping()
+            bad = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec policy set 1 level=maybe")
+            assert bad.returncode == 1 and "input does not match any value of level" in bad.stdout
+            assert ping()  # a rejected command changes nothing
+        finally:
+            assert da.stop() == 0
+            assert db_.stop() == 0

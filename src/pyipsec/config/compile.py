@@ -149,6 +149,10 @@ def _manual_sas(config: Config, policy: Policy) -> list[SaParams]:
                     auth_key=bytes.fromhex(_pair(auth_keys)[idx]) if integ else b"",
                     lifetime=lifetime,
                     policy_id=policy.id,
+                    # No anti-replay on manual SAs (as `ip xfrm state` defaults to): without a
+                    # key exchange nothing can reset the counter, so a restarted or re-enabled
+                    # peer would start again at 1 and be dropped as a replay forever.
+                    replay_window=0,
                 )
             )
     for params in out:  # key lengths are checked by keying once, before anything is installed

@@ -122,3 +122,29 @@ def daemon_listening(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+class RemoteInterpreter(Interpreter):
+    """A console interpreter whose commands run inside the daemon (live data, live apply).
+
+    Prompt, completion and ``?`` help stay local (they only need the schema and the store);
+    every command line goes to the daemon, whose output is written here.
+    """
+
+    def __init__(
+        self,
+        client: ControlClient,
+        session: Session,
+        *,
+        write: Callable[[str], None],
+        width: int = 80,
+    ) -> None:
+        super().__init__(session, write=write, width=width)
+        self.client = client
+
+    def run(self, text: str, *, stop_on_error: bool = True) -> bool:
+        self.client.cwd = self.cwd
+        ok, out = self.client.run(text)
+        self.write(out)
+        self.cwd = self.client.cwd
+        return ok

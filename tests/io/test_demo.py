@@ -1,0 +1,44 @@
+"""`make demo` = `pyipsec demo`: the two-site tunnel demo runs, shows its output and cleans up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pyipsec.io.labnet import lab_prerequisites, run
+from tests.conftest import require
+from tests.io.daemon_proc import ROOT
+
+pytestmark = pytest.mark.netns
+ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+
+
+def test_demo_brings_up_a_tunnel_and_tears_it_down() -> None:
+    require(lab_prerequisites())
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyipsec", "demo"], capture_output=True, text=True, timeout=300,
+        env=ENV,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert " 0% packet loss" in out
+    assert "Mbit/s" in out
+    assert out.count("/ip ipsec installed-sa print") == 2
+    assert out.count("in-state-protocol-errors: 0") == 2
+    assert "E spi=0x" in out and "state=mature" in out
+    assert out.rstrip().endswith("== done")
+    assert "pyipsec-demo" not in run(["ip", "netns", "list"])
+
+
+def test_demo_without_root_says_what_it_needs() -> None:
+    require(lab_prerequisites())
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+         "pyipsec", "demo"],
+        capture_output=True, text=True, timeout=60, env=ENV, cwd="/",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "needs root" in proc.stderr and "sudo make demo" in proc.stderr
