@@ -15,15 +15,20 @@ from pyipsec.core.ikev1 import proposals as pr
 from pyipsec.core.ikev1.errors import (
     AttributesNotSupported,
     BadProposalSyntax,
+    InvalidSpi,
     LocalProtocolError,
     NoProposalChosen,
+    ProtocolError,
 )
-from pyipsec.core.profiles import AuthMethod, PeerProfile, ProposalCheck
+from pyipsec.core.profiles import AuthMethod, PeerProfile, ProposalCheck, ProposalProfile
 from pyipsec.crypto import groups, registry
-from pyipsec.wire.ikev1.attributes import Attribute
+from pyipsec.dataplane.policy import Mode, Policy
+from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.wire.ikev1.attributes import Attribute, push_attributes
 from pyipsec.wire.ikev1.constants import (
     KEY_IKE,
     IkeAttributeType,
+    IpsecAttributeType,
     NotifyMessageType,
     PayloadType,
     ProtocolId,
@@ -394,3 +399,536 @@ def test_phase1_accept_reply_checks() -> None:
     # Two transforms back.
     with pytest.raises(BadProposalSyntax):
         pr.accept_phase1_reply(cfg, offer, offer)
+
+
+# --- phase 2 ---------------------------------------------------------------------------------
+
+IPSEC = IpsecAttributeType
+NET = ipaddress.ip_network
+ADDR = ipaddress.ip_address
+TUNNEL = Policy(
+    id=1,
+    src=NET("10.1.0.0/24"),
+    dst=NET("10.2.0.0/24"),
+    tunnel=True,
+    sa_src=ADDR("192.0.2.1"),
+    sa_dst=ADDR("198.51.100.1"),
+)
+TRANSPORT = Policy(id=2, src=NET("192.0.2.1/32"), dst=NET("198.51.100.1/32"))
+SPIS_I = {SaProtocol.ESP: 0x11111111, SaProtocol.AH: 0x22222222}
+SPIS_R = {SaProtocol.ESP: 0x33333333, SaProtocol.AH: 0x44444444}
+
+
+def prop(**kw: object) -> ProposalProfile:
+    base: dict[str, object] = {"name": "default"}
+    base.update(kw)
+    return ProposalProfile(**base)  # type: ignore[arg-type]
+
+
+def p2_attrs(t: Transform) -> dict[int, int]:
+    return {
+        a.type: a.as_int()
+        for a in t.attributes
+        if a.type not in (IPSEC.SA_LIFE_TYPE, IPSEC.SA_LIFE_DURATION)
+    }
+
+
+def p2_lives(t: Transform) -> list[tuple[int, int]]:
+    a = t.attributes
+    return [
+        (a[i].as_int(), a[i + 1].as_int())
+        for i in range(len(a) - 1)
+        if a[i].type == IPSEC.SA_LIFE_TYPE and a[i + 1].type == IPSEC.SA_LIFE_DURATION
+    ]
+
+
+def round_trip(
+    offer_profile: ProposalProfile,
+    select_profile: ProposalProfile,
+    policy: Policy,
+    *,
+    check: ProposalCheck = ProposalCheck.OBEY,
+    udp_encap: bool = False,
+    natt_draft: bool = False,
+) -> tuple[pr.Phase2Choice, pr.Phase2Choice]:
+    offer = pr.phase2_offer(
+        offer_profile, policy, SPIS_I, udp_encap=udp_encap, natt_draft=natt_draft
+    )
+    choice_r, answer = pr.select_phase2(
+        select_profile, policy, wire(offer), check, udp_encap=udp_encap
+    )
+    reply = wire(pr.answer_with_spis(answer, SPIS_R))
+    choice_i = pr.accept_phase2_reply(offer, reply, udp_encap=udp_encap)
+    return choice_r, choice_i
+
+
+def same_but_spis(a: pr.Phase2Choice, b: pr.Phase2Choice) -> bool:
+    def strip(c: pr.Phase2Choice) -> pr.Phase2Choice:
+        return dataclasses.replace(
+            c,
+            items=tuple(dataclasses.replace(i, peer_spi=0) for i in c.items),
+            responder_lifetime=None,
+        )
+
+    return strip(a) == strip(b)
+
+
+def test_phase2_esp_offer_layout() -> None:
+    p = prop(
+        enc_algorithms=("aes-256-cbc", "aes-128-gcm", "3des"),
+        auth_algorithms=("sha1", "sha256"),
+        pfs_group="modp2048",
+        lifetime=1800,
+    )
+    sa = wire(pr.phase2_offer(p, TUNNEL, SPIS_I, udp_encap=False))
+    assert len(sa.proposals) == 1
+    esp = sa.proposals[0]
+    assert esp.protocol_id == ProtocolId.IPSEC_ESP and esp.number == 1
+    assert esp.spi == bytes.fromhex("11111111")
+    # RFC 2407 §4.4.4 / RFC 3602 / RFC 4106: ESP_AES 12, ESP_AES-GCM-16 20, ESP_3DES 3.
+    assert [t.transform_id for t in esp.transforms] == [12, 12, 20, 3, 3]
+    assert [t.number for t in esp.transforms] == [1, 2, 3, 4, 5]
+    common = {IPSEC.GROUP_DESCRIPTION: 14, IPSEC.ENCAPSULATION_MODE: 1}
+    got = [p2_attrs(t) for t in esp.transforms]
+    assert got[0] == {**common, IPSEC.AUTHENTICATION_ALGORITHM: 2, IPSEC.KEY_LENGTH: 256}
+    assert got[1] == {**common, IPSEC.AUTHENTICATION_ALGORITHM: 5, IPSEC.KEY_LENGTH: 256}
+    assert got[2] == {**common, IPSEC.KEY_LENGTH: 128}  # AEAD: no Authentication Algorithm
+    assert got[3] == {**common, IPSEC.AUTHENTICATION_ALGORITHM: 2}  # 3DES: no Key Length
+    assert all(p2_lives(t) == [(1, 1800)] for t in esp.transforms)
+
+
+def test_phase2_ah_esp_offer_shares_the_proposal_number() -> None:
+    p = prop(enc_algorithms=("aes-128-cbc",), auth_algorithms=("sha1", "sha512"), pfs_group=None)
+    policy = dataclasses.replace(TRANSPORT, ah=True, esp=True)
+    sa = wire(pr.phase2_offer(p, policy, SPIS_I, udp_encap=False))
+    assert [(q.number, q.protocol_id) for q in sa.proposals] == [
+        (1, ProtocolId.IPSEC_ESP),
+        (1, ProtocolId.IPSEC_AH),
+    ]
+    ah = sa.proposals[1]
+    assert ah.spi == bytes.fromhex("22222222")
+    # RFC 2407 §4.4.3 AH_SHA 3 with HMAC-SHA 2; RFC 4868 AH_SHA2_512 7 with 7.
+    assert [
+        (t.transform_id, p2_attrs(t)[IPSEC.AUTHENTICATION_ALGORITHM]) for t in ah.transforms
+    ] == [
+        (3, 2),
+        (7, 7),
+    ]
+    assert all(IPSEC.GROUP_DESCRIPTION not in p2_attrs(t) for t in ah.transforms)
+    assert {p2_attrs(t)[IPSEC.ENCAPSULATION_MODE] for t in ah.transforms} == {2}
+
+
+@pytest.mark.parametrize(
+    ("policy", "udp", "draft", "value"),
+    [
+        (TUNNEL, False, False, 1),
+        (TRANSPORT, False, False, 2),
+        (TUNNEL, True, False, 3),
+        (TRANSPORT, True, False, 4),
+        (TUNNEL, True, True, 61443),
+        (TRANSPORT, True, True, 61444),
+        (TUNNEL, False, True, 1),
+    ],
+)
+def test_phase2_encapsulation_mode(policy: Policy, udp: bool, draft: bool, value: int) -> None:
+    sa = wire(pr.phase2_offer(prop(), policy, SPIS_I, udp_encap=udp, natt_draft=draft))
+    assert {p2_attrs(t)[IPSEC.ENCAPSULATION_MODE] for t in sa.proposals[0].transforms} == {value}
+    choice_r, choice_i = round_trip(prop(), prop(), policy, udp_encap=udp, natt_draft=draft)
+    assert choice_r.mode is choice_i.mode is policy.mode
+    assert choice_r.udp_encap is choice_i.udp_encap is udp
+    assert choice_r.encapsulation_mode == choice_i.encapsulation_mode == value
+
+
+@pytest.mark.parametrize("auth", [("null",), ("",), ()])
+def test_phase2_null_auth(auth: tuple[str, ...]) -> None:
+    p = prop(enc_algorithms=("aes-128-cbc", "null"), auth_algorithms=auth)
+    sa = wire(pr.phase2_offer(p, TUNNEL, SPIS_I, udp_encap=False))
+    transforms = sa.proposals[0].transforms
+    # NULL encryption with null integrity is never offered (RFC 4303 §3.2).
+    assert [t.transform_id for t in transforms] == [12]
+    assert IPSEC.AUTHENTICATION_ALGORITHM not in p2_attrs(transforms[0])
+    choice_r, choice_i = round_trip(p, p, TUNNEL)
+    assert choice_i.items[0].integrity is None and same_but_spis(choice_r, choice_i)
+
+
+def test_phase2_offer_refusals() -> None:
+    with pytest.raises(LocalProtocolError):
+        pr.phase2_offer(prop(enc_algorithms=("chacha20poly1305",)), TUNNEL, SPIS_I, udp_encap=False)
+    with pytest.raises(LocalProtocolError):  # AH with null auth only
+        pr.phase2_offer(
+            prop(auth_algorithms=("null",)),
+            dataclasses.replace(TUNNEL, ah=True, esp=False),
+            SPIS_I,
+            udp_encap=False,
+        )
+    with pytest.raises(LocalProtocolError):  # no SPI for AH
+        pr.phase2_offer(
+            prop(), dataclasses.replace(TUNNEL, ah=True), {SaProtocol.ESP: 0x1000}, udp_encap=False
+        )
+
+
+# Every ESP cipher with an IKEv1 id, by its canonical name (aliases such as aes-128 skipped).
+ESP_CIPHERS = sorted({a.name for a in registry.ENCRYPTION.values() if a.ikev1_esp_id is not None})
+AUTHS = ["md5", "sha1", "sha256", "sha384", "sha512", "null"]
+
+
+@pytest.mark.parametrize("enc", ESP_CIPHERS)
+def test_phase2_round_trip_every_esp_cipher(enc: str) -> None:
+    for auth in AUTHS:
+        p = prop(enc_algorithms=(enc,), auth_algorithms=(auth,))
+        if enc == "null" and auth == "null":
+            continue
+        choice_r, choice_i = round_trip(p, p, TUNNEL)
+        assert same_but_spis(choice_r, choice_i)
+        item = choice_i.items[0]
+        assert item.encryption is registry.encryption(enc)
+        aead = registry.encryption(enc).aead
+        assert item.integrity is (None if aead or auth == "null" else registry.integrity(auth))
+        assert choice_r.items[0].peer_spi == SPIS_I[SaProtocol.ESP]
+        assert choice_i.peer_spis == {SaProtocol.ESP: SPIS_R[SaProtocol.ESP]}
+        assert choice_i.pfs_group is groups.group("modp1024") and choice_i.lifetime == 1800
+
+
+@pytest.mark.parametrize("protocols", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("policy", [TUNNEL, TRANSPORT])
+@pytest.mark.parametrize("udp", [False, True])
+def test_phase2_round_trip_bundles(protocols: tuple[bool, bool], policy: Policy, udp: bool) -> None:
+    esp, ah = protocols
+    pol = dataclasses.replace(policy, esp=esp, ah=ah)
+    p = prop(auth_algorithms=("sha256", "sha1"))
+    choice_r, choice_i = round_trip(p, p, pol, udp_encap=udp)
+    assert same_but_spis(choice_r, choice_i)
+    want = {SaProtocol.ESP} if esp else set()
+    want |= {SaProtocol.AH} if ah else set()
+    assert set(choice_i.peer_spis) == want
+    assert choice_i.peer_spis == {k: SPIS_R[k] for k in want}
+    assert choice_r.peer_spis == {k: SPIS_I[k] for k in want}
+    if ah:
+        item = choice_i.item(SaProtocol.AH)
+        assert item is not None and item.integrity is registry.integrity("sha256")
+        assert item.encryption is None and item.transform_id == 5
+
+
+def test_phase2_responder_picks_in_the_initiators_order() -> None:
+    initiator = prop(enc_algorithms=("3des", "aes-128-cbc"), auth_algorithms=("md5", "sha1"))
+    responder = prop(enc_algorithms=("aes-128-cbc", "3des"), auth_algorithms=("sha1",))
+    choice_r, choice_i = round_trip(initiator, responder, TUNNEL)
+    assert choice_r.items[0].encryption is registry.encryption("3des")
+    assert choice_r.items[0].integrity is registry.integrity("sha1")
+    assert choice_r.items[0].transform_number == 2
+    assert same_but_spis(choice_r, choice_i)
+
+
+def _refused(
+    offer_profile: ProposalProfile,
+    select_profile: ProposalProfile,
+    policy: Policy = TUNNEL,
+    *,
+    check: ProposalCheck = ProposalCheck.OBEY,
+    udp_encap: bool = False,
+    offer_policy: Policy | None = None,
+    offer_udp: bool | None = None,
+) -> NoProposalChosen:
+    offer = pr.phase2_offer(
+        offer_profile,
+        offer_policy or policy,
+        SPIS_I,
+        udp_encap=udp_encap if offer_udp is None else offer_udp,
+    )
+    with pytest.raises(NoProposalChosen) as info:
+        pr.select_phase2(select_profile, policy, wire(offer), check, udp_encap=udp_encap)
+    assert info.value.notify == NotifyMessageType.NO_PROPOSAL_CHOSEN
+    return info.value
+
+
+def test_phase2_refusals() -> None:
+    # no common cipher / auth
+    _refused(prop(enc_algorithms=("3des",)), prop(enc_algorithms=("aes-128-cbc",)))
+    _refused(prop(auth_algorithms=("md5",)), prop(auth_algorithms=("sha1",)))
+    # key length differs
+    _refused(prop(enc_algorithms=("aes-256-cbc",)), prop(enc_algorithms=("aes-128-cbc",)))
+    # ESP without integrity to a responder that wants integrity
+    _refused(prop(auth_algorithms=("null",)), prop(auth_algorithms=("sha1",)))
+    # transport offered to a tunnel policy and the reverse
+    err = _refused(prop(), prop(), TUNNEL, offer_policy=TRANSPORT)
+    assert "transport mode offered for a tunnel policy" in str(err)
+    _refused(prop(), prop(), TRANSPORT, offer_policy=TUNNEL)
+    # UDP encapsulation offered when we saw no NAT
+    _refused(prop(), prop(), TUNNEL, udp_encap=False, offer_udp=True)
+    # ESP offered for an AH+ESP policy, AH+ESP for an ESP policy
+    _refused(prop(), prop(), dataclasses.replace(TUNNEL, ah=True), offer_policy=TUNNEL)
+    _refused(prop(), prop(), TUNNEL, offer_policy=dataclasses.replace(TUNNEL, ah=True))
+
+
+def test_phase2_plain_mode_accepted_under_nat() -> None:
+    offer = pr.phase2_offer(prop(), TUNNEL, SPIS_I, udp_encap=False)
+    choice, _ = pr.select_phase2(prop(), TUNNEL, wire(offer), ProposalCheck.OBEY, udp_encap=True)
+    assert choice.udp_encap and choice.encapsulation_mode == 1
+
+
+# (check, initiator pfs, responder pfs) -> chosen pfs or None for refused ("-" = no PFS).
+PFS_TABLE = [
+    (ProposalCheck.OBEY, None, "modp1024", "-"),
+    (ProposalCheck.OBEY, "modp2048", "modp1024", "modp2048"),
+    (ProposalCheck.OBEY, "modp1024", None, "modp1024"),
+    (ProposalCheck.STRICT, None, "modp1024", None),
+    (ProposalCheck.STRICT, "modp2048", "modp1024", None),
+    (ProposalCheck.STRICT, "modp1024", None, "modp1024"),
+    (ProposalCheck.STRICT, "modp1024", "modp1024", "modp1024"),
+    (ProposalCheck.CLAIM, None, "modp1024", None),
+    (ProposalCheck.CLAIM, "modp2048", "modp1024", None),
+    (ProposalCheck.CLAIM, "modp1024", None, "modp1024"),
+    (ProposalCheck.EXACT, "modp1024", None, None),
+    (ProposalCheck.EXACT, None, "modp1024", None),
+    (ProposalCheck.EXACT, None, None, "-"),
+    (ProposalCheck.EXACT, "ecp256", "ecp256", "ecp256"),
+]
+
+
+@pytest.mark.parametrize(("check", "theirs", "ours", "result"), PFS_TABLE)
+def test_phase2_pfs_proposal_check(
+    check: ProposalCheck, theirs: str | None, ours: str | None, result: str | None
+) -> None:
+    initiator, responder = prop(pfs_group=theirs), prop(pfs_group=ours)
+    if result is None:
+        _refused(initiator, responder, check=check)
+        return
+    choice_r, choice_i = round_trip(initiator, responder, TUNNEL, check=check)
+    want = None if result == "-" else groups.group(result)
+    assert choice_r.pfs_group is want and choice_i.pfs_group is want
+
+
+# (check, initiator lifetime, responder lifetime) -> (lifetime, responder_lifetime) or None.
+LIFE_TABLE = [
+    (ProposalCheck.OBEY, 3600, 1800, (3600, None)),
+    (ProposalCheck.STRICT, 3600, 1800, None),
+    (ProposalCheck.STRICT, 900, 1800, (900, None)),
+    (ProposalCheck.STRICT, 3600, 0, (3600, None)),
+    (ProposalCheck.CLAIM, 3600, 1800, (1800, 1800)),
+    (ProposalCheck.CLAIM, 900, 1800, (900, None)),
+    (ProposalCheck.EXACT, 1800, 1800, (1800, None)),
+    (ProposalCheck.EXACT, 1801, 1800, None),
+]
+
+
+@pytest.mark.parametrize(("check", "theirs", "ours", "result"), LIFE_TABLE)
+def test_phase2_lifetime_proposal_check(
+    check: ProposalCheck, theirs: int, ours: int, result: tuple[int, int | None] | None
+) -> None:
+    initiator, responder = prop(lifetime=theirs), prop(lifetime=ours)
+    if result is None:
+        _refused(initiator, responder, check=check)
+        return
+    choice_r, choice_i = round_trip(initiator, responder, TUNNEL, check=check)
+    assert (choice_r.lifetime, choice_r.responder_lifetime) == result
+    assert choice_i.lifetime == theirs  # until the RESPONDER-LIFETIME arrives
+
+
+def test_phase2_responder_lifetime_under_claim() -> None:
+    choice_r, choice_i = round_trip(
+        prop(lifetime=3600), prop(lifetime=600), TUNNEL, check=ProposalCheck.CLAIM
+    )
+    assert choice_r.responder_lifetime == 600
+    notify = pr.responder_lifetime_notify(choice_r, protocol=SaProtocol.ESP, spi=0x33333333)
+    assert notify.notify_type == NotifyMessageType.RESPONDER_LIFETIME == 24576
+    assert notify.protocol_id == ProtocolId.IPSEC_ESP and notify.spi == bytes.fromhex("33333333")
+    # RFC 2407 §4.6.3.1: the data is SA Life Type (seconds) + SA Life Duration.
+    assert notify.data == bytes.fromhex("8001000180020258")
+    updated = pr.apply_responder_lifetime(choice_i, notify.data)
+    assert updated.lifetime == 600 and same_but_spis(updated, choice_r)
+    # A longer value does not lengthen the SA; kilobytes are applied too.
+    longer = push_attributes(
+        (
+            Attribute(type=IPSEC.SA_LIFE_TYPE, value=1),
+            Attribute(type=IPSEC.SA_LIFE_DURATION, value=7200),
+            Attribute(type=IPSEC.SA_LIFE_TYPE, value=2),
+            Attribute(type=IPSEC.SA_LIFE_DURATION, value=500),
+        )
+    )
+    again = pr.apply_responder_lifetime(updated, longer)
+    assert (again.lifetime, again.lifebytes) == (600, 500)
+    with pytest.raises(ProtocolError):
+        pr.apply_responder_lifetime(updated, b"\x80\x01")
+    with pytest.raises(ValueError):
+        pr.responder_lifetime_notify(choice_i, protocol=SaProtocol.ESP, spi=1)
+
+
+def test_phase2_lifebytes_offer_and_strict() -> None:
+    offer = pr.phase2_offer(prop(), TUNNEL, SPIS_I, udp_encap=False, lifebytes=2048 * 1024)
+    assert p2_lives(offer.proposals[0].transforms[0]) == [(1, 1800), (2, 2048)]
+    choice, _ = pr.select_phase2(prop(), TUNNEL, wire(offer), ProposalCheck.STRICT, udp_encap=False)
+    assert choice.lifebytes == 2048  # our proposal has no byte limit: unlimited
+
+
+def test_esp_keymat_layout() -> None:
+    gcm, _ = round_trip(
+        prop(enc_algorithms=("aes-128-gcm",)), prop(enc_algorithms=("aes-128-gcm",)), TUNNEL
+    )
+    assert pr.esp_keymat_layout(gcm.items[0]) == (20, 0)  # 16-byte key + 4-byte salt
+    cbc, _ = round_trip(
+        prop(enc_algorithms=("aes-256-cbc",), auth_algorithms=("sha256",)),
+        prop(enc_algorithms=("aes-256-cbc",), auth_algorithms=("sha256",)),
+        TUNNEL,
+    )
+    assert pr.esp_keymat_layout(cbc.items[0]) == (32, 32)
+    pol = dataclasses.replace(TUNNEL, esp=False, ah=True)
+    ah, _ = round_trip(prop(auth_algorithms=("sha1",)), prop(auth_algorithms=("sha1",)), pol)
+    assert pr.esp_keymat_layout(ah.items[0]) == (0, 20)
+
+
+def _esp_sa(*transforms: Transform, spi: bytes = b"\x00\x00\x10\x00") -> SaPayload:
+    return SaPayload(
+        proposals=(
+            Proposal(number=1, protocol_id=ProtocolId.IPSEC_ESP, spi=spi, transforms=transforms),
+        )
+    )
+
+
+GOOD_ESP = Transform(
+    number=1,
+    transform_id=12,
+    attributes=(
+        Attribute(type=IPSEC.SA_LIFE_TYPE, value=1),
+        Attribute(type=IPSEC.SA_LIFE_DURATION, value=1800),
+        Attribute(type=IPSEC.GROUP_DESCRIPTION, value=2),
+        Attribute(type=IPSEC.ENCAPSULATION_MODE, value=1),
+        Attribute(type=IPSEC.AUTHENTICATION_ALGORITHM, value=2),
+        Attribute(type=IPSEC.KEY_LENGTH, value=128),
+    ),
+)
+
+
+def test_phase2_hand_built_and_malformed() -> None:
+    choice, answer = pr.select_phase2(
+        prop(), TUNNEL, _esp_sa(GOOD_ESP), ProposalCheck.OBEY, udp_encap=False
+    )
+    assert choice.items[0].encryption is registry.encryption("aes-128-cbc")
+    assert choice.items[0].peer_spi == 0x1000
+    assert pr.answer_with_spis(answer, SPIS_R).proposals[0].spi == bytes.fromhex("33333333")
+    with pytest.raises(InvalidSpi):
+        pr.select_phase2(
+            prop(), TUNNEL, _esp_sa(GOOD_ESP, spi=b"\x01\x02"), ProposalCheck.OBEY, udp_encap=False
+        )
+    with pytest.raises(InvalidSpi):
+        pr.select_phase2(
+            prop(), TUNNEL, _esp_sa(GOOD_ESP, spi=bytes(4)), ProposalCheck.OBEY, udp_encap=False
+        )
+    dup = dataclasses.replace(
+        GOOD_ESP, attributes=(*GOOD_ESP.attributes, Attribute(type=IPSEC.KEY_LENGTH, value=128))
+    )
+    with pytest.raises(BadProposalSyntax):
+        pr.select_phase2(prop(), TUNNEL, _esp_sa(dup), ProposalCheck.OBEY, udp_encap=False)
+    rounds = dataclasses.replace(
+        GOOD_ESP, attributes=(*GOOD_ESP.attributes, Attribute(type=IPSEC.KEY_ROUNDS, value=1))
+    )
+    with pytest.raises(AttributesNotSupported):
+        pr.select_phase2(prop(), TUNNEL, _esp_sa(rounds), ProposalCheck.OBEY, udp_encap=False)
+    # GCM with an Authentication Algorithm, AH whose auth attribute disagrees with its id
+    gcm = dataclasses.replace(GOOD_ESP, transform_id=20)
+    with pytest.raises(NoProposalChosen):
+        pr.select_phase2(
+            prop(enc_algorithms=("aes-128-gcm",)),
+            TUNNEL,
+            _esp_sa(gcm),
+            ProposalCheck.OBEY,
+            udp_encap=False,
+        )
+    ah = Transform(
+        number=1,
+        transform_id=3,
+        attributes=(
+            Attribute(type=IPSEC.AUTHENTICATION_ALGORITHM, value=1),
+            Attribute(type=IPSEC.ENCAPSULATION_MODE, value=1),
+        ),
+    )
+    ah_sa = SaPayload(
+        proposals=(
+            Proposal(
+                number=1, protocol_id=ProtocolId.IPSEC_AH, spi=b"\x00\x00\x10\x00", transforms=(ah,)
+            ),
+        )
+    )
+    with pytest.raises(NoProposalChosen):
+        pr.select_phase2(
+            prop(auth_algorithms=("md5", "sha1")),
+            dataclasses.replace(TUNNEL, ah=True, esp=False),
+            ah_sa,
+            ProposalCheck.OBEY,
+            udp_encap=False,
+        )
+    # No Encapsulation Mode = transport (racoon)
+    no_mode = dataclasses.replace(
+        GOOD_ESP,
+        attributes=tuple(a for a in GOOD_ESP.attributes if a.type != IPSEC.ENCAPSULATION_MODE),
+    )
+    choice, _ = pr.select_phase2(
+        prop(), TRANSPORT, _esp_sa(no_mode), ProposalCheck.OBEY, udp_encap=False
+    )
+    assert choice.mode is Mode.TRANSPORT and choice.lifetime == 1800
+    # ESN (RFC 4304) is understood
+    esn = dataclasses.replace(
+        GOOD_ESP,
+        attributes=(*GOOD_ESP.attributes, Attribute(type=IPSEC.EXTENDED_SEQUENCE_NUMBER, value=1)),
+    )
+    choice, _ = pr.select_phase2(prop(), TUNNEL, _esp_sa(esn), ProposalCheck.OBEY, udp_encap=False)
+    assert choice.esn
+
+
+def test_phase2_one_proposal_per_combination_is_understood() -> None:
+    # strongSwan-style: alternatives as separate proposal numbers, AH+ESP pairs sharing one.
+    esp = Proposal(
+        number=1, protocol_id=ProtocolId.IPSEC_ESP, spi=b"\x00\x00\x10\x00", transforms=(GOOD_ESP,)
+    )
+    ah_t = Transform(
+        number=1,
+        transform_id=3,
+        attributes=(
+            Attribute(type=IPSEC.ENCAPSULATION_MODE, value=1),
+            Attribute(type=IPSEC.AUTHENTICATION_ALGORITHM, value=2),
+            Attribute(type=IPSEC.GROUP_DESCRIPTION, value=2),
+        ),
+    )
+    ah = Proposal(
+        number=2, protocol_id=ProtocolId.IPSEC_AH, spi=b"\x00\x00\x20\x00", transforms=(ah_t,)
+    )
+    esp2 = dataclasses.replace(esp, number=2)
+    sa = wire(SaPayload(proposals=(esp, esp2, ah)))
+    pol = dataclasses.replace(TUNNEL, ah=True)
+    choice, answer = pr.select_phase2(prop(), pol, sa, ProposalCheck.OBEY, udp_encap=False)
+    assert choice.proposal_number == 2
+    assert choice.peer_spis == {SaProtocol.ESP: 0x1000, SaProtocol.AH: 0x2000}
+    assert [q.number for q in answer.proposals] == [2, 2]
+    # ESP alone takes proposal 1
+    choice, _ = pr.select_phase2(prop(), TUNNEL, sa, ProposalCheck.OBEY, udp_encap=False)
+    assert choice.proposal_number == 1
+
+
+def test_phase2_accept_reply_checks() -> None:
+    p = prop(enc_algorithms=("aes-128-cbc", "3des"))
+    offer = pr.phase2_offer(p, TUNNEL, SPIS_I, udp_encap=False)
+    _, answer = pr.select_phase2(p, TUNNEL, wire(offer), ProposalCheck.OBEY, udp_encap=False)
+    reply = pr.answer_with_spis(answer, SPIS_R)
+    with pytest.raises(BadProposalSyntax):  # the whole offer back
+        pr.accept_phase2_reply(offer, offer, udp_encap=False)
+    foreign = pr.answer_with_spis(
+        pr.select_phase2(
+            prop(enc_algorithms=("des",)),
+            TUNNEL,
+            wire(pr.phase2_offer(prop(enc_algorithms=("des",)), TUNNEL, SPIS_I, udp_encap=False)),
+            ProposalCheck.OBEY,
+            udp_encap=False,
+        )[1],
+        SPIS_R,
+    )
+    with pytest.raises(NoProposalChosen):
+        pr.accept_phase2_reply(offer, foreign, udp_encap=False)
+    renumbered = dataclasses.replace(
+        reply, proposals=(dataclasses.replace(reply.proposals[0], number=9),)
+    )
+    with pytest.raises(NoProposalChosen):
+        pr.accept_phase2_reply(offer, renumbered, udp_encap=False)
+    bad_spi = dataclasses.replace(
+        reply, proposals=(dataclasses.replace(reply.proposals[0], spi=b"\x00\x01"),)
+    )
+    with pytest.raises(InvalidSpi):
+        pr.accept_phase2_reply(offer, bad_spi, udp_encap=False)
