@@ -1,0 +1,850 @@
+"""The IKEv1 engine (RFC 2407, 2408, 2409, 3947, 3706) with RouterOS 6.x `/ip ipsec` semantics.
+
+Theory of operation
+-------------------
+Sans-IO: the I/O shell feeds datagrams (``receive_datagram``), acquires from the data plane
+(``acquire``), SA expiry events (``sa_expired``) and the clock (``handle_timer`` at
+``next_timer()``), and collects ``datagrams_to_send()`` and ``pop_events()``. Time only comes
+in as ``now``; randomness only from the injected ``rng``.
+
+State: one ``IkeSa`` per phase 1 (keyed by the initiator cookie, checked against the responder
+cookie and the peer's address), holding the phase-1 exchange (``phase1.py``, walked as a table
+of messages), the quick modes in flight (``quick_mode.py``, keyed by message ID) and DPD/NAT-T
+state; and the ``ChildSa``s, one per SA bundle quick mode installed through the backend. Child
+SAs outlive the phase 1 that made them (RouterOS: without DPD a phase 1 just expires and its
+SAs stay until their own expiry).
+
+Dispatch of a datagram: header -> known IKE SA by cookie (or a new responder SA for a phase-1
+first message) -> by exchange type: the phase-1 exchange of the SA, QUICK_MODE (established SA
+only), INFORMATIONAL (notifies, deletes, DPD). A datagram equal to one we already answered
+gets our answer again (the peer lost it); any other repeat is dropped. Everything a peer sends
+that we cannot use ends as a counted drop (``stats()``) with a ``DatagramDropped`` event, a
+notify where RFC 2408 §5 asks for one, or a failure event; never as an exception.
+
+Timers: retransmission of the last message of each exchange (3 s doubling, 5 tries, then
+``NegotiationFailed``), half-open phase-1 timeout, phase-1 lifetime (rekeyed only when DPD is
+on, RouterOS rule), DPD (RFC 3706) and NAT keepalives (RFC 3948 §2.3, sent by the shell).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from pyipsec.core.profiles import (
+    ExchangeMode,
+    PeerProfile,
+    ProposalProfile,
+    TemplatePolicy,
+    best_peer,
+)
+from pyipsec.crypto import groups
+from pyipsec.crypto.base import Rng
+from pyipsec.dataplane.backend import DataplaneBackend
+from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
+from pyipsec.wire.ikev1.constants import (
+    IPSEC_DOI,
+    ExchangeType,
+    NotifyMessageType,
+    ProtocolId,
+)
+from pyipsec.wire.ikev1.errors import MalformedMessage
+from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
+from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
+from pyipsec.wire.ikev1.message import parse_message
+from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
+
+from . import phase1, proposals
+from . import quick_mode as qm
+from .crypto_message import parse_encrypted_message
+from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .events import (
+    AuthenticationFailed,
+    ChildSaDeleted,
+    Datagram,
+    DatagramDropped,
+    Endpoint,
+    Event,
+    IkeSaDeleted,
+    IkeSaEstablished,
+    NatDetected,
+    NatKeepaliveDue,
+    NegotiationFailed,
+    NotifyReceived,
+    PeerUnreachable,
+    RemotePeer,
+)
+from .ike_sa import ChildSa, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
+from .protected import BadHash, cleartext_notify, open_informational, seal_informational
+
+__all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"]
+
+NATT_PORT = 4500  # RFC 3947 §4
+KEEPALIVE_INTERVAL = 20.0  # RFC 3948 §4: 20 s is the suggested default
+HALF_OPEN_TIMEOUT = 120.0  # a phase 1 that does not complete in this time is dropped
+_ZERO_COOKIE = bytes(8)
+
+
+class _Drop(Exception):
+    """Drop the datagram being processed; ``reason`` is the stats counter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Ikev1Engine:
+    """One IKEv1 daemon's protocol state for all peers."""
+
+    def __init__(
+        self,
+        *,
+        backend: DataplaneBackend,
+        rng: Rng,
+        local_addresses: Sequence[IPAddress] = (),
+    ) -> None:
+        self.backend = backend
+        self.rng = rng
+        self.local_addresses = tuple(local_addresses)
+        self.peers: tuple[PeerProfile, ...] = ()
+        self.proposals: dict[str, ProposalProfile] = {}
+        self.policies: tuple[Policy, ...] = ()
+        self.templates: tuple[TemplatePolicy, ...] = ()
+        self.ike: dict[bytes, IkeSa] = {}
+        self.children: list[ChildSa] = []
+        self._out: list[Datagram] = []
+        self._events: list[Event] = []
+        self._stats: Counter[str] = Counter()
+        self._next_policy_id = 0x4000_0000  # dynamic (generated) policy ids
+        self.strict = False  # tests: let engine bugs raise instead of counting them
+
+    # --- the shell's API --------------------------------------------------------------------
+
+    def configure(
+        self,
+        *,
+        peers: Sequence[PeerProfile],
+        proposals: Sequence[ProposalProfile],
+        policies: Sequence[Policy],
+        templates: Sequence[TemplatePolicy],
+        now: float,
+    ) -> None:
+        """Take a new configuration. IKE SAs whose peer went away or changed are deleted
+        (with their child SAs, Delete notifies sent)."""
+        self.peers = tuple(peers)
+        self.proposals = {p.name: p for p in proposals}
+        self.policies = tuple(policies)
+        self.templates = tuple(templates)
+        current = {p.id: p for p in self.peers}
+        for sa in list(self.ike.values()):
+            if current.get(sa.peer.id) != sa.peer:
+                self.delete_ike(sa, now, reason="peer removed or changed", children=True)
+        for child in list(self.children):
+            if current.get(child.peer_id) is None:
+                self.delete_child(child, now, reason="peer removed", notify=False)
+
+    def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
+        """Process one received IKE datagram (without the non-ESP marker)."""
+        try:
+            self._receive(bytes(data), src, dst, now)
+        except _Drop as d:
+            self.drop(src, d.reason)
+        except MalformedMessage as e:
+            self.drop(src, f"malformed: {e.notify.name}")
+        except Exception as e:  # a safety net: an engine bug must not take the daemon down
+            if self.strict:
+                raise
+            self.drop(src, f"internal-error: {type(e).__name__}")
+
+    def datagrams_to_send(self) -> list[Datagram]:
+        out, self._out = self._out, []
+        return out
+
+    def pop_events(self) -> list[Event]:
+        out, self._events = self._events, []
+        return out
+
+    def stats(self) -> Mapping[str, int]:
+        return dict(self._stats)
+
+    def acquire(self, policy: Policy, now: float) -> None:
+        """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""
+        if any(q.policy is not None and q.policy.id == policy.id for q in self._all_quick()):
+            return  # already negotiating for this policy
+        ends = self._endpoints_for(policy)
+        if ends is None:
+            return
+        peer, local, remote = ends
+        sa = self._ike_for(peer, remote, established_only=False)
+        if sa is not None and sa.established:
+            self._start_quick_mode(sa, policy, now)
+            return
+        if sa is not None:
+            if all(p.id != policy.id for p in sa.queued):
+                sa.queued.append(policy)
+            return
+        self.start_phase1(peer, local, remote, now, queued=[policy])
+
+    def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
+        """Soft expiry: negotiate a replacement (old SAs stay until hard expiry); hard: delete."""
+        child = self._child_by_spi(event.spi, event.protocol, event.dst)
+        if child is None or child.deleted:
+            return
+        if isinstance(event, SaHardExpired):
+            self.delete_child(child, now, reason="hard lifetime", notify=True)
+            return
+        if child.rekeyed:
+            return
+        child.rekeyed = True
+        ends = self._endpoints_for(child.policy, quiet=True)
+        peer = self._peer_by_id(child.peer_id)
+        if peer is None or peer.passive and not child.initiator:
+            return
+        sa = self._ike_for(peer, child.remote, established_only=False)
+        if sa is not None and sa.established:
+            self._start_quick_mode(sa, child.policy, now, rekey_of=child)
+        elif sa is not None:
+            sa.queued.append(child.policy)
+        elif ends is not None and not peer.passive:
+            self.start_phase1(peer, ends[1], child.remote, now, queued=[child.policy])
+
+    def kill_connections(self, now: float) -> None:
+        """`/ip ipsec remote-peers kill-connections`: delete every phase 1 and its SAs."""
+        for sa in list(self.ike.values()):
+            self.delete_ike(sa, now, reason="killed", children=True)
+
+    def remote_peers(self) -> list[RemotePeer]:
+        rows: list[RemotePeer] = []
+        for sa in self.ike.values():
+            if sa.dead:
+                continue
+            rows.append(
+                RemotePeer(
+                    local_address=sa.local[0],
+                    remote_address=sa.remote[0],
+                    state=sa.state,
+                    side=sa.side.value,
+                    established=None if sa.established_at is None else self._now - sa.established_at,
+                    nat=sa.nat,
+                )
+            )
+        return rows
+
+    _now: float = 0.0
+
+    def next_timer(self) -> float | None:
+        times = [t for sa in self.ike.values() for t in self._timers_of(sa)]
+        return min(times, default=None)
+
+    def handle_timer(self, now: float) -> None:
+        self._now = max(self._now, now)
+        for sa in list(self.ike.values()):
+            if sa.dead:
+                continue
+            self._sa_timers(sa, now)
+        self.ike = {k: v for k, v in self.ike.items() if not v.dead}
+
+    # --- shared services (used by quick_mode.py) --------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def drop(self, src: Endpoint, reason: str) -> None:
+        key = reason.split(":")[0]
+        self._stats[key] += 1
+        self._events.append(DatagramDropped(remote=src, reason=reason))
+
+    def count(self, what: str) -> None:
+        self._stats[what] += 1
+
+    def send(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
+        self._out.append(Datagram(data=data, src=src, dst=dst))
+
+    def transmit(self, sa: IkeSa, data: bytes) -> None:
+        self.send(sa.local, sa.remote, data)
+
+    def new_policy_id(self) -> int:
+        self._next_policy_id += 1
+        return self._next_policy_id
+
+    def send_informational(self, sa: IkeSa, payloads: list[NotifyPayload | DeletePayload]) -> None:
+        """A protected informational exchange (RFC 2409 §5.7) on an established SA."""
+        if sa.keys is None or sa.cipher is None:
+            return
+        mid = self._new_mid(sa)
+        self.transmit(sa, seal_informational(sa, mid, payloads))
+
+    # --- receive ----------------------------------------------------------------------------
+
+    def _receive(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
+        self._now = max(self._now, now)
+        if len(data) < HEADER_LEN:
+            raise _Drop("short")
+        header = pull_header(data)
+        sa = self.ike.get(header.initiator_cookie)
+        if sa is not None and sa.dead:
+            sa = None
+        if sa is None:
+            self._receive_new(header, data, src, dst, now)
+            return
+        if src[0] != sa.remote[0]:
+            raise _Drop("address-mismatch")
+        if header.responder_cookie != sa.cky_r:
+            if not (sa.side is Side.INITIATOR and sa.cky_r == _ZERO_COOKIE):
+                raise _Drop("unknown-cookie")
+            if header.responder_cookie == _ZERO_COOKIE:
+                raise _Drop("unknown-cookie")
+            sa.cky_r = header.responder_cookie
+        xchg = header.exchange_type
+        if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
+            self._receive_phase1(sa, header, data, src, dst, now)
+        elif xchg == ExchangeType.QUICK_MODE:
+            if not sa.established:
+                raise _Drop("quick-mode-before-phase1")
+            qm.receive(self, sa, header, data, src, dst, now)
+        elif xchg == ExchangeType.INFORMATIONAL:
+            self._receive_informational(sa, header, data, src, now)
+        else:
+            raise _Drop("unsupported-exchange")
+
+    def _receive_new(
+        self, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+    ) -> None:
+        kind = _exchange_kind(header.exchange_type)
+        if kind is None or header.responder_cookie != _ZERO_COOKIE or header.message_id:
+            raise _Drop("unknown-cookie")
+        if header.encrypted:
+            raise _Drop("unknown-cookie")
+        peer = self._peer_for_initiator(kind, src[0])
+        if peer is None:
+            raise _Drop("unknown-peer")
+        msg = parse_message(data)
+        sa = IkeSa(
+            cky_i=header.initiator_cookie,
+            cky_r=self._cookie(),
+            side=Side.RESPONDER,
+            kind=kind,
+            peer=peer,
+            local=dst,
+            remote=src,
+            created=now,
+            last_heard=now,
+        )
+        fp = fingerprint(data)
+        ctx = self._context(sa, now, src, dst)
+        step = phase1.EXCHANGES[kind][0]
+        try:
+            phase1.absorb(sa, step, msg, ctx)
+        except ProtocolError as e:
+            self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
+            return
+        except phase1.AuthError as e:
+            self._auth_failed(sa, str(e), e.notify, now)
+            return
+        self.ike[sa.cky_i] = sa
+        sa.step = 1
+        sa.last_received = fp
+        self._send_phase1_step(sa, now, reply_to=fp)
+
+    def _receive_phase1(
+        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+    ) -> None:
+        fp = fingerprint(data)
+        if self._answer_retransmission(sa.retransmit, fp, sa):
+            return
+        if fp == sa.last_received:
+            raise _Drop("duplicate")
+        steps = phase1.EXCHANGES[sa.kind]
+        if sa.step >= len(steps) or steps[sa.step].sender is sa.side:
+            raise _Drop("unexpected-phase1-message")
+        step = steps[sa.step]
+        next_iv = sa.iv
+        if header.encrypted:
+            if sa.cipher is None or sa.enc is None:
+                raise _Drop("unexpected-encryption")
+            try:
+                msg, _plain, next_iv = parse_encrypted_message(
+                    sa.cipher, sa.enc.block_size, sa.iv, data
+                )
+            except MalformedMessage as e:
+                # With a wrong pre-shared key the decryption yields garbage (RFC 2409 §5).
+                self._auth_failed(sa, f"undecryptable {e.notify.name} (wrong secret?)",
+                                  NotifyMessageType.PAYLOAD_MALFORMED, now)
+                return
+        elif step.encrypted and sa.kind is not ExchangeKind.AGGRESSIVE:
+            raise _Drop("expected-encryption")
+        else:
+            # Aggressive mode message 3 may come in the clear (RFC 2409 §5; libreswan #230).
+            msg = parse_message(data)
+        ctx = self._context(sa, now, src, dst)
+        try:
+            phase1.absorb(sa, step, msg, ctx)
+        except ProtocolError as e:
+            self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
+            return
+        except phase1.AuthError as e:
+            self._auth_failed(sa, str(e), e.notify, now)
+            return
+        if header.encrypted:
+            sa.iv = next_iv
+        sa.step += 1
+        sa.last_received = fp
+        sa.last_heard = now
+        if sa.retransmit is not None:
+            sa.retransmit.awaiting = False
+        if dst[1] == NATT_PORT:
+            sa.local, sa.remote, sa.floated = dst, src, True
+        if "natd" in step.carries and sa.nat:
+            self.emit(NatDetected(remote=sa.remote, local_behind_nat=sa.nat_local,
+                                  peer_behind_nat=sa.nat_peer))
+        if sa.step == len(steps):
+            sa.retransmit = None if sa.side is Side.INITIATOR else sa.retransmit
+            self._established(sa, now)
+            return
+        self._send_phase1_step(sa, now, reply_to=fp)
+
+    def _send_phase1_step(self, sa: IkeSa, now: float, reply_to: bytes | None) -> None:
+        from pyipsec.wire.ikev1.message import build_message
+
+        from .crypto_message import build_encrypted_message
+
+        steps = phase1.EXCHANGES[sa.kind]
+        step = steps[sa.step]
+        if sa.side is Side.INITIATOR and sa.nat and not sa.floated:
+            # RFC 3947 §4: the initiator moves to port 4500 once a NAT is detected.
+            sa.local = (sa.local[0], NATT_PORT)
+            sa.remote = (sa.remote[0], NATT_PORT)
+            sa.floated = True
+        ctx = self._context(sa, now, None, None)
+        try:
+            payloads = phase1.build(sa, step, ctx)
+        except (ProtocolError, phase1.AuthError) as e:
+            self._phase1_failed(sa, LocalProtocolError(str(e)), now, answer=False)
+            return
+        xchg = phase1.EXCHANGE_TYPE[sa.kind]
+        if step.encrypted:
+            assert sa.cipher is not None and sa.enc is not None
+            data, sa.iv = build_encrypted_message(
+                sa.cipher, sa.enc.block_size, sa.iv, initiator_cookie=sa.cky_i,
+                responder_cookie=sa.cky_r, exchange_type=xchg, payloads=payloads,
+            )
+        else:
+            data = build_message(initiator_cookie=sa.cky_i, responder_cookie=sa.cky_r,
+                                 exchange_type=xchg, payloads=payloads)
+        sa.step += 1
+        final = sa.step == len(steps)
+        sa.retransmit = Retransmit(data=data, src=sa.local, dst=sa.remote, reply_to=reply_to,
+                                   awaiting=not final)
+        sa.retransmit.arm(now)
+        self.transmit(sa, data)
+        if final:
+            self._established(sa, now)
+
+    def _answer_retransmission(self, rt: Retransmit | None, fp: bytes, sa: IkeSa) -> bool:
+        if rt is None or rt.reply_to != fp:
+            return False
+        self.count("retransmission-answered")
+        self.send(rt.src, rt.dst, rt.data)
+        return True
+
+    # --- phase 1 life -----------------------------------------------------------------------
+
+    def start_phase1(
+        self, peer: PeerProfile, local: IPAddress, remote: IPAddress, now: float,
+        queued: list[Policy] | None = None,
+    ) -> IkeSa | None:
+        kind = phase1.kind_for_mode(peer.exchange_mode)
+        if kind is None:
+            self.emit(NegotiationFailed(remote=(remote, peer.port),
+                                        reason=f"exchange-mode {peer.exchange_mode.value}"))
+            return None
+        sa = IkeSa(cky_i=self._cookie(), side=Side.INITIATOR, kind=kind, peer=peer,
+                   local=(local, 500), remote=(remote, peer.port), created=now, last_heard=now,
+                   queued=list(queued or []))
+        if kind is ExchangeKind.AGGRESSIVE:
+            # RFC 2409 §5: aggressive mode cannot negotiate the group: offer the first one.
+            try:
+                sa.ke = groups.group(peer.dh_groups[0]).new(self.rng)
+            except (KeyError, IndexError):
+                self.emit(NegotiationFailed(remote=sa.remote, reason="no dh-group"))
+                return None
+        self.ike[sa.cky_i] = sa
+        self._send_phase1_step(sa, now, reply_to=None)
+        return sa if not sa.dead else None
+
+    def _context(self, sa: IkeSa, now: float, src: Endpoint | None,
+                 dst: Endpoint | None) -> phase1.Context:
+        def offer(peer: PeerProfile) -> object:
+            if sa.kind is ExchangeKind.AGGRESSIVE:
+                peer = dataclasses.replace(peer, dh_groups=peer.dh_groups[:1])
+            return proposals.phase1_offer(peer)
+
+        return phase1.Context(
+            rng=self.rng, now=now, src=src, dst=dst,
+            select=proposals.select_phase1,  # type: ignore[arg-type]
+            accept=proposals.accept_phase1_reply,  # type: ignore[arg-type]
+            offer=offer,  # type: ignore[arg-type]
+            apply_choice=self._apply_choice,
+        )
+
+    def _apply_choice(self, sa: IkeSa, choice: object) -> None:
+        assert isinstance(choice, proposals.Phase1Choice)
+        sa.choice = choice
+        sa.prf = choice.prf
+        sa.enc = choice.encryption
+        if sa.ke is None or sa.ke.group != choice.group.id:
+            sa.ke = choice.group.new(self.rng)
+
+    def _established(self, sa: IkeSa, now: float) -> None:
+        sa.established_at = now
+        sa.last_heard = now
+        choice = sa.choice
+        if choice is not None and choice.lifetime:
+            sa.expires_at = now + choice.lifetime
+        if sa.peer.dpd_interval:
+            sa.dpd_next = now + sa.peer.dpd_interval
+        if sa.nat_local:
+            sa.keepalive_next = now + KEEPALIVE_INTERVAL
+        self.emit(IkeSaEstablished(local=sa.local, remote=sa.remote, peer_id=sa.peer.id,
+                                   side=sa.side.value, exchange=sa.kind.value, nat=sa.nat))
+        if sa.initial_contact:
+            self._initial_contact(sa, now)
+        # Older phase 1s with this peer are superseded (a rekey): delete them, keep children.
+        for other in list(self.ike.values()):
+            if other is not sa and other.peer.id == sa.peer.id and other.remote[0] == sa.remote[0]:
+                if other.established and sa.side is Side.INITIATOR:
+                    self.delete_ike(other, now, reason="replaced", children=False)
+        queued, sa.queued = sa.queued, []
+        for policy in queued:
+            self._start_quick_mode(sa, policy, now)
+
+    def _initial_contact(self, sa: IkeSa, now: float) -> None:
+        """RFC 2407 §4.6.3.3: the peer rebooted; everything else we had with it is stale."""
+        for other in list(self.ike.values()):
+            if other is not sa and other.remote[0] == sa.remote[0]:
+                self.delete_ike(other, now, reason="initial contact", children=False, notify=False)
+        for child in list(self.children):
+            if child.remote == sa.remote[0] and not child.deleted:
+                self.delete_child(child, now, reason="initial contact", notify=False)
+
+    def _phase1_failed(self, sa: IkeSa, e: ProtocolError, now: float, *, answer: bool) -> None:
+        if answer:
+            self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, e.notify))
+        self.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
+        self._forget(sa)
+
+    def _auth_failed(self, sa: IkeSa, reason: str, notify: NotifyMessageType, now: float) -> None:
+        self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, notify))
+        self.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
+        self._forget(sa)
+
+    def _forget(self, sa: IkeSa) -> None:
+        sa.dead = True
+        self.ike.pop(sa.cky_i, None)
+
+    def delete_ike(self, sa: IkeSa, now: float, *, reason: str, children: bool,
+                   notify: bool = True) -> None:
+        """Delete a phase 1 (RFC 2408 §3.15: Delete with the cookie pair), optionally its
+        peer's child SAs first (their Deletes go out under this phase 1)."""
+        if sa.dead:
+            return
+        if children:
+            for child in list(self.children):
+                if child.remote == sa.remote[0] and child.peer_id == sa.peer.id:
+                    self.delete_child(child, now, reason=reason, notify=notify, via=sa)
+        if notify and sa.established:
+            self.send_informational(sa, [DeletePayload(doi=IPSEC_DOI,
+                                                       protocol_id=ProtocolId.ISAKMP,
+                                                       spis=(sa.cky_i + sa.cky_r,))])
+        self._forget(sa)
+        self.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
+
+    def delete_child(self, child: ChildSa, now: float, *, reason: str, notify: bool,
+                     via: IkeSa | None = None) -> None:
+        """Remove a child's SAs from the data plane; tell the peer (our inbound SPIs)."""
+        if child.deleted:
+            return
+        child.deleted = True
+        if child in self.children:
+            self.children.remove(child)
+        if notify:
+            sa = via if via is not None and via.established else self._ike_for_remote(child)
+            if sa is not None:
+                for proto, spi_in, _ in child.sas:
+                    self.send_informational(sa, [DeletePayload(
+                        doi=IPSEC_DOI, protocol_id=_PROTOCOL_ID[proto],
+                        spis=(spi_in.to_bytes(4, "big"),))])
+        for proto, spi_in, spi_out in child.sas:
+            self.backend.delete_sa(spi_in, proto, child.local)
+            self.backend.delete_sa(spi_out, proto, child.remote)
+            self.emit(ChildSaDeleted(remote=child.remote, protocol=proto, spi_in=spi_in,
+                                     spi_out=spi_out, reason=reason))
+        if child.dynamic_policy_id is not None and not any(
+            c.dynamic_policy_id == child.dynamic_policy_id for c in self.children
+        ):
+            self.backend.remove_policy(child.dynamic_policy_id)
+
+    # --- informational (RFC 2409 §5.7) ------------------------------------------------------
+
+    def _receive_informational(
+        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, now: float
+    ) -> None:
+        if not header.encrypted:
+            # Unprotected notifies only count while phase 1 is under way (RFC 2408 §5).
+            msg = parse_message(data)
+            if sa.established:
+                raise _Drop("unprotected-informational")
+            for n in msg.all(NotifyPayload):
+                name = _notify_name(n.notify_type)
+                self.emit(NotifyReceived(remote=src, notify=name, authenticated=False))
+                if n.notify_type < 8192:
+                    self.emit(NegotiationFailed(remote=sa.remote, reason=f"peer sent {name}"))
+                    self._forget(sa)
+                    return
+            return
+        if sa.keys is None:
+            raise _Drop("informational-before-keys")
+        if header.message_id in sa.info_seen:
+            raise _Drop("duplicate")
+        try:
+            msg = open_informational(sa, data, header.message_id)
+        except BadHash:
+            raise _Drop("bad-hash") from None
+        sa.info_seen.add(header.message_id)
+        sa.last_heard = now
+        for p in msg.payloads:
+            if isinstance(p, NotifyPayload):
+                self._on_notify(sa, p, src, now)
+            elif isinstance(p, DeletePayload):
+                self._on_delete(sa, p, now)
+                if sa.dead:
+                    return
+
+    def _on_notify(self, sa: IkeSa, n: NotifyPayload, src: Endpoint, now: float) -> None:
+        if n.notify_type == NotifyMessageType.R_U_THERE:
+            seq = dpd_sequence(n)
+            self.send_informational(sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r,
+                                                    sequence=seq, ack=True)])
+            return
+        if n.notify_type == NotifyMessageType.R_U_THERE_ACK:
+            if sa.dpd_pending is not None and dpd_sequence(n) == sa.dpd_pending:
+                sa.dpd_pending = None
+                sa.dpd_failures = 0
+            return
+        name = _notify_name(n.notify_type)
+        self.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
+        if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
+            self._initial_contact(sa, now)
+
+    def _on_delete(self, sa: IkeSa, d: DeletePayload, now: float) -> None:
+        if d.protocol_id == ProtocolId.ISAKMP:
+            if sa.cky_i + sa.cky_r in d.spis:
+                self.delete_ike(sa, now, reason="deleted by peer", children=False, notify=False)
+            return
+        proto = _SA_PROTOCOL.get(d.protocol_id)
+        if proto is None:
+            return
+        for spi in d.spis:
+            if len(spi) != 4:
+                continue
+            value = int.from_bytes(spi, "big")
+            for child in list(self.children):
+                if child.remote != sa.remote[0]:
+                    continue
+                if any(p is proto and out == value for p, _, out in child.sas):
+                    self.delete_child(child, now, reason="deleted by peer", notify=False)
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def _timers_of(self, sa: IkeSa) -> list[float]:
+        if sa.dead:
+            return []
+        out: list[float] = []
+        if sa.retransmit is not None and sa.retransmit.awaiting:
+            out.append(sa.retransmit.next_at)
+        if not sa.established:
+            out.append(sa.created + HALF_OPEN_TIMEOUT)
+        for t in (sa.expires_at, sa.dpd_next, sa.keepalive_next):
+            if t is not None:
+                out.append(t)
+        for q in sa.quick.values():
+            if q.retransmit is not None and q.retransmit.awaiting:
+                out.append(q.retransmit.next_at)
+            if not q.done:
+                out.append(q.started + HALF_OPEN_TIMEOUT)
+        return out
+
+    def _sa_timers(self, sa: IkeSa, now: float) -> None:
+        rt = sa.retransmit
+        if rt is not None and rt.awaiting and now >= rt.next_at:
+            if rt.tries + 1 >= 5:
+                self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1: no answer"))
+                self.emit(PeerUnreachable(remote=sa.remote, reason="phase 1 retransmissions"))
+                self._forget(sa)
+                return
+            rt.backoff()
+            self.count("retransmitted")
+            self.send(rt.src, rt.dst, rt.data)
+        if not sa.established and now >= sa.created + HALF_OPEN_TIMEOUT:
+            self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1 timed out"))
+            self._forget(sa)
+            return
+        qm.timers(self, sa, now)
+        if sa.expires_at is not None and now >= sa.expires_at:
+            self._phase1_expired(sa, now)
+            return
+        if sa.keepalive_next is not None and now >= sa.keepalive_next:
+            sa.keepalive_next = now + KEEPALIVE_INTERVAL
+            self.emit(NatKeepaliveDue(src=sa.local, dst=sa.remote))
+        if sa.dpd_next is not None and now >= sa.dpd_next:
+            self._dpd_tick(sa, now)
+
+    def _phase1_expired(self, sa: IkeSa, now: float) -> None:
+        """RouterOS: phase 1 is rekeyed at expiry only when DPD is enabled; otherwise it
+        just expires and the child SAs live on until their own expiry."""
+        peer = sa.peer
+        self.delete_ike(sa, now, reason="lifetime expired", children=False)
+        if peer.dpd_interval and sa.side is Side.INITIATOR and not peer.passive:
+            self.start_phase1(peer, sa.local[0], sa.remote[0], now)
+
+    def _dpd_tick(self, sa: IkeSa, now: float) -> None:
+        """RFC 3706 §5: probe only when the peer has been idle for dpd-interval."""
+        interval = float(sa.peer.dpd_interval or 0)
+        if sa.dpd_pending is not None:
+            sa.dpd_failures += 1
+            if sa.dpd_failures >= sa.peer.dpd_maximum_failures:
+                self.emit(PeerUnreachable(remote=sa.remote, reason="DPD"))
+                self.delete_ike(sa, now, reason="peer unreachable (DPD)", children=True,
+                                notify=False)
+                return
+        elif self._heard_recently(sa, now, interval):
+            sa.dpd_next = max(sa.last_heard, self._last_inbound(sa)) + interval
+            return
+        sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF or 1
+        sa.dpd_pending = sa.dpd_seq
+        self.send_informational(sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r,
+                                                sequence=sa.dpd_seq)])
+        sa.dpd_next = now + interval
+
+    def _heard_recently(self, sa: IkeSa, now: float, interval: float) -> bool:
+        return max(sa.last_heard, self._last_inbound(sa)) + interval > now
+
+    def _last_inbound(self, sa: IkeSa) -> float:
+        last = 0.0
+        for child in self.children:
+            if child.remote != sa.remote[0]:
+                continue
+            for proto, spi_in, _ in child.sas:
+                usage = self.backend.sa_usage(spi_in, proto, child.local)
+                if usage is not None and usage.last_used is not None:
+                    last = max(last, usage.last_used)
+        return last
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _peer_for_initiator(self, kind: ExchangeKind, address: IPAddress) -> PeerProfile | None:
+        """RouterOS: the most specific peer address wins; the exchange mode must match.
+
+        A `main-l2tp` peer also takes main mode from any address of its family (its PSK
+        serves L2TP clients whose address is not known in advance)."""
+        usable = tuple(p for p in self.peers if phase1.kind_for_mode(p.exchange_mode) is kind)
+        peer = best_peer(usable, address)
+        if peer is None and kind is ExchangeKind.MAIN:
+            l2tp = [p for p in usable if p.exchange_mode is ExchangeMode.MAIN_L2TP
+                    and p.address.version == address.version]
+            peer = l2tp[0] if l2tp else None
+        return peer
+
+    def _peer_by_id(self, peer_id: int) -> PeerProfile | None:
+        return next((p for p in self.peers if p.id == peer_id), None)
+
+    def _endpoints_for(
+        self, policy: Policy, quiet: bool = False
+    ) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
+        remote = policy.sa_dst
+        if remote is None and policy.dst.num_addresses == 1:
+            remote = policy.dst.network_address
+        if remote is None:
+            if not quiet:
+                self.emit(NegotiationFailed(remote=(ipaddress.ip_address(0), 0),
+                                            reason=f"policy {policy.id}: no sa-dst-address"))
+            return None
+        peer = best_peer(self.peers, remote)
+        if peer is None or peer.passive:
+            if not quiet:
+                self.emit(NegotiationFailed(remote=(remote, 500),
+                                            reason=f"no peer for {remote}"))
+            return None
+        local = policy.sa_src or peer.local_address
+        if local is None and policy.src.num_addresses == 1 and not policy.tunnel:
+            local = policy.src.network_address
+        if local is None:
+            local = next((a for a in self.local_addresses if a.version == remote.version), None)
+        if local is None:
+            if not quiet:
+                self.emit(NegotiationFailed(remote=(remote, peer.port),
+                                            reason="no local address"))
+            return None
+        return peer, local, remote
+
+    def _ike_for(self, peer: PeerProfile, remote: IPAddress, *,
+                 established_only: bool) -> IkeSa | None:
+        found = [s for s in self.ike.values()
+                 if not s.dead and s.peer.id == peer.id and s.remote[0] == remote]
+        est = [s for s in found if s.established]
+        if est:
+            return max(est, key=lambda s: s.established_at or 0.0)
+        return None if established_only or not found else found[0]
+
+    def _ike_for_remote(self, child: ChildSa) -> IkeSa | None:
+        est = [s for s in self.ike.values() if s.established and s.remote[0] == child.remote]
+        return max(est, key=lambda s: s.established_at or 0.0, default=None)
+
+    def _child_by_spi(self, spi: int, proto: SaProtocol, dst: IPAddress) -> ChildSa | None:
+        for child in self.children:
+            for p, spi_in, spi_out in child.sas:
+                if p is proto and ((spi == spi_in and dst == child.local)
+                                   or (spi == spi_out and dst == child.remote)):
+                    return child
+        return None
+
+    def _all_quick(self) -> list[qm.QuickMode]:
+        return [q for sa in self.ike.values() if not sa.dead for q in sa.quick.values()
+                if not q.done]
+
+    def _start_quick_mode(self, sa: IkeSa, policy: Policy, now: float,
+                          rekey_of: ChildSa | None = None) -> None:
+        qm.start(self, sa, policy, now, rekey_of=rekey_of)
+
+    def _cookie(self) -> bytes:
+        while True:
+            c = self.rng(8)
+            if c != _ZERO_COOKIE and c not in self.ike:
+                return c
+
+    def _new_mid(self, sa: IkeSa) -> int:
+        while True:
+            mid = int.from_bytes(self.rng(4), "big")
+            if mid and mid not in sa.quick and mid not in sa.info_seen:
+                return mid
+
+
+def _exchange_kind(value: int) -> ExchangeKind | None:
+    try:
+        return phase1.EXCHANGE_KIND.get(ExchangeType(value))
+    except ValueError:
+        return None
+
+
+def _notify_name(value: int) -> str:
+    try:
+        return NotifyMessageType(value).name
+    except ValueError:
+        return str(value)
+
+
+_PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
+_SA_PROTOCOL = {int(v): k for k, v in _PROTOCOL_ID.items()}

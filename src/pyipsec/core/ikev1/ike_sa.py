@@ -1,0 +1,199 @@
+"""The records the IKEv1 engine keeps: one ``IkeSa`` per phase 1, one ``QuickMode`` per phase-2
+exchange in flight, one ``ChildSa`` per negotiated SA bundle, and the retransmission state.
+
+These are mutable state holders owned by the engine (the immutable, logged things are in
+``events.py``). Key material is kept out of every ``repr``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyipsec.core.profiles import PeerProfile
+from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
+from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.wire.ikev1.payloads import IdPayload, SaPayload
+
+from .events import Endpoint
+from .keymat import Phase1Keys
+
+__all__ = [
+    "ChildSa",
+    "ExchangeKind",
+    "IkeSa",
+    "QuickMode",
+    "Retransmit",
+    "Side",
+    "fingerprint",
+]
+
+# RFC 2408 leaves retransmission to the implementation; racoon and RouterOS wait 10 s and try 5
+# times by default. We double from 3 s instead: 3, 6, 12, 24, 48 s, then give up (93 s).
+RETRANSMIT_FIRST = 3.0
+RETRANSMIT_TRIES = 5
+
+
+class Side(enum.Enum):
+    INITIATOR = "initiator"
+    RESPONDER = "responder"
+
+
+class ExchangeKind(enum.Enum):
+    """The phase-1 exchanges; the value is what `remote-peers` and the logs call them."""
+
+    MAIN = "main"
+    AGGRESSIVE = "aggressive"
+    BASE = "base"
+
+
+def fingerprint(data: bytes) -> bytes:
+    """A short digest of a received datagram, to recognise retransmissions (not security)."""
+    return hashlib.sha256(data).digest()[:16]
+
+
+@dataclass(slots=True)
+class Retransmit:
+    """The last message we sent in one exchange, and when to send it again.
+
+    ``reply_to`` is the fingerprint of the message this one answers: when the peer sends that
+    message again, our reply was lost and we resend it (RFC 2408 §5 duplicate handling as in
+    racoon: a retransmitted request gets the same answer, once per copy).
+    """
+
+    data: bytes = field(repr=False)
+    src: Endpoint
+    dst: Endpoint
+    reply_to: bytes | None = None
+    awaiting: bool = True  # we wait for an answer: resend on the timer
+    tries: int = 0
+    next_at: float = 0.0
+
+    def arm(self, now: float) -> None:
+        self.tries = 0
+        self.next_at = now + RETRANSMIT_FIRST
+
+    def backoff(self) -> None:
+        self.tries += 1
+        self.next_at += RETRANSMIT_FIRST * (2**self.tries)
+
+
+@dataclass(slots=True, kw_only=True)
+class IkeSa:
+    """One ISAKMP SA (phase 1), from the first message to its deletion."""
+
+    cky_i: bytes
+    cky_r: bytes = bytes(8)
+    side: Side
+    kind: ExchangeKind
+    peer: PeerProfile
+    local: Endpoint
+    remote: Endpoint
+    created: float
+    step: int = 0  # messages of the phase-1 exchange sent or received so far
+    established_at: float | None = None
+    expires_at: float | None = None
+    dead: bool = False
+    # Negotiation.
+    offer: SaPayload | None = None  # initiator: what we offered
+    sai_b: bytes = field(default=b"", repr=False)  # the initiator's SA payload body
+    choice: Any = None  # proposals.Phase1Choice
+    prf: PrfAlgorithm | None = field(default=None, repr=False)
+    enc: EncryptionAlgorithm | None = field(default=None, repr=False)
+    cipher: EspCipher | None = field(default=None, repr=False)
+    ke: KeyExchange | None = field(default=None, repr=False)
+    g_xi: bytes = field(default=b"", repr=False)
+    g_xr: bytes = field(default=b"", repr=False)
+    g_xy: bytes = field(default=b"", repr=False)
+    ni: bytes = field(default=b"", repr=False)
+    nr: bytes = field(default=b"", repr=False)
+    skeyid: bytes = field(default=b"", repr=False)
+    keys: Phase1Keys | None = field(default=None, repr=False)
+    id_i_b: bytes = field(default=b"", repr=False)
+    id_r_b: bytes = field(default=b"", repr=False)
+    peer_id: IdPayload | None = None
+    iv: bytes = field(default=b"", repr=False)  # phase-1 CBC chain; at the end the last block
+    # Vendor IDs and NAT-T (RFC 3947).
+    natt_rfc: bool = False
+    natt_draft: bool = False
+    peer_dpd: bool = False
+    nat_local: bool = False  # we are behind a NAT
+    nat_peer: bool = False  # the peer is behind a NAT
+    floated: bool = False  # IKE moved to port 4500
+    initial_contact: bool = False  # the peer sent INITIAL-CONTACT
+    # Liveness (RFC 3706).
+    dpd_seq: int = 0
+    dpd_pending: int | None = None  # sequence number of the R-U-THERE awaiting its ACK
+    dpd_failures: int = 0
+    dpd_next: float | None = None
+    last_heard: float = 0.0
+    keepalive_next: float | None = None
+    # Exchanges.
+    retransmit: Retransmit | None = None  # the phase-1 exchange
+    last_received: bytes = b""  # fingerprint of the last phase-1 message accepted
+    quick: dict[int, QuickMode] = field(default_factory=dict)
+    info_seen: set[int] = field(default_factory=set)  # M-IDs of informationals received
+    queued: list[Policy] = field(default_factory=list)  # acquires waiting for phase 1
+
+    @property
+    def established(self) -> bool:
+        return self.established_at is not None and not self.dead
+
+    @property
+    def nat(self) -> bool:
+        return self.nat_local or self.nat_peer
+
+    @property
+    def state(self) -> str:
+        """The `remote-peers` state string (reference §1.4)."""
+        if self.dead:
+            return "expired"
+        if self.established_at is not None:
+            return "established"
+        return f"message-{self.step}-sent" if self.step else "starting"
+
+
+@dataclass(slots=True, kw_only=True)
+class QuickMode:
+    """One quick mode exchange (RFC 2409 §5.5), keyed by its message ID."""
+
+    mid: int
+    side: Side
+    started: float
+    iv: bytes = field(default=b"", repr=False)
+    policy: Policy | None = None
+    proposal: Any = None  # profiles.ProposalProfile
+    offer: SaPayload | None = None
+    answer: SaPayload | None = None
+    choice: Any = None  # proposals.Phase2Choice
+    spis: dict[int, bytes] = field(default_factory=dict)  # protocol id -> our inbound SPI
+    ke: KeyExchange | None = field(default=None, repr=False)
+    g_qm_xy: bytes | None = field(default=None, repr=False)
+    ni: bytes = field(default=b"", repr=False)
+    nr: bytes = field(default=b"", repr=False)
+    ids: tuple[IdPayload, IdPayload] | None = None
+    step: int = 0
+    done: bool = False
+    rekey_of: ChildSa | None = None
+    dynamic_policy: Policy | None = None
+    retransmit: Retransmit | None = None
+    last_received: bytes = b""
+
+
+@dataclass(slots=True, kw_only=True)
+class ChildSa:
+    """The SAs one quick mode installed: per protocol (ESP/AH) an inbound and outbound SPI."""
+
+    peer_id: int
+    local: IPAddress
+    remote: IPAddress
+    policy: Policy
+    sas: tuple[tuple[SaProtocol, int, int], ...]  # (protocol, spi in, spi out)
+    installed: float
+    initiator: bool
+    dynamic_policy_id: int | None = None
+    rekeyed: bool = False
+    deleted: bool = False

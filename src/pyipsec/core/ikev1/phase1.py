@@ -1,0 +1,519 @@
+"""Phase 1 (RFC 2409 §5; RFC 2408 §4.8): main, aggressive and base mode as tables of messages.
+
+Theory of operation
+-------------------
+The three phase-1 exchanges differ only in which payloads each message carries and which
+messages are encrypted, so each is a row of ``EXCHANGES``: a tuple of ``Step``s, one per message,
+naming the sender and the payload kinds in order. The engine walks the table: when a message
+arrives it must be the next step and come from the other side; its payloads are *absorbed* by
+the ``ABSORB`` function of each kind (select/accept the SA, take the KE and nonce, check the
+NAT-D hashes, verify HASH_I/HASH_R), then, if the next step is ours, its payloads are *built*
+by the ``BUILD`` functions and sent. When the last step has gone by, the ISAKMP SA is
+established. Keys are derived as soon as both nonces (SKEYID, for pre-shared keys) and both
+public values (SKEYID_d/a/e, the cipher, the first IV) are known.
+
+    main (RFC 2409 §5, identity protection)     aggressive (RFC 2409 §5)
+      I: SA, VID*                                 I: SA, KE, Ni, IDii, VID*
+      R: SA, VID*                                 R: SA, KE, Nr, IDir, HASH_R, VID*, NAT-D*
+      I: KE, Ni, NAT-D*                           I: *HASH_I, NAT-D*, N(INITIAL-CONTACT)
+      R: KE, Nr, NAT-D*
+      I: *IDii, HASH_I, N(INITIAL-CONTACT)      base (RFC 2408 §4.8; racoon's IKE variant)
+      R: *IDir, HASH_R                            I: SA, Ni, IDii, VID*
+                                                  R: SA, Nr, IDir, VID*
+    (* = encrypted; N(INITIAL-CONTACT) only       I: KE, HASH_I, NAT-D*
+     when the peer is configured to send it)      R: KE, HASH_R, NAT-D*
+
+Base mode is not in RFC 2409; racoon (and RouterOS, which derives from it) run it with IKE's
+keys and hashes, except that the initiator's HASH_I cannot cover g^xr, which it has not seen
+yet: HASH_I = prf(SKEYID, g^xi | CKY-I | CKY-R | SAi_b | IDii_b) (racoon oakley.c,
+``oakley_ph1hash_base_i``). strongSwan, libreswan, Cisco and Windows do not implement base mode.
+
+Authentication is pluggable: an ``Authenticator`` makes SKEYID and turns the HASH into payloads
+and back. Pre-shared keys are implemented; signatures (SIG + CERT payloads, SKEYID from the
+nonces and g^xy) plug in as another ``Authenticator``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyipsec.core.profiles import AuthMethod, ExchangeMode, PeerProfile
+from pyipsec.crypto.base import CryptoError
+from pyipsec.wire.ikev1.constants import (
+    IPSEC_DOI,
+    VID_DPD,
+    VID_NATT_DRAFT_02,
+    VID_NATT_DRAFT_02_N,
+    VID_NATT_DRAFT_03,
+    VID_NATT_RFC3947,
+    ExchangeType,
+    IdentificationType,
+    NotifyMessageType,
+    ProtocolId,
+)
+from pyipsec.wire.ikev1.message import Message
+from pyipsec.wire.ikev1.payloads import (
+    HashPayload,
+    IdPayload,
+    KePayload,
+    NatDPayload,
+    NoncePayload,
+    NotifyPayload,
+    Payload,
+    SaPayload,
+    VendorIdPayload,
+    push_payload_body,
+)
+
+from . import keymat as km
+from .events import Endpoint
+from .ike_sa import ExchangeKind, IkeSa, Side
+
+__all__ = [
+    "EXCHANGES",
+    "EXCHANGE_KIND",
+    "EXCHANGE_TYPE",
+    "NONCE_SIZE",
+    "AuthError",
+    "Context",
+    "Step",
+    "absorb",
+    "build",
+    "kind_for_mode",
+    "local_identity",
+]
+
+NONCE_SIZE = 20  # RFC 2409 §5: 8 to 256 bytes
+I, R = Side.INITIATOR, Side.RESPONDER
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    sender: Side
+    carries: tuple[str, ...]
+    encrypted: bool = False
+
+
+EXCHANGES: dict[ExchangeKind, tuple[Step, ...]] = {
+    ExchangeKind.MAIN: (
+        Step(I, ("sa", "vid")),
+        Step(R, ("sa", "vid")),
+        Step(I, ("ke", "nonce", "natd")),
+        Step(R, ("ke", "nonce", "natd")),
+        Step(I, ("id", "auth", "contact"), encrypted=True),
+        Step(R, ("id", "auth"), encrypted=True),
+    ),
+    ExchangeKind.AGGRESSIVE: (
+        Step(I, ("sa", "ke", "nonce", "id", "vid")),
+        Step(R, ("sa", "ke", "nonce", "id", "auth", "vid", "natd")),
+        Step(I, ("auth", "natd", "contact"), encrypted=True),
+    ),
+    ExchangeKind.BASE: (
+        Step(I, ("sa", "nonce", "id", "vid")),
+        Step(R, ("sa", "nonce", "id", "vid")),
+        Step(I, ("ke", "auth", "natd", "contact")),
+        Step(R, ("ke", "auth", "natd")),
+    ),
+}
+# Payload kinds that must be present when a step names them (the others are optional).
+REQUIRED = {"sa": SaPayload, "ke": KePayload, "nonce": NoncePayload, "id": IdPayload}
+
+EXCHANGE_TYPE = {
+    ExchangeKind.MAIN: ExchangeType.IDENTITY_PROTECTION,
+    ExchangeKind.AGGRESSIVE: ExchangeType.AGGRESSIVE,
+    ExchangeKind.BASE: ExchangeType.BASE,
+}
+EXCHANGE_KIND = {v: k for k, v in EXCHANGE_TYPE.items()}
+_MODE_KIND = {
+    ExchangeMode.MAIN: ExchangeKind.MAIN,
+    ExchangeMode.MAIN_L2TP: ExchangeKind.MAIN,
+    ExchangeMode.AGGRESSIVE: ExchangeKind.AGGRESSIVE,
+    ExchangeMode.BASE: ExchangeKind.BASE,
+}
+
+_NATT_VIDS = (VID_NATT_RFC3947, VID_NATT_DRAFT_03, VID_NATT_DRAFT_02_N)
+_DRAFT_VIDS = frozenset((VID_NATT_DRAFT_02, VID_NATT_DRAFT_02_N, VID_NATT_DRAFT_03))
+
+
+def kind_for_mode(mode: ExchangeMode) -> ExchangeKind | None:
+    """The phase-1 exchange of a peer's exchange-mode (None for ike2)."""
+    return _MODE_KIND.get(mode)
+
+
+class AuthError(Exception):
+    """The peer's HASH/signature did not verify (or we cannot authenticate at all)."""
+
+    def __init__(self, detail: str, notify: NotifyMessageType) -> None:
+        super().__init__(detail)
+        self.notify = notify
+
+
+@dataclass(slots=True, kw_only=True)
+class Context:
+    """What a build/absorb step needs from the engine besides the SA."""
+
+    rng: Callable[[int], bytes]
+    now: float
+    src: Endpoint | None = None  # the received datagram's source and destination
+    dst: Endpoint | None = None
+    select: Callable[[PeerProfile, SaPayload], tuple[object, SaPayload]] | None = None
+    accept: Callable[[PeerProfile, SaPayload, SaPayload], object] | None = None
+    offer: Callable[[PeerProfile], SaPayload] | None = None
+    apply_choice: Callable[[IkeSa, object], None] | None = None
+
+
+# --- Authentication --------------------------------------------------------------------------
+
+
+class Authenticator(Protocol):
+    def skeyid(self, sa: IkeSa) -> bytes: ...
+
+    def payloads(self, sa: IkeSa, digest: bytes) -> list[Payload]: ...
+
+    def verify(self, sa: IkeSa, msg: Message, digest: bytes) -> None: ...
+
+
+class PskAuthenticator:
+    """Pre-shared keys: SKEYID = prf(PSK, Ni_b | Nr_b); the HASH payload carries HASH_I/R."""
+
+    def skeyid(self, sa: IkeSa) -> bytes:
+        assert sa.prf is not None  # set with the choice, before any key is needed
+        return km.skeyid_psk(sa.prf, sa.peer.secret, sa.ni, sa.nr)
+
+    def payloads(self, sa: IkeSa, digest: bytes) -> list[Payload]:
+        return [HashPayload(data=digest)]
+
+    def verify(self, sa: IkeSa, msg: Message, digest: bytes) -> None:
+        got = msg.get(HashPayload)
+        if got is None:
+            raise AuthError("no HASH payload", NotifyMessageType.INVALID_HASH_INFORMATION)
+        if not hmac.compare_digest(got.data, digest):
+            raise AuthError(
+                "HASH mismatch (pre-shared key mismatch?)",
+                NotifyMessageType.INVALID_HASH_INFORMATION,
+            )
+
+
+AUTHENTICATORS: dict[AuthMethod, Authenticator] = {AuthMethod.PRE_SHARED_KEY: PskAuthenticator()}
+
+
+def authenticator(sa: IkeSa) -> Authenticator:
+    auth = AUTHENTICATORS.get(sa.peer.auth_method)
+    if auth is None:
+        raise AuthError(
+            f"auth-method {sa.peer.auth_method.value} is not implemented",
+            NotifyMessageType.AUTHENTICATION_FAILED,
+        )
+    return auth
+
+
+# --- Keys ------------------------------------------------------------------------------------
+
+
+def _ensure_skeyid(sa: IkeSa) -> None:
+    if not sa.skeyid and sa.ni and sa.nr:
+        sa.skeyid = authenticator(sa).skeyid(sa)
+
+
+def _ensure_keys(sa: IkeSa) -> None:
+    """SKEYID_d/a/e, the cipher and the first phase-1 IV, once g^xi and g^xr are known."""
+    _ensure_skeyid(sa)
+    if sa.keys is not None or not (sa.g_xi and sa.g_xr and sa.skeyid):
+        return
+    assert sa.prf is not None and sa.enc is not None and sa.ke is not None
+    peer_public = sa.g_xr if sa.side is I else sa.g_xi
+    try:
+        sa.g_xy = sa.ke.shared_secret(peer_public)
+    except (CryptoError, ValueError) as e:
+        raise AuthError(f"bad KE payload: {e}", NotifyMessageType.INVALID_KEY_INFORMATION) from e
+    sa.keys = km.derive_phase1(sa.prf, sa.skeyid, sa.g_xy, sa.cky_i, sa.cky_r, sa.enc.key_size)
+    sa.cipher = sa.enc.keyed(sa.keys.enc_key)
+    sa.iv = km.phase1_iv(sa.prf, sa.g_xi, sa.g_xr, sa.enc.block_size)
+
+
+def _hash_i(sa: IkeSa) -> bytes:
+    assert sa.prf is not None
+    if sa.kind is ExchangeKind.BASE:
+        # racoon oakley_ph1hash_base_i: g^xr is not known yet when the initiator sends it.
+        return sa.prf.prf(sa.skeyid, sa.g_xi + sa.cky_i + sa.cky_r + sa.sai_b + sa.id_i_b)
+    return km.hash_i(
+        sa.prf,
+        sa.skeyid,
+        g_xi=sa.g_xi,
+        g_xr=sa.g_xr,
+        cky_i=sa.cky_i,
+        cky_r=sa.cky_r,
+        sai_b=sa.sai_b,
+        idii_b=sa.id_i_b,
+    )
+
+
+def _hash_r(sa: IkeSa) -> bytes:
+    assert sa.prf is not None
+    return km.hash_r(
+        sa.prf,
+        sa.skeyid,
+        g_xi=sa.g_xi,
+        g_xr=sa.g_xr,
+        cky_i=sa.cky_i,
+        cky_r=sa.cky_r,
+        sai_b=sa.sai_b,
+        idir_b=sa.id_r_b,
+    )
+
+
+# --- Identities (RFC 2407 §4.6.2) ------------------------------------------------------------
+
+_ID_KIND = {
+    "fqdn": IdentificationType.ID_FQDN,
+    "user-fqdn": IdentificationType.ID_USER_FQDN,
+    "key-id": IdentificationType.ID_KEY_ID,
+}
+
+
+def local_identity(peer: PeerProfile, local: Endpoint) -> IdPayload:
+    """Our phase-1 ID from ``my-id`` (auto: our address). Protocol/port UDP/500 (§4.6.2)."""
+    kind, value = peer.my_id.kind, peer.my_id.value
+    if kind in _ID_KIND:
+        return IdPayload(id_type=_ID_KIND[kind], protocol_id=17, port=500, data=value.encode())
+    address = ipaddress.ip_address(value) if kind == "address" and value else local[0]
+    id_type = (
+        IdentificationType.ID_IPV4_ADDR if address.version == 4 else IdentificationType.ID_IPV6_ADDR
+    )
+    return IdPayload(id_type=id_type, protocol_id=17, port=500, data=address.packed)
+
+
+# --- Builders --------------------------------------------------------------------------------
+
+
+def _b_sa(sa: IkeSa, ctx: Context) -> list[Payload]:
+    if sa.side is I:
+        assert ctx.offer is not None
+        sa.offer = ctx.offer(sa.peer)
+        sa.sai_b = push_payload_body(sa.offer)
+        return [sa.offer]
+    assert sa.offer is not None  # the responder's answer, made when message 1 was absorbed
+    return [sa.offer]
+
+
+def _b_ke(sa: IkeSa, ctx: Context) -> list[Payload]:
+    assert sa.ke is not None
+    if sa.side is I:
+        sa.g_xi = sa.ke.public_value
+    else:
+        sa.g_xr = sa.ke.public_value
+    return [KePayload(data=sa.ke.public_value)]
+
+
+def _b_nonce(sa: IkeSa, ctx: Context) -> list[Payload]:
+    nonce = ctx.rng(NONCE_SIZE)
+    if sa.side is I:
+        sa.ni = nonce
+    else:
+        sa.nr = nonce
+    return [NoncePayload(data=nonce)]
+
+
+def _b_id(sa: IkeSa, ctx: Context) -> list[Payload]:
+    ident = local_identity(sa.peer, sa.local)
+    if sa.side is I:
+        sa.id_i_b = push_payload_body(ident)
+    else:
+        sa.id_r_b = push_payload_body(ident)
+    return [ident]
+
+
+def _b_auth(sa: IkeSa, ctx: Context) -> list[Payload]:
+    _ensure_keys(sa)
+    _ensure_skeyid(sa)
+    digest = _hash_i(sa) if sa.side is I else _hash_r(sa)
+    return authenticator(sa).payloads(sa, digest)
+
+
+def _b_vid(sa: IkeSa, ctx: Context) -> list[Payload]:
+    vids: list[bytes] = []
+    if sa.peer.nat_traversal:
+        # The responder answers with the one NAT-T VID it will use (RFC 3947 §3.1).
+        if sa.side is I:
+            vids += _NATT_VIDS
+        elif sa.natt_rfc:
+            vids.append(VID_NATT_RFC3947)
+        elif sa.natt_draft:
+            vids.append(VID_NATT_DRAFT_02_N)
+    vids.append(VID_DPD)  # RFC 3706: we always answer R-U-THERE
+    return [VendorIdPayload(data=v) for v in vids]
+
+
+def _natd_enabled(sa: IkeSa) -> bool:
+    return sa.peer.nat_traversal and (sa.natt_rfc or sa.natt_draft) and sa.prf is not None
+
+
+def _b_natd(sa: IkeSa, ctx: Context) -> list[Payload]:
+    """RFC 3947 §3.2: HASH(peer address, port) first, then HASH(our address, port)."""
+    if not _natd_enabled(sa):
+        return []
+    assert sa.prf is not None
+    draft = not sa.natt_rfc
+    out: list[Payload] = []
+    for ip, port in (sa.remote, sa.local):
+        digest = km.natd_hash(sa.prf, sa.cky_i, sa.cky_r, ip.packed, port)
+        out.append(NatDPayload(data=digest, draft=draft))
+    return out
+
+
+def _b_contact(sa: IkeSa, ctx: Context) -> list[Payload]:
+    """RFC 2407 §4.6.3.3 INITIAL-CONTACT, protected by the phase-1 HASH/encryption."""
+    if not sa.peer.send_initial_contact:
+        return []
+    return [
+        NotifyPayload(
+            doi=IPSEC_DOI,
+            protocol_id=ProtocolId.ISAKMP,
+            notify_type=NotifyMessageType.INITIAL_CONTACT,
+            spi=sa.cky_i + sa.cky_r,
+        )
+    ]
+
+
+BUILD: dict[str, Callable[[IkeSa, Context], list[Payload]]] = {
+    "sa": _b_sa,
+    "ke": _b_ke,
+    "nonce": _b_nonce,
+    "id": _b_id,
+    "auth": _b_auth,
+    "vid": _b_vid,
+    "natd": _b_natd,
+    "contact": _b_contact,
+}
+
+
+def build(sa: IkeSa, step: Step, ctx: Context) -> list[Payload]:
+    """The payloads of our next phase-1 message."""
+    out: list[Payload] = []
+    for kind in step.carries:
+        out += BUILD[kind](sa, ctx)
+    _ensure_keys(sa)  # the next message may be encrypted
+    return out
+
+
+# --- Absorbers -------------------------------------------------------------------------------
+
+
+def _a_sa(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    got = msg.get(SaPayload)
+    assert got is not None and ctx.apply_choice is not None
+    if sa.side is R:
+        assert ctx.select is not None
+        body = msg.body_of(SaPayload)
+        sa.sai_b = body if body is not None else push_payload_body(got)
+        choice, answer = ctx.select(sa.peer, got)
+        sa.offer = answer
+    else:
+        assert ctx.accept is not None and sa.offer is not None
+        choice = ctx.accept(sa.peer, sa.offer, got)
+    ctx.apply_choice(sa, choice)
+
+
+def _a_ke(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    got = msg.get(KePayload)
+    assert got is not None
+    if sa.side is I:
+        sa.g_xr = got.data
+    else:
+        sa.g_xi = got.data
+
+
+def _a_nonce(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    got = msg.get(NoncePayload)
+    assert got is not None
+    if not 8 <= len(got.data) <= 256:
+        raise AuthError("nonce size out of range", NotifyMessageType.PAYLOAD_MALFORMED)
+    if sa.side is I:
+        sa.nr = got.data
+    else:
+        sa.ni = got.data
+
+
+def _a_id(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    got = msg.get(IdPayload)
+    body = msg.body_of(IdPayload)
+    assert got is not None and body is not None
+    sa.peer_id = got
+    if sa.side is I:
+        sa.id_r_b = body
+    else:
+        sa.id_i_b = body
+
+
+def _a_auth(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    _ensure_keys(sa)
+    _ensure_skeyid(sa)
+    if not sa.skeyid:
+        raise AuthError("authentication before the nonces", NotifyMessageType.PAYLOAD_MALFORMED)
+    digest = _hash_r(sa) if sa.side is I else _hash_i(sa)
+    authenticator(sa).verify(sa, msg, digest)
+
+
+def _a_vid(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    for vid in msg.all(VendorIdPayload):
+        if vid.data == VID_NATT_RFC3947:
+            sa.natt_rfc = True
+        elif vid.data in _DRAFT_VIDS:
+            sa.natt_draft = True
+        elif vid.data[:14] == VID_DPD[:14]:
+            sa.peer_dpd = True
+
+
+def _a_natd(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    """RFC 3947 §3.2: the first NAT-D is the hash of our address as the sender saw it."""
+    hashes = [p.data for p in msg.all(NatDPayload)]
+    if not hashes or not _natd_enabled(sa) or ctx.src is None or ctx.dst is None:
+        return
+    assert sa.prf is not None
+
+    def natd(ep: Endpoint) -> bytes:
+        assert sa.prf is not None
+        return km.natd_hash(sa.prf, sa.cky_i, sa.cky_r, ep[0].packed, ep[1])
+
+    sa.nat_local = not hmac.compare_digest(hashes[0], natd(ctx.dst))
+    mine = natd(ctx.src)
+    sa.nat_peer = not any(hmac.compare_digest(h, mine) for h in hashes[1:])
+
+
+def _a_contact(sa: IkeSa, msg: Message, ctx: Context) -> None:
+    for n in msg.all(NotifyPayload):
+        if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
+            sa.initial_contact = True
+
+
+ABSORB: dict[str, Callable[[IkeSa, Message, Context], None]] = {
+    "sa": _a_sa,
+    "ke": _a_ke,
+    "nonce": _a_nonce,
+    "id": _a_id,
+    "auth": _a_auth,
+    "vid": _a_vid,
+    "natd": _a_natd,
+    "contact": _a_contact,
+}
+# Absorb in this order whatever the order on the wire: choice first, authentication last.
+_ABSORB_ORDER = ("sa", "vid", "ke", "nonce", "id", "natd", "contact", "auth")
+
+
+def absorb(sa: IkeSa, step: Step, msg: Message, ctx: Context) -> None:
+    """Take in a received phase-1 message; raises AuthError or engine/proposal errors."""
+    for kind, cls in REQUIRED.items():
+        if kind in step.carries and msg.get(cls) is None:
+            raise AuthError(f"message without {cls.__name__}", NotifyMessageType.PAYLOAD_MALFORMED)
+    if "auth" in step.carries and not any(
+        isinstance(p, HashPayload) for p in msg.payloads
+    ):
+        raise AuthError("message without HASH", NotifyMessageType.INVALID_HASH_INFORMATION)
+    for kind in _ABSORB_ORDER:
+        if kind in step.carries:
+            ABSORB[kind](sa, msg, ctx)
+    _ensure_keys(sa)

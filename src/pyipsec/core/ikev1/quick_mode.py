@@ -1,0 +1,393 @@
+"""Quick mode (RFC 2409 §5.5): phase-2 SAs under an established ISAKMP SA.
+
+Theory of operation
+-------------------
+::
+
+    Initiator                                   Responder
+    HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]  -->
+                          <--  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N(RESP-LIFETIME)]
+    HDR*, HASH(3)                                -->
+
+HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [| KE] [| IDs]), HASH(2) = prf(SKEYID_a, M-ID | Ni_b |
+SA | Nr ...), HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b). Each exchange has its own
+message ID and CBC chain (``QuickMode.iv``).
+
+The initiator starts on an acquire (or a soft expiry: a rekey) with the policy's IDs and the
+proposal's transforms, allocating its inbound SPIs first; it installs both directions when the
+responder's answer verifies and then sends HASH(3). The responder matches the IDs to a
+configured policy, or (generate-policy) creates a dynamic one from the peer's templates,
+chooses a transform under the peer's proposal-check, and installs when HASH(3) arrives.
+A repeated message 1 gets message 2 again; a repeated message 2 gets message 3 again.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from pyipsec.dataplane.policy import Direction, Level, Policy
+from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol
+from pyipsec.wire.ikev1.constants import ExchangeType, NotifyMessageType, ProtocolId
+from pyipsec.wire.ikev1.errors import MalformedMessage
+from pyipsec.wire.ikev1.header import Header
+from pyipsec.wire.ikev1.payloads import (
+    IdPayload,
+    KePayload,
+    NoncePayload,
+    NotifyPayload,
+    Payload,
+    SaPayload,
+)
+
+from . import keymat as km
+from . import proposals
+from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .events import ChildSaInstalled, Endpoint, NegotiationFailed
+from .ike_sa import ChildSa, IkeSa, QuickMode, Retransmit, Side, fingerprint
+from .protected import BadHash, exchange_iv, open_protected, seal
+
+if TYPE_CHECKING:
+    from .engine import Ikev1Engine
+
+__all__ = ["QuickMode", "receive", "start", "timers"]
+
+NONCE_SIZE = 20
+RETRIES = 5
+SOFT_FRACTION = {Side.INITIATOR: 0.9, Side.RESPONDER: 0.95}  # the initiator rekeys first
+_PROTOCOLS = ((SaProtocol.ESP, "esp"), (SaProtocol.AH, "ah"))
+_PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
+
+
+def _hash1(sa: IkeSa, mid: int):  # type: ignore[no-untyped-def]
+    assert sa.prf is not None and sa.keys is not None
+    prf, key = sa.prf, sa.keys.skeyid_a
+    return lambda rest: km.quick_mode_hash1(prf, key, mid, rest)
+
+
+def _hash2(sa: IkeSa, mid: int, ni: bytes):  # type: ignore[no-untyped-def]
+    assert sa.prf is not None and sa.keys is not None
+    prf, key = sa.prf, sa.keys.skeyid_a
+    return lambda rest: km.quick_mode_hash2(prf, key, mid, ni, rest)
+
+
+def _send(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, payloads: list[Payload], hash_rest,  # type: ignore[no-untyped-def]
+          now: float, *, awaiting: bool, reply_to: bytes | None) -> None:
+    data, q.iv = seal(sa, exchange_type=ExchangeType.QUICK_MODE, mid=q.mid, iv=q.iv,
+                      payloads=payloads, hash_rest=hash_rest)
+    q.retransmit = Retransmit(data=data, src=sa.local, dst=sa.remote, reply_to=reply_to,
+                              awaiting=awaiting)
+    q.retransmit.arm(now)
+    eng.transmit(sa, data)
+
+
+def _spis_for(eng: Ikev1Engine, sa: IkeSa, protocols: list[SaProtocol]) -> dict[SaProtocol, int]:
+    return {p: eng.backend.allocate_spi(p, sa.remote[0], sa.local[0]) for p in protocols}
+
+
+def start(eng: Ikev1Engine, sa: IkeSa, policy: Policy, now: float,
+          rekey_of: ChildSa | None = None) -> None:
+    """Initiate quick mode for ``policy`` on the established ``sa``."""
+    proposal = eng.proposals.get(policy.proposal)
+    if proposal is None:
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=f"no proposal {policy.proposal}"))
+        return
+    from . import selectors as sel
+
+    protocols = [p for p, attr in _PROTOCOLS if getattr(policy, attr)]
+    spis = _spis_for(eng, sa, protocols)
+    try:
+        offer = proposals.phase2_offer(proposal, policy, spis, udp_encap=sa.nat,
+                                       natt_draft=sa.nat and not sa.natt_rfc)
+    except ProtocolError as e:
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
+        return
+    mid = eng._new_mid(sa)
+    q = QuickMode(mid=mid, side=Side.INITIATOR, started=now, policy=policy, proposal=proposal,
+                  offer=offer, spis={int(_PROTOCOL_ID[p]): s.to_bytes(4, "big")
+                                     for p, s in spis.items()},
+                  rekey_of=rekey_of)
+    q.iv = exchange_iv(sa, mid)
+    q.ni = eng.rng(NONCE_SIZE)
+    payloads: list[Payload] = [offer, NoncePayload(data=q.ni)]
+    pfs = proposals._profile_pfs(proposal)
+    if pfs is not None:
+        q.ke = pfs.new(eng.rng)
+        payloads.append(KePayload(data=q.ke.public_value))
+    if sel.needs_ids(policy):
+        q.ids = sel.policy_ids(policy)
+        payloads += list(q.ids)
+    sa.quick[mid] = q
+    q.step = 1
+    _send(eng, sa, q, payloads, _hash1(sa, mid), now, awaiting=True, reply_to=None)
+
+
+def receive(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, src: Endpoint,
+            dst: Endpoint, now: float) -> None:
+    from .engine import _Drop
+
+    fp = fingerprint(data)
+    q = sa.quick.get(header.message_id)
+    if q is not None:
+        rt = q.retransmit
+        if rt is not None and rt.reply_to == fp:
+            eng.count("retransmission-answered")
+            eng.send(rt.src, rt.dst, rt.data)
+            return
+        if fp == q.last_received or q.done:
+            raise _Drop("duplicate")
+    if not header.encrypted:
+        raise _Drop("unencrypted-quick-mode")
+    if q is None:
+        _respond(eng, sa, header, data, fp, src, now)
+    elif q.side is Side.INITIATOR and q.step == 1:
+        _initiator_reply(eng, sa, q, data, fp, now)
+    elif q.side is Side.RESPONDER and q.step == 2:
+        _responder_finish(eng, sa, q, data, fp, now)
+    else:
+        raise _Drop("unexpected-quick-mode")
+
+
+def _open(sa: IkeSa, iv: bytes, data: bytes, expected):  # type: ignore[no-untyped-def]
+    from .engine import _Drop
+
+    try:
+        return open_protected(sa, iv, data, expected)
+    except BadHash:
+        raise _Drop("bad-hash") from None
+
+
+def _fail(eng: Ikev1Engine, sa: IkeSa, q: QuickMode | None, e: ProtocolError) -> None:
+    eng.emit(NegotiationFailed(remote=sa.remote, reason=f"quick mode: {e}"))
+    if isinstance(e, RemoteProtocolError):
+        eng.send_informational(sa, [NotifyPayload(protocol_id=ProtocolId.ISAKMP,
+                                                  notify_type=e.notify)])
+    if q is not None:
+        q.done = True
+        q.retransmit = None
+        _release(eng, sa, q)
+
+
+def _release(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
+    if q.dynamic_policy is not None and not any(
+        c.dynamic_policy_id == q.dynamic_policy.id for c in eng.children
+    ):
+        eng.backend.remove_policy(q.dynamic_policy.id)
+
+
+def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes,
+             src: Endpoint, now: float) -> None:
+    from . import selectors as sel
+    from .engine import _Drop
+
+    mid = header.message_id
+    if mid == 0:
+        raise _Drop("quick-mode-mid-zero")
+    iv = exchange_iv(sa, mid)
+    msg, _rest, next_iv = _open(sa, iv, data, _hash1(sa, mid))
+    offer = msg.get(SaPayload)
+    nonce = msg.get(NoncePayload)
+    if offer is None or nonce is None:
+        raise _Drop("quick-mode-missing-payload")
+    q = QuickMode(mid=mid, side=Side.RESPONDER, started=now, iv=next_iv)
+    q.ni = nonce.data
+    q.last_received = fp
+    sa.quick[mid] = q
+    ids = msg.all(IdPayload)
+    try:
+        if len(ids) not in (0, 2):
+            raise MalformedMessage(NotifyMessageType.INVALID_ID_INFORMATION, "one ID payload")
+        idci, idcr = (ids[0], ids[1]) if ids else (None, None)
+        selector = sel.ids_to_selector(idci, idcr, sa.remote[0], sa.local[0])
+        policy = sel.match_policy(eng.policies, selector, sa.local[0], sa.remote[0])
+        if policy is None and sa.peer.generate_policy.value != "no":
+            policy = sel.generate_policy(sa.peer, eng.templates, selector, sa.local[0],
+                                         sa.remote[0], eng.new_policy_id())
+            if policy is not None:
+                q.dynamic_policy = policy
+        if policy is None:
+            from .errors import InvalidIdInformation
+
+            raise InvalidIdInformation("no policy matches the proposed IDs")
+        proposal = eng.proposals.get(policy.proposal)
+        if proposal is None:
+            raise LocalProtocolError(f"no proposal {policy.proposal}")
+        choice, answer = proposals.select_phase2(proposal, policy, offer, sa.peer.proposal_check,
+                                                 udp_encap=sa.nat)
+        ke = msg.get(KePayload)
+        if (choice.pfs_group is None) != (ke is None):
+            from .errors import NoProposalChosen
+
+            raise NoProposalChosen("KE payload and PFS group disagree")
+        spis = _spis_for(eng, sa, [i.protocol for i in choice.items])
+        answer = proposals.answer_with_spis(answer, spis)
+    except MalformedMessage as e:
+        from .errors import from_malformed
+
+        _fail(eng, sa, q, from_malformed(e))
+        return
+    except ProtocolError as e:
+        _fail(eng, sa, q, e)
+        return
+    if q.dynamic_policy is not None:
+        eng.backend.add_policy(q.dynamic_policy)
+    q.policy, q.proposal, q.choice, q.answer = policy, proposal, choice, answer
+    q.spis = {int(_PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()}
+    q.nr = eng.rng(NONCE_SIZE)
+    payloads: list[Payload] = [answer, NoncePayload(data=q.nr)]
+    if choice.pfs_group is not None and ke is not None:
+        q.ke = choice.pfs_group.new(eng.rng)
+        try:
+            q.g_qm_xy = q.ke.shared_secret(ke.data)
+        except Exception:
+            from .errors import RemoteProtocolError as _R
+
+            _fail(eng, sa, q, _R("bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION))
+            return
+        payloads.append(KePayload(data=q.ke.public_value))
+    if ids:
+        payloads += ids
+    if choice.responder_lifetime is not None:
+        first = choice.items[0]
+        payloads.append(proposals.responder_lifetime_notify(
+            choice, protocol=first.protocol, spi=spis[first.protocol]))
+    q.step = 2
+    _send(eng, sa, q, payloads, _hash2(sa, mid, q.ni), now, awaiting=True, reply_to=fp)
+
+
+def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes,
+                     now: float) -> None:
+    from .engine import _Drop
+
+    msg, _rest, next_iv = _open(sa, q.iv, data, _hash2(sa, q.mid, q.ni))
+    reply = msg.get(SaPayload)
+    nonce = msg.get(NoncePayload)
+    if reply is None or nonce is None:
+        raise _Drop("quick-mode-missing-payload")
+    assert q.offer is not None
+    try:
+        choice = proposals.accept_phase2_reply(q.offer, reply, udp_encap=sa.nat)
+        for n in msg.all(NotifyPayload):
+            if n.notify_type == NotifyMessageType.RESPONDER_LIFETIME:
+                choice = proposals.apply_responder_lifetime(choice, n.data)
+        ke = msg.get(KePayload)
+        if q.ke is not None:
+            if ke is None:
+                from .errors import NoProposalChosen
+
+                raise NoProposalChosen("PFS requested but no KE in the reply")
+            try:
+                q.g_qm_xy = q.ke.shared_secret(ke.data)
+            except Exception:
+                raise RemoteProtocolError(
+                    "bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION) from None
+    except ProtocolError as e:
+        _fail(eng, sa, q, e)
+        return
+    q.iv = next_iv
+    q.nr = nonce.data
+    q.choice = choice
+    q.last_received = fp
+    q.step = 3
+    assert sa.prf is not None and sa.keys is not None
+    prf, key, mid, ni, nr = sa.prf, sa.keys.skeyid_a, q.mid, q.ni, q.nr
+    _install(eng, sa, q, now)
+    # HASH(3) has no payloads after it: the hash is over 0 | M-ID | Ni_b | Nr_b.
+    _send(eng, sa, q, [], lambda _rest: km.quick_mode_hash3(prf, key, mid, ni, nr), now,
+          awaiting=False, reply_to=fp)
+    q.done = True
+
+
+def _responder_finish(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes,
+                      now: float) -> None:
+    assert sa.prf is not None and sa.keys is not None
+    prf, key = sa.prf, sa.keys.skeyid_a
+    expected = km.quick_mode_hash3(prf, key, q.mid, q.ni, q.nr)
+    msg, _rest, next_iv = _open(sa, q.iv, data, None)
+    from .engine import _Drop
+    from .protected import split_hash_of
+
+    got = split_hash_of(msg)
+    if got is None or not hmac.compare_digest(got, expected):
+        raise _Drop("bad-hash")
+    q.iv = next_iv
+    q.last_received = fp
+    q.retransmit = None
+    q.done = True
+    _install(eng, sa, q, now)
+
+
+def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
+    """Both directions of every SA of the bundle (RFC 2409 §5.5 KEYMAT), via the backend."""
+    choice: proposals.Phase2Choice = q.choice
+    policy = q.policy
+    assert policy is not None and sa.prf is not None and sa.keys is not None
+    local, remote = sa.local[0], sa.remote[0]
+    hard = float(choice.lifetime)
+    soft = hard * SOFT_FRACTION[q.side]
+    hard_bytes = choice.lifebytes * 1024
+    lifetime = Lifetime(soft_add=soft, hard_add=hard, soft_bytes=int(hard_bytes * 0.9),
+                        hard_bytes=hard_bytes)
+    encap_in = encap_out = None
+    if choice.udp_encap:
+        encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
+    policy_id = policy.id if policy.level is Level.UNIQUE else None
+    ni, nr = q.ni, q.nr
+    sas: list[tuple[SaProtocol, int, int]] = []
+    for item in choice.items:
+        spi_in_b = q.spis[int(_PROTOCOL_ID[item.protocol])]
+        spi_in = int.from_bytes(spi_in_b, "big")
+        spi_out = item.peer_spi
+        size = km.keymat_size(item.encryption, item.integrity)
+        for direction, spi, spi_b in ((Direction.IN, spi_in, spi_in_b),
+                                      (Direction.OUT, spi_out, spi_out.to_bytes(4, "big"))):
+            keymat = km.ipsec_keymat(sa.prf, sa.keys.skeyid_d, protocol=int(
+                _PROTOCOL_ID[item.protocol]), spi=spi_b, ni_b=ni, nr_b=nr, size=size,
+                g_qm_xy=q.g_qm_xy)
+            enc_key, auth_key = km.split_keymat(keymat, item.encryption, item.integrity)
+            inbound = direction is Direction.IN
+            eng.backend.add_sa(SaParams(
+                spi=spi, protocol=item.protocol, direction=direction,
+                src=remote if inbound else local, dst=local if inbound else remote,
+                mode=choice.mode, encryption=item.encryption, enc_key=enc_key,
+                integrity=item.integrity, auth_key=auth_key, esn=choice.esn,
+                udp_encap=encap_in if inbound else encap_out, lifetime=lifetime,
+                policy_id=policy_id), now)
+        sas.append((item.protocol, spi_in, spi_out))
+    child = ChildSa(peer_id=sa.peer.id, local=local, remote=remote, policy=policy,
+                    sas=tuple(sas), installed=now, initiator=q.side is Side.INITIATOR,
+                    dynamic_policy_id=q.dynamic_policy.id if q.dynamic_policy else None)
+    # An older bundle for the same policy is now superseded: it must not rekey again.
+    for old in eng.children:
+        if old.policy.id == policy.id and old.remote == remote:
+            old.rekeyed = True
+    eng.children.append(child)
+    for proto, spi_in, spi_out in sas:
+        eng.emit(ChildSaInstalled(remote=remote, protocol=proto, spi_in=spi_in, spi_out=spi_out,
+                                  policy_id=policy.id, rekey=q.rekey_of is not None))
+
+
+def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """Retransmit quick-mode messages; give up after RETRIES; forget finished exchanges."""
+    from .engine import HALF_OPEN_TIMEOUT
+
+    for mid, q in list(sa.quick.items()):
+        rt = q.retransmit
+        if rt is not None and rt.awaiting and now >= rt.next_at:
+            if rt.tries + 1 >= RETRIES:
+                eng.emit(NegotiationFailed(remote=sa.remote, reason="quick mode: no answer"))
+                q.done = True
+                rt.awaiting = False
+                _release(eng, sa, q)
+                if q.rekey_of is not None:
+                    q.rekey_of.rekeyed = False
+            else:
+                rt.backoff()
+                eng.count("retransmitted")
+                eng.send(rt.src, rt.dst, rt.data)
+        if not q.done and now >= q.started + HALF_OPEN_TIMEOUT:
+            eng.emit(NegotiationFailed(remote=sa.remote, reason="quick mode timed out"))
+            q.done = True
+            _release(eng, sa, q)
+        if q.done and now >= q.started + HALF_OPEN_TIMEOUT:
+            del sa.quick[mid]
