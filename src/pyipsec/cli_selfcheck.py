@@ -110,7 +110,7 @@ def run_case(case: Case, count: int = 3) -> bool:
     for sender, receiver, s, d in ((a, b, host_a, host_b), (b, a, host_b, host_a)):
         for n in range(count):
             payload = b"\x08\x00\x00\x00" + f"pyipsec selfcheck {n}".encode()
-            packet = build_ip(s, d, 1 if s.version == 4 else 58, payload)
+            packet = build_ip(s, d, 1 if s.version == 4 else 58, payload, ident=0x100 + n)
             out = sender.processor.outbound(packet, 1.0)
             if out.verdict is not Verdict.PROTECTED or out.packet == packet:
                 return False

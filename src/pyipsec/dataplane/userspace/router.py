@@ -95,7 +95,7 @@ class UserspaceDataplane:
         self.routing: TunRouting | None = None
         self.sender: RawSender | None = None
         self.receivers: list[RawReceiver] = []
-        self.udp: dict[int, socket.socket] = {}
+        self.udp: dict[int, socket.socket] = {}  # by address family
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: list[int] = []
 
@@ -114,20 +114,20 @@ class UserspaceDataplane:
                 RawReceiver(IPPROTO_AH, self.mark),
             ]
             for family in (socket.AF_INET, socket.AF_INET6):
-                self.udp[family] = _open_udp(self.nat_t_port, family, self.mark)
+                self.udp[int(family)] = _open_udp(self.nat_t_port, family, self.mark)
         except Exception:
             self.stop()
             raise
         self._add_reader(self.tun_fd, self._on_tun)
         for rx in self.receivers:
-            self._add_reader(rx.v4.fileno(), lambda rx=rx: self._on_raw(rx.recv_v4))
-            self._add_reader(rx.v6.fileno(), lambda rx=rx: self._on_raw(rx.recv_v6))
-        for family, sock in self.udp.items():
-            self._add_reader(sock.fileno(), lambda s=sock, f=family: self._on_udp(s, f))
+            self._add_reader(rx.v4.fileno(), self._on_raw, rx.recv_v4)
+            self._add_reader(rx.v6.fileno(), self._on_raw, rx.recv_v6)
+        for fam, sock in self.udp.items():
+            self._add_reader(sock.fileno(), self._on_udp, sock, fam)
 
-    def _add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+    def _add_reader(self, fd: int, callback: Callable[..., None], *args: object) -> None:
         assert self._loop is not None
-        self._loop.add_reader(fd, callback)
+        self._loop.add_reader(fd, callback, *args)
         self._readers.append(fd)
 
     def stop(self) -> None:
