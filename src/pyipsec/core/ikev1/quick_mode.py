@@ -198,7 +198,8 @@ def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes
         if len(ids) not in (0, 2):
             raise MalformedMessage(NotifyMessageType.INVALID_ID_INFORMATION, "one ID payload")
         idci, idcr = (ids[0], ids[1]) if ids else (None, None)
-        selector = sel.ids_to_selector(idci, idcr, sa.remote[0], sa.local[0])
+        selector = sel.ids_to_selector(idci, idcr, sa.remote[0], sa.local[0],
+                                       nat_transport=sa.nat and _offers_transport(offer))
         policy = sel.match_policy(eng.policies, selector, sa.local[0], sa.remote[0])
         if policy is None and sa.peer.generate_policy.value != "no":
             policy = sel.generate_policy(sa.peer, eng.templates, selector, sa.local[0],
@@ -255,6 +256,20 @@ def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes
     _send(eng, sa, q, payloads, _hash2(sa, mid, q.ni), now, awaiting=True, reply_to=fp)
 
 
+def _offers_transport(offer: SaPayload) -> bool:
+    """Whether the first transform asks for (UDP-encapsulated) transport mode."""
+    from pyipsec.wire.ikev1.constants import EncapsulationMode, IpsecAttributeType
+
+    transport = {EncapsulationMode.TRANSPORT, EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT,
+                 EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT}
+    for prop in offer.proposals:
+        for t in prop.transforms:
+            for a in t.attributes:
+                if a.type == IpsecAttributeType.ENCAPSULATION_MODE:
+                    return a.as_int() in transport
+    return False
+
+
 def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes,
                      now: float) -> None:
     from .engine import _Drop
@@ -267,6 +282,10 @@ def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp:
     assert q.offer is not None
     try:
         choice = proposals.accept_phase2_reply(q.offer, reply, udp_encap=sa.nat)
+        from . import selectors as sel
+
+        ids = msg.all(IdPayload)
+        sel.check_reply_ids(q.ids, (ids[0], ids[1]) if len(ids) == 2 else None)
         for n in msg.all(NotifyPayload):
             if n.notify_type == NotifyMessageType.RESPONDER_LIFETIME:
                 choice = proposals.apply_responder_lifetime(choice, n.data)

@@ -152,12 +152,10 @@ class Net:
         self.run(seconds)
 
 
-def peer(address: str, **kw: object) -> PeerProfile:
-    if "address" in kw:
-        address = str(kw.pop("address"))
+def peer(address: object, **kw: object) -> PeerProfile:
     defaults: dict[str, object] = {
         "id": 1,
-        "address": ipaddress.ip_network(address),
+        "address": ipaddress.ip_network(str(address)),
         "secret": PSK,
         "dpd_interval": None,
     }
@@ -165,8 +163,8 @@ def peer(address: str, **kw: object) -> PeerProfile:
     return PeerProfile(**defaults)  # type: ignore[arg-type]
 
 
-def tunnel_policy(src: ipaddress.IPv4Network, dst: ipaddress.IPv4Network, sa_src: IPAddress,
-                  sa_dst: IPAddress, **kw: object) -> Policy:
+def tunnel_policy(src: object, dst: object, sa_src: object, sa_dst: object,
+                  **kw: object) -> Policy:
     args: dict[str, object] = {"id": 1, "src": src, "dst": dst, "tunnel": True,
                                "sa_src": sa_src, "sa_dst": sa_dst}
     args.update(kw)
@@ -191,11 +189,13 @@ def site_to_site(*, peer_a: dict[str, object] | None = None,
     a = make_side(b"A", A_PRIVATE if nat else A_ADDR)
     b = make_side(b"B", B_ADDR)
     a_public = NAT_PUBLIC if nat else a.address
-    pa = tunnel_policy(NET_A, NET_B, a.address, B_ADDR, **(policy_a or {}))
-    pb = tunnel_policy(NET_B, NET_A, B_ADDR, a_public, **(policy_b or {}))
-    configure(a, peers=[peer(f"{B_ADDR}/32", **(peer_a or {}))], policies=[pa],
+    pa = tunnel_policy(**{"src": NET_A, "dst": NET_B, "sa_src": a.address, "sa_dst": B_ADDR,
+                          **(policy_a or {})})
+    pb = tunnel_policy(**{"src": NET_B, "dst": NET_A, "sa_src": B_ADDR, "sa_dst": a_public,
+                          **(policy_b or {})})
+    configure(a, peers=[peer(**{"address": f"{B_ADDR}/32", **(peer_a or {})})], policies=[pa],
               proposals=[proposal_a or ProposalProfile(name="default")])
-    configure(b, peers=[peer(f"{a_public}/32", **(peer_b or {}))], policies=[pb],
+    configure(b, peers=[peer(**{"address": f"{a_public}/32", **(peer_b or {})})], policies=[pb],
               proposals=[proposal_b or ProposalProfile(name="default")])
     return Net(a=a, b=b, nat=nat, **net), pa, pb  # type: ignore[arg-type]
 
