@@ -10,6 +10,8 @@ import dataclasses
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyipsec.core.ikev1 import proposals as pr
 from pyipsec.core.ikev1.errors import (
@@ -730,7 +732,7 @@ def test_phase2_responder_lifetime_under_claim() -> None:
     )
     assert choice_r.responder_lifetime == 600
     notify = pr.responder_lifetime_notify(choice_r, protocol=SaProtocol.ESP, spi=0x33333333)
-    assert notify.notify_type == NotifyMessageType.RESPONDER_LIFETIME == 24576
+    assert notify.notify_type == 24576  # RESPONDER-LIFETIME
     assert notify.protocol_id == ProtocolId.IPSEC_ESP and notify.spi == bytes.fromhex("33333333")
     # RFC 2407 §4.6.3.1: the data is SA Life Type (seconds) + SA Life Duration.
     assert notify.data == bytes.fromhex("8001000180020258")
@@ -932,3 +934,163 @@ def test_phase2_accept_reply_checks() -> None:
     )
     with pytest.raises(InvalidSpi):
         pr.accept_phase2_reply(offer, bad_spi, udp_encap=False)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+CHECKS = list(ProposalCheck)
+P1_AUTH = [m for m in AuthMethod if m is not AuthMethod.EAP_RADIUS]
+
+
+def _subset(items: list[str]) -> st.SearchStrategy[tuple[str, ...]]:
+    return st.lists(st.sampled_from(items), min_size=1, max_size=4, unique=True).map(tuple)
+
+
+peers = st.builds(
+    peer,
+    enc_algorithms=_subset(PHASE1_ENC),
+    dh_groups=_subset(PHASE1_GROUPS),
+    hash_algorithm=st.sampled_from(PHASE1_HASH),
+    auth_method=st.sampled_from(P1_AUTH),
+    lifetime=st.sampled_from([0, 600, 3600, 86400, 100000]),
+    lifebytes=st.sampled_from([0, 1 << 20, 1 << 30]),
+    proposal_check=st.sampled_from(CHECKS),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(initiator=peers, responder=peers)
+def test_phase1_property_both_sides_agree(initiator: PeerProfile, responder: PeerProfile) -> None:
+    offer = pr.phase1_offer(initiator)
+    common = (
+        {registry.encryption(e).name for e in initiator.enc_algorithms}
+        & {registry.encryption(e).name for e in responder.enc_algorithms}
+        and set(initiator.dh_groups) & set(responder.dh_groups)
+        and initiator.hash_algorithm == responder.hash_algorithm
+        and pr.AUTH_METHOD_IDS[initiator.auth_method] == pr.AUTH_METHOD_IDS[responder.auth_method]
+    )
+    try:
+        choice_r, reply = pr.select_phase1(responder, wire(offer))
+    except NoProposalChosen:
+        # Under obey only a missing common algorithm can refuse.
+        assert not (common and responder.proposal_check is ProposalCheck.OBEY)
+        return
+    assert common
+    choice_i = pr.accept_phase1_reply(initiator, offer, wire(reply))
+    assert choice_i.encryption.name in {
+        registry.encryption(e).name for e in responder.enc_algorithms
+    }
+    assert choice_i.group.name in responder.dh_groups
+    if responder.proposal_check is ProposalCheck.CLAIM:
+        assert choice_r.lifetime <= choice_i.lifetime or choice_i.lifetime == 0
+        choice_r = dataclasses.replace(
+            choice_r, lifetime=choice_i.lifetime, lifebytes=choice_i.lifebytes
+        )
+    assert dataclasses.replace(choice_r, auth=choice_i.auth) == choice_i
+
+
+P2_ENC = [
+    "des",
+    "3des",
+    "aes-128-cbc",
+    "aes-256-cbc",
+    "aes-192-ctr",
+    "aes-128-gcm",
+    "aes-256-gcm",
+    "blowfish",
+    "twofish",
+    "camellia-128",
+    "null",
+]
+P2_AUTH = ["md5", "sha1", "sha256", "sha384", "sha512", "null"]
+P2_PFS = [None, "modp1024", "modp2048", "ecp256", "ec2n155"]
+
+proposals = st.builds(
+    prop,
+    enc_algorithms=_subset(P2_ENC),
+    auth_algorithms=_subset(P2_AUTH),
+    pfs_group=st.sampled_from(P2_PFS),
+    lifetime=st.sampled_from([0, 300, 1800, 3600]),
+)
+
+
+def _esp_combos(p: ProposalProfile) -> set[tuple[str, str]]:
+    out = set()
+    for e in p.enc_algorithms:
+        if registry.encryption(e).aead:
+            out.add((e, "-"))
+            continue
+        for a in p.auth_algorithms:
+            if not (e == "null" and a == "null"):
+                out.add((e, a))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    initiator=proposals,
+    responder=proposals,
+    check=st.sampled_from(CHECKS),
+    protocols=st.sampled_from([(True, False), (False, True), (True, True)]),
+    tunnel=st.booleans(),
+    udp=st.booleans(),
+)
+def test_phase2_property_both_sides_agree(
+    initiator: ProposalProfile,
+    responder: ProposalProfile,
+    check: ProposalCheck,
+    protocols: tuple[bool, bool],
+    tunnel: bool,
+    udp: bool,
+) -> None:
+    esp, ah = protocols
+    policy = dataclasses.replace(TUNNEL, tunnel=tunnel, esp=esp, ah=ah)
+    try:
+        offer = pr.phase2_offer(initiator, policy, SPIS_I, udp_encap=udp)
+    except LocalProtocolError:
+        no_ah = ah and set(initiator.auth_algorithms) <= {"null"}
+        assert no_ah or (esp and not _esp_combos(initiator))
+        return
+    try:
+        choice_r, answer = pr.select_phase2(responder, policy, wire(offer), check, udp_encap=udp)
+    except NoProposalChosen:
+        if check is ProposalCheck.OBEY:
+            esp_ok = not esp or bool(_esp_combos(initiator) & _esp_combos(responder))
+            ah_auth = {a for a in initiator.auth_algorithms if a != "null"}
+            ah_ok = not ah or bool(ah_auth & set(responder.auth_algorithms))
+            assert not (esp_ok and ah_ok)
+        return
+    reply = wire(pr.answer_with_spis(answer, SPIS_R))
+    choice_i = pr.accept_phase2_reply(offer, reply, udp_encap=udp)
+    if choice_r.responder_lifetime is not None:
+        assert check is ProposalCheck.CLAIM
+        choice_i = pr.apply_responder_lifetime(
+            choice_i,
+            pr.responder_lifetime_notify(choice_r, protocol=SaProtocol.ESP, spi=1).data,
+        )
+    assert same_but_spis(choice_r, choice_i)
+    assert choice_r.peer_spis == {k: SPIS_I[k] for k in choice_r.peer_spis}
+    assert choice_i.peer_spis == {k: SPIS_R[k] for k in choice_i.peer_spis}
+    for item in choice_i.items:
+        if item.encryption is not None:
+            assert item.encryption in [registry.encryption(e) for e in responder.enc_algorithms]
+
+
+def test_phase1_aggressive_offer_and_ke_group() -> None:
+    cfg = peer(enc_algorithms=("aes-128", "3des"), dh_groups=("modp2048", "modp1024"))
+    sa = wire(pr.phase1_offer(cfg, aggressive=True))
+    assert {attrs_of(t)[IKE.GROUP_DESCRIPTION] for t in sa.proposals[0].transforms} == {14}
+    assert len(sa.proposals[0].transforms) == 2
+    full = wire(pr.phase1_offer(cfg))
+    choice, _ = pr.select_phase1(cfg, full, ke_group=2)
+    assert choice.group.id == 2 and choice.transform_number == 2
+    with pytest.raises(NoProposalChosen):
+        pr.select_phase1(cfg, full, ke_group=5)
+
+
+def test_proposal_pfs_group() -> None:
+    assert pr.proposal_pfs_group(prop(pfs_group=None)) is None
+    assert pr.proposal_pfs_group(prop(pfs_group="none")) is None
+    assert pr.proposal_pfs_group(prop(pfs_group="ecp384")) is groups.group("ecp384")
+    with pytest.raises(LocalProtocolError):
+        pr.proposal_pfs_group(prop(pfs_group="x25519"))

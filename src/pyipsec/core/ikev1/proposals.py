@@ -119,6 +119,7 @@ __all__ = [
     "esp_keymat_layout",
     "phase1_offer",
     "phase2_offer",
+    "proposal_pfs_group",
     "responder_lifetime_notify",
     "select_phase1",
     "select_phase2",
@@ -328,11 +329,13 @@ def _peer_auth_id(peer: PeerProfile) -> int:
         ) from None
 
 
-def phase1_offer(peer: PeerProfile) -> SaPayload:
+def phase1_offer(peer: PeerProfile, *, aggressive: bool = False) -> SaPayload:
     """The initiator's SA payload: one ISAKMP proposal, one transform per enc x group.
 
     Transform order is the configured order with encryption outer (RFC 2409 §5: the
-    responder picks one). See the module docstring for the attribute choices.
+    responder picks one). See the module docstring for the attribute choices. ``aggressive``
+    offers the first configured group only: aggressive mode sends its KE payload with the SA
+    (RFC 2409 §5.4), so every transform must name that group.
     """
     prf = _peer_prf(peer)
     auth_id = _peer_auth_id(peer)
@@ -345,7 +348,7 @@ def phase1_offer(peer: PeerProfile) -> SaPayload:
     transforms: list[Transform] = []
     for enc in _peer_encryptions(peer):
         ike_id = enc.ikev1_ike_id or 0  # never 0: _peer_encryptions keeps IKEv1 ciphers only
-        for group in _peer_groups(peer):
+        for group in _peer_groups(peer)[: 1 if aggressive else None]:
             attrs = [Attribute(type=IkeAttributeType.ENCRYPTION_ALGORITHM, value=ike_id)]
             if enc.key_length_attr is not None:
                 attrs.append(Attribute(type=IkeAttributeType.KEY_LENGTH, value=enc.key_length_attr))
@@ -445,12 +448,15 @@ def _no_choice(reasons: list[_Unacceptable], what: str) -> RemoteProtocolError:
     return NoProposalChosen(detail)
 
 
-def select_phase1(peer: PeerProfile, offer: SaPayload) -> tuple[Phase1Choice, SaPayload]:
+def select_phase1(
+    peer: PeerProfile, offer: SaPayload, *, ke_group: int | None = None
+) -> tuple[Phase1Choice, SaPayload]:
     """The responder's choice: the first offered transform ``peer`` accepts, and the reply SA.
 
     The reply holds the chosen transform's proposal with that one transform, attributes as
-    received (RFC 2408 §4.2). Raises NoProposalChosen / AttributesNotSupported /
-    BadProposalSyntax (module docstring).
+    received (RFC 2408 §4.2). ``ke_group`` (aggressive mode: the group of the KE payload that
+    came with the SA, RFC 2409 §5.4) limits the choice to transforms naming that group.
+    Raises NoProposalChosen / AttributesNotSupported / BadProposalSyntax (module docstring).
     """
     ours = (peer.lifetime, _kilobytes(peer.lifebytes))
     reasons: list[_Unacceptable] = []
@@ -461,6 +467,8 @@ def select_phase1(peer: PeerProfile, offer: SaPayload) -> tuple[Phase1Choice, Sa
         for t in prop.transforms:
             try:
                 choice = _decode_phase1(t, peer)
+                if ke_group is not None and choice.group.id != ke_group:
+                    raise _Unacceptable(f"group {choice.group.id} but KE of group {ke_group}")
                 (seconds, kb), _claimed = _check_lifetime(
                     peer.proposal_check, (choice.lifetime, choice.lifebytes), ours
                 )
@@ -628,6 +636,14 @@ def _profile_integrities(profile: ProposalProfile) -> list[IntegrityAlgorithm | 
     except UnknownAlgorithm as exc:
         raise LocalProtocolError(f"proposal {profile.name}: {exc}") from None
     return [i for i in out if i is None or i.ikev1_auth_id is not None] or [None]
+
+
+def proposal_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
+    """The PFS group an initiator offers for ``profile`` (its pfs-group), None for none.
+
+    Raises LocalProtocolError for an unknown group or one IKEv1 cannot name.
+    """
+    return _profile_pfs(profile)
 
 
 def _profile_pfs(profile: ProposalProfile) -> KeyExchangeGroup | None:
@@ -917,6 +933,14 @@ def select_phase2(
             (``responder_lifetime``)
     exact   must equal ours                        must equal ours (none = none)
     ======  =====================================  ============================================
+
+    Sources: racoon.conf(5) for obey/strict/claim, and racoon's proposal.c where the manual
+    is silent or looser: the manual says exact refuses a PFS mismatch "if PFS is required by
+    both sides", but the code (what a racoon-derived responder does) refuses any difference,
+    one-sided PFS included; strict/claim with our pfs-group set refuse an offer without PFS.
+    Key lengths always have to match a configured cipher (aes-128-cbc is not aes-256-cbc);
+    racoon's obey would take an initiator's longer AES key, RouterOS lists key sizes as
+    separate algorithms, so we do not.
 
     The PFS group, mode and ESN of the transforms chosen in one group must agree. The answer
     holds the group's payloads with the chosen transform each, attributes as received, and
