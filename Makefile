@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each bootstraps what it needs.
 VENV := .venv
 BIN := $(VENV)/bin
-PURE := src/pyipsec/wire src/pyipsec/crypto src/pyipsec/dataplane src/pyipsec/core src/pyipsec/config
+PKG := src/pyipsec
 
 .PHONY: test demo lint typecheck pytest bench clean
 
@@ -14,7 +14,7 @@ lint:
 	$(BIN)/ruff format --check src tests bench
 
 typecheck:
-	$(BIN)/mypy $(PURE)
+	$(BIN)/mypy $(PKG)
 
 pytest:
 	$(BIN)/python -m pytest -q -p no:cacheprovider
