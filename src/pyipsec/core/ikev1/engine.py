@@ -353,7 +353,7 @@ class Ikev1Engine:
         self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
     ) -> None:
         fp = fingerprint(data)
-        if self._answer_retransmission(sa.retransmit, fp, sa):
+        if self.answer_retransmission(sa.retransmit, fp, now):
             return
         if fp == sa.last_received:
             raise _Drop("duplicate")
@@ -443,9 +443,12 @@ class Ikev1Engine:
         if final:
             self._established(sa, now)
 
-    def _answer_retransmission(self, rt: Retransmit | None, fp: bytes, sa: IkeSa) -> bool:
+    def answer_retransmission(self, rt: Retransmit | None, fp: bytes, now: float) -> bool:
+        """The peer repeated the message ``rt`` answers: send ``rt`` again (rate-limited)."""
         if rt is None or rt.reply_to != fp:
             return False
+        if not rt.may_answer(now):
+            raise _Drop("duplicate")
         self.count("retransmission-answered")
         self.send(rt.src, rt.dst, rt.data)
         return True

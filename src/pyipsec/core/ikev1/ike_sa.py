@@ -71,6 +71,17 @@ class Retransmit:
     awaiting: bool = True  # we wait for an answer: resend on the timer
     tries: int = 0
     next_at: float = 0.0
+    answered: int = 0  # times we resent this as the answer to a repeated message
+    answered_at: float = -1e9
+
+    def may_answer(self, now: float) -> bool:
+        """Answer a repeat at most RETRANSMIT_TRIES times and once a second, so that
+        duplicated datagrams cannot make two peers resend to each other forever."""
+        if self.answered >= RETRANSMIT_TRIES or now - self.answered_at < 1.0:
+            return False
+        self.answered += 1
+        self.answered_at = now
+        return True
 
     def arm(self, now: float) -> None:
         self.tries = 0

@@ -129,10 +129,7 @@ def receive(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, src: Endpo
     fp = fingerprint(data)
     q = sa.quick.get(header.message_id)
     if q is not None:
-        rt = q.retransmit
-        if rt is not None and rt.reply_to == fp:
-            eng.count("retransmission-answered")
-            eng.send(rt.src, rt.dst, rt.data)
+        if eng.answer_retransmission(q.retransmit, fp, now):
             return
         if fp == q.last_received or q.done:
             raise _Drop("duplicate")
@@ -386,6 +383,15 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                                   policy_id=policy.id, rekey=q.rekey_of is not None))
 
 
+def _abandon(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
+    """HASH(3) never came, but the initiator has installed its SAs after our message 2:
+    tell it to delete them (RFC 2408 §3.15, our inbound SPIs = its outbound ones)."""
+    from pyipsec.wire.ikev1.payloads import DeletePayload
+
+    for proto_id, spi in q.spis.items():
+        eng.send_informational(sa, [DeletePayload(protocol_id=proto_id, spis=(spi,))])
+
+
 def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     """Retransmit quick-mode messages; give up after RETRIES; forget finished exchanges."""
     from .engine import HALF_OPEN_TIMEOUT
@@ -398,6 +404,8 @@ def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
                 q.done = True
                 rt.awaiting = False
                 _release(eng, sa, q)
+                if q.side is Side.RESPONDER:
+                    _abandon(eng, sa, q)
                 if q.rekey_of is not None:
                     q.rekey_of.rekeyed = False
             else:
