@@ -55,7 +55,7 @@ from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
 from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
-from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
+from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
 from . import phase1, proposals
 from . import quick_mode as qm
@@ -201,7 +201,7 @@ class Ikev1Engine:
         child.rekeyed = True
         ends = self._endpoints_for(child.policy, quiet=True)
         peer = self._peer_by_id(child.peer_id)
-        if peer is None or peer.passive and not child.initiator:
+        if peer is None or (peer.passive and not child.initiator):
             return
         sa = self._ike_for(peer, child.remote, established_only=False)
         if sa is not None and sa.established:
@@ -227,7 +227,9 @@ class Ikev1Engine:
                     remote_address=sa.remote[0],
                     state=sa.state,
                     side=sa.side.value,
-                    established=None if sa.established_at is None else self._now - sa.established_at,
+                    established=None
+                    if sa.established_at is None
+                    else self._now - sa.established_at,
                     nat=sa.nat,
                 )
             )
@@ -371,8 +373,12 @@ class Ikev1Engine:
                 )
             except MalformedMessage as e:
                 # With a wrong pre-shared key the decryption yields garbage (RFC 2409 §5).
-                self._auth_failed(sa, f"undecryptable {e.notify.name} (wrong secret?)",
-                                  NotifyMessageType.PAYLOAD_MALFORMED, now)
+                self._auth_failed(
+                    sa,
+                    f"undecryptable {e.notify.name} (wrong secret?)",
+                    NotifyMessageType.PAYLOAD_MALFORMED,
+                    now,
+                )
                 return
         elif step.encrypted and sa.kind is not ExchangeKind.AGGRESSIVE:
             raise _Drop("expected-encryption")
@@ -398,8 +404,11 @@ class Ikev1Engine:
         if dst[1] == NATT_PORT:
             sa.local, sa.remote, sa.floated = dst, src, True
         if "natd" in step.carries and sa.nat:
-            self.emit(NatDetected(remote=sa.remote, local_behind_nat=sa.nat_local,
-                                  peer_behind_nat=sa.nat_peer))
+            self.emit(
+                NatDetected(
+                    remote=sa.remote, local_behind_nat=sa.nat_local, peer_behind_nat=sa.nat_peer
+                )
+            )
         if sa.step == len(steps):
             sa.retransmit = None if sa.side is Side.INITIATOR else sa.retransmit
             self._established(sa, now)
@@ -428,16 +437,26 @@ class Ikev1Engine:
         if step.encrypted:
             assert sa.cipher is not None and sa.enc is not None
             data, sa.iv = build_encrypted_message(
-                sa.cipher, sa.enc.block_size, sa.iv, initiator_cookie=sa.cky_i,
-                responder_cookie=sa.cky_r, exchange_type=xchg, payloads=payloads,
+                sa.cipher,
+                sa.enc.block_size,
+                sa.iv,
+                initiator_cookie=sa.cky_i,
+                responder_cookie=sa.cky_r,
+                exchange_type=xchg,
+                payloads=payloads,
             )
         else:
-            data = build_message(initiator_cookie=sa.cky_i, responder_cookie=sa.cky_r,
-                                 exchange_type=xchg, payloads=payloads)
+            data = build_message(
+                initiator_cookie=sa.cky_i,
+                responder_cookie=sa.cky_r,
+                exchange_type=xchg,
+                payloads=payloads,
+            )
         sa.step += 1
         final = sa.step == len(steps)
-        sa.retransmit = Retransmit(data=data, src=sa.local, dst=sa.remote, reply_to=reply_to,
-                                   awaiting=not final)
+        sa.retransmit = Retransmit(
+            data=data, src=sa.local, dst=sa.remote, reply_to=reply_to, awaiting=not final
+        )
         sa.retransmit.arm(now)
         self.transmit(sa, data)
         if final:
@@ -456,17 +475,32 @@ class Ikev1Engine:
     # --- phase 1 life -----------------------------------------------------------------------
 
     def start_phase1(
-        self, peer: PeerProfile, local: IPAddress, remote: IPAddress, now: float,
+        self,
+        peer: PeerProfile,
+        local: IPAddress,
+        remote: IPAddress,
+        now: float,
         queued: list[Policy] | None = None,
     ) -> IkeSa | None:
         kind = phase1.kind_for_mode(peer.exchange_mode)
         if kind is None:
-            self.emit(NegotiationFailed(remote=(remote, peer.port),
-                                        reason=f"exchange-mode {peer.exchange_mode.value}"))
+            self.emit(
+                NegotiationFailed(
+                    remote=(remote, peer.port), reason=f"exchange-mode {peer.exchange_mode.value}"
+                )
+            )
             return None
-        sa = IkeSa(cky_i=self._cookie(), side=Side.INITIATOR, kind=kind, peer=peer,
-                   local=(local, 500), remote=(remote, peer.port), created=now, last_heard=now,
-                   queued=list(queued or []))
+        sa = IkeSa(
+            cky_i=self._cookie(),
+            side=Side.INITIATOR,
+            kind=kind,
+            peer=peer,
+            local=(local, 500),
+            remote=(remote, peer.port),
+            created=now,
+            last_heard=now,
+            queued=list(queued or []),
+        )
         if kind is ExchangeKind.AGGRESSIVE:
             # RFC 2409 §5: aggressive mode cannot negotiate the group: offer the first one.
             try:
@@ -478,23 +512,26 @@ class Ikev1Engine:
         self._send_phase1_step(sa, now, reply_to=None)
         return sa if not sa.dead else None
 
-    def _context(self, sa: IkeSa, now: float, src: Endpoint | None,
-                 dst: Endpoint | None) -> phase1.Context:
-        def offer(peer: PeerProfile) -> object:
+    def _context(
+        self, sa: IkeSa, now: float, src: Endpoint | None, dst: Endpoint | None
+    ) -> phase1.Context:
+        def offer(peer: PeerProfile) -> SaPayload:
             if sa.kind is ExchangeKind.AGGRESSIVE:
                 peer = dataclasses.replace(peer, dh_groups=peer.dh_groups[:1])
             return proposals.phase1_offer(peer)
 
         return phase1.Context(
-            rng=self.rng, now=now, src=src, dst=dst,
-            select=proposals.select_phase1,  # type: ignore[arg-type]
-            accept=proposals.accept_phase1_reply,  # type: ignore[arg-type]
-            offer=offer,  # type: ignore[arg-type]
+            rng=self.rng,
+            now=now,
+            src=src,
+            dst=dst,
+            select=proposals.select_phase1,
+            accept=proposals.accept_phase1_reply,
+            offer=offer,
             apply_choice=self._apply_choice,
         )
 
-    def _apply_choice(self, sa: IkeSa, choice: object) -> None:
-        assert isinstance(choice, proposals.Phase1Choice)
+    def _apply_choice(self, sa: IkeSa, choice: proposals.Phase1Choice) -> None:
         sa.choice = choice
         sa.prf = choice.prf
         sa.enc = choice.encryption
@@ -511,15 +548,28 @@ class Ikev1Engine:
             sa.dpd_next = now + sa.peer.dpd_interval
         if sa.nat_local:
             sa.keepalive_next = now + KEEPALIVE_INTERVAL
-        self.emit(IkeSaEstablished(local=sa.local, remote=sa.remote, peer_id=sa.peer.id,
-                                   side=sa.side.value, exchange=sa.kind.value, nat=sa.nat))
+        self.emit(
+            IkeSaEstablished(
+                local=sa.local,
+                remote=sa.remote,
+                peer_id=sa.peer.id,
+                side=sa.side.value,
+                exchange=sa.kind.value,
+                nat=sa.nat,
+            )
+        )
         if sa.initial_contact:
             self._initial_contact(sa, now)
         # Older phase 1s with this peer are superseded (a rekey): delete them, keep children.
         for other in list(self.ike.values()):
-            if other is not sa and other.peer.id == sa.peer.id and other.remote[0] == sa.remote[0]:
-                if other.established and sa.side is Side.INITIATOR:
-                    self.delete_ike(other, now, reason="replaced", children=False)
+            if (
+                other is not sa
+                and other.peer.id == sa.peer.id
+                and other.remote[0] == sa.remote[0]
+                and other.established
+                and sa.side is Side.INITIATOR
+            ):
+                self.delete_ike(other, now, reason="replaced", children=False)
         queued, sa.queued = sa.queued, []
         for policy in queued:
             self._start_quick_mode(sa, policy, now)
@@ -548,8 +598,9 @@ class Ikev1Engine:
         sa.dead = True
         self.ike.pop(sa.cky_i, None)
 
-    def delete_ike(self, sa: IkeSa, now: float, *, reason: str, children: bool,
-                   notify: bool = True) -> None:
+    def delete_ike(
+        self, sa: IkeSa, now: float, *, reason: str, children: bool, notify: bool = True
+    ) -> None:
         """Delete a phase 1 (RFC 2408 §3.15: Delete with the cookie pair), optionally its
         peer's child SAs first (their Deletes go out under this phase 1)."""
         if sa.dead:
@@ -559,14 +610,20 @@ class Ikev1Engine:
                 if child.remote == sa.remote[0] and child.peer_id == sa.peer.id:
                     self.delete_child(child, now, reason=reason, notify=notify, via=sa)
         if notify and sa.established:
-            self.send_informational(sa, [DeletePayload(doi=IPSEC_DOI,
-                                                       protocol_id=ProtocolId.ISAKMP,
-                                                       spis=(sa.cky_i + sa.cky_r,))])
+            self.send_informational(
+                sa,
+                [
+                    DeletePayload(
+                        doi=IPSEC_DOI, protocol_id=ProtocolId.ISAKMP, spis=(sa.cky_i + sa.cky_r,)
+                    )
+                ],
+            )
         self._forget(sa)
         self.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
 
-    def delete_child(self, child: ChildSa, now: float, *, reason: str, notify: bool,
-                     via: IkeSa | None = None) -> None:
+    def delete_child(
+        self, child: ChildSa, now: float, *, reason: str, notify: bool, via: IkeSa | None = None
+    ) -> None:
         """Remove a child's SAs from the data plane; tell the peer (our inbound SPIs)."""
         if child.deleted:
             return
@@ -577,14 +634,28 @@ class Ikev1Engine:
             sa = via if via is not None and via.established else self._ike_for_remote(child)
             if sa is not None:
                 for proto, spi_in, _ in child.sas:
-                    self.send_informational(sa, [DeletePayload(
-                        doi=IPSEC_DOI, protocol_id=_PROTOCOL_ID[proto],
-                        spis=(spi_in.to_bytes(4, "big"),))])
+                    self.send_informational(
+                        sa,
+                        [
+                            DeletePayload(
+                                doi=IPSEC_DOI,
+                                protocol_id=_PROTOCOL_ID[proto],
+                                spis=(spi_in.to_bytes(4, "big"),),
+                            )
+                        ],
+                    )
         for proto, spi_in, spi_out in child.sas:
             self.backend.delete_sa(spi_in, proto, child.local)
             self.backend.delete_sa(spi_out, proto, child.remote)
-            self.emit(ChildSaDeleted(remote=child.remote, protocol=proto, spi_in=spi_in,
-                                     spi_out=spi_out, reason=reason))
+            self.emit(
+                ChildSaDeleted(
+                    remote=child.remote,
+                    protocol=proto,
+                    spi_in=spi_in,
+                    spi_out=spi_out,
+                    reason=reason,
+                )
+            )
         if child.dynamic_policy_id is not None and not any(
             c.dynamic_policy_id == child.dynamic_policy_id for c in self.children
         ):
@@ -629,8 +700,9 @@ class Ikev1Engine:
     def _on_notify(self, sa: IkeSa, n: NotifyPayload, src: Endpoint, now: float) -> None:
         if n.notify_type == NotifyMessageType.R_U_THERE:
             seq = dpd_sequence(n)
-            self.send_informational(sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r,
-                                                    sequence=seq, ack=True)])
+            self.send_informational(
+                sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=seq, ack=True)]
+            )
             return
         if n.notify_type == NotifyMessageType.R_U_THERE_ACK:
             if sa.dpd_pending is not None and dpd_sequence(n) == sa.dpd_pending:
@@ -720,16 +792,18 @@ class Ikev1Engine:
             sa.dpd_failures += 1
             if sa.dpd_failures >= sa.peer.dpd_maximum_failures:
                 self.emit(PeerUnreachable(remote=sa.remote, reason="DPD"))
-                self.delete_ike(sa, now, reason="peer unreachable (DPD)", children=True,
-                                notify=False)
+                self.delete_ike(
+                    sa, now, reason="peer unreachable (DPD)", children=True, notify=False
+                )
                 return
         elif self._heard_recently(sa, now, interval):
             sa.dpd_next = max(sa.last_heard, self._last_inbound(sa)) + interval
             return
         sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF or 1
         sa.dpd_pending = sa.dpd_seq
-        self.send_informational(sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r,
-                                                sequence=sa.dpd_seq)])
+        self.send_informational(
+            sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=sa.dpd_seq)]
+        )
         sa.dpd_next = now + interval
 
     def _heard_recently(self, sa: IkeSa, now: float, interval: float) -> bool:
@@ -756,8 +830,12 @@ class Ikev1Engine:
         usable = tuple(p for p in self.peers if phase1.kind_for_mode(p.exchange_mode) is kind)
         peer = best_peer(usable, address)
         if peer is None and kind is ExchangeKind.MAIN:
-            l2tp = [p for p in usable if p.exchange_mode is ExchangeMode.MAIN_L2TP
-                    and p.address.version == address.version]
+            l2tp = [
+                p
+                for p in usable
+                if p.exchange_mode is ExchangeMode.MAIN_L2TP
+                and p.address.version == address.version
+            ]
             peer = l2tp[0] if l2tp else None
         return peer
 
@@ -772,14 +850,17 @@ class Ikev1Engine:
             remote = policy.dst.network_address
         if remote is None:
             if not quiet:
-                self.emit(NegotiationFailed(remote=(ipaddress.ip_address(0), 0),
-                                            reason=f"policy {policy.id}: no sa-dst-address"))
+                self.emit(
+                    NegotiationFailed(
+                        remote=(ipaddress.ip_address(0), 0),
+                        reason=f"policy {policy.id}: no sa-dst-address",
+                    )
+                )
             return None
         peer = best_peer(self.peers, remote)
         if peer is None or peer.passive:
             if not quiet:
-                self.emit(NegotiationFailed(remote=(remote, 500),
-                                            reason=f"no peer for {remote}"))
+                self.emit(NegotiationFailed(remote=(remote, 500), reason=f"no peer for {remote}"))
             return None
         local = policy.sa_src or peer.local_address
         if local is None and policy.src.num_addresses == 1 and not policy.tunnel:
@@ -788,15 +869,18 @@ class Ikev1Engine:
             local = next((a for a in self.local_addresses if a.version == remote.version), None)
         if local is None:
             if not quiet:
-                self.emit(NegotiationFailed(remote=(remote, peer.port),
-                                            reason="no local address"))
+                self.emit(NegotiationFailed(remote=(remote, peer.port), reason="no local address"))
             return None
         return peer, local, remote
 
-    def _ike_for(self, peer: PeerProfile, remote: IPAddress, *,
-                 established_only: bool) -> IkeSa | None:
-        found = [s for s in self.ike.values()
-                 if not s.dead and s.peer.id == peer.id and s.remote[0] == remote]
+    def _ike_for(
+        self, peer: PeerProfile, remote: IPAddress, *, established_only: bool
+    ) -> IkeSa | None:
+        found = [
+            s
+            for s in self.ike.values()
+            if not s.dead and s.peer.id == peer.id and s.remote[0] == remote
+        ]
         est = [s for s in found if s.established]
         if est:
             return max(est, key=lambda s: s.established_at or 0.0)
@@ -809,17 +893,21 @@ class Ikev1Engine:
     def _child_by_spi(self, spi: int, proto: SaProtocol, dst: IPAddress) -> ChildSa | None:
         for child in self.children:
             for p, spi_in, spi_out in child.sas:
-                if p is proto and ((spi == spi_in and dst == child.local)
-                                   or (spi == spi_out and dst == child.remote)):
+                if p is proto and (
+                    (spi == spi_in and dst == child.local)
+                    or (spi == spi_out and dst == child.remote)
+                ):
                     return child
         return None
 
     def _all_quick(self) -> list[qm.QuickMode]:
-        return [q for sa in self.ike.values() if not sa.dead for q in sa.quick.values()
-                if not q.done]
+        return [
+            q for sa in self.ike.values() if not sa.dead for q in sa.quick.values() if not q.done
+        ]
 
-    def _start_quick_mode(self, sa: IkeSa, policy: Policy, now: float,
-                          rekey_of: ChildSa | None = None) -> None:
+    def _start_quick_mode(
+        self, sa: IkeSa, policy: Policy, now: float, rekey_of: ChildSa | None = None
+    ) -> None:
         qm.start(self, sa, policy, now, rekey_of=rekey_of)
 
     def _cookie(self) -> bytes:

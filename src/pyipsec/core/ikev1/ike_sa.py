@@ -10,9 +10,8 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
-from pyipsec.core.profiles import PeerProfile
+from pyipsec.core.profiles import PeerProfile, ProposalProfile
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaProtocol
@@ -20,6 +19,7 @@ from pyipsec.wire.ikev1.payloads import IdPayload, SaPayload
 
 from .events import Endpoint
 from .keymat import Phase1Keys
+from .proposals import Phase1Choice, Phase2Choice
 
 __all__ = [
     "ChildSa",
@@ -111,7 +111,7 @@ class IkeSa:
     # Negotiation.
     offer: SaPayload | None = None  # initiator: what we offered
     sai_b: bytes = field(default=b"", repr=False)  # the initiator's SA payload body
-    choice: Any = None  # proposals.Phase1Choice
+    choice: Phase1Choice | None = None
     prf: PrfAlgorithm | None = field(default=None, repr=False)
     enc: EncryptionAlgorithm | None = field(default=None, repr=False)
     cipher: EspCipher | None = field(default=None, repr=False)
@@ -176,10 +176,10 @@ class QuickMode:
     started: float
     iv: bytes = field(default=b"", repr=False)
     policy: Policy | None = None
-    proposal: Any = None  # profiles.ProposalProfile
+    proposal: ProposalProfile | None = None
     offer: SaPayload | None = None
     answer: SaPayload | None = None
-    choice: Any = None  # proposals.Phase2Choice
+    choice: Phase2Choice | None = None
     spis: dict[int, bytes] = field(default_factory=dict)  # protocol id -> our inbound SPI
     ke: KeyExchange | None = field(default=None, repr=False)
     g_qm_xy: bytes | None = field(default=None, repr=False)

@@ -72,6 +72,7 @@ from pyipsec.wire.ikev1.payloads import (
 from . import keymat as km
 from .events import Endpoint
 from .ike_sa import ExchangeKind, IkeSa, Side
+from .proposals import Phase1Choice
 
 __all__ = [
     "EXCHANGES",
@@ -88,7 +89,7 @@ __all__ = [
 ]
 
 NONCE_SIZE = 20  # RFC 2409 §5: 8 to 256 bytes
-I, R = Side.INITIATOR, Side.RESPONDER
+INIT, RESP = Side.INITIATOR, Side.RESPONDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,23 +101,23 @@ class Step:
 
 EXCHANGES: dict[ExchangeKind, tuple[Step, ...]] = {
     ExchangeKind.MAIN: (
-        Step(I, ("sa", "vid")),
-        Step(R, ("sa", "vid")),
-        Step(I, ("ke", "nonce", "natd")),
-        Step(R, ("ke", "nonce", "natd")),
-        Step(I, ("id", "auth", "contact"), encrypted=True),
-        Step(R, ("id", "auth"), encrypted=True),
+        Step(INIT, ("sa", "vid")),
+        Step(RESP, ("sa", "vid")),
+        Step(INIT, ("ke", "nonce", "natd")),
+        Step(RESP, ("ke", "nonce", "natd")),
+        Step(INIT, ("id", "auth", "contact"), encrypted=True),
+        Step(RESP, ("id", "auth"), encrypted=True),
     ),
     ExchangeKind.AGGRESSIVE: (
-        Step(I, ("sa", "ke", "nonce", "id", "vid")),
-        Step(R, ("sa", "ke", "nonce", "id", "auth", "vid", "natd")),
-        Step(I, ("auth", "natd", "contact"), encrypted=True),
+        Step(INIT, ("sa", "ke", "nonce", "id", "vid")),
+        Step(RESP, ("sa", "ke", "nonce", "id", "auth", "vid", "natd")),
+        Step(INIT, ("auth", "natd", "contact"), encrypted=True),
     ),
     ExchangeKind.BASE: (
-        Step(I, ("sa", "nonce", "id", "vid")),
-        Step(R, ("sa", "nonce", "id", "vid")),
-        Step(I, ("ke", "auth", "natd", "contact")),
-        Step(R, ("ke", "auth", "natd")),
+        Step(INIT, ("sa", "nonce", "id", "vid")),
+        Step(RESP, ("sa", "nonce", "id", "vid")),
+        Step(INIT, ("ke", "auth", "natd", "contact")),
+        Step(RESP, ("ke", "auth", "natd")),
     ),
 }
 # Payload kinds that must be present when a step names them (the others are optional).
@@ -160,10 +161,10 @@ class Context:
     now: float
     src: Endpoint | None = None  # the received datagram's source and destination
     dst: Endpoint | None = None
-    select: Callable[[PeerProfile, SaPayload], tuple[object, SaPayload]] | None = None
-    accept: Callable[[PeerProfile, SaPayload, SaPayload], object] | None = None
+    select: Callable[[PeerProfile, SaPayload], tuple[Phase1Choice, SaPayload]] | None = None
+    accept: Callable[[PeerProfile, SaPayload, SaPayload], Phase1Choice] | None = None
     offer: Callable[[PeerProfile], SaPayload] | None = None
-    apply_choice: Callable[[IkeSa, object], None] | None = None
+    apply_choice: Callable[[IkeSa, Phase1Choice], None] | None = None
 
 
 # --- Authentication --------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def _ensure_keys(sa: IkeSa) -> None:
     if sa.keys is not None or not (sa.g_xi and sa.g_xr and sa.skeyid):
         return
     assert sa.prf is not None and sa.enc is not None and sa.ke is not None
-    peer_public = sa.g_xr if sa.side is I else sa.g_xi
+    peer_public = sa.g_xr if sa.side is INIT else sa.g_xi
     try:
         sa.g_xy = sa.ke.shared_secret(peer_public)
     except (CryptoError, ValueError) as e:
@@ -291,7 +292,7 @@ def local_identity(peer: PeerProfile, local: Endpoint) -> IdPayload:
 
 
 def _b_sa(sa: IkeSa, ctx: Context) -> list[Payload]:
-    if sa.side is I:
+    if sa.side is INIT:
         assert ctx.offer is not None
         sa.offer = ctx.offer(sa.peer)
         sa.sai_b = push_payload_body(sa.offer)
@@ -302,7 +303,7 @@ def _b_sa(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 def _b_ke(sa: IkeSa, ctx: Context) -> list[Payload]:
     assert sa.ke is not None
-    if sa.side is I:
+    if sa.side is INIT:
         sa.g_xi = sa.ke.public_value
     else:
         sa.g_xr = sa.ke.public_value
@@ -311,7 +312,7 @@ def _b_ke(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 def _b_nonce(sa: IkeSa, ctx: Context) -> list[Payload]:
     nonce = ctx.rng(NONCE_SIZE)
-    if sa.side is I:
+    if sa.side is INIT:
         sa.ni = nonce
     else:
         sa.nr = nonce
@@ -320,7 +321,7 @@ def _b_nonce(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 def _b_id(sa: IkeSa, ctx: Context) -> list[Payload]:
     ident = local_identity(sa.peer, sa.local)
-    if sa.side is I:
+    if sa.side is INIT:
         sa.id_i_b = push_payload_body(ident)
     else:
         sa.id_r_b = push_payload_body(ident)
@@ -330,7 +331,7 @@ def _b_id(sa: IkeSa, ctx: Context) -> list[Payload]:
 def _b_auth(sa: IkeSa, ctx: Context) -> list[Payload]:
     _ensure_keys(sa)
     _ensure_skeyid(sa)
-    digest = _hash_i(sa) if sa.side is I else _hash_r(sa)
+    digest = _hash_i(sa) if sa.side is INIT else _hash_r(sa)
     return authenticator(sa).payloads(sa, digest)
 
 
@@ -338,7 +339,7 @@ def _b_vid(sa: IkeSa, ctx: Context) -> list[Payload]:
     vids: list[bytes] = []
     if sa.peer.nat_traversal:
         # The responder answers with the one NAT-T VID it will use (RFC 3947 §3.1).
-        if sa.side is I:
+        if sa.side is INIT:
             vids += _NATT_VIDS
         elif sa.natt_rfc:
             vids.append(VID_NATT_RFC3947)
@@ -406,7 +407,8 @@ def build(sa: IkeSa, step: Step, ctx: Context) -> list[Payload]:
 def _a_sa(sa: IkeSa, msg: Message, ctx: Context) -> None:
     got = msg.get(SaPayload)
     assert got is not None and ctx.apply_choice is not None
-    if sa.side is R:
+    choice: Phase1Choice
+    if sa.side is RESP:
         assert ctx.select is not None
         body = msg.body_of(SaPayload)
         sa.sai_b = body if body is not None else push_payload_body(got)
@@ -421,7 +423,7 @@ def _a_sa(sa: IkeSa, msg: Message, ctx: Context) -> None:
 def _a_ke(sa: IkeSa, msg: Message, ctx: Context) -> None:
     got = msg.get(KePayload)
     assert got is not None
-    if sa.side is I:
+    if sa.side is INIT:
         sa.g_xr = got.data
     else:
         sa.g_xi = got.data
@@ -432,7 +434,7 @@ def _a_nonce(sa: IkeSa, msg: Message, ctx: Context) -> None:
     assert got is not None
     if not 8 <= len(got.data) <= 256:
         raise AuthError("nonce size out of range", NotifyMessageType.PAYLOAD_MALFORMED)
-    if sa.side is I:
+    if sa.side is INIT:
         sa.nr = got.data
     else:
         sa.ni = got.data
@@ -443,7 +445,7 @@ def _a_id(sa: IkeSa, msg: Message, ctx: Context) -> None:
     body = msg.body_of(IdPayload)
     assert got is not None and body is not None
     sa.peer_id = got
-    if sa.side is I:
+    if sa.side is INIT:
         sa.id_r_b = body
     else:
         sa.id_i_b = body
@@ -454,7 +456,7 @@ def _a_auth(sa: IkeSa, msg: Message, ctx: Context) -> None:
     _ensure_skeyid(sa)
     if not sa.skeyid:
         raise AuthError("authentication before the nonces", NotifyMessageType.PAYLOAD_MALFORMED)
-    digest = _hash_r(sa) if sa.side is I else _hash_i(sa)
+    digest = _hash_r(sa) if sa.side is INIT else _hash_i(sa)
     authenticator(sa).verify(sa, msg, digest)
 
 
@@ -509,9 +511,7 @@ def absorb(sa: IkeSa, step: Step, msg: Message, ctx: Context) -> None:
     for kind, cls in REQUIRED.items():
         if kind in step.carries and msg.get(cls) is None:
             raise AuthError(f"message without {cls.__name__}", NotifyMessageType.PAYLOAD_MALFORMED)
-    if "auth" in step.carries and not any(
-        isinstance(p, HashPayload) for p in msg.payloads
-    ):
+    if "auth" in step.carries and not any(isinstance(p, HashPayload) for p in msg.payloads):
         raise AuthError("message without HASH", NotifyMessageType.INVALID_HASH_INFORMATION)
     for kind in _ABSORB_ORDER:
         if kind in step.carries:

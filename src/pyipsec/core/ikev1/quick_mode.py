@@ -24,6 +24,7 @@ A repeated message 1 gets message 2 again; a repeated message 2 gets message 3 a
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyipsec.dataplane.policy import Direction, Level, Policy
@@ -59,24 +60,43 @@ _PROTOCOLS = ((SaProtocol.ESP, "esp"), (SaProtocol.AH, "ah"))
 _PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
 
 
-def _hash1(sa: IkeSa, mid: int):  # type: ignore[no-untyped-def]
+HashFn = Callable[[bytes], bytes]
+
+
+def _hash1(sa: IkeSa, mid: int) -> HashFn:
     assert sa.prf is not None and sa.keys is not None
     prf, key = sa.prf, sa.keys.skeyid_a
     return lambda rest: km.quick_mode_hash1(prf, key, mid, rest)
 
 
-def _hash2(sa: IkeSa, mid: int, ni: bytes):  # type: ignore[no-untyped-def]
+def _hash2(sa: IkeSa, mid: int, ni: bytes) -> HashFn:
     assert sa.prf is not None and sa.keys is not None
     prf, key = sa.prf, sa.keys.skeyid_a
     return lambda rest: km.quick_mode_hash2(prf, key, mid, ni, rest)
 
 
-def _send(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, payloads: list[Payload], hash_rest,  # type: ignore[no-untyped-def]
-          now: float, *, awaiting: bool, reply_to: bytes | None) -> None:
-    data, q.iv = seal(sa, exchange_type=ExchangeType.QUICK_MODE, mid=q.mid, iv=q.iv,
-                      payloads=payloads, hash_rest=hash_rest)
-    q.retransmit = Retransmit(data=data, src=sa.local, dst=sa.remote, reply_to=reply_to,
-                              awaiting=awaiting)
+def _send(
+    eng: Ikev1Engine,
+    sa: IkeSa,
+    q: QuickMode,
+    payloads: list[Payload],
+    hash_rest: HashFn,
+    now: float,
+    *,
+    awaiting: bool,
+    reply_to: bytes | None,
+) -> None:
+    data, q.iv = seal(
+        sa,
+        exchange_type=ExchangeType.QUICK_MODE,
+        mid=q.mid,
+        iv=q.iv,
+        payloads=payloads,
+        hash_rest=hash_rest,
+    )
+    q.retransmit = Retransmit(
+        data=data, src=sa.local, dst=sa.remote, reply_to=reply_to, awaiting=awaiting
+    )
     q.retransmit.arm(now)
     eng.transmit(sa, data)
 
@@ -85,8 +105,9 @@ def _spis_for(eng: Ikev1Engine, sa: IkeSa, protocols: list[SaProtocol]) -> dict[
     return {p: eng.backend.allocate_spi(p, sa.remote[0], sa.local[0]) for p in protocols}
 
 
-def start(eng: Ikev1Engine, sa: IkeSa, policy: Policy, now: float,
-          rekey_of: ChildSa | None = None) -> None:
+def start(
+    eng: Ikev1Engine, sa: IkeSa, policy: Policy, now: float, rekey_of: ChildSa | None = None
+) -> None:
     """Initiate quick mode for ``policy`` on the established ``sa``."""
     proposal = eng.proposals.get(policy.proposal)
     if proposal is None:
@@ -97,16 +118,23 @@ def start(eng: Ikev1Engine, sa: IkeSa, policy: Policy, now: float,
     protocols = [p for p, attr in _PROTOCOLS if getattr(policy, attr)]
     spis = _spis_for(eng, sa, protocols)
     try:
-        offer = proposals.phase2_offer(proposal, policy, spis, udp_encap=sa.nat,
-                                       natt_draft=sa.nat and not sa.natt_rfc)
+        offer = proposals.phase2_offer(
+            proposal, policy, spis, udp_encap=sa.nat, natt_draft=sa.nat and not sa.natt_rfc
+        )
     except ProtocolError as e:
         eng.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
         return
     mid = eng._new_mid(sa)
-    q = QuickMode(mid=mid, side=Side.INITIATOR, started=now, policy=policy, proposal=proposal,
-                  offer=offer, spis={int(_PROTOCOL_ID[p]): s.to_bytes(4, "big")
-                                     for p, s in spis.items()},
-                  rekey_of=rekey_of)
+    q = QuickMode(
+        mid=mid,
+        side=Side.INITIATOR,
+        started=now,
+        policy=policy,
+        proposal=proposal,
+        offer=offer,
+        spis={int(_PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()},
+        rekey_of=rekey_of,
+    )
     q.iv = exchange_iv(sa, mid)
     q.ni = eng.rng(NONCE_SIZE)
     payloads: list[Payload] = [offer, NoncePayload(data=q.ni)]
@@ -122,8 +150,15 @@ def start(eng: Ikev1Engine, sa: IkeSa, policy: Policy, now: float,
     _send(eng, sa, q, payloads, _hash1(sa, mid), now, awaiting=True, reply_to=None)
 
 
-def receive(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, src: Endpoint,
-            dst: Endpoint, now: float) -> None:
+def receive(
+    eng: Ikev1Engine,
+    sa: IkeSa,
+    header: Header,
+    data: bytes,
+    src: Endpoint,
+    dst: Endpoint,
+    now: float,
+) -> None:
     from .engine import _Drop
 
     fp = fingerprint(data)
@@ -157,8 +192,9 @@ def _open(sa: IkeSa, iv: bytes, data: bytes, expected):  # type: ignore[no-untyp
 def _fail(eng: Ikev1Engine, sa: IkeSa, q: QuickMode | None, e: ProtocolError) -> None:
     eng.emit(NegotiationFailed(remote=sa.remote, reason=f"quick mode: {e}"))
     if isinstance(e, RemoteProtocolError):
-        eng.send_informational(sa, [NotifyPayload(protocol_id=ProtocolId.ISAKMP,
-                                                  notify_type=e.notify)])
+        eng.send_informational(
+            sa, [NotifyPayload(protocol_id=ProtocolId.ISAKMP, notify_type=e.notify)]
+        )
     if q is not None:
         q.done = True
         q.retransmit = None
@@ -172,8 +208,9 @@ def _release(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
         eng.backend.remove_policy(q.dynamic_policy.id)
 
 
-def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes,
-             src: Endpoint, now: float) -> None:
+def _respond(
+    eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes, src: Endpoint, now: float
+) -> None:
     from . import selectors as sel
     from .engine import _Drop
 
@@ -195,12 +232,14 @@ def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes
         if len(ids) not in (0, 2):
             raise MalformedMessage(NotifyMessageType.INVALID_ID_INFORMATION, "one ID payload")
         idci, idcr = (ids[0], ids[1]) if ids else (None, None)
-        selector = sel.ids_to_selector(idci, idcr, sa.remote[0], sa.local[0],
-                                       nat_transport=sa.nat and _offers_transport(offer))
+        selector = sel.ids_to_selector(
+            idci, idcr, sa.remote[0], sa.local[0], nat_transport=sa.nat and _offers_transport(offer)
+        )
         policy = sel.match_policy(eng.policies, selector, sa.local[0], sa.remote[0])
         if policy is None and sa.peer.generate_policy.value != "no":
-            policy = sel.generate_policy(sa.peer, eng.templates, selector, sa.local[0],
-                                         sa.remote[0], eng.new_policy_id())
+            policy = sel.generate_policy(
+                sa.peer, eng.templates, selector, sa.local[0], sa.remote[0], eng.new_policy_id()
+            )
             if policy is not None:
                 q.dynamic_policy = policy
         if policy is None:
@@ -210,8 +249,9 @@ def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes
         proposal = eng.proposals.get(policy.proposal)
         if proposal is None:
             raise LocalProtocolError(f"no proposal {policy.proposal}")
-        choice, answer = proposals.select_phase2(proposal, policy, offer, sa.peer.proposal_check,
-                                                 udp_encap=sa.nat)
+        choice, answer = proposals.select_phase2(
+            proposal, policy, offer, sa.peer.proposal_check, udp_encap=sa.nat
+        )
         ke = msg.get(KePayload)
         if (choice.pfs_group is None) != (ke is None):
             from .errors import NoProposalChosen
@@ -247,8 +287,11 @@ def _respond(eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes
         payloads += ids
     if choice.responder_lifetime is not None:
         first = choice.items[0]
-        payloads.append(proposals.responder_lifetime_notify(
-            choice, protocol=first.protocol, spi=spis[first.protocol]))
+        payloads.append(
+            proposals.responder_lifetime_notify(
+                choice, protocol=first.protocol, spi=spis[first.protocol]
+            )
+        )
     q.step = 2
     _send(eng, sa, q, payloads, _hash2(sa, mid, q.ni), now, awaiting=True, reply_to=fp)
 
@@ -257,8 +300,11 @@ def _offers_transport(offer: SaPayload) -> bool:
     """Whether the first transform asks for (UDP-encapsulated) transport mode."""
     from pyipsec.wire.ikev1.constants import EncapsulationMode, IpsecAttributeType
 
-    transport = {EncapsulationMode.TRANSPORT, EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT,
-                 EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT}
+    transport = {
+        EncapsulationMode.TRANSPORT,
+        EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT,
+        EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT,
+    }
     for prop in offer.proposals:
         for t in prop.transforms:
             for a in t.attributes:
@@ -267,8 +313,9 @@ def _offers_transport(offer: SaPayload) -> bool:
     return False
 
 
-def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes,
-                     now: float) -> None:
+def _initiator_reply(
+    eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes, now: float
+) -> None:
     from .engine import _Drop
 
     msg, _rest, next_iv = _open(sa, q.iv, data, _hash2(sa, q.mid, q.ni))
@@ -296,7 +343,8 @@ def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp:
                 q.g_qm_xy = q.ke.shared_secret(ke.data)
             except Exception:
                 raise RemoteProtocolError(
-                    "bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION) from None
+                    "bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION
+                ) from None
     except ProtocolError as e:
         _fail(eng, sa, q, e)
         return
@@ -309,13 +357,22 @@ def _initiator_reply(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp:
     prf, key, mid, ni, nr = sa.prf, sa.keys.skeyid_a, q.mid, q.ni, q.nr
     _install(eng, sa, q, now)
     # HASH(3) has no payloads after it: the hash is over 0 | M-ID | Ni_b | Nr_b.
-    _send(eng, sa, q, [], lambda _rest: km.quick_mode_hash3(prf, key, mid, ni, nr), now,
-          awaiting=False, reply_to=fp)
+    _send(
+        eng,
+        sa,
+        q,
+        [],
+        lambda _rest: km.quick_mode_hash3(prf, key, mid, ni, nr),
+        now,
+        awaiting=False,
+        reply_to=fp,
+    )
     q.done = True
 
 
-def _responder_finish(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes,
-                      now: float) -> None:
+def _responder_finish(
+    eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes, now: float
+) -> None:
     assert sa.prf is not None and sa.keys is not None
     prf, key = sa.prf, sa.keys.skeyid_a
     expected = km.quick_mode_hash3(prf, key, q.mid, q.ni, q.nr)
@@ -335,15 +392,16 @@ def _responder_finish(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp
 
 def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
     """Both directions of every SA of the bundle (RFC 2409 §5.5 KEYMAT), via the backend."""
-    choice: proposals.Phase2Choice = q.choice
-    policy = q.policy
-    assert policy is not None and sa.prf is not None and sa.keys is not None
+    choice, policy = q.choice, q.policy
+    assert choice is not None and policy is not None
+    assert sa.prf is not None and sa.keys is not None
     local, remote = sa.local[0], sa.remote[0]
     hard = float(choice.lifetime)
     soft = hard * SOFT_FRACTION[q.side]
     hard_bytes = choice.lifebytes * 1024
-    lifetime = Lifetime(soft_add=soft, hard_add=hard, soft_bytes=int(hard_bytes * 0.9),
-                        hard_bytes=hard_bytes)
+    lifetime = Lifetime(
+        soft_add=soft, hard_add=hard, soft_bytes=int(hard_bytes * 0.9), hard_bytes=hard_bytes
+    )
     encap_in = encap_out = None
     if choice.udp_encap:
         encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
@@ -355,32 +413,68 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
         spi_in = int.from_bytes(spi_in_b, "big")
         spi_out = item.peer_spi
         size = km.keymat_size(item.encryption, item.integrity)
-        for direction, spi, spi_b in ((Direction.IN, spi_in, spi_in_b),
-                                      (Direction.OUT, spi_out, spi_out.to_bytes(4, "big"))):
-            keymat = km.ipsec_keymat(sa.prf, sa.keys.skeyid_d, protocol=int(
-                _PROTOCOL_ID[item.protocol]), spi=spi_b, ni_b=ni, nr_b=nr, size=size,
-                g_qm_xy=q.g_qm_xy)
+        for direction, spi, spi_b in (
+            (Direction.IN, spi_in, spi_in_b),
+            (Direction.OUT, spi_out, spi_out.to_bytes(4, "big")),
+        ):
+            keymat = km.ipsec_keymat(
+                sa.prf,
+                sa.keys.skeyid_d,
+                protocol=int(_PROTOCOL_ID[item.protocol]),
+                spi=spi_b,
+                ni_b=ni,
+                nr_b=nr,
+                size=size,
+                g_qm_xy=q.g_qm_xy,
+            )
             enc_key, auth_key = km.split_keymat(keymat, item.encryption, item.integrity)
             inbound = direction is Direction.IN
-            eng.backend.add_sa(SaParams(
-                spi=spi, protocol=item.protocol, direction=direction,
-                src=remote if inbound else local, dst=local if inbound else remote,
-                mode=choice.mode, encryption=item.encryption, enc_key=enc_key,
-                integrity=item.integrity, auth_key=auth_key, esn=choice.esn,
-                udp_encap=encap_in if inbound else encap_out, lifetime=lifetime,
-                policy_id=policy_id), now)
+            eng.backend.add_sa(
+                SaParams(
+                    spi=spi,
+                    protocol=item.protocol,
+                    direction=direction,
+                    src=remote if inbound else local,
+                    dst=local if inbound else remote,
+                    mode=choice.mode,
+                    encryption=item.encryption,
+                    enc_key=enc_key,
+                    integrity=item.integrity,
+                    auth_key=auth_key,
+                    esn=choice.esn,
+                    udp_encap=encap_in if inbound else encap_out,
+                    lifetime=lifetime,
+                    policy_id=policy_id,
+                ),
+                now,
+            )
         sas.append((item.protocol, spi_in, spi_out))
-    child = ChildSa(peer_id=sa.peer.id, local=local, remote=remote, policy=policy,
-                    sas=tuple(sas), installed=now, initiator=q.side is Side.INITIATOR,
-                    dynamic_policy_id=q.dynamic_policy.id if q.dynamic_policy else None)
+    child = ChildSa(
+        peer_id=sa.peer.id,
+        local=local,
+        remote=remote,
+        policy=policy,
+        sas=tuple(sas),
+        installed=now,
+        initiator=q.side is Side.INITIATOR,
+        dynamic_policy_id=q.dynamic_policy.id if q.dynamic_policy else None,
+    )
     # An older bundle for the same policy is now superseded: it must not rekey again.
     for old in eng.children:
         if old.policy.id == policy.id and old.remote == remote:
             old.rekeyed = True
     eng.children.append(child)
     for proto, spi_in, spi_out in sas:
-        eng.emit(ChildSaInstalled(remote=remote, protocol=proto, spi_in=spi_in, spi_out=spi_out,
-                                  policy_id=policy.id, rekey=q.rekey_of is not None))
+        eng.emit(
+            ChildSaInstalled(
+                remote=remote,
+                protocol=proto,
+                spi_in=spi_in,
+                spi_out=spi_out,
+                policy_id=policy.id,
+                rekey=q.rekey_of is not None,
+            )
+        )
 
 
 def _abandon(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:

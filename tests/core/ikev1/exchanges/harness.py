@@ -163,40 +163,70 @@ def peer(address: object, **kw: object) -> PeerProfile:
     return PeerProfile(**defaults)  # type: ignore[arg-type]
 
 
-def tunnel_policy(src: object, dst: object, sa_src: object, sa_dst: object,
-                  **kw: object) -> Policy:
-    args: dict[str, object] = {"id": 1, "src": src, "dst": dst, "tunnel": True,
-                               "sa_src": sa_src, "sa_dst": sa_dst}
+def tunnel_policy(src: object, dst: object, sa_src: object, sa_dst: object, **kw: object) -> Policy:
+    args: dict[str, object] = {
+        "id": 1,
+        "src": src,
+        "dst": dst,
+        "tunnel": True,
+        "sa_src": sa_src,
+        "sa_dst": sa_dst,
+    }
     args.update(kw)
     return Policy(**args)  # type: ignore[arg-type]
 
 
-def configure(side: Side, *, peers: list[PeerProfile], policies: list[Policy],
-              proposals: list[ProposalProfile] | None = None,
-              templates: list[TemplatePolicy] | None = None, now: float = 1000.0) -> None:
-    side.engine.configure(peers=peers, proposals=proposals or [ProposalProfile(name="default")],
-                          policies=policies, templates=templates or [], now=now)
+def configure(
+    side: Side,
+    *,
+    peers: list[PeerProfile],
+    policies: list[Policy],
+    proposals: list[ProposalProfile] | None = None,
+    templates: list[TemplatePolicy] | None = None,
+    now: float = 1000.0,
+) -> None:
+    side.engine.configure(
+        peers=peers,
+        proposals=proposals or [ProposalProfile(name="default")],
+        policies=policies,
+        templates=templates or [],
+        now=now,
+    )
 
 
-def site_to_site(*, peer_a: dict[str, object] | None = None,
-                 peer_b: dict[str, object] | None = None,
-                 proposal_a: ProposalProfile | None = None,
-                 proposal_b: ProposalProfile | None = None,
-                 policy_a: dict[str, object] | None = None,
-                 policy_b: dict[str, object] | None = None,
-                 nat: bool = False, **net: object) -> tuple[Net, Policy, Policy]:
+def site_to_site(
+    *,
+    peer_a: dict[str, object] | None = None,
+    peer_b: dict[str, object] | None = None,
+    proposal_a: ProposalProfile | None = None,
+    proposal_b: ProposalProfile | None = None,
+    policy_a: dict[str, object] | None = None,
+    policy_b: dict[str, object] | None = None,
+    nat: bool = False,
+    **net: object,
+) -> tuple[Net, Policy, Policy]:
     """A and B with mirrored tunnel policies 10.1.0.0/24 <-> 10.2.0.0/24."""
     a = make_side(b"A", A_PRIVATE if nat else A_ADDR)
     b = make_side(b"B", B_ADDR)
     a_public = NAT_PUBLIC if nat else a.address
-    pa = tunnel_policy(**{"src": NET_A, "dst": NET_B, "sa_src": a.address, "sa_dst": B_ADDR,
-                          **(policy_a or {})})
-    pb = tunnel_policy(**{"src": NET_B, "dst": NET_A, "sa_src": B_ADDR, "sa_dst": a_public,
-                          **(policy_b or {})})
-    configure(a, peers=[peer(**{"address": f"{B_ADDR}/32", **(peer_a or {})})], policies=[pa],
-              proposals=[proposal_a or ProposalProfile(name="default")])
-    configure(b, peers=[peer(**{"address": f"{a_public}/32", **(peer_b or {})})], policies=[pb],
-              proposals=[proposal_b or ProposalProfile(name="default")])
+    pa = tunnel_policy(
+        **{"src": NET_A, "dst": NET_B, "sa_src": a.address, "sa_dst": B_ADDR, **(policy_a or {})}
+    )
+    pb = tunnel_policy(
+        **{"src": NET_B, "dst": NET_A, "sa_src": B_ADDR, "sa_dst": a_public, **(policy_b or {})}
+    )
+    configure(
+        a,
+        peers=[peer(**{"address": f"{B_ADDR}/32", **(peer_a or {})})],
+        policies=[pa],
+        proposals=[proposal_a or ProposalProfile(name="default")],
+    )
+    configure(
+        b,
+        peers=[peer(**{"address": f"{a_public}/32", **(peer_b or {})})],
+        policies=[pb],
+        proposals=[proposal_b or ProposalProfile(name="default")],
+    )
     return Net(a=a, b=b, nat=nat, **net), pa, pb  # type: ignore[arg-type]
 
 
@@ -210,8 +240,9 @@ def assert_pairs_match(x: Side, y: Side) -> int:
             continue
         twin = y.backend.sas.get((spi, proto, dst if dst != NAT_PUBLIC else y.address))
         if twin is None:  # behind a NAT the receiver knows its private address
-            twin = next((s for (sp, pr, _), s in y.backend.sas.items()
-                         if sp == spi and pr == proto), None)
+            twin = next(
+                (s for (sp, pr, _), s in y.backend.sas.items() if sp == spi and pr == proto), None
+            )
         assert twin is not None, f"no inbound twin for SPI {spi:#x}"
         assert twin.direction is Direction.IN
         assert twin.enc_key == out.enc_key and twin.auth_key == out.auth_key

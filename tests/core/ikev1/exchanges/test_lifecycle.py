@@ -84,8 +84,10 @@ def test_thirty_percent_loss_both_ways_still_establishes(seed: int) -> None:
     assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
     # Every SA either side sends with has its receiving twin on the other side.
     assert assert_pairs_match(net.a, net.b) >= 1 and assert_pairs_match(net.b, net.a) >= 1
-    assert net.a.engine.stats().get("retransmitted", 0) + net.b.engine.stats().get(
-        "retransmitted", 0) > 0
+    assert (
+        net.a.engine.stats().get("retransmitted", 0) + net.b.engine.stats().get("retransmitted", 0)
+        > 0
+    )
 
 
 def test_every_datagram_duplicated_is_answered_once() -> None:
@@ -121,21 +123,27 @@ def test_rekey_on_soft_expiry_keeps_old_sas_until_hard() -> None:
     old_a = {(s.spi, s.protocol, s.dst) for s in net.a.sas()}
     out = outbound(net.a)[0]
     net.run(1500)
-    net.a.engine.sa_expired(SaSoftExpired(spi=out.spi, protocol=out.protocol, dst=out.dst,
-                                          reason=ExpiryReason.TIME), net.now)
+    net.a.engine.sa_expired(
+        SaSoftExpired(spi=out.spi, protocol=out.protocol, dst=out.dst, reason=ExpiryReason.TIME),
+        net.now,
+    )
     net.run(5)
     installs = net.a.of(ChildSaInstalled)
     assert [e.rekey for e in installs] == [False, True]
     assert len(net.a.backend.sas) == 4 and len(net.b.backend.sas) == 4  # old + new
     assert assert_pairs_match(net.a, net.b) == 2
     # A second soft expiry of the old bundle does not start another negotiation.
-    net.a.engine.sa_expired(SaSoftExpired(spi=out.spi, protocol=out.protocol, dst=out.dst,
-                                          reason=ExpiryReason.TIME), net.now)
+    net.a.engine.sa_expired(
+        SaSoftExpired(spi=out.spi, protocol=out.protocol, dst=out.dst, reason=ExpiryReason.TIME),
+        net.now,
+    )
     net.run(5)
     assert len(net.a.of(ChildSaInstalled)) == 2
     # Hard expiry deletes the old pair on both sides (Delete notify).
-    net.a.engine.sa_expired(SaHardExpired(spi=out.spi, protocol=out.protocol, dst=out.dst,
-                                          reason=ExpiryReason.TIME), net.now)
+    net.a.engine.sa_expired(
+        SaHardExpired(spi=out.spi, protocol=out.protocol, dst=out.dst, reason=ExpiryReason.TIME),
+        net.now,
+    )
     net.run(5)
     assert len(net.a.backend.sas) == 2 and len(net.b.backend.sas) == 2
     assert not old_a & {(s.spi, s.protocol, s.dst) for s in net.a.sas()}
@@ -147,8 +155,12 @@ def test_delete_notify_removes_the_peers_sas() -> None:
     net, pa, _ = site_to_site()
     up(net, pa)
     inbound = next(s for s in net.b.sas() if s.direction is Direction.IN)
-    net.b.engine.sa_expired(SaHardExpired(spi=inbound.spi, protocol=inbound.protocol,
-                                          dst=inbound.dst, reason=ExpiryReason.BYTES), net.now)
+    net.b.engine.sa_expired(
+        SaHardExpired(
+            spi=inbound.spi, protocol=inbound.protocol, dst=inbound.dst, reason=ExpiryReason.BYTES
+        ),
+        net.now,
+    )
     net.run(2)
     assert net.a.backend.sas == {} and net.b.backend.sas == {}
     assert net.a.of(ChildSaDeleted) and net.b.of(ChildSaDeleted)
@@ -202,7 +214,8 @@ def test_dpd_stays_quiet_while_traffic_arrives() -> None:
         for side in (net.a, net.b):
             inbound = next(s for s in side.sas() if s.direction is Direction.IN)
             side.backend.usage[inbound.spi, inbound.protocol, inbound.dst] = SaUsage(
-                bytes=100, packets=1, last_used=net.now)
+                bytes=100, packets=1, last_used=net.now
+            )
         net.run(5)
     assert net.log[sent_before:] == []  # traffic arrived all along: no R-U-THERE at all
     net.run(30)  # traffic stops: now they probe each other, and answer
@@ -211,17 +224,24 @@ def test_dpd_stays_quiet_while_traffic_arrives() -> None:
 
 def test_generate_policy_responder() -> None:
     net, pa, _ = site_to_site(peer_b={"generate_policy": GeneratePolicy.PORT_OVERRIDE})
-    template = TemplatePolicy(id=9, group="default", src=ipaddress.ip_network("10.2.0.0/16"),
-                              dst=ipaddress.ip_network("10.0.0.0/8"), protocol=None,
-                              proposal="default")
+    template = TemplatePolicy(
+        id=9,
+        group="default",
+        src=ipaddress.ip_network("10.2.0.0/16"),
+        dst=ipaddress.ip_network("10.0.0.0/8"),
+        protocol=None,
+        proposal="default",
+    )
     configure(net.b, peers=list(net.b.engine.peers), policies=[], templates=[template])
     up(net, pa)
     (generated,) = net.b.backend.policies.values()
     assert generated.src == NET_B and generated.dst == NET_A and generated.tunnel
     assert generated.sa_dst == net.a.address
     out = outbound(net.b)[0]
-    net.b.engine.sa_expired(SaHardExpired(spi=out.spi, protocol=out.protocol, dst=out.dst,
-                                          reason=ExpiryReason.TIME), net.now)
+    net.b.engine.sa_expired(
+        SaHardExpired(spi=out.spi, protocol=out.protocol, dst=out.dst, reason=ExpiryReason.TIME),
+        net.now,
+    )
     net.run(2)
     assert net.b.backend.policies == {}
     assert ("remove_policy", generated.id) in net.b.backend.log
@@ -240,9 +260,12 @@ def test_no_policy_and_no_generate_policy_refuses_quick_mode() -> None:
 
 
 def test_phase1_expires_without_dpd_and_sas_stay() -> None:
-    net, pa, _ = site_to_site(peer_a={"lifetime": 600}, peer_b={"lifetime": 600},
-                              proposal_a=ProposalProfile(name="default", lifetime=3600),
-                              proposal_b=ProposalProfile(name="default", lifetime=3600))
+    net, pa, _ = site_to_site(
+        peer_a={"lifetime": 600},
+        peer_b={"lifetime": 600},
+        proposal_a=ProposalProfile(name="default", lifetime=3600),
+        proposal_b=ProposalProfile(name="default", lifetime=3600),
+    )
     up(net, pa)
     net.run(700)
     assert net.a.engine.remote_peers() == [] and net.b.engine.remote_peers() == []
@@ -252,9 +275,12 @@ def test_phase1_expires_without_dpd_and_sas_stay() -> None:
 
 def test_phase1_is_rekeyed_at_expiry_with_dpd() -> None:
     kw = {"lifetime": 600, "dpd_interval": 30}
-    net, pa, _ = site_to_site(peer_a=kw, peer_b=kw,
-                              proposal_a=ProposalProfile(name="default", lifetime=3600),
-                              proposal_b=ProposalProfile(name="default", lifetime=3600))
+    net, pa, _ = site_to_site(
+        peer_a=kw,
+        peer_b=kw,
+        proposal_a=ProposalProfile(name="default", lifetime=3600),
+        proposal_b=ProposalProfile(name="default", lifetime=3600),
+    )
     up(net, pa)
     net.run(700)
     assert len(net.a.of(IkeSaEstablished)) == 2

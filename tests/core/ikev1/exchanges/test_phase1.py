@@ -53,8 +53,9 @@ def test_wrong_psk_fails_authentication() -> None:
 
 
 def test_no_common_proposal() -> None:
-    net, _, _ = site_to_site(peer_a={"enc_algorithms": ("aes-256",)},
-                             peer_b={"enc_algorithms": ("3des",)})
+    net, _, _ = site_to_site(
+        peer_a={"enc_algorithms": ("aes-256",)}, peer_b={"enc_algorithms": ("3des",)}
+    )
     establish(net)
     net.run(10)
     assert any("NO_PROPOSAL_CHOSEN" in e.reason for e in net.b.of(NegotiationFailed))

@@ -28,38 +28,57 @@ def test_acquire_main_mode_then_quick_mode() -> None:
 
 # RouterOS v4.5 defaults: 3des/md5/modp1024 phase 1; sha1/3des PFS modp1024 phase 2.
 ROS45_PEER = {"hash_algorithm": "md5", "enc_algorithms": ("3des",), "dh_groups": ("modp1024",)}
-ROS45_PROPOSAL = ProposalProfile(name="default", auth_algorithms=("sha1",),
-                                 enc_algorithms=("3des",), pfs_group="modp1024")
+ROS45_PROPOSAL = ProposalProfile(
+    name="default", auth_algorithms=("sha1",), enc_algorithms=("3des",), pfs_group="modp1024"
+)
 
 COMBOS = [
     pytest.param(ROS45_PEER, ROS45_PROPOSAL, id="routeros-4.5-defaults"),
-    pytest.param({"hash_algorithm": "sha256", "enc_algorithms": ("aes-256",),
-                  "dh_groups": ("modp2048",)},
-                 ProposalProfile(name="default", auth_algorithms=("sha256",),
-                                 enc_algorithms=("aes-128-cbc",), pfs_group=None),
-                 id="aes256-sha256-modp2048-nopfs"),
-    pytest.param({"hash_algorithm": "sha1", "enc_algorithms": ("aes-128",),
-                  "dh_groups": ("ec2n155",)},
-                 ProposalProfile(name="default", auth_algorithms=("md5",),
-                                 enc_algorithms=("aes-256-gcm",), pfs_group="ec2n185"),
-                 id="ec2n155-gcm-pfs-ec2n185"),
-    pytest.param({"hash_algorithm": "sha512", "enc_algorithms": ("camellia-256",),
-                  "dh_groups": ("ecp256",)},
-                 ProposalProfile(name="default", auth_algorithms=("sha512",),
-                                 enc_algorithms=("blowfish",), pfs_group="ecp384"),
-                 id="camellia-sha512-ecp256-blowfish"),
-    pytest.param({"hash_algorithm": "md5", "enc_algorithms": ("des",),
-                  "dh_groups": ("modp768",)},
-                 ProposalProfile(name="default", auth_algorithms=("md5",),
-                                 enc_algorithms=("des",), pfs_group="modp768"),
-                 id="des-md5-modp768"),
+    pytest.param(
+        {"hash_algorithm": "sha256", "enc_algorithms": ("aes-256",), "dh_groups": ("modp2048",)},
+        ProposalProfile(
+            name="default",
+            auth_algorithms=("sha256",),
+            enc_algorithms=("aes-128-cbc",),
+            pfs_group=None,
+        ),
+        id="aes256-sha256-modp2048-nopfs",
+    ),
+    pytest.param(
+        {"hash_algorithm": "sha1", "enc_algorithms": ("aes-128",), "dh_groups": ("ec2n155",)},
+        ProposalProfile(
+            name="default",
+            auth_algorithms=("md5",),
+            enc_algorithms=("aes-256-gcm",),
+            pfs_group="ec2n185",
+        ),
+        id="ec2n155-gcm-pfs-ec2n185",
+    ),
+    pytest.param(
+        {"hash_algorithm": "sha512", "enc_algorithms": ("camellia-256",), "dh_groups": ("ecp256",)},
+        ProposalProfile(
+            name="default",
+            auth_algorithms=("sha512",),
+            enc_algorithms=("blowfish",),
+            pfs_group="ecp384",
+        ),
+        id="camellia-sha512-ecp256-blowfish",
+    ),
+    pytest.param(
+        {"hash_algorithm": "md5", "enc_algorithms": ("des",), "dh_groups": ("modp768",)},
+        ProposalProfile(
+            name="default", auth_algorithms=("md5",), enc_algorithms=("des",), pfs_group="modp768"
+        ),
+        id="des-md5-modp768",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("peer_kw", "proposal"), COMBOS)
 @pytest.mark.parametrize("mode", [ExchangeMode.MAIN, ExchangeMode.AGGRESSIVE, ExchangeMode.BASE])
-def test_algorithm_combinations(peer_kw: dict[str, object], proposal: ProposalProfile,
-                                mode: ExchangeMode) -> None:
+def test_algorithm_combinations(
+    peer_kw: dict[str, object], proposal: ProposalProfile, mode: ExchangeMode
+) -> None:
     kw = {**peer_kw, "exchange_mode": mode}
     net, pa, _ = site_to_site(peer_a=kw, peer_b=kw, proposal_a=proposal, proposal_b=proposal)
     net.a.engine.acquire(pa, net.now)
@@ -84,8 +103,7 @@ def test_protocols_and_modes(ah: bool, esp: bool, tunnel: bool) -> None:
     from .harness import A_ADDR, B_ADDR
 
     if tunnel:
-        net, pa, _ = site_to_site(policy_a={"ah": ah, "esp": esp},
-                                  policy_b={"ah": ah, "esp": esp})
+        net, pa, _ = site_to_site(policy_a={"ah": ah, "esp": esp}, policy_b={"ah": ah, "esp": esp})
     else:
         host_a, host_b = ipaddress.ip_network(A_ADDR), ipaddress.ip_network(B_ADDR)
         net, pa, _ = site_to_site(
