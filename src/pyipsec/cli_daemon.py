@@ -28,12 +28,13 @@ def run(args: argparse.Namespace) -> int:
     from pyipsec.io import logging as topics
     from pyipsec.io.daemon import Daemon, DaemonError, DaemonOptions
 
-    topics.setup(debug=args.debug)
+    ring = topics.setup(debug=args.debug)
     options = DaemonOptions(
         db=(args.db or default_db_path()).absolute(),
         import_file=args.import_file.absolute() if args.import_file else None,
         tun_name=args.tun,
         mtu=args.mtu,
+        log_ring=ring,
     )
     try:
         return asyncio.run(Daemon(options).run())

@@ -237,6 +237,9 @@ def test_console_talks_to_the_running_daemon_and_changes_apply_live(tmp_path: Pa
             on = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec policy enable 1")
             assert on.returncode == 0, on
             assert ping()
+            log = pyipsec_console(a, tmp_path / "a.db", "/log print")
+            assert " ipsec installed manual ESP SA spi=0x2001" in log.stdout, log
+            assert " system pyipsec daemon started" in log.stdout
             bad = pyipsec_console(a, tmp_path / "a.db", "/ip ipsec policy set 1 level=maybe")
             assert bad.returncode == 1 and "input does not match any value of level" in bad.stdout
             assert ping()  # a rejected command changes nothing

@@ -105,6 +105,17 @@ class FakeRuntime(NullRuntime):
                     },
                 ),
             )
+        if path == ("log",):
+            return tuple(
+                RuntimeRow(id=n + 1, values={"time": t, "topics": topics, "message": msg})
+                for n, (t, topics, msg) in enumerate(
+                    (
+                        ("07:08:10", "system", "pyipsec daemon started on /tmp/a.db"),
+                        ("07:08:11", "ipsec", "installed manual ESP SA spi=0x2001"),
+                        ("07:08:12", "ipsec,error", "policy 3: manual-sa m2 does not exist"),
+                    )
+                )
+            )
         return ()
 
     def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:

@@ -105,6 +105,7 @@ class Menu:
     generic_commands: tuple[str, ...] = ()
     commands: tuple[MenuCommand, ...] = ()
     export_rank: int = 0  # sections are exported in increasing rank; 0 = never exported
+    line_format: str = ""  # plain `print` renders each row as this str.format line (`/log`)
     legacy: Mapping[str, LegacyRule] = field(default_factory=dict)
 
     @property

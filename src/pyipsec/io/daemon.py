@@ -31,6 +31,7 @@ from pyipsec.dataplane.spd import Spd
 from pyipsec.dataplane.stats import Statistics
 from pyipsec.dataplane.userspace.router import UserspaceDataplane
 from pyipsec.io.control import ControlServer, socket_path
+from pyipsec.io.logging import RingHandler
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
@@ -92,6 +93,7 @@ class DaemonOptions:
     import_file: Path | None = None
     tun_name: str = "pyipsec0"
     mtu: int = 1400
+    log_ring: RingHandler | None = None  # what `/log print` shows
 
 
 class Daemon:
@@ -103,7 +105,7 @@ class Daemon:
         self.spd = Spd()
         self.sad = Sad()
         self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
-        self.runtime = DaemonRuntime(self.processor)
+        self.runtime = DaemonRuntime(self.processor, log=options.log_ring)
         self.dataplane: UserspaceDataplane | None = None
         self.control: ControlServer | None = None
         self.compiled: Compiled | None = None

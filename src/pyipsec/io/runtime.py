@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from pyipsec.config.menus.runtime import INSTALLED_SA, STATISTICS
+from pyipsec.config.menus.system import LOG
 from pyipsec.config.table import Item
 from pyipsec.config.types import format_seconds
 from pyipsec.dataplane.processor import Processor
 from pyipsec.dataplane.sad import SaProtocol, SecurityAssociation
+from pyipsec.io.logging import RingHandler
 from pyipsec.mgmt.commands import RuntimeRow
 
 # installed-sa enc-algorithm names are the family, as RouterOS prints them (reference §2.9)
@@ -43,8 +45,10 @@ class DaemonRuntime:
         *,
         now: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        log: RingHandler | None = None,
     ) -> None:
         self.processor = processor
+        self.log = log
         self.now = now
         self.wall = wall
 
@@ -80,6 +84,18 @@ class DaemonRuntime:
     def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
         if path == INSTALLED_SA:
             return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
+        if path == LOG and self.log is not None:
+            return [
+                RuntimeRow(
+                    id=n + 1,
+                    values={
+                        "time": time.strftime("%H:%M:%S", time.localtime(e.time)),
+                        "topics": e.topics,
+                        "message": e.message,
+                    },
+                )
+                for n, e in enumerate(self.log.entries)
+            ]
         return ()
 
     def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pyipsec.config.schema import CommandArg, Flag, Menu, MenuCommand, MenuKind, Property
+from pyipsec.config.schema import (
+    RUNTIME_LIST_COMMANDS,
+    CommandArg,
+    Flag,
+    Menu,
+    MenuCommand,
+    MenuKind,
+    Property,
+)
 from pyipsec.config.types import Bool
 
 IDENTITY = ("system", "identity")
@@ -60,4 +68,21 @@ CERTIFICATE_MENU = Menu(
     ),
 )
 
-MENUS = (IDENTITY_MENU, CERTIFICATE_MENU)
+LOG = ("log",)
+
+LOG_MENU = Menu(
+    path=LOG,
+    kind=MenuKind.RUNTIME_LIST,
+    description="the daemon's log (newest last), topics as RouterOS writes them",
+    properties=(
+        Property(name="time", readonly=True, default=""),
+        Property(name="topics", readonly=True, default=""),
+        Property(name="message", readonly=True, quoted=True, default=""),
+    ),
+    print_order=("time", "topics", "message"),
+    brief_columns=("time", "topics", "message"),
+    generic_commands=RUNTIME_LIST_COMMANDS,
+    line_format=" {time} {topics} {message}",
+)
+
+MENUS = (IDENTITY_MENU, CERTIFICATE_MENU, LOG_MENU)

@@ -172,6 +172,8 @@ def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
         lines = format_brief(result)
     elif result.mode == "value-list":
         lines = format_value_list(result)
+    elif result.mode == "plain" and result.menu.line_format:
+        lines = [result.menu.line_format.format_map(dict(row.values)) for row in result.rows]
     else:
         lines = format_detail(result, width)
     return "".join(line + "\n" for line in lines)
