@@ -53,11 +53,10 @@ from pyipsec.wire.ikev1.constants import (
 )
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
-from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-from . import phase1, proposals
+from . import dpd, informational, phase1, proposals
 from . import quick_mode as qm
 from .crypto_message import parse_encrypted_message
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -73,12 +72,20 @@ from .events import (
     NatDetected,
     NatKeepaliveDue,
     NegotiationFailed,
-    NotifyReceived,
     PeerUnreachable,
     RemotePeer,
 )
-from .ike_sa import ChildSa, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
-from .protected import BadHash, cleartext_notify, open_informational, seal_informational
+from .ike_sa import (
+    PROTOCOL_ID,
+    ChildSa,
+    Dropped,
+    ExchangeKind,
+    IkeSa,
+    Retransmit,
+    Side,
+    fingerprint,
+)
+from .protected import cleartext_notify, seal_informational
 
 __all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"]
 
@@ -86,14 +93,6 @@ NATT_PORT = 4500  # RFC 3947 §4
 KEEPALIVE_INTERVAL = 20.0  # RFC 3948 §4: 20 s is the suggested default
 HALF_OPEN_TIMEOUT = 120.0  # a phase 1 that does not complete in this time is dropped
 _ZERO_COOKIE = bytes(8)
-
-
-class _Drop(Exception):
-    """Drop the datagram being processed; ``reason`` is the stats counter."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Ikev1Engine:
@@ -150,7 +149,7 @@ class Ikev1Engine:
         """Process one received IKE datagram (without the non-ESP marker)."""
         try:
             self._receive(bytes(data), src, dst, now)
-        except _Drop as d:
+        except Dropped as d:
             self.drop(src, d.reason)
         except MalformedMessage as e:
             self.drop(src, f"malformed: {e.notify.name}")
@@ -284,7 +283,7 @@ class Ikev1Engine:
     def _receive(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
         self._now = max(self._now, now)
         if len(data) < HEADER_LEN:
-            raise _Drop("short")
+            raise Dropped("short")
         header = pull_header(data)
         sa = self.ike.get(header.initiator_cookie)
         if sa is not None and sa.dead:
@@ -293,36 +292,36 @@ class Ikev1Engine:
             self._receive_new(header, data, src, dst, now)
             return
         if src[0] != sa.remote[0]:
-            raise _Drop("address-mismatch")
+            raise Dropped("address-mismatch")
         if header.responder_cookie != sa.cky_r:
             if not (sa.side is Side.INITIATOR and sa.cky_r == _ZERO_COOKIE):
-                raise _Drop("unknown-cookie")
+                raise Dropped("unknown-cookie")
             if header.responder_cookie == _ZERO_COOKIE:
-                raise _Drop("unknown-cookie")
+                raise Dropped("unknown-cookie")
             sa.cky_r = header.responder_cookie
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
             self._receive_phase1(sa, header, data, src, dst, now)
         elif xchg == ExchangeType.QUICK_MODE:
             if not sa.established:
-                raise _Drop("quick-mode-before-phase1")
+                raise Dropped("quick-mode-before-phase1")
             qm.receive(self, sa, header, data, src, dst, now)
         elif xchg == ExchangeType.INFORMATIONAL:
-            self._receive_informational(sa, header, data, src, now)
+            informational.receive(self, sa, header, data, src, now)
         else:
-            raise _Drop("unsupported-exchange")
+            raise Dropped("unsupported-exchange")
 
     def _receive_new(
         self, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
     ) -> None:
         kind = _exchange_kind(header.exchange_type)
         if kind is None or header.responder_cookie != _ZERO_COOKIE or header.message_id:
-            raise _Drop("unknown-cookie")
+            raise Dropped("unknown-cookie")
         if header.encrypted:
-            raise _Drop("unknown-cookie")
+            raise Dropped("unknown-cookie")
         peer = self._peer_for_initiator(kind, src[0])
         if peer is None:
-            raise _Drop("unknown-peer")
+            raise Dropped("unknown-peer")
         msg = parse_message(data)
         sa = IkeSa(
             cky_i=header.initiator_cookie,
@@ -358,15 +357,15 @@ class Ikev1Engine:
         if self.answer_retransmission(sa.retransmit, fp, now):
             return
         if fp == sa.last_received:
-            raise _Drop("duplicate")
+            raise Dropped("duplicate")
         steps = phase1.EXCHANGES[sa.kind]
         if sa.step >= len(steps) or steps[sa.step].sender is sa.side:
-            raise _Drop("unexpected-phase1-message")
+            raise Dropped("unexpected-phase1-message")
         step = steps[sa.step]
         next_iv = sa.iv
         if header.encrypted:
             if sa.cipher is None or sa.enc is None:
-                raise _Drop("unexpected-encryption")
+                raise Dropped("unexpected-encryption")
             try:
                 msg, _plain, next_iv = parse_encrypted_message(
                     sa.cipher, sa.enc.block_size, sa.iv, data
@@ -381,7 +380,7 @@ class Ikev1Engine:
                 )
                 return
         elif step.encrypted and sa.kind is not ExchangeKind.AGGRESSIVE:
-            raise _Drop("expected-encryption")
+            raise Dropped("expected-encryption")
         else:
             # Aggressive mode message 3 may come in the clear (RFC 2409 §5; libreswan #230).
             msg = parse_message(data)
@@ -467,7 +466,7 @@ class Ikev1Engine:
         if rt is None or rt.reply_to != fp:
             return False
         if not rt.may_answer(now):
-            raise _Drop("duplicate")
+            raise Dropped("duplicate")
         self.count("retransmission-answered")
         self.send(rt.src, rt.dst, rt.data)
         return True
@@ -559,7 +558,7 @@ class Ikev1Engine:
             )
         )
         if sa.initial_contact:
-            self._initial_contact(sa, now)
+            self.initial_contact(sa, now)
         # Older phase 1s with this peer are superseded (a rekey): delete them, keep children.
         for other in list(self.ike.values()):
             if (
@@ -574,7 +573,7 @@ class Ikev1Engine:
         for policy in queued:
             self._start_quick_mode(sa, policy, now)
 
-    def _initial_contact(self, sa: IkeSa, now: float) -> None:
+    def initial_contact(self, sa: IkeSa, now: float) -> None:
         """RFC 2407 §4.6.3.3: the peer rebooted; everything else we had with it is stale."""
         for other in list(self.ike.values()):
             if other is not sa and other.remote[0] == sa.remote[0]:
@@ -587,14 +586,14 @@ class Ikev1Engine:
         if answer:
             self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, e.notify))
         self.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
-        self._forget(sa)
+        self.forget(sa)
 
     def _auth_failed(self, sa: IkeSa, reason: str, notify: NotifyMessageType, now: float) -> None:
         self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, notify))
         self.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
-        self._forget(sa)
+        self.forget(sa)
 
-    def _forget(self, sa: IkeSa) -> None:
+    def forget(self, sa: IkeSa) -> None:
         sa.dead = True
         self.ike.pop(sa.cky_i, None)
 
@@ -618,7 +617,7 @@ class Ikev1Engine:
                     )
                 ],
             )
-        self._forget(sa)
+        self.forget(sa)
         self.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
 
     def delete_child(
@@ -639,7 +638,7 @@ class Ikev1Engine:
                         [
                             DeletePayload(
                                 doi=IPSEC_DOI,
-                                protocol_id=_PROTOCOL_ID[proto],
+                                protocol_id=PROTOCOL_ID[proto],
                                 spis=(spi_in.to_bytes(4, "big"),),
                             )
                         ],
@@ -660,77 +659,6 @@ class Ikev1Engine:
             c.dynamic_policy_id == child.dynamic_policy_id for c in self.children
         ):
             self.backend.remove_policy(child.dynamic_policy_id)
-
-    # --- informational (RFC 2409 §5.7) ------------------------------------------------------
-
-    def _receive_informational(
-        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, now: float
-    ) -> None:
-        if not header.encrypted:
-            # Unprotected notifies only count while phase 1 is under way (RFC 2408 §5).
-            msg = parse_message(data)
-            if sa.established:
-                raise _Drop("unprotected-informational")
-            for n in msg.all(NotifyPayload):
-                name = _notify_name(n.notify_type)
-                self.emit(NotifyReceived(remote=src, notify=name, authenticated=False))
-                if n.notify_type < 8192:
-                    self.emit(NegotiationFailed(remote=sa.remote, reason=f"peer sent {name}"))
-                    self._forget(sa)
-                    return
-            return
-        if sa.keys is None:
-            raise _Drop("informational-before-keys")
-        if header.message_id in sa.info_seen:
-            raise _Drop("duplicate")
-        try:
-            msg = open_informational(sa, data, header.message_id)
-        except BadHash:
-            raise _Drop("bad-hash") from None
-        sa.info_seen.add(header.message_id)
-        sa.last_heard = now
-        for p in msg.payloads:
-            if isinstance(p, NotifyPayload):
-                self._on_notify(sa, p, src, now)
-            elif isinstance(p, DeletePayload):
-                self._on_delete(sa, p, now)
-                if sa.dead:
-                    return
-
-    def _on_notify(self, sa: IkeSa, n: NotifyPayload, src: Endpoint, now: float) -> None:
-        if n.notify_type == NotifyMessageType.R_U_THERE:
-            seq = dpd_sequence(n)
-            self.send_informational(
-                sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=seq, ack=True)]
-            )
-            return
-        if n.notify_type == NotifyMessageType.R_U_THERE_ACK:
-            if sa.dpd_pending is not None and dpd_sequence(n) == sa.dpd_pending:
-                sa.dpd_pending = None
-                sa.dpd_failures = 0
-            return
-        name = _notify_name(n.notify_type)
-        self.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
-        if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
-            self._initial_contact(sa, now)
-
-    def _on_delete(self, sa: IkeSa, d: DeletePayload, now: float) -> None:
-        if d.protocol_id == ProtocolId.ISAKMP:
-            if sa.cky_i + sa.cky_r in d.spis:
-                self.delete_ike(sa, now, reason="deleted by peer", children=False, notify=False)
-            return
-        proto = _SA_PROTOCOL.get(d.protocol_id)
-        if proto is None:
-            return
-        for spi in d.spis:
-            if len(spi) != 4:
-                continue
-            value = int.from_bytes(spi, "big")
-            for child in list(self.children):
-                if child.remote != sa.remote[0]:
-                    continue
-                if any(p is proto and out == value for p, _, out in child.sas):
-                    self.delete_child(child, now, reason="deleted by peer", notify=False)
 
     # --- timers -----------------------------------------------------------------------------
 
@@ -758,14 +686,14 @@ class Ikev1Engine:
             if rt.tries + 1 >= 5:
                 self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1: no answer"))
                 self.emit(PeerUnreachable(remote=sa.remote, reason="phase 1 retransmissions"))
-                self._forget(sa)
+                self.forget(sa)
                 return
             rt.backoff()
             self.count("retransmitted")
             self.send(rt.src, rt.dst, rt.data)
         if not sa.established and now >= sa.created + HALF_OPEN_TIMEOUT:
             self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1 timed out"))
-            self._forget(sa)
+            self.forget(sa)
             return
         qm.timers(self, sa, now)
         if sa.expires_at is not None and now >= sa.expires_at:
@@ -775,7 +703,7 @@ class Ikev1Engine:
             sa.keepalive_next = now + KEEPALIVE_INTERVAL
             self.emit(NatKeepaliveDue(src=sa.local, dst=sa.remote))
         if sa.dpd_next is not None and now >= sa.dpd_next:
-            self._dpd_tick(sa, now)
+            dpd.tick(self, sa, now)
 
     def _phase1_expired(self, sa: IkeSa, now: float) -> None:
         """RouterOS: phase 1 is rekeyed at expiry only when DPD is enabled; otherwise it
@@ -784,41 +712,6 @@ class Ikev1Engine:
         self.delete_ike(sa, now, reason="lifetime expired", children=False)
         if peer.dpd_interval and sa.side is Side.INITIATOR and not peer.passive:
             self.start_phase1(peer, sa.local[0], sa.remote[0], now)
-
-    def _dpd_tick(self, sa: IkeSa, now: float) -> None:
-        """RFC 3706 §5: probe only when the peer has been idle for dpd-interval."""
-        interval = float(sa.peer.dpd_interval or 0)
-        if sa.dpd_pending is not None:
-            sa.dpd_failures += 1
-            if sa.dpd_failures >= sa.peer.dpd_maximum_failures:
-                self.emit(PeerUnreachable(remote=sa.remote, reason="DPD"))
-                self.delete_ike(
-                    sa, now, reason="peer unreachable (DPD)", children=True, notify=False
-                )
-                return
-        elif self._heard_recently(sa, now, interval):
-            sa.dpd_next = max(sa.last_heard, self._last_inbound(sa)) + interval
-            return
-        sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF or 1
-        sa.dpd_pending = sa.dpd_seq
-        self.send_informational(
-            sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=sa.dpd_seq)]
-        )
-        sa.dpd_next = now + interval
-
-    def _heard_recently(self, sa: IkeSa, now: float, interval: float) -> bool:
-        return max(sa.last_heard, self._last_inbound(sa)) + interval > now
-
-    def _last_inbound(self, sa: IkeSa) -> float:
-        last = 0.0
-        for child in self.children:
-            if child.remote != sa.remote[0]:
-                continue
-            for proto, spi_in, _ in child.sas:
-                usage = self.backend.sa_usage(spi_in, proto, child.local)
-                if usage is not None and usage.last_used is not None:
-                    last = max(last, usage.last_used)
-        return last
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -928,14 +821,3 @@ def _exchange_kind(value: int) -> ExchangeKind | None:
         return phase1.EXCHANGE_KIND.get(ExchangeType(value))
     except ValueError:
         return None
-
-
-def _notify_name(value: int) -> str:
-    try:
-        return NotifyMessageType(value).name
-    except ValueError:
-        return str(value)
-
-
-_PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
-_SA_PROTOCOL = {int(v): k for k, v in _PROTOCOL_ID.items()}

@@ -15,6 +15,7 @@ from pyipsec.core.profiles import PeerProfile, ProposalProfile
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
 from pyipsec.wire.ikev1.payloads import IdPayload, SaPayload
 
 from .events import Endpoint
@@ -22,19 +23,43 @@ from .keymat import Phase1Keys
 from .proposals import Phase1Choice, Phase2Choice
 
 __all__ = [
+    "PROTOCOL_ID",
+    "SA_PROTOCOL",
     "ChildSa",
+    "Dropped",
     "ExchangeKind",
     "IkeSa",
     "QuickMode",
     "Retransmit",
     "Side",
     "fingerprint",
+    "notify_name",
 ]
 
 # RFC 2408 leaves retransmission to the implementation; racoon and RouterOS wait 10 s and try 5
 # times by default. We double from 3 s instead: 3, 6, 12, 24, 48 s, then give up (93 s).
 RETRANSMIT_FIRST = 3.0
 RETRANSMIT_TRIES = 5
+
+
+class Dropped(Exception):
+    """Drop the datagram being processed; ``reason`` names the stats counter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
+SA_PROTOCOL = {int(v): k for k, v in PROTOCOL_ID.items()}
+
+
+def notify_name(value: int) -> str:
+    """The registry name of a notify type, or its number."""
+    try:
+        return NotifyMessageType(value).name
+    except ValueError:
+        return str(value)
 
 
 class Side(enum.Enum):

@@ -45,7 +45,7 @@ from . import keymat as km
 from . import proposals
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import ChildSaInstalled, Endpoint, NegotiationFailed
-from .ike_sa import ChildSa, IkeSa, QuickMode, Retransmit, Side, fingerprint
+from .ike_sa import ChildSa, Dropped, IkeSa, QuickMode, Retransmit, Side, fingerprint
 from .protected import BadHash, exchange_iv, open_protected, seal
 
 if TYPE_CHECKING:
@@ -159,17 +159,15 @@ def receive(
     dst: Endpoint,
     now: float,
 ) -> None:
-    from .engine import _Drop
-
     fp = fingerprint(data)
     q = sa.quick.get(header.message_id)
     if q is not None:
         if eng.answer_retransmission(q.retransmit, fp, now):
             return
         if fp == q.last_received or q.done:
-            raise _Drop("duplicate")
+            raise Dropped("duplicate")
     if not header.encrypted:
-        raise _Drop("unencrypted-quick-mode")
+        raise Dropped("unencrypted-quick-mode")
     if q is None:
         _respond(eng, sa, header, data, fp, src, now)
     elif q.side is Side.INITIATOR and q.step == 1:
@@ -177,16 +175,14 @@ def receive(
     elif q.side is Side.RESPONDER and q.step == 2:
         _responder_finish(eng, sa, q, data, fp, now)
     else:
-        raise _Drop("unexpected-quick-mode")
+        raise Dropped("unexpected-quick-mode")
 
 
 def _open(sa: IkeSa, iv: bytes, data: bytes, expected):  # type: ignore[no-untyped-def]
-    from .engine import _Drop
-
     try:
         return open_protected(sa, iv, data, expected)
     except BadHash:
-        raise _Drop("bad-hash") from None
+        raise Dropped("bad-hash") from None
 
 
 def _fail(eng: Ikev1Engine, sa: IkeSa, q: QuickMode | None, e: ProtocolError) -> None:
@@ -212,17 +208,16 @@ def _respond(
     eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, fp: bytes, src: Endpoint, now: float
 ) -> None:
     from . import selectors as sel
-    from .engine import _Drop
 
     mid = header.message_id
     if mid == 0:
-        raise _Drop("quick-mode-mid-zero")
+        raise Dropped("quick-mode-mid-zero")
     iv = exchange_iv(sa, mid)
     msg, _rest, next_iv = _open(sa, iv, data, _hash1(sa, mid))
     offer = msg.get(SaPayload)
     nonce = msg.get(NoncePayload)
     if offer is None or nonce is None:
-        raise _Drop("quick-mode-missing-payload")
+        raise Dropped("quick-mode-missing-payload")
     q = QuickMode(mid=mid, side=Side.RESPONDER, started=now, iv=next_iv)
     q.ni = nonce.data
     q.last_received = fp
@@ -316,13 +311,11 @@ def _offers_transport(offer: SaPayload) -> bool:
 def _initiator_reply(
     eng: Ikev1Engine, sa: IkeSa, q: QuickMode, data: bytes, fp: bytes, now: float
 ) -> None:
-    from .engine import _Drop
-
     msg, _rest, next_iv = _open(sa, q.iv, data, _hash2(sa, q.mid, q.ni))
     reply = msg.get(SaPayload)
     nonce = msg.get(NoncePayload)
     if reply is None or nonce is None:
-        raise _Drop("quick-mode-missing-payload")
+        raise Dropped("quick-mode-missing-payload")
     assert q.offer is not None
     try:
         choice = proposals.accept_phase2_reply(q.offer, reply, udp_encap=sa.nat)
@@ -377,12 +370,11 @@ def _responder_finish(
     prf, key = sa.prf, sa.keys.skeyid_a
     expected = km.quick_mode_hash3(prf, key, q.mid, q.ni, q.nr)
     msg, _rest, next_iv = _open(sa, q.iv, data, None)
-    from .engine import _Drop
     from .protected import split_hash_of
 
     got = split_hash_of(msg)
     if got is None or not hmac.compare_digest(got, expected):
-        raise _Drop("bad-hash")
+        raise Dropped("bad-hash")
     q.iv = next_iv
     q.last_received = fp
     q.retransmit = None

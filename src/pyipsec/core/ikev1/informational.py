@@ -1,0 +1,102 @@
+"""Informational exchanges (RFC 2409 §5.7): notifies and deletes, protected by the ISAKMP SA.
+
+Theory of operation: an encrypted informational message carries HASH(1) over its M-ID and
+payloads; it is checked, then each payload acts: R-U-THERE is answered with R-U-THERE-ACK and
+an ACK clears the pending DPD probe (RFC 3706); INITIAL-CONTACT clears everything else we had
+with the peer (RFC 2407 §4.6.3.3); a Delete removes the ISAKMP SA named by its cookies, or the
+child SAs whose outbound SPI it lists (RFC 2408 §3.15). Unprotected notifies are honoured only
+while phase 1 is under way and only as the end of that negotiation (RFC 2408 §5).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
+from pyipsec.wire.ikev1.header import Header
+from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
+from pyipsec.wire.ikev1.message import parse_message
+from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
+
+from .events import Endpoint, NegotiationFailed, NotifyReceived
+from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, notify_name
+from .protected import BadHash, open_informational
+
+if TYPE_CHECKING:
+    from .engine import Ikev1Engine
+
+__all__ = ["receive"]
+
+
+def receive(
+    eng: Ikev1Engine, sa: IkeSa, header: Header, data: bytes, src: Endpoint, now: float
+) -> None:
+    if not header.encrypted:
+        # Unprotected notifies only count while phase 1 is under way (RFC 2408 §5).
+        msg = parse_message(data)
+        if sa.established:
+            raise Dropped("unprotected-informational")
+        for n in msg.all(NotifyPayload):
+            name = notify_name(n.notify_type)
+            eng.emit(NotifyReceived(remote=src, notify=name, authenticated=False))
+            if n.notify_type < 8192:
+                eng.emit(NegotiationFailed(remote=sa.remote, reason=f"peer sent {name}"))
+                eng.forget(sa)
+                return
+        return
+    if sa.keys is None:
+        raise Dropped("informational-before-keys")
+    if header.message_id in sa.info_seen:
+        raise Dropped("duplicate")
+    try:
+        msg = open_informational(sa, data, header.message_id)
+    except BadHash:
+        raise Dropped("bad-hash") from None
+    sa.info_seen.add(header.message_id)
+    sa.last_heard = now
+    for p in msg.payloads:
+        if isinstance(p, NotifyPayload):
+            _on_notify(eng, sa, p, src, now)
+        elif isinstance(p, DeletePayload):
+            _on_delete(eng, sa, p, now)
+            if sa.dead:
+                return
+
+
+def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now: float) -> None:
+    if n.notify_type == NotifyMessageType.R_U_THERE:
+        seq = dpd_sequence(n)
+        eng.send_informational(
+            sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=seq, ack=True)]
+        )
+        return
+    if n.notify_type == NotifyMessageType.R_U_THERE_ACK:
+        seq = dpd_sequence(n)
+        # Any of our outstanding probes counts (RFC 3706 §5.5: the ACK echoes the sequence).
+        if sa.dpd_pending is not None and 0 <= sa.dpd_pending - seq < 256:
+            sa.dpd_pending = None
+            sa.dpd_failures = 0
+        return
+    name = notify_name(n.notify_type)
+    eng.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
+    if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
+        eng.initial_contact(sa, now)
+
+
+def _on_delete(eng: Ikev1Engine, sa: IkeSa, d: DeletePayload, now: float) -> None:
+    if d.protocol_id == ProtocolId.ISAKMP:
+        if sa.cky_i + sa.cky_r in d.spis:
+            eng.delete_ike(sa, now, reason="deleted by peer", children=False, notify=False)
+        return
+    proto = SA_PROTOCOL.get(d.protocol_id)
+    if proto is None:
+        return
+    for spi in d.spis:
+        if len(spi) != 4:
+            continue
+        value = int.from_bytes(spi, "big")
+        for child in list(eng.children):
+            if child.remote != sa.remote[0]:
+                continue
+            if any(p is proto and out == value for p, _, out in child.sas):
+                eng.delete_child(child, now, reason="deleted by peer", notify=False)
