@@ -133,3 +133,18 @@ def two_sites(lab: Lab) -> tuple[str, str]:
         lab.link(ns, "lan0", ns, "lan0p")
         lab.addr(ns, "lan0", f"{lan}/25")
     return a, b
+
+
+# IPv6 on the same two sites (RFC 3849 documentation prefix; the namespaces have no default
+# route, so nothing leaves them).
+WAN6_A, WAN6_B = "2001:db8:ff::1", "2001:db8:ff::2"
+LAN6_A, LAN6_B = "2001:db8:a::1", "2001:db8:b::1"
+NET6_A, NET6_B = "2001:db8:a::/64", "2001:db8:b::/64"
+
+
+def add_ipv6(lab: Lab, a: str, b: str) -> None:
+    """Give the two sites of ``two_sites`` IPv6 wan and lan addresses."""
+    lab.addr(a, "wan0", f"{WAN6_A}/64")
+    lab.addr(b, "wan0", f"{WAN6_B}/64")
+    lab.addr(a, "lan0", f"{LAN6_A}/64")
+    lab.addr(b, "lan0", f"{LAN6_B}/64")
