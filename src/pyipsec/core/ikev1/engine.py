@@ -118,6 +118,7 @@ class Ikev1Engine:
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
         self._next_policy_id = 0x4000_0000  # dynamic (generated) policy ids
+        self._contacted: set[IPAddress] = set()  # peers we completed a phase 1 with
         self.strict = False  # tests: let engine bugs raise instead of counting them
 
     # --- the shell's API --------------------------------------------------------------------
@@ -215,7 +216,10 @@ class Ikev1Engine:
         for sa in list(self.ike.values()):
             self.delete_ike(sa, now, reason="killed", children=True)
 
-    def remote_peers(self) -> list[RemotePeer]:
+    def remote_peers(self, now: float | None = None) -> list[RemotePeer]:
+        """Rows of `/ip ipsec remote-peers` (``established`` counted up to ``now``, by
+        default the latest time the engine has seen)."""
+        now = self._now if now is None else now
         rows: list[RemotePeer] = []
         for sa in self.ike.values():
             if sa.dead:
@@ -226,9 +230,7 @@ class Ikev1Engine:
                     remote_address=sa.remote[0],
                     state=sa.state,
                     side=sa.side.value,
-                    established=None
-                    if sa.established_at is None
-                    else self._now - sa.established_at,
+                    established=None if sa.established_at is None else now - sa.established_at,
                     nat=sa.nat,
                 )
             )
@@ -294,6 +296,11 @@ class Ikev1Engine:
         if src[0] != sa.remote[0]:
             raise Dropped("address-mismatch")
         if header.responder_cookie != sa.cky_r:
+            if sa.side is Side.RESPONDER and header.responder_cookie == _ZERO_COOKIE:
+                # The initiator repeats message 1: our message 2 was lost.
+                if self.answer_retransmission(sa.retransmit, fingerprint(data), now):
+                    return
+                raise Dropped("duplicate")
             if not (sa.side is Side.INITIATOR and sa.cky_r == _ZERO_COOKIE):
                 raise Dropped("unknown-cookie")
             if header.responder_cookie == _ZERO_COOKIE:
@@ -528,6 +535,7 @@ class Ikev1Engine:
             accept=proposals.accept_phase1_reply,
             offer=offer,
             apply_choice=self._apply_choice,
+            first_contact=sa.remote[0] not in self._contacted,
         )
 
     def _apply_choice(self, sa: IkeSa, choice: proposals.Phase1Choice) -> None:
@@ -539,6 +547,7 @@ class Ikev1Engine:
 
     def _established(self, sa: IkeSa, now: float) -> None:
         sa.established_at = now
+        self._contacted.add(sa.remote[0])
         sa.last_heard = now
         choice = sa.choice
         if choice is not None and choice.lifetime:

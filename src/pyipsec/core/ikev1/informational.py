@@ -19,7 +19,7 @@ from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
 from .events import Endpoint, NegotiationFailed, NotifyReceived
-from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, notify_name
+from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, notify_name
 from .protected import BadHash, open_informational
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
         return
     name = notify_name(n.notify_type)
     eng.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
+    if n.notify_type < 8192:
+        _abort_quick_modes(eng, sa, n, name)
     if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
         eng.initial_contact(sa, now)
 
@@ -100,3 +102,15 @@ def _on_delete(eng: Ikev1Engine, sa: IkeSa, d: DeletePayload, now: float) -> Non
                 continue
             if any(p is proto and out == value for p, _, out in child.sas):
                 eng.delete_child(child, now, reason="deleted by peer", notify=False)
+
+
+def _abort_quick_modes(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, name: str) -> None:
+    """An error notify ends our quick mode it names by SPI, or the only one in flight."""
+    waiting = [q for q in sa.quick.values() if q.side is Side.INITIATOR and not q.done]
+    named = [q for q in waiting if n.spi and n.spi in q.spis.values()]
+    for q in named or (waiting if len(waiting) == 1 else []):
+        q.done = True
+        q.retransmit = None
+        if q.rekey_of is not None:
+            q.rekey_of.rekeyed = False
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=f"quick mode: peer sent {name}"))

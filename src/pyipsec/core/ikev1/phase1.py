@@ -165,6 +165,7 @@ class Context:
     accept: Callable[[PeerProfile, SaPayload, SaPayload], Phase1Choice] | None = None
     offer: Callable[[PeerProfile], SaPayload] | None = None
     apply_choice: Callable[[IkeSa, Phase1Choice], None] | None = None
+    first_contact: bool = False  # no phase 1 with this peer address has completed yet
 
 
 # --- Authentication --------------------------------------------------------------------------
@@ -367,8 +368,12 @@ def _b_natd(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 
 def _b_contact(sa: IkeSa, ctx: Context) -> list[Payload]:
-    """RFC 2407 §4.6.3.3 INITIAL-CONTACT, protected by the phase-1 HASH/encryption."""
-    if not sa.peer.send_initial_contact:
+    """RFC 2407 §4.6.3.3 INITIAL-CONTACT, protected by the phase-1 HASH/encryption.
+
+    Sent only on the first phase 1 with this peer since we started (``ctx.first_contact``),
+    as racoon does: a phase-1 rekey must not make the peer drop the SAs we still use.
+    """
+    if not sa.peer.send_initial_contact or not ctx.first_contact:
         return []
     return [
         NotifyPayload(

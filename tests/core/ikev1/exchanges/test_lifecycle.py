@@ -257,6 +257,9 @@ def test_no_policy_and_no_generate_policy_refuses_quick_mode() -> None:
 
     assert any("INVALID_ID_INFORMATION" in e.reason for e in net.b.of(NegotiationFailed))
     assert any(e.notify == "INVALID_ID_INFORMATION" for e in net.a.of(NotifyReceived))
+    # The notify ends A's quick mode at once (no retransmissions until it gives up).
+    assert any("peer sent INVALID_ID_INFORMATION" in e.reason for e in net.a.of(NegotiationFailed))
+    assert net.a.engine.stats().get("retransmitted", 0) == 0
 
 
 def test_phase1_expires_without_dpd_and_sas_stay() -> None:
@@ -285,7 +288,18 @@ def test_phase1_is_rekeyed_at_expiry_with_dpd() -> None:
     net.run(700)
     assert len(net.a.of(IkeSaEstablished)) == 2
     assert [r.state for r in net.a.engine.remote_peers()] == ["established"]
-    assert len(net.a.backend.sas) == 2
+    assert [r.state for r in net.b.engine.remote_peers()] == ["established"]
+    # The rekeyed phase 1 carries no INITIAL-CONTACT: B keeps the SAs A still uses.
+    assert len(net.a.backend.sas) == 2 and len(net.b.backend.sas) == 2
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
+    # And the SAs can still be rekeyed over the new phase 1.
+    out = outbound(net.a)[0]
+    net.a.engine.sa_expired(
+        SaSoftExpired(spi=out.spi, protocol=out.protocol, dst=out.dst, reason=ExpiryReason.TIME),
+        net.now,
+    )
+    net.run(5)
+    assert assert_pairs_match(net.a, net.b) == 2
 
 
 def test_configure_removing_the_peer_deletes_its_sas() -> None:
