@@ -309,14 +309,30 @@ class Ikev1Engine:
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
             self._receive_phase1(sa, header, data, src, dst, now)
-        elif xchg == ExchangeType.QUICK_MODE:
-            if not sa.established:
+        elif xchg in (ExchangeType.QUICK_MODE, ExchangeType.INFORMATIONAL):
+            if xchg == ExchangeType.QUICK_MODE and not sa.established:
                 raise Dropped("quick-mode-before-phase1")
-            qm.receive(self, sa, header, data, src, dst, now)
-        elif xchg == ExchangeType.INFORMATIONAL:
-            informational.receive(self, sa, header, data, src, now)
+            self._receive_protected(sa, header, data, src, dst, now)
         else:
             raise Dropped("unsupported-exchange")
+
+    def _receive_protected(
+        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+    ) -> None:
+        """Quick mode or informational. RFC 3947 §4: after a NAT the peer's port may change
+        (or the initiator floats only now, as after base mode); follow it to where an
+        authenticated message came from, and back off if the message does not verify."""
+        ends = (sa.local, sa.remote, sa.floated)
+        if dst[1] == NATT_PORT and sa.nat and (sa.local, sa.remote) != (dst, src):
+            sa.local, sa.remote, sa.floated = dst, src, True
+        try:
+            if header.exchange_type == ExchangeType.QUICK_MODE:
+                qm.receive(self, sa, header, data, src, dst, now)
+            else:
+                informational.receive(self, sa, header, data, src, now)
+        except (Dropped, MalformedMessage):
+            sa.local, sa.remote, sa.floated = ends
+            raise
 
     def _receive_new(
         self, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
@@ -428,11 +444,7 @@ class Ikev1Engine:
 
         steps = phase1.EXCHANGES[sa.kind]
         step = steps[sa.step]
-        if sa.side is Side.INITIATOR and sa.nat and not sa.floated:
-            # RFC 3947 §4: the initiator moves to port 4500 once a NAT is detected.
-            sa.local = (sa.local[0], NATT_PORT)
-            sa.remote = (sa.remote[0], NATT_PORT)
-            sa.floated = True
+        self._float(sa)
         ctx = self._context(sa, now, None, None)
         try:
             payloads = phase1.build(sa, step, ctx)
@@ -467,6 +479,15 @@ class Ikev1Engine:
         self.transmit(sa, data)
         if final:
             self._established(sa, now)
+
+    @staticmethod
+    def _float(sa: IkeSa) -> None:
+        """RFC 3947 §4: the initiator moves to port 4500 once a NAT is detected (for the
+        next phase-1 message, or for quick mode when phase 1 has ended, as in base mode)."""
+        if sa.side is Side.INITIATOR and sa.nat and not sa.floated:
+            sa.local = (sa.local[0], NATT_PORT)
+            sa.remote = (sa.remote[0], NATT_PORT)
+            sa.floated = True
 
     def answer_retransmission(self, rt: Retransmit | None, fp: bytes, now: float) -> bool:
         """The peer repeated the message ``rt`` answers: send ``rt`` again (rate-limited)."""
@@ -546,6 +567,7 @@ class Ikev1Engine:
             sa.ke = choice.group.new(self.rng)
 
     def _established(self, sa: IkeSa, now: float) -> None:
+        self._float(sa)
         sa.established_at = now
         self._contacted.add(sa.remote[0])
         sa.last_heard = now

@@ -17,7 +17,7 @@ from pyipsec.core.ikev1.events import (
     NatKeepaliveDue,
     PeerUnreachable,
 )
-from pyipsec.core.profiles import GeneratePolicy, ProposalProfile, TemplatePolicy
+from pyipsec.core.profiles import ExchangeMode, GeneratePolicy, ProposalProfile, TemplatePolicy
 from pyipsec.dataplane.backend import SaUsage
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import ExpiryReason, SaHardExpired, SaSoftExpired
@@ -44,6 +44,22 @@ def up(net, pa):  # type: ignore[no-untyped-def]
 
 def outbound(side):  # type: ignore[no-untyped-def]
     return [s for s in side.sas() if s.direction is Direction.OUT]
+
+
+@pytest.mark.parametrize("mode", [ExchangeMode.AGGRESSIVE, ExchangeMode.BASE])
+def test_nat_traversal_in_aggressive_and_base_mode(mode: ExchangeMode) -> None:
+    net, pa, _ = site_to_site(
+        nat=True, peer_a={"exchange_mode": mode}, peer_b={"exchange_mode": mode}
+    )
+    up(net, pa)
+    nat_port = next(d.src[1] for _, d in net.log if d.src[0] == NAT_PUBLIC and d.dst[1] == 4500)
+    b_in = [s for s in net.b.sas() if s.direction is Direction.IN]
+    assert b_in[0].udp_encap == (nat_port, NATT_PORT)
+    assert outbound(net.a)[0].udp_encap == (NATT_PORT, NATT_PORT)
+    # Quick mode ran entirely on 4500.
+    qm = [d for _, d in net.log if d.data[18] == 32]
+    assert qm and all(NATT_PORT in (d.src[1], d.dst[1]) for d in qm)
+    assert all(d.dst == (NAT_PUBLIC, nat_port) for d in qm if d.src[0] == B_ADDR)
 
 
 def test_nat_traversal_floats_to_4500_and_encapsulates() -> None:
