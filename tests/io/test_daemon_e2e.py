@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -143,15 +144,21 @@ def test_capture_shows_no_cleartext_and_tshark_decrypts_it(tmp_path: Path) -> No
         db_ = start_daemon(b, tmp_path / "b.db", script("b", tunnel=True, protocols="esp"))
         pcap = tmp_path / "wan.pcap"
         cap = subprocess.Popen(
-            ["ip", "netns", "exec", b, "tshark", "-q", "-i", "wan0", "-w", str(pcap),
-             "-a", "duration:6"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ["ip", "netns", "exec", b, "tshark", "-i", "wan0", "-w", str(pcap),
+             "-a", "duration:60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
-            time.sleep(2)
+            assert cap.stderr is not None
+            for line in cap.stderr:  # tshark says when it is capturing
+                if "Capturing on" in line:
+                    break
+            time.sleep(1)  # "Capturing on" comes a moment before the first packet is taken
             lab.sh(a, "ping", "-c3", "-i0.2", "-p", "7079697073656321", "-I", LAN_A, LAN_B)
-            cap.wait(timeout=20)
+            time.sleep(0.5)
         finally:
+            cap.send_signal(signal.SIGINT)
+            cap.communicate(timeout=30)
             da.stop()
             db_.stop()
         raw = pcap.read_bytes()

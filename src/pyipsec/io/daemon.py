@@ -25,12 +25,17 @@ from pathlib import Path
 
 from pyipsec.config.compile import Compiled, compile_config
 from pyipsec.config.store import Store
+from pyipsec.core.ikev1 import events as ike_events
+from pyipsec.core.ikev1.engine import Ikev1Engine
+from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.processor import AcquireRequested, Processor
 from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
 from pyipsec.dataplane.spd import Spd
 from pyipsec.dataplane.stats import Statistics
 from pyipsec.dataplane.userspace.router import UserspaceDataplane
+from pyipsec.dataplane.userspace.routing import local_addresses
 from pyipsec.io.control import ControlServer, socket_path
+from pyipsec.io.ike_endpoint import IkeEndpoint
 from pyipsec.io.logging import RingHandler
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt.cli.interpreter import Interpreter
@@ -83,6 +88,20 @@ class DbLock:
             self.fd = -1
 
 
+def describe_ike_event(event: object) -> str:
+    """One log line for an IKE event: its name and fields, no key material (events carry
+    none)."""
+    name = type(event).__name__
+    fields = getattr(event, "__dataclass_fields__", {})
+    parts = []
+    for f in fields:
+        value = getattr(event, f)
+        if isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "version"):
+            value = f"{value[0]}:{value[1]}"
+        parts.append(f"{f}={value}")
+    return f"{name} " + " ".join(parts)
+
+
 def _sa_key(p: SaParams) -> tuple[int, int, str]:
     return (p.spi, int(p.protocol), str(p.dst))
 
@@ -105,8 +124,11 @@ class Daemon:
         self.spd = Spd()
         self.sad = Sad()
         self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
-        self.runtime = DaemonRuntime(self.processor, log=options.log_ring)
+        self.backend = InProcessBackend(self.processor, os.urandom, self._sync_spd)
+        self.engine = Ikev1Engine(backend=self.backend, rng=os.urandom)
+        self.runtime = DaemonRuntime(self.processor, log=options.log_ring, ike=self)
         self.dataplane: UserspaceDataplane | None = None
+        self.ike: IkeEndpoint | None = None
         self.control: ControlServer | None = None
         self.compiled: Compiled | None = None
         self.manual: dict[tuple[int, int, str], SaParams] = {}
@@ -136,7 +158,8 @@ class Daemon:
         for problem in compiled.problems:
             log.error("%s", problem)
         now = time.monotonic()
-        self.spd.replace_all(compiled.policies)
+        self.compiled = compiled
+        self._sync_spd()
         wanted = {_sa_key(p): p for p in compiled.manual_sas}
         for key, params in list(self.manual.items()):
             if wanted.get(key) != params:
@@ -151,10 +174,27 @@ class Daemon:
                     "installed manual %s SA spi=0x%X %s->%s",
                     params.protocol.name, params.spi, params.src, params.dst,
                 )  # fmt: skip
+        self.engine.configure(
+            peers=compiled.peers,
+            proposals=compiled.proposals,
+            policies=[p for p in compiled.policies if p.manual_sa is None],
+            templates=compiled.templates,
+            now=now,
+        )
+        if self.ike is not None:
+            self.ike.flush()
+        log.info(
+            "configuration applied: %d policies, %d peers",
+            len(compiled.policies), len(compiled.peers),
+        )  # fmt: skip
+
+    def _sync_spd(self) -> None:
+        """SPD and routes = configured policies + IKE's dynamic (generate-policy) ones."""
+        configured = self.compiled.policies if self.compiled is not None else ()
+        policies = self.backend.policies(configured)
+        self.spd.replace_all(policies)
         if self.dataplane is not None:
-            self.dataplane.sync_policies(compiled.policies)
-        self.compiled = compiled
-        log.info("configuration applied: %d policies", len(compiled.policies))
+            self.dataplane.sync_policies(policies)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -174,6 +214,10 @@ class Daemon:
                 self.processor, tun_name=self.options.tun_name, mtu=self.options.mtu
             )
             self.dataplane.start(loop)
+            self.engine.local_addresses = tuple(local_addresses())
+            self.ike = IkeEndpoint(self.engine, self.dataplane.udp, on_activity=self.drain_ike)
+            self.dataplane.on_ike = self.ike.on_nat_t
+            self.ike.start(loop)
             self.apply_config()
             self.control = ControlServer(
                 socket_path(self.options.db), self.session, self.apply_config
@@ -183,11 +227,12 @@ class Daemon:
                 "pyipsec daemon started on %s (pid %d, data plane %s)",
                 self.options.db, os.getpid(), self.dataplane.tun_name,
             )  # fmt: skip
-            ticker = asyncio.create_task(self._tick())
+            tickers = [asyncio.create_task(self._tick()), asyncio.create_task(self._events_tick())]
             await self._stop.wait()
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for ticker in tickers:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
             syslog.info("pyipsec daemon stopping")
             return 0
         finally:
@@ -201,16 +246,60 @@ class Daemon:
             except Exception:  # a bad edit must not kill the daemon
                 log.exception("re-reading the configuration failed")
             self.sad.expire(time.monotonic())
-            self.drain_events()
+
+    async def _events_tick(self) -> None:
+        """Hand the data plane's events (acquires, expiries) to IKE ten times a second."""
+        while True:
+            await asyncio.sleep(0.1)
+            try:
+                self.drain_events()
+            except Exception:
+                log.exception("handling data-plane events failed")
 
     def drain_events(self) -> None:
-        for event in self.processor.pop_events():
+        now = time.monotonic()
+        events = self.processor.pop_events()
+        for event in events:
             if isinstance(event, AcquireRequested):
-                log.info("acquire for policy %s: no SA (IKE not running)", event.policy.id)
+                policy = event.policy
+                if policy.manual_sa is not None:
+                    continue
+                log.info("acquire for policy %s", policy.id)
+                self.engine.acquire(policy, now)
             elif isinstance(event, SaSoftExpired | SaHardExpired):
                 log.info("SA spi=0x%X %s (%s)", event.spi, type(event).__name__, event.reason.value)
+                self.engine.sa_expired(event, now)
+        if events and self.ike is not None:
+            self.ike.flush()
+
+    def drain_ike(self) -> None:
+        """Log what the IKE engine did; send the NAT keepalives it asks for."""
+        for event in self.engine.pop_events():
+            if isinstance(event, ike_events.NatKeepaliveDue):
+                if self.ike is not None:
+                    self.ike.send_keepalive(event.src, event.dst)
+                continue
+            level = logging.INFO
+            if isinstance(event, ike_events.DatagramDropped | ike_events.NotifyReceived):
+                level = logging.DEBUG
+            elif isinstance(event, ike_events.AuthenticationFailed | ike_events.NegotiationFailed):
+                level = logging.ERROR
+            log.log(level, "%s", describe_ike_event(event))
+
+    def remote_peers(self) -> list[ike_events.RemotePeer]:
+        return self.engine.remote_peers(time.monotonic())
+
+    def kill_connections(self) -> None:
+        self.engine.kill_connections(time.monotonic())
+        if self.ike is not None:
+            self.ike.flush()
 
     async def _shutdown(self) -> None:
+        if self.ike is not None:
+            self.engine.kill_connections(time.monotonic())  # Delete notifies to the peers
+            self.ike.flush()
+            self.ike.stop()
+            self.ike = None
         if self.control is not None:
             await self.control.stop()
             self.control = None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from pyipsec.config.menus.runtime import INSTALLED_SA, STATISTICS
+from pyipsec.config.menus.runtime import INSTALLED_SA, REMOTE_PEERS, STATISTICS
 from pyipsec.config.menus.system import LOG
 from pyipsec.config.table import Item
 from pyipsec.config.types import format_seconds
@@ -36,6 +37,26 @@ def _lifetime_pair(soft: float, hard: float) -> str:
     return f"{format_seconds(int(soft))}/{format_seconds(int(hard))}"
 
 
+class PeerRow(Protocol):
+    @property
+    def local_address(self) -> object: ...
+    @property
+    def remote_address(self) -> object: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def established(self) -> float | None: ...
+
+
+class IkeView(Protocol):
+    """What the runtime menus need of the IKE side."""
+
+    def remote_peers(self) -> Sequence[PeerRow]: ...
+    def kill_connections(self) -> None: ...
+
+
 class DaemonRuntime:
     """RuntimeProvider backed by the running engine; ``now`` is the monotonic clock."""
 
@@ -46,9 +67,11 @@ class DaemonRuntime:
         now: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         log: RingHandler | None = None,
+        ike: IkeView | None = None,
     ) -> None:
         self.processor = processor
         self.log = log
+        self.ike = ike
         self.now = now
         self.wall = wall
 
@@ -84,6 +107,22 @@ class DaemonRuntime:
     def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
         if path == INSTALLED_SA:
             return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
+        if path == REMOTE_PEERS and self.ike is not None:
+            return [
+                RuntimeRow(
+                    id=n + 1,
+                    values={
+                        "local-address": str(p.local_address),
+                        "remote-address": str(p.remote_address),
+                        "state": p.state,
+                        "side": p.side,
+                        "established": ""
+                        if p.established is None
+                        else format_seconds(int(p.established)),
+                    },
+                )
+                for n, p in enumerate(self.ike.remote_peers())
+            ]
         if path == LOG and self.log is not None:
             return [
                 RuntimeRow(
@@ -114,4 +153,5 @@ class DaemonRuntime:
         self.processor.sad.flush(proto)
 
     def kill_connections(self) -> None:
-        return None
+        if self.ike is not None:
+            self.ike.kill_connections()

@@ -1,0 +1,197 @@
+"""The IKE daemon's sockets: UDP 500 of its own, UDP 4500 shared with the data plane.
+
+Datagrams from UDP 500, and the non-ESP-marked ones from UDP 4500 (RFC 3948 §2.2, handed over
+by the data plane), go to the sans-IO engine with their real local address (IP_PKTINFO);
+what the engine wants to send leaves from the port it names, with the non-ESP marker on 4500
+and the source address set per packet. Every socket carries pyipsec's fwmark, so IKE traffic
+never enters the SPD (RouterOS: "IKE traffic is exempt from policies"). The engine's timers
+run on the loop: after every interaction the next deadline is scheduled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pyipsec.dataplane.policy import IPAddress
+from pyipsec.dataplane.userspace.rawsock import IP_PKTINFO, PYIPSEC_FWMARK, SO_MARK
+from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
+
+log = logging.getLogger("pyipsec.ipsec")
+IKE_PORT = 500
+Endpoint = tuple[IPAddress, int]
+
+
+class Datagram(Protocol):
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def src(self) -> Endpoint: ...
+    @property
+    def dst(self) -> Endpoint: ...
+
+
+class IkeEngine(Protocol):
+    def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None: ...
+    def datagrams_to_send(self) -> Sequence[Datagram]: ...
+    def next_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+
+
+def _udp_socket(family: int, port: int, mark: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        sock.bind(("::", port))
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        sock.bind(("0.0.0.0", port))
+    sock.setblocking(False)
+    return sock
+
+
+def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:
+    """Ancillary data choosing the source address of one datagram."""
+    if src.is_unspecified:
+        return []
+    if src.version == 4:
+        return [(socket.IPPROTO_IP, IP_PKTINFO, b"\0" * 4 + src.packed + b"\0" * 4)]
+    return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, src.packed + b"\0" * 4)]
+
+
+def _local(anc: list[tuple[int, int, bytes]], family: int) -> IPAddress:
+    for level, kind, value in anc:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+            return ipaddress.IPv4Address(value[8:12])
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+            return ipaddress.IPv6Address(value[:16])
+    return ipaddress.ip_address("0.0.0.0" if family == socket.AF_INET else "::")
+
+
+class IkeEndpoint:
+    def __init__(
+        self,
+        engine: IkeEngine,
+        nat_t_sockets: dict[int, socket.socket],
+        *,
+        on_activity: Callable[[], None] | None = None,
+        mark: int = PYIPSEC_FWMARK,
+        port: int = IKE_PORT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.nat_t = nat_t_sockets  # by address family, owned by the data plane
+        self.on_activity = on_activity
+        self.mark = mark
+        self.port = port
+        self.clock = clock
+        self.sockets: dict[int, socket.socket] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        for family in (socket.AF_INET, socket.AF_INET6):
+            sock = _udp_socket(family, self.port, self.mark)
+            self.sockets[int(family)] = sock
+            loop.add_reader(sock.fileno(), self._on_readable, sock, int(family))
+        self.reschedule()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for sock in self.sockets.values():
+            if self._loop is not None:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self.sockets.clear()
+
+    # -- receive -------------------------------------------------------------------------
+
+    def _on_readable(self, sock: socket.socket, family: int) -> None:
+        for _ in range(64):
+            try:
+                data, anc, _flags, addr = sock.recvmsg(65535, 256)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("IKE receive failed: %s", exc.strerror)
+                break
+            src = (ipaddress.ip_address(addr[0].split("%")[0]), addr[1])
+            self.deliver(data, src, (_local(anc, family), self.port))
+        self.flush()
+
+    def on_nat_t(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
+        """The data plane's callback for IKE on UDP 4500 (``data`` still has its marker)."""
+        if data.startswith(NON_ESP_MARKER):
+            data = data[len(NON_ESP_MARKER) :]
+        remote = (ipaddress.ip_address(src[0].split("%")[0]), src[1])
+        self.deliver(data, remote, (ipaddress.ip_address(dst[0]), dst[1]))
+        self.flush()
+
+    def deliver(self, data: bytes, src: Endpoint, dst: Endpoint) -> None:
+        try:
+            self.engine.receive_datagram(data, src, dst, self.clock())
+        except Exception:  # the engine must not raise on input; if it does, stay up
+            log.exception("IKE engine failed on a datagram from %s", src[0])
+
+    # -- send ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        for d in self.engine.datagrams_to_send():
+            self.send(d.data, d.src, d.dst)
+        if self.on_activity is not None:
+            self.on_activity()
+        self.reschedule()
+
+    def send(self, data: bytes, src: Endpoint, dst: Endpoint) -> None:
+        family = socket.AF_INET if dst[0].version == 4 else socket.AF_INET6
+        if src[1] == NAT_T_PORT:  # floated (RFC 3947 §4): from 4500, with the non-ESP marker
+            sock = self.nat_t.get(int(family))
+            data = NON_ESP_MARKER + data
+        else:
+            sock = self.sockets.get(int(family))
+        if sock is None:
+            return
+        try:
+            sock.sendmsg([data], _pktinfo(src[0]), 0, (str(dst[0]), dst[1]))
+        except OSError as exc:
+            log.warning("IKE send to %s failed: %s", dst[0], exc.strerror)
+
+    def send_keepalive(self, src: Endpoint, dst: Endpoint) -> None:
+        """RFC 3948 §2.3: one 0xFF byte from port 4500, to keep a NAT mapping open."""
+        sock = self.nat_t.get(int(socket.AF_INET if dst[0].version == 4 else socket.AF_INET6))
+        if sock is not None:
+            try:
+                sock.sendmsg([NAT_KEEPALIVE], _pktinfo(src[0]), 0, (str(dst[0]), dst[1]))
+            except OSError as exc:
+                log.debug("NAT keepalive to %s failed: %s", dst[0], exc.strerror)
+
+    # -- timers --------------------------------------------------------------------------
+
+    def reschedule(self) -> None:
+        if self._loop is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        due = self.engine.next_timer()
+        if due is not None:
+            delay = max(0.0, due - self.clock())
+            self._timer = self._loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        try:
+            self.engine.handle_timer(self.clock())
+        except Exception:
+            log.exception("IKE engine timer failed")
+        self.flush()
