@@ -29,16 +29,13 @@ on, RouterOS rule), DPD (RFC 3706) and NAT keepalives (RFC 3948 §2.3, sent by t
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from pyipsec.core.profiles import (
-    ExchangeMode,
     PeerProfile,
     ProposalProfile,
     TemplatePolicy,
-    best_peer,
 )
 from pyipsec.crypto import groups
 from pyipsec.crypto.base import Rng
@@ -56,7 +53,7 @@ from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-from . import dpd, informational, phase1, proposals
+from . import dpd, informational, peers, phase1, proposals
 from . import quick_mode as qm
 from .crypto_message import parse_encrypted_message
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -747,21 +744,7 @@ class Ikev1Engine:
     # --- lookups ----------------------------------------------------------------------------
 
     def _peer_for_initiator(self, kind: ExchangeKind, address: IPAddress) -> PeerProfile | None:
-        """RouterOS: the most specific peer address wins; the exchange mode must match.
-
-        A `main-l2tp` peer also takes main mode from any address of its family (its PSK
-        serves L2TP clients whose address is not known in advance)."""
-        usable = tuple(p for p in self.peers if phase1.kind_for_mode(p.exchange_mode) is kind)
-        peer = best_peer(usable, address)
-        if peer is None and kind is ExchangeKind.MAIN:
-            l2tp = [
-                p
-                for p in usable
-                if p.exchange_mode is ExchangeMode.MAIN_L2TP
-                and p.address.version == address.version
-            ]
-            peer = l2tp[0] if l2tp else None
-        return peer
+        return peers.responder_peer(self.peers, kind, address)
 
     def _peer_by_id(self, peer_id: int) -> PeerProfile | None:
         return next((p for p in self.peers if p.id == peer_id), None)
@@ -769,33 +752,12 @@ class Ikev1Engine:
     def _endpoints_for(
         self, policy: Policy, quiet: bool = False
     ) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
-        remote = policy.sa_dst
-        if remote is None and policy.dst.num_addresses == 1:
-            remote = policy.dst.network_address
-        if remote is None:
+        found = peers.initiator_endpoints(self.peers, self.local_addresses, policy)
+        if isinstance(found, peers.NoEndpoints):
             if not quiet:
-                self.emit(
-                    NegotiationFailed(
-                        remote=(ipaddress.ip_address(0), 0),
-                        reason=f"policy {policy.id}: no sa-dst-address",
-                    )
-                )
+                self.emit(NegotiationFailed(remote=found.remote, reason=found.reason))
             return None
-        peer = best_peer(self.peers, remote)
-        if peer is None or peer.passive:
-            if not quiet:
-                self.emit(NegotiationFailed(remote=(remote, 500), reason=f"no peer for {remote}"))
-            return None
-        local = policy.sa_src or peer.local_address
-        if local is None and policy.src.num_addresses == 1 and not policy.tunnel:
-            local = policy.src.network_address
-        if local is None:
-            local = next((a for a in self.local_addresses if a.version == remote.version), None)
-        if local is None:
-            if not quiet:
-                self.emit(NegotiationFailed(remote=(remote, peer.port), reason="no local address"))
-            return None
-        return peer, local, remote
+        return found
 
     def _ike_for(
         self, peer: PeerProfile, remote: IPAddress, *, established_only: bool
