@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 what=${1:-test}
 
 # Debian packages each target needs. Tests: tshark is the ESP decryption oracle, iproute2
-# makes the namespaces, strongSwan is the interop peer, iperf3 measures throughput.
+# makes the namespaces, strongSwan (charon with its userspace kernel-libipsec data plane) is
+# the interop peer, nftables/conntrack make a NAT, iperf3 measures throughput (benchmarks).
 deb_common=(iproute2 iputils-ping python3-venv)
-deb_test=(tshark)
+deb_test=(tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins
+          libstrongswan-standard-plugins nftables conntrack iperf3)
 case $what in
     test) debs=("${deb_common[@]}" "${deb_test[@]}") ;;
     *) debs=("${deb_common[@]}") ;;
@@ -24,8 +26,14 @@ if ((${#missing[@]})); then
         echo "bootstrap: installing Debian packages: ${missing[*]}"
         echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
         export DEBIAN_FRONTEND=noninteractive
+        # strongSwan's packaged service must not start in the root namespace: the tests run
+        # their own charon inside namespaces (policy-rc.d 101 = "don't start services")
+        prc=/usr/sbin/policy-rc.d own_prc=0
+        if [[ ! -e $prc ]]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; own_prc=1; fi
         apt-get update -q >/dev/null
-        apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || {
+            ((own_prc)) && rm -f "$prc"; exit 1; }
+        ((own_prc)) && rm -f "$prc"
     else
         echo "bootstrap: missing Debian packages (${missing[*]}); run as root to install them" >&2
     fi
