@@ -16,6 +16,7 @@ pyipsec / strongSwan are printed. Needs root, iperf3 and strongSwan.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -118,32 +119,67 @@ def run_strongswan(cipher: str, seconds: int) -> float:
             cb.stop()
 
 
-def run_pyipsec(cipher: str, seconds: int) -> float:
+def run_pyipsec(cipher: str, seconds: int, extra: dict, profile: str | None = None) -> float:
     auth = CIPHERS[cipher][0]
     with Lab("pyibench") as lab:
         a, b = two_sites(lab)
         keys = sas(["ESP"], cipher, auth, False)
-        na = start_node(lab, a, node_cfg("a", keys, ["esp"]))
-        nb = start_node(lab, b, node_cfg("b", keys, ["esp"]))
+        na = start_node(lab, a, dict(node_cfg("a", keys, ["esp"]), **extra))
+        nb = start_node(lab, b, dict(node_cfg("b", keys, ["esp"]), **extra))
+        spies = []
         try:
             lab.sh(a, "ping", "-c1", "-W2", "-I", LAN_A, LAN_B)
-            return iperf(lab, a, b, LAN_A, LAN_B, seconds)
+            if profile:  # sample both gateways for the whole run (py-spy, measuring only)
+                spy = str(ROOT / ".venv/bin/py-spy")
+                for side, node in (("a", na), ("b", nb)):
+                    spies.append(subprocess.Popen(
+                        [spy, "record", "-r", "200", "-d", str(seconds), "-f", "raw",
+                         "-o", f"{profile}-{side}.txt", "--pid", str(node.pid)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    ))  # fmt: skip
+            before = _cpu(na.pid) + _cpu(nb.pid)
+            mbits = iperf(lab, a, b, LAN_A, LAN_B, seconds)
+            cpu = _cpu(na.pid) + _cpu(nb.pid) - before
+            if mbits:  # CPU of both gateways per megabyte carried: robust to a busy machine
+                CPU_PER_MB.setdefault(cipher, []).append(cpu / (mbits * seconds / 8) * 1e3)
+            return mbits
         finally:
+            for spy in spies:
+                spy.wait(timeout=seconds + 30)
             stop_node(na)
             stop_node(nb)
+
+
+CPU_PER_MB: dict[str, list[float]] = {}
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14, 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--cipher", action="append", choices=sorted(CIPHERS), default=None)
+    parser.add_argument("--only-pyipsec", action="store_true", help="skip bare and strongSwan")
+    parser.add_argument("--no-offload", action="store_true", help="pyipsec without TUN offloads")
+    parser.add_argument("--tso", action="store_true", help="pyipsec with TUN TSO (segmenting)")
+    parser.add_argument("--profile", metavar="PREFIX", help="py-spy both nodes into PREFIX-a/b")
     args = parser.parse_args()
+    ciphers = args.cipher or list(CIPHERS)
+    extra = {"offload": not args.no_offload, "tso": args.tso}
     rows: list[tuple[str, list[float]]] = []
-    rows.append(("bare veth", [run_bare(args.seconds) for _ in range(args.runs)]))
-    for cipher in CIPHERS:
-        sw = [run_strongswan(cipher, args.seconds) for _ in range(args.runs)]
-        py = [run_pyipsec(cipher, args.seconds) for _ in range(args.runs)]
-        rows.append((f"strongSwan {cipher}", sw))
+    if not args.only_pyipsec:
+        rows.append(("bare veth", [run_bare(args.seconds) for _ in range(args.runs)]))
+    for cipher in ciphers:
+        if not args.only_pyipsec:
+            sw = [run_strongswan(cipher, args.seconds) for _ in range(args.runs)]
+            rows.append((f"strongSwan {cipher}", sw))
+        py = [run_pyipsec(cipher, args.seconds, extra, args.profile) for _ in range(args.runs)]
         rows.append((f"pyipsec {cipher}", py))
     print(f"iperf3 TCP, {args.seconds} s per run, median of {args.runs} runs (Mbit/s)")
     print(f"{'path':<28}{'median':>10}  runs")
@@ -152,7 +188,13 @@ def main() -> int:
         medians[label] = statistics.median(values)
         runs = ", ".join(f"{v:.0f}" for v in values)
         print(f"{label:<28}{medians[label]:>10.0f}  {runs}")
-    for cipher in CIPHERS:
+    for cipher, per_mb in CPU_PER_MB.items():
+        runs = ", ".join(f"{v:.1f}" for v in per_mb)
+        print(f"pyipsec {cipher}: CPU ms per MB, both gateways: "
+              f"{statistics.median(per_mb):.1f}  ({runs})")  # fmt: skip
+    for cipher in ciphers:
+        if f"strongSwan {cipher}" not in medians:
+            continue
         sw, py = medians[f"strongSwan {cipher}"], medians[f"pyipsec {cipher}"]
         ratio = py / sw if sw else float("nan")
         print(f"ratio pyipsec/strongSwan {cipher}: {ratio:.2f}")

@@ -65,7 +65,8 @@ async def main() -> int:
     cfg = json.loads(sys.argv[1])
     processor, policy = build(cfg)
     loop = asyncio.get_running_loop()
-    dp = UserspaceDataplane(processor, tun_name=cfg.get("tun", "pyipsec0"))
+    options = {k: cfg[k] for k in ("offload", "tso", "mtu", "outer_mtu") if k in cfg}
+    dp = UserspaceDataplane(processor, tun_name=cfg.get("tun", "pyipsec0"), **options)
     dp.start(loop)
     dp.sync_policies([policy])
     stop = asyncio.Event()

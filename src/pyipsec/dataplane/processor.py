@@ -60,6 +60,7 @@ from pyipsec.dataplane.transforms import (
 from pyipsec.wire.ah import MalformedAh, pull_ah_header
 from pyipsec.wire.ip import (
     ECN_CE,
+    PORT_PROTOCOLS,
     IpPacket,
     IpProtocol,
     MalformedPacket,
@@ -178,11 +179,51 @@ def _selector(info: IpPacket) -> Selector:
     )
 
 
+def _flow_key(packet: bytes) -> bytes | None:
+    """The selector bytes of a plain, whole IPv4 packet (no options, not a fragment), else None.
+
+    Protocol, addresses and, for protocols with ports, the ports: equal keys mean equal
+    selectors, so the key can stand for the ``Selector`` in the per-flow caches.
+    """
+    if len(packet) < 24 or packet[0] != 0x45 or packet[6] & 0x3F or packet[7]:
+        return None
+    if packet[9] in PORT_PROTOCOLS:
+        return packet[9:10] + packet[12:24]
+    return packet[9:10] + packet[12:20]
+
+
+class _Flow:
+    """What the fast path remembers of one flow: the selector, and the policy and SA the slow
+    path chose for it last time (both re-validated on every packet)."""
+
+    __slots__ = ("policy", "sa", "sa_dst", "sa_src", "selector")
+
+    def __init__(
+        self,
+        selector: Selector,
+        policy: Policy,
+        sa: SecurityAssociation,
+        sa_src: IPAddress | None = None,
+        sa_dst: IPAddress | None = None,
+    ) -> None:
+        self.selector = selector
+        self.policy = policy
+        self.sa = sa
+        self.sa_src = sa_src
+        self.sa_dst = sa_dst
+
+
+_FLOW_CACHE_MAX = 65536
+
+
 class Processor:
     """The packet engine. ``rng(n)`` supplies CBC IVs; it is drawn in 4 KiB chunks."""
 
-    def __init__(self, spd: SpdLookup, sad: Sad, stats: Statistics, rng: Rng) -> None:
+    def __init__(
+        self, spd: SpdLookup, sad: Sad, stats: Statistics, rng: Rng, *, fast_path: bool = True
+    ) -> None:
         self.spd = spd
+        self.fast_path = fast_path  # per-flow caches for ESP tunnel mode (False: always slow)
         self.sad = sad
         self.stats = stats
         self._rng = rng
@@ -193,6 +234,9 @@ class Processor:
         self._nat_seen: dict[tuple[int, IPAddress], tuple[int, int]] = {}
         self._ip_id = int.from_bytes(rng(2), "big")
         self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
+        # Fast path (see _fast_outbound / _fast_inbound): flow key -> _Flow.
+        self._out_flows: dict[bytes, _Flow] = {}
+        self._in_flows: dict[bytes, _Flow] = {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -209,7 +253,12 @@ class Processor:
     def outbound(self, packet: bytes, now: float) -> OutboundResult:
         """Process a cleartext packet leaving the gateway (RFC 4301 §5.1)."""
         try:
-            return self._outbound(bytes(packet), now)
+            packet = bytes(packet)
+            if self._out_flows:
+                result = self._fast_outbound(packet, now)
+                if result is not None:
+                    return result
+            return self._outbound(packet, now)
         except PacketDropped as drop:
             self.stats.counts[drop.stat] += 1
             return OutboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
@@ -222,7 +271,12 @@ class Processor:
     ) -> InboundResult:
         """Process an IP packet carrying ESP or AH (RFC 4301 §5.2); see the module docstring."""
         try:
-            return self._inbound(bytes(packet), now, udp_encap)
+            packet = bytes(packet)
+            if self.fast_path and len(packet) >= 28 and packet[0] == 0x45 and packet[9] == 50:
+                result = self._fast_inbound(packet, now, udp_encap)
+                if result is not None:
+                    return result
+            return self._inbound(packet, now, udp_encap)
         except PacketDropped as drop:
             self.stats.counts[drop.stat] += 1
             return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
@@ -418,6 +472,12 @@ class Processor:
             if sa is not None:
                 sa.seq_out = seq
                 sad.count(sa, len(packet), now)
+        if tunnel and self.fast_path and ah_sa is None and esp_sa is not None and not udp_ports:
+            key = _flow_key(packet)
+            if key is not None:
+                if len(self._out_flows) >= _FLOW_CACHE_MAX:
+                    self._out_flows.clear()
+                self._out_flows[key] = _Flow(selector, policy, esp_sa, sa_src, sa_dst)
         return OutboundResult(
             verdict=Verdict.PROTECTED,
             packet=out,
@@ -427,6 +487,57 @@ class Processor:
             payload_offset=payload_offset,
             policy_id=policy.id,
         )
+
+    def _fast_outbound(self, packet: bytes, now: float) -> OutboundResult | None:
+        """ESP tunnel mode for a flow the slow path has already seen, or None (slow path).
+
+        The SPD is still consulted (through the flow's prepared selector) and the SA is still
+        chosen by ``_find_out``: the cached choice is used only if both are what the slow path
+        would pick now, so policy changes, rekeys and expiry take effect at once. Everything
+        after that (sequence number, IV, ESP, outer header, counters) is what ``_outbound``
+        does for this case; nothing is changed before the last check that can send us back.
+        """
+        key = _flow_key(packet)
+        if key is None:
+            return None
+        flow = self._out_flows.get(key)
+        if flow is None or flow.sa_dst is None or len(packet) != (packet[2] << 8) | packet[3]:
+            return None
+        policy = self.spd.lookup(Direction.OUT, flow.selector)
+        if policy is not flow.policy:
+            return None
+        sa = self._find_out(policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now)
+        if sa is not flow.sa:
+            return None
+        params = sa.params
+        seq = sa.seq_out + 1
+        if seq > _SEQ_LIMIT[params.esn]:
+            return None
+        enc = params.encryption
+        assert enc is not None
+        kind = enc.iv_kind
+        if kind is IvKind.COUNTER:
+            iv = counter_iv(seq)
+        elif kind is IvKind.RANDOM:
+            iv = self._random(enc.iv_size)
+        else:
+            iv = b""
+        payload = esp_protect(sa, packet, IpProtocol.IPV4, seq, iv)
+        if params.src.version == 4:
+            header = ipv4_header(
+                sa.src_packed, sa.dst_packed, IpProtocol.ESP, len(payload), tos=packet[1],
+                ident=self._next_ip_id(),
+            )  # fmt: skip
+        else:
+            header = ipv6_header(
+                sa.src_packed, sa.dst_packed, IpProtocol.ESP, len(payload), traffic_class=packet[1]
+            )
+        sa.seq_out = seq
+        self.sad.count(sa, len(packet), now)
+        return OutboundResult(
+            Verdict.PROTECTED, header + payload, params.src, params.dst, None, len(header), "",
+            policy.id,
+        )  # fmt: skip
 
     def _next_ip_id(self) -> int:
         """A non-zero IPv4 Identification for headers we build (RFC 6864 §4.1: unique for
@@ -522,12 +633,55 @@ class Processor:
         elif not used:
             raise PacketDropped(hdr_err, "neither ESP nor AH")
 
+        return self._decapsulated(header, payload, nh, used, version, proto_offset, udp_encap)
+
+    def _fast_inbound(
+        self, packet: bytes, now: float, udp_encap: tuple[int, int] | None
+    ) -> InboundResult | None:
+        """ESP in a plain, whole IPv4 packet: ``_inbound`` without re-parsing, or None.
+
+        Takes only packets ``_inbound`` would parse the same way (no options, not a fragment,
+        exact length) and then makes the same checks in the same order, so drops and counters
+        are identical; the inner packet goes through ``_decapsulated`` as there.
+        """
+        if packet[6] & 0x3F or packet[7] or len(packet) != (packet[2] << 8) | packet[3]:
+            return None
+        spi, seq_low = _ESP_SPI_SEQ.unpack_from(packet, 20)
+        sa = self._inbound_sa(spi, SaProtocol.ESP, packet[16:20], now)
+        self._check_encap(sa, udp_encap)
+        seq = sa.replay.check(seq_low)
+        if seq is None:
+            raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
+        payload, nh = esp_unprotect(sa, packet[20:], seq)
+        sa.replay.update(seq)
+        self.sad.count(sa, len(payload), now)
+        if nh == IpProtocol.IPV6_NONXT:
+            return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
+        return self._decapsulated(packet[:20], payload, nh, [sa], 4, 9, udp_encap)
+
+    def _decapsulated(
+        self,
+        header: bytes,
+        payload: bytes,
+        nh: int,
+        used: list[SecurityAssociation],
+        version: int,
+        proto_offset: int,
+        udp_encap: tuple[int, int] | None,
+    ) -> InboundResult:
+        """The inner packet after the last IPsec header is removed: rebuild, then check it
+        against the SPD (RFC 4301 §5.2 steps 3-4)."""
+        hdr_err = XfrmStat.IN_HEADER_ERRORS
         mode = used[-1].params.mode
         if mode is Mode.TUNNEL:
             # RFC 4301 §5.2 step 3: the inner packet must be IP of the announced version.
             if nh not in (IpProtocol.IPV4, IpProtocol.IPV6):
                 raise PacketDropped(XfrmStat.IN_STATE_MODE_ERRORS, "tunnel SA without inner IP")
             inner = payload
+            if self.fast_path and len(used) == 1 and nh == IpProtocol.IPV4:
+                fast = self._fast_tunnel_check(header, inner, used[0])
+                if fast is not None:
+                    return fast
             try:
                 inner_info = parse_ip(inner)
             except MalformedPacket:
@@ -553,13 +707,46 @@ class Processor:
                 # RFC 3948 §3.1.2: the TCP/UDP checksum covers addresses a NAT rewrote; the ESP
                 # ICV has authenticated the payload, so the checksum is recomputed.
                 inner = fix_transport_checksum(inner, inner_info)
-        policy_id = self._policy_check(inner_info, used, mode)
+        if mode is Mode.TUNNEL and len(used) == 1 and self.fast_path:
+            # Fast path for the next packets of this flow (see _fast_tunnel_check).
+            policy_id = self._policy_check(inner_info, used, mode)
+            key = _flow_key(inner)
+            if key is not None:
+                selector = _selector(inner_info)
+                policy = self.spd.lookup(Direction.IN, selector)
+                if policy is not None and policy.id == policy_id:
+                    if len(self._in_flows) >= _FLOW_CACHE_MAX:
+                        self._in_flows.clear()
+                    self._in_flows[key] = _Flow(selector, policy, used[0])
+        else:
+            policy_id = self._policy_check(inner_info, used, mode)
         return InboundResult(
             verdict=Verdict.DELIVER,
             packet=inner,
             spis=(used[0].params.spi,) if len(used) == 1 else tuple(sa.params.spi for sa in used),
             policy_id=policy_id,
         )
+
+    def _fast_tunnel_check(
+        self, header: bytes, inner: bytes, sa: SecurityAssociation
+    ) -> InboundResult | None:
+        """Deliver the inner IPv4 packet of a known flow, or None (full parse and check).
+
+        ``_policy_check`` depends only on the policy found and the SA used; when the SPD still
+        returns the very policy it accepted for this flow with this SA, the answer is the same.
+        """
+        key = _flow_key(inner)
+        if key is None or len(inner) != (inner[2] << 8) | inner[3]:
+            return None
+        flow = self._in_flows.get(key)
+        if flow is None or flow.sa is not sa:
+            return None
+        policy = self.spd.lookup(Direction.IN, flow.selector)
+        if policy is not flow.policy:
+            return None
+        if ecn(header) == ECN_CE and inner[1] & 3 in (1, 2):
+            inner = with_ecn_ce(inner)  # RFC 6040 §4.2, as in the slow path
+        return InboundResult(Verdict.DELIVER, inner, "", (sa.params.spi,), policy.id)
 
     def _check_encap(self, sa: SecurityAssociation, udp_encap: tuple[int, int] | None) -> None:
         expected = sa.params.udp_encap

@@ -38,17 +38,30 @@ class RawSender:
         self.v4 = _marked(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
         self.v6 = _marked(socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
         self.v6.setsockopt(socket.IPPROTO_IPV6, IPV6_HDRINCL, 1)
+        self._addr: dict[bytes, tuple[str, int]] = {}  # packed destination -> sockaddr
 
     def send(self, packet: bytes) -> None:
         version = packet[0] >> 4
         if version == 4:
-            dst = socket.inet_ntop(socket.AF_INET, packet[16:20])
-            self.v4.sendto(packet, (dst, 0))
+            raw = packet[16:20]
+            addr = self._addr.get(raw)
+            if addr is None:
+                addr = self._remember(raw, socket.AF_INET)
+            self.v4.sendto(packet, addr)
         elif version == 6:
-            dst = socket.inet_ntop(socket.AF_INET6, packet[24:40])
-            self.v6.sendto(packet, (dst, 0))
+            raw = packet[24:40]
+            addr = self._addr.get(raw)
+            if addr is None:
+                addr = self._remember(raw, socket.AF_INET6)
+            self.v6.sendto(packet, addr)
         else:
             raise ValueError("not an IP packet")
+
+    def _remember(self, raw: bytes, family: int) -> tuple[str, int]:
+        if len(self._addr) >= 4096:
+            self._addr.clear()
+        addr = self._addr[raw] = (socket.inet_ntop(family, raw), 0)
+        return addr
 
     def close(self) -> None:
         self.v4.close()

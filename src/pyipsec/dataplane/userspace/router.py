@@ -26,6 +26,13 @@ from collections.abc import Callable, Iterable
 
 from pyipsec.dataplane.policy import Action, Policy
 from pyipsec.dataplane.processor import Processor, Verdict
+from pyipsec.dataplane.userspace.offload import (
+    EMPTY_VNET_HDR,
+    VNET_HDR_LEN,
+    Coalescer,
+    OffloadError,
+    from_tun,
+)
 from pyipsec.dataplane.userspace.rawsock import (
     IP_PKTINFO,
     IPPROTO_AH,
@@ -36,7 +43,7 @@ from pyipsec.dataplane.userspace.rawsock import (
     RawSender,
 )
 from pyipsec.dataplane.userspace.routing import TunRouting
-from pyipsec.dataplane.userspace.tun import open_tun
+from pyipsec.dataplane.userspace.tun import OFFLOAD_TSO, open_tun
 from pyipsec.wire.ip import build_ip
 from pyipsec.wire.udpencap import NAT_T_PORT, UdpPayloadKind, classify
 
@@ -83,6 +90,8 @@ class UserspaceDataplane:
         nat_t_port: int = NAT_T_PORT,
         on_ike: IkeHandler | None = None,
         clock: Callable[[], float] = time.monotonic,
+        offload: bool = True,
+        tso: bool = False,
     ) -> None:
         self.processor = processor
         self.tun_name = tun_name
@@ -91,6 +100,8 @@ class UserspaceDataplane:
         self.nat_t_port = nat_t_port
         self.on_ike = on_ike
         self.clock = clock
+        self.offload = offload
+        self.tso = tso
         self.tun_fd = -1
         self.routing: TunRouting | None = None
         self.sender: RawSender | None = None
@@ -98,6 +109,7 @@ class UserspaceDataplane:
         self.udp: dict[int, socket.socket] = {}  # by address family
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: list[int] = []
+        self._coalescer: Coalescer | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -105,7 +117,13 @@ class UserspaceDataplane:
         """Open the device and sockets and start reading. On failure nothing stays behind."""
         self._loop = loop
         try:
-            self.tun_fd, self.tun_name = open_tun(self.tun_name)
+            self.tun_fd, self.tun_name = open_tun(
+                self.tun_name,
+                vnet_hdr=self.offload,
+                offload=OFFLOAD_TSO if self.offload and self.tso else 0,
+            )
+            if self.offload:
+                self._coalescer = Coalescer(self._write_tun)
             self.routing = TunRouting(self.tun_name, self.mark)
             self.routing.setup_device(self.mtu)
             self.sender = RawSender(self.mark)
@@ -161,15 +179,37 @@ class UserspaceDataplane:
 
     def _on_tun(self) -> None:
         now = self.clock()
+        fd = self.tun_fd
+        offload = self.offload
+        send = self.send_outbound
         for _ in range(BATCH):
             try:
-                packet = os.read(self.tun_fd, 65535)
+                packet = os.read(fd, 65535 + VNET_HDR_LEN)
             except BlockingIOError:
                 break
             except OSError as exc:
                 log.warning("reading %s failed: %s", self.tun_name, exc.strerror)
                 break
-            self.send_outbound(packet, now)
+            if not offload:
+                send(packet, now)
+                continue
+            try:
+                packets = from_tun(packet)
+            except OffloadError as exc:
+                log.debug("dropped a packet from %s: %s", self.tun_name, exc)
+                continue
+            for p in packets:
+                send(p, now)
+
+    def _write_tun(self, data: bytes) -> None:
+        try:
+            os.write(self.tun_fd, data)
+        except OSError as exc:
+            log.warning("writing to %s failed: %s", self.tun_name, exc.strerror)
+
+    def write_tun(self, packet: bytes) -> None:
+        """Write one IP packet into the TUN device (behind an empty virtio header if needed)."""
+        self._write_tun(EMPTY_VNET_HDR + packet if self.offload else packet)
 
     def send_outbound(self, packet: bytes, now: float) -> None:
         result = self.processor.outbound(packet, now)
@@ -191,10 +231,10 @@ class UserspaceDataplane:
     def _deliver(self, packet: bytes, now: float, encap: tuple[int, int] | None) -> None:
         result = self.processor.inbound(packet, now, encap)
         if result.verdict is Verdict.DELIVER:
-            try:
-                os.write(self.tun_fd, result.packet)
-            except OSError as exc:
-                log.warning("writing to %s failed: %s", self.tun_name, exc.strerror)
+            if self._coalescer is not None:
+                self._coalescer.add(result.packet)
+            else:
+                self._write_tun(result.packet)
 
     def _on_raw(self, recv: Callable[[], bytes]) -> None:
         now = self.clock()
@@ -207,6 +247,8 @@ class UserspaceDataplane:
                 log.warning("raw socket receive failed: %s", exc.strerror)
                 break
             self._deliver(packet, now, None)
+        if self._coalescer is not None:
+            self._coalescer.flush()
 
     def _on_udp(self, sock: socket.socket, family: int) -> None:
         now = self.clock()
@@ -227,3 +269,5 @@ class UserspaceDataplane:
                 self._deliver(packet, now, (addr[1], self.nat_t_port))
             elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
                 self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
+        if self._coalescer is not None:
+            self._coalescer.flush()
