@@ -50,12 +50,13 @@ from pyipsec.wire.ikev1.constants import (
 )
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
-from pyipsec.wire.ikev1.message import parse_message
+from pyipsec.wire.ikev1.message import build_message, parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
 from . import dpd, informational, peers, phase1, proposals
 from . import quick_mode as qm
-from .crypto_message import parse_encrypted_message
+from .credentials import Credentials
+from .crypto_message import build_encrypted_message, parse_encrypted_message
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
     AuthenticationFailed,
@@ -101,10 +102,12 @@ class Ikev1Engine:
         backend: DataplaneBackend,
         rng: Rng,
         local_addresses: Sequence[IPAddress] = (),
+        credentials: Credentials | None = None,
     ) -> None:
         self.backend = backend
         self.rng = rng
         self.local_addresses = tuple(local_addresses)
+        self.credentials = credentials or Credentials()
         self.peers: tuple[PeerProfile, ...] = ()
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
@@ -128,6 +131,7 @@ class Ikev1Engine:
         policies: Sequence[Policy],
         templates: Sequence[TemplatePolicy],
         now: float,
+        credentials: Credentials | None = None,
     ) -> None:
         """Take a new configuration. IKE SAs whose peer went away or changed are deleted
         (with their child SAs, Delete notifies sent)."""
@@ -135,6 +139,8 @@ class Ikev1Engine:
         self.proposals = {p.name: p for p in proposals}
         self.policies = tuple(policies)
         self.templates = tuple(templates)
+        if credentials is not None:
+            self.credentials = credentials
         current = {p.id: p for p in self.peers}
         for sa in list(self.ike.values()):
             if current.get(sa.peer.id) != sa.peer:
@@ -435,10 +441,6 @@ class Ikev1Engine:
         self._send_phase1_step(sa, now, reply_to=fp)
 
     def _send_phase1_step(self, sa: IkeSa, now: float, reply_to: bytes | None) -> None:
-        from pyipsec.wire.ikev1.message import build_message
-
-        from .crypto_message import build_encrypted_message
-
         steps = phase1.EXCHANGES[sa.kind]
         step = steps[sa.step]
         self._float(sa)
@@ -554,6 +556,7 @@ class Ikev1Engine:
             offer=offer,
             apply_choice=self._apply_choice,
             first_contact=sa.remote[0] not in self._contacted,
+            credentials=self.credentials,
         )
 
     def _apply_choice(self, sa: IkeSa, choice: proposals.Phase1Choice) -> None:

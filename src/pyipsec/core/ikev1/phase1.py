@@ -38,8 +38,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
 
 from pyipsec.core.profiles import AuthMethod, ExchangeMode, PeerProfile
 from pyipsec.crypto.base import CryptoError
@@ -50,6 +49,7 @@ from pyipsec.wire.ikev1.constants import (
     VID_NATT_DRAFT_02_N,
     VID_NATT_DRAFT_03,
     VID_NATT_RFC3947,
+    CertificateEncoding,
     ExchangeType,
     IdentificationType,
     NotifyMessageType,
@@ -57,7 +57,7 @@ from pyipsec.wire.ikev1.constants import (
 )
 from pyipsec.wire.ikev1.message import Message
 from pyipsec.wire.ikev1.payloads import (
-    HashPayload,
+    CertRequestPayload,
     IdPayload,
     KePayload,
     NatDPayload,
@@ -70,6 +70,8 @@ from pyipsec.wire.ikev1.payloads import (
 )
 
 from . import keymat as km
+from .auth import AuthError, authenticator
+from .credentials import Credentials
 from .events import Endpoint
 from .ike_sa import ExchangeKind, IkeSa, Side
 from .proposals import Phase1Choice
@@ -103,14 +105,14 @@ EXCHANGES: dict[ExchangeKind, tuple[Step, ...]] = {
     ExchangeKind.MAIN: (
         Step(INIT, ("sa", "vid")),
         Step(RESP, ("sa", "vid")),
-        Step(INIT, ("ke", "nonce", "natd")),
-        Step(RESP, ("ke", "nonce", "natd")),
+        Step(INIT, ("ke", "nonce", "natd", "cr")),
+        Step(RESP, ("ke", "nonce", "natd", "cr")),
         Step(INIT, ("id", "auth", "contact"), encrypted=True),
         Step(RESP, ("id", "auth"), encrypted=True),
     ),
     ExchangeKind.AGGRESSIVE: (
-        Step(INIT, ("sa", "ke", "nonce", "id", "vid")),
-        Step(RESP, ("sa", "ke", "nonce", "id", "auth", "vid", "natd")),
+        Step(INIT, ("sa", "ke", "nonce", "id", "vid", "cr")),
+        Step(RESP, ("sa", "ke", "nonce", "id", "auth", "vid", "natd", "cr")),
         Step(INIT, ("auth", "natd", "contact"), encrypted=True),
     ),
     ExchangeKind.BASE: (
@@ -145,14 +147,6 @@ def kind_for_mode(mode: ExchangeMode) -> ExchangeKind | None:
     return _MODE_KIND.get(mode)
 
 
-class AuthError(Exception):
-    """The peer's HASH/signature did not verify (or we cannot authenticate at all)."""
-
-    def __init__(self, detail: str, notify: NotifyMessageType) -> None:
-        super().__init__(detail)
-        self.notify = notify
-
-
 @dataclass(slots=True, kw_only=True)
 class Context:
     """What a build/absorb step needs from the engine besides the SA."""
@@ -166,72 +160,31 @@ class Context:
     offer: Callable[[PeerProfile], SaPayload] | None = None
     apply_choice: Callable[[IkeSa, Phase1Choice], None] | None = None
     first_contact: bool = False  # no phase 1 with this peer address has completed yet
-
-
-# --- Authentication --------------------------------------------------------------------------
-
-
-class Authenticator(Protocol):
-    def skeyid(self, sa: IkeSa) -> bytes: ...
-
-    def payloads(self, sa: IkeSa, digest: bytes) -> list[Payload]: ...
-
-    def verify(self, sa: IkeSa, msg: Message, digest: bytes) -> None: ...
-
-
-class PskAuthenticator:
-    """Pre-shared keys: SKEYID = prf(PSK, Ni_b | Nr_b); the HASH payload carries HASH_I/R."""
-
-    def skeyid(self, sa: IkeSa) -> bytes:
-        assert sa.prf is not None  # set with the choice, before any key is needed
-        return km.skeyid_psk(sa.prf, sa.peer.secret, sa.ni, sa.nr)
-
-    def payloads(self, sa: IkeSa, digest: bytes) -> list[Payload]:
-        return [HashPayload(data=digest)]
-
-    def verify(self, sa: IkeSa, msg: Message, digest: bytes) -> None:
-        got = msg.get(HashPayload)
-        if got is None:
-            raise AuthError("no HASH payload", NotifyMessageType.INVALID_HASH_INFORMATION)
-        if not hmac.compare_digest(got.data, digest):
-            raise AuthError(
-                "HASH mismatch (pre-shared key mismatch?)",
-                NotifyMessageType.INVALID_HASH_INFORMATION,
-            )
-
-
-AUTHENTICATORS: dict[AuthMethod, Authenticator] = {AuthMethod.PRE_SHARED_KEY: PskAuthenticator()}
-
-
-def authenticator(sa: IkeSa) -> Authenticator:
-    auth = AUTHENTICATORS.get(sa.peer.auth_method)
-    if auth is None:
-        raise AuthError(
-            f"auth-method {sa.peer.auth_method.value} is not implemented",
-            NotifyMessageType.AUTHENTICATION_FAILED,
-        )
-    return auth
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 # --- Keys ------------------------------------------------------------------------------------
 
 
-def _ensure_skeyid(sa: IkeSa) -> None:
-    if not sa.skeyid and sa.ni and sa.nr:
-        sa.skeyid = authenticator(sa).skeyid(sa)
-
-
 def _ensure_keys(sa: IkeSa) -> None:
-    """SKEYID_d/a/e, the cipher and the first phase-1 IV, once g^xi and g^xr are known."""
-    _ensure_skeyid(sa)
-    if sa.keys is not None or not (sa.g_xi and sa.g_xr and sa.skeyid):
+    """g^xy once both public values are known, SKEYID once the method can make it, then
+    SKEYID_d/a/e, the cipher and the first phase-1 IV (RFC 2409 §5, App. B)."""
+    if sa.keys is not None:
         return
-    assert sa.prf is not None and sa.enc is not None and sa.ke is not None
-    peer_public = sa.g_xr if sa.side is INIT else sa.g_xi
-    try:
-        sa.g_xy = sa.ke.shared_secret(peer_public)
-    except (CryptoError, ValueError) as e:
-        raise AuthError(f"bad KE payload: {e}", NotifyMessageType.INVALID_KEY_INFORMATION) from e
+    if not sa.g_xy and sa.g_xi and sa.g_xr:
+        assert sa.ke is not None
+        peer_public = sa.g_xr if sa.side is INIT else sa.g_xi
+        try:
+            sa.g_xy = sa.ke.shared_secret(peer_public)
+        except (CryptoError, ValueError) as e:
+            raise AuthError(
+                f"bad KE payload: {e}", NotifyMessageType.INVALID_KEY_INFORMATION
+            ) from e
+    if not sa.skeyid and sa.ni and sa.nr:
+        sa.skeyid = authenticator(sa).skeyid(sa) or b""
+    if not (sa.g_xy and sa.skeyid):
+        return
+    assert sa.prf is not None and sa.enc is not None
     sa.keys = km.derive_phase1(sa.prf, sa.skeyid, sa.g_xy, sa.cky_i, sa.cky_r, sa.enc.key_size)
     sa.cipher = sa.enc.keyed(sa.keys.enc_key)
     sa.iv = km.phase1_iv(sa.prf, sa.g_xi, sa.g_xr, sa.enc.block_size)
@@ -321,7 +274,7 @@ def _b_nonce(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 
 def _b_id(sa: IkeSa, ctx: Context) -> list[Payload]:
-    ident = local_identity(sa.peer, sa.local)
+    ident = authenticator(sa).identity(sa, ctx.credentials) or local_identity(sa.peer, sa.local)
     if sa.side is INIT:
         sa.id_i_b = push_payload_body(ident)
     else:
@@ -331,9 +284,10 @@ def _b_id(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 def _b_auth(sa: IkeSa, ctx: Context) -> list[Payload]:
     _ensure_keys(sa)
-    _ensure_skeyid(sa)
+    if not sa.skeyid:
+        raise AuthError("no SKEYID yet", NotifyMessageType.AUTHENTICATION_FAILED)
     digest = _hash_i(sa) if sa.side is INIT else _hash_r(sa)
-    return authenticator(sa).payloads(sa, digest)
+    return authenticator(sa).payloads(sa, digest, ctx.credentials, ctx.rng)
 
 
 def _b_vid(sa: IkeSa, ctx: Context) -> list[Payload]:
@@ -385,7 +339,16 @@ def _b_contact(sa: IkeSa, ctx: Context) -> list[Payload]:
     ]
 
 
+def _b_cr(sa: IkeSa, ctx: Context) -> list[Payload]:
+    """A certificate request (RFC 2408 §3.10) when we authenticate with certificates:
+    strongSwan, for one, sends its certificate only when asked."""
+    if sa.peer.auth_method is not AuthMethod.RSA_SIGNATURE:
+        return []
+    return [CertRequestPayload(encoding=CertificateEncoding.X509_SIGNATURE)]
+
+
 BUILD: dict[str, Callable[[IkeSa, Context], list[Payload]]] = {
+    "cr": _b_cr,
     "sa": _b_sa,
     "ke": _b_ke,
     "nonce": _b_nonce,
@@ -458,11 +421,10 @@ def _a_id(sa: IkeSa, msg: Message, ctx: Context) -> None:
 
 def _a_auth(sa: IkeSa, msg: Message, ctx: Context) -> None:
     _ensure_keys(sa)
-    _ensure_skeyid(sa)
     if not sa.skeyid:
         raise AuthError("authentication before the nonces", NotifyMessageType.PAYLOAD_MALFORMED)
     digest = _hash_r(sa) if sa.side is INIT else _hash_i(sa)
-    authenticator(sa).verify(sa, msg, digest)
+    authenticator(sa).verify(sa, msg, digest, ctx.credentials)
 
 
 def _a_vid(sa: IkeSa, msg: Message, ctx: Context) -> None:
@@ -498,6 +460,7 @@ def _a_contact(sa: IkeSa, msg: Message, ctx: Context) -> None:
 
 
 ABSORB: dict[str, Callable[[IkeSa, Message, Context], None]] = {
+    "cr": lambda sa, msg, ctx: None,  # we always send our certificate
     "sa": _a_sa,
     "ke": _a_ke,
     "nonce": _a_nonce,
@@ -516,8 +479,6 @@ def absorb(sa: IkeSa, step: Step, msg: Message, ctx: Context) -> None:
     for kind, cls in REQUIRED.items():
         if kind in step.carries and msg.get(cls) is None:
             raise AuthError(f"message without {cls.__name__}", NotifyMessageType.PAYLOAD_MALFORMED)
-    if "auth" in step.carries and not any(isinstance(p, HashPayload) for p in msg.payloads):
-        raise AuthError("message without HASH", NotifyMessageType.INVALID_HASH_INFORMATION)
     for kind in _ABSORB_ORDER:
         if kind in step.carries:
             ABSORB[kind](sa, msg, ctx)

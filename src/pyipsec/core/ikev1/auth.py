@@ -1,0 +1,195 @@
+"""Phase-1 authentication methods (RFC 2409 §5, §5.1, §5.4): pre-shared keys and signatures.
+
+An ``Authenticator`` makes SKEYID, turns HASH_I/HASH_R into the payloads that carry it, checks
+the peer's, and may supply our identity. ``AUTHENTICATORS`` maps the RouterOS auth-method:
+
+- pre-shared-key: SKEYID = prf(PSK, Ni_b | Nr_b); a HASH payload (RFC 2409 §5.4).
+- rsa-signature: SKEYID = prf(Ni_b | Nr_b, g^xy); our certificate (CERT, X.509 signature) and a
+  SIG payload over the hash (RFC 2409 §5.1). ``my-id=auto`` is the certificate's subject DN. The
+  peer's key is ``remote-certificate`` when set, else the certificate it sent, which a trusted
+  CA of ``/certificate`` must have issued and whose subject must be the DN it claims as its ID.
+- rsa-key: the same signatures with raw keys of ``/ip ipsec key`` (``key`` ours, ``remote-key``
+  the peer's); no CERT payload.
+
+Signatures are not defined for base mode here (racoon signs a different hash there).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Protocol
+
+from pyipsec.core.profiles import AuthMethod
+from pyipsec.crypto import signatures as sig
+from pyipsec.wire.ikev1.constants import CertificateEncoding, IdentificationType, NotifyMessageType
+from pyipsec.wire.ikev1.message import Message
+from pyipsec.wire.ikev1.payloads import (
+    CertPayload,
+    HashPayload,
+    IdPayload,
+    Payload,
+    SignaturePayload,
+)
+
+from . import keymat as km
+from .credentials import Credential, Credentials
+from .ike_sa import ExchangeKind, IkeSa
+
+__all__ = ["AUTHENTICATORS", "AuthError", "Authenticator", "authenticator"]
+
+Rng = Callable[[int], bytes]
+
+
+class AuthError(Exception):
+    """The peer's HASH/signature did not verify (or we cannot authenticate at all)."""
+
+    def __init__(self, detail: str, notify: NotifyMessageType) -> None:
+        super().__init__(detail)
+        self.notify = notify
+
+
+class Authenticator(Protocol):
+    def skeyid(self, sa: IkeSa) -> bytes | None:
+        """SKEYID, or None until what it needs is known."""
+        ...
+
+    def identity(self, sa: IkeSa, creds: Credentials) -> IdPayload | None:
+        """Our phase-1 ID when the method decides it (certificate DN), else None."""
+        ...
+
+    def payloads(self, sa: IkeSa, digest: bytes, creds: Credentials, rng: Rng) -> list[Payload]: ...
+
+    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None: ...
+
+
+class PskAuthenticator:
+    def skeyid(self, sa: IkeSa) -> bytes | None:
+        assert sa.prf is not None
+        return km.skeyid_psk(sa.prf, sa.peer.secret, sa.ni, sa.nr)
+
+    def identity(self, sa: IkeSa, creds: Credentials) -> IdPayload | None:
+        return None
+
+    def payloads(self, sa: IkeSa, digest: bytes, creds: Credentials, rng: Rng) -> list[Payload]:
+        return [HashPayload(data=digest)]
+
+    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None:
+        got = msg.get(HashPayload)
+        if got is None:
+            raise AuthError("no HASH payload", NotifyMessageType.INVALID_HASH_INFORMATION)
+        if not hmac.compare_digest(got.data, digest):
+            raise AuthError(
+                "HASH mismatch (pre-shared key mismatch?)",
+                NotifyMessageType.INVALID_HASH_INFORMATION,
+            )
+
+
+_FAILED = NotifyMessageType.AUTHENTICATION_FAILED
+
+
+class SignatureAuthenticator:
+    """RSA signatures with certificates (``use_certificates``) or with raw keys."""
+
+    def __init__(self, *, use_certificates: bool) -> None:
+        self.certs = use_certificates
+
+    def skeyid(self, sa: IkeSa) -> bytes | None:
+        if sa.kind is ExchangeKind.BASE:
+            raise AuthError("signatures in base mode are not supported", _FAILED)
+        if not sa.g_xy:
+            return None
+        assert sa.prf is not None
+        return km.skeyid_sig(sa.prf, sa.ni, sa.nr, sa.g_xy)
+
+    def _ours(self, sa: IkeSa, creds: Credentials) -> Credential:
+        name = sa.peer.certificate if self.certs else sa.peer.key
+        found = (creds.certificates if self.certs else creds.keys).get(name or "")
+        if found is None or found.private_key is None:
+            raise AuthError(f"no private key for {name!r}", _FAILED)
+        return found
+
+    def identity(self, sa: IkeSa, creds: Credentials) -> IdPayload | None:
+        if not self.certs or sa.peer.my_id.kind != "auto":
+            return None
+        cert = self._ours(sa, creds).certificate
+        if cert is None:
+            raise AuthError("certificate without its DER form", _FAILED)
+        return IdPayload(
+            id_type=IdentificationType.ID_DER_ASN1_DN,
+            protocol_id=17,
+            port=500,
+            data=sig.certificate_subject(cert),
+        )
+
+    def payloads(self, sa: IkeSa, digest: bytes, creds: Credentials, rng: Rng) -> list[Payload]:
+        ours = self._ours(sa, creds)
+        assert ours.private_key is not None
+        try:
+            signature = sig.sign_pkcs1_raw(sig.load_signer(ours.private_key), digest, rng)
+        except sig.SignatureError as e:
+            raise AuthError(f"cannot sign: {e}", _FAILED) from e
+        out: list[Payload] = []
+        if self.certs and ours.certificate is not None:
+            out.append(
+                CertPayload(encoding=CertificateEncoding.X509_SIGNATURE, data=ours.certificate)
+            )
+        out.append(SignaturePayload(data=signature))
+        return out
+
+    def _peer_key(self, sa: IkeSa, msg: Message, creds: Credentials) -> bytes:
+        if not self.certs:
+            entry = creds.keys.get(sa.peer.remote_key or "")
+            if entry is None or entry.public_key is None:
+                raise AuthError(f"no remote-key {sa.peer.remote_key!r}", _FAILED)
+            return entry.public_key
+        if sa.peer.remote_certificate:
+            entry = creds.certificates.get(sa.peer.remote_certificate)
+            if entry is None or entry.certificate is None:
+                raise AuthError(f"no remote-certificate {sa.peer.remote_certificate!r}", _FAILED)
+            return sig.certificate_public_key(entry.certificate)
+        sent = [
+            c.data for c in msg.all(CertPayload) if c.encoding == CertificateEncoding.X509_SIGNATURE
+        ]
+        if not sent:
+            raise AuthError("no certificate from the peer", _FAILED)
+        cert = sent[0]
+        if not any(sig.issued_by(cert, ca) for ca in creds.trusted()):
+            raise AuthError("peer certificate not issued by a trusted CA", _FAILED)
+        ident = sa.peer_id
+        try:
+            subject = sig.certificate_subject(cert)
+        except sig.SignatureError as e:
+            raise AuthError(str(e), NotifyMessageType.INVALID_CERTIFICATE) from e
+        if (
+            ident is not None
+            and ident.id_type == IdentificationType.ID_DER_ASN1_DN
+            and not hmac.compare_digest(ident.data, subject)
+        ):
+            raise AuthError("ID is not the certificate's subject", _FAILED)
+        return sig.certificate_public_key(cert)
+
+    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None:
+        got = msg.get(SignaturePayload)
+        if got is None:
+            raise AuthError("no SIG payload", NotifyMessageType.INVALID_SIGNATURE)
+        try:
+            key = self._peer_key(sa, msg, creds)
+        except sig.SignatureError as e:
+            raise AuthError(str(e), NotifyMessageType.INVALID_CERTIFICATE) from e
+        if not sig.verify_pkcs1_raw(key, digest, got.data):
+            raise AuthError("signature does not verify", NotifyMessageType.INVALID_SIGNATURE)
+
+
+AUTHENTICATORS: dict[AuthMethod, Authenticator] = {
+    AuthMethod.PRE_SHARED_KEY: PskAuthenticator(),
+    AuthMethod.RSA_SIGNATURE: SignatureAuthenticator(use_certificates=True),
+    AuthMethod.RSA_KEY: SignatureAuthenticator(use_certificates=False),
+}
+
+
+def authenticator(sa: IkeSa) -> Authenticator:
+    auth = AUTHENTICATORS.get(sa.peer.auth_method)
+    if auth is None:
+        raise AuthError(f"auth-method {sa.peer.auth_method.value} is not implemented", _FAILED)
+    return auth
