@@ -27,6 +27,7 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Direction, Level, Policy
 from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol
 from pyipsec.wire.ikev1.constants import ExchangeType, NotifyMessageType, ProtocolId
@@ -272,7 +273,7 @@ def _respond(
         q.ke = choice.pfs_group.new(eng.rng)
         try:
             q.g_qm_xy = q.ke.shared_secret(ke.data)
-        except Exception:
+        except (CryptoError, ValueError):
             from .errors import RemoteProtocolError as _R
 
             _fail(eng, sa, q, _R("bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION))
@@ -334,7 +335,7 @@ def _initiator_reply(
                 raise NoProposalChosen("PFS requested but no KE in the reply")
             try:
                 q.g_qm_xy = q.ke.shared_secret(ke.data)
-            except Exception:
+            except (CryptoError, ValueError):
                 raise RemoteProtocolError(
                     "bad KE", notify=NotifyMessageType.INVALID_KEY_INFORMATION
                 ) from None
