@@ -1,4 +1,4 @@
-"""``pyipsec demo`` (what ``make demo`` runs): two sites and a tunnel in namespaces.
+"""``pyipsec demo`` (what ``make demo`` runs): two sites and an IKE tunnel in namespaces.
 
 ``--selfcheck`` runs the in-memory self-check instead (no root needed).
 """
@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--selfcheck", action="store_true", help="run the in-memory self-check instead"
     )
+    parser.add_argument("--manual", action="store_true", help="manually keyed SAs instead of IKE")
     cli_selfcheck.add_arguments(parser)
 
 
@@ -22,4 +23,4 @@ def run(args: argparse.Namespace) -> int:
         return cli_selfcheck.run(args)
     from pyipsec.demo import run_demo
 
-    return run_demo()
+    return run_demo(manual=args.manual)

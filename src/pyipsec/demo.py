@@ -4,8 +4,10 @@ Builds two network namespaces joined by a veth "wan" (RFC 5737 addresses only, n
 route), starts a pyipsec daemon in each from a built-in RouterOS configuration, pings from one
 LAN to the other through the tunnel, measures a short TCP transfer, prints
 ``/ip ipsec installed-sa print`` and ``/ip ipsec statistics print`` from both sides, and tears
-everything down again. The tunnel is manually keyed (``/ip ipsec manual-sa``) until the IKE
-daemon lands; the keys are generated fresh for every run.
+everything down again. By default the tunnel is negotiated by IKEv1 (main mode with a
+pre-shared key, then quick mode with PFS), started by the first packet that hits the policy, as
+on RouterOS; ``--manual`` uses manually keyed SAs (``/ip ipsec manual-sa``) instead. Secrets and
+keys are generated fresh for every run.
 """
 
 from __future__ import annotations
@@ -56,6 +58,24 @@ def site_script(side: str, keys: dict[str, str]) -> str:
         "/ip ipsec policy\n"
         f"add src-address={src} dst-address={dst} sa-src-address={local} "
         f"sa-dst-address={remote} tunnel=yes manual-sa=demo\n"
+    )
+
+
+def ike_script(side: str, psk: str) -> str:
+    """IKEv1 main mode PSK between the two wan addresses, one tunnel policy per side."""
+    local, remote = (WAN_A, WAN_B) if side == "a" else (WAN_B, WAN_A)
+    src, dst = (NET_A, NET_B) if side == "a" else (NET_B, NET_A)
+    return (
+        f"/system identity set name=site-{side}\n"
+        "/ip ipsec peer\n"
+        f'add address={remote}/32 secret="{psk}" exchange-mode=main enc-algorithm=aes-128 '
+        "hash-algorithm=sha256 dh-group=modp2048\n"
+        "/ip ipsec proposal\n"
+        "set [ find default=yes ] auth-algorithms=sha256 enc-algorithms=aes-128-cbc "
+        "pfs-group=modp2048\n"
+        "/ip ipsec policy\n"
+        f"add src-address={src} dst-address={dst} sa-src-address={local} "
+        f"sa-dst-address={remote} tunnel=yes\n"
     )
 
 
@@ -138,7 +158,18 @@ def tcp_throughput(lab: Lab, a: str, b: str) -> float:
     return TRANSFER_BYTES * 8 / float(out.strip()) / 1e6
 
 
-def run_demo() -> int:
+def wait_for_sas(lab: Lab, a: str, daemon: DemoDaemon, timeout: float = 20) -> float:
+    """Send packets into the policy until IKE has installed the SAs; returns the seconds."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        lab.sh(a, "ping", "-c1", "-W1", "-I", LAN_A, LAN_B, check=False)
+        count = daemon.console("/ip ipsec installed-sa print count-only").strip()
+        if count.isdigit() and int(count) >= 2:
+            return time.monotonic() - start
+    raise RuntimeError("IKE did not install the SAs in time")
+
+
+def run_demo(manual: bool = False) -> int:
     missing = lab_prerequisites()
     if missing:
         print("pyipsec demo needs " + " and ".join(missing) + ".", file=sys.stderr)
@@ -152,10 +183,20 @@ def run_demo() -> int:
         print(f"   {a}: lan {LAN_A}/25  wan {WAN_A}/25")
         print(f"   {b}: lan {LAN_B}/25  wan {WAN_B}/25")
         try:
-            keys = fresh_keys()
+            keys, psk = fresh_keys(), secrets.token_urlsafe(24)
             for ns, side in ((a, "a"), (b, "b")):
-                say(f"starting the pyipsec daemon in {ns} (manually keyed ESP, aes-128/sha1)")
-                daemons.append(DemoDaemon(ns, Path(tmp), site_script(side, keys)))
+                if manual:
+                    say(f"starting the pyipsec daemon in {ns} (manually keyed ESP, aes-128/sha1)")
+                    script = site_script(side, keys)
+                else:
+                    say(f"starting the pyipsec daemon in {ns} (IKEv1 main mode, pre-shared key)")
+                    script = ike_script(side, psk)
+                daemons.append(DemoDaemon(ns, Path(tmp), script))
+            if not manual:
+                say("first packet hits the policy: IKE negotiates phase 1 and quick mode")
+                print(f"   SAs installed after {wait_for_sas(lab, a, daemons[0]):.2f} s")
+                say("site-a: /ip ipsec remote-peers print")
+                print(daemons[0].console("/ip ipsec remote-peers print").rstrip())
             say(f"ping {LAN_A} -> {LAN_B} through the tunnel")
             out = lab.sh(a, "ping", "-c4", "-i0.3", "-W2", "-I", LAN_A, LAN_B, check=False)
             print("   " + "\n   ".join(out.strip().splitlines()[-2:]))

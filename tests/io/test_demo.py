@@ -16,11 +16,13 @@ pytestmark = pytest.mark.netns
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
 
 
-def test_demo_brings_up_a_tunnel_and_tears_it_down() -> None:
+@pytest.mark.parametrize("mode", ["ike", "manual"])
+def test_demo_brings_up_a_tunnel_and_tears_it_down(mode: str) -> None:
     require(lab_prerequisites())
+    extra = ["--manual"] if mode == "manual" else []
     proc = subprocess.run(
-        [sys.executable, "-m", "pyipsec", "demo"], capture_output=True, text=True, timeout=300,
-        env=ENV,
+        [sys.executable, "-m", "pyipsec", "demo", *extra], capture_output=True, text=True,
+        timeout=300, env=ENV,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
@@ -30,6 +32,11 @@ def test_demo_brings_up_a_tunnel_and_tears_it_down() -> None:
     assert out.count("in-state-protocol-errors: 0") == 2
     assert "E spi=0x" in out and "state=mature" in out
     assert out.rstrip().endswith("== done")
+    if mode == "ike":
+        assert "IKEv1 main mode" in out and "state=established" in out
+        assert "side=initiator" in out and "SAs installed after" in out
+    else:
+        assert "manually keyed" in out
     assert "pyipsec-demo" not in run(["ip", "netns", "list"])
 
 
