@@ -56,9 +56,9 @@ def state(pair: Pair) -> list[object]:
 
 
 @pytest.mark.parametrize(("enc", "integ"), TRANSFORMS)
-@pytest.mark.parametrize("outer", [4, 6])
-def test_fast_and_slow_paths_produce_the_same_bytes_and_counters(enc, integ, outer) -> None:
-    fast, slow = twins(enc, integ, outer=outer)
+@pytest.mark.parametrize(("outer", "udp"), [(4, False), (6, False), (4, True), (6, True)])
+def test_fast_and_slow_paths_produce_the_same_bytes_and_counters(enc, integ, outer, udp) -> None:
+    fast, slow = twins(enc, integ, outer=outer, udp=udp)
     for pf, ps in zip(flows(fast, 60), flows(slow, 60), strict=True):
         of, os_ = fast.a.outbound(pf, 1.0), slow.a.outbound(ps, 1.0)
         assert of == os_
@@ -147,8 +147,8 @@ def test_sequence_exhaustion_goes_through_the_slow_path() -> None:
 
 
 def test_other_shapes_keep_to_the_slow_path() -> None:
-    """IPv6 inner, UDP encapsulation, AH bundles and fragments never enter the caches."""
-    for kw in ({"inner": 6, "outer": 6}, {"udp": True}, {"ah": True}):
+    """IPv6 inner, AH bundles and fragments never enter the caches."""
+    for kw in ({"inner": 6, "outer": 6}, {"ah": True}):
         pair = make_pair("aes-128-cbc", "sha1", **kw)  # type: ignore[arg-type]
         out = pair.a.outbound(pair.packet(b"abc"), 1.0)
         assert pair.b.inbound(out.packet, 1.0).verdict is Verdict.DELIVER
@@ -159,3 +159,29 @@ def test_other_shapes_keep_to_the_slow_path() -> None:
     assert pair.a.outbound(bytes(frag), 1.0).verdict is Verdict.PROTECTED
     assert not pair.a._out_flows
     assert ipaddress.ip_address(pair.src).version == 4
+
+
+@pytest.mark.parametrize(
+    ("enc", "integ", "kw"),
+    [
+        ("aes-128-gcm", None, {}),
+        ("aes-256-cbc", "sha256", {}),
+        ("aes-256-cbc", "sha256", {"udp": True}),
+        ("aes-128-cbc", "sha1", {"ah": True}),
+        ("aes-128-cbc", "sha1", {"inner": 6, "outer": 6}),
+        ("aes-128-ctr", "md5", {"tunnel": False}),
+    ],
+)
+def test_inner_mtu_is_the_largest_packet_that_fits(enc, integ, kw) -> None:
+    """``inner_mtu`` agrees with what ``outbound`` really produces, byte for byte."""
+    pair = make_pair(enc, integ, **kw)
+    for outer_mtu in (1500, 1400, 1281, 576):
+        limit = pair.a.inner_mtu(pair.packet(bytes(100)), outer_mtu)
+        assert limit is not None
+        overhead = len(pair.packet(b""))
+        fits = pair.a.outbound(pair.packet(bytes(limit - overhead)), 1.0)
+        assert len(fits.packet) <= outer_mtu
+        too_big = pair.a.outbound(pair.packet(bytes(limit - overhead + 1)), 1.0)
+        assert len(too_big.packet) > outer_mtu
+    pair.a.spd.remove(1)  # type: ignore[attr-defined]
+    assert pair.a.inner_mtu(pair.packet(b""), 1500) is None

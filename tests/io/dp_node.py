@@ -75,6 +75,7 @@ async def main() -> int:
     print("ready", flush=True)
     await stop.wait()
     dp.stop()
+    print(json.dumps({"too_big": dp.too_big, "fragmented": dp.fragmented}), flush=True)
     print(json.dumps(processor.stats.as_dict()), flush=True)
     return 0
 

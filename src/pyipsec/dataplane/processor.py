@@ -54,10 +54,11 @@ from pyipsec.dataplane.transforms import (
     ah_protect,
     ah_unprotect,
     counter_iv,
+    esp_icv_size,
     esp_protect,
     esp_unprotect,
 )
-from pyipsec.wire.ah import MalformedAh, pull_ah_header
+from pyipsec.wire.ah import MalformedAh, ah_length, pull_ah_header
 from pyipsec.wire.ip import (
     ECN_CE,
     PORT_PROTOCOLS,
@@ -313,6 +314,54 @@ class Processor:
             verdict=Verdict.DROPPED, reason="cleartext for an encrypt policy", policy_id=policy.id
         )
 
+    def inner_mtu(self, packet: bytes, outer_mtu: int) -> int | None:
+        """The largest packet of ``packet``'s flow that still fits in ``outer_mtu`` bytes once
+        protected by the SAs that would protect it now; None if it would not be protected.
+
+        A pure lookup: nothing is counted or consumed (no sequence number, no acquire). The
+        data plane asks when a protected packet came out too big, to put the answer in the
+        ICMP "fragmentation needed" / "packet too big" it returns (RFC 4301 §8.2.1).
+        """
+        try:
+            info = parse_ip(packet)
+        except MalformedPacket:
+            return None
+        policy = self.spd.lookup(Direction.OUT, _selector(info))
+        if policy is None or policy.action is not Action.ENCRYPT:
+            return None
+        sa_src, sa_dst = self._endpoints(policy)
+        if not policy.tunnel:
+            sa_src, sa_dst = sa_src or info.src, sa_dst or info.dst
+        if sa_dst is None:
+            return None
+        sad = self.sad
+        esp_sa = sad.find_outbound(policy, SaProtocol.ESP, sa_src, sa_dst) if policy.esp else None
+        ah_sa = sad.find_outbound(policy, SaProtocol.AH, sa_src, sa_dst) if policy.ah else None
+        if (policy.esp and esp_sa is None) or (policy.ah and ah_sa is None):
+            return None
+        first = esp_sa or ah_sa
+        assert first is not None
+        version: int
+        if policy.tunnel:
+            version = first.params.src.version
+            kept = 0  # the whole inner packet is the ESP/AH payload
+            room = outer_mtu - (20 if version == 4 else 40)
+        else:
+            version = info.version
+            kept = info.insert_at  # the header chain stays in front
+            room = outer_mtu - kept
+        if ah_sa is not None and ah_sa.mac is not None:
+            room -= ah_length(ah_sa.mac.icv_size, version)
+        if esp_sa is not None:
+            enc = esp_sa.params.encryption
+            assert enc is not None
+            if esp_sa.params.udp_encap is not None:
+                room -= 8
+            room -= 8 + enc.iv_size + esp_icv_size(esp_sa)
+            align = max(enc.block_size, 4)
+            room = room // align * align - 2  # RFC 4303 §2.4: pad, pad length, next header
+        return max(room + kept, 0)
+
     # -- outbound ---------------------------------------------------------------------------
 
     def _random(self, n: int) -> bytes:
@@ -472,7 +521,7 @@ class Processor:
             if sa is not None:
                 sa.seq_out = seq
                 sad.count(sa, len(packet), now)
-        if tunnel and self.fast_path and ah_sa is None and esp_sa is not None and not udp_ports:
+        if tunnel and self.fast_path and ah_sa is None and esp_sa is not None:
             key = _flow_key(packet)
             if key is not None:
                 if len(self._out_flows) >= _FLOW_CACHE_MAX:
@@ -523,20 +572,27 @@ class Processor:
         else:
             iv = b""
         payload = esp_protect(sa, packet, IpProtocol.IPV4, seq, iv)
+        udp_ports = params.udp_encap
+        nh = IpProtocol.ESP
+        if udp_ports is not None:
+            payload = udp_header(params.src, params.dst, udp_ports[0], udp_ports[1], payload) + (
+                payload
+            )
+            nh = IpProtocol.UDP
         if params.src.version == 4:
             header = ipv4_header(
-                sa.src_packed, sa.dst_packed, IpProtocol.ESP, len(payload), tos=packet[1],
+                sa.src_packed, sa.dst_packed, nh, len(payload), tos=packet[1],
                 ident=self._next_ip_id(),
             )  # fmt: skip
         else:
             header = ipv6_header(
-                sa.src_packed, sa.dst_packed, IpProtocol.ESP, len(payload), traffic_class=packet[1]
+                sa.src_packed, sa.dst_packed, nh, len(payload), traffic_class=packet[1]
             )
         sa.seq_out = seq
         self.sad.count(sa, len(packet), now)
         return OutboundResult(
-            Verdict.PROTECTED, header + payload, params.src, params.dst, None, len(header), "",
-            policy.id,
+            Verdict.PROTECTED, header + payload, params.src, params.dst, udp_ports,
+            len(header) + (8 if udp_ports is not None else 0), "", policy.id,
         )  # fmt: skip
 
     def _next_ip_id(self) -> int:

@@ -9,6 +9,20 @@ SPD lets it pass. Inbound: ESP/AH from the raw sockets and ESP-in-UDP from port 
 to the local stack or forwards it. Datagrams on port 4500 that carry IKE (non-ESP marker) go to
 the ``on_ike`` callback; NAT keepalives are ignored.
 
+MTU (RFC 4301 §8, as Linux xfrm does it): the outer path MTU is the route's MTU toward the
+peer (``routing.path_mtu``, refreshed every few seconds) or the configured ``outer_mtu``. A
+protected packet that exceeds it is not sent as is: an IPv4 packet with DF set is dropped and an
+ICMP "fragmentation needed" carrying what fits before encapsulation (``Processor.inner_mtu``)
+is written into the TUN device towards its source, so the sender's path-MTU discovery adapts;
+an IPv6 packet gets an ICMPv6 "packet too big" likewise (unless what fits is below the IPv6
+minimum of 1280, then it is fragmented); any other packet is sent as outer fragments (IPv4:
+RFC 791, IPv6: a fragment header), which the peer's kernel reassembles.
+
+With ``offload`` (the default) the TUN device carries virtio-net headers: packets received
+from the tunnel are coalesced into TCP super-packets (GRO) before they are written, and with
+``tso`` the kernel may hand over TCP super-segments, cut into segments here. See
+docs/userspace-offload.md.
+
 All sockets carry pyipsec's fwmark, so their packets bypass the TUN steering rule: the
 daemon's own IKE and encapsulated traffic never meets the SPD.
 """
@@ -42,14 +56,20 @@ from pyipsec.dataplane.userspace.rawsock import (
     RawReceiver,
     RawSender,
 )
-from pyipsec.dataplane.userspace.routing import TunRouting
+from pyipsec.dataplane.userspace.routing import TunRouting, path_mtu
 from pyipsec.dataplane.userspace.tun import OFFLOAD_TSO, open_tun
-from pyipsec.wire.ip import build_ip
+from pyipsec.wire.fragment import CannotFragment, fragment_ipv4, fragment_ipv6
+from pyipsec.wire.icmp import IPV6_MIN_MTU, frag_needed, packet_too_big
+from pyipsec.wire.ip import IPAddress, build_ip
 from pyipsec.wire.udpencap import NAT_T_PORT, UdpPayloadKind, classify
 
 log = logging.getLogger("pyipsec.dataplane")
 
 BATCH = 64  # packets handled per readiness callback before yielding to the loop
+MTU_REFRESH = 5.0  # seconds a looked-up path MTU is trusted
+ICMP_PER_SECOND = 100  # at most this many "too big" errors a second (RFC 1812 §4.3.2.8)
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0  # linux/in.h
+IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT = 23, 0  # linux/in6.h
 IkeHandler = Callable[[bytes, tuple[str, int], tuple[str, int]], None]
 
 
@@ -57,11 +77,14 @@ def _open_udp(port: int, family: int, mark: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    # ESP-in-UDP bigger than the path MTU is fragmented by the kernel (see the module docstring)
     if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         sock.bind(("::", port))
     else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
         sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         sock.bind(("0.0.0.0", port))
     sock.setblocking(False)
@@ -92,6 +115,7 @@ class UserspaceDataplane:
         clock: Callable[[], float] = time.monotonic,
         offload: bool = True,
         tso: bool = False,
+        outer_mtu: int | None = None,
     ) -> None:
         self.processor = processor
         self.tun_name = tun_name
@@ -102,6 +126,13 @@ class UserspaceDataplane:
         self.clock = clock
         self.offload = offload
         self.tso = tso
+        self.outer_mtu = outer_mtu  # None: the route's MTU toward each peer
+        self._mtus: dict[IPAddress, tuple[int, float]] = {}
+        self._last_mtu: tuple[IPAddress | None, int, float] = (None, 0, 0.0)
+        self._icmp_budget = (0.0, 0)  # (second, errors sent in it)
+        self._frag_id = int.from_bytes(os.urandom(4), "big")
+        self.too_big = 0  # packets answered with ICMP fragmentation needed / packet too big
+        self.fragmented = 0  # protected packets sent as fragments
         self.tun_fd = -1
         self.routing: TunRouting | None = None
         self.sender: RawSender | None = None
@@ -211,11 +242,34 @@ class UserspaceDataplane:
         """Write one IP packet into the TUN device (behind an empty virtio header if needed)."""
         self._write_tun(EMPTY_VNET_HDR + packet if self.offload else packet)
 
+    def path_mtu(self, dst: IPAddress, now: float) -> int:
+        """The outer MTU toward ``dst``: configured, or the route's (cached for a while)."""
+        if self.outer_mtu:
+            return self.outer_mtu
+        last, mtu, until = self._last_mtu
+        if last is dst and now < until:
+            return mtu
+        cached = self._mtus.get(dst)
+        if cached is None or now >= cached[1]:
+            try:
+                mtu = path_mtu(dst, self.mark)
+            except OSError:
+                mtu = 65535  # no route: sending fails anyway, with its own error
+            if len(self._mtus) >= 4096:
+                self._mtus.clear()
+            cached = self._mtus[dst] = (mtu, now + MTU_REFRESH)
+        self._last_mtu = (dst, cached[0], cached[1])
+        return cached[0]
+
     def send_outbound(self, packet: bytes, now: float) -> None:
         result = self.processor.outbound(packet, now)
         try:
             if result.verdict is Verdict.PROTECTED:
-                if result.udp_ports is not None and result.dst is not None:
+                assert result.dst is not None
+                mtu = self.path_mtu(result.dst, now)
+                if len(result.packet) > mtu:
+                    self._too_big(packet, result.packet, result.udp_ports is not None, mtu, now)
+                elif result.udp_ports is not None and result.dst is not None:
                     sock = self.udp[socket.AF_INET if result.dst.version == 4 else socket.AF_INET6]
                     sock.sendto(result.payload, (str(result.dst), result.udp_ports[1]))
                 else:
@@ -227,6 +281,48 @@ class UserspaceDataplane:
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                 log.warning("sending to %s failed: %s", result.dst, exc.strerror)
+
+    def _too_big(self, inner: bytes, outer: bytes, udp: bool, mtu: int, now: float) -> None:
+        """A protected packet exceeds the path MTU: ICMP back to the sender, or fragments."""
+        version = inner[0] >> 4
+        limit = self.processor.inner_mtu(inner, mtu)
+        if limit is None:  # the SA went away in between: estimate from this packet
+            limit = mtu - (len(outer) - len(inner))
+        if version == 4 and inner[6] & 0x40:
+            self._icmp(frag_needed(inner, max(limit, 68)), now)
+            return
+        if version == 6 and limit >= IPV6_MIN_MTU:
+            self._icmp(packet_too_big(inner, limit), now)
+            return
+        self.fragmented += 1
+        if udp:  # the kernel fragments ESP-in-UDP (IP_PMTUDISC_DONT on our UDP sockets)
+            dst = self.udp[socket.AF_INET if outer[0] >> 4 == 4 else socket.AF_INET6]
+            hl = 20 if outer[0] >> 4 == 4 else 40
+            addr = socket.inet_ntop(dst.family, outer[16:20] if hl == 20 else outer[24:40])
+            dst.sendto(outer[hl + 8 :], (addr, int.from_bytes(outer[hl + 2 : hl + 4], "big")))
+            return
+        try:
+            if outer[0] >> 4 == 4:
+                fragments = fragment_ipv4(outer, mtu)
+            else:
+                self._frag_id = (self._frag_id + 1) & 0xFFFFFFFF
+                fragments = fragment_ipv6(outer, mtu, self._frag_id)
+        except CannotFragment as exc:
+            log.debug("cannot fragment a protected packet: %s", exc)
+            return
+        assert self.sender is not None
+        for fragment in fragments:
+            self.sender.send(fragment)
+
+    def _icmp(self, error: bytes, now: float) -> None:
+        second, sent = self._icmp_budget
+        if int(now) != second:
+            second, sent = int(now), 0
+        if sent >= ICMP_PER_SECOND:
+            return
+        self._icmp_budget = (second, sent + 1)
+        self.too_big += 1
+        self.write_tun(error)
 
     def _deliver(self, packet: bytes, now: float, encap: tuple[int, int] | None) -> None:
         result = self.processor.inbound(packet, now, encap)

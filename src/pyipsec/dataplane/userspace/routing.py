@@ -13,6 +13,7 @@ Everything installed is recorded and removed by ``clear()``.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from pyipsec.dataplane.policy import IPAddress, IPNetwork
 
 ROUTE_TABLE = 2207
 RULE_PRIORITY = 2207
+IP_MTU = 14  # linux/in.h: getsockopt on a connected socket gives the path MTU
+IPV6_MTU = 24  # linux/in6.h
+SO_MARK = 36
 
 
 class RoutingError(RuntimeError):
@@ -42,6 +46,19 @@ def local_addresses() -> list[IPAddress]:
         if len(parts) > 3 and parts[2] in ("inet", "inet6"):
             found.append(ipaddress.ip_interface(parts[3]).ip)
     return found
+
+
+def path_mtu(dst: IPAddress, mark: int) -> int:
+    """The MTU toward ``dst`` for packets carrying ``mark``: the route's MTU (its device's, a
+    ``mtu`` set on the route, or what path-MTU discovery learnt), as the kernel reports it for a
+    connected UDP socket. Raises ``OSError`` when there is no route."""
+    family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+        sock.connect((str(dst), 9))
+        if family == socket.AF_INET:
+            return sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
+        return sock.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
 
 
 @dataclass
