@@ -75,7 +75,8 @@ async def main() -> int:
     print("ready", flush=True)
     await stop.wait()
     dp.stop()
-    print(json.dumps({"too_big": dp.too_big, "fragmented": dp.fragmented}), flush=True)
+    merged = dp.coalesced_segments
+    print(json.dumps({"too_big": dp.too_big, "fragmented": dp.fragmented, "merged": merged}))
     print(json.dumps(processor.stats.as_dict()), flush=True)
     return 0
 

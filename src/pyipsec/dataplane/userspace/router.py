@@ -242,6 +242,11 @@ class UserspaceDataplane:
         """Write one IP packet into the TUN device (behind an empty virtio header if needed)."""
         self._write_tun(EMPTY_VNET_HDR + packet if self.offload else packet)
 
+    @property
+    def coalesced_segments(self) -> int:
+        """Segments received from the tunnel that were written inside a super-packet."""
+        return self._coalescer.merged if self._coalescer is not None else 0
+
     def path_mtu(self, dst: IPAddress, now: float) -> int:
         """The outer MTU toward ``dst``: configured, or the route's (cached for a while)."""
         if self.outer_mtu:
