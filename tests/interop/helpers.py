@@ -1,0 +1,396 @@
+"""Shared pieces of the IKEv1 interoperability tests (issue 5).
+
+The lab is ``pyipsec.io.labnet.two_sites`` (pyipsec in ns a, the peer in ns b); configuration
+texts for both sides are generated here, so the tests need nothing outside the repository.
+Every process a test starts is stopped by its own handle (PID), never by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyipsec.io.control import ControlClient, socket_path
+from pyipsec.io.labnet import NET_A, NET_B, WAN_A, WAN_B, Lab
+from tests.harness.strongswan import Charon
+from tests.io.daemon_proc import DaemonProc, start_daemon
+
+PSK = "lab-only-psk-not-secret"
+
+
+# -- pyipsec side ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase1:
+    """One RouterOS 6.x peer's phase-1 settings and the strongSwan proposal that matches."""
+
+    enc: str = "aes-256"
+    hash: str = "sha256"
+    dh: str = "modp2048"
+
+    @property
+    def swan(self) -> str:
+        enc = {"3des": "3des", "des": "des"}.get(self.enc) or self.enc.replace("-", "")
+        return f"{enc}-{self.hash}-{self.dh}"
+
+
+@dataclass(frozen=True)
+class Phase2:
+    """One RouterOS proposal and the matching strongSwan esp_proposals."""
+
+    enc: str = "aes-256-cbc"
+    auth: str = "sha256"
+    pfs: str = "modp2048"
+    lifetime: str = "30m"
+
+    @property
+    def swan(self) -> str:
+        enc = self.enc.removesuffix("-cbc").replace("-", "")
+        if enc.endswith("gcm"):
+            enc += "16"  # strongSwan names the ICV length
+        parts = [enc]
+        parts += [self.auth] if self.auth not in ("null", "") else []
+        parts += [self.pfs] if self.pfs != "none" else []
+        return "-".join(parts)
+
+
+def ros_script(
+    *,
+    p1: Phase1 = Phase1(),
+    p2: Phase2 = Phase2(),
+    peer_address: str = f"{WAN_B}/32",
+    peer_extra: str = "",
+    secret: str = PSK,
+    src: str = NET_A,
+    dst: str = NET_B,
+    sa_src: str = WAN_A,
+    sa_dst: str = WAN_B,
+    tunnel: bool = True,
+    protocols: str = "esp",
+    prelude: str = "",
+) -> str:
+    """A RouterOS 6.x script for pyipsec: one peer, the default proposal, one policy."""
+    auth = f"secret={secret}" if "auth-method=" not in peer_extra else ""
+    return (
+        prelude + "/ip ipsec peer\n"
+        f"add address={peer_address} {auth} enc-algorithm={p1.enc} hash-algorithm={p1.hash} "
+        f"dh-group={p1.dh} {peer_extra}\n"
+        "/ip ipsec proposal\n"
+        f"set [ find default=yes ] auth-algorithms={p2.auth} enc-algorithms={p2.enc} "
+        f"pfs-group={p2.pfs} lifetime={p2.lifetime}\n"
+        "/ip ipsec policy\n"
+        f"add src-address={src} dst-address={dst} sa-src-address={sa_src} "
+        f"sa-dst-address={sa_dst} tunnel={'yes' if tunnel else 'no'} "
+        f"ipsec-protocols={protocols}\n"
+    )
+
+
+def console(db: Path, text: str) -> str:
+    """Run console commands against a running daemon over its control socket."""
+    client = ControlClient(socket_path(db))
+    try:
+        ok, out = client.run(text)
+    finally:
+        client.close()
+    assert ok, out
+    return out
+
+
+def installed_spis(db: Path) -> set[str]:
+    return set(re.findall(r"spi=(0x[0-9A-Fa-f]+)", console(db, "/ip ipsec installed-sa print")))
+
+
+def wait_log(daemon: DaemonProc, text: str, timeout: float = 20) -> str:
+    """Wait for a log line containing ``text``; return it."""
+    daemon.wait_for(text, timeout)
+    return next(line for line in daemon.log if text in line)
+
+
+def log_text(*daemons: DaemonProc) -> str:
+    for d in daemons:
+        d.read_log()
+    return "\n".join(f"[{d.ns}] {line}" for d in daemons for line in d.log)
+
+
+# -- strongSwan side --------------------------------------------------------------------------
+
+
+def swanctl_conf(
+    *,
+    ike: str = "aes256-sha256-modp2048",
+    esp: str = "aes256-sha256-modp2048",
+    aggressive: bool = False,
+    local_id: str = WAN_B,
+    remote_id: str = WAN_A,
+    remote_addrs: str = WAN_A,
+    auth: str = "psk",
+    local_cert: str | None = None,
+    remote_cert: str | None = None,
+    local_ts: str = NET_B,
+    remote_ts: str = NET_A,
+    secret: str = PSK,
+    dpd_delay: str | None = None,
+    child_extra: str = "",
+    conn_extra: str = "",
+) -> str:
+    """swanctl.conf for strongSwan in ns b: one IKEv1 connection ``v1`` with child ``net``."""
+    local_auth = f"auth = {auth}\n            id = {local_id}"
+    remote_auth = f"auth = {auth}\n            id = {remote_id}"
+    if local_cert:
+        local_auth += f"\n            certs = {local_cert}"
+    if remote_cert:
+        remote_auth += f"\n            certs = {remote_cert}"
+    secrets = (
+        f"""secrets {{
+    ike-lab {{
+        id-a = {remote_id}
+        id-b = {local_id}
+        secret = "{secret}"
+    }}
+}}
+"""
+        if auth == "psk"
+        else ""
+    )
+    dpd = f"dpd_delay = {dpd_delay}" if dpd_delay else ""
+    return f"""connections {{
+    v1 {{
+        version = 1
+        aggressive = {"yes" if aggressive else "no"}
+        local_addrs = {WAN_B}
+        remote_addrs = {remote_addrs}
+        proposals = {ike}
+        {dpd}
+        {conn_extra}
+        local {{
+            {local_auth}
+        }}
+        remote {{
+            {remote_auth}
+        }}
+        children {{
+            net {{
+                local_ts = {local_ts}
+                remote_ts = {remote_ts}
+                mode = tunnel
+                esp_proposals = {esp}
+                start_action = none
+                {child_extra}
+            }}
+        }}
+    }}
+}}
+{secrets}"""
+
+
+# -- traffic -----------------------------------------------------------------------------------
+
+
+def ping(
+    lab: Lab, ns: str, src: str, dst: str, count: int = 3, interval: float = 0.2, wait: int = 2
+) -> int:
+    """Ping and return the number of replies."""
+    out = lab.sh(
+        ns, "ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", str(wait),
+        "-I", src, dst,
+        check=False, timeout=count * interval + 10,
+    )  # fmt: skip
+    m = re.search(r"(\d+) received", out)
+    return int(m.group(1)) if m else 0
+
+
+def ping_until(
+    lab: Lab, ns: str, src: str, dst: str, timeout: float = 20, fail_on: DaemonProc | None = None
+) -> float:
+    """Ping once a second (the first ones start the negotiation) until a reply comes back;
+    returns the seconds it took. With ``fail_on``, an ``ipsec,error`` line in that daemon's
+    log fails at once (a negotiation that cannot succeed need not wait for the timeout)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if ping(lab, ns, src, dst, count=1, wait=1) == 1:
+            return time.monotonic() - start
+        if fail_on is not None:
+            fail_on.read_log()
+            errors = [line for line in fail_on.log if "ipsec,error" in line]
+            if errors:
+                raise AssertionError(f"negotiation failed: {errors[0]}")
+    raise AssertionError(f"no ping reply {src} -> {dst} within {timeout}s")
+
+
+def tcp_transfer(lab: Lab, a: str, b: str, src: str, dst: str, size: int = 256 << 10) -> None:
+    """Send ``size`` bytes over TCP from ``src`` in ns a to ``dst`` in ns b; compare digests."""
+    server_code = (
+        "import socket,hashlib;s=socket.socket();s.setsockopt(1,2,1);"
+        f"s.bind(('{dst}',5001));s.listen(1);print('ready',flush=True);s.settimeout(30);"
+        "c,_=s.accept();c.settimeout(30);h=hashlib.sha256();n=0\n"
+        "while True:\n d=c.recv(65536)\n if not d: break\n h.update(d);n+=len(d)\n"
+        "print(n,h.hexdigest(),flush=True)"
+    )
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", b, sys.executable, "-c", server_code],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        data = hashlib.sha256(b"pyipsec-interop").digest() * (size // 32)
+        client_code = (
+            f"import socket,sys;s=socket.create_connection(('{dst}',5001),timeout=20,"
+            f"source_address=('{src}',0));s.sendall(sys.stdin.buffer.read());s.close()"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", a, sys.executable, "-c", client_code],
+            input=data, check=True, timeout=60,
+        )  # fmt: skip
+        out, _ = server.communicate(timeout=40)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    n, digest = out.split()
+    assert int(n) == len(data) and digest == hashlib.sha256(data).hexdigest()
+
+
+def start_pyipsec(ns: str, db: Path, script: str, *extra: str) -> DaemonProc:
+    return start_daemon(ns, db, script, *extra)
+
+
+@contextmanager
+def with_logs(*sources: object) -> Iterator[None]:
+    """On failure, attach the daemons' logs and charon's log tail to the exception."""
+    try:
+        yield
+    except BaseException as exc:
+        for src in sources:
+            if isinstance(src, DaemonProc):
+                exc.add_note(log_text(src))
+            elif isinstance(src, Charon):
+                exc.add_note(f"[charon {src.ns}]\n{src.log_tail(60)}")
+        raise
+
+
+@contextmanager
+def strongswan_pair(
+    a: str,
+    b: str,
+    tmp: Path,
+    script: str,
+    conf: str,
+    *daemon_args: str,
+    files: dict[str, bytes] | None = None,
+) -> Iterator[tuple[DaemonProc, Charon]]:
+    """strongSwan in ns ``b`` with ``conf`` (plus ``files`` under its swanctl dir), pyipsec in
+    ns ``a`` with ``script``; both stopped afterwards (pyipsec must exit with status 0)."""
+    charon = Charon(b, tmp / "charon", conf)
+    for rel, data in (files or {}).items():
+        path = charon.state / "swanctl" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    charon.start()
+    try:
+        daemon = start_pyipsec(a, tmp / "a.db", script, *daemon_args)
+        try:
+            with with_logs(daemon, charon):
+                yield daemon, charon
+        finally:
+            rc = daemon.stop()
+        assert rc == 0, log_text(daemon)
+    finally:
+        charon.stop()
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+KEY_USAGE_CA = dict.fromkeys(
+    ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+     "encipher_only", "decipher_only"), False,
+) | {"digital_signature": True, "key_cert_sign": True, "crl_sign": True}  # fmt: skip
+
+
+def make_pki() -> dict[str, bytes]:
+    """A small RSA CA and two end-entity certificates (a.lab.example, b.lab.example) as PEM:
+    ``ca.crt``, ``a.crt``, ``a.key``, ``b.crt``, ``b.key`` (keys unencrypted PKCS#8)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pyipsec interop lab"),
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            ]
+        )
+
+    def key() -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    ca_key = key()
+    ca_name = name("pyipsec interop CA")
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    out = {"ca.crt": ca.public_bytes(serialization.Encoding.PEM)}
+    for side in ("a", "b"):
+        k = key()
+        fqdn = f"{side}.lab.example"
+        addr = WAN_A if side == "a" else WAN_B
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(fqdn))
+            .issuer_name(ca_name)
+            .public_key(k.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName(fqdn), x509.IPAddress(ipaddress.ip_address(addr))]
+                ),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        out[f"{side}.crt"] = cert.public_bytes(serialization.Encoding.PEM)
+        out[f"{side}.key"] = k.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    return out
