@@ -15,13 +15,16 @@ its algorithms need) are collected, and that policy is left out, never half-inst
 
 from __future__ import annotations
 
+import base64
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from pyipsec.config.menus.ipsec import MANUAL_SA, PEER, POLICY, PROPOSAL
+from pyipsec.config.menus.ipsec import CERTIFICATE, KEY, MANUAL_SA, PEER, POLICY, PROPOSAL
 from pyipsec.config.table import Config, Item, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
+from pyipsec.core.ikev1.credentials import Credential, Credentials
 from pyipsec.core.profiles import (
     AuthMethod,
     ExchangeMode,
@@ -49,6 +52,7 @@ class Compiled:
     peers: tuple[PeerProfile, ...] = ()
     proposals: tuple[ProposalProfile, ...] = ()
     templates: tuple[TemplatePolicy, ...] = ()
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 def _port(text: str | None) -> int | None:
@@ -239,6 +243,35 @@ def template_policy(config: Config, item: Item) -> TemplatePolicy:
     )  # fmt: skip
 
 
+def pem_der(text: str) -> bytes:
+    """The DER inside one PEM block (RFC 7468 §2): the base64 between the BEGIN/END lines."""
+    body = "".join(line for line in text.splitlines() if line and not line.startswith("-----"))
+    return base64.b64decode(body)
+
+
+def credentials(config: Config) -> Credentials:
+    """`/certificate` and `/ip ipsec key` entries for signature authentication, by name."""
+    certs: dict[str, Credential] = {}
+    for item in config.table(CERTIFICATE):
+        v = item.values
+        if "_pem" not in v:
+            continue
+        certs[v["name"]] = Credential(
+            certificate=pem_der(v["_pem"]),
+            private_key=v.get("_private") or None,
+            trusted=v.get("trusted", "no") == "yes" and v.get("authority", "no") == "yes",
+        )
+    keys: dict[str, Credential] = {}
+    for item in config.table(KEY):
+        v = item.values
+        if "_public" not in v:
+            continue
+        keys[v["name"]] = Credential(
+            private_key=v.get("_private") or None, public_key=pem_der(v["_public"])
+        )
+    return Credentials(certificates=MappingProxyType(certs), keys=MappingProxyType(keys))
+
+
 def _enabled(config: Config, path: tuple[str, ...], item: Item) -> bool:
     return not as_bool(value_of(config.menu(path), item, "disabled") or "no")
 
@@ -280,4 +313,5 @@ def compile_config(config: Config) -> Compiled:
         peers=peers,
         proposals=proposals,
         templates=tuple(templates),
+        credentials=credentials(config),
     )

@@ -180,6 +180,7 @@ class Daemon:
             policies=[p for p in compiled.policies if p.manual_sa is None],
             templates=compiled.templates,
             now=now,
+            credentials=compiled.credentials,
         )
         if self.ike is not None:
             self.ike.flush()
