@@ -125,3 +125,27 @@ def test_peers_proposals_and_templates(tmp_path: Path) -> None:
     assert p2.auth_algorithms == ("sha256",)
     (template,) = compiled.templates  # the default template policy
     assert template.group == "default" and template.src.version == 6
+
+
+def test_certificates_and_keys_become_credentials(tmp_path: Path) -> None:
+    import shutil
+
+    from cryptography import x509
+
+    data = Path(__file__).resolve().parent.parent / "mgmt" / "data"
+    for f in data.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    cert_file = "gw1.crt"
+    store = configure(
+        tmp_path,
+        f"/certificate import file-name={cert_file} name=c1\n"
+        "/ip ipsec key generate-key name=k1 key-size=1024\n",
+    )
+    creds = compile_config(store.load()).credentials
+    cred = creds.certificates["c1"]
+    assert cred.certificate is not None
+    x509.load_der_x509_certificate(cred.certificate)  # the DER is a real certificate
+    key = creds.keys["k1"]
+    assert key.private_key is not None and key.private_key.startswith("-----BEGIN")
+    assert key.public_key is not None and key.public_key[0] == 0x30  # DER SEQUENCE
+    assert "BEGIN" not in repr(key)  # private keys never in a repr
