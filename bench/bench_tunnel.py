@@ -119,11 +119,13 @@ def run_strongswan(cipher: str, seconds: int) -> float:
             cb.stop()
 
 
-def run_pyipsec(cipher: str, seconds: int, extra: dict, profile: str | None = None) -> float:
+def run_pyipsec(
+    cipher: str, seconds: int, extra: dict, profile: str | None = None, udp: bool = False
+) -> float:
     auth = CIPHERS[cipher][0]
     with Lab("pyibench") as lab:
         a, b = two_sites(lab)
-        keys = sas(["ESP"], cipher, auth, False)
+        keys = sas(["ESP"], cipher, auth, udp)
         na = start_node(lab, a, dict(node_cfg("a", keys, ["esp"]), **extra))
         nb = start_node(lab, b, dict(node_cfg("b", keys, ["esp"]), **extra))
         spies = []
@@ -141,7 +143,8 @@ def run_pyipsec(cipher: str, seconds: int, extra: dict, profile: str | None = No
             mbits = iperf(lab, a, b, LAN_A, LAN_B, seconds)
             cpu = _cpu(na.pid) + _cpu(nb.pid) - before
             if mbits:  # CPU of both gateways per megabyte carried: robust to a busy machine
-                CPU_PER_MB.setdefault(cipher, []).append(cpu / (mbits * seconds / 8) * 1e3)
+                label = f"{cipher}{' in UDP' if udp else ''}"
+                CPU_PER_MB.setdefault(label, []).append(cpu / (mbits * seconds / 8) * 1e3)
             return mbits
         finally:
             for spy in spies:
@@ -167,6 +170,8 @@ def main() -> int:
     parser.add_argument("--cipher", action="append", choices=sorted(CIPHERS), default=None)
     parser.add_argument("--only-pyipsec", action="store_true", help="skip bare and strongSwan")
     parser.add_argument("--no-offload", action="store_true", help="pyipsec without TUN offloads")
+    parser.add_argument("--no-udp", action="store_true", help="skip pyipsec with ESP in UDP")
+    parser.add_argument("--udp-only", action="store_true", help="pyipsec with ESP in UDP only")
     parser.add_argument("--tso", action="store_true", help="pyipsec with TUN TSO (segmenting)")
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy both nodes into PREFIX-a/b")
     args = parser.parse_args()
@@ -179,8 +184,15 @@ def main() -> int:
         if not args.only_pyipsec:
             sw = [run_strongswan(cipher, args.seconds) for _ in range(args.runs)]
             rows.append((f"strongSwan {cipher}", sw))
-        py = [run_pyipsec(cipher, args.seconds, extra, args.profile) for _ in range(args.runs)]
-        rows.append((f"pyipsec {cipher}", py))
+        if not args.udp_only:
+            py = [run_pyipsec(cipher, args.seconds, extra, args.profile) for _ in range(args.runs)]
+            rows.append((f"pyipsec {cipher}", py))
+        if not args.no_udp:
+            py = [
+                run_pyipsec(cipher, args.seconds, extra, args.profile, udp=True)
+                for _ in range(args.runs)
+            ]
+            rows.append((f"pyipsec {cipher} in UDP", py))
     print(f"iperf3 TCP, {args.seconds} s per run, median of {args.runs} runs (Mbit/s)")
     print(f"{'path':<28}{'median':>10}  runs")
     medians = {}
@@ -193,11 +205,12 @@ def main() -> int:
         print(f"pyipsec {cipher}: CPU ms per MB, both gateways: "
               f"{statistics.median(per_mb):.1f}  ({runs})")  # fmt: skip
     for cipher in ciphers:
-        if f"strongSwan {cipher}" not in medians:
-            continue
-        sw, py = medians[f"strongSwan {cipher}"], medians[f"pyipsec {cipher}"]
-        ratio = py / sw if sw else float("nan")
-        print(f"ratio pyipsec/strongSwan {cipher}: {ratio:.2f}")
+        sw = medians.get(f"strongSwan {cipher}")
+        for variant in (f"pyipsec {cipher}", f"pyipsec {cipher} in UDP"):
+            if sw is None or variant not in medians:
+                continue
+            ratio = medians[variant] / sw if sw else float("nan")
+            print(f"ratio {variant} / strongSwan: {ratio:.2f}")
     return 0
 
 

@@ -124,6 +124,10 @@ def segment_tcp(packet: bytes, gso_size: int) -> list[bytes]:
     Like Linux ``tcp_gso_segment``/``inet_gso_segment``: sequence numbers advance by the
     payload, IPv4 IDs by one per segment, FIN and PSH stay on the last segment only, CWR on
     the first only. The incoming TCP checksum field (partial or not) is ignored.
+
+    Checksums are sums of parts (RFC 1071 §2(A), all parts start at even offsets): the
+    addresses and the constant header words are summed once, then per segment only the
+    changing words and the payload chunk are added.
     """
     v6, iphl, thl = _headers(packet)
     if gso_size <= 0:
@@ -132,46 +136,59 @@ def segment_tcp(packet: bytes, gso_size: int) -> list[bytes]:
     end = (40 + _U16.unpack_from(packet, 4)[0]) if v6 else _U16.unpack_from(packet, 2)[0]
     if end > len(packet) or end < hl:
         end = len(packet)
-    payload = memoryview(packet)[hl:end]
-    n = len(payload)
     ip = bytearray(packet[:iphl])
     tcp = bytearray(packet[iphl:hl])
     seq = _U32.unpack_from(tcp, 4)[0]
     flags = tcp[13]
-    ident = _U16.unpack_from(ip, 4)[0] if not v6 else 0
+    # TCP header without seq, flags and checksum (those are added per segment)
+    tcp[4:8] = b"\0\0\0\0"
+    tcp[13] = 0
     tcp[16:18] = b"\0\0"
     if v6:
-        addr_sum = _sum16(packet[8:40]) + _PROTO_TCP
+        const_sum = _sum16(packet[8:40]) + _PROTO_TCP + _sum16(tcp)
+        ident = 0
+        ip_base = 0
     else:
-        addr_sum = _sum16(packet[12:20]) + _PROTO_TCP
+        const_sum = _sum16(packet[12:20]) + _PROTO_TCP + _sum16(tcp)
+        ident = _U16.unpack_from(ip, 4)[0]
+        ip[2:6] = b"\0\0\0\0"
         ip[10:12] = b"\0\0"
+        ip_base = _sum16(ip)
+    ip_bytes = bytes(ip)
+    tcp_head = bytes(tcp[:4])
+    tcp_mid = bytes(tcp[8:13])
+    tcp_tail = bytes(tcp[14:16])
+    tcp_opts = bytes(tcp[18:])
+    pack_seq = _U32.pack
+    pack16 = _U16.pack
     out: list[bytes] = []
-    pos = 0
+    pos = hl
     first = True
-    while pos < n or first:
-        chunk = payload[pos : pos + gso_size]
+    while pos < end or first:
+        chunk = packet[pos : pos + gso_size]
         pos += gso_size
-        last = pos >= n
+        last = pos >= end
         f = flags
         if not first:
             f &= ~TCP_CWR
         if not last:
             f &= ~(TCP_FIN | TCP_PSH)
-        tcp[13] = f
-        tcp[4:8] = _U32.pack(seq)
         seg_len = thl + len(chunk)
+        total = _fold(const_sum + seg_len + (seq >> 16) + (seq & 0xFFFF) + f + _sum16(chunk))
+        tcp_bytes = b"".join(
+            (tcp_head, pack_seq(seq), tcp_mid, bytes((f,)), tcp_tail,
+             pack16(~total & 0xFFFF), tcp_opts)
+        )  # fmt: skip
         if v6:
-            ip[4:6] = _U16.pack(seg_len)
+            ip_out = ip_bytes[:4] + pack16(seg_len) + ip_bytes[6:]
         else:
-            ip[2:4] = _U16.pack(iphl + seg_len)
-            ip[4:6] = _U16.pack(ident)
-            ip[10:12] = b"\0\0"
-            ip[10:12] = _U16.pack(~_sum16(ip) & 0xFFFF)
+            csum = ~_fold(ip_base + iphl + seg_len + ident) & 0xFFFF
+            ip_out = b"".join(
+                (ip_bytes[:2], pack16(iphl + seg_len), pack16(ident), ip_bytes[6:10],
+                 pack16(csum), ip_bytes[12:])
+            )  # fmt: skip
             ident = (ident + 1) & 0xFFFF
-        tcp[16:18] = b"\0\0"
-        seg = bytes(tcp) + chunk
-        csum = ~_fold(addr_sum + seg_len + _sum16(seg)) & 0xFFFF
-        out.append(bytes(ip) + seg[:16] + _U16.pack(csum) + seg[18:])
+        out.append(ip_out + tcp_bytes + chunk)
         seq = (seq + len(chunk)) & 0xFFFFFFFF
         first = False
     return out

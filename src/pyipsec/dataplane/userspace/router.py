@@ -58,6 +58,15 @@ from pyipsec.dataplane.userspace.rawsock import (
 )
 from pyipsec.dataplane.userspace.routing import TunRouting, path_mtu
 from pyipsec.dataplane.userspace.tun import OFFLOAD_TSO, open_tun
+from pyipsec.dataplane.userspace.udpgso import (
+    GSO_SIZE,
+    SOL_UDP,
+    UDP_GRO,
+    UDP_SEGMENT,
+    batches,
+    gro_size,
+    split,
+)
 from pyipsec.wire.fragment import CannotFragment, fragment_ipv4, fragment_ipv6
 from pyipsec.wire.icmp import IPV6_MIN_MTU, frag_needed, packet_too_big
 from pyipsec.wire.ip import IPAddress, build_ip
@@ -73,8 +82,13 @@ IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT = 23, 0  # linux/in6.h
 IkeHandler = Callable[[bytes, tuple[str, int], tuple[str, int]], None]
 
 
-def _open_udp(port: int, family: int, mark: int) -> socket.socket:
+def _open_udp(port: int, family: int, mark: int, gro: bool = False) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
+    if gro:
+        try:
+            sock.setsockopt(SOL_UDP, UDP_GRO, 1)
+        except OSError:
+            log.info("UDP_GRO not supported here: receiving datagrams one by one")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
     # ESP-in-UDP bigger than the path MTU is fragmented by the kernel (see the module docstring)
@@ -141,6 +155,11 @@ class UserspaceDataplane:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: list[int] = []
         self._coalescer: Coalescer | None = None
+        # ESP-in-UDP datagrams queued during one TUN batch, sent with UDP GSO (offload only)
+        self._udp_queue: dict[int, list[tuple[tuple[str, int], bytes]]] | None = None
+        self._udp_gso = True
+        self._addr_str: dict[IPAddress, str] = {}
+        self._ip_cache: dict[str, IPAddress] = {}
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -163,7 +182,9 @@ class UserspaceDataplane:
                 RawReceiver(IPPROTO_AH, self.mark),
             ]
             for family in (socket.AF_INET, socket.AF_INET6):
-                self.udp[int(family)] = _open_udp(self.nat_t_port, family, self.mark)
+                self.udp[int(family)] = _open_udp(
+                    self.nat_t_port, family, self.mark, gro=self.offload
+                )
         except Exception:
             self.stop()
             raise
@@ -213,6 +234,18 @@ class UserspaceDataplane:
         fd = self.tun_fd
         offload = self.offload
         send = self.send_outbound
+        if offload:
+            self._udp_queue = {}
+        try:
+            self._read_tun_batch(fd, offload, send, now)
+        finally:
+            queue, self._udp_queue = self._udp_queue, None
+            if queue:
+                self._flush_udp(queue)
+
+    def _read_tun_batch(
+        self, fd: int, offload: bool, send: Callable[[bytes, float], None], now: float
+    ) -> None:
         for _ in range(BATCH):
             try:
                 packet = os.read(fd, 65535 + VNET_HDR_LEN)
@@ -274,9 +307,18 @@ class UserspaceDataplane:
                 mtu = self.path_mtu(result.dst, now)
                 if len(result.packet) > mtu:
                     self._too_big(packet, result.packet, result.udp_ports is not None, mtu, now)
-                elif result.udp_ports is not None and result.dst is not None:
-                    sock = self.udp[socket.AF_INET if result.dst.version == 4 else socket.AF_INET6]
-                    sock.sendto(result.payload, (str(result.dst), result.udp_ports[1]))
+                elif result.udp_ports is not None:
+                    dst = result.dst
+                    host = self._addr_str.get(dst)
+                    if host is None:
+                        host = self._addr_str[dst] = str(dst)
+                    family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+                    addr = (host, result.udp_ports[1])
+                    queue = self._udp_queue
+                    if queue is not None:
+                        queue.setdefault(family, []).append((addr, result.payload))
+                    else:
+                        self.udp[family].sendto(result.payload, addr)
                 else:
                     assert self.sender is not None
                     self.sender.send(result.packet)
@@ -286,6 +328,30 @@ class UserspaceDataplane:
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                 log.warning("sending to %s failed: %s", result.dst, exc.strerror)
+
+    def _flush_udp(self, queue: dict[int, list[tuple[tuple[str, int], bytes]]]) -> None:
+        """Send queued ESP-in-UDP datagrams, equal-sized runs with one ``sendmsg`` each."""
+        for family, items in queue.items():
+            sock = self.udp[family]
+            for addr, group in batches(items):
+                try:
+                    if len(group) == 1 or not self._udp_gso:
+                        for payload in group:
+                            sock.sendto(payload, addr)
+                        continue
+                    try:
+                        cmsg = [(SOL_UDP, UDP_SEGMENT, GSO_SIZE.pack(len(group[0])))]
+                        sock.sendmsg([b"".join(group)], cmsg, 0, addr)
+                    except OSError as exc:
+                        if exc.errno not in (errno.EINVAL, errno.EIO, errno.ENOPROTOOPT):
+                            raise
+                        log.info("UDP GSO unavailable (%s): sending one by one", exc.strerror)
+                        self._udp_gso = False
+                        for payload in group:
+                            sock.sendto(payload, addr)
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
+                        log.warning("sending to %s failed: %s", addr[0], exc.strerror)
 
     def _too_big(self, inner: bytes, outer: bytes, udp: bool, mtu: int, now: float) -> None:
         """A protected packet exceeds the path MTU: ICMP back to the sender, or fragments."""
@@ -351,6 +417,23 @@ class UserspaceDataplane:
         if self._coalescer is not None:
             self._coalescer.flush()
 
+    def _ip(self, text: str) -> IPAddress:
+        """``ip_address(text)`` (scope id dropped), remembered: peers are few."""
+        found = self._ip_cache.get(text)
+        if found is None:
+            if len(self._ip_cache) >= 4096:
+                self._ip_cache.clear()
+            found = self._ip_cache[text] = ipaddress.ip_address(text.split("%")[0])
+        return found
+
+    def _on_datagram(self, data: bytes, addr: tuple[str, int], local: str, now: float) -> None:
+        kind = classify(data)
+        if kind is UdpPayloadKind.ESP:
+            packet = build_ip(self._ip(addr[0]), self._ip(local), IPPROTO_ESP, data)
+            self._deliver(packet, now, (addr[1], self.nat_t_port))
+        elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
+            self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
+
     def _on_udp(self, sock: socket.socket, family: int) -> None:
         now = self.clock()
         for _ in range(BATCH):
@@ -362,13 +445,8 @@ class UserspaceDataplane:
                 log.warning("UDP %d receive failed: %s", self.nat_t_port, exc.strerror)
                 break
             local = _pktinfo_dst(anc, family) or ("0.0.0.0" if family == socket.AF_INET else "::")
-            kind = classify(data)
-            if kind is UdpPayloadKind.ESP:
-                src = ipaddress.ip_address(addr[0].split("%")[0])
-                dst = ipaddress.ip_address(local)
-                packet = build_ip(src, dst, IPPROTO_ESP, data)
-                self._deliver(packet, now, (addr[1], self.nat_t_port))
-            elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
-                self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
+            size = gro_size(anc) if self.offload else 0
+            for datagram in split(data, size) if size else (data,):
+                self._on_datagram(datagram, addr, local, now)
         if self._coalescer is not None:
             self._coalescer.flush()
