@@ -394,3 +394,42 @@ def make_pki() -> dict[str, bytes]:
             serialization.NoEncryption(),
         )
     return out
+
+
+@contextmanager
+def pyipsec_pair(
+    a: str, b: str, tmp: Path, script_a: str, script_b: str, *daemon_args: str
+) -> Iterator[tuple[DaemonProc, DaemonProc]]:
+    """Two pyipsec daemons, in ns ``a`` and ``b``; both must exit with status 0."""
+    (tmp / "a").mkdir(exist_ok=True)
+    (tmp / "b").mkdir(exist_ok=True)
+    da = start_pyipsec(a, tmp / "a" / "a.db", script_a, *daemon_args)
+    try:
+        db_ = start_pyipsec(b, tmp / "b" / "b.db", script_b, *daemon_args)
+        try:
+            with with_logs(da, db_):
+                yield da, db_
+        finally:
+            rc_b = db_.stop()
+        assert rc_b == 0, log_text(db_)
+    finally:
+        rc_a = da.stop()
+    assert rc_a == 0, log_text(da)
+
+
+def mirrored(**kw: object) -> tuple[str, str]:
+    """``ros_script`` for side a and the mirror image for side b (a two-pyipsec lab)."""
+    tunnel = bool(kw.get("tunnel", True))
+    a_side = dict(kw)
+    b_side = dict(kw)
+    b_side.update(peer_address=f"{WAN_A}/32", sa_src=WAN_B, sa_dst=WAN_A)
+    if tunnel:
+        b_side.update(src=NET_B, dst=NET_A)
+    else:
+        a_side.update(src=f"{WAN_A}/32", dst=f"{WAN_B}/32")
+        b_side.update(src=f"{WAN_B}/32", dst=f"{WAN_A}/32")
+    extra_b = str(kw.get("peer_extra_b", kw.get("peer_extra", "")))
+    a_side.pop("peer_extra_b", None)
+    b_side.pop("peer_extra_b", None)
+    b_side["peer_extra"] = extra_b
+    return ros_script(**a_side), ros_script(**b_side)  # type: ignore[arg-type]
