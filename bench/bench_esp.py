@@ -1,6 +1,7 @@
 """ESP packet-engine throughput beside the bare crypto cost (the floor).
 
 For each transform and inner packet size: packets per second through ``Processor.outbound``
+(one flow, so after the first packet the per-flow fast path; ``--slow-path`` turns it off)
 and ``Processor.inbound`` (tunnel mode, IPv4, replay window 128), and the same for the bare
 cipher (+ MAC) calls on the same bytes: encrypt(+compute) for out, decrypt(+verify) for in.
 ``floor/engine`` is the share of the engine's time that is crypto (1.0 = zero overhead).
@@ -46,8 +47,12 @@ def timed(fn: Callable[[], None]) -> float:
     return time.perf_counter() - t0
 
 
+FAST_PATH = True
+
+
 def measure(enc: str, integ: str | None, size: int, n: int) -> dict[str, float]:
     pair = make_pair(enc, integ)
+    pair.a.fast_path = pair.b.fast_path = FAST_PATH
     pkt = inner_packet(size)
     out = pair.a.outbound
     protected: list[bytes] = []
@@ -106,7 +111,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--packets", type=int, default=3000)
     ap.add_argument("--profile", action="store_true", help="cProfile one outbound+inbound run")
+    ap.add_argument("--slow-path", action="store_true", help="engine without per-flow caches")
     args = ap.parse_args()
+    global FAST_PATH
+    FAST_PATH = not args.slow_path
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -114,7 +122,10 @@ def main() -> None:
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(18)
         return
-    print(f"python {sys.version.split()[0]}; packets per second, median of {args.runs} runs")
+    path = "slow path only" if args.slow_path else "fast path on (one flow)"
+    print(
+        f"python {sys.version.split()[0]}; packets per second, median of {args.runs} runs; {path}"
+    )
     print(
         f"{'transform':<22}{'size':>5}{'out':>10}{'floor':>10}{'ratio':>7}"
         f"{'in':>10}{'floor':>10}{'ratio':>7}"
