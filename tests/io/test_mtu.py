@@ -119,3 +119,63 @@ def test_tcp_with_large_writes_completes(tunnel) -> None:
     assert "mtu" in lab.sh(a, "ip", "route", "get", LAN_B, "from", LAN_A)
     counters = stop(nodes.pop("a"))
     assert counters["too_big"] >= 1 and counters["fragmented"] == 0
+
+
+# -- the router's decision, without namespaces -----------------------------------------------
+
+
+class _Sender:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, packet: bytes) -> None:
+        self.sent.append(packet)
+
+
+def _router(outer_mtu: int = 1300, **kw: object):
+    from pyipsec.dataplane.userspace.router import UserspaceDataplane
+    from tests.dataplane.engine_helpers import make_pair
+
+    pair = make_pair("aes-256-cbc", "sha256", **kw)  # type: ignore[arg-type]
+    dp = UserspaceDataplane(pair.a, offload=False, outer_mtu=outer_mtu)
+    written: list[bytes] = []
+    dp.write_tun = written.append  # type: ignore[method-assign]
+    dp.sender = _Sender()  # type: ignore[assignment]
+    return pair, dp, written
+
+
+@pytest.mark.parametrize("outer", [4, 6])
+def test_ipv6_too_big_gets_packet_too_big_with_what_fits(outer: int) -> None:
+    from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
+
+    pair, dp, written = _router(1400, inner=6, outer=outer)
+    big = pair.packet(bytes(1400))
+    dp.send_outbound(big, 1.0)
+    (error,) = written
+    ptb = IPv6(error)
+    limit = pair.a.inner_mtu(big, 1400)
+    assert limit is not None and limit >= 1280
+    assert ptb.dst == str(pair.src) and ptb[ICMPv6PacketTooBig].mtu == limit
+    assert dp.sender.sent == [] and dp.too_big == 1  # type: ignore[union-attr]
+    dp.send_outbound(pair.packet(bytes(limit - 48)), 1.0)  # 40 + 8 UDP: fits exactly
+    assert len(dp.sender.sent) == 1 and len(dp.sender.sent[0]) <= 1400  # type: ignore[union-attr]
+
+
+def test_ipv6_below_the_minimum_mtu_is_fragmented_instead() -> None:
+    pair, dp, written = _router(1300, inner=6, outer=6)  # what fits: 1214 < 1280
+    dp.send_outbound(pair.packet(bytes(1300)), 1.0)
+    assert not written and dp.fragmented == 1 and len(dp.sender.sent) == 2  # type: ignore[union-attr]
+
+
+def test_ipv6_outer_packets_are_fragmented_when_the_inner_cannot_be_told() -> None:
+    """IPv4 inner without DF, IPv6 outer: outer fragments with a fragment header."""
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, defragment6
+
+    pair, dp, written = _router(inner=4, outer=6)
+    big = pair.packet(bytes(1300))  # engine_helpers packets have DF clear
+    dp.send_outbound(big, 1.0)
+    frags = dp.sender.sent  # type: ignore[union-attr]
+    assert not written and len(frags) == 2 and dp.fragmented == 1
+    assert all(len(f) <= 1300 and IPv6ExtHdrFragment in IPv6(f) for f in frags)
+    whole = defragment6([IPv6(f) for f in frags]).build()
+    assert pair.b.inbound(whole, 1.0).packet == big
