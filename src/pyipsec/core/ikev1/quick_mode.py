@@ -139,7 +139,7 @@ def start(
     q.iv = exchange_iv(sa, mid)
     q.ni = eng.rng(NONCE_SIZE)
     payloads: list[Payload] = [offer, NoncePayload(data=q.ni)]
-    pfs = proposals._profile_pfs(proposal)
+    pfs = proposals.proposal_pfs_group(proposal)
     if pfs is not None:
         q.ke = pfs.new(eng.rng)
         payloads.append(KePayload(data=q.ke.public_value))
