@@ -43,11 +43,14 @@ class DaemonProc:
         raise AssertionError(f"daemon in {self.ns} did not log {text!r}: {self.log}")
 
     def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, then wait while draining its log (a full stderr pipe would block the
+        daemon's shutdown logging and so its exit); SIGKILL after ``timeout``."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                self.read_log(0.1)
+            if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
         self.read_log()

@@ -28,6 +28,7 @@ from pyipsec.config.store import Store
 from pyipsec.core.ikev1 import events as ike_events
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
+from pyipsec.dataplane.policy import Policy
 from pyipsec.dataplane.processor import AcquireRequested, Processor
 from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
 from pyipsec.dataplane.spd import Spd
@@ -129,6 +130,8 @@ class Daemon:
         self.runtime = DaemonRuntime(self.processor, log=options.log_ring, ike=self)
         self.dataplane: UserspaceDataplane | None = None
         self.ike: IkeEndpoint | None = None
+        self._spd_configured: tuple[Policy, ...] | None = None
+        self._spd_dynamic: dict[int, Policy] = {}
         self.control: ControlServer | None = None
         self.compiled: Compiled | None = None
         self.manual: dict[tuple[int, int, str], SaParams] = {}
@@ -190,10 +193,28 @@ class Daemon:
         )  # fmt: skip
 
     def _sync_spd(self) -> None:
-        """SPD and routes = configured policies + IKE's dynamic (generate-policy) ones."""
+        """SPD and routes = configured policies + IKE's dynamic (generate-policy) ones.
+
+        IKE adds and removes dynamic policies one at a time, possibly hundreds in a burst:
+        while the configured part is unchanged only the difference is applied (the SPD keeps
+        its order: configured first, dynamic after), so a burst costs O(N), not O(N^2)."""
         configured = self.compiled.policies if self.compiled is not None else ()
         policies = self.backend.policies(configured)
-        self.spd.replace_all(policies)
+        if configured == self._spd_configured:
+            wanted = {p.id: p for p in policies[len(configured) :]}
+            for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
+                self.spd.remove(pid)
+                del self._spd_dynamic[pid]
+            for pid, policy in wanted.items():
+                if self._spd_dynamic.get(pid) != policy:
+                    if pid in self._spd_dynamic:
+                        self.spd.remove(pid)
+                    self.spd.add(policy)
+                    self._spd_dynamic[pid] = policy
+        else:
+            self.spd.replace_all(policies)
+            self._spd_configured = tuple(configured)
+            self._spd_dynamic = {p.id: p for p in policies[len(configured) :]}
         if self.dataplane is not None:
             self.dataplane.sync_policies(policies)
 
@@ -212,7 +233,10 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
             self.dataplane = UserspaceDataplane(
-                self.processor, tun_name=self.options.tun_name, mtu=self.options.mtu
+                self.processor,
+                tun_name=self.options.tun_name,
+                mtu=self.options.mtu,
+                after_batch=self.drain_events,
             )
             self.dataplane.start(loop)
             self.engine.local_addresses = tuple(local_addresses())

@@ -19,7 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from pyipsec.dataplane.policy import IPAddress
-from pyipsec.dataplane.userspace.rawsock import IP_PKTINFO, PYIPSEC_FWMARK, SO_MARK
+from pyipsec.dataplane.userspace.rawsock import (
+    IP_PKTINFO,
+    PYIPSEC_FWMARK,
+    SO_MARK,
+    big_receive_buffer,
+)
 from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
 
 log = logging.getLogger("pyipsec.ipsec")
@@ -47,6 +52,7 @@ def _udp_socket(family: int, port: int, mark: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    big_receive_buffer(sock)  # a burst of hundreds of exchanges must not overflow it
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)

@@ -101,3 +101,16 @@ class RawReceiver:
     def close(self) -> None:
         self.v4.close()
         self.v6.close()
+
+
+SO_RCVBUFFORCE = 33  # asm-generic/socket.h (root may exceed net.core.rmem_max)
+RECEIVE_BUFFER = 4 << 20
+
+
+def big_receive_buffer(sock: socket.socket, size: int = RECEIVE_BUFFER) -> None:
+    """Room for bursts (hundreds of IKE exchanges at once, or line-rate ESP): as root the
+    limit net.core.rmem_max does not apply; otherwise take what the kernel allows."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)

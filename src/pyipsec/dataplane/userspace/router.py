@@ -55,6 +55,7 @@ from pyipsec.dataplane.userspace.rawsock import (
     SO_MARK,
     RawReceiver,
     RawSender,
+    big_receive_buffer,
 )
 from pyipsec.dataplane.userspace.routing import TunRouting, path_mtu
 from pyipsec.dataplane.userspace.tun import OFFLOAD_TSO, open_tun
@@ -91,6 +92,7 @@ def _open_udp(port: int, family: int, mark: int, gro: bool = False) -> socket.so
             log.info("UDP_GRO not supported here: receiving datagrams one by one")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    big_receive_buffer(sock)
     # ESP-in-UDP bigger than the path MTU is fragmented by the kernel (see the module docstring)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT)
@@ -130,8 +132,12 @@ class UserspaceDataplane:
         offload: bool = True,
         tso: bool = False,
         outer_mtu: int | None = None,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         self.processor = processor
+        # called after each batch of outbound packets: lets the owner hand the engine's events
+        # (an acquire for IKE) on without waiting for a timer
+        self.after_batch = after_batch
         self.tun_name = tun_name
         self.mtu = mtu
         self.mark = mark
@@ -242,6 +248,8 @@ class UserspaceDataplane:
             queue, self._udp_queue = self._udp_queue, None
             if queue:
                 self._flush_udp(queue)
+            if self.after_batch is not None:
+                self.after_batch()
 
     def _read_tun_batch(
         self, fd: int, offload: bool, send: Callable[[bytes, float], None], now: float

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import subprocess
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -71,22 +72,51 @@ class TunRouting:
     priority: int = RULE_PRIORITY
     routes: dict[IPNetwork, IPAddress | None] = field(default_factory=dict)
     rules: set[int] = field(default_factory=set)  # address families with a rule installed
+    address_ttl: float = 2.0  # seconds a read of the local addresses is reused
+    _pairs: frozenset[tuple[IPNetwork, IPNetwork]] = frozenset()
+    _locals: list[IPAddress] = field(default_factory=list)
+    _locals_read: float = float("-inf")
+    _preferred: dict[IPNetwork, IPAddress | None] = field(default_factory=dict)
 
     def setup_device(self, mtu: int) -> None:
+        # The TUN device is a tunnel end, not a LAN: no IPv6 router solicitations or router
+        # advertisements on it (they would reach the SPD as traffic to ff02::2), and no
+        # reverse-path filter (decapsulated packets arrive on it from remote prefixes).
+        settings = [f"net.ipv4.conf.{conf}.rp_filter=0" for conf in ("all", self.device)]
+        settings += [
+            f"net.ipv6.conf.{self.device}.router_solicitations=0",
+            f"net.ipv6.conf.{self.device}.accept_ra=0",
+        ]
+        for setting in settings:
+            subprocess.run(["sysctl", "-qw", setting], capture_output=True, check=False)
         ip("link", "set", self.device, "mtu", str(mtu), "up")
-        for conf in ("all", self.device):
-            subprocess.run(
-                ["sysctl", "-qw", f"net.ipv4.conf.{conf}.rp_filter=0"],
-                capture_output=True,
-                check=False,
-            )
+
+    def _preferred_source(self, src: IPNetwork) -> IPAddress | None:
+        """A local address inside ``src`` (memoised; the address list is re-read at most every
+        ``address_ttl`` seconds, so a burst of policy changes runs `ip addr` once)."""
+        if src in self._preferred:
+            return self._preferred[src]
+        now = time.monotonic()
+        if now - self._locals_read > self.address_ttl:
+            self._locals = local_addresses()
+            self._locals_read = now
+            self._preferred.clear()
+        pref = next((a for a in self._locals if a.version == src.version and a in src), None)
+        self._preferred[src] = pref
+        return pref
 
     def sync(self, prefixes: Iterable[tuple[IPNetwork, IPNetwork]]) -> None:
-        """Make the installed routes exactly the destinations of ``(src, dst)`` prefixes."""
-        locals_ = local_addresses()
+        """Make the installed routes exactly the destinations of ``(src, dst)`` prefixes.
+
+        Only the differences to the installed routes cost an ``ip`` command; an unchanged set
+        of prefixes costs nothing (IKE calls this for every generated policy)."""
+        pairs = frozenset(prefixes)
+        if pairs == self._pairs and self.routes:
+            return
+        self._pairs = pairs
         wanted: dict[IPNetwork, IPAddress | None] = {}
-        for src, dst in prefixes:
-            pref = next((a for a in locals_ if a.version == src.version and a in src), None)
+        for src, dst in pairs:
+            pref = self._preferred_source(src)
             if dst not in wanted or wanted[dst] is None:
                 wanted[dst] = pref
         for dst in list(self.routes):
