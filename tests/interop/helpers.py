@@ -132,6 +132,7 @@ def swanctl_conf(
     local_id: str = WAN_B,
     remote_id: str = WAN_A,
     remote_addrs: str = WAN_A,
+    local_addrs: str = WAN_B,
     auth: str = "psk",
     local_cert: str | None = None,
     remote_cert: str | None = None,
@@ -166,7 +167,7 @@ def swanctl_conf(
     v1 {{
         version = 1
         aggressive = {"yes" if aggressive else "no"}
-        local_addrs = {WAN_B}
+        local_addrs = {local_addrs}
         remote_addrs = {remote_addrs}
         proposals = {ike}
         {dpd}
