@@ -165,11 +165,6 @@ def test_aggressive_mode_psk_fqdn_ids(
         assert "remote 'a.lab.example'" in listed, listed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daemon: the engine has rsa-signature (6d84761) but Daemon.apply_config never passes "
-    "credentials= to engine.configure, so the peer fails with \"no private key for 'a'\"",
-)
 @pytest.mark.parametrize("initiator", ["pyipsec", "strongswan"])
 def test_main_mode_rsa_signatures(
     site: tuple[Lab, str, str], tmp_path: Path, initiator: str
@@ -189,10 +184,11 @@ def test_main_mode_rsa_signatures(
         prelude=prelude,
         peer_extra="auth-method=rsa-signature certificate=a remote-certificate=b",
     )
+    # RouterOS my-id=auto with a certificate: the ID is the certificate's subject DN
     conf = swanctl_conf(
         auth="pubkey",
-        local_id="b.lab.example",
-        remote_id="a.lab.example",
+        local_id='"O=pyipsec interop lab, CN=b.lab.example"',
+        remote_id='"O=pyipsec interop lab, CN=a.lab.example"',
         local_cert="b.crt",
         remote_cert="a.crt",
     )
@@ -208,6 +204,8 @@ def test_main_mode_rsa_signatures(
         line = bring_up(lab, a, b, daemon, charon, initiator)
         assert "exchange=main" in line, line
         check_traffic(lab, a, b, daemon, charon)
+        listed = charon.swanctl("--list-sas")
+        assert "remote 'O=pyipsec interop lab, CN=a.lab.example'" in listed, listed
 
 
 def test_phase2_rekey_under_continuous_ping(site: tuple[Lab, str, str], tmp_path: Path) -> None:
@@ -297,3 +295,49 @@ def test_port_rewriting_nat_in_front_of_pyipsec(site: tuple[Lab, str, str], tmp_
     finally:
         lab.sh(a, "nft", "delete", "table", "ip", "pyipsec_interop_nat")
         lab.sh(a, "conntrack", "-F", check=False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: a protected AUTHENTICATION_FAILED notify answering main mode message 5 is "
+    "logged only as 'ipsec,debug NotifyReceived ... notify=AUTHENTICATION_FAILED "
+    "authenticated=True'; the negotiation is not ended and message 5 is retransmitted until "
+    "the give-up",
+)
+def test_rsa_identity_refused_by_peer_is_an_error(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan expects the FQDN a.lab.example, pyipsec (my-id=auto) sends its certificate's
+    DN: strongSwan answers AUTHENTICATION_FAILED, which pyipsec must report as an error."""
+    lab, a, b = site
+    pki = make_pki()
+    for name in ("ca.crt", "a.crt", "a.key", "b.crt"):
+        (tmp_path / name).write_bytes(pki[name])
+    prelude = (
+        "/certificate\nimport file-name=ca.crt name=ca\nimport file-name=a.crt name=a\n"
+        "import file-name=a.key\nimport file-name=b.crt name=b\n"
+    )
+    script = ros_script(
+        prelude=prelude,
+        peer_extra="auth-method=rsa-signature certificate=a remote-certificate=b",
+    )
+    conf = swanctl_conf(
+        auth="pubkey", local_id="b.lab.example", remote_id="a.lab.example",
+        local_cert="b.crt", remote_cert="a.crt",
+    )  # fmt: skip
+    files = {
+        "x509ca/ca.crt": pki["ca.crt"],
+        "x509/b.crt": pki["b.crt"],
+        "x509/a.crt": pki["a.crt"],
+        "private/b.key": pki["b.key"],
+    }
+    with strongswan_pair(a, b, tmp_path, script, conf, files=files) as (daemon, _charon):
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            assert ping(lab, a, LAN_A, LAN_B, count=1, wait=1) == 0
+            daemon.read_log()
+            if any("ipsec,error" in x and "AUTHENTICATION_FAILED" in x for x in daemon.log):
+                break
+        else:
+            raise AssertionError("no ipsec,error line for the peer's AUTHENTICATION_FAILED")
+        assert installed_spis(daemon.db) == set()
