@@ -221,6 +221,7 @@ def test_phase2_rekey_under_continuous_ping(site: tuple[Lab, str, str], tmp_path
         count = 225
         received = ping(lab, a, LAN_A, LAN_B, count=count, interval=0.2, wait=1)
         lost = count - received
+        print(f"rekey under ping -i 0.2: {lost} of {count} lost")
         daemon.read_log()
         rekeys = [
             line for line in daemon.log if "ChildSaInstalled" in line and "rekey=True" in line
@@ -250,6 +251,7 @@ def test_dpd_notices_killed_strongswan(site: tuple[Lab, str, str], tmp_path: Pat
         charon.proc.wait(timeout=10)
         line = wait_log(daemon, "PeerUnreachable", timeout=30)
         took = time.monotonic() - killed_at
+        print(f"DPD declared the peer dead {took:.1f}s after SIGKILL")
         assert "198.51.100.130" in line, line
         assert installed_spis(daemon.db) == set()
         peers = console(daemon.db, "/ip ipsec remote-peers print")
