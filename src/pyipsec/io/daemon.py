@@ -305,7 +305,10 @@ class Daemon:
                     self.ike.send_keepalive(event.src, event.dst)
                 continue
             level = logging.INFO
-            if isinstance(event, ike_events.DatagramDropped | ike_events.NotifyReceived):
+            if isinstance(event, ike_events.DatagramDropped):
+                # a peer we have no entry for is worth a line; other drops are debug noise
+                level = logging.WARNING if event.reason == "unknown-peer" else logging.DEBUG
+            elif isinstance(event, ike_events.NotifyReceived):
                 level = logging.DEBUG
             elif isinstance(event, ike_events.AuthenticationFailed | ike_events.NegotiationFailed):
                 level = logging.ERROR

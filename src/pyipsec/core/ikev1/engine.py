@@ -177,6 +177,8 @@ class Ikev1Engine:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""
         if any(q.policy is not None and q.policy.id == policy.id for q in self._all_quick()):
             return  # already negotiating for this policy
+        if self._has_installed_child(policy):
+            return  # a stale acquire, raised just before the SAs went in
         ends = self._endpoints_for(policy)
         if ends is None:
             return
@@ -190,6 +192,15 @@ class Ikev1Engine:
                 sa.queued.append(policy)
             return
         self.start_phase1(peer, local, remote, now, queued=[policy])
+
+    def _has_installed_child(self, policy: Policy) -> bool:
+        """Whether a live child of ``policy`` still has its outbound SAs in the data plane."""
+        for child in self.children:
+            if child.deleted or child.policy.id != policy.id:
+                continue
+            if all(self.backend.sa_usage(out, proto, child.remote) for proto, _, out in child.sas):
+                return True
+        return False
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
         """Soft expiry: negotiate a replacement (old SAs stay until hard expiry); hard: delete."""

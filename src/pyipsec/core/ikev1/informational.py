@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
+from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import Header
 from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
-from .events import Endpoint, NegotiationFailed, NotifyReceived
+from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, notify_name
 from .protected import BadHash, open_informational
 
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
 __all__ = ["receive"]
+
+_AUTH_ERRORS = frozenset(
+    {
+        NotifyMessageType.AUTHENTICATION_FAILED,
+        NotifyMessageType.INVALID_HASH_INFORMATION,
+        NotifyMessageType.INVALID_ID_INFORMATION,
+        NotifyMessageType.INVALID_SIGNATURE,
+        NotifyMessageType.INVALID_CERTIFICATE,
+    }
+)
 
 
 def receive(
@@ -50,8 +61,20 @@ def receive(
         raise Dropped("duplicate")
     try:
         msg = open_informational(sa, data, header.message_id)
-    except BadHash:
-        raise Dropped("bad-hash") from None
+    except (BadHash, MalformedMessage) as e:
+        if not sa.established:
+            # Phase 1 is not complete and the peer's protected answer does not open with our
+            # keys: the keys differ, i.e. the pre-shared keys do (RFC 2409 §5; strongSwan sends
+            # PAYLOAD_MALFORMED under its own keys when our message 5 did not decrypt).
+            eng.emit(
+                AuthenticationFailed(
+                    remote=sa.remote,
+                    reason="the peer's protected notify does not decrypt (wrong secret?)",
+                )
+            )
+            eng.forget(sa)
+            return
+        raise Dropped("bad-hash" if isinstance(e, BadHash) else "malformed") from None
     sa.info_seen.add(header.message_id)
     sa.last_heard = now
     for p in msg.payloads:
@@ -79,6 +102,13 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
         return
     name = notify_name(n.notify_type)
     eng.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
+    if n.notify_type < 8192 and not sa.established:
+        # An authenticated error during phase 1 (e.g. the peer refuses our identity): the
+        # negotiation is over (RFC 2408 §5); say so instead of retransmitting until give-up.
+        event = AuthenticationFailed if n.notify_type in _AUTH_ERRORS else NegotiationFailed
+        eng.emit(event(remote=sa.remote, reason=f"phase 1: peer sent {name}"))
+        eng.forget(sa)
+        return
     if n.notify_type < 8192:
         _abort_quick_modes(eng, sa, n, name)
     if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
