@@ -93,7 +93,9 @@ def test_tunnel_comes_up_through_30_percent_loss_each_way(
         script = ros_script(peer_address=f"{B_WAN}/32", sa_src=A_WAN, sa_dst=B_WAN)
         conf = swanctl_conf(local_addrs=B_WAN, local_id=B_WAN, remote_addrs=A_WAN, remote_id=A_WAN)
         with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, _charon):
-            took = ping_until(lab, a, LAN_A, LAN_B, timeout=150)
+            # each lost round trip costs 3, 6, 12, 24 s of back-off; a phase 1 that loses all
+            # five transmissions gives up after ~93 s and the next acquire starts over
+            took = ping_until(lab, a, LAN_A, LAN_B, timeout=200)
             print(f"tunnel up after {took:.1f}s through 30 % loss each way")
             received = ping(lab, a, LAN_A, LAN_B, count=30, interval=0.2, wait=1)
             received_b = ping(lab, b, LAN_B, LAN_A, count=30, interval=0.2, wait=1)
