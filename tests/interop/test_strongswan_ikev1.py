@@ -299,13 +299,6 @@ def test_port_rewriting_nat_in_front_of_pyipsec(site: tuple[Lab, str, str], tmp_
         lab.sh(a, "conntrack", "-F", check=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a protected AUTHENTICATION_FAILED notify answering main mode message 5 is "
-    "logged only as 'ipsec,debug NotifyReceived ... notify=AUTHENTICATION_FAILED "
-    "authenticated=True'; the negotiation is not ended and message 5 is retransmitted until "
-    "the give-up",
-)
 def test_rsa_identity_refused_by_peer_is_an_error(
     site: tuple[Lab, str, str], tmp_path: Path
 ) -> None:
