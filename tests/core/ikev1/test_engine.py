@@ -140,3 +140,15 @@ def test_idle_engine_has_no_timer_and_reprs_hide_keys() -> None:
         assert repr(PSK) not in repr(e)
     assert isinstance(net.a.engine, Ikev1Engine)
     assert DatagramDropped  # the type exists for the shell's logging
+
+
+def test_peer_port_and_local_address_choose_the_endpoints() -> None:
+    """`port=` is where we send phase 1; `local-address=` is our source when the policy has
+    no sa-src-address (RouterOS peer properties, reference §1.3)."""
+    local = ipaddress.ip_address("198.51.100.9")
+    net, _pa, _ = site_to_site(peer_a={"port": 1500, "local_address": local})
+    policy = tunnel_policy(NET_A, NET_B, None, B_ADDR, id=9)
+    net.a.engine.acquire(policy, net.now)
+    (first,) = net.a.engine.datagrams_to_send()
+    assert first.dst == (B_ADDR, 1500)
+    assert first.src == (local, 500)
