@@ -253,3 +253,46 @@ def test_console_talks_to_the_running_daemon_and_changes_apply_live(tmp_path: Pa
         finally:
             assert da.stop() == 0
             assert db_.stop() == 0
+
+
+def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path) -> None:
+    """IKE between two daemons: `remote-peers print` shows the peer; `kill-connections`
+    removes phase 1 and the SAs on both sides (Delete notifies); the next packet negotiates
+    again; `installed-sa flush` empties the SAD."""
+    from pyipsec.demo import ike_script
+
+    require(lab_prerequisites())
+    with Lab(f"pyik{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        da = start_daemon(a, tmp_path / "a.db", ike_script("a", "test-only-secret"))
+        db_ = start_daemon(b, tmp_path / "b.db", ike_script("b", "test-only-secret"))
+        try:
+
+            def up() -> bool:
+                for _ in range(10):
+                    lab.sh(a, "ping", "-c1", "-W1", "-I", LAN_A, LAN_B, check=False)
+                    if (
+                        console(
+                            tmp_path / "a.db", "/ip ipsec installed-sa print count-only"
+                        ).strip()
+                        == "2"
+                    ):
+                        return True
+                return False
+
+            assert up()
+            peers = console(tmp_path / "a.db", "/ip ipsec remote-peers print")
+            assert f"remote-address={WAN_B}" in peers and "state=established" in peers
+            console(tmp_path / "a.db", "/ip ipsec remote-peers kill-connections")
+            time.sleep(1)
+            for db in (tmp_path / "a.db", tmp_path / "b.db"):
+                assert console(db, "/ip ipsec installed-sa print count-only").strip() == "0"
+                assert console(db, "/ip ipsec remote-peers print count-only").strip() == "0"
+            assert up()  # negotiated again by the next packet
+            console(tmp_path / "b.db", "/ip ipsec installed-sa flush")
+            assert (
+                console(tmp_path / "b.db", "/ip ipsec installed-sa print count-only").strip() == "0"
+            )
+        finally:
+            assert da.stop() == 0
+            assert db_.stop() == 0
