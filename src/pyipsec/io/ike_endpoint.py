@@ -22,9 +22,8 @@ from pyipsec.dataplane.policy import IPAddress
 from pyipsec.dataplane.userspace.rawsock import (
     IP_PKTINFO,
     PYIPSEC_FWMARK,
-    SO_MARK,
-    big_receive_buffer,
 )
+from pyipsec.dataplane.userspace.router import open_udp
 from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
 
 log = logging.getLogger("pyipsec.ipsec")
@@ -46,22 +45,6 @@ class IkeEngine(Protocol):
     def datagrams_to_send(self) -> Sequence[Datagram]: ...
     def next_timer(self) -> float | None: ...
     def handle_timer(self, now: float) -> None: ...
-
-
-def _udp_socket(family: int, port: int, mark: int) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
-    big_receive_buffer(sock)  # a burst of hundreds of exchanges must not overflow it
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
-        sock.bind(("::", port))
-    else:
-        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-        sock.bind(("0.0.0.0", port))
-    sock.setblocking(False)
-    return sock
 
 
 def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:
@@ -106,7 +89,7 @@ class IkeEndpoint:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         for family in (socket.AF_INET, socket.AF_INET6):
-            sock = _udp_socket(family, self.port, self.mark)
+            sock = open_udp(self.port, family, self.mark)
             self.sockets[int(family)] = sock
             loop.add_reader(sock.fileno(), self._on_readable, sock, int(family))
         self.reschedule()

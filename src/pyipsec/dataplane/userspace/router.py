@@ -83,7 +83,9 @@ IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT = 23, 0  # linux/in6.h
 IkeHandler = Callable[[bytes, tuple[str, int], tuple[str, int]], None]
 
 
-def _open_udp(port: int, family: int, mark: int, gro: bool = False) -> socket.socket:
+def open_udp(port: int, family: int, mark: int, gro: bool = False) -> socket.socket:
+    """A UDP socket of pyipsec (fwmark, big receive buffer, local address per datagram via
+    PKTINFO, fragmentation instead of PMTU drops), bound to ``port`` on all addresses."""
     sock = socket.socket(family, socket.SOCK_DGRAM)
     if gro:
         try:
@@ -188,7 +190,7 @@ class UserspaceDataplane:
                 RawReceiver(IPPROTO_AH, self.mark),
             ]
             for family in (socket.AF_INET, socket.AF_INET6):
-                self.udp[int(family)] = _open_udp(
+                self.udp[int(family)] = open_udp(
                     self.nat_t_port, family, self.mark, gro=self.offload
                 )
         except Exception:
