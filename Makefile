@@ -23,9 +23,15 @@ demo:
 	@bash scripts/bootstrap.sh demo
 	$(BIN)/pyipsec demo
 
+# Benchmarks print figures and ratios; they are never part of `make test`. The last two need
+# root, strongSwan and iperf3 (bootstrap installs them) and take several minutes.
 bench:
 	@bash scripts/bootstrap.sh test
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_kex.py
+	$(BIN)/python bench/bench_spd.py
+	$(BIN)/python bench/bench_esp.py
+	$(BIN)/python bench/bench_tunnel.py --runs 3 --seconds 10
+	$(BIN)/python bench/bench_ike.py --runs 3 -n 200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
