@@ -214,8 +214,10 @@ def run_demo(manual: bool = False) -> int:
                 print(d.log(), file=sys.stderr)
             return 1
         finally:
-            say("stopping the daemons and removing the namespaces")
+            # stop the daemons before saying so: if stdout is gone (a closed pipe), the
+            # printing fails, and that must not leave daemons running
             for d in daemons:
                 d.stop()
+            say("stopped the daemons; removing the namespaces")
     say("done")
     return 0

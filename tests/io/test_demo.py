@@ -49,3 +49,16 @@ def test_demo_without_root_says_what_it_needs() -> None:
     )  # fmt: skip
     assert proc.returncode == 1
     assert "needs root" in proc.stderr and "sudo make demo" in proc.stderr
+
+
+def test_demo_cleans_up_when_its_output_pipe_closes() -> None:
+    """`pyipsec demo | head` must not leave daemons behind when the pipe closes early."""
+    require(lab_prerequisites())
+    proc = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m pyipsec demo --manual | head -3"],
+        capture_output=True, text=True, timeout=300, env=ENV,
+    )  # fmt: skip
+    assert proc.stdout.count("\n") == 3
+    left = subprocess.run(["pgrep", "-f", "pyipsec-demo-.*rsc"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "daemons left running: " + left.stdout
+    assert "pyipsec-demo" not in run(["ip", "netns", "list"])
