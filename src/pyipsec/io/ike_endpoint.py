@@ -23,7 +23,7 @@ from pyipsec.dataplane.userspace.rawsock import (
     IP_PKTINFO,
     PYIPSEC_FWMARK,
 )
-from pyipsec.dataplane.userspace.router import open_udp
+from pyipsec.dataplane.userspace.router import open_udp, pktinfo_dst
 from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
 
 log = logging.getLogger("pyipsec.ipsec")
@@ -54,15 +54,6 @@ def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:
     if src.version == 4:
         return [(socket.IPPROTO_IP, IP_PKTINFO, b"\0" * 4 + src.packed + b"\0" * 4)]
     return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, src.packed + b"\0" * 4)]
-
-
-def _local(anc: list[tuple[int, int, bytes]], family: int) -> IPAddress:
-    for level, kind, value in anc:
-        if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
-            return ipaddress.IPv4Address(value[8:12])
-        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
-            return ipaddress.IPv6Address(value[:16])
-    return ipaddress.ip_address("0.0.0.0" if family == socket.AF_INET else "::")
 
 
 class IkeEndpoint:
@@ -115,7 +106,8 @@ class IkeEndpoint:
                 log.warning("IKE receive failed: %s", exc.strerror)
                 break
             src = (ipaddress.ip_address(addr[0].split("%")[0]), addr[1])
-            self.deliver(data, src, (_local(anc, family), self.port))
+            local = ipaddress.ip_address(pktinfo_dst(anc, family))
+            self.deliver(data, src, (local, self.port))
         self.flush()
 
     def on_nat_t(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:

@@ -109,13 +109,14 @@ def open_udp(port: int, family: int, mark: int, gro: bool = False) -> socket.soc
     return sock
 
 
-def _pktinfo_dst(ancdata: list[tuple[int, int, bytes]], family: int) -> str | None:
+def pktinfo_dst(ancdata: list[tuple[int, int, bytes]], family: int) -> str:
+    """The local address a datagram arrived at (IP_PKTINFO / IPV6_PKTINFO), else unspecified."""
     for level, kind, value in ancdata:
         if family == socket.AF_INET and level == socket.IPPROTO_IP and kind == IP_PKTINFO:
             return socket.inet_ntop(socket.AF_INET, value[8:12])  # ipi_addr
         if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
             return socket.inet_ntop(socket.AF_INET6, value[:16])
-    return None
+    return "0.0.0.0" if family == socket.AF_INET else "::"
 
 
 class UserspaceDataplane:
@@ -454,7 +455,7 @@ class UserspaceDataplane:
             except OSError as exc:
                 log.warning("UDP %d receive failed: %s", self.nat_t_port, exc.strerror)
                 break
-            local = _pktinfo_dst(anc, family) or ("0.0.0.0" if family == socket.AF_INET else "::")
+            local = pktinfo_dst(anc, family)
             size = gro_size(anc) if self.offload else 0
             for datagram in split(data, size) if size else (data,):
                 self._on_datagram(datagram, addr, local, now)
