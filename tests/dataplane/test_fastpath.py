@@ -185,3 +185,97 @@ def test_inner_mtu_is_the_largest_packet_that_fits(enc, integ, kw) -> None:
         assert len(too_big.packet) > outer_mtu
     pair.a.spd.remove(1)  # type: ignore[attr-defined]
     assert pair.a.inner_mtu(pair.packet(b""), 1500) is None
+
+
+def test_changes_after_the_flow_is_confirmed_take_effect_at_once() -> None:
+    """Once a flow is confirmed, the fast path trusts the SPD/SAD generations instead of
+    asking them again; every kind of change must still reach the very next packet, with the
+    same bytes, counters and events as the slow path."""
+    life = Lifetime(soft_add=10.0, hard_add=20.0)
+    fast, slow = twins("aes-128-gcm", None, lifetime=life)
+    results: dict[int, list[object]] = {id(fast): [], id(slow): []}
+
+    def send(pair: Pair, t: float, n: int = 3) -> None:
+        for _ in range(n):
+            out = pair.a.outbound(pair.packet(b"x" * 40), t)
+            got = pair.b.inbound(out.packet, t) if out.verdict is Verdict.PROTECTED else None
+            results[id(pair)].append(
+                (out.verdict, out.packet, got and (got.verdict, got.packet, got.spis))
+            )
+
+    for pair in (fast, slow):
+        send(pair, 1.0)  # confirmed: later packets skip the lookups
+        send(pair, 11.0)  # soft expiry by time: events, SA dying, still used
+        old = pair.params["ESP-ab"]
+        new = SaParams(**{**_fields(old), "spi": 0x999})
+        pair.a.sad.add(new, 12.0)
+        pair.b.sad.add(SaParams(**{**_fields(new), "direction": Direction.IN}), 12.0)
+        send(pair, 12.0)  # the new SA at once
+        send(pair, 40.0)  # both SAs past hard expiry: gone, acquire, drops
+    assert results[id(fast)] == results[id(slow)]
+    spis = [r[2][2] for r in results[id(fast)] if r[2]]
+    first = pair_spi = fast.params["ESP-ab"].spi
+    assert spis == [(first,)] * 6 + [(0x999,)] * 3 and pair_spi != 0x999
+    assert [r[0] for r in results[id(fast)]][-3:] == [Verdict.DROPPED] * 3
+    assert state(fast) == state(slow)
+    assert [type(e) for e in fast.a.pop_events()] == [type(e) for e in slow.a.pop_events()]
+    assert fast.a._out_flows
+
+    # inbound: the SPD changes under a confirmed flow
+    pair = make_pair("aes-128-gcm", None)
+    for _ in range(3):
+        assert pair.b.inbound(pair.a.outbound(pair.packet(), 1.0).packet, 1.0).verdict is (
+            Verdict.DELIVER
+        )
+    assert isinstance(pair.b.spd, Spd)
+    pair.b.spd.replace_all([replace(pair.policy_b, action=Action.DISCARD)])
+    res = pair.b.inbound(pair.a.outbound(pair.packet(), 1.0).packet, 1.0)
+    assert res.verdict is Verdict.DROPPED and res.reason == "policy discards"
+
+
+@pytest.mark.parametrize(("enc", "integ"), TRANSFORMS)
+@pytest.mark.parametrize("outer", [4, 6])
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_udp_socket_entry_points_match_the_whole_packet_ones(enc, integ, outer, fast_path) -> None:
+    """``udp_payload_only`` gives exactly the ESP bytes of the whole-packet result, and
+    ``inbound_udp(header, esp)`` answers and counts exactly as ``inbound(whole packet)``."""
+    whole = make_pair(enc, integ, outer=outer, udp=True)
+    short = make_pair(enc, integ, outer=outer, udp=True)
+    for proc in (whole.a, whole.b, short.a, short.b):
+        proc.fast_path = fast_path
+    short.a.udp_payload_only = True
+    hl = 20 if outer == 4 else 40
+    packets = flows(whole, 30)
+    sent = []
+    for p in packets:
+        full, esp = whole.a.outbound(p, 1.0), short.a.outbound(p, 1.0)
+        assert full.verdict is esp.verdict is Verdict.PROTECTED
+        assert esp.payload_offset == 0 and esp.packet == full.payload == full.packet[hl + 8 :]
+        assert (esp.src, esp.dst, esp.udp_ports) == (full.src, full.dst, full.udp_ports)
+        sent.append(full)
+    # inbound: the same datagrams, in order, then a replay and a forgery
+    tampered = bytearray(sent[0].payload)
+    tampered[-1] ^= 1
+    datagrams = [r.payload for r in sent] + [sent[3].payload, bytes(tampered)]
+    header = sent[0].packet[:hl]
+    ports = (sent[0].udp_ports[1], sent[0].udp_ports[0])  # as seen by the receiver
+    verdicts = []
+    for data in datagrams:
+        whole_packet = build_ip(
+            ipaddress.ip_address(socket_ntop(header, 12 if outer == 4 else 8, outer)),
+            ipaddress.ip_address(socket_ntop(header, 16 if outer == 4 else 24, outer)),
+            50,
+            data,
+        )
+        a = whole.b.inbound(whole_packet, 1.0, ports)
+        b = short.b.inbound_udp(header, data, 1.0, ports)
+        assert a == b
+        verdicts.append(b.verdict)
+    assert verdicts == [Verdict.DELIVER] * 30 + [Verdict.DROPPED] * 2
+    assert whole.b.stats.as_dict() == short.b.stats.as_dict()
+    assert whole.b._in_flows if fast_path else not short.b._in_flows
+
+
+def socket_ntop(header: bytes, offset: int, version: int) -> str:
+    size = 4 if version == 4 else 16
+    return str(ipaddress.ip_address(header[offset : offset + size]))

@@ -143,7 +143,7 @@ class _Flow:
     """What the fast path remembers of one flow: the selector, and the policy and SA the slow
     path chose for it last time (both re-validated on every packet)."""
 
-    __slots__ = ("policy", "sa", "sa_dst", "sa_src", "selector")
+    __slots__ = ("generation", "policy", "sa", "sa_dst", "sa_src", "selector")
 
     def __init__(
         self,
@@ -152,12 +152,16 @@ class _Flow:
         sa: SecurityAssociation,
         sa_src: IPAddress | None = None,
         sa_dst: IPAddress | None = None,
+        generation: tuple[int, int] | None = None,
     ) -> None:
         self.selector = selector
         self.policy = policy
         self.sa = sa
         self.sa_src = sa_src
         self.sa_dst = sa_dst
+        # (SPD, SAD) generations when the choice was last confirmed: while both are
+        # unchanged, the SPD and the SAD would answer the same and are not asked again.
+        self.generation = generation
 
 
 _FLOW_CACHE_MAX = 65536
@@ -171,6 +175,10 @@ class Processor:
     ) -> None:
         self.spd = spd
         self.fast_path = fast_path  # per-flow caches for ESP tunnel mode (False: always slow)
+        # Set by a data plane that sends ESP-in-UDP on a UDP socket: PROTECTED results of
+        # UDP-encapsulated SAs then carry only the ESP bytes (``payload_offset`` 0), and the
+        # outer IP and UDP headers, which the kernel writes, are not built.
+        self.udp_payload_only = False
         self.sad = sad
         self.stats = stats
         self._rng = rng
@@ -224,6 +232,32 @@ class Processor:
                 if result is not None:
                     return result
             return self._inbound(packet, now, udp_encap)
+        except PacketDropped as drop:
+            self.stats.counts[drop.stat] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
+        except Exception:
+            self.stats.counts[XfrmStat.IN_ERRORS] += 1
+            return InboundResult(verdict=Verdict.DROPPED, reason="internal error")
+
+    def inbound_udp(
+        self, header: bytes, esp: bytes, now: float, udp_encap: tuple[int, int]
+    ) -> InboundResult:
+        """ESP-in-UDP as a UDP socket hands it over: ``esp`` is the datagram, ``header`` an IP
+        header with the outer addresses (its length and checksum fields are not used).
+
+        The same as ``inbound(header-with-length + esp, now, udp_encap)``, without building
+        the whole outer packet when the fast path can take it.
+        """
+        try:
+            if self.fast_path and len(header) == 20 and len(esp) >= 8:
+                result = self._fast_esp(header, esp, now, udp_encap)
+                if result is not None:
+                    return result
+            if header[0] >> 4 == 4:
+                hdr = ipv4_header(header[12:16], header[16:20], IpProtocol.ESP, len(esp))
+            else:
+                hdr = ipv6_header(header[8:24], header[24:40], IpProtocol.ESP, len(esp))
+            return self._inbound(hdr + esp, now, udp_encap)
         except PacketDropped as drop:
             self.stats.counts[drop.stat] += 1
             return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
@@ -467,6 +501,9 @@ class Processor:
             if sa is not None:
                 sa.seq_out = seq
                 sad.count(sa, len(packet), now)
+        if udp_ports is not None and self.udp_payload_only:
+            out = out[payload_offset:]
+            payload_offset = 0
         if tunnel and self.fast_path and ah_sa is None and esp_sa is not None:
             key = _flow_key(packet)
             if key is not None:
@@ -498,12 +535,20 @@ class Processor:
         flow = self._out_flows.get(key)
         if flow is None or flow.sa_dst is None or len(packet) != (packet[2] << 8) | packet[3]:
             return None
-        policy = self.spd.lookup(Direction.OUT, flow.selector)
-        if policy is not flow.policy:
-            return None
-        sa = self._find_out(policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now)
-        if sa is not flow.sa:
-            return None
+        sad = self.sad
+        policy = flow.policy
+        sa = flow.sa
+        spd_gen: int | None = getattr(self.spd, "generation", None)
+        if spd_gen is not None and flow.generation == (spd_gen, sad.generation):
+            if not sad.check_time(sa, now):  # the lifetime part of _find_out
+                return None
+        else:
+            if self.spd.lookup(Direction.OUT, flow.selector) is not policy:
+                return None
+            if self._find_out(policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now) is not sa:
+                return None
+            if spd_gen is not None:
+                flow.generation = (spd_gen, sad.generation)
         params = sa.params
         seq = sa.seq_out + 1
         if seq > _SEQ_LIMIT[params.esn]:
@@ -520,6 +565,12 @@ class Processor:
         payload = esp_protect(sa, packet, IpProtocol.IPV4, seq, iv)
         udp_ports = params.udp_encap
         nh = IpProtocol.ESP
+        if udp_ports is not None and self.udp_payload_only:
+            sa.seq_out = seq
+            sad.count(sa, len(packet), now)
+            return OutboundResult(
+                Verdict.PROTECTED, payload, params.src, params.dst, udp_ports, 0, "", policy.id
+            )
         if udp_ports is not None:
             payload = udp_header(params.src, params.dst, udp_ports[0], udp_ports[1], payload) + (
                 payload
@@ -535,7 +586,7 @@ class Processor:
                 sa.src_packed, sa.dst_packed, nh, len(payload), traffic_class=packet[1]
             )
         sa.seq_out = seq
-        self.sad.count(sa, len(packet), now)
+        sad.count(sa, len(packet), now)
         return OutboundResult(
             Verdict.PROTECTED, header + payload, params.src, params.dst, udp_ports,
             len(header) + (8 if udp_ports is not None else 0), "", policy.id,
@@ -648,18 +699,25 @@ class Processor:
         """
         if packet[6] & 0x3F or packet[7] or len(packet) != (packet[2] << 8) | packet[3]:
             return None
-        spi, seq_low = _ESP_SPI_SEQ.unpack_from(packet, 20)
-        sa = self._inbound_sa(spi, SaProtocol.ESP, packet[16:20], now)
+        return self._fast_esp(packet[:20], packet[20:], now, udp_encap)
+
+    def _fast_esp(
+        self, header: bytes, esp: bytes, now: float, udp_encap: tuple[int, int] | None
+    ) -> InboundResult:
+        """The ESP part of ``_fast_inbound``: ``header`` is the plain 20-byte outer IPv4
+        header (only its addresses and ECN bits are read), ``esp`` the ESP bytes."""
+        spi, seq_low = _ESP_SPI_SEQ.unpack_from(esp)
+        sa = self._inbound_sa(spi, SaProtocol.ESP, header[16:20], now)
         self._check_encap(sa, udp_encap)
         seq = sa.replay.check(seq_low)
         if seq is None:
             raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
-        payload, nh = esp_unprotect(sa, packet[20:], seq)
+        payload, nh = esp_unprotect(sa, esp, seq)
         sa.replay.update(seq)
         self.sad.count(sa, len(payload), now)
         if nh == IpProtocol.IPV6_NONXT:
             return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
-        return self._decapsulated(packet[:20], payload, nh, [sa], 4, 9, udp_encap)
+        return self._decapsulated(header, payload, nh, [sa], 4, 9, udp_encap)
 
     def _decapsulated(
         self,
@@ -743,9 +801,13 @@ class Processor:
         flow = self._in_flows.get(key)
         if flow is None or flow.sa is not sa:
             return None
-        policy = self.spd.lookup(Direction.IN, flow.selector)
-        if policy is not flow.policy:
-            return None
+        policy = flow.policy
+        spd_gen: int | None = getattr(self.spd, "generation", None)
+        if spd_gen is None or flow.generation is None or flow.generation[0] != spd_gen:
+            if self.spd.lookup(Direction.IN, flow.selector) is not policy:
+                return None
+            if spd_gen is not None:
+                flow.generation = (spd_gen, 0)  # inbound flows use the SPD's part only
         if ecn(header) == ECN_CE and inner[1] & 3 in (1, 2):
             inner = with_ecn_ce(inner)  # RFC 6040 §4.2, as in the slow path
         return InboundResult(Verdict.DELIVER, inner, "", (sa.params.spi,), policy.id)

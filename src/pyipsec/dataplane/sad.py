@@ -203,12 +203,16 @@ class Sad:
         self._by_policy: dict[int, list[SecurityAssociation]] = {}
         self._events: list[SadEvent] = []
         self._order = 0
+        # Bumped whenever an SA is added or removed or changes state, i.e. whenever
+        # ``find_outbound`` could answer differently: callers may cache its answer meanwhile.
+        self.generation = 0
 
     # -- install / remove -------------------------------------------------------------------
 
     def add(self, params: SaParams, now: float) -> SecurityAssociation:
         """Install an SA (mature at once); keyed transforms are built here, once."""
         self._order += 1
+        self.generation += 1
         sa = SecurityAssociation(params, now, self._order)
         if params.direction is Direction.IN:
             key = (params.spi, int(params.protocol), params.dst.packed)
@@ -225,6 +229,7 @@ class Sad:
 
     def remove(self, sa: SecurityAssociation) -> None:
         """Remove ``sa`` (no event); it becomes dead."""
+        self.generation += 1
         sa.state = SaState.DEAD
         p = sa.params
         if p.direction is Direction.IN:
@@ -355,6 +360,7 @@ class Sad:
         return events
 
     def _soft(self, sa: SecurityAssociation, reason: ExpiryReason) -> None:
+        self.generation += 1
         sa.state = SaState.DYING
         p = sa.params
         self._events.append(SaSoftExpired(spi=p.spi, protocol=p.protocol, dst=p.dst, reason=reason))

@@ -143,6 +143,8 @@ class Spd:
         self._order: dict[int, list[_Bucket]] | None = None
         self._sorted: list[Policy] | None = None
         self._cache: dict[_CacheKey, Policy | None] = {}
+        # Bumped on every change: a cached lookup result stays right while it is unchanged.
+        self.generation = 0
         for policy in policies:
             self.add(policy)
 
@@ -212,6 +214,7 @@ class Spd:
         self._changed()
 
     def _changed(self) -> None:
+        self.generation += 1
         self._order = None
         self._sorted = None
         self._cache.clear()

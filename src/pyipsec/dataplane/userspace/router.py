@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from pyipsec.dataplane.policy import Action, Policy
-from pyipsec.dataplane.processor import Processor, Verdict
+from pyipsec.dataplane.processor import OutboundResult, Processor, Verdict
 from pyipsec.dataplane.userspace.offload import (
     EMPTY_VNET_HDR,
     VNET_HDR_LEN,
@@ -169,12 +169,16 @@ class UserspaceDataplane:
         self._udp_gso = True
         self._addr_str: dict[IPAddress, str] = {}
         self._ip_cache: dict[str, IPAddress] = {}
+        # (remote, local) address text -> an outer IP header for ESP-in-UDP from that peer
+        self._udp_headers: dict[tuple[str, str], bytes] = {}
 
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Open the device and sockets and start reading. On failure nothing stays behind."""
         self._loop = loop
+        # ESP-in-UDP leaves on our UDP sockets: the engine need not build its IP/UDP headers
+        self.processor.udp_payload_only = True
         try:
             self.tun_fd, self.tun_name = open_tun(
                 self.tun_name,
@@ -268,6 +272,9 @@ class UserspaceDataplane:
             if not offload:
                 send(packet, now)
                 continue
+            if not packet[0] and not packet[1]:  # no checksum to complete, no GSO: the common case
+                send(packet[VNET_HDR_LEN:], now)
+                continue
             try:
                 packets = from_tun(packet)
             except OffloadError as exc:
@@ -314,12 +321,15 @@ class UserspaceDataplane:
         result = self.processor.outbound(packet, now)
         try:
             if result.verdict is Verdict.PROTECTED:
-                assert result.dst is not None
-                mtu = self.path_mtu(result.dst, now)
-                if len(result.packet) > mtu:
-                    self._too_big(packet, result.packet, result.udp_ports is not None, mtu, now)
+                dst = result.dst
+                assert dst is not None
+                mtu = self.path_mtu(dst, now)
+                size = len(result.packet)
+                if result.udp_ports is not None and not result.payload_offset:
+                    size += 28 if dst.version == 4 else 48  # the headers the kernel adds
+                if size > mtu:
+                    self._too_big(packet, result, size, mtu, now)
                 elif result.udp_ports is not None:
-                    dst = result.dst
                     host = self._addr_str.get(dst)
                     if host is None:
                         host = self._addr_str[dst] = str(dst)
@@ -364,12 +374,15 @@ class UserspaceDataplane:
                     if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                         log.warning("sending to %s failed: %s", addr[0], exc.strerror)
 
-    def _too_big(self, inner: bytes, outer: bytes, udp: bool, mtu: int, now: float) -> None:
-        """A protected packet exceeds the path MTU: ICMP back to the sender, or fragments."""
+    def _too_big(
+        self, inner: bytes, result: OutboundResult, size: int, mtu: int, now: float
+    ) -> None:
+        """A protected packet (``size`` bytes on the wire) exceeds the path MTU: ICMP back
+        to the sender, or fragments."""
         version = inner[0] >> 4
         limit = self.processor.inner_mtu(inner, mtu)
         if limit is None:  # the SA went away in between: estimate from this packet
-            limit = mtu - (len(outer) - len(inner))
+            limit = mtu - (size - len(inner))
         if version == 4 and inner[6] & 0x40:
             self._icmp(frag_needed(inner, max(limit, 68)), now)
             return
@@ -377,12 +390,14 @@ class UserspaceDataplane:
             self._icmp(packet_too_big(inner, limit), now)
             return
         self.fragmented += 1
-        if udp:  # the kernel fragments ESP-in-UDP (IP_PMTUDISC_DONT on our UDP sockets)
-            dst = self.udp[socket.AF_INET if outer[0] >> 4 == 4 else socket.AF_INET6]
-            hl = 20 if outer[0] >> 4 == 4 else 40
-            addr = socket.inet_ntop(dst.family, outer[16:20] if hl == 20 else outer[24:40])
-            dst.sendto(outer[hl + 8 :], (addr, int.from_bytes(outer[hl + 2 : hl + 4], "big")))
+        dst = result.dst
+        assert dst is not None
+        if result.udp_ports is not None:
+            # the kernel fragments ESP-in-UDP (IP_PMTUDISC_DONT on our UDP sockets)
+            sock = self.udp[socket.AF_INET if dst.version == 4 else socket.AF_INET6]
+            sock.sendto(result.payload, (str(dst), result.udp_ports[1]))
             return
+        outer = result.packet
         try:
             if outer[0] >> 4 == 4:
                 fragments = fragment_ipv4(outer, mtu)
@@ -437,11 +452,27 @@ class UserspaceDataplane:
             found = self._ip_cache[text] = ipaddress.ip_address(text.split("%")[0])
         return found
 
+    def _udp_header(self, remote: str, local: str) -> bytes:
+        """The outer IP header (length unset) of ESP-in-UDP from ``remote`` to ``local``."""
+        if len(self._udp_headers) >= 4096:
+            self._udp_headers.clear()
+        src, dst = self._ip(remote), self._ip(local)
+        header = build_ip(src, dst, IPPROTO_ESP, b"")
+        self._udp_headers[(remote, local)] = header
+        return header
+
     def _on_datagram(self, data: bytes, addr: tuple[str, int], local: str, now: float) -> None:
         kind = classify(data)
         if kind is UdpPayloadKind.ESP:
-            packet = build_ip(self._ip(addr[0]), self._ip(local), IPPROTO_ESP, data)
-            self._deliver(packet, now, (addr[1], self.nat_t_port))
+            header = self._udp_headers.get((addr[0], local))
+            if header is None:
+                header = self._udp_header(addr[0], local)
+            result = self.processor.inbound_udp(header, data, now, (addr[1], self.nat_t_port))
+            if result.verdict is Verdict.DELIVER:
+                if self._coalescer is not None:
+                    self._coalescer.add(result.packet)
+                else:
+                    self._write_tun(result.packet)
         elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
             self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
 
