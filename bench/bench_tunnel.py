@@ -115,13 +115,13 @@ def run_strongswan(cipher: str, seconds: int) -> float:
             lab.sh(a, "ping", "-c1", "-W2", "-I", LAN_A, LAN_B)
             assert ca.proc is not None and cb.proc is not None
             pids = (ca.proc.pid, cb.proc.pid)
-            before = sum(map(_cpu, pids))
+            before, busy = sum(map(_cpu, pids)), _busy()
             mbits = iperf(lab, a, b, LAN_A, LAN_B, seconds)
-            cpu = sum(map(_cpu, pids)) - before
+            cpu, busy = sum(map(_cpu, pids)) - before, _busy() - busy
             if mbits:
-                CPU_PER_MB.setdefault(f"strongSwan {cipher}", []).append(
-                    cpu / (mbits * seconds / 8) * 1e3
-                )
+                megabytes = mbits * seconds / 8
+                CPU_PER_MB.setdefault(f"strongSwan {cipher}", []).append(cpu / megabytes * 1e3)
+                MACHINE_PER_MB.setdefault(f"strongSwan {cipher}", []).append(busy / megabytes * 1e3)
             return mbits
         finally:
             ca.stop()
@@ -148,12 +148,16 @@ def run_pyipsec(
                          "-o", f"{profile}-{side}.txt", "--pid", str(node.pid)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     ))  # fmt: skip
-            before = _cpu(na.pid) + _cpu(nb.pid)
+            ca, cb, busy = _cpu(na.pid), _cpu(nb.pid), _busy()
             mbits = iperf(lab, a, b, LAN_A, LAN_B, seconds)
-            cpu = _cpu(na.pid) + _cpu(nb.pid) - before
+            ca, cb, busy = _cpu(na.pid) - ca, _cpu(nb.pid) - cb, _busy() - busy
+            cpu = ca + cb
+            label = f"pyipsec {cipher}{' in UDP' if udp else ''}"
+            LOAD.setdefault(label, []).append((ca / seconds, cb / seconds))
             if mbits:  # CPU of both gateways per megabyte carried: robust to a busy machine
-                label = f"pyipsec {cipher}{' in UDP' if udp else ''}"
-                CPU_PER_MB.setdefault(label, []).append(cpu / (mbits * seconds / 8) * 1e3)
+                megabytes = mbits * seconds / 8
+                CPU_PER_MB.setdefault(label, []).append(cpu / megabytes * 1e3)
+                MACHINE_PER_MB.setdefault(label, []).append(busy / megabytes * 1e3)
             return mbits
         finally:
             for spy in spies:
@@ -163,6 +167,18 @@ def run_pyipsec(
 
 
 CPU_PER_MB: dict[str, list[float]] = {}
+
+
+MACHINE_PER_MB: dict[str, list[float]] = {}
+LOAD: dict[str, list[tuple[float, float]]] = {}  # share of one core: (sending, receiving) gateway
+
+
+def _busy() -> float:
+    """CPU seconds the whole machine has spent busy so far (/proc/stat: all but idle/iowait):
+    gateways, iperf3 and the kernel's network stack together."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu(pid: int) -> float:
@@ -213,6 +229,13 @@ def main() -> int:
         runs = ", ".join(f"{v:.1f}" for v in per_mb)
         print(f"{cipher}: CPU ms per MB, both gateways: "
               f"{statistics.median(per_mb):.1f}  ({runs})")  # fmt: skip
+    for label, per_mb in MACHINE_PER_MB.items():
+        runs = ", ".join(f"{v:.1f}" for v in per_mb)
+        print(f"{label}: CPU ms per MB, whole machine: "
+              f"{statistics.median(per_mb):.1f}  ({runs})")  # fmt: skip
+    for label, loads in LOAD.items():
+        runs = ", ".join(f"{a:.0%}/{b:.0%}" for a, b in loads)
+        print(f"{label}: CPU of the sending/receiving gateway (one core = 100%): {runs}")
     for cipher in ciphers:
         sw = medians.get(f"strongSwan {cipher}")
         for variant in (f"pyipsec {cipher}", f"pyipsec {cipher} in UDP"):

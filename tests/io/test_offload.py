@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, IPOption_RR
 from scapy.layers.inet6 import IPv6
 
 from pyipsec.dataplane.userspace.offload import (
@@ -76,6 +76,28 @@ def test_segment_tcp_like_linux_tso(v6: bool, size: int) -> None:
         got += bytes(tcp.payload)
         assert len(bytes(tcp.payload)) <= 1348
     assert got == payload
+
+
+@pytest.mark.parametrize("gso", [2, 999, 1000, 1348])
+@pytest.mark.parametrize("shape", ["v4", "v6", "v4-options"])
+def test_segment_tcp_with_and_without_numpy(monkeypatch, gso: int, shape: str) -> None:
+    """The vectorised payload sums (NumPy) and the chunk-by-chunk ones give the same bytes;
+    odd segment sizes, IPv4 options and every kind of last chunk included."""
+    from pyipsec.dataplane.userspace import offload
+
+    payload = os.urandom(gso * 7 + 5)
+    if shape == "v4-options":
+        tcp = TCP(sport=1, dport=2, seq=2**32 - 3000, ack=9, flags="PA", options=TS)
+        raw = bytes(IP(src=A, dst=B, id=0xFFFE, options=[IPOption_RR()]) / tcp / payload)
+    else:
+        raw = super_segment(payload, "PA", v6=shape == "v6")
+    fast = segment_tcp(raw, gso)
+    monkeypatch.setattr(offload, "_NUMPY", False)
+    assert segment_tcp(raw, gso) == fast
+    assert len(fast) == -(-len(payload) // gso) and all(checksums_ok(seg) for seg in fast)
+    assert b"".join(bytes((IP(s) if shape != "v6" else IPv6(s))[TCP].payload) for s in fast) == (
+        payload
+    )
 
 
 def test_segment_keeps_cwr_on_the_first_only() -> None:

@@ -103,6 +103,7 @@ def test_ping_crosses_a_manual_tunnel(protocols, enc, auth, udp) -> None:
         try:
             out = lab.sh(a, "ping", "-c3", "-i0.2", "-W2", "-I", LAN_A, LAN_B, check=False)
             assert " 0% packet loss" in out, out
+            assert "qlen 2000" in lab.sh(a, "ip", "link", "show", "pyipsec0")  # TXQUEUELEN
         finally:
             stats_a, stats_b = stop_node(na), stop_node(nb)
         assert sum(stats_a.values()) == 0 and sum(stats_b.values()) == 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Any
 
 VNET_HDR = struct.Struct("<BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start, csum_offset
 VNET_HDR_LEN = VNET_HDR.size  # 10
@@ -118,6 +119,47 @@ def _headers(packet: bytes | bytearray) -> tuple[bool, int, int]:
     return v6, iphl, thl
 
 
+def chunk_sums(packet: bytes, start: int, end: int, size: int) -> list[int]:
+    """The one's complement sum of each ``size``-byte chunk of ``packet[start:end]`` (the last
+    may be shorter), congruent to ``_sum16`` of the chunk modulo 0xFFFF but not folded.
+
+    The full chunks are summed in one vectorised step when NumPy is available and ``size`` is
+    even (every chunk then starts on a 16-bit word boundary of the array); otherwise, and for
+    the short last chunk, chunk by chunk.
+    """
+    count = (end - start) // size
+    np = _numpy()
+    sums: list[int]
+    if np is not None and count > 1 and not size % 2:
+        words = np.frombuffer(packet, dtype=">u2", count=count * size // 2, offset=start)
+        raw = words.reshape(count, size // 2).sum(axis=1, dtype=np.uint64).tolist()
+        sums = raw  # big-endian words summed as such: no byte swap, folded by the caller
+    else:
+        sums = [_sum16(packet[i : i + size]) for i in range(start, start + count * size, size)]
+    if start + count * size < end:
+        sums.append(_sum16(packet[start + count * size : end]))
+    return sums
+
+
+_NUMPY: object = None  # the numpy module, False if unavailable, None if not yet tried
+
+
+def _numpy() -> Any:
+    global _NUMPY
+    if _NUMPY is None:
+        try:
+            import numpy
+
+            _NUMPY = numpy
+        except ImportError:
+            _NUMPY = False
+    return _NUMPY or None
+
+
+_TCP20 = struct.Struct("!4sIIBBHHH")  # ports, seq, ack, data offset, flags, window, csum, urg
+_IPV4_20 = struct.Struct("!BBHHHBBH8s")  # up to the checksum, then the addresses
+
+
 def segment_tcp(packet: bytes, gso_size: int) -> list[bytes]:
     """Cut a TCP super-segment into segments of ``gso_size`` payload bytes, all checksums set.
 
@@ -126,8 +168,8 @@ def segment_tcp(packet: bytes, gso_size: int) -> list[bytes]:
     the first only. The incoming TCP checksum field (partial or not) is ignored.
 
     Checksums are sums of parts (RFC 1071 §2(A), all parts start at even offsets): the
-    addresses and the constant header words are summed once, then per segment only the
-    changing words and the payload chunk are added.
+    addresses and the constant header words are summed once, the payload chunks all at once
+    (``chunk_sums``), then per segment only the changing words are added.
     """
     v6, iphl, thl = _headers(packet)
     if gso_size <= 0:
@@ -136,61 +178,53 @@ def segment_tcp(packet: bytes, gso_size: int) -> list[bytes]:
     end = (40 + _U16.unpack_from(packet, 4)[0]) if v6 else _U16.unpack_from(packet, 2)[0]
     if end > len(packet) or end < hl:
         end = len(packet)
-    ip = bytearray(packet[:iphl])
-    tcp = bytearray(packet[iphl:hl])
-    seq = _U32.unpack_from(tcp, 4)[0]
-    flags = tcp[13]
-    # TCP header without seq, flags and checksum (those are added per segment)
-    tcp[4:8] = b"\0\0\0\0"
-    tcp[13] = 0
-    tcp[16:18] = b"\0\0"
+    packet = bytes(packet)
+    ports, seq, ack, off, flags, window, _csum, urg = _TCP20.unpack_from(packet, iphl)
+    opts = packet[iphl + 20 : hl]
+    # the TCP header without seq, flags and checksum, and the pseudo-header's constant part
+    const_sum = (
+        _sum16(packet[8:40] if v6 else packet[12:20]) + _PROTO_TCP
+        + _sum16(_TCP20.pack(ports, 0, ack, off, 0, window, 0, urg) + opts)
+    )  # fmt: skip
     if v6:
-        const_sum = _sum16(packet[8:40]) + _PROTO_TCP + _sum16(tcp)
-        ident = 0
-        ip_base = 0
+        ip_first = packet[:4]
+        ip_rest = packet[6:40]
+        ident = ip_base = vihl = tos = ttl = proto = frag = 0
+        addrs = ip_opts = b""
     else:
-        const_sum = _sum16(packet[12:20]) + _PROTO_TCP + _sum16(tcp)
-        ident = _U16.unpack_from(ip, 4)[0]
-        ip[2:6] = b"\0\0\0\0"
-        ip[10:12] = b"\0\0"
-        ip_base = _sum16(ip)
-    ip_bytes = bytes(ip)
-    tcp_head = bytes(tcp[:4])
-    tcp_mid = bytes(tcp[8:13])
-    tcp_tail = bytes(tcp[14:16])
-    tcp_opts = bytes(tcp[18:])
-    pack_seq = _U32.pack
+        vihl, tos, _tl, ident, frag, ttl, proto, _c, addrs = _IPV4_20.unpack_from(packet)
+        ip_opts = packet[20:iphl]
+        ip_base = _sum16(packet[:2] + packet[6:10] + packet[12:iphl])
+        ip_rest = ip_first = b""
+    sums = chunk_sums(packet, hl, end, gso_size) if end > hl else [0]
+    mv = memoryview(packet)
+    pack_tcp = _TCP20.pack
+    pack_ip = _IPV4_20.pack
     pack16 = _U16.pack
+    join = b"".join
     out: list[bytes] = []
     pos = hl
-    first = True
-    while pos < end or first:
-        chunk = packet[pos : pos + gso_size]
+    last_index = len(sums) - 1
+    for i, payload_sum in enumerate(sums):
+        chunk = mv[pos : pos + gso_size] if i != last_index else mv[pos:end]
         pos += gso_size
-        last = pos >= end
         f = flags
-        if not first:
+        if i:
             f &= ~TCP_CWR
-        if not last:
+        if i != last_index:
             f &= ~(TCP_FIN | TCP_PSH)
         seg_len = thl + len(chunk)
-        total = _fold(const_sum + seg_len + (seq >> 16) + (seq & 0xFFFF) + f + _sum16(chunk))
-        tcp_bytes = b"".join(
-            (tcp_head, pack_seq(seq), tcp_mid, bytes((f,)), tcp_tail,
-             pack16(~total & 0xFFFF), tcp_opts)
-        )  # fmt: skip
+        # const_sum > 0, so a multiple of 0xFFFF folds to 0xFFFF (RFC 1071 end-around carry)
+        total = (const_sum + seg_len + (seq >> 16) + (seq & 0xFFFF) + f + payload_sum) % 0xFFFF
+        tcp_hdr = pack_tcp(ports, seq, ack, off, f, window, ~(total or 0xFFFF) & 0xFFFF, urg)
         if v6:
-            ip_out = ip_bytes[:4] + pack16(seg_len) + ip_bytes[6:]
+            out.append(join((ip_first, pack16(seg_len), ip_rest, tcp_hdr, opts, chunk)))
         else:
-            csum = ~_fold(ip_base + iphl + seg_len + ident) & 0xFFFF
-            ip_out = b"".join(
-                (ip_bytes[:2], pack16(iphl + seg_len), pack16(ident), ip_bytes[6:10],
-                 pack16(csum), ip_bytes[12:])
-            )  # fmt: skip
+            csum = ~((ip_base + iphl + seg_len + ident) % 0xFFFF or 0xFFFF) & 0xFFFF
+            ip_hdr = pack_ip(vihl, tos, iphl + seg_len, ident, frag, ttl, proto, csum, addrs)
+            out.append(join((ip_hdr, ip_opts, tcp_hdr, opts, chunk)))
             ident = (ident + 1) & 0xFFFF
-        out.append(ip_out + tcp_bytes + chunk)
         seq = (seq + len(chunk)) & 0xFFFFFFFF
-        first = False
     return out
 
 

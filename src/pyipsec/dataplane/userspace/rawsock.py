@@ -82,6 +82,11 @@ class RawReceiver:
         self.v6 = _marked(socket.socket(socket.AF_INET6, socket.SOCK_RAW, protocol), mark)
         self.v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         self.v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        # A burst from a peer's batch must not overflow the default ~200 KiB: a full raw
+        # socket does not just drop, the kernel answers "protocol unreachable" as if no one
+        # listened (and the sender's TCP sees loss and halves its rate).
+        big_receive_buffer(self.v4)
+        big_receive_buffer(self.v6)
 
     def recv_v4(self) -> bytes:
         return self.v4.recv(65535)
