@@ -49,4 +49,4 @@ def test_a_burst_of_esp_is_received_whole() -> None:
         assert int(out.stdout) == BURST
         stats = lab.sh(ns, "cat", "/proc/net/snmp")
         header, values = [line.split() for line in stats.splitlines() if line.startswith("Ip:")]
-        assert dict(zip(header, values))["InUnknownProtos"] == "0"
+        assert dict(zip(header, values, strict=True))["InUnknownProtos"] == "0"
