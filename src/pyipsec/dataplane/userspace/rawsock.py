@@ -11,9 +11,15 @@ from the addresses in the ancillary data: the engine always sees a complete IP p
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import logging
 import socket
 import struct
+
+from pyipsec.dataplane.userspace import mmsg
+
+log = logging.getLogger("pyipsec.dataplane")
 
 IPPROTO_ESP = 50
 IPPROTO_AH = 51
@@ -32,18 +38,63 @@ def _marked(sock: socket.socket, mark: int) -> socket.socket:
 
 
 class RawSender:
-    """Sends complete IPv4/IPv6 packets, their headers built by the caller."""
+    """Sends complete IPv4/IPv6 packets, their headers built by the caller.
+
+    Between ``begin()`` and ``flush()`` IPv4 packets are collected and sent with one
+    ``sendmmsg`` per up to 64 (see ``mmsg.py``), in order; send errors then show in the log
+    at ``flush()`` instead of raising from ``send()``.
+    """
 
     def __init__(self, mark: int = PYIPSEC_FWMARK) -> None:
         self.v4 = _marked(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
         self.v6 = _marked(socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW), mark)
         self.v6.setsockopt(socket.IPPROTO_IPV6, IPV6_HDRINCL, 1)
         self._addr: dict[bytes, tuple[str, int]] = {}  # packed destination -> sockaddr
+        self._mmsg = mmsg.MmsgSender(self.v4.fileno()) if mmsg.available() else None
+        self._batch: list[bytes] | None = None
+        self._dsts: list[bytes] = []
+        self.batched = 0  # packets that left in a sendmmsg batch (for tests and tuning)
+
+    def begin(self) -> None:
+        """Collect IPv4 packets from now on (if the system can batch them)."""
+        if self._mmsg is not None and self._batch is None:
+            self._batch, self._dsts = [], []
+
+    def flush(self) -> None:
+        """Send what was collected since ``begin()``, and stop collecting."""
+        batch, dsts = self._batch, self._dsts
+        self._batch, self._dsts = None, []
+        if batch:
+            self._send_batch(batch, dsts)
+
+    def _send_batch(self, batch: list[bytes], dsts: list[bytes]) -> None:
+        assert self._mmsg is not None
+        i, n = 0, len(batch)
+        while i < n:
+            try:
+                sent = self._mmsg.send(batch[i:], dsts[i:])
+            except OSError as exc:  # the first of the rest failed: drop it, as sendto would
+                if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
+                    dst = socket.inet_ntop(socket.AF_INET, dsts[i])
+                    log.warning("sending to %s failed: %s", dst, exc.strerror)
+                sent = 1
+            else:
+                self.batched += sent
+            i += sent
 
     def send(self, packet: bytes) -> None:
         version = packet[0] >> 4
         if version == 4:
             raw = packet[16:20]
+            batch = self._batch
+            if batch is not None:
+                batch.append(packet)
+                self._dsts.append(raw)
+                if len(batch) >= mmsg.MAX_BATCH:
+                    dsts = self._dsts
+                    self._batch, self._dsts = [], []
+                    self._send_batch(batch, dsts)
+                return
             addr = self._addr.get(raw)
             if addr is None:
                 addr = self._remember(raw, socket.AF_INET)

@@ -249,9 +249,14 @@ class UserspaceDataplane:
         send = self.send_outbound
         if offload:
             self._udp_queue = {}
+        sender = self.sender
+        if sender is not None:
+            sender.begin()
         try:
             self._read_tun_batch(fd, offload, send, now)
         finally:
+            if sender is not None:
+                sender.flush()
             queue, self._udp_queue = self._udp_queue, None
             if queue:
                 self._flush_udp(queue)
