@@ -61,7 +61,8 @@ BATCH_SCRIPT = textwrap.dedent(
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     assert mmsg.available()
     rx, tx = RawReceiver(IPPROTO_ESP), RawSender()
-    lo, nowhere = socket.inet_aton("127.0.0.1"), socket.inet_aton("203.0.113.99")
+    # an address with a zero byte (a C string of it would stop there), and one with no route
+    lo, nowhere = socket.inet_aton("203.0.113.1"), socket.inet_aton("198.51.100.99")
     def esp(i, dst):
         body = struct.pack("!II", 0x4321, i) + bytes(100 + i)
         return ipv4_header(lo, dst, IPPROTO_ESP, len(body), ident=i) + body
@@ -88,9 +89,13 @@ def test_batched_sending_keeps_order_and_survives_a_failing_packet() -> None:
     with Lab("pyirawsk") as lab:
         ns = lab.ns("a")
         lab.sh(ns, "ip", "link", "set", "lo", "up")
+        lab.sh(ns, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+        lab.sh(ns, "ip", "addr", "add", "203.0.113.1/24", "dev", "d0")
+        lab.sh(ns, "ip", "link", "set", "d0", "up")
+        lab.sh(ns, "ip", "link", "set", "d1", "up")
         out = subprocess.run(
             ["ip", "netns", "exec", ns, sys.executable, "-c", BATCH_SCRIPT],
             capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
         assert out.stdout.split() == ["True", "148"], out.stderr
-        assert out.stderr.count("sending to 203.0.113.99 failed") == 2
+        assert out.stderr.count("sending to 198.51.100.99 failed") == 2

@@ -30,8 +30,9 @@ class _SockaddrIn(ctypes.Structure):
     _fields_ = [
         ("sin_family", ctypes.c_ushort),
         ("sin_port", ctypes.c_uint16),
-        ("sin_addr", ctypes.c_char * 4),
-        ("sin_zero", ctypes.c_char * 8),
+        # bytes, not c_char: a c_char array stops at a NUL byte (203.0.113.x has one)
+        ("sin_addr", ctypes.c_ubyte * 4),
+        ("sin_zero", ctypes.c_ubyte * 8),
     ]
 
 
@@ -103,7 +104,9 @@ class MmsgSender:
         if name is None:
             if len(self._names) >= 4096:
                 self._names.clear()
-            name = self._names[dst] = _SockaddrIn(socket.AF_INET, 0, dst)
+            name = _SockaddrIn(socket.AF_INET, 0)
+            name.sin_addr[:] = dst
+            self._names[dst] = name
         return name
 
     def send(self, packets: list[bytes], dsts: list[bytes]) -> int:
