@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import itertools
 from dataclasses import dataclass
+
+# Change counters of the SPD and the SAD (``generation``) come from this one sequence, so a
+# value never repeats across objects: a cache keyed by it cannot mistake a new table for an
+# old one.
+GENERATIONS = itertools.count(1)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -104,6 +104,8 @@ __all__ = [
 class SpdLookup(Protocol):
     """What the processor needs of the SPD (``pyipsec.dataplane.spd.Spd``)."""
 
+    generation: int  # changes with every change of the SPD (``policy.GENERATIONS``)
+
     def lookup(self, direction: Direction, selector: Selector) -> Policy | None: ...
 
 
@@ -143,7 +145,7 @@ class _Flow:
     """What the fast path remembers of one flow: the selector, and the policy and SA the slow
     path chose for it last time (both re-validated on every packet)."""
 
-    __slots__ = ("generation", "policy", "sa", "sa_dst", "sa_src", "selector")
+    __slots__ = ("policy", "sa", "sa_dst", "sa_src", "sad_gen", "selector", "spd_gen")
 
     def __init__(
         self,
@@ -152,16 +154,17 @@ class _Flow:
         sa: SecurityAssociation,
         sa_src: IPAddress | None = None,
         sa_dst: IPAddress | None = None,
-        generation: tuple[int, int] | None = None,
     ) -> None:
         self.selector = selector
         self.policy = policy
         self.sa = sa
         self.sa_src = sa_src
         self.sa_dst = sa_dst
-        # (SPD, SAD) generations when the choice was last confirmed: while both are
-        # unchanged, the SPD and the SAD would answer the same and are not asked again.
-        self.generation = generation
+        # The SPD and SAD generations when the choice was last confirmed (0: not yet; the
+        # counters start at 1): while both are unchanged, the SPD and the SAD would answer
+        # the same and are not asked again. Inbound flows use only the SPD's.
+        self.spd_gen = 0
+        self.sad_gen = 0
 
 
 _FLOW_CACHE_MAX = 65536
@@ -250,9 +253,7 @@ class Processor:
         """
         try:
             if self.fast_path and len(header) == 20 and len(esp) >= 8:
-                result = self._fast_esp(header, esp, now, udp_encap)
-                if result is not None:
-                    return result
+                return self._fast_esp(header, esp, now, udp_encap)
             if header[0] >> 4 == 4:
                 hdr = ipv4_header(header[12:16], header[16:20], IpProtocol.ESP, len(esp))
             else:
@@ -535,20 +536,18 @@ class Processor:
         flow = self._out_flows.get(key)
         if flow is None or flow.sa_dst is None or len(packet) != (packet[2] << 8) | packet[3]:
             return None
-        sad = self.sad
+        sad, spd = self.sad, self.spd
         policy = flow.policy
         sa = flow.sa
-        spd_gen: int | None = getattr(self.spd, "generation", None)
-        if spd_gen is not None and flow.generation == (spd_gen, sad.generation):
+        if flow.spd_gen == spd.generation and flow.sad_gen == sad.generation:
             if not sad.check_time(sa, now):  # the lifetime part of _find_out
                 return None
         else:
-            if self.spd.lookup(Direction.OUT, flow.selector) is not policy:
+            if spd.lookup(Direction.OUT, flow.selector) is not policy:
                 return None
             if self._find_out(policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now) is not sa:
                 return None
-            if spd_gen is not None:
-                flow.generation = (spd_gen, sad.generation)
+            flow.spd_gen, flow.sad_gen = spd.generation, sad.generation
         params = sa.params
         seq = sa.seq_out + 1
         if seq > _SEQ_LIMIT[params.esn]:
@@ -562,35 +561,31 @@ class Processor:
             iv = self._random(enc.iv_size)
         else:
             iv = b""
-        payload = esp_protect(sa, packet, IpProtocol.IPV4, seq, iv)
+        out = esp_protect(sa, packet, IpProtocol.IPV4, seq, iv)
         udp_ports = params.udp_encap
-        nh = IpProtocol.ESP
-        if udp_ports is not None and self.udp_payload_only:
-            sa.seq_out = seq
-            sad.count(sa, len(packet), now)
-            return OutboundResult(
-                Verdict.PROTECTED, payload, params.src, params.dst, udp_ports, 0, "", policy.id
-            )
-        if udp_ports is not None:
-            payload = udp_header(params.src, params.dst, udp_ports[0], udp_ports[1], payload) + (
-                payload
-            )
-            nh = IpProtocol.UDP
-        if params.src.version == 4:
-            header = ipv4_header(
-                sa.src_packed, sa.dst_packed, nh, len(payload), tos=packet[1],
-                ident=self._next_ip_id(),
-            )  # fmt: skip
-        else:
-            header = ipv6_header(
-                sa.src_packed, sa.dst_packed, nh, len(payload), traffic_class=packet[1]
-            )
+        offset = 0  # of the ESP bytes in ``out``
+        if udp_ports is None or not self.udp_payload_only:  # else the kernel adds IP/UDP
+            nh = IpProtocol.ESP
+            if udp_ports is not None:
+                out = udp_header(params.src, params.dst, udp_ports[0], udp_ports[1], out) + out
+                nh = IpProtocol.UDP
+                offset = 8
+            if params.src.version == 4:
+                header = ipv4_header(
+                    sa.src_packed, sa.dst_packed, nh, len(out), tos=packet[1],
+                    ident=self._next_ip_id(),
+                )  # fmt: skip
+            else:
+                header = ipv6_header(
+                    sa.src_packed, sa.dst_packed, nh, len(out), traffic_class=packet[1]
+                )
+            out = header + out
+            offset += len(header)
         sa.seq_out = seq
         sad.count(sa, len(packet), now)
         return OutboundResult(
-            Verdict.PROTECTED, header + payload, params.src, params.dst, udp_ports,
-            len(header) + (8 if udp_ports is not None else 0), "", policy.id,
-        )  # fmt: skip
+            Verdict.PROTECTED, out, params.src, params.dst, udp_ports, offset, "", policy.id
+        )
 
     def _next_ip_id(self) -> int:
         """A non-zero IPv4 Identification for headers we build (RFC 6864 §4.1: unique for
@@ -802,12 +797,11 @@ class Processor:
         if flow is None or flow.sa is not sa:
             return None
         policy = flow.policy
-        spd_gen: int | None = getattr(self.spd, "generation", None)
-        if spd_gen is None or flow.generation is None or flow.generation[0] != spd_gen:
-            if self.spd.lookup(Direction.IN, flow.selector) is not policy:
+        spd = self.spd
+        if flow.spd_gen != spd.generation:
+            if spd.lookup(Direction.IN, flow.selector) is not policy:
                 return None
-            if spd_gen is not None:
-                flow.generation = (spd_gen, 0)  # inbound flows use the SPD's part only
+            flow.spd_gen = spd.generation
         if ecn(header) == ECN_CE and inner[1] & 3 in (1, 2):
             inner = with_ecn_ce(inner)  # RFC 6040 §4.2, as in the slow path
         return InboundResult(Verdict.DELIVER, inner, "", (sa.params.spi,), policy.id)

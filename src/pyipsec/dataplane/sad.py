@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, IvKind, Mac
-from pyipsec.dataplane.policy import Direction, IPAddress, Level, Mode, Policy
+from pyipsec.dataplane.policy import GENERATIONS, Direction, IPAddress, Level, Mode, Policy
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.wire.ip import IpProtocol
 
@@ -203,16 +203,17 @@ class Sad:
         self._by_policy: dict[int, list[SecurityAssociation]] = {}
         self._events: list[SadEvent] = []
         self._order = 0
-        # Bumped whenever an SA is added or removed or changes state, i.e. whenever
+        # Changes whenever an SA is added or removed or changes state, i.e. whenever
         # ``find_outbound`` could answer differently: callers may cache its answer meanwhile.
-        self.generation = 0
+        # Drawn from the process-wide sequence the SPD uses too (``policy.GENERATIONS``).
+        self.generation = next(GENERATIONS)
 
     # -- install / remove -------------------------------------------------------------------
 
     def add(self, params: SaParams, now: float) -> SecurityAssociation:
         """Install an SA (mature at once); keyed transforms are built here, once."""
         self._order += 1
-        self.generation += 1
+        self.generation = next(GENERATIONS)
         sa = SecurityAssociation(params, now, self._order)
         if params.direction is Direction.IN:
             key = (params.spi, int(params.protocol), params.dst.packed)
@@ -229,7 +230,7 @@ class Sad:
 
     def remove(self, sa: SecurityAssociation) -> None:
         """Remove ``sa`` (no event); it becomes dead."""
-        self.generation += 1
+        self.generation = next(GENERATIONS)
         sa.state = SaState.DEAD
         p = sa.params
         if p.direction is Direction.IN:
@@ -360,7 +361,7 @@ class Sad:
         return events
 
     def _soft(self, sa: SecurityAssociation, reason: ExpiryReason) -> None:
-        self.generation += 1
+        self.generation = next(GENERATIONS)
         sa.state = SaState.DYING
         p = sa.params
         self._events.append(SaSoftExpired(spi=p.spi, protocol=p.protocol, dst=p.dst, reason=reason))

@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pyipsec.dataplane.policy import Direction, IPAddress, Policy, Selector
+from pyipsec.dataplane.policy import GENERATIONS, Direction, IPAddress, Policy, Selector
 
 __all__ = ["Spd", "policy_matches"]
 
@@ -143,8 +143,9 @@ class Spd:
         self._order: dict[int, list[_Bucket]] | None = None
         self._sorted: list[Policy] | None = None
         self._cache: dict[_CacheKey, Policy | None] = {}
-        # Bumped on every change: a cached lookup result stays right while it is unchanged.
-        self.generation = 0
+        # Changes with every change: a cached lookup result stays right while it is unchanged.
+        # Drawn from one process-wide sequence, so no two SPD objects ever share a value.
+        self.generation = next(GENERATIONS)
         for policy in policies:
             self.add(policy)
 
@@ -214,7 +215,7 @@ class Spd:
         self._changed()
 
     def _changed(self) -> None:
-        self.generation += 1
+        self.generation = next(GENERATIONS)
         self._order = None
         self._sorted = None
         self._cache.clear()

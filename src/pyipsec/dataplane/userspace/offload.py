@@ -132,8 +132,8 @@ def chunk_sums(packet: bytes, start: int, end: int, size: int) -> list[int]:
     sums: list[int]
     if np is not None and count > 1 and not size % 2:
         words = np.frombuffer(packet, dtype=">u2", count=count * size // 2, offset=start)
-        raw = words.reshape(count, size // 2).sum(axis=1, dtype=np.uint64).tolist()
-        sums = raw  # big-endian words summed as such: no byte swap, folded by the caller
+        # big-endian words summed as such: no byte swap; folded by the caller
+        sums = words.reshape(count, size // 2).sum(axis=1, dtype=np.uint64).tolist()
     else:
         sums = [_sum16(packet[i : i + size]) for i in range(start, start + count * size, size)]
     if start + count * size < end:

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from pyipsec.dataplane.policy import Action, Policy
-from pyipsec.dataplane.processor import OutboundResult, Processor, Verdict
+from pyipsec.dataplane.processor import InboundResult, OutboundResult, Processor, Verdict
 from pyipsec.dataplane.userspace.offload import (
     EMPTY_VNET_HDR,
     VNET_HDR_LEN,
@@ -426,8 +426,8 @@ class UserspaceDataplane:
         self.too_big += 1
         self.write_tun(error)
 
-    def _deliver(self, packet: bytes, now: float, encap: tuple[int, int] | None) -> None:
-        result = self.processor.inbound(packet, now, encap)
+    def _deliver(self, result: InboundResult) -> None:
+        """Hand what the engine delivers to the TUN device (through the coalescer)."""
         if result.verdict is Verdict.DELIVER:
             if self._coalescer is not None:
                 self._coalescer.add(result.packet)
@@ -444,7 +444,7 @@ class UserspaceDataplane:
             except OSError as exc:
                 log.warning("raw socket receive failed: %s", exc.strerror)
                 break
-            self._deliver(packet, now, None)
+            self._deliver(self.processor.inbound(packet, now))
         if self._coalescer is not None:
             self._coalescer.flush()
 
@@ -472,12 +472,7 @@ class UserspaceDataplane:
             header = self._udp_headers.get((addr[0], local))
             if header is None:
                 header = self._udp_header(addr[0], local)
-            result = self.processor.inbound_udp(header, data, now, (addr[1], self.nat_t_port))
-            if result.verdict is Verdict.DELIVER:
-                if self._coalescer is not None:
-                    self._coalescer.add(result.packet)
-                else:
-                    self._write_tun(result.packet)
+            self._deliver(self.processor.inbound_udp(header, data, now, (addr[1], self.nat_t_port)))
         elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
             self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
 
