@@ -290,3 +290,25 @@ def test_a_new_spd_object_is_never_mistaken_for_the_old_one() -> None:
     pair.a.spd = Spd([replace(pair.policy_a, action=Action.DISCARD)])
     res = pair.a.outbound(pair.packet(), 1.0)
     assert res.verdict is Verdict.DROPPED and res.reason == "policy discards"
+
+
+def test_a_flow_made_by_a_packet_that_soft_expires_its_sa_is_not_trusted() -> None:
+    """The slow path records the generations as they were when it chose, before counting the
+    packet: if that count soft-expires the newest SA, the next packet must go back to the
+    older mature one, as the slow path would."""
+    fast, slow = twins("aes-128-gcm", None)
+    for pair in (fast, slow):
+        old = pair.params["ESP-ab"]
+        dying = SaParams(**{**_fields(old), "spi": 0x555, "lifetime": Lifetime(soft_bytes=1)})
+        pair.a.sad.add(dying, 1.0)
+        pair.b.sad.add(SaParams(**{**_fields(dying), "direction": Direction.IN}), 1.0)
+    spis = {}
+    for pair in (fast, slow):
+        got = []
+        for _ in range(3):
+            out = pair.a.outbound(pair.packet(), 1.0)
+            got.append(int.from_bytes(out.packet[20:24], "big"))
+        spis[id(pair)] = got
+    older = fast.params["ESP-ab"].spi
+    assert spis[id(fast)] == spis[id(slow)] == [0x555, older, older]
+    assert state(fast) == state(slow)

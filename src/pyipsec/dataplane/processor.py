@@ -34,7 +34,6 @@ sequence exhaustion, NAT mapping changes) are drained with ``pop_events()``.
 
 from __future__ import annotations
 
-import struct
 from typing import Protocol
 
 from pyipsec.crypto.base import IvKind, Rng
@@ -65,6 +64,7 @@ from pyipsec.dataplane.transforms import (
     esp_unprotect,
 )
 from pyipsec.wire.ah import MalformedAh, ah_length, pull_ah_header
+from pyipsec.wire.esp import ESP_HEADER
 from pyipsec.wire.ip import (
     ECN_CE,
     PORT_PROTOCOLS,
@@ -73,16 +73,15 @@ from pyipsec.wire.ip import (
     MalformedPacket,
     ecn,
     fix_transport_checksum,
-    internet_checksum,
     ipv4_header,
     ipv6_header,
     parse_ip,
     rewrite_header,
+    set_ipv4_checksum,
     with_ecn_ce,
 )
 from pyipsec.wire.udpencap import UdpPayloadKind, decapsulate, udp_header
 
-_ESP_SPI_SEQ = struct.Struct("!II")
 _SEQ_LIMIT = {False: 0xFFFFFFFF, True: 0xFFFFFFFFFFFFFFFF}  # RFC 4303 §3.3.3
 ACQUIRE_INTERVAL = 1.0  # seconds between two acquires for one policy
 _RNG_CHUNK = 4096
@@ -498,6 +497,8 @@ class Processor:
                 payload
             )
         sad = self.sad
+        # what the SPD and the SAD looked like when they chose (before counting can expire)
+        generations = (self.spd.generation, sad.generation)
         for sa, seq in ((esp_sa, esp_seq), (ah_sa, ah_seq)):
             if sa is not None:
                 sa.seq_out = seq
@@ -510,7 +511,8 @@ class Processor:
             if key is not None:
                 if len(self._out_flows) >= _FLOW_CACHE_MAX:
                     self._out_flows.clear()
-                self._out_flows[key] = _Flow(selector, policy, esp_sa, sa_src, sa_dst)
+                flow = self._out_flows[key] = _Flow(selector, policy, esp_sa, sa_src, sa_dst)
+                flow.spd_gen, flow.sad_gen = generations
         return OutboundResult(
             verdict=Verdict.PROTECTED,
             packet=out,
@@ -597,9 +599,7 @@ class Processor:
     def _with_ip_id(self, header: bytes) -> bytes:
         h = bytearray(header)
         h[4:6] = self._next_ip_id().to_bytes(2, "big")
-        h[10:12] = b"\0\0"
-        ihl = (h[0] & 0x0F) * 4
-        h[10:12] = internet_checksum(h[:ihl]).to_bytes(2, "big")
+        set_ipv4_checksum(h)
         return bytes(h)
 
     # -- inbound ----------------------------------------------------------------------------
@@ -664,7 +664,7 @@ class Processor:
             off = info.header_len
             if len(packet) < off + 8:
                 raise PacketDropped(hdr_err, "ESP header truncated")
-            spi, seq_low = _ESP_SPI_SEQ.unpack_from(packet, off)
+            spi, seq_low = ESP_HEADER.unpack_from(packet, off)
             sa = self._inbound_sa(spi, SaProtocol.ESP, _raw_dst(packet, version), now)
             self._check_encap(sa, udp_encap)
             seq = sa.replay.check(seq_low)
@@ -701,7 +701,7 @@ class Processor:
     ) -> InboundResult:
         """The ESP part of ``_fast_inbound``: ``header`` is the plain 20-byte outer IPv4
         header (only its addresses and ECN bits are read), ``esp`` the ESP bytes."""
-        spi, seq_low = _ESP_SPI_SEQ.unpack_from(esp)
+        spi, seq_low = ESP_HEADER.unpack_from(esp)
         sa = self._inbound_sa(spi, SaProtocol.ESP, header[16:20], now)
         self._check_encap(sa, udp_encap)
         seq = sa.replay.check(seq_low)
@@ -772,7 +772,8 @@ class Processor:
                 if policy is not None and policy.id == policy_id:
                     if len(self._in_flows) >= _FLOW_CACHE_MAX:
                         self._in_flows.clear()
-                    self._in_flows[key] = _Flow(selector, policy, used[0])
+                    flow = self._in_flows[key] = _Flow(selector, policy, used[0])
+                    flow.spd_gen = self.spd.generation
         else:
             policy_id = self._policy_check(inner_info, used, mode)
         return InboundResult(

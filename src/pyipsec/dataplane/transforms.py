@@ -32,11 +32,10 @@ from pyipsec.wire.ah import (
     zero_ipv4_mutable,
     zero_ipv6_mutable,
 )
-from pyipsec.wire.esp import ESP_HEADER_LEN, MalformedEsp, build_trailer, split_trailer
+from pyipsec.wire.esp import ESP_HEADER, ESP_HEADER_LEN, MalformedEsp, build_trailer, split_trailer
 from pyipsec.wire.ip import IpProtocol, rewrite_header
 
 _U32 = struct.Struct("!I")
-_U32X2 = struct.Struct("!II")
 _U32X3 = struct.Struct("!III")
 
 
@@ -83,9 +82,9 @@ def esp_protect(
                 aad = _U32X3.pack(p.spi, seq >> 32, seq & 0xFFFFFFFF)
                 header = aad[:4] + aad[8:]
             else:
-                aad = header = _U32X2.pack(p.spi, seq)
+                aad = header = ESP_HEADER.pack(p.spi, seq)
             return header + iv + cipher.encrypt(iv, plaintext, aad)
-        body = _U32X2.pack(p.spi, seq & 0xFFFFFFFF) + iv + cipher.encrypt(iv, plaintext)
+        body = ESP_HEADER.pack(p.spi, seq & 0xFFFFFFFF) + iv + cipher.encrypt(iv, plaintext)
     except CryptoError:
         raise PacketDropped(XfrmStat.OUT_STATE_PROTOCOL_ERRORS, "encryption failed") from None
     mac = sa.mac

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from pyipsec.wire.ip import IpProtocol, internet_checksum
+from pyipsec.wire.ip import IpProtocol, set_ipv4_checksum
 
 IPV4_DF = 0x4000
 IPV4_MF = 0x2000
@@ -54,8 +54,7 @@ def fragment_ipv4(packet: bytes, mtu: int) -> list[bytes]:
         if more or last_mf:
             field |= IPV4_MF
         header[6:8] = field.to_bytes(2, "big")
-        header[10:12] = b"\0\0"
-        header[10:12] = internet_checksum(header).to_bytes(2, "big")
+        set_ipv4_checksum(header)
         out.append(bytes(header) + chunk)
     return out
 

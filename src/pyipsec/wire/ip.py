@@ -269,6 +269,13 @@ def build_ip(
     return ipv6_header(src.packed, dst.packed, protocol, len(payload), hop_limit=ttl) + payload
 
 
+def set_ipv4_checksum(buf: bytearray) -> None:
+    """Recompute, in place, the checksum of the IPv4 header at the start of ``buf``."""
+    ihl = (buf[0] & 0x0F) * 4
+    buf[10:12] = b"\x00\x00"
+    buf[10:12] = internet_checksum(buf[:ihl]).to_bytes(2, "big")
+
+
 def rewrite_header(
     header: bytes | bytearray, version: int, nh_offset: int, protocol: int, total_len: int
 ) -> bytes:
@@ -281,9 +288,7 @@ def rewrite_header(
     hdr[nh_offset] = protocol
     if version == 4:
         hdr[2:4] = total_len.to_bytes(2, "big")
-        hdr[10:12] = b"\x00\x00"
-        ihl = (hdr[0] & 0x0F) * 4
-        hdr[10:12] = internet_checksum(hdr[:ihl]).to_bytes(2, "big")
+        set_ipv4_checksum(hdr)
     else:
         hdr[4:6] = (total_len - 40).to_bytes(2, "big")
     return bytes(hdr)
@@ -340,9 +345,7 @@ def with_ecn_ce(packet: bytes) -> bytes:
     buf = bytearray(packet)
     if buf[0] >> 4 == 4:
         buf[1] |= ECN_CE
-        ihl = (buf[0] & 0x0F) * 4
-        buf[10:12] = b"\x00\x00"
-        buf[10:12] = internet_checksum(buf[:ihl]).to_bytes(2, "big")
+        set_ipv4_checksum(buf)
     else:
         buf[1] |= ECN_CE << 4
     return bytes(buf)

@@ -32,17 +32,15 @@ def tick(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
             eng.emit(PeerUnreachable(remote=sa.remote, reason="DPD"))
             eng.delete_ike(sa, now, reason="peer unreachable (DPD)", children=True, notify=False)
             return
-    elif _heard_recently(eng, sa, now, interval):
-        sa.dpd_next = max(sa.last_heard, _last_inbound(eng, sa)) + interval
-        return
+    else:
+        heard = max(sa.last_heard, _last_inbound(eng, sa))
+        if heard + interval > now:  # heard from recently: no probe needed yet
+            sa.dpd_next = heard + interval
+            return
     sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF or 1
     sa.dpd_pending = sa.dpd_seq
     eng.send_informational(sa, [dpd_notify(cky_i=sa.cky_i, cky_r=sa.cky_r, sequence=sa.dpd_seq)])
     sa.dpd_next = now + interval
-
-
-def _heard_recently(eng: Ikev1Engine, sa: IkeSa, now: float, interval: float) -> bool:
-    return max(sa.last_heard, _last_inbound(eng, sa)) + interval > now
 
 
 def _last_inbound(eng: Ikev1Engine, sa: IkeSa) -> float:

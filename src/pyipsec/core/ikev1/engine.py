@@ -75,6 +75,7 @@ from .events import (
 )
 from .ike_sa import (
     PROTOCOL_ID,
+    SEND_TRIES,
     ChildSa,
     Dropped,
     ExchangeKind,
@@ -725,7 +726,7 @@ class Ikev1Engine:
     def _sa_timers(self, sa: IkeSa, now: float) -> None:
         rt = sa.retransmit
         if rt is not None and rt.awaiting and now >= rt.next_at:
-            if rt.tries + 1 >= 5:
+            if rt.tries + 1 >= SEND_TRIES:
                 self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1: no answer"))
                 self.emit(PeerUnreachable(remote=sa.remote, reason="phase 1 retransmissions"))
                 self.forget(sa)

@@ -15,16 +15,18 @@ from pyipsec.core.profiles import PeerProfile, ProposalProfile
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaProtocol
-from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
+from pyipsec.wire.ikev1.constants import NotifyMessageType
 from pyipsec.wire.ikev1.payloads import IdPayload, SaPayload
 
 from .events import Endpoint
 from .keymat import Phase1Keys
+from .phase2_proposals import PROTOCOL_IDS, SA_PROTOCOLS
 from .proposals import Phase1Choice, Phase2Choice
 
 __all__ = [
     "PROTOCOL_ID",
     "SA_PROTOCOL",
+    "SEND_TRIES",
     "ChildSa",
     "Dropped",
     "ExchangeKind",
@@ -40,6 +42,7 @@ __all__ = [
 # times by default. We double from 3 s instead: 3, 6, 12, 24, 48 s, then give up (93 s).
 RETRANSMIT_FIRST = 3.0
 RETRANSMIT_TRIES = 5
+SEND_TRIES = 5  # sends of one message of ours (the first + retransmissions) before giving up
 
 
 class Dropped(Exception):
@@ -50,8 +53,8 @@ class Dropped(Exception):
         self.reason = reason
 
 
-PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
-SA_PROTOCOL = {int(v): k for k, v in PROTOCOL_ID.items()}
+PROTOCOL_ID = PROTOCOL_IDS
+SA_PROTOCOL = SA_PROTOCOLS
 
 
 def notify_name(value: int) -> str:

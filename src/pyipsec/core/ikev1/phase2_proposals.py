@@ -77,10 +77,11 @@ from pyipsec.wire.ikev1.payloads import (
 # ESP transform ids come from the registry (``ikev1_esp_id``); ciphers without one (ChaCha20)
 # are skipped.
 
-_PROTOCOL_IDS: Mapping[SaProtocol, int] = MappingProxyType(
+# The one table between the SAD's protocols and IKE's protocol ids (ike_sa re-exports it).
+PROTOCOL_IDS: Mapping[SaProtocol, ProtocolId] = MappingProxyType(
     {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
 )
-_SA_PROTOCOLS: Mapping[int, SaProtocol] = MappingProxyType({v: k for k, v in _PROTOCOL_IDS.items()})
+SA_PROTOCOLS: Mapping[int, SaProtocol] = MappingProxyType({v: k for k, v in PROTOCOL_IDS.items()})
 _NULL_AUTH = frozenset({"null", ""})
 
 # (mode, UDP-encapsulated, draft) -> Encapsulation Mode value, and back.
@@ -489,7 +490,7 @@ def select_phase2(
     ours_pfs = _profile_pfs(proposal)
     reasons: list[_Unacceptable] = []
     for group in proposal_groups(offer):
-        protos = [_SA_PROTOCOLS[p.protocol_id] for p in group if p.protocol_id in _SA_PROTOCOLS]
+        protos = [SA_PROTOCOLS[p.protocol_id] for p in group if p.protocol_id in SA_PROTOCOLS]
         if len(protos) != len(group) or len(set(protos)) != len(protos) or set(protos) != wanted:
             ids = [p.protocol_id for p in group]
             reasons.append(_Unacceptable(f"proposal {group[0].number}: protocols {ids}"))
@@ -556,7 +557,7 @@ def answer_with_spis(sa: SaPayload, spis: Mapping[SaProtocol, int]) -> SaPayload
     """``sa`` with each proposal's SPI replaced by ours for its protocol (4 bytes)."""
     out = []
     for p in sa.proposals:
-        proto = _SA_PROTOCOLS.get(p.protocol_id)
+        proto = SA_PROTOCOLS.get(p.protocol_id)
         if proto is None:
             raise LocalProtocolError(f"no SPI for protocol {p.protocol_id}")
         out.append(dataclasses.replace(p, spi=_spi_bytes(spis, proto)))
@@ -593,7 +594,7 @@ def accept_phase2_reply(offer: SaPayload, reply: SaPayload, *, udp_encap: bool) 
             for o in mine.transforms
         ):
             raise NoProposalChosen(f"transform {t.number} of protocol {p.protocol_id} not offered")
-        proto = _SA_PROTOCOLS[p.protocol_id]
+        proto = SA_PROTOCOLS[p.protocol_id]
         try:
             decoded.append(_decode_phase2(proto, _peer_spi(p), t))
         except _Unacceptable as exc:  # pragma: no cover - we offered it
@@ -634,7 +635,7 @@ def responder_lifetime_notify(
         choice.lifebytes,
     )
     return NotifyPayload(
-        protocol_id=_PROTOCOL_IDS[protocol],
+        protocol_id=PROTOCOL_IDS[protocol],
         notify_type=NotifyMessageType.RESPONDER_LIFETIME,
         spi=spi.to_bytes(4, "big"),
         data=push_attributes(attrs),

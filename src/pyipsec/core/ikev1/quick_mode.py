@@ -46,7 +46,17 @@ from . import keymat as km
 from . import proposals
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import ChildSaInstalled, Endpoint, NegotiationFailed
-from .ike_sa import ChildSa, Dropped, IkeSa, QuickMode, Retransmit, Side, fingerprint
+from .ike_sa import (
+    PROTOCOL_ID,
+    SEND_TRIES,
+    ChildSa,
+    Dropped,
+    IkeSa,
+    QuickMode,
+    Retransmit,
+    Side,
+    fingerprint,
+)
 from .protected import BadHash, exchange_iv, open_protected, seal
 
 if TYPE_CHECKING:
@@ -55,10 +65,8 @@ if TYPE_CHECKING:
 __all__ = ["QuickMode", "receive", "start", "timers"]
 
 NONCE_SIZE = 20
-RETRIES = 5
 SOFT_FRACTION = {Side.INITIATOR: 0.9, Side.RESPONDER: 0.95}  # the initiator rekeys first
 _PROTOCOLS = ((SaProtocol.ESP, "esp"), (SaProtocol.AH, "ah"))
-_PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
 
 
 HashFn = Callable[[bytes], bytes]
@@ -133,7 +141,7 @@ def start(
         policy=policy,
         proposal=proposal,
         offer=offer,
-        spis={int(_PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()},
+        spis={int(PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()},
         rekey_of=rekey_of,
     )
     q.iv = exchange_iv(sa, mid)
@@ -266,7 +274,7 @@ def _respond(
     if q.dynamic_policy is not None:
         eng.backend.add_policy(q.dynamic_policy)
     q.policy, q.proposal, q.choice, q.answer = policy, proposal, choice, answer
-    q.spis = {int(_PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()}
+    q.spis = {int(PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()}
     q.nr = eng.rng(NONCE_SIZE)
     payloads: list[Payload] = [answer, NoncePayload(data=q.nr)]
     if choice.pfs_group is not None and ke is not None:
@@ -402,7 +410,7 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
     ni, nr = q.ni, q.nr
     sas: list[tuple[SaProtocol, int, int]] = []
     for item in choice.items:
-        spi_in_b = q.spis[int(_PROTOCOL_ID[item.protocol])]
+        spi_in_b = q.spis[int(PROTOCOL_ID[item.protocol])]
         spi_in = int.from_bytes(spi_in_b, "big")
         spi_out = item.peer_spi
         size = km.keymat_size(item.encryption, item.integrity)
@@ -413,7 +421,7 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
             keymat = km.ipsec_keymat(
                 sa.prf,
                 sa.keys.skeyid_d,
-                protocol=int(_PROTOCOL_ID[item.protocol]),
+                protocol=int(PROTOCOL_ID[item.protocol]),
                 spi=spi_b,
                 ni_b=ni,
                 nr_b=nr,
@@ -480,13 +488,13 @@ def _abandon(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
 
 
 def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
-    """Retransmit quick-mode messages; give up after RETRIES; forget finished exchanges."""
+    """Retransmit quick-mode messages; give up after SEND_TRIES; forget finished exchanges."""
     from .engine import HALF_OPEN_TIMEOUT
 
     for mid, q in list(sa.quick.items()):
         rt = q.retransmit
         if rt is not None and rt.awaiting and now >= rt.next_at:
-            if rt.tries + 1 >= RETRIES:
+            if rt.tries + 1 >= SEND_TRIES:
                 eng.emit(NegotiationFailed(remote=sa.remote, reason="quick mode: no answer"))
                 q.done = True
                 rt.awaiting = False

@@ -93,45 +93,45 @@ class MmsgSender:
         self.fd = fd
         self._iov = (_Iovec * MAX_BATCH)()
         self._msgs = (_Mmsghdr * MAX_BATCH)()
-        self._names: dict[bytes, _SockaddrIn] = {}
+        # packed destination -> (sockaddr_in, its address); the structure keeps the memory alive
+        self._names: dict[bytes, tuple[_SockaddrIn, int]] = {}
         for i in range(MAX_BATCH):
             hdr = self._msgs[i].msg_hdr
             hdr.msg_iov = ctypes.pointer(self._iov[i])
             hdr.msg_iovlen = 1
+            hdr.msg_namelen = ctypes.sizeof(_SockaddrIn)
 
-    def _name(self, dst: bytes) -> _SockaddrIn:
-        name = self._names.get(dst)
-        if name is None:
+    def _name(self, dst: bytes) -> int:
+        found = self._names.get(dst)
+        if found is None:
             if len(self._names) >= 4096:
                 self._names.clear()
             name = _SockaddrIn(socket.AF_INET, 0)
             name.sin_addr[:] = dst
-            self._names[dst] = name
-        return name
+            found = self._names[dst] = (name, ctypes.addressof(name))
+        return found[1]
 
-    def send(self, packets: list[bytes], dsts: list[bytes]) -> int:
-        """Send ``packets[i]`` to ``dsts[i]`` (at most ``MAX_BATCH``); the number sent.
+    def send(self, packets: list[bytes], dsts: list[bytes], start: int = 0) -> int:
+        """Send ``packets[i]`` to ``dsts[i]`` for i from ``start`` (at most ``MAX_BATCH``);
+        the number sent.
 
         Raises ``OSError`` when the first one fails (as ``sendto`` would); a short count means
         the rest were not sent (the caller retries them or sends them one by one).
         """
-        n = len(packets)
-        assert n <= MAX_BATCH and _SENDMMSG is not None
+        n = len(packets) - start
+        assert 0 < n <= MAX_BATCH and _SENDMMSG is not None
         iov, msgs = self._iov, self._msgs
-        sizeof = ctypes.sizeof(_SockaddrIn)
         offset = _OFFSET
         assert offset is not None
         for i in range(n):
-            packet = packets[i]
+            packet = packets[start + i]
             if type(packet) is not bytes:
-                packet = packets[i] = bytes(packet)
+                packet = packets[start + i] = bytes(packet)
             vec = iov[i]
             # the bytes object's own buffer: no copy; ``packets`` keeps it alive for the call
             vec.iov_base = id(packet) + offset
             vec.iov_len = len(packet)
-            hdr = msgs[i].msg_hdr
-            hdr.msg_name = ctypes.addressof(self._name(dsts[i]))
-            hdr.msg_namelen = sizeof
+            msgs[i].msg_hdr.msg_name = self._name(dsts[start + i])
         sent: int = _SENDMMSG(self.fd, msgs, n, _MSG_DONTWAIT)  # type: ignore[operator]
         if sent < 0:
             err = ctypes.get_errno()

@@ -25,6 +25,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from pyipsec.wire.ip import set_ipv4_checksum
+
 VNET_HDR = struct.Struct("<BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start, csum_offset
 VNET_HDR_LEN = VNET_HDR.size  # 10
 EMPTY_VNET_HDR = bytes(VNET_HDR_LEN)
@@ -397,8 +399,7 @@ class Coalescer:
             gso_type = VIRTIO_NET_HDR_GSO_TCPV6
         else:
             hdr[2:4] = _U16.pack(total)
-            hdr[10:12] = b"\0\0"
-            hdr[10:12] = _U16.pack(~_sum16(hdr[:20]) & 0xFFFF)
+            set_ipv4_checksum(hdr)  # 20 bytes: only packets without options are merged
             gso_type = VIRTIO_NET_HDR_GSO_TCPV4
         if run.psh:  # the last segment's PSH travels on the super-packet, as with Linux GRO
             hdr[iphl + 13] |= TCP_PSH

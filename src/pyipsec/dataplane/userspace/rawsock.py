@@ -12,12 +12,11 @@ from the addresses in the ancillary data: the engine always sees a complete IP p
 from __future__ import annotations
 
 import errno
-import ipaddress
 import logging
 import socket
-import struct
 
 from pyipsec.dataplane.userspace import mmsg
+from pyipsec.wire.ip import ipv6_header
 
 log = logging.getLogger("pyipsec.dataplane")
 
@@ -72,7 +71,7 @@ class RawSender:
         i, n = 0, len(batch)
         while i < n:
             try:
-                sent = self._mmsg.send(batch[i:], dsts[i:])
+                sent = self._mmsg.send(batch, dsts, i)
             except OSError as exc:  # the first of the rest failed: drop it, as sendto would
                 if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                     dst = socket.inet_ntop(socket.AF_INET, dsts[i])
@@ -119,11 +118,6 @@ class RawSender:
         self.v6.close()
 
 
-def ipv6_header(src: bytes, dst: bytes, next_header: int, payload_len: int, hop: int) -> bytes:
-    """A 40-byte IPv6 header (RFC 8200 §3) for a payload received on a raw socket."""
-    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, next_header, hop, src, dst)
-
-
 class RawReceiver:
     """Receives ESP or AH packets of one protocol for both address families."""
 
@@ -151,8 +145,8 @@ class RawReceiver:
                 dst = value[:16]
             elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
                 hop = int.from_bytes(value[:4], "little")
-        src = ipaddress.IPv6Address(addr[0].split("%")[0]).packed
-        return ipv6_header(src, dst, self.protocol, len(data), hop) + data
+        src = socket.inet_pton(socket.AF_INET6, addr[0].partition("%")[0])
+        return ipv6_header(src, dst, self.protocol, len(data), hop_limit=hop) + data
 
     def close(self) -> None:
         self.v4.close()
