@@ -53,13 +53,10 @@ class InProcessBackend:
         return self.processor.sad.delete(spi, protocol, dst)
 
     def sa_usage(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> SaUsage | None:
-        for sa in self.processor.sad:
-            p = sa.params
-            if p.spi == spi and p.protocol is protocol and p.dst == dst:
-                return SaUsage(
-                    bytes=sa.current_bytes, packets=sa.current_packets, last_used=sa.usetime
-                )
-        return None
+        sa = self.processor.sad.get(spi, protocol, dst)
+        if sa is None:
+            return None
+        return SaUsage(bytes=sa.current_bytes, packets=sa.current_packets, last_used=sa.usetime)
 
     def add_policy(self, policy: Policy) -> None:
         self.dynamic[policy.id] = policy

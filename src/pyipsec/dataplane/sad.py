@@ -250,14 +250,23 @@ class Sad:
                 if not pbucket:
                     del peers[pkey]
 
-    def delete(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
-        """Remove the SA (either direction) with this SPI, protocol and destination."""
-        for sa in list(self):
+    def get(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> SecurityAssociation | None:
+        """The SA (either direction, inbound first) with this SPI, protocol and destination."""
+        sa = self._inbound.get((spi, int(protocol), dst.packed))
+        if sa is not None:
+            return sa
+        for sa in self._outbound:
             p = sa.params
             if p.spi == spi and p.protocol is protocol and p.dst == dst:
-                self.remove(sa)
-                return True
-        return False
+                return sa
+        return None
+
+    def delete(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
+        """Remove the SA (either direction) with this SPI, protocol and destination."""
+        sa = self.get(spi, protocol, dst)
+        if sa is not None:
+            self.remove(sa)
+        return sa is not None
 
     def flush(self, protocol: SaProtocol | None = None) -> int:
         """Remove all SAs (of one protocol): `installed-sa flush sa-type=`."""
