@@ -103,6 +103,11 @@ def describe_ike_event(event: object) -> str:
     return f"{name} " + " ".join(parts)
 
 
+def _wall_clock_offset() -> float:
+    """What turns the engine's monotonic ``now`` into POSIX time (certificate dates)."""
+    return time.time() - time.monotonic()
+
+
 def _sa_key(p: SaParams) -> tuple[int, int, str]:
     return (p.spi, int(p.protocol), str(p.dst))
 
@@ -126,7 +131,9 @@ class Daemon:
         self.sad = Sad()
         self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
         self.backend = InProcessBackend(self.processor, os.urandom, self._sync_spd)
-        self.engine = Ikev1Engine(backend=self.backend, rng=os.urandom)
+        self.engine = Ikev1Engine(
+            backend=self.backend, rng=os.urandom, wall_clock_offset=_wall_clock_offset()
+        )
         self.runtime = DaemonRuntime(self.processor, log=options.log_ring, ike=self)
         self.dataplane: UserspaceDataplane | None = None
         self.ike: IkeEndpoint | None = None
@@ -266,6 +273,7 @@ class Daemon:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            self.engine.wall_clock_offset = _wall_clock_offset()  # follows clock steps
             try:
                 self.apply_config()
             except Exception:  # a bad edit must not kill the daemon

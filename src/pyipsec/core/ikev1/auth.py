@@ -6,8 +6,10 @@ the peer's, and may supply our identity. ``AUTHENTICATORS`` maps the RouterOS au
 - pre-shared-key: SKEYID = prf(PSK, Ni_b | Nr_b); a HASH payload (RFC 2409 §5.4).
 - rsa-signature: SKEYID = prf(Ni_b | Nr_b, g^xy); our certificate (CERT, X.509 signature) and a
   SIG payload over the hash (RFC 2409 §5.1). ``my-id=auto`` is the certificate's subject DN. The
-  peer's key is ``remote-certificate`` when set, else the certificate it sent, which a trusted
-  CA of ``/certificate`` must have issued and whose subject must be the DN it claims as its ID.
+  peer's key is ``remote-certificate`` when set, else the certificate it sent, which must lead
+  to a trusted CA of ``/certificate`` at the wall-clock time and not be revoked by an imported
+  CRL (``pyipsec.crypto.certcheck``). Either way the certificate must be valid at that time and
+  name the ID the peer claims (DN: subject; address, FQDN, user-FQDN: subjectAltName).
 - rsa-key: the same signatures with raw keys of ``/ip ipsec key`` (``key`` ours, ``remote-key``
   the peer's); no CERT payload.
 
@@ -17,10 +19,13 @@ Signatures are not defined for base mode here (racoon signs a different hash the
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pyipsec.core.profiles import AuthMethod
+from pyipsec.crypto import certcheck
 from pyipsec.crypto import signatures as sig
 from pyipsec.wire.ikev1.constants import CertificateEncoding, IdentificationType, NotifyMessageType
 from pyipsec.wire.ikev1.message import Message
@@ -60,7 +65,12 @@ class Authenticator(Protocol):
 
     def payloads(self, sa: IkeSa, digest: bytes, creds: Credentials, rng: Rng) -> list[Payload]: ...
 
-    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None: ...
+    def verify(
+        self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials, wall_time: float
+    ) -> None:
+        """AuthError unless the peer's HASH/SIG is right; ``wall_time`` (POSIX seconds) is the
+        time certificates are checked at."""
+        ...
 
 
 class PskAuthenticator:
@@ -74,7 +84,9 @@ class PskAuthenticator:
     def payloads(self, sa: IkeSa, digest: bytes, creds: Credentials, rng: Rng) -> list[Payload]:
         return [HashPayload(data=digest)]
 
-    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None:
+    def verify(
+        self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials, wall_time: float
+    ) -> None:
         got = msg.get(HashPayload)
         if got is None:
             raise AuthError("no HASH payload", NotifyMessageType.INVALID_HASH_INFORMATION)
@@ -86,6 +98,7 @@ class PskAuthenticator:
 
 
 _FAILED = NotifyMessageType.AUTHENTICATION_FAILED
+_MAX_SENT_INTERMEDIATES = 8  # a peer's extra CERT payloads searched for its path, at most
 
 
 class SignatureAuthenticator:
@@ -137,7 +150,7 @@ class SignatureAuthenticator:
         out.append(SignaturePayload(data=signature))
         return out
 
-    def _peer_key(self, sa: IkeSa, msg: Message, creds: Credentials) -> bytes:
+    def _peer_key(self, sa: IkeSa, msg: Message, creds: Credentials, at: datetime) -> bytes:
         if not self.certs:
             entry = creds.keys.get(sa.peer.remote_key or "")
             if entry is None or entry.public_key is None:
@@ -147,38 +160,92 @@ class SignatureAuthenticator:
             entry = creds.certificates.get(sa.peer.remote_certificate)
             if entry is None or entry.certificate is None:
                 raise AuthError(f"no remote-certificate {sa.peer.remote_certificate!r}", _FAILED)
-            return sig.certificate_public_key(entry.certificate)
-        sent = [
-            c.data for c in msg.all(CertPayload) if c.encoding == CertificateEncoding.X509_SIGNATURE
-        ]
-        if not sent:
-            raise AuthError("no certificate from the peer", _FAILED)
-        cert = sent[0]
-        if not any(sig.issued_by(cert, ca) for ca in creds.trusted()):
-            raise AuthError("peer certificate not issued by a trusted CA", _FAILED)
-        ident = sa.peer_id
-        try:
-            subject = sig.certificate_subject(cert)
-        except sig.SignatureError as e:
-            raise AuthError(str(e), NotifyMessageType.INVALID_CERTIFICATE) from e
-        if (
-            ident is not None
-            and ident.id_type == IdentificationType.ID_DER_ASN1_DN
-            and not hmac.compare_digest(ident.data, subject)
-        ):
-            raise AuthError("ID is not the certificate's subject", _FAILED)
+            cert = entry.certificate
+            try:  # pinned by the administrator: no path, but its dates still count
+                certcheck.check_dates(cert, at)
+            except certcheck.CertificateRejected as e:
+                raise AuthError(f"remote-certificate: {e}", _FAILED) from e
+        else:
+            sent = [
+                c.data
+                for c in msg.all(CertPayload)
+                if c.encoding == CertificateEncoding.X509_SIGNATURE
+            ]
+            if not sent:
+                raise AuthError("no certificate from the peer", _FAILED)
+            cert = sent[0]  # the end entity first, then what helps build its path
+            try:
+                certcheck.verify_path(
+                    cert,
+                    anchors=creds.trusted(),
+                    intermediates=creds.untrusted() + sent[1 : 1 + _MAX_SENT_INTERMEDIATES],
+                    crls=creds.crls,
+                    at=at,
+                )
+            except certcheck.CertificateRejected as e:
+                raise AuthError(f"peer {e}", _FAILED) from e
+        _check_identity(sa, cert)
         return sig.certificate_public_key(cert)
 
-    def verify(self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials) -> None:
+    def verify(
+        self, sa: IkeSa, msg: Message, digest: bytes, creds: Credentials, wall_time: float
+    ) -> None:
         got = msg.get(SignaturePayload)
         if got is None:
             raise AuthError("no SIG payload", NotifyMessageType.INVALID_SIGNATURE)
         try:
-            key = self._peer_key(sa, msg, creds)
+            key = self._peer_key(sa, msg, creds, datetime.fromtimestamp(wall_time, UTC))
         except sig.SignatureError as e:
             raise AuthError(str(e), NotifyMessageType.INVALID_CERTIFICATE) from e
         if not sig.verify_pkcs1_raw(key, digest, got.data):
             raise AuthError("signature does not verify", NotifyMessageType.INVALID_SIGNATURE)
+
+
+# RFC 4945 §3.1: which subjectAltName (or the subject) an ID payload must match.
+_ID_KINDS = {
+    IdentificationType.ID_DER_ASN1_DN: certcheck.IdKind.DN,
+    IdentificationType.ID_FQDN: certcheck.IdKind.FQDN,
+    IdentificationType.ID_USER_FQDN: certcheck.IdKind.USER_FQDN,
+    IdentificationType.ID_IPV4_ADDR: certcheck.IdKind.IPV4,
+    IdentificationType.ID_IPV6_ADDR: certcheck.IdKind.IPV6,
+}
+
+
+def _check_identity(sa: IkeSa, cert: bytes) -> None:
+    """The ID the peer claims must be one the certificate names, or anyone holding a
+    certificate from a trusted CA could claim any identity (RFC 4945 §3.1)."""
+    ident = sa.peer_id
+    if ident is None:
+        raise AuthError("no ID from the peer", NotifyMessageType.INVALID_ID_INFORMATION)
+    try:
+        id_type = IdentificationType(ident.id_type)
+    except ValueError:
+        id_type = None
+    kind = _ID_KINDS.get(id_type) if id_type is not None else None
+    if kind is None:
+        name = id_type.name if id_type is not None else str(ident.id_type)
+        raise AuthError(
+            f"ID type {name} cannot be checked against a certificate",
+            NotifyMessageType.INVALID_ID_INFORMATION,
+        )
+    if not certcheck.identity_matches(cert, kind, ident.data):
+        raise AuthError(
+            f"peer ID {describe_id(kind, ident.data)} is not named by its certificate "
+            f"{certcheck.subject_text(cert)!r}",
+            NotifyMessageType.INVALID_ID_INFORMATION,
+        )
+
+
+def describe_id(kind: certcheck.IdKind, data: bytes) -> str:
+    """An ID as a log line shows it (``fqdn:gw.example.net``)."""
+    if kind in (certcheck.IdKind.IPV4, certcheck.IdKind.IPV6):
+        try:
+            return f"{kind.value}:{ipaddress.ip_address(data)}"
+        except ValueError:
+            return f"{kind.value}:0x{data.hex()}"
+    if kind is certcheck.IdKind.DN:
+        return f"dn:{certcheck.dn_text(data)!r}"
+    return f"{kind.value}:{data.decode('ascii', 'replace')!r}"
 
 
 AUTHENTICATORS: dict[AuthMethod, Authenticator] = {

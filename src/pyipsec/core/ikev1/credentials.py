@@ -2,7 +2,9 @@
 
 The daemon builds a ``Credentials`` from its stores and hands it to the engine; the engine
 looks names up as the peer configuration gives them (``certificate``, ``remote-certificate``,
-``key``, ``remote-key``). Private keys stay out of every ``repr``.
+``key``, ``remote-key``). Private keys stay out of every ``repr``. Trust anchors are the
+trusted CA certificates; every other ``/certificate`` entry may serve as an intermediate on a
+peer's path; ``crls`` are the DER CRLs of ``/certificate crl``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ def _empty() -> Mapping[str, Credential]:
 class Credentials:
     certificates: Mapping[str, Credential] = field(default_factory=_empty)  # by name
     keys: Mapping[str, Credential] = field(default_factory=_empty)  # /ip ipsec key, by name
+    crls: tuple[bytes, ...] = ()  # /certificate crl, DER
 
     def trusted(self) -> list[bytes]:
         """DER of every trusted (CA) certificate."""
         return [c.certificate for c in self.certificates.values() if c.trusted and c.certificate]
+
+    def untrusted(self) -> list[bytes]:
+        """DER of every other certificate: candidate intermediates of a peer's path."""
+        return [
+            c.certificate for c in self.certificates.values() if not c.trusted and c.certificate
+        ]

@@ -104,11 +104,15 @@ class Ikev1Engine:
         rng: Rng,
         local_addresses: Sequence[IPAddress] = (),
         credentials: Credentials | None = None,
+        wall_clock_offset: float = 0.0,
     ) -> None:
         self.backend = backend
         self.rng = rng
         self.local_addresses = tuple(local_addresses)
         self.credentials = credentials or Credentials()
+        # ``now`` + this = POSIX time, for certificate validity: ``now`` is a monotonic clock,
+        # certificates speak wall-clock time. The shell keeps it current (clock steps).
+        self.wall_clock_offset = wall_clock_offset
         self.peers: tuple[PeerProfile, ...] = ()
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
@@ -569,6 +573,7 @@ class Ikev1Engine:
             apply_choice=self._apply_choice,
             first_contact=sa.remote[0] not in self._contacted,
             credentials=self.credentials,
+            wall_time=now + self.wall_clock_offset,
         )
 
     def _apply_choice(self, sa: IkeSa, choice: proposals.Phase1Choice) -> None:

@@ -161,6 +161,7 @@ class Context:
     apply_choice: Callable[[IkeSa, Phase1Choice], None] | None = None
     first_contact: bool = False  # no phase 1 with this peer address has completed yet
     credentials: Credentials = field(default_factory=Credentials)
+    wall_time: float = 0.0  # POSIX seconds at ``now``: certificate validity is checked at it
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -424,7 +425,7 @@ def _a_auth(sa: IkeSa, msg: Message, ctx: Context) -> None:
     if not sa.skeyid:
         raise AuthError("authentication before the nonces", NotifyMessageType.PAYLOAD_MALFORMED)
     digest = _hash_r(sa) if sa.side is INIT else _hash_i(sa)
-    authenticator(sa).verify(sa, msg, digest, ctx.credentials)
+    authenticator(sa).verify(sa, msg, digest, ctx.credentials, ctx.wall_time)
 
 
 def _a_vid(sa: IkeSa, msg: Message, ctx: Context) -> None:

@@ -16,13 +16,13 @@ from pyipsec.core.ikev1.events import AuthenticationFailed, IkeSaEstablished
 from pyipsec.core.profiles import AuthMethod, ExchangeMode
 from pyipsec.wire.ikev1.constants import IdentificationType
 
-from .harness import assert_pairs_match, site_to_site
+from .harness import Net, assert_pairs_match, site_to_site
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
-def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+def key() -> rsa.RSAPrivateKey:  # 2048 bits: the certificate path check refuses less
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def pem(k: rsa.RSAPrivateKey) -> str:
@@ -40,7 +40,7 @@ def spki(k: rsa.RSAPrivateKey) -> bytes:
 
 
 def cert(cn: str, k: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSAPrivateKey) -> bytes:
-    c = (
+    b = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
@@ -48,9 +48,10 @@ def cert(cn: str, k: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSAPrivateK
         .serial_number(abs(hash(cn)) % 10**6 + 1)
         .not_valid_before(NOW)
         .not_valid_after(NOW + datetime.timedelta(days=3650))
-        .sign(issuer_key, hashes.SHA256())
     )
-    return c.public_bytes(serialization.Encoding.DER)
+    if cn == issuer:  # a CA
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    return b.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 CA_KEY, A_KEY, B_KEY, EVIL_KEY = key(), key(), key(), key()
@@ -58,6 +59,14 @@ CA = cert("lab ca", CA_KEY, "lab ca", CA_KEY)
 A_CERT = cert("a.lab.example", A_KEY, "lab ca", CA_KEY)
 B_CERT = cert("b.lab.example", B_KEY, "lab ca", CA_KEY)
 EVIL_CERT = cert("a.lab.example", EVIL_KEY, "evil ca", EVIL_KEY)
+# A's subject with B's key: what a pinned certificate for A must not accept A's signature with.
+A_NAME_B_KEY = cert("a.lab.example", B_KEY, "lab ca", CA_KEY)
+
+
+def set_clocks(net: Net) -> None:
+    """The fake clock's ``now`` is a day after the certificates' notBefore on the wall clock."""
+    for side in (net.a, net.b):
+        side.engine.wall_clock_offset = (NOW + datetime.timedelta(days=1)).timestamp() - net.now
 
 
 def creds(own: bytes, own_key: rsa.RSAPrivateKey, **extra: Credential) -> Credentials:
@@ -84,6 +93,7 @@ def test_rsa_signature_with_certificates(mode: ExchangeMode, pinned: bool) -> No
     )
     net.a.engine.credentials = creds(A_CERT, A_KEY, peer=Credential(certificate=B_CERT))
     net.b.engine.credentials = creds(B_CERT, B_KEY, peer=Credential(certificate=A_CERT))
+    set_clocks(net)
     net.a.engine.acquire(pa, net.now)
     net.run(10)
     assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished), net.b.events
@@ -97,6 +107,7 @@ def test_certificate_from_an_untrusted_ca_is_refused() -> None:
     net, pa, _ = site_to_site(peer_a=common, peer_b=common)
     net.a.engine.credentials = creds(EVIL_CERT, EVIL_KEY)
     net.b.engine.credentials = creds(B_CERT, B_KEY)
+    set_clocks(net)
     net.a.engine.acquire(pa, net.now)
     net.run(200)
     failed = net.b.of(AuthenticationFailed)
@@ -108,8 +119,9 @@ def test_pinned_remote_certificate_rejects_another_key() -> None:
     common = {"auth_method": AuthMethod.RSA_SIGNATURE, "certificate": "mine", "secret": b""}
     net, pa, _ = site_to_site(peer_a=common, peer_b={**common, "remote_certificate": "peer"})
     net.a.engine.credentials = creds(A_CERT, A_KEY)
-    # B expects A to hold B's own certificate: A's (valid, CA-issued) signature must fail.
-    net.b.engine.credentials = creds(B_CERT, B_KEY, peer=Credential(certificate=B_CERT))
+    # B pins a certificate naming A but holding B's key: A's (valid, CA-issued) signature fails.
+    net.b.engine.credentials = creds(B_CERT, B_KEY, peer=Credential(certificate=A_NAME_B_KEY))
+    set_clocks(net)
     net.a.engine.acquire(pa, net.now)
     net.run(200)
     assert any("signature" in e.reason for e in net.b.of(AuthenticationFailed))

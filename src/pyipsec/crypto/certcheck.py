@@ -1,0 +1,290 @@
+"""Whether a peer's certificate may authenticate it: path, dates, revocation, identity.
+
+Signature authentication (RFC 2409 §5.1) proves only that the peer holds the private key of
+the certificate it sent. Before that key is believed, pyipsec checks, as strongSwan does:
+
+1. a path from the certificate to a trust anchor (``/certificate`` entries with
+   ``trusted=yes``), through intermediates from ``/certificate`` or from the peer's other CERT
+   payloads, every certificate valid at the wall-clock time ``at`` (RFC 5280 §6). Path
+   building, signatures, validity dates, basicConstraints (``cA`` and ``pathLenConstraint``)
+   and name constraints are ``cryptography``'s X.509 verifier; pyipsec only chooses its
+   extension policy, because IKE has its own (RFC 4945 §5.1.3): no subjectAltName, extended
+   key usage or key usage is required of the peer's certificate;
+2. no certificate of that path is listed on an imported CRL signed by its issuer (RFC 5280
+   §6.3, without delta or indirect CRLs) - the verifier has no revocation support;
+3. the identity the peer claims (its ID payload) is named by the certificate (RFC 4945 §3.1):
+   a DN equals the subject, an FQDN a dNSName, a user-FQDN an rfc822Name, an address an
+   iPAddress of the subjectAltName extension.
+
+Everything here is pure: the time comes in as ``at``.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import itertools
+from collections.abc import Sequence
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.x509 import verification as xv
+
+from .signatures import SignatureError
+
+__all__ = [
+    "CertificateRejected",
+    "IdKind",
+    "check_dates",
+    "identity_matches",
+    "verify_path",
+]
+
+MAX_DEPTH = 8  # intermediates + anchor, as strongSwan's default path length limit
+
+
+class CertificateRejected(SignatureError):
+    """The peer's certificate does not lead to a trusted, unrevoked, current path."""
+
+
+class IdKind(enum.Enum):
+    DN = "dn"
+    FQDN = "fqdn"
+    USER_FQDN = "user-fqdn"
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+
+def _load(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as e:
+        raise SignatureError("not a DER X.509 certificate") from e
+
+
+def describe(cert: x509.Certificate) -> str:
+    """How log lines name a certificate: its subject in DER order, as strongSwan prints it."""
+    return dn_text(cert.subject.public_bytes()) or f"serial {cert.serial_number:X}"
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def check_dates(der: bytes, at: datetime) -> None:
+    """CertificateRejected unless ``at`` (timezone-aware) lies within the certificate's
+    validity period."""
+    cert = _load(der)
+    if at < cert.not_valid_before_utc:
+        raise CertificateRejected(
+            f"certificate {describe(cert)} not valid before {_stamp(cert.not_valid_before_utc)}"
+        )
+    if at > cert.not_valid_after_utc:
+        raise CertificateRejected(
+            f"certificate {describe(cert)} expired on {_stamp(cert.not_valid_after_utc)}"
+        )
+
+
+def _ca_key_usage(policy: xv.Policy, cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    """An issuer's keyUsage, when present, must allow signing certificates (RFC 5280
+    §4.2.1.3)."""
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("CA keyUsage lacks keyCertSign")
+
+
+def _verifier(anchors: Sequence[x509.Certificate], at: datetime) -> xv.ClientVerifier:
+    # CAs: basicConstraints with cA is required (the verifier insists), keyUsage checked when
+    # present; the end entity: anything goes, IKE asks nothing of its extensions.
+    ca_policy = (
+        xv.ExtensionPolicy.permit_all()
+        .require_present(x509.BasicConstraints, xv.Criticality.AGNOSTIC, None)
+        .may_be_present(x509.KeyUsage, xv.Criticality.AGNOSTIC, _ca_key_usage)
+    )
+    return (
+        xv.PolicyBuilder()
+        .store(xv.Store(list(anchors)))
+        .time(at)
+        .max_chain_depth(MAX_DEPTH)
+        .extension_policies(ca_policy=ca_policy, ee_policy=xv.ExtensionPolicy.permit_all())
+        .build_client_verifier()
+    )
+
+
+def _loads(ders: Sequence[bytes]) -> list[x509.Certificate]:
+    out = []
+    for der in ders:
+        try:
+            out.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue  # a broken entry never helps a path; it must not break one either
+    return out
+
+
+def verify_path(
+    leaf_der: bytes,
+    *,
+    anchors: Sequence[bytes],
+    intermediates: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
+    at: datetime,
+) -> list[x509.Certificate]:
+    """The path from ``leaf_der`` to a trust anchor (leaf first), checked at ``at``.
+
+    CertificateRejected when the leaf's dates do not cover ``at``, when no path to one of
+    ``anchors`` exists (untrusted issuer, missing or expired intermediate, a non-CA issuer, RSA
+    keys under 2048 bits, signature algorithms the verifier refuses), or when an imported CRL
+    revokes a certificate on the path. SignatureError when ``leaf_der`` is not a certificate.
+    """
+    leaf = _load(leaf_der)
+    check_dates(leaf_der, at)
+    roots = _loads(anchors)
+    if not roots:
+        raise CertificateRejected("no trusted CA certificate configured")
+    try:
+        verified = _verifier(roots, at).verify(leaf, _loads(intermediates))
+    except (xv.VerificationError, ValueError, TypeError) as e:
+        raise CertificateRejected(
+            f"certificate {describe(leaf)} is not issued by a trusted CA ({e})"
+        ) from e
+    chain = list(verified.chain)
+    _check_revocation(chain, crls)
+    return chain
+
+
+def _crls_by(
+    issuer: x509.Certificate, crls: Sequence[x509.CertificateRevocationList]
+) -> list[x509.CertificateRevocationList]:
+    found = []
+    for crl in crls:
+        if crl.issuer != issuer.subject:
+            continue
+        try:
+            valid = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            valid = False
+        if valid:
+            found.append(crl)
+    return found
+
+
+def _check_revocation(chain: list[x509.Certificate], crl_ders: Sequence[bytes]) -> None:
+    """RFC 5280 §6.3, reduced to what an imported CRL can say: a certificate is revoked when
+    a CRL whose issuer is the certificate's issuer, signed by that issuer's key, lists its
+    serial number. A CRL past its nextUpdate still revokes (strongSwan's behaviour); a missing
+    CRL does not fail the path (RouterOS and strongSwan's default non-strict policy)."""
+    crls = []
+    for der in crl_ders:
+        try:
+            crls.append(x509.load_der_x509_crl(der))
+        except ValueError:
+            continue
+    if not crls:
+        return
+    for cert, issuer in itertools.pairwise(chain):
+        for crl in _crls_by(issuer, crls):
+            if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+                raise CertificateRejected(
+                    f"certificate {describe(cert)} (serial {cert.serial_number:X}) is revoked "
+                    f"by the CRL of {describe(issuer)}"
+                )
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:  # a malformed extension names nothing
+        return None
+
+
+def identity_matches(der: bytes, kind: IdKind, data: bytes) -> bool:
+    """Whether the certificate names the ID of ``kind`` whose payload data is ``data``
+    (RFC 4945 §3.1: the ID must be the subject DN or one of the subjectAltNames; names are
+    compared exactly, DNS names and mail addresses case-insensitively)."""
+    cert = _load(der)
+    if kind is IdKind.DN:
+        return cert.subject.public_bytes() == data
+    san = _san(cert)
+    if san is None:
+        return False
+    if kind in (IdKind.IPV4, IdKind.IPV6):
+        if len(data) != (4 if kind is IdKind.IPV4 else 16):
+            return False
+        address = ipaddress.ip_address(data)
+        return any(a == address for a in san.get_values_for_type(x509.IPAddress))
+    text = _text(data)
+    if not text:
+        return False
+    if kind is IdKind.FQDN:
+        want = text.rstrip(".").lower()
+        return any(n.rstrip(".").lower() == want for n in san.get_values_for_type(x509.DNSName))
+    return any(n.lower() == text.lower() for n in san.get_values_for_type(x509.RFC822Name))
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    """One DER tag-length-value at ``pos``: (tag, value, next position); ValueError if cut."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated")
+    tag, length = data[pos], data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7F
+        if n == 0 or n > 3 or pos + n > len(data):
+            raise ValueError("bad length")
+        length = int.from_bytes(data[pos : pos + n], "big")
+        pos += n
+    if pos + length > len(data):
+        raise ValueError("truncated")
+    return tag, data[pos : pos + length], pos + length
+
+
+def _oid(body: bytes) -> str:
+    if not body:
+        raise ValueError("empty OID")
+    arcs = [min(body[0] // 40, 2), body[0] - 40 * min(body[0] // 40, 2)]
+    value = 0
+    for byte in body[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    return ".".join(map(str, arcs))
+
+
+_SHORT = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O",
+          "2.5.4.11": "OU", "1.2.840.113549.1.9.1": "E"}  # fmt: skip
+
+
+def dn_text(der: bytes) -> str:
+    """An ID_DER_ASN1_DN payload as text (``O=lab, CN=gw``) for log lines; the hex of the
+    bytes when they are not a DER Name. Only for showing: matching compares the DER."""
+    try:
+        tag, name, end = _tlv(der, 0)
+        if tag != 0x30 or end != len(der):
+            raise ValueError("not a SEQUENCE")
+        parts, pos = [], 0
+        while pos < len(name):
+            _, rdn, pos = _tlv(name, pos)
+            inner = 0
+            while inner < len(rdn):
+                _, atv, inner = _tlv(rdn, inner)
+                _, oid, at = _tlv(atv, 0)
+                _, value, _ = _tlv(atv, at)
+                key = _oid(oid)
+                parts.append(f"{_SHORT.get(key, key)}={value.decode('utf-8', 'replace')}")
+        return ", ".join(parts)
+    except ValueError:
+        return "0x" + der[:64].hex()
+
+
+def subject_text(der: bytes) -> str:
+    """A certificate's subject as text, for log lines."""
+    return describe(_load(der))
