@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from pyipsec.config.menus import MENUS
-from pyipsec.config.table import Config, Item, Table
+from pyipsec.config.table import SEALED, Config, Item, Table
 
 T = TypeVar("T")
+
+# Items are stored with positions this far apart, so an item placed between two others gets a
+# position of its own without renumbering the table (until some gap is used up).
+POSITION_GAP = 1 << 20
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -46,6 +50,10 @@ def default_db_path() -> Path:
     return Path(state) / "pyipsec" / "config.db"
 
 
+def _props(item: Item) -> str:
+    return json.dumps(dict(item.values), sort_keys=True)
+
+
 def _menu_key(path: tuple[str, ...]) -> str:
     return "/".join(path)
 
@@ -65,6 +73,11 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._cache: Config | None = None
         self._generation = -1
+        # Of the cached configuration: each item's position (by menu), menus whose default
+        # items are not in the database yet, menus whose id counter is.
+        self._positions: dict[str, dict[int, int]] = {}
+        self._unsaved: set[tuple[str, ...]] = set()
+        self._counted: set[str] = set()
         self._init()
 
     def _init(self) -> None:
@@ -97,6 +110,11 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0])
 
+    def generation(self) -> int:
+        """The database's change counter: it moves with every committed change, by any
+        process (a cheap way to learn that nothing changed)."""
+        return self._current_generation()
+
     def _read(self) -> Config:
         generation = self._current_generation()
         if self._cache is not None and generation == self._generation:
@@ -104,57 +122,126 @@ class Store:
         config = Config.initial()
         counters = dict(self._db.execute("SELECT menu, next_id FROM counters").fetchall())
         rows = self._db.execute(
-            "SELECT menu, id, is_default, props FROM items ORDER BY menu, position"
+            "SELECT menu, id, position, is_default, props FROM items ORDER BY menu, position"
         ).fetchall()
+        items: dict[tuple[str, ...], list[Item]] = {path: [] for path in config.tables}
+        positions: dict[str, dict[int, int]] = {}
+        for menu_key, item_id, position, is_default, props in rows:
+            path = tuple(menu_key.split("/"))
+            if path not in items or path not in MENUS:
+                continue  # a menu this version does not know
+            items[path].append(Item(id=item_id, values=json.loads(props), default=bool(is_default)))
+            positions.setdefault(menu_key, {})[item_id] = position
         tables: dict[tuple[str, ...], Table] = {}
+        self._unsaved = set()
         for path, table in config.tables.items():
             key = _menu_key(path)
-            tables[path] = Table(menu=table.menu, next_id=counters.get(key, table.next_id))
-        for menu_key, item_id, is_default, props in rows:
-            path = tuple(menu_key.split("/"))
-            if path not in tables or path not in MENUS:
-                continue  # a menu this version does not know
-            tables[path].items.append(
-                Item(id=item_id, values=json.loads(props), default=bool(is_default))
-            )
-        for path, table in tables.items():
-            if not table.items and config.tables[path].items and _menu_key(path) not in counters:
-                tables[path] = config.tables[path]  # menu new to this database: seed defaults
-        self._cache = Config(tables=tables)
-        self._generation = generation
+            if not items[path] and table.items and key not in counters:
+                tables[path] = table  # menu new to this database: seed defaults
+                self._unsaved.add(path)  # (written in full with the table's first change)
+                continue
+            next_id = counters.get(key, table.next_id)
+            tables[path] = Table(menu=table.menu, items=items[path], next_id=next_id)
+        self._positions = positions
+        self._counted = set(counters)
+        self._install(Config(tables=tables), generation)
+        assert self._cache is not None
         return self._cache
 
+    def _install(self, config: Config, generation: int) -> None:
+        config.memo.clear()
+        config.memo[SEALED] = True  # never changed from here on: derived results may be kept
+        self._cache = config
+        self._generation = generation
+
     def load(self) -> Config:
-        """A copy of the current configuration."""
+        """A copy of the current configuration (the caller may change it)."""
+        return self.snapshot().copy()
+
+    def snapshot(self) -> Config:
+        """The current configuration, shared: read it, never change it. Costs one query
+        when nothing changed since the last read (no copy of the tables)."""
         self._db.execute("BEGIN")
         try:
-            return self._read().copy()
+            return self._read()
         finally:
             self._db.execute("COMMIT")
 
     # -- writing
 
+    def _write_all(self, key: str, table: Table) -> None:
+        db = self._db
+        db.execute("DELETE FROM items WHERE menu=?", (key,))
+        positions = self._positions[key] = {}
+        rows = []
+        for n, it in enumerate(table.items, 1):
+            if it.dynamic:
+                continue
+            positions[it.id] = n * POSITION_GAP
+            rows.append((key, it.id, n * POSITION_GAP, int(it.default), _props(it)))
+        db.executemany(
+            "INSERT INTO items (menu, id, position, is_default, props) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _write_changes(self, key: str, table: Table) -> None:
+        """Write the rows of ``table.touched`` only. Items nobody touched keep their relative
+        order (every table operation marks what it moves), so a touched run of items gets
+        positions between its untouched neighbours'; only when the gap there is used up is
+        the whole table renumbered."""
+        db = self._db
+        positions = self._positions.setdefault(key, {})
+        present = [i for i in table.touched if table.get(i) is not None]
+        for item_id in table.touched:
+            if table.get(item_id) is None and item_id in positions:
+                db.execute("DELETE FROM items WHERE menu=? AND id=?", (key, item_id))
+                del positions[item_id]
+        if not present:
+            return
+        items = table.items
+        if len(present) * 8 < len(items):
+            at = sorted(table.index(i) for i in present)
+        else:
+            wanted = set(present)
+            at = [n for n, it in enumerate(items) if it.id in wanted]
+        rows = []
+        run_start = 0
+        for n in range(len(at) + 1):
+            if n < len(at) and (n == run_start or at[n] == at[n - 1] + 1):
+                continue  # the run of consecutive touched items goes on
+            first, last = at[run_start], at[n - 1]
+            lo = positions.get(items[first - 1].id, -1) if first > 0 else 0
+            hi = positions.get(items[last + 1].id, -1) if last + 1 < len(items) else None
+            count = last - first + 1
+            step = POSITION_GAP if hi is None else (hi - lo) // (count + 1)
+            if step < 1 or lo < 0:
+                self._write_all(key, table)  # no room left between the neighbours
+                return
+            for k in range(count):
+                it = items[first + k]
+                positions[it.id] = lo + step * (k + 1)
+                if not it.dynamic:
+                    rows.append((key, it.id, positions[it.id], int(it.default), _props(it)))
+            run_start = n
+        db.executemany(
+            "INSERT OR REPLACE INTO items (menu, id, position, is_default, props)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
     def _write(self, new: Config, old: Config | None) -> None:
         db = self._db
         for path, table in new.tables.items():
             before = old.tables.get(path) if old else None
-            if (
-                before is not None
-                and before.items == table.items
-                and before.next_id == table.next_id
-            ):
-                continue
             key = _menu_key(path)
-            db.execute("DELETE FROM items WHERE menu=?", (key,))
-            db.executemany(
-                "INSERT INTO items (menu, id, position, is_default, props) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (key, it.id, pos, int(it.default), json.dumps(dict(it.values), sort_keys=True))
-                    for pos, it in enumerate(table.items)
-                    if not it.dynamic
-                ],
-            )
-            db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (key, table.next_id))
+            if before is None or path in self._unsaved:
+                self._write_all(key, table)
+                self._unsaved.discard(path)
+            elif table.touched:
+                self._write_changes(key, table)
+            if before is None or before.next_id != table.next_id or key not in self._counted:
+                db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (key, table.next_id))
+                self._counted.add(key)
 
     def transaction(self, change: Callable[[Config], T]) -> T:
         """Run ``change`` on a copy of the configuration and commit what it changed, atomically.
@@ -163,16 +250,19 @@ class Store:
         """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
+        wrote = False
         try:
             old = self._read()
             new = old.copy()
             result = change(new)
             changed = any(
-                old.tables[p].items != t.items or old.tables[p].next_id != t.next_id
-                for p, t in new.tables.items()
+                old.tables[p].next_id != table.next_id
+                or (bool(table.touched) and old.tables[p].items != table.items)
+                for p, table in new.tables.items()
             )
             generation = self._generation
             if changed:
+                wrote = True
                 self._write(new, old)
                 db.execute(
                     "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'"
@@ -181,9 +271,9 @@ class Store:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._cache = None
+            if wrote:  # the in-memory positions may be ahead of the database: read again
+                self._cache = None
             raise
         if changed:
-            self._cache = new
-            self._generation = generation
+            self._install(new, generation)
         return result

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field, replace
 from pyipsec.config.menus import ALL_MENUS, MENUS
 from pyipsec.config.schema import Menu, MenuKind
 
+# Config.memo key set by the store on the configurations it shares: they are never changed,
+# so what is derived from them can be kept with them.
+SEALED = "sealed"
 INTERNAL_PREFIX = "_"  # values under names starting with this are never printed or exported
 
 
@@ -56,29 +59,47 @@ def value_of(menu: Menu, item: Item, name: str) -> str | None:
 
 @dataclass(slots=True, kw_only=True)
 class Table:
-    """The items of one menu in list order, and the next id to hand out."""
+    """The items of one menu in list order, and the next id to hand out.
+
+    ``touched`` collects the ids of the items added, replaced, moved or removed since the
+    table was copied: the store writes only those rows (a command costs what it changes, not
+    the size of the table). Change ``items`` only through the methods, which keep ``touched``
+    and the id index up to date.
+    """
 
     menu: Menu
     items: list[Item] = field(default_factory=list)
     next_id: int = 1
+    touched: set[int] = field(default_factory=set, compare=False, repr=False)
+    _by_id: dict[int, Item] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self._by_id:
+            self._by_id = {item.id: item for item in self.items}
 
     def copy(self) -> Table:
-        return Table(menu=self.menu, items=list(self.items), next_id=self.next_id)
+        return Table(
+            menu=self.menu, items=list(self.items), next_id=self.next_id, _by_id=dict(self._by_id)
+        )
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
 
+    def __len__(self) -> int:
+        return len(self.items)
+
     def index(self, item_id: int) -> int:
-        for i, item in enumerate(self.items):
-            if item.id == item_id:
+        item = self._by_id[item_id]
+        items = self.items
+        if items and items[-1] is item:  # the item just appended
+            return len(items) - 1
+        for i, it in enumerate(items):  # by identity: no __eq__ call per item
+            if it is item:
                 return i
-        raise KeyError(item_id)
+        raise KeyError(item_id)  # pragma: no cover - the index and the list agree
 
     def get(self, item_id: int) -> Item | None:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        return None
+        return self._by_id.get(item_id)
 
     def by_name(self, name: str) -> Item | None:
         key = self.menu.key
@@ -98,28 +119,34 @@ class Table:
     ) -> Item:
         """Append (or insert before the item with id ``before``) a new item; returns it."""
         item = Item(id=self.next_id, values=dict(values), default=default)
+        at = len(self.items) if before is None else self.index(before)
         self.next_id += 1
-        if before is None:
-            self.items.append(item)
-        else:
-            self.items.insert(self.index(before), item)
+        self.items.insert(at, item)
+        self._by_id[item.id] = item
+        self.touched.add(item.id)
         return item
 
     def put(self, item: Item) -> None:
         """Replace the item with the same id."""
         self.items[self.index(item.id)] = item
+        self._by_id[item.id] = item
+        self.touched.add(item.id)
 
     def remove(self, item_id: int) -> None:
         del self.items[self.index(item_id)]
+        del self._by_id[item_id]
+        self.touched.add(item_id)
 
     def move(self, item_ids: list[int], before: int | None) -> None:
         """Move items (in the given order) before item ``before``, or to the end."""
         moving = [self.items[self.index(i)] for i in item_ids]
-        rest = [it for it in self.items if it.id not in item_ids]
+        gone = set(item_ids)
+        rest = [it for it in self.items if it.id not in gone]
         at = len(rest)
-        if before is not None and before not in item_ids:
+        if before is not None and before not in gone:
             at = next(i for i, it in enumerate(rest) if it.id == before)
         self.items = rest[:at] + moving + rest[at:]
+        self.touched.update(item_ids)
 
     def unique_name(self, prefix: str) -> str:
         """The first ``<prefix>N`` (N = 1, 2, ...) not yet used."""
@@ -135,6 +162,9 @@ class Config:
     """The whole configuration: one table per configured (non-runtime) menu."""
 
     tables: dict[tuple[str, ...], Table]
+    # Results derived from this configuration (verification), computed once per version;
+    # a copy starts without them, since it is about to be changed.
+    memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def initial(cls) -> Config:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pyipsec.config.menus import MENUS
 from pyipsec.config.menus.ipsec import PEER, POLICY
-from pyipsec.config.table import Config, Item, format_id, value_of
+from pyipsec.config.table import SEALED, Config, Item, format_id, value_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +100,7 @@ def _peer_auth(config: Config) -> list[Problem]:
     return problems
 
 
+_INVALID = "invalid-items"
 CHECKS = (_references, _policy_duplicates, _peer_auth)
 
 
@@ -116,11 +117,17 @@ def check(config: Config) -> None:
 
 
 def invalid_items(config: Config) -> dict[tuple[str, ...], set[int]]:
-    """Ids of the items to flag invalid, by menu."""
+    """Ids of the items to flag invalid, by menu (computed once per version of a stored
+    configuration: every ``print`` and the daemon's apply ask for it)."""
+    kept = config.memo.get(_INVALID)
+    if isinstance(kept, dict):
+        return kept
     out: dict[tuple[str, ...], set[int]] = {}
     for problem in verify(config):
         if problem.item is not None:
             out.setdefault(problem.menu, set()).add(problem.item)
+    if config.memo.get(SEALED):
+        config.memo[_INVALID] = out
     return out
 
 

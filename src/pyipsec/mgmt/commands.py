@@ -532,7 +532,7 @@ def cmd_find(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     if menu.kind is MenuKind.RUNTIME_LIST:
         ids = [r.id for r in _runtime_matching(session, menu, node)]
     else:
-        ids = [it.id for it, _ in _matching(session, session.store.load(), menu, node)]
+        ids = [it.id for it, _ in _matching(session, session.store.snapshot(), menu, node)]
     return Result(ret=";".join(format_id(i) for i in ids))
 
 
@@ -540,7 +540,7 @@ def _settings_values(session: Session, menu: Menu) -> dict[str, str]:
     if menu.kind is MenuKind.RUNTIME_SINGLE:
         counters = session.runtime.counters(menu.path)
         return {n: str(counters.get(n, 0)) for n in menu.print_order}
-    item = session.store.load().single(menu.path)
+    item = session.store.snapshot().single(menu.path)
     return {p.name: value_of(menu, item, p.name) or "" for p in menu.properties}
 
 
@@ -551,7 +551,7 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         raise CommandError("input does not match any value of value-name", arg="value-name")
     if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
         return Result(ret=_settings_values(session, menu).get(name, ""))
-    config = session.store.load()
+    config = session.store.snapshot()
     if menu.kind is MenuKind.RUNTIME_LIST:
         rows = {r.id: r for r in session.runtime.rows(menu.path)}
         row = rows[first(resolve(session, config, menu, args.get("numbers", "")))]
@@ -608,8 +608,13 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
             rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=vals))
         if mode != "count-only":
             session.numbering[menu.path] = [r.id for r in rows]
+    elif mode == "count-only" and node is None and "from" not in args:
+        # counting everything needs no flags or values: no pass over the items
+        config = session.store.snapshot()
+        count = len(config.table(menu.path)) + len(session.runtime.dynamic_items(menu.path))
+        return Result(table=PrintResult(menu=menu, mode=mode, count=count))
     else:
-        config = session.store.load()
+        config = session.store.snapshot()
         matched = _matching(session, config, menu, node)
         if "from" in args:
             wanted = set(resolve(session, config, menu, args["from"]))
@@ -652,7 +657,7 @@ def read_file(session: Session, name: str) -> bytes:
 def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str]) -> Result:
     _check_args(args, {"verbose", "compact", "hide-sensitive", "terse", "file"})
     text = exporter.export_text(
-        session.store.load(),
+        session.store.snapshot(),
         path,
         now=session.now(),
         verbose=_switch(args, "verbose"),

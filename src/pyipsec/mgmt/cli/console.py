@@ -76,7 +76,7 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
         choices = menu.prop(name).type.choices()
         if menu.prop(name).ref is not None:
             choices = tuple(menu.prop(name).ref_keywords) + tuple(
-                interp.session.store.load().table(menu.prop(name).ref or ()).names()
+                interp.session.store.snapshot().table(menu.prop(name).ref or ()).names()
             )
         head, _, last = value.rpartition(",")
         head = head + "," if head else ""
@@ -85,7 +85,7 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
     menu = MENUS.get(path)
     if command in POSITIONAL and "numbers" in POSITIONAL[command] and menu and menu.key:
         # item names for the item list (names with blanks would need quotes: not offered)
-        items = interp.session.store.load().table(path).names() if not menu.is_runtime else []
+        items = interp.session.store.snapshot().table(path).names() if not menu.is_runtime else []
         found += [n for n in items if n.startswith(partial) and " " not in n]
     return sorted(found)
 

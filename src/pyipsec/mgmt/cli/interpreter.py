@@ -299,7 +299,7 @@ class Interpreter:
     # -- prompt
 
     def prompt(self) -> str:
-        identity = self.session.store.load().single(("system", "identity"))
+        identity = self.session.store.snapshot().single(("system", "identity"))
         name = identity.values.get("name", "MikroTik")
         where = "/" + " ".join(self.cwd) if self.cwd else ""
         return f"[{self.session.user}@{printer.escape(name)}] {where}> "
