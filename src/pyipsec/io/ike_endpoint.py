@@ -24,6 +24,7 @@ from pyipsec.dataplane.userspace.rawsock import (
     PYIPSEC_FWMARK,
 )
 from pyipsec.dataplane.userspace.router import open_udp, pktinfo_dst
+from pyipsec.io.logging import flush_suppressed
 from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
 
 log = logging.getLogger("pyipsec.ipsec")
@@ -165,6 +166,8 @@ class IkeEndpoint:
             self._timer.cancel()
             self._timer = None
         due = self.engine.next_timer()
+        if flush_suppressed():  # rate-limited log lines: report their count within a second
+            due = min(due, self.clock() + 1.0) if due is not None else self.clock() + 1.0
         if due is not None:
             delay = max(0.0, due - self.clock())
             self._timer = self._loop.call_later(delay, self._on_timer)

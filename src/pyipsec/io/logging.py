@@ -3,6 +3,12 @@
 Every record goes to stderr as ``<time> <topics> <message>`` and into an in-memory ring that
 ``/log print`` shows. Topics come from the logger name (``pyipsec.ipsec`` -> ``ipsec``) plus
 the level (debug, info, warning, error), as RouterOS writes them.
+
+A flood must not become a flood of log lines (nor fill a supervisor's pipe): each *kind* of
+line (logger, level, and the message template, or the first word of the message when the
+template is just ``%s``, as for the IKE events) gets at most ``RateLimit.per_second`` lines a
+second; the rest are counted and reported once that second is over, as one line
+``N similar lines suppressed: <kind>`` with the same topics (docs/admission.md).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import collections
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _LEVEL_TOPIC = {
@@ -35,6 +42,90 @@ def topics_of(record: logging.LogRecord) -> str:
     return ",".join([*parts, level]) if level != "info" else ",".join(parts)
 
 
+def kind_of(record: logging.LogRecord) -> str:
+    """What makes two log lines "the same kind" for rate limiting."""
+    if isinstance(record.msg, str) and record.msg not in ("%s", "%r"):
+        return record.msg
+    return str(record.getMessage()).split(" ", 1)[0]
+
+
+@dataclass(slots=True)
+class _Window:
+    start: float
+    passed: int = 0
+    suppressed: int = 0
+
+
+class RateLimit(logging.Filter):
+    """At most ``per_second`` lines of each kind a second; a count of the rest afterwards.
+
+    Attached to every handler; the verdict is kept on the record, so a record is counted
+    once however many handlers see it. ``flush()`` reports what was suppressed in windows
+    that have ended (the daemon's IKE endpoint calls it after each batch and timer)."""
+
+    _VERDICT = "_pyipsec_rate_limit"
+
+    def __init__(self, per_second: int = 5, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.per_second = per_second
+        self.clock = clock
+        self._windows: dict[tuple[str, int, str], _Window] = {}  # (logger, level, kind)
+        self.pending: set[tuple[str, int, str]] = set()  # windows with lines suppressed
+        self.suppressed_total = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        verdict = getattr(record, self._VERDICT, None)
+        if verdict is not None:
+            return bool(verdict)
+        now = self.clock()
+        self.flush(now)
+        key = (record.name, record.levelno, kind_of(record))
+        window = self._windows.get(key)
+        if window is None or now - window.start >= 1.0:
+            window = self._windows[key] = _Window(now)
+        allowed = window.passed < self.per_second
+        if allowed:
+            window.passed += 1
+        else:
+            window.suppressed += 1
+            self.suppressed_total += 1
+            self.pending.add(key)
+        setattr(record, self._VERDICT, allowed)
+        return allowed
+
+    def flush(self, now: float | None = None) -> None:
+        """Log one summary line for each kind whose window ended with lines suppressed."""
+        if self.pending:
+            now = self.clock() if now is None else now
+            for key in [k for k in self.pending if now - self._windows[k].start >= 1.0]:
+                self.pending.discard(key)
+                window = self._windows.pop(key)
+                name, level, kind = key
+                summary = logging.LogRecord(
+                    name, level, __file__, 0, "%d similar lines suppressed: %s",
+                    (window.suppressed, kind), None,
+                )  # fmt: skip
+                setattr(summary, self._VERDICT, True)
+                logging.getLogger(name).handle(summary)
+        if len(self._windows) > 4096:  # forget kinds whose window is over
+            now = self.clock() if now is None else now
+            self._windows = {
+                k: w for k, w in self._windows.items() if now - w.start < 1.0 or k in self.pending
+            }
+
+
+_rate_limit: RateLimit | None = None
+
+
+def flush_suppressed() -> bool:
+    """Report suppressed lines whose second is over (a no-op before ``setup``); returns
+    whether some are still waiting for their second to end."""
+    if _rate_limit is None:
+        return False
+    _rate_limit.flush()
+    return bool(_rate_limit.pending)
+
+
 class RingHandler(logging.Handler):
     """Keeps the newest ``size`` entries for ``/log print``."""
 
@@ -57,9 +148,13 @@ def setup(debug: bool = False) -> RingHandler:
     root = logging.getLogger("pyipsec")
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.handlers.clear()
+    global _rate_limit
+    _rate_limit = RateLimit()
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(TopicFormatter())
     ring = RingHandler()
+    for handler in (stream, ring):
+        handler.addFilter(_rate_limit)
     root.addHandler(stream)
     root.addHandler(ring)
     root.propagate = False

@@ -32,6 +32,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable
 from pyipsec.core.profiles import (
     PeerProfile,
     ProposalProfile,
@@ -53,7 +54,7 @@ from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
 from pyipsec.wire.ikev1.message import build_message, parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-from . import dpd, informational, peers, phase1, proposals
+from . import dpd, first_message, informational, peers, phase1, proposals
 from . import quick_mode as qm
 from .credentials import Credentials
 from .crypto_message import build_encrypted_message, parse_encrypted_message
@@ -105,6 +106,7 @@ class Ikev1Engine:
         local_addresses: Sequence[IPAddress] = (),
         credentials: Credentials | None = None,
         wall_clock_offset: float = 0.0,
+        admission: AdmissionLimits | None = None,
     ) -> None:
         self.backend = backend
         self.rng = rng
@@ -118,6 +120,8 @@ class Ikev1Engine:
         self.policies: tuple[Policy, ...] = ()
         self.templates: tuple[TemplatePolicy, ...] = ()
         self.ike: dict[bytes, IkeSa] = {}
+        # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
+        self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
         self.children: list[ChildSa] = []
         self._out: list[Datagram] = []
         self._events: list[Event] = []
@@ -150,6 +154,9 @@ class Ikev1Engine:
         for sa in list(self.ike.values()):
             if current.get(sa.peer.id) != sa.peer:
                 self.delete_ike(sa, now, reason="peer removed or changed", children=True)
+        for sa in list(self.half_open.values()):
+            if current.get(sa.peer.id) != sa.peer:
+                self.forget(sa)
         for child in list(self.children):
             if current.get(child.peer_id) is None:
                 self.delete_child(child, now, reason="peer removed", notify=False)
@@ -234,13 +241,15 @@ class Ikev1Engine:
         """`/ip ipsec remote-peers kill-connections`: delete every phase 1 and its SAs."""
         for sa in list(self.ike.values()):
             self.delete_ike(sa, now, reason="killed", children=True)
+        for sa in list(self.half_open.values()):
+            self.forget(sa)
 
     def remote_peers(self, now: float | None = None) -> list[RemotePeer]:
         """Rows of `/ip ipsec remote-peers` (``established`` counted up to ``now``, by
         default the latest time the engine has seen)."""
         now = self._now if now is None else now
         rows: list[RemotePeer] = []
-        for sa in self.ike.values():
+        for sa in [*self.ike.values(), *self.half_open.values()]:
             if sa.dead:
                 continue
             rows.append(
@@ -259,10 +268,14 @@ class Ikev1Engine:
 
     def next_timer(self) -> float | None:
         times = [t for sa in self.ike.values() for t in self._timers_of(sa)]
+        half_open = self.half_open.next_deadline()
+        if half_open is not None:
+            times.append(half_open)
         return min(times, default=None)
 
     def handle_timer(self, now: float) -> None:
         self._now = max(self._now, now)
+        first_message.discarded(self, self.half_open.expire(now))
         for sa in list(self.ike.values()):
             if sa.dead:
                 continue
@@ -309,8 +322,11 @@ class Ikev1Engine:
         sa = self.ike.get(header.initiator_cookie)
         if sa is not None and sa.dead:
             sa = None
+        unproven = sa is None and header.initiator_cookie in self.half_open
+        if unproven:
+            sa = self.half_open.get(header.initiator_cookie)
         if sa is None:
-            self._receive_new(header, data, src, dst, now)
+            first_message.receive(self, header, data, src, dst, now)
             return
         if src[0] != sa.remote[0]:
             raise Dropped("address-mismatch")
@@ -325,6 +341,8 @@ class Ikev1Engine:
             if header.responder_cookie == _ZERO_COOKIE:
                 raise Dropped("unknown-cookie")
             sa.cky_r = header.responder_cookie
+        if unproven:
+            first_message.promote(self, sa)
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
             self._receive_phase1(sa, header, data, src, dst, now)
@@ -352,45 +370,6 @@ class Ikev1Engine:
         except (Dropped, MalformedMessage):
             sa.local, sa.remote, sa.floated = ends
             raise
-
-    def _receive_new(
-        self, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
-    ) -> None:
-        kind = _exchange_kind(header.exchange_type)
-        if kind is None or header.responder_cookie != _ZERO_COOKIE or header.message_id:
-            raise Dropped("unknown-cookie")
-        if header.encrypted:
-            raise Dropped("unknown-cookie")
-        peer = self._peer_for_initiator(kind, src[0])
-        if peer is None:
-            raise Dropped("unknown-peer")
-        msg = parse_message(data)
-        sa = IkeSa(
-            cky_i=header.initiator_cookie,
-            cky_r=self._cookie(),
-            side=Side.RESPONDER,
-            kind=kind,
-            peer=peer,
-            local=dst,
-            remote=src,
-            created=now,
-            last_heard=now,
-        )
-        fp = fingerprint(data)
-        ctx = self._context(sa, now, src, dst)
-        step = phase1.EXCHANGES[kind][0]
-        try:
-            phase1.absorb(sa, step, msg, ctx)
-        except ProtocolError as e:
-            self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
-            return
-        except phase1.AuthError as e:
-            self._auth_failed(sa, str(e), e.notify, now)
-            return
-        self.ike[sa.cky_i] = sa
-        sa.step = 1
-        sa.last_received = fp
-        self._send_phase1_step(sa, now, reply_to=fp)
 
     def _receive_phase1(
         self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
@@ -485,10 +464,18 @@ class Ikev1Engine:
                 exchange_type=xchg,
                 payloads=payloads,
             )
+        # A responder never resends its first reply on its own timer: until the initiator
+        # echoes our cookie it has not shown it receives anything (core/admission.py); a
+        # repeated message 1 gets the reply again (answer_retransmission).
+        first_reply = sa.side is Side.RESPONDER and sa.step == 1
         sa.step += 1
         final = sa.step == len(steps)
         sa.retransmit = Retransmit(
-            data=data, src=sa.local, dst=sa.remote, reply_to=reply_to, awaiting=not final
+            data=data,
+            src=sa.local,
+            dst=sa.remote,
+            reply_to=reply_to,
+            awaiting=not (final or first_reply),
         )
         sa.retransmit.arm(now)
         self.transmit(sa, data)
@@ -580,8 +567,8 @@ class Ikev1Engine:
         sa.choice = choice
         sa.prf = choice.prf
         sa.enc = choice.encryption
-        if sa.ke is None or sa.ke.group != choice.group.id:
-            sa.ke = choice.group.new(self.rng)
+        if sa.ke is not None and sa.ke.group != choice.group.id:
+            sa.ke = None  # made again, in the chosen group, when our KE payload is due
 
     def _established(self, sa: IkeSa, now: float) -> None:
         self._float(sa)
@@ -643,7 +630,10 @@ class Ikev1Engine:
 
     def forget(self, sa: IkeSa) -> None:
         sa.dead = True
-        self.ike.pop(sa.cky_i, None)
+        if self.ike.get(sa.cky_i) is sa:
+            del self.ike[sa.cky_i]
+        elif self.half_open.get(sa.cky_i) is sa:
+            self.half_open.remove(sa.cky_i)
 
     def delete_ike(
         self, sa: IkeSa, now: float, *, reason: str, children: bool, notify: bool = True
@@ -819,7 +809,7 @@ class Ikev1Engine:
     def _cookie(self) -> bytes:
         while True:
             c = self.rng(8)
-            if c != _ZERO_COOKIE and c not in self.ike:
+            if c != _ZERO_COOKIE and c not in self.ike and c not in self.half_open:
                 return c
 
     def _new_mid(self, sa: IkeSa) -> int:
@@ -827,10 +817,3 @@ class Ikev1Engine:
             mid = int.from_bytes(self.rng(4), "big")
             if mid and mid not in sa.quick and mid not in sa.info_seen:
                 return mid
-
-
-def _exchange_kind(value: int) -> ExchangeKind | None:
-    try:
-        return phase1.EXCHANGE_KIND.get(ExchangeType(value))
-    except ValueError:
-        return None

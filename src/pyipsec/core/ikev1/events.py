@@ -21,6 +21,7 @@ __all__ = [
     "DatagramDropped",
     "Endpoint",
     "Event",
+    "HalfOpenDiscarded",
     "IkeSaDeleted",
     "IkeSaEstablished",
     "NatDetected",
@@ -123,6 +124,15 @@ class DatagramDropped:
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HalfOpenDiscarded:
+    """An unproven responder exchange was given up (core/admission.py): ``replaced`` by a newer
+    one from the same address, ``evicted`` from a full table, or ``expired``."""
+
+    remote: Endpoint
+    reason: str
+
+
 Event = (
     IkeSaEstablished
     | IkeSaDeleted
@@ -135,6 +145,7 @@ Event = (
     | NatDetected
     | NatKeepaliveDue
     | DatagramDropped
+    | HalfOpenDiscarded
 )
 
 

@@ -257,7 +257,12 @@ def _b_sa(sa: IkeSa, ctx: Context) -> list[Payload]:
 
 
 def _b_ke(sa: IkeSa, ctx: Context) -> list[Payload]:
-    assert sa.ke is not None
+    if sa.ke is None:
+        # The key pair is made only when our KE payload is due: a main-mode responder makes
+        # it for message 4, after message 3 proved the initiator receives our replies (as
+        # strongSwan does); nobody pays a modular exponentiation for a spoofed message 1.
+        assert sa.choice is not None  # chosen when the SA payloads were exchanged
+        sa.ke = sa.choice.group.new(ctx.rng)
     if sa.side is INIT:
         sa.g_xi = sa.ke.public_value
     else:

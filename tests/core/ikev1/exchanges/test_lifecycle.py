@@ -100,10 +100,10 @@ def test_thirty_percent_loss_both_ways_still_establishes(seed: int) -> None:
     assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
     # Every SA either side sends with has its receiving twin on the other side.
     assert assert_pairs_match(net.a, net.b) >= 1 and assert_pairs_match(net.b, net.a) >= 1
-    assert (
-        net.a.engine.stats().get("retransmitted", 0) + net.b.engine.stats().get("retransmitted", 0)
-        > 0
-    )
+    # Datagrams were lost and made good: by a timer, by answering the peer's repeat (a
+    # responder does not resend its first reply on a timer: core/admission.py), or by a
+    # new negotiation that the next acquire started.
+    assert len(net.log) > net.delivered
 
 
 def test_every_datagram_duplicated_is_answered_once() -> None:

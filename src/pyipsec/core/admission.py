@@ -1,0 +1,195 @@
+"""Admission control for new IKE exchanges: the half-open table (shared by IKEv1 and IKEv2).
+
+Theory of operation
+-------------------
+A responder learns nothing about an initiator from its first message: the source address may
+be spoofed (a flood "from" a configured peer's own address costs the attacker nothing). Until
+the initiator sends a message that echoes our responder cookie/SPI it has not proved that it
+receives our replies (return routability, the idea of RFC 2522 §2.5 and RFC 7296 §2.6). Such an
+exchange is *unproven*; it lives here, not among the engine's IKE SAs, and it costs us as little
+as we can make it:
+
+- no Diffie-Hellman work (the engine defers its key pair to the message that carries it; IKEv1
+  main mode: message 4, generated when message 3 arrives, as strongSwan does);
+- no retransmission on our timer: a lost reply is answered when the initiator repeats its
+  message (the stored reply is the cache);
+- a bounded place: at most ``AdmissionLimits.half_open_max`` entries in total and a share per
+  source address that depends on the source's *standing*.
+
+Standing, highest first (``Standing``): PROVEN (an IKE SA with this address completed since we
+started: the address has shown it answers), CONFIGURED (a peer entry names exactly this host),
+UNKNOWN (the address only falls in a wildcard peer prefix, e.g. road warriors). A source may
+hold ``per_source[standing]`` entries; when it is at its share, its newest message replaces its
+own oldest entry, so a flood from one address only competes with itself. When the whole table
+is full, the oldest entry of the lowest standing present (not above the newcomer's) makes room;
+a newcomer of lower standing than everything in the table is refused.
+
+Surviving a spoofed flood from the peer's own address: the attacker and the real peer share the
+address, so they share its share. An entry lives about ``share / flood rate`` seconds before
+the flood pushes it out (1,024 / 2,000 per second = 0.5 s), far longer than the real peer needs
+to answer (one round trip and its own key pair); once it answers (echoes our cookie), its
+exchange leaves this table (``promote``) and the flood can no longer touch it. The share of a
+configured host is large on purpose: its whole cost is memory (a few KB per entry, no DH).
+
+Entries also expire ``timeout`` seconds after they were made. Sans-IO: time comes in as
+``now``; the engine asks ``next_deadline()`` and calls ``expire(now)``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from pyipsec.dataplane.policy import IPAddress
+
+__all__ = [
+    "AdmissionLimits",
+    "Discarded",
+    "HalfOpenTable",
+    "Standing",
+]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Standing(enum.IntEnum):
+    """How much a source address is trusted before it has answered (higher is better)."""
+
+    UNKNOWN = 0  # covered only by a wildcard peer prefix
+    CONFIGURED = 1  # a peer entry names exactly this host
+    PROVEN = 2  # completed an IKE SA with us since we started
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdmissionLimits:
+    """Bounds of the half-open table (see the module docstring for the policy)."""
+
+    half_open_max: int = 2048
+    per_source: tuple[int, int, int] = (32, 1024, 1024)  # by Standing
+    timeout: float = 30.0  # seconds an unproven exchange waits for the initiator's answer
+
+    def share(self, standing: Standing) -> int:
+        return max(1, min(self.per_source[standing], self.half_open_max))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discarded(Generic[V]):
+    """An entry that left the table without being promoted, and why."""
+
+    value: V
+    source: IPAddress
+    reason: str  # "replaced" (same source at its share), "evicted" (table full), "expired"
+
+
+@dataclass(slots=True)
+class _Entry(Generic[K, V]):
+    key: K
+    source: IPAddress
+    standing: Standing
+    created: float
+    value: V = field(repr=False)
+
+
+class HalfOpenTable(Generic[K, V]):
+    """Unproven exchanges by key (IKEv1: the initiator cookie; IKEv2: the initiator SPI)."""
+
+    def __init__(self, limits: AdmissionLimits | None = None) -> None:
+        self.limits = limits or AdmissionLimits()
+        self._entries: OrderedDict[K, _Entry[K, V]] = OrderedDict()  # oldest first
+        self._by_source: dict[IPAddress, OrderedDict[K, None]] = {}
+        self._by_standing: tuple[OrderedDict[K, None], ...] = tuple(OrderedDict() for _ in Standing)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def values(self) -> Iterator[V]:
+        return (e.value for e in self._entries.values())
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        return None if entry is None else entry.value
+
+    def count(self, source: IPAddress) -> int:
+        keys = self._by_source.get(source)
+        return 0 if keys is None else len(keys)
+
+    def admits(self, source: IPAddress, standing: Standing) -> bool:
+        """Whether a new exchange from ``source`` can get a place (asked before any work is
+        done for it; ``add`` then makes the room)."""
+        if self.count(source) >= self.limits.share(standing):
+            return True  # it replaces its own oldest entry
+        if len(self._entries) < self.limits.half_open_max:
+            return True
+        return any(self._by_standing[s] for s in Standing if s <= standing)
+
+    def add(
+        self, key: K, source: IPAddress, standing: Standing, value: V, now: float
+    ) -> list[Discarded[V]]:
+        """Insert an unproven exchange (``admits`` said yes); returns the entries it pushed
+        out. Raises ``ValueError`` if there is no room (``admits`` was not asked)."""
+        if key in self._entries:
+            raise ValueError("key already half-open")
+        out: list[Discarded[V]] = []
+        if self.count(source) >= self.limits.share(standing):
+            oldest = next(iter(self._by_source[source]))
+            out.append(self._discard(oldest, "replaced"))
+        elif len(self._entries) >= self.limits.half_open_max:
+            victim = next(
+                (next(iter(self._by_standing[s])) for s in Standing if self._by_standing[s]),
+                None,
+            )
+            if victim is None or self._entries[victim].standing > standing:
+                raise ValueError("half-open table full")
+            out.append(self._discard(victim, "evicted"))
+        self._entries[key] = _Entry(key, source, standing, now, value)
+        self._by_source.setdefault(source, OrderedDict())[key] = None
+        self._by_standing[standing][key] = None
+        return out
+
+    def promote(self, key: K) -> V | None:
+        """The initiator proved it receives our replies: the exchange leaves the table."""
+        entry = self._remove(key)
+        return None if entry is None else entry.value
+
+    def remove(self, key: K) -> V | None:
+        """Forget an exchange (it failed)."""
+        entry = self._remove(key)
+        return None if entry is None else entry.value
+
+    def next_deadline(self) -> float | None:
+        """When the oldest entry expires (entries are kept in creation order)."""
+        for entry in self._entries.values():
+            return entry.created + self.limits.timeout
+        return None
+
+    def expire(self, now: float) -> list[Discarded[V]]:
+        out: list[Discarded[V]] = []
+        while self._entries:
+            entry = next(iter(self._entries.values()))
+            if now < entry.created + self.limits.timeout:
+                break
+            out.append(self._discard(entry.key, "expired"))
+        return out
+
+    def _discard(self, key: K, reason: str) -> Discarded[V]:
+        entry = self._remove(key)
+        assert entry is not None  # only called with keys of the table
+        return Discarded(value=entry.value, source=entry.source, reason=reason)
+
+    def _remove(self, key: K) -> _Entry[K, V] | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        keys = self._by_source[entry.source]
+        del keys[key]
+        if not keys:
+            del self._by_source[entry.source]
+        del self._by_standing[entry.standing][key]
+        return entry

@@ -1,0 +1,153 @@
+"""Admission of new phase-1 exchanges (core/ikev1/first_message.py, core/admission.py):
+deferred DH, no timer for the first reply, bounded half-open SAs under a spoofed flood."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable
+from pyipsec.core.ikev1.events import (
+    Datagram,
+    DatagramDropped,
+    HalfOpenDiscarded,
+    IkeSaEstablished,
+)
+from pyipsec.core.ikev1.ike_sa import IkeSa
+
+from .exchanges.harness import A_ADDR, B_ADDR, Net, configure, peer, site_to_site
+
+LIMITS = AdmissionLimits(half_open_max=64, per_source=(4, 32, 32), timeout=30.0)
+SOURCES = [ipaddress.ip_address(f"198.51.100.{i}") for i in range(100, 150)]
+_cookies = itertools.count(1)
+
+
+def first_message(net: Net, pa: object) -> Datagram:
+    """A's real main-mode message 1 (not delivered)."""
+    net.a.engine.acquire(pa, net.now)  # type: ignore[arg-type]
+    (d,) = net.a.engine.datagrams_to_send()
+    return d
+
+
+def flood(net: Net, template: Datagram, n: int, sources: list[object] | None = None) -> None:
+    """``n`` copies of ``template`` with fresh initiator cookies, from A's address (or round
+    robin from ``sources``), straight into B; B's replies go nowhere."""
+    eng = net.b.engine
+    for i in range(n):
+        data = next(_cookies).to_bytes(8, "big") + template.data[8:]
+        src = (sources[i % len(sources)], 500) if sources else template.src
+        eng.receive_datagram(data, src, template.dst, net.now)  # type: ignore[arg-type]
+    eng.datagrams_to_send()
+    net.b.events += eng.pop_events()
+
+
+def half_open(net: Net) -> list[IkeSa]:
+    return list(net.b.engine.half_open.values())
+
+
+def test_responder_makes_its_key_pair_only_for_message_4() -> None:
+    net, pa, _ = site_to_site()
+    d1 = first_message(net, pa)
+    net.b.engine.receive_datagram(d1.data, d1.src, d1.dst, net.now)
+    (sa,) = half_open(net)
+    assert sa.ke is None and sa.choice is not None  # chosen, but no modular exponentiation
+    assert net.b.engine.ike == {}
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+    (done,) = net.b.engine.ike.values()
+    assert done is sa and sa.ke is not None and sa.g_xr == sa.ke.public_value
+    assert half_open(net) == [] and net.b.engine.stats()["half-open-promoted"] == 1
+
+
+def test_first_reply_is_not_resent_on_a_timer_only_for_a_repeat() -> None:
+    net, pa, _ = site_to_site()
+    d1 = first_message(net, pa)
+    eng = net.b.engine
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)
+    (reply,) = eng.datagrams_to_send()
+    assert eng.next_timer() == net.now + LIMITS.timeout  # only the half-open deadline
+    eng.handle_timer(net.now + 25)
+    assert eng.datagrams_to_send() == []
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now + 26)  # the initiator repeats
+    assert [d.data for d in eng.datagrams_to_send()] == [reply.data]  # from the cache
+    eng.handle_timer(net.now + 30)
+    assert eng.datagrams_to_send() == [] and half_open(net) == []
+    assert eng.next_timer() is None and eng.remote_peers() == []
+    (gone,) = [e for e in eng.pop_events() if isinstance(e, HalfOpenDiscarded)]
+    assert gone.reason == "expired" and gone.remote == d1.src
+    assert eng.stats()["half-open-expired"] == 1
+
+
+def test_spoofed_flood_from_the_peer_address_leaves_the_real_peer_alone() -> None:
+    net, pa, _ = site_to_site()
+    net.b.engine.half_open = HalfOpenTable(LIMITS)
+    d1 = first_message(net, pa)
+    flood(net, d1, 200)  # before: the table holds the newest 32 of them
+    assert len(half_open(net)) == 32
+    net.b.engine.receive_datagram(d1.data, d1.src, d1.dst, net.now)  # the real message 1
+    (real_reply,) = net.b.engine.datagrams_to_send()
+    flood(net, d1, 31)  # the peer's share is 32: the real entry is still there
+    net.b.engine.send(real_reply.src, real_reply.dst, real_reply.data)
+    net.run(0.1)  # message 3 echoes our cookie: promoted, out of the flood's reach
+    flood(net, d1, 2000)
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+    assert len(half_open(net)) == 32
+    assert all(sa.ke is None for sa in half_open(net))  # the flood cost no DH
+    stats = net.b.engine.stats()
+    assert stats["half-open-replaced"] == 200 + 1 + 31 + 2000 - 32 - 1
+    assert stats["half-open-promoted"] == 1
+    # Once it stops, everything returns to normal.
+    net.run(LIMITS.timeout + 1)
+    assert half_open(net) == [] and [r.state for r in net.b.engine.remote_peers()] == [
+        "established"
+    ]
+
+
+def test_flood_from_fifty_addresses_cannot_fill_the_table_against_a_configured_peer() -> None:
+    net, pa, _ = site_to_site()
+    b = net.b
+    b.engine.half_open = HalfOpenTable(LIMITS)
+    configure(
+        b,
+        peers=[
+            *b.engine.peers,
+            peer("198.51.100.0/24", id=2, passive=True),  # road warriors: any address there
+        ],
+        policies=list(b.engine.policies),
+    )
+    d1 = first_message(net, pa)
+    flood(net, d1, 5000, SOURCES)
+    assert len(half_open(net)) == 64  # full, each unknown source at most its share of 4
+    assert max(b.engine.half_open.count(s) for s in SOURCES) <= 4
+    b.engine.receive_datagram(d1.data, d1.src, d1.dst, net.now)
+    flood(net, d1, 5000, SOURCES)  # unknown sources evict each other, never the real peer
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and b.of(IkeSaEstablished)
+    # Its reply went out in the middle of the flood and was lost; its repeat of message 1
+    # three seconds later was answered from the stored reply.
+    stats = b.engine.stats()
+    assert stats["retransmission-answered"] == 1 and stats["half-open-promoted"] == 1
+    assert len(half_open(net)) == 63  # the place the real peer took and left
+    discarded = 10_001 - 1 - 63
+    assert stats["half-open-evicted"] + stats.get("half-open-replaced", 0) == discarded
+    assert len([e for e in b.events if isinstance(e, HalfOpenDiscarded)]) == discarded
+
+
+def test_a_table_full_of_better_standing_refuses_unknown_sources() -> None:
+    net, pa, _ = site_to_site()
+    b = net.b
+    b.engine.half_open = HalfOpenTable(AdmissionLimits(half_open_max=8, per_source=(4, 32, 32)))
+    configure(
+        b,
+        peers=[*b.engine.peers, peer("198.51.100.0/24", id=2, passive=True)],
+        policies=list(b.engine.policies),
+    )
+    d1 = first_message(net, pa)
+    flood(net, d1, 8)  # from the configured peer's address
+    flood(net, d1, 3, SOURCES)
+    assert len(half_open(net)) == 8 and b.engine.stats()["half-open-limit"] == 3
+    drops = [e.reason for e in b.events if isinstance(e, DatagramDropped)]
+    assert drops == ["half-open-limit"] * 3
+    assert all(sa.remote[0] == A_ADDR for sa in half_open(net))
+    assert B_ADDR not in {sa.remote[0] for sa in half_open(net)}
