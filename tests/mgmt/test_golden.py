@@ -58,6 +58,7 @@ add src-address=10.9.0.0/16 dst-address=0.0.0.0/0 action=discard protocol=udp ds
 /ip ipsec key import file-name=rsa1024.pem name=peer-key
 /certificate import file-name=gw1.crt
 /certificate import file-name=gw1.key
+/certificate import file-name=gw1.crl
 """
 
 

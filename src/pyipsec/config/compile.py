@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from pyipsec.config.menus.ipsec import CERTIFICATE, KEY, MANUAL_SA, PEER, POLICY, PROPOSAL
+from pyipsec.config.menus.system import CRL
 from pyipsec.config.table import Config, Item, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
@@ -250,7 +251,8 @@ def pem_der(text: str) -> bytes:
 
 
 def credentials(config: Config) -> Credentials:
-    """`/certificate` and `/ip ipsec key` entries for signature authentication, by name."""
+    """`/certificate`, `/certificate crl` and `/ip ipsec key` entries for signature
+    authentication (certificates and keys by name)."""
     certs: dict[str, Credential] = {}
     for item in config.table(CERTIFICATE):
         v = item.values
@@ -269,7 +271,8 @@ def credentials(config: Config) -> Credentials:
         keys[v["name"]] = Credential(
             private_key=v.get("_private") or None, public_key=pem_der(v["_public"])
         )
-    return Credentials(certificates=MappingProxyType(certs), keys=MappingProxyType(keys))
+    crls = tuple(pem_der(it.values["_pem"]) for it in config.table(CRL) if "_pem" in it.values)
+    return Credentials(certificates=MappingProxyType(certs), keys=MappingProxyType(keys), crls=crls)
 
 
 def _enabled(config: Config, path: tuple[str, ...], item: Item) -> bool:

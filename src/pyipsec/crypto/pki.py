@@ -1,4 +1,4 @@
-"""RSA keys and X.509 certificates for ``/ip ipsec key`` and ``/certificate``.
+"""RSA keys, X.509 certificates and CRLs for ``/ip ipsec key`` and ``/certificate``.
 
 The only place outside the cipher modules that touches ``cryptography`` for keys and
 certificates: parse PEM/DER, generate RSA key pairs, and describe what was found as plain
@@ -49,6 +49,18 @@ class CertInfo:
     not_after: datetime
     authority: bool
     public_der: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrlInfo:
+    """A parsed certificate revocation list and the facts ``/certificate crl print`` shows."""
+
+    pem: str
+    issuer: str
+    fingerprint: str  # SHA-256 of the DER, lower-case hex
+    this_update: datetime
+    next_update: datetime | None
+    revoked: tuple[str, ...]  # serial numbers, upper-case hex as /certificate shows them
 
 
 def _describe_public(key: object) -> tuple[str, int]:
@@ -180,3 +192,34 @@ def load_certificates(data: bytes) -> list[CertInfo]:
             continue
         certs.append(_cert_info(cert))
     return certs
+
+
+def _crl_info(crl: x509.CertificateRevocationList) -> CrlInfo:
+    der = crl.public_bytes(serialization.Encoding.DER)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return CrlInfo(
+        pem=crl.public_bytes(serialization.Encoding.PEM).decode(),
+        issuer=crl.issuer.rfc4514_string(),
+        fingerprint=digest.finalize().hex(),
+        this_update=crl.last_update_utc,
+        next_update=crl.next_update_utc,
+        revoked=tuple(f"{r.serial_number:X}" for r in crl),
+    )
+
+
+def load_crls(data: bytes) -> list[CrlInfo]:
+    """Every CRL (RFC 5280 §5) in a PEM bundle or a DER blob."""
+    crls = []
+    for block in _blocks(data):
+        try:
+            if block.startswith(b"-----"):
+                if b"X509 CRL" not in block.split(b"\n", 1)[0]:
+                    continue
+                crl = x509.load_pem_x509_crl(block)
+            else:
+                crl = x509.load_der_x509_crl(block)
+        except ValueError:
+            continue
+        crls.append(_crl_info(crl))
+    return crls

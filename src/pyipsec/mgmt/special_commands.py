@@ -1,5 +1,5 @@
 """Menu-specific commands: installed-sa flush, remote-peers kill-connections,
-key generate-key/import/export-pub-key, certificate import.
+key generate-key/import/export-pub-key, certificate import (certificates, keys and CRLs).
 
 Arguments are checked against the menu's :class:`~pyipsec.config.schema.MenuCommand`
 declaration (codec, default, required), then each command's function runs.
@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import PurePath
 
+from pyipsec.config.menus.system import CRL
 from pyipsec.config.schema import Menu, MenuCommand
 from pyipsec.config.table import Config
 from pyipsec.config.types import ValueProblem
@@ -104,9 +105,47 @@ def _export_pub_key(session: Session, menu: Menu, args: dict[str, str]) -> Resul
     return Result()
 
 
+_SHOWN_SERIALS = 32
+
+
+def _serials(revoked: tuple[str, ...]) -> str:
+    """The revoked serial numbers print shows: the first few, then how many more."""
+    shown = ",".join(revoked[:_SHOWN_SERIALS])
+    more = len(revoked) - _SHOWN_SERIALS
+    return f"{shown},...(+{more})" if more > 0 else shown
+
+
+def _put_crls(config: Config, crls: list[pki.CrlInfo]) -> int:
+    """Add CRLs to /certificate crl, one per issuer: a newer one (thisUpdate) replaces the
+    one held; an older or identical one is ignored. Returns how many were added."""
+    table = config.table(CRL)
+    added = 0
+    for crl in crls:
+        held = [it for it in table if it.values.get("issuer") == crl.issuer]
+        if any(it.values.get("_this_update", "") >= crl.this_update.isoformat() for it in held):
+            continue
+        for it in held:
+            table.remove(it.id)
+        table.add(
+            {
+                "url": "",
+                "issuer": crl.issuer,
+                "fingerprint": crl.fingerprint,
+                "last-update": routeros_date(crl.this_update),
+                "next-update": routeros_date(crl.next_update) if crl.next_update else "",
+                "revoked": _serials(crl.revoked),
+                "_this_update": crl.this_update.isoformat(),
+                "_pem": crl.pem,
+            }
+        )
+        added += 1
+    return added
+
+
 def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> Result:
     data = read_file(session, args["file-name"])
     certs = pki.load_certificates(data)
+    crls = pki.load_crls(data)
     keys = [k for k in pki.load_keys(data, args["passphrase"]) if k.private_pem]
     stem = args["name"] or PurePath(args["file-name"]).name
     counts = {
@@ -155,12 +194,18 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
                     break
             else:
                 counts["keys-with-no-certificate"] += 1
+        if crls:  # the report gains this line only for files holding CRLs
+            counts["crls-imported"] = _put_crls(config, crls)
 
     session.store.transaction(change)
     counts["files-imported"] = int(
-        bool(counts["certificates-imported"] or counts["private-keys-imported"])
+        bool(
+            counts["certificates-imported"]
+            or counts["private-keys-imported"]
+            or counts.get("crls-imported")
+        )
     )
-    if not certs and not keys and not counts["decryption-failures"]:
+    if not certs and not keys and not crls and not counts["decryption-failures"]:
         raise CommandError("failure: no certificates or keys found in file", category=4)
     width = max(len(k) for k in counts) + 2
     return Result(text="".join(f"{k:>{width}}: {v}\n" for k, v in counts.items()))

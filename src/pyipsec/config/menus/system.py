@@ -1,4 +1,5 @@
-"""Menus outside /ip ipsec that IPsec needs: ``/certificate`` and ``/system identity``."""
+"""Menus outside /ip ipsec that IPsec needs: ``/certificate`` (and its ``crl``) and
+``/system identity``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pyipsec.config.types import Bool
 
 IDENTITY = ("system", "identity")
 CERTIFICATE = ("certificate",)
+CRL = ("certificate", "crl")
 
 IDENTITY_MENU = Menu(
     path=IDENTITY,
@@ -58,7 +60,7 @@ CERTIFICATE_MENU = Menu(
     commands=(
         MenuCommand(
             name="import",
-            description="import certificates (PEM or DER) or a private key for one",
+            description="import certificates or CRLs (PEM or DER), or a private key for one",
             args=(
                 CommandArg(name="file-name", required=True),
                 CommandArg(name="passphrase", default=""),
@@ -66,6 +68,24 @@ CERTIFICATE_MENU = Menu(
             ),
         ),
     ),
+)
+
+# RouterOS keeps the CRLs it downloads from a certificate's CRL distribution point here; pyipsec
+# downloads nothing: `/certificate import` of a CRL file (PEM or DER) puts one here, newest per
+# issuer. `url` stays empty for imported CRLs.
+_CRL_READONLY = ("url", "issuer", "fingerprint", "last-update", "next-update", "revoked")
+
+CRL_MENU = Menu(
+    path=CRL,
+    kind=MenuKind.LIST,
+    description="certificate revocation lists (imported with /certificate import)",
+    properties=tuple(
+        Property(name=n, readonly=True, quoted=n in ("url", "issuer", "fingerprint"), default="")
+        for n in _CRL_READONLY
+    ),
+    print_order=_CRL_READONLY,
+    brief_columns=("issuer", "last-update", "next-update"),
+    generic_commands=("remove", "find", "get", "print"),
 )
 
 LOG = ("log",)
@@ -85,4 +105,4 @@ LOG_MENU = Menu(
     line_format=" {time} {topics} {message}",
 )
 
-MENUS = (IDENTITY_MENU, CERTIFICATE_MENU, LOG_MENU)
+MENUS = (IDENTITY_MENU, CERTIFICATE_MENU, CRL_MENU, LOG_MENU)
