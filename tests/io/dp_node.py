@@ -69,6 +69,7 @@ async def main() -> int:
     dp = UserspaceDataplane(processor, tun_name=cfg.get("tun", "pyipsec0"), **options)
     dp.start(loop)
     dp.sync_policies([policy])
+    dp.wait_routes()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

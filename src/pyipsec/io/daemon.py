@@ -6,6 +6,12 @@ the store and import the optional script, compile the configuration, start the d
 (TUN device, sockets, routes, rules), install the manual SAs, open the control socket.
 SIGTERM/SIGINT stop it in reverse order and exit 0.
 
+Start-up after a crash (``kill -9``, the OOM killer): the dead daemon's lock is gone with it
+(``flock``), but its lock file still names it, which is how a restart knows; its policy rule
+(and, with a persistent TUN device, the device and its routes) is adopted or replaced by the
+data plane, and its control socket file is replaced. Each of these is logged as a
+``system,warning`` line. See docs/crash-recovery.md.
+
 While running, the configuration is re-read after every control-socket command and once a
 second (for edits made directly to the database), and the data plane is brought in line with
 it: the SPD is replaced, manual SAs that disappeared or changed are removed and new ones added.
@@ -34,7 +40,8 @@ from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
 from pyipsec.dataplane.spd import Spd
 from pyipsec.dataplane.stats import Statistics
 from pyipsec.dataplane.userspace.router import UserspaceDataplane
-from pyipsec.dataplane.userspace.routing import local_addresses
+from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
+from pyipsec.dataplane.userspace.tun import TunError
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.ike_endpoint import IkeEndpoint
 from pyipsec.io.logging import RingHandler
@@ -60,11 +67,17 @@ def prerequisites() -> list[str]:
 
 
 class DbLock:
-    """An exclusive lock on ``<db>.lock`` holding the daemon's PID: one daemon per database."""
+    """An exclusive lock on ``<db>.lock`` holding the daemon's PID: one daemon per database.
+
+    The lock is a ``flock``, which the kernel drops when its holder dies, so a killed daemon
+    never blocks the next one; a live one always does. A clean stop removes the file, so a
+    file that still names a PID when the lock is taken tells that its daemon died
+    (``stale_pid``)."""
 
     def __init__(self, db: Path) -> None:
         self.path = db.with_name(db.name + ".lock")
         self.fd = -1
+        self.stale_pid: str | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -77,6 +90,8 @@ class DbLock:
             raise DaemonError(
                 f"another pyipsec daemon (pid {holder}) is already running on this database"
             ) from None
+        self.stale_pid = os.read(fd, 32).decode(errors="replace").strip() or None
+        os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
@@ -233,6 +248,12 @@ class Daemon:
             raise DaemonError("pyipsec daemon needs " + " and ".join(missing))
         self.lock.acquire()
         try:
+            if self.lock.stale_pid is not None:
+                syslog.warning(
+                    "previous daemon (pid %s) on this database did not stop cleanly; "
+                    "taking over what it left",
+                    self.lock.stale_pid,
+                )
             self.store = Store(self.options.db)
             if self.options.import_file is not None:
                 self.import_script(self.options.import_file)
@@ -245,15 +266,23 @@ class Daemon:
                 mtu=self.options.mtu,
                 after_batch=self.drain_events,
             )
-            self.dataplane.start(loop)
+            try:
+                self.dataplane.start(loop)
+            except (TunError, RoutingError) as exc:
+                raise DaemonError(f"cannot start the data plane: {exc}") from exc
+            for line in self.dataplane.found:
+                syslog.warning("%s", line)
             self.engine.local_addresses = tuple(local_addresses())
             self.ike = IkeEndpoint(self.engine, self.dataplane.udp, on_activity=self.drain_ike)
             self.dataplane.on_ike = self.ike.on_nat_t
             self.ike.start(loop)
             self.apply_config()
-            self.control = ControlServer(
-                socket_path(self.options.db), self.session, self.apply_config
-            )
+            # the first routes before "started": traffic may follow at once
+            await loop.run_in_executor(None, self.dataplane.wait_routes)
+            control = socket_path(self.options.db)
+            if control.exists():  # we hold the lock: nobody listens there any more
+                syslog.warning("removed stale control socket %s", control)
+            self.control = ControlServer(control, self.session, self.apply_config)
             await self.control.start()
             syslog.info(
                 "pyipsec daemon started on %s (pid %d, data plane %s)",

@@ -158,6 +158,7 @@ class UserspaceDataplane:
         self.fragmented = 0  # protected packets sent as fragments
         self.tun_fd = -1
         self.routing: TunRouting | None = None
+        self.found: list[str] = []  # what start() adopted or removed of a previous run
         self.sender: RawSender | None = None
         self.receivers: list[RawReceiver] = []
         self.udp: dict[int, socket.socket] = {}  # by address family
@@ -179,6 +180,9 @@ class UserspaceDataplane:
         self._loop = loop
         # ESP-in-UDP leaves on our UDP sockets: the engine need not build its IP/UDP headers
         self.processor.udp_payload_only = True
+        # a persistent device of that name (one a killed instance or an administrator left)
+        # is attached to by open_tun, with the routes through it: say so
+        existed = os.path.exists(f"/sys/class/net/{self.tun_name}")
         try:
             self.tun_fd, self.tun_name = open_tun(
                 self.tun_name,
@@ -187,8 +191,11 @@ class UserspaceDataplane:
             )
             if self.offload:
                 self._coalescer = Coalescer(self._write_tun)
+            if existed:
+                self.found.append(f"adopted the existing TUN device {self.tun_name}")
             self.routing = TunRouting(self.tun_name, self.mark)
             self.routing.setup_device(self.mtu)
+            self.found += self.routing.found
             self.sender = RawSender(self.mark)
             self.receivers = [
                 RawReceiver(IPPROTO_ESP, self.mark),
@@ -236,9 +243,15 @@ class UserspaceDataplane:
             self.tun_fd = -1
 
     def sync_policies(self, policies: Iterable[Policy]) -> None:
-        """Steer the destinations of the encrypt policies into the TUN device."""
+        """Steer the destinations of the encrypt policies into the TUN device (applied by the
+        routing worker thread, so this returns at once; ``wait_routes`` waits for it)."""
         if self.routing is not None:
             self.routing.sync((p.src, p.dst) for p in policies if p.action is not Action.NONE)
+
+    def wait_routes(self, timeout: float = 30) -> None:
+        """Block until the routes of every ``sync_policies`` so far are installed."""
+        if self.routing is not None:
+            self.routing.wait(timeout)
 
     # -- packet paths --------------------------------------------------------------------
 

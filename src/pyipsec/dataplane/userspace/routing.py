@@ -7,46 +7,97 @@ cleartext that the SPD lets pass) carry the mark and take the main table. Where 
 lies inside the policy's source prefix the route names it as the preferred source, so traffic
 the gateway originates itself picks an address the policy covers.
 
-Everything installed is recorded and removed by ``clear()``.
+Everything goes through rtnetlink (pyroute2), on one socket owned by one worker thread, never
+on the caller's (the event loop's) thread: ``sync()`` only records the wanted set of prefixes
+and wakes the worker, which applies the difference to what is installed. A burst of policy
+changes (IKE adds hundreds of generated policies at once) is folded into one pass over the
+newest wanted set. ``setup_device()``, ``wait()`` and ``clear()`` block until the worker is
+done: they belong to start-up, tests and shutdown.
+
+Crash recovery: a daemon killed with SIGKILL leaves its rule behind (and, when the TUN device
+was persistent, the device and the routes through it). ``setup_device()`` adopts what it
+finds instead of failing on "File exists": our rule at our priority is kept (a different one
+there is replaced), routes in our table through our device are taken as installed, so the
+first ``sync()`` removes the ones no longer wanted. ``found`` lists what was adopted or
+removed, for the daemon's log. Everything installed or adopted is removed by ``clear()``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
-import subprocess
+import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
 
 from pyipsec.dataplane.policy import IPAddress, IPNetwork
 
 ROUTE_TABLE = 2207
 RULE_PRIORITY = 2207
+FIB_RULE_INVERT = 0x2  # linux/fib_rules.h: the rule matches what its selectors do not
 IP_MTU = 14  # linux/in.h: getsockopt on a connected socket gives the path MTU
 IPV6_MTU = 24  # linux/in6.h
 SO_MARK = 36
+TXQUEUELEN = 2000  # packets queued in the TUN device for the daemon to read
+EEXIST, ENOENT, ESRCH = 17, 2, 3
+RT_SCOPE_NOWHERE = 255  # in a route delete: whatever the route's scope
+
+log = logging.getLogger("pyipsec.dataplane")
+T = TypeVar("T")
 
 
 class RoutingError(RuntimeError):
-    """An ``ip`` command failed."""
+    """A netlink request failed."""
 
 
-def ip(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
-    if check and proc.returncode != 0:
-        raise RoutingError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
-    return proc.stdout
+def open_netlink() -> Any:
+    """An rtnetlink socket (pyroute2's synchronous ``IPRoute``; it runs its own event loop,
+    so it must live in a thread without a running asyncio loop)."""
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+def _family(version: int) -> int:
+    return socket.AF_INET6 if version == 6 else socket.AF_INET
+
+
+def _err_code(exc: BaseException) -> int:
+    return int(getattr(exc, "code", 0) or 0)
+
+
+def read_local_addresses(ipr: Any) -> list[IPAddress]:
+    """Every address configured on an interface of this namespace."""
+    found: list[IPAddress] = []
+    for msg in ipr.get_addr():
+        addr = msg.get("address") or msg.get("local")
+        if addr:
+            found.append(ipaddress.ip_address(str(addr).split("%")[0]))
+    return found
 
 
 def local_addresses() -> list[IPAddress]:
-    out = ip("-o", "addr", "show")
-    found: list[IPAddress] = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) > 3 and parts[2] in ("inet", "inet6"):
-            found.append(ipaddress.ip_interface(parts[3]).ip)
-    return found
+    """The namespace's addresses (one netlink dump; blocking, for start-up and tools)."""
+    return _in_thread(read_local_addresses)
+
+
+def _in_thread(fn: Callable[[Any], T]) -> T:
+    """Run ``fn(ipr)`` on a fresh netlink socket in a short-lived thread (pyroute2's sync API
+    cannot run in a thread whose asyncio loop is running)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyipsec-netlink") as pool:
+
+        def call() -> T:
+            ipr = open_netlink()
+            try:
+                return fn(ipr)
+            finally:
+                ipr.close()
+
+        return pool.submit(call).result(timeout=30)
 
 
 def path_mtu(dst: IPAddress, mark: int) -> int:
@@ -62,64 +113,223 @@ def path_mtu(dst: IPAddress, mark: int) -> int:
         return sock.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
 
 
-TXQUEUELEN = 2000  # packets queued in the TUN device for the daemon to read
+def write_sysctl(path: str, value: str) -> bool:
+    """Write one ``/proc/sys`` entry of this namespace; False when it cannot be written."""
+    try:
+        Path("/proc/sys", path).write_text(value)
+    except OSError:
+        return False
+    return True
 
 
-@dataclass
 class TunRouting:
     """The routes/rules of one TUN device, kept in step with the set of steered prefixes."""
 
-    device: str
-    mark: int
-    table: int = ROUTE_TABLE
-    priority: int = RULE_PRIORITY
-    routes: dict[IPNetwork, IPAddress | None] = field(default_factory=dict)
-    rules: set[int] = field(default_factory=set)  # address families with a rule installed
-    address_ttl: float = 2.0  # seconds a read of the local addresses is reused
-    _pairs: frozenset[tuple[IPNetwork, IPNetwork]] = frozenset()
-    _locals: list[IPAddress] = field(default_factory=list)
-    _locals_read: float = float("-inf")
-    _preferred: dict[IPNetwork, IPAddress | None] = field(default_factory=dict)
+    def __init__(
+        self,
+        device: str,
+        mark: int,
+        *,
+        table: int = ROUTE_TABLE,
+        priority: int = RULE_PRIORITY,
+        netlink: Callable[[], Any] = open_netlink,
+        address_ttl: float = 2.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.device = device
+        self.mark = mark
+        self.table = table
+        self.priority = priority
+        self.address_ttl = address_ttl  # seconds a dump of the local addresses is reused
+        self.clock = clock or time.monotonic
+        # installed state: owned by the worker thread
+        self.routes: dict[IPNetwork, IPAddress | None] = {}
+        self.rules: set[int] = set()  # address families (4, 6) with our rule installed
+        self.found: list[str] = []  # what setup_device() adopted or removed
+        self.failures = 0  # netlink requests that failed (each is logged)
+        self._stale: set[IPNetwork] = set()  # adopted routes not (yet) wanted again
+        self._netlink = netlink
+        self._ipr: Any = None
+        self._index = 0
+        self._locals: list[IPAddress] = []
+        self._locals_read = float("-inf")
+        self._preferred: dict[IPNetwork, IPAddress | None] = {}
+        # wanted state: written by sync() on the caller's thread
+        self._lock = threading.Lock()
+        self._wanted: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
+        self._applied: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
+        self._queued: Future[None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyipsec-netlink")
+
+    # -- the caller's side -----------------------------------------------------------------
 
     def setup_device(self, mtu: int) -> None:
+        """Adopt what a previous instance left, then bring the device up (blocking)."""
+        self._pool.submit(self._setup, mtu).result(timeout=30)
+
+    def sync(self, prefixes: Iterable[tuple[IPNetwork, IPNetwork]]) -> None:
+        """Make the installed routes the destinations of ``(src, dst)`` prefixes, soon.
+
+        Returns at once; an unchanged set costs nothing (IKE calls this for every generated
+        policy), and sets that change while the worker is busy are applied as one."""
+        pairs = frozenset(prefixes)
+        with self._lock:
+            if pairs == self._wanted:
+                return
+            self._wanted = pairs
+            if self._queued is None:
+                self._queued = self._pool.submit(self._apply)
+
+    def wait(self, timeout: float = 30) -> None:
+        """Block until every ``sync()`` so far is applied."""
+        self._pool.submit(lambda: None).result(timeout=timeout)
+
+    def clear(self) -> None:
+        """Remove every route and rule installed or adopted, and stop the worker (blocking)."""
+        try:
+            self._pool.submit(self._clear).result(timeout=30)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    # -- the worker's side -----------------------------------------------------------------
+
+    def _request(
+        self,
+        what: str,
+        fn: Callable[..., object],
+        *args: object,
+        quiet: tuple[int, ...] = (),
+        **kwargs: object,
+    ) -> bool:
+        """One netlink request ``fn(*args, **kwargs)``; a failure is logged and counted, never
+        raised (the worker must survive, e.g. a route whose preferred source just went away)."""
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            if _err_code(exc) in quiet:
+                return True
+            self.failures += 1
+            log.warning("netlink %s failed: %s", what, exc)
+            return False
+        return True
+
+    def _nl(self) -> Any:
+        if self._ipr is None:
+            self._ipr = self._netlink()
+        return self._ipr
+
+    def _setup(self, mtu: int) -> None:
+        ipr = self._nl()
+        found = ipr.link_lookup(ifname=self.device)
+        if not found:
+            raise RoutingError(f"device {self.device} not found")
+        self._index = int(found[0])
+        self._adopt(ipr)
         # The TUN device is a tunnel end, not a LAN: no IPv6 router solicitations or router
-        # advertisements on it (they would reach the SPD as traffic to ff02::2), and no
-        # reverse-path filter (decapsulated packets arrive on it from remote prefixes).
-        settings = [f"net.ipv4.conf.{conf}.rp_filter=0" for conf in ("all", self.device)]
-        settings += [
-            f"net.ipv6.conf.{self.device}.router_solicitations=0",
-            f"net.ipv6.conf.{self.device}.accept_ra=0",
-        ]
-        for setting in settings:
-            subprocess.run(["sysctl", "-qw", setting], capture_output=True, check=False)
+        # advertisements on it (they would reach the SPD as traffic to ff02::2).
+        # Reverse-path filter: decapsulated packets arrive on the TUN from remote prefixes. The
+        # kernel filters with max(conf/all/rp_filter, conf/<dev>/rp_filter), so the device's own
+        # 0 only matters where `all` is 0; nothing host-wide is touched. Where `all` is 1
+        # (strict) or 2 (loose), the check still passes: the reverse route to a remote prefix of
+        # an encrypt policy is ours, through the TUN (unmarked lookups take our table), and
+        # traffic from prefixes no policy steers here is not ours to accept.
+        dev = self.device
+        for path in (
+            f"net/ipv4/conf/{dev}/rp_filter",
+            f"net/ipv6/conf/{dev}/router_solicitations",
+            f"net/ipv6/conf/{dev}/accept_ra",
+        ):
+            write_sysctl(path, "0")
         # A deeper queue than TUN's default 500 packets: a burst a TCP sender makes while the
         # gateway is busy waits instead of being dropped (measured: ~3 % of a bulk transfer's
         # segments lost and retransmitted at 500, none at 2000; docs/userspace-offload.md).
-        ip("link", "set", self.device, "mtu", str(mtu), "txqueuelen", str(TXQUEUELEN), "up")
+        try:
+            ipr.link("set", index=self._index, mtu=mtu, txqlen=TXQUEUELEN, state="up")
+        except Exception as exc:
+            raise RoutingError(f"cannot bring {dev} up: {exc}") from exc
+
+    def _is_ours(self, rule: Any) -> bool:
+        return bool(
+            rule.get("priority") == self.priority
+            and (rule.get("FRA_TABLE") or rule.get("table")) == self.table
+        )
+
+    def _exact(self, rule: Any) -> bool:
+        return bool(
+            rule["flags"] & FIB_RULE_INVERT
+            and rule.get("fwmark") == self.mark
+            and rule.get("fwmask") in (None, 0xFFFFFFFF)
+            and not rule["src_len"]
+            and not rule["dst_len"]
+            and not rule.get("iifname")
+            and not rule.get("oifname")
+        )
+
+    def _adopt(self, ipr: Any) -> None:
+        """Take over the rule and routes a previous instance on this namespace left."""
+        for version in (4, 6):
+            for rule in ipr.get_rules(family=_family(version)):
+                if not self._is_ours(rule):
+                    continue
+                if self._exact(rule) and version not in self.rules:
+                    self.rules.add(version)
+                    self.found.append(
+                        f"adopted IPv{version} policy rule {self.priority} "
+                        f"(not fwmark {self.mark:#x} lookup {self.table}) left by a previous run"
+                    )
+                    continue
+                self._request(
+                    "rule delete",
+                    ipr.rule,
+                    "del",
+                    family=_family(version),
+                    priority=self.priority,
+                    table=self.table,
+                    fwmark=rule.get("fwmark"),
+                    fwmask=rule.get("fwmask"),
+                    flags=rule["flags"],
+                    quiet=(ENOENT,),
+                )
+                self.found.append(f"removed a stale IPv{version} rule at priority {self.priority}")
+        adopted = 0
+        for route in ipr.get_routes(family=socket.AF_UNSPEC, table=self.table):
+            if route.get("oif") != self._index or route.get("table") != self.table:
+                continue
+            dst = route.get("dst") or ("::" if route["family"] == socket.AF_INET6 else "0.0.0.0")
+            net = ipaddress.ip_network(f"{dst}/{route['dst_len']}", strict=False)
+            pref = route.get("prefsrc")
+            self.routes[net] = ipaddress.ip_address(pref) if pref else None
+            self._stale.add(net)
+            adopted += 1
+        if adopted:
+            self.found.append(
+                f"adopted {adopted} routes in table {self.table} through {self.device} "
+                "left by a previous run"
+            )
 
     def _preferred_source(self, src: IPNetwork) -> IPAddress | None:
-        """A local address inside ``src`` (memoised; the address list is re-read at most every
-        ``address_ttl`` seconds, so a burst of policy changes runs `ip addr` once)."""
+        """A local address inside ``src`` (memoised; the address list is dumped again at most
+        every ``address_ttl`` seconds, so a burst of policy changes reads it once)."""
         if src in self._preferred:
             return self._preferred[src]
-        now = time.monotonic()
+        now = self.clock()
         if now - self._locals_read > self.address_ttl:
-            self._locals = local_addresses()
+            try:
+                self._locals = read_local_addresses(self._nl())
+            except Exception as exc:
+                log.warning("netlink address dump failed: %s", exc)
             self._locals_read = now
             self._preferred.clear()
         pref = next((a for a in self._locals if a.version == src.version and a in src), None)
         self._preferred[src] = pref
         return pref
 
-    def sync(self, prefixes: Iterable[tuple[IPNetwork, IPNetwork]]) -> None:
-        """Make the installed routes exactly the destinations of ``(src, dst)`` prefixes.
-
-        Only the differences to the installed routes cost an ``ip`` command; an unchanged set
-        of prefixes costs nothing (IKE calls this for every generated policy)."""
-        pairs = frozenset(prefixes)
-        if pairs == self._pairs and self.routes:
+    def _apply(self) -> None:
+        with self._lock:
+            pairs, self._queued = self._wanted, None
+        if pairs is None or (pairs == self._applied and self.routes):
             return
-        self._pairs = pairs
+        self._applied = pairs
         wanted: dict[IPNetwork, IPAddress | None] = {}
         for src, dst in pairs:
             pref = self._preferred_source(src)
@@ -131,30 +341,80 @@ class TunRouting:
         for dst, pref in wanted.items():
             if dst not in self.routes:
                 self._add_route(dst, pref)
+        self._stale.clear()  # the adopted routes still wanted are ours now
 
-    def _family(self, net: IPNetwork) -> str:
-        return "-6" if net.version == 6 else "-4"
+    def _add_rule(self, version: int) -> None:
+        ok = self._request(
+            f"IPv{version} rule add",
+            self._nl().rule,
+            "add",
+            family=_family(version),
+            priority=self.priority,
+            table=self.table,
+            fwmark=self.mark,
+            fwmask=0xFFFFFFFF,
+            flags=FIB_RULE_INVERT,
+            quiet=(EEXIST,),
+        )
+        if ok:
+            self.rules.add(version)
 
     def _add_route(self, dst: IPNetwork, pref: IPAddress | None) -> None:
         if dst.version not in self.rules:
-            ip(self._family(dst), "rule", "add", "not", "fwmark", hex(self.mark),
-               "lookup", str(self.table), "priority", str(self.priority))  # fmt: skip
-            self.rules.add(dst.version)
-        extra = ["src", str(pref)] if pref is not None else []
-        ip(self._family(dst), "route", "replace", str(dst), "dev", self.device,
-           "table", str(self.table), *extra)  # fmt: skip
-        self.routes[dst] = pref
+            self._add_rule(dst.version)
+        extra: dict[str, Any] = {"prefsrc": str(pref)} if pref is not None else {}
+        ok = self._request(
+            f"route replace {dst}",
+            self._nl().route,
+            "replace",
+            family=_family(dst.version),
+            dst=str(dst.network_address),
+            dst_len=dst.prefixlen,
+            oif=self._index,
+            table=self.table,
+            **extra,
+        )
+        if ok:
+            self.routes[dst] = pref
 
     def _del_route(self, dst: IPNetwork) -> None:
-        ip(self._family(dst), "route", "del", str(dst), "table", str(self.table), check=False)
+        self._request(
+            f"route delete {dst}",
+            self._nl().route,
+            "del",
+            family=_family(dst.version),
+            dst=str(dst.network_address),
+            dst_len=dst.prefixlen,
+            oif=self._index,
+            table=self.table,
+            scope=RT_SCOPE_NOWHERE,  # any scope: a route left by someone else may be "link"
+            quiet=(ENOENT, ESRCH),
+        )
         del self.routes[dst]
+        if dst in self._stale:
+            self._stale.discard(dst)
+            log.info("removed stale route %s (table %d) left by a previous run", dst, self.table)
 
-    def clear(self) -> None:
-        """Remove every route and rule this object installed."""
+    def _clear(self) -> None:
+        if self._ipr is None and not self.routes and not self.rules:
+            return
         for dst in list(self.routes):
             self._del_route(dst)
         for version in sorted(self.rules):
-            fam = "-6" if version == 6 else "-4"
-            ip(fam, "rule", "del", "not", "fwmark", hex(self.mark), "lookup", str(self.table),
-               "priority", str(self.priority), check=False)  # fmt: skip
+            self._request(
+                f"IPv{version} rule delete",
+                self._nl().rule,
+                "del",
+                family=_family(version),
+                priority=self.priority,
+                table=self.table,
+                fwmark=self.mark,
+                fwmask=0xFFFFFFFF,
+                flags=FIB_RULE_INVERT,
+                quiet=(ENOENT,),
+            )
         self.rules.clear()
+        self._applied = None
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None

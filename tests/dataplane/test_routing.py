@@ -1,0 +1,219 @@
+"""TunRouting against a fake rtnetlink socket: adoption of what a killed daemon left, the
+difference applied off the caller's thread, bursts folded, failures counted and not raised."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from pyipsec.dataplane.userspace.routing import (
+    FIB_RULE_INVERT,
+    RT_SCOPE_NOWHERE,
+    TunRouting,
+)
+
+MARK = 0x5049
+net = ipaddress.ip_network
+
+
+class NetlinkError(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class FakeIpr:
+    """Just enough of pyroute2's IPRoute: a kernel with rules, routes in tables, links."""
+
+    def __init__(self) -> None:
+        self.links = {"pyipsec0": 7}
+        self.rules: list[dict[str, Any]] = []
+        self.routes: dict[tuple[str, int, int], dict[str, Any]] = {}  # (dst, len, table)
+        self.addrs = ["198.51.100.1", "198.51.100.129", "::1"]
+        self.calls: list[tuple[str, str]] = []
+        self.threads: set[str] = set()
+        self.fail_routes: set[str] = set()
+        self.closed = False
+        self.gate: threading.Event | None = None
+
+    def _note(self, what: str, command: str) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.calls.append((what, command))
+
+    def link_lookup(self, ifname: str) -> list[int]:
+        return [self.links[ifname]] if ifname in self.links else []
+
+    def link(self, command: str, **kw: Any) -> None:
+        self._note("link", command)
+
+    def get_addr(self) -> list[dict[str, Any]]:
+        self._note("addr", "dump")
+        return [{"address": a} for a in self.addrs]
+
+    def get_rules(self, family: int) -> list[dict[str, Any]]:
+        return [r for r in self.rules if r["family"] == family]
+
+    def rule(self, command: str, **kw: Any) -> None:
+        self._note("rule", command)
+        entry = {
+            "family": kw["family"],
+            "priority": kw["priority"],
+            "table": kw["table"],
+            "FRA_TABLE": kw["table"],
+            "flags": kw.get("flags", 0),
+            "fwmark": kw.get("fwmark"),
+            "fwmask": kw.get("fwmask"),
+            "src_len": 0,
+            "dst_len": 0,
+        }
+        if command == "add":
+            if entry in self.rules:
+                raise NetlinkError(17)
+            self.rules.append(entry)
+        elif command == "del":
+            if entry not in self.rules:
+                raise NetlinkError(2)
+            self.rules.remove(entry)
+
+    def get_routes(self, family: int, table: int) -> list[dict[str, Any]]:
+        return [dict(r) for (_, _, t), r in self.routes.items() if t == table]
+
+    def route(self, command: str, **kw: Any) -> None:
+        if self.gate is not None:
+            self.gate.wait(5)
+        self._note("route", command)
+        key = (kw["dst"], kw["dst_len"], kw["table"])
+        if command == "replace":
+            if kw["dst"] in self.fail_routes:
+                raise NetlinkError(22)
+            self.routes[key] = {
+                "dst": kw["dst"],
+                "dst_len": kw["dst_len"],
+                "oif": kw["oif"],
+                "table": kw["table"],
+                "prefsrc": kw.get("prefsrc"),
+                "family": kw["family"],
+            }
+        elif command == "del":
+            assert kw.get("scope") == RT_SCOPE_NOWHERE
+            if key not in self.routes:
+                raise NetlinkError(3)
+            del self.routes[key]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def make(ipr: FakeIpr) -> TunRouting:
+    return TunRouting("pyipsec0", MARK, netlink=lambda: ipr)
+
+
+def ours(family: int = socket.AF_INET) -> dict[str, Any]:
+    return {
+        "family": family, "priority": 2207, "table": 2207, "FRA_TABLE": 2207,
+        "flags": FIB_RULE_INVERT, "fwmark": MARK, "fwmask": 0xFFFFFFFF, "src_len": 0,
+        "dst_len": 0,
+    }  # fmt: skip
+
+
+def test_fresh_start_installs_rule_and_routes_in_the_worker_thread() -> None:
+    ipr = FakeIpr()
+    r = make(ipr)
+    r.setup_device(1400)
+    assert r.found == []
+    r.sync([(net("198.51.100.0/25"), net("203.0.113.0/25"))])
+    r.wait()
+    assert ipr.rules == [ours()]
+    route = ipr.routes[("203.0.113.0", 25, 2207)]
+    assert route["oif"] == 7 and route["prefsrc"] == "198.51.100.1"
+    assert ipr.threads == {"pyipsec-netlink_0"}  # never the caller's thread
+    r.clear()
+    assert ipr.rules == [] and ipr.routes == {} and ipr.closed
+
+
+def test_a_killed_daemons_rule_is_adopted_not_added_again() -> None:
+    """The old code ran `ip rule add` and died on "File exists"."""
+    ipr = FakeIpr()
+    ipr.rules = [ours()]
+    r = make(ipr)
+    r.setup_device(1400)
+    assert r.found == [
+        "adopted IPv4 policy rule 2207 (not fwmark 0x5049 lookup 2207) left by a previous run"
+    ]
+    r.sync([(net("198.51.100.0/25"), net("203.0.113.0/25"))])
+    r.wait()
+    assert ("rule", "add") not in ipr.calls and r.failures == 0
+    assert ipr.rules == [ours()]
+    r.clear()
+    assert ipr.rules == []
+
+
+def test_a_different_rule_at_our_priority_is_replaced_and_stale_routes_removed() -> None:
+    ipr = FakeIpr()
+    foreign = ours() | {"flags": 0, "fwmark": None, "fwmask": None}
+    ipr.rules = [foreign, ours(socket.AF_INET6)]
+    for dst in ("203.0.113.0", "203.0.113.128"):  # left through our (persistent) device
+        ipr.routes[(dst, 25, 2207)] = {
+            "dst": dst, "dst_len": 25, "oif": 7, "table": 2207, "prefsrc": None,
+            "family": socket.AF_INET,
+        }  # fmt: skip
+    ipr.routes[("10.9.0.0", 16, 2207)] = {
+        "dst": "10.9.0.0", "dst_len": 16, "oif": 99, "table": 2207, "prefsrc": None,
+        "family": socket.AF_INET,
+    }  # fmt: skip
+    r = make(ipr)
+    r.setup_device(1400)
+    assert "removed a stale IPv4 rule at priority 2207" in r.found
+    assert any("adopted IPv6 policy rule" in f for f in r.found)
+    assert "adopted 2 routes in table 2207 through pyipsec0 left by a previous run" in r.found
+    r.sync([(net("198.51.100.0/25"), net("203.0.113.0/25"))])
+    r.wait()
+    assert ("203.0.113.128", 25, 2207) not in ipr.routes  # stale, removed
+    assert ipr.routes[("203.0.113.0", 25, 2207)]["prefsrc"] == "198.51.100.1"  # replaced
+    assert ("10.9.0.0", 16, 2207) in ipr.routes  # another device's: not ours to touch
+    assert foreign not in ipr.rules and ours() in ipr.rules
+    r.clear()
+    assert ipr.rules == [] and list(ipr.routes) == [("10.9.0.0", 16, 2207)]
+
+
+def test_a_burst_of_syncs_is_folded_and_the_caller_never_waits() -> None:
+    ipr = FakeIpr()
+    r = make(ipr)
+    r.setup_device(1400)
+    ipr.gate = threading.Event()  # the worker blocks in its first route request
+    src = net("198.51.100.0/25")
+    dsts = [net(f"10.0.{i}.0/24") for i in range(50)]
+    start = time.monotonic()
+    for i in range(1, 51):
+        r.sync([(src, d) for d in dsts[:i]])  # returns at once though the worker is stuck
+    assert time.monotonic() - start < 1.0
+    ipr.gate.set()
+    r.wait()
+    assert {k[0] for k in ipr.routes} == {str(d.network_address) for d in dsts}
+    # the first pass took one prefix; the 49 later sets were applied as one pass
+    assert sum(1 for c in ipr.calls if c == ("route", "replace")) == 50
+    assert sum(1 for c in ipr.calls if c == ("route", "del")) == 0
+    r.sync([(src, dsts[0])])
+    r.wait()
+    assert list(ipr.routes) == [("10.0.0.0", 24, 2207)]
+    r.clear()
+
+
+def test_a_failed_request_is_counted_and_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ipr = FakeIpr()
+    ipr.fail_routes = {"10.1.0.0"}
+    r = make(ipr)
+    r.setup_device(1400)
+    r.sync([(net("198.51.100.0/25"), net("10.1.0.0/16")), (net("0.0.0.0/0"), net("10.2.0.0/16"))])
+    r.wait()
+    assert r.failures == 1
+    assert "netlink route replace 10.1.0.0/16 failed" in caplog.text
+    assert ("10.2.0.0", 16, 2207) in ipr.routes
+    r.clear()
