@@ -144,6 +144,17 @@ def test_use_lifetime_counts_from_first_use() -> None:
     assert [type(e) for e in sad.expire(1020.0)] == [SaHardExpired]
 
 
+def test_count_records_first_and_latest_use() -> None:
+    # The latest use moves with every packet (dead peer detection reads it); the first use
+    # stays (use-lifetime counts from it). Before the fix only the first use was kept.
+    sad = Sad()
+    sa = sad.add(params(1), 0.0)
+    assert sa.usetime is None and sa.lastuse is None
+    for t in (5.0, 17.0, 40.0):
+        sad.count(sa, 10, t)
+    assert sa.usetime == 5.0 and sa.lastuse == 40.0 and sa.current_packets == 3
+
+
 def test_byte_lifetimes() -> None:
     sad = Sad()
     sa = sad.add(params(1, lifetime=Lifetime(soft_bytes=1000, hard_bytes=2000)), 0.0)

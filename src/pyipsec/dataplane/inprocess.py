@@ -44,6 +44,11 @@ class InProcessBackend:
                 self._reserved.add(key)
                 return spi
 
+    @property
+    def reserved(self) -> frozenset[tuple[int, SaProtocol, IPAddress]]:
+        """SPIs handed out by ``allocate_spi`` that no SA has taken yet."""
+        return frozenset(self._reserved)
+
     def add_sa(self, params: SaParams, now: float) -> None:
         self._reserved.discard((params.spi, params.protocol, params.dst))
         self.processor.sad.add(params, now)
@@ -56,7 +61,12 @@ class InProcessBackend:
         sa = self.processor.sad.get(spi, protocol, dst)
         if sa is None:
             return None
-        return SaUsage(bytes=sa.current_bytes, packets=sa.current_packets, last_used=sa.usetime)
+        return SaUsage(
+            bytes=sa.current_bytes,
+            packets=sa.current_packets,
+            last_used=sa.lastuse,
+            first_used=sa.usetime,
+        )
 
     def add_policy(self, policy: Policy) -> None:
         self.dynamic[policy.id] = policy

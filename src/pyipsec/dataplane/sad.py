@@ -15,8 +15,11 @@ Lookup:
 Lifetimes (RouterOS add-lifetime, use-lifetime, lifebytes) are soft/hard pairs; 0 means none.
 Time limits are checked by ``expire(now)`` (called by the I/O shell on a timer) and, cheaply,
 per packet through a precomputed deadline; byte limits are checked when packets are counted
-(``count()``). Soft expiry moves a mature SA to ``dying`` and emits ``SaSoftExpired`` (IKE
-rekeys); hard expiry removes the SA and emits ``SaHardExpired``.
+(``count()``). ``count()`` also records the first and the latest use; the processor counts an
+inbound packet only after its ICV and replay checks passed, so an inbound SA's ``lastuse`` is
+the last authenticated traffic from the peer (what dead peer detection needs). Soft expiry
+moves a mature SA to ``dying`` and emits ``SaSoftExpired`` (IKE rekeys); hard expiry removes
+the SA and emits ``SaHardExpired``.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class SecurityAssociation:
         "current_bytes",
         "current_packets",
         "dst_packed",
+        "lastuse",
         "mac",
         "params",
         "replay",
@@ -157,7 +161,8 @@ class SecurityAssociation:
         self.seq_exhausted = False
         self.state = SaState.MATURE
         self.addtime = now
-        self.usetime: float | None = None
+        self.usetime: float | None = None  # first packet (use-lifetime counts from here)
+        self.lastuse: float | None = None  # latest packet counted (liveness, RFC 3706 §5.3)
         self.current_bytes = 0
         self.current_packets = 0
         self._order = order
@@ -327,6 +332,7 @@ class Sad:
         """Account one packet of ``nbytes``; False if that hard-expired the SA (now removed)."""
         sa.current_bytes += nbytes
         sa.current_packets += 1
+        sa.lastuse = now
         if sa.usetime is None:
             sa.usetime = now
             lt = sa.params.lifetime

@@ -406,6 +406,7 @@ class Ikev1Engine:
             # Aggressive mode message 3 may come in the clear (RFC 2409 §5; libreswan #230).
             msg = parse_message(data)
         ctx = self._context(sa, now, src, dst)
+        contact = sa.initial_contact
         try:
             phase1.absorb(sa, step, msg, ctx)
         except ProtocolError as e:
@@ -414,6 +415,8 @@ class Ikev1Engine:
         except phase1.AuthError as e:
             self._auth_failed(sa, str(e), e.notify, now)
             return
+        if not header.encrypted:
+            sa.initial_contact = contact  # not protected: not acted on (informational.py)
         if header.encrypted:
             sa.iv = next_iv
         sa.step += 1
@@ -609,13 +612,8 @@ class Ikev1Engine:
             self._start_quick_mode(sa, policy, now)
 
     def initial_contact(self, sa: IkeSa, now: float) -> None:
-        """RFC 2407 §4.6.3.3: the peer rebooted; everything else we had with it is stale."""
-        for other in list(self.ike.values()):
-            if other is not sa and other.remote[0] == sa.remote[0]:
-                self.delete_ike(other, now, reason="initial contact", children=False, notify=False)
-        for child in list(self.children):
-            if child.remote == sa.remote[0] and not child.deleted:
-                self.delete_child(child, now, reason="initial contact", notify=False)
+        """RFC 2407 §4.6.3.3: the peer rebooted (``informational.initial_contact``)."""
+        informational.initial_contact(self, sa, now)
 
     def _phase1_failed(self, sa: IkeSa, e: ProtocolError, now: float, *, answer: bool) -> None:
         if answer:

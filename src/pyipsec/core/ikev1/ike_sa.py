@@ -34,7 +34,9 @@ __all__ = [
     "QuickMode",
     "Retransmit",
     "Side",
+    "children_of",
     "fingerprint",
+    "identity_key",
     "notify_name",
 ]
 
@@ -168,6 +170,7 @@ class IkeSa:
     dpd_pending: int | None = None  # sequence number of the R-U-THERE awaiting its ACK
     dpd_failures: int = 0
     dpd_next: float | None = None
+    dpd_sent: float = 0.0  # when the pending R-U-THERE went out
     last_heard: float = 0.0
     keepalive_next: float | None = None
     # Exchanges.
@@ -236,3 +239,24 @@ class ChildSa:
     dynamic_policy_id: int | None = None
     rekeyed: bool = False
     deleted: bool = False
+    # The phase-1 identity of the peer that negotiated it (``identity_key``): clients behind
+    # one NAT share ``remote`` and are told apart by it.
+    peer_identity: tuple[int, bytes] | None = None
+    made_by: bytes = b""  # the initiator cookie of the phase 1 whose quick mode made it
+
+
+def identity_key(ident: IdPayload | None) -> tuple[int, bytes] | None:
+    """A phase-1 ID as (type, data): protocol and port (500 or 4500, or 0) do not name the
+    peer (RFC 2407 §4.6.2)."""
+    return None if ident is None else (int(ident.id_type), bytes(ident.data))
+
+
+def children_of(children: list[ChildSa], sa: IkeSa) -> list[ChildSa]:
+    """The live child SAs negotiated by the peer of ``sa``: the same remote address and the
+    same phase-1 identity (two clients behind one NAT have the first in common only)."""
+    ident = identity_key(sa.peer_id)
+    return [
+        c
+        for c in children
+        if not c.deleted and c.remote == sa.remote[0] and c.peer_identity == ident
+    ]

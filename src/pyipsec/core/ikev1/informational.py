@@ -2,10 +2,11 @@
 
 Theory of operation: an encrypted informational message carries HASH(1) over its M-ID and
 payloads; it is checked, then each payload acts: R-U-THERE is answered with R-U-THERE-ACK and
-an ACK clears the pending DPD probe (RFC 3706); INITIAL-CONTACT clears everything else we had
-with the peer (RFC 2407 §4.6.3.3); a Delete removes the ISAKMP SA named by its cookies, or the
-child SAs whose outbound SPI it lists (RFC 2408 §3.15). Unprotected notifies are honoured only
-while phase 1 is under way and only as the end of that negotiation (RFC 2408 §5).
+an ACK clears the pending DPD probe (RFC 3706); INITIAL-CONTACT clears what else we had with
+the peer (RFC 2407 §4.6.3.3, see ``initial_contact``); a Delete removes the ISAKMP SA named by
+its cookies, or the child SAs whose outbound SPI it lists (RFC 2408 §3.15). Unprotected
+notifies are honoured only while phase 1 is under way and only as the end of that negotiation
+(RFC 2408 §5).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
 from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
-from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, notify_name
+from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, children_of, identity_key, notify_name
 from .protected import BadHash, open_informational
 
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
-__all__ = ["receive"]
+__all__ = ["initial_contact", "receive"]
 
 _AUTH_ERRORS = frozenset(
     {
@@ -112,7 +113,43 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
     if n.notify_type < 8192:
         _abort_quick_modes(eng, sa, n, name)
     if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
-        eng.initial_contact(sa, now)
+        if sa.established:
+            initial_contact(eng, sa, now)
+        else:
+            # Protected by the phase-1 keys but the peer has not authenticated yet: act on
+            # it once it has (``Ikev1Engine._established``), on this same ISAKMP SA.
+            sa.initial_contact = True
+
+
+def initial_contact(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """RFC 2407 §4.6.3.3: the peer of ``sa`` rebooted, what we had with it before is stale.
+
+    Acted on only for an authenticated peer: ``sa`` is established and the notify came
+    protected (in the encrypted last phase-1 message, or a protected informational; one in a
+    cleartext message, as base mode and a clear aggressive message 3 carry it, is ignored by
+    the engine). "The peer" is the remote address and the phase-1 identity together: clients
+    behind one NAT share the address and must not wipe each other, and two clients behind
+    different NATs may claim the same private address as their ID. The other phase 1s with
+    that peer and the child SAs it negotiated earlier go, silently (the peer has forgotten
+    them); the children this phase 1 made are kept. So does a phase 1 that we started towards
+    that address for the same peer entry and that has not learnt the peer's identity yet: it
+    is the other half of a collision with the rebooted peer (or went to its old instance).
+    """
+    ident = identity_key(sa.peer_id)
+    if not sa.established or ident is None:
+        return
+    for other in list(eng.ike.values()):
+        if other is sa or other.dead or other.remote[0] != sa.remote[0]:
+            continue
+        theirs = identity_key(other.peer_id)
+        ours_in_flight = (
+            theirs is None and other.side is Side.INITIATOR and other.peer.id == sa.peer.id
+        )
+        if theirs == ident or ours_in_flight:
+            eng.delete_ike(other, now, reason="initial contact", children=False, notify=False)
+    for child in children_of(eng.children, sa):
+        if child.made_by != sa.cky_i:
+            eng.delete_child(child, now, reason="initial contact", notify=False)
 
 
 def _on_delete(eng: Ikev1Engine, sa: IkeSa, d: DeletePayload, now: float) -> None:

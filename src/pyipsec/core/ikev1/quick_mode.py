@@ -56,6 +56,7 @@ from .ike_sa import (
     Retransmit,
     Side,
     fingerprint,
+    identity_key,
 )
 from .protected import BadHash, exchange_iv, open_protected, seal
 
@@ -459,6 +460,8 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
         installed=now,
         initiator=q.side is Side.INITIATOR,
         dynamic_policy_id=q.dynamic_policy.id if q.dynamic_policy else None,
+        peer_identity=identity_key(sa.peer_id),
+        made_by=sa.cky_i,
     )
     # An older bundle for the same policy is now superseded: it must not rekey again.
     for old in eng.children:

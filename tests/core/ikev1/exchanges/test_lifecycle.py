@@ -18,7 +18,6 @@ from pyipsec.core.ikev1.events import (
     PeerUnreachable,
 )
 from pyipsec.core.profiles import ExchangeMode, GeneratePolicy, ProposalProfile, TemplatePolicy
-from pyipsec.dataplane.backend import SaUsage
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import ExpiryReason, SaHardExpired, SaSoftExpired
 
@@ -229,9 +228,7 @@ def test_dpd_stays_quiet_while_traffic_arrives() -> None:
     for _ in range(6):
         for side in (net.a, net.b):
             inbound = next(s for s in side.sas() if s.direction is Direction.IN)
-            side.backend.usage[inbound.spi, inbound.protocol, inbound.dst] = SaUsage(
-                bytes=100, packets=1, last_used=net.now
-            )
+            side.backend.traffic(inbound.spi, inbound.protocol, inbound.dst, 100, net.now)
         net.run(5)
     assert net.log[sent_before:] == []  # traffic arrived all along: no R-U-THERE at all
     net.run(30)  # traffic stops: now they probe each other, and answer
