@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 import ipaddress
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 
 from pyipsec.config.menus.ipsec import CERTIFICATE, KEY, MANUAL_SA, PEER, POLICY, PROPOSAL
 from pyipsec.config.menus.system import CRL
-from pyipsec.config.table import Config, Item, value_of
+from pyipsec.config.table import Config, Item, derived, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
 from pyipsec.core.ikev1.credentials import Credential, Credentials
@@ -279,28 +280,49 @@ def _enabled(config: Config, path: tuple[str, ...], item: Item) -> bool:
     return not as_bool(value_of(config.menu(path), item, "disabled") or "no")
 
 
+def _policy_of(
+    config: Config, item: Item
+) -> tuple[str, Policy | TemplatePolicy | Exception | None]:
+    """What one policy item compiles to, from the item alone (so it is computed once per
+    item: a change recompiles only the changed policies)."""
+    menu = config.menu(POLICY)
+    if as_bool(value_of(menu, item, "disabled") or "no"):
+        return "disabled", None
+    if as_bool(value_of(menu, item, "template") or "no"):
+        return "template", template_policy(config, item)
+    try:
+        return "policy", policy_record(config, item)
+    except (ValueError, KeyError) as exc:
+        return "problem", exc
+
+
 def compile_config(config: Config) -> Compiled:
     """The active policies in evaluation order and the manual SAs they reference."""
     invalid = invalid_items(config).get(POLICY, set())
-    menu = config.menu(POLICY)
     policies: list[Policy] = []
     sas: list[SaParams] = []
     problems: list[str] = []
     templates: list[TemplatePolicy] = []
     for number, item in enumerate(config.table(POLICY)):
-        if item.id in invalid or as_bool(value_of(menu, item, "disabled") or "no"):
+        if item.id in invalid:
             continue
-        if as_bool(value_of(menu, item, "template") or "no"):
-            templates.append(template_policy(config, item))
+        kind, record = derived(item, "compiled", partial(_policy_of, config, item))
+        if kind == "disabled":
             continue
-        try:
-            policy = policy_record(config, item)
-            if policy.manual_sa is not None:
-                sas.extend(_manual_sas(config, policy))
-        except (ValueError, KeyError, CryptoError) as exc:
-            problems.append(f"policy {number}: {exc}")
+        if isinstance(record, TemplatePolicy):
+            templates.append(record)
             continue
-        policies.append(policy)
+        if isinstance(record, Exception):
+            problems.append(f"policy {number}: {record}")
+            continue
+        assert isinstance(record, Policy)
+        if record.manual_sa is not None:
+            try:  # depends on the manual-sa item too: never kept with the policy
+                sas.extend(_manual_sas(config, record))
+            except (ValueError, KeyError, CryptoError) as exc:
+                problems.append(f"policy {number}: {exc}")
+                continue
+        policies.append(record)
     peers = tuple(
         peer_profile(config, item) for item in config.table(PEER) if _enabled(config, PEER, item)
     )

@@ -107,6 +107,10 @@ class Menu:
     export_rank: int = 0  # sections are exported in increasing rank; 0 = never exported
     line_format: str = ""  # plain `print` renders each row as this str.format line (`/log`)
     legacy: Mapping[str, LegacyRule] = field(default_factory=dict)
+    _by_name: Mapping[str, Property] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in self.properties})
 
     @property
     def name(self) -> str:
@@ -114,13 +118,10 @@ class Menu:
 
     def prop(self, name: str) -> Property:
         """The property called ``name`` (KeyError if none)."""
-        for p in self.properties:
-            if p.name == name:
-                return p
-        raise KeyError(name)
+        return self._by_name[name]
 
     def has(self, name: str) -> bool:
-        return any(p.name == name for p in self.properties)
+        return name in self._by_name
 
     @property
     def flag_names(self) -> tuple[str, ...]:

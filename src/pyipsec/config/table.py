@@ -10,11 +10,14 @@ ordered: list position is the print order, and for ``/ip ipsec policy`` together
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from pyipsec.config.menus import ALL_MENUS, MENUS
 from pyipsec.config.schema import Menu, MenuKind
+
+T = TypeVar("T")
 
 # Config.memo key set by the store on the configurations it shares: they are never changed,
 # so what is derived from them can be kept with them.
@@ -45,9 +48,23 @@ class Item:
     values: Mapping[str, str] = field(default_factory=dict)
     default: bool = False
     dynamic: bool = False
+    # What verify/compile derived from this item alone (its duplicate key, its policy record):
+    # items never change, a changed item is a new Item, so this is computed once per item.
+    memo: dict[str, object] = field(
+        init=False, default_factory=dict, compare=False, repr=False, hash=False
+    )
 
     def with_values(self, values: Mapping[str, str]) -> Item:
         return replace(self, values=dict(values))
+
+
+def derived(item: Item, key: str, make: Callable[[], T]) -> T:
+    """``make()``, computed once per item (it may depend on the item and the schema only)."""
+    try:
+        return item.memo[key]  # type: ignore[return-value]
+    except KeyError:
+        value = item.memo[key] = make()
+        return value
 
 
 def value_of(menu: Menu, item: Item, name: str) -> str | None:

@@ -8,10 +8,11 @@ removed, and flags it ``I`` (invalid) in ``print``; :func:`invalid_items` gives 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from pyipsec.config.menus import MENUS
 from pyipsec.config.menus.ipsec import PEER, POLICY
-from pyipsec.config.table import SEALED, Config, Item, format_id, value_of
+from pyipsec.config.table import SEALED, Config, Item, derived, format_id, value_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,17 +65,25 @@ def _references(config: Config) -> list[Problem]:
     return problems
 
 
+def _duplicate_key(item: Item) -> tuple[str | None, ...] | None:
+    """What two enabled policies must not share (None for a disabled one)."""
+    menu = MENUS[POLICY]
+    if value_of(menu, item, "disabled") == "yes":
+        return None
+    key = tuple(value_of(menu, item, n) for n in (*_SELECTOR, "template"))
+    if value_of(menu, item, "template") == "yes":
+        key += (value_of(menu, item, "group"),)
+    return key
+
+
 def _policy_duplicates(config: Config) -> list[Problem]:
     """A policy whose selectors repeat an earlier enabled one's (same group for templates)."""
-    menu = MENUS[POLICY]
     seen: set[tuple[str | None, ...]] = set()
     problems = []
     for item in config.table(POLICY):
-        if value_of(menu, item, "disabled") == "yes":
+        key = derived(item, "duplicate-key", partial(_duplicate_key, item))
+        if key is None:
             continue
-        key = tuple(value_of(menu, item, n) for n in (*_SELECTOR, "template"))
-        if value_of(menu, item, "template") == "yes":
-            key += (value_of(menu, item, "group"),)
         if key in seen:
             problems.append(
                 Problem(menu=POLICY, item=item.id, prop=None, message="duplicate policy")

@@ -1,0 +1,52 @@
+"""Compiling after a change redoes the changed policies only (counted, not timed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyipsec.config import compile as compile_module
+from pyipsec.config.compile import compile_config
+from pyipsec.config.store import Store
+from pyipsec.config.table import Config
+
+POLICY = ("ip", "ipsec", "policy")
+
+
+def _policy(n: int) -> dict[str, str]:
+    return {"src-address": f"10.{n // 250}.{n % 250}.0/24", "dst-address": f"10.200.0.{n}/32"}
+
+
+def test_a_change_compiles_only_the_changed_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "c.db")
+
+    def fill(config: Config) -> None:
+        for n in range(1000):
+            config.table(POLICY).add(_policy(n))
+
+    store.transaction(fill)
+    calls: list[int] = []
+    real = compile_module.policy_record
+    monkeypatch.setattr(
+        compile_module, "policy_record", lambda c, item: calls.append(item.id) or real(c, item)
+    )
+    first = compile_config(store.snapshot())
+    assert len(calls) == 1001 and len(first.policies) == 1000  # and the default template
+    calls.clear()
+    new = store.transaction(lambda c: c.table(POLICY).add(_policy(5000)).id)
+    third = store.snapshot().table(POLICY).items[3].id
+    store.transaction(
+        lambda c: c.table(POLICY).put(
+            c.table(POLICY).get(third).with_values({**_policy(3), "priority": "5"})  # type: ignore[union-attr]
+        )
+    )
+    second = compile_config(store.snapshot())
+    assert sorted(calls) == sorted([new, third])
+    assert [p.id for p in second.policies][-1] == new
+    assert second.policies[2].priority == 5
+    # unchanged policies are the very same records, so comparing the results is cheap
+    assert second.policies[10] is first.policies[10]
+    store.close()
