@@ -15,7 +15,10 @@ POLICY = ("ip", "ipsec", "policy")
 
 
 def _policy(n: int) -> dict[str, str]:
-    return {"src-address": f"10.{n // 250}.{n % 250}.0/24", "dst-address": f"10.200.0.{n}/32"}
+    return {
+        "src-address": f"10.{n // 250}.{n % 250}.0/24",
+        "dst-address": f"10.200.{n // 250}.{n % 250}/32",
+    }
 
 
 def test_a_change_compiles_only_the_changed_policy(
@@ -38,11 +41,13 @@ def test_a_change_compiles_only_the_changed_policy(
     calls.clear()
     new = store.transaction(lambda c: c.table(POLICY).add(_policy(5000)).id)
     third = store.snapshot().table(POLICY).items[3].id
-    store.transaction(
-        lambda c: c.table(POLICY).put(
-            c.table(POLICY).get(third).with_values({**_policy(3), "priority": "5"})  # type: ignore[union-attr]
-        )
-    )
+
+    def prioritise(config: Config) -> None:
+        item = config.table(POLICY).get(third)
+        assert item is not None
+        config.table(POLICY).put(item.with_values({**item.values, "priority": "5"}))
+
+    store.transaction(prioritise)
     second = compile_config(store.snapshot())
     assert sorted(calls) == sorted([new, third])
     assert [p.id for p in second.policies][-1] == new
