@@ -10,7 +10,7 @@ import pytest
 from pyipsec.config.compile import compile_config
 from pyipsec.config.store import Store
 from pyipsec.dataplane.policy import Action, Direction, Level
-from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.dataplane.sad import SaProtocol, SaSelector
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
 
@@ -74,6 +74,11 @@ def test_manual_sa_gives_an_in_and_out_pair(tmp_path: Path) -> None:
     assert ah_in.auth_key == ah_out.auth_key == bytes.fromhex(SHA1_B)
     assert all(p.policy_id == policy.id for p in compiled.manual_sas)
     assert all(p.replay_window == 0 for p in compiled.manual_sas)  # no anti-replay when manual
+    # bound to the policy's traffic (RFC 4301 §5.2): inbound from 10.2/24 to 10.1/24
+    assert {p.selector for p in compiled.manual_sas if p.direction is Direction.IN} == {
+        SaSelector(src=policy.dst, dst=policy.src)
+    }
+    assert esp_out.selector == SaSelector(src=policy.src, dst=policy.dst)
 
 
 @pytest.mark.parametrize(

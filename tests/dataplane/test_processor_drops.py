@@ -14,12 +14,11 @@ import pytest
 from pyipsec.dataplane.policy import Action, Direction, Level, Policy
 from pyipsec.dataplane.processor import (
     AcquireRequested,
-    NatMappingChanged,
     Processor,
-    SaSequenceExhausted,
     Verdict,
 )
 from pyipsec.dataplane.sad import (
+    ExpiryReason,
     Lifetime,
     Sad,
     SaHardExpired,
@@ -200,19 +199,6 @@ def test_udp_encap_mismatch(pair: Pair) -> None:
     assert_inbound_drop(upair, stripped, XfrmStat.IN_STATE_MISMATCHES)
 
 
-def test_nat_mapping_change_is_reported_once() -> None:
-    pair = make_pair("aes-128-gcm", None, udp=True)
-    for _ in range(3):
-        stripped, _ports, _ = decapsulate(pair.a.outbound(pair.packet(), 1.0).packet)
-        assert pair.b.inbound(stripped, 1.0, udp_encap=(34567, 4500)).verdict is Verdict.DELIVER
-    events = [e for e in pair.b.pop_events() if isinstance(e, NatMappingChanged)]
-    assert events == [
-        NatMappingChanged(
-            spi=0x101, dst=SITES[4]["gw_b"], old_ports=(4500, 4500), new_ports=(34567, 4500)
-        )
-    ]
-
-
 def test_non_esp_udp_is_header_error(pair: Pair) -> None:
     keepalive = udp_packet(SITES[4]["gw_a"], SITES[4]["gw_b"], 4500, 4500, b"\xff")
     assert_inbound_drop(pair, keepalive, XfrmStat.IN_HEADER_ERRORS)
@@ -298,6 +284,10 @@ def test_transport_udp_encap_fixes_inner_checksum_after_nat() -> None:
     assert out.verdict is Verdict.PROTECTED and out.udp_ports == (4500, 4500)
     # A NAT rewrites the outer source address (and would fix only the outer UDP header).
     nat = ipaddress.ip_address("203.0.113.200")
+    # B's IKE saw A at the NAT's address: its inbound SA runs from there (endpoint binding).
+    inbound = sa_of(pair.b.sad, 0x101, Direction.IN)
+    pair.b.sad.remove(inbound)
+    pair.b.sad.add(replace(inbound.params, src=nat), 1.0)
     natted = rewrite_header(
         out.packet[:12] + nat.packed + out.packet[16:20], 4, 9, 17, len(out.packet)
     )
@@ -377,12 +367,24 @@ def test_sequence_overflow_without_esn() -> None:
     sa = sa_of(pair.a.sad, 0x101)
     sa.seq_out = 0xFFFFFFFE
     assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.PROTECTED  # seq 2^32-1
-    for _ in range(3):
-        assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.DROPPED
-    only(pair.a.stats, XfrmStat.OUT_STATE_SEQUENCE_ERRORS, 3)
+    assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.DROPPED
+    only(pair.a.stats, XfrmStat.OUT_STATE_SEQUENCE_ERRORS)
     assert sa.seq_out == 0xFFFFFFFF
-    events = [e for e in pair.a.pop_events() if isinstance(e, SaSequenceExhausted)]
-    assert events == [SaSequenceExhausted(spi=0x101, protocol=SaProtocol.ESP, dst=sa.params.dst)]
+    # a soft expiry asks IKE for a replacement; the SA is not used again (it would wrap)
+    assert pair.a.pop_events() == [
+        SaSoftExpired(
+            spi=0x101, protocol=SaProtocol.ESP, dst=sa.params.dst, reason=ExpiryReason.SEQUENCE
+        )
+    ]
+    for _ in range(2):
+        assert pair.a.outbound(pair.packet(), 2.0).verdict is Verdict.DROPPED
+    assert pair.a.stats.counts[XfrmStat.OUT_NO_STATES] == 2
+    assert [type(e) for e in pair.a.pop_events()] == [AcquireRequested]  # once a second
+    assert sa.seq_out == 0xFFFFFFFF and sa in pair.a.sad  # kept until its hard lifetime
+    # the replacement IKE negotiates is used at once
+    pair.a.sad.add(replace(pair.params["ESP-ab"], spi=0x901), 2.0)
+    out = pair.a.outbound(pair.packet(), 2.0)
+    assert out.verdict is Verdict.PROTECTED and out.packet[20:24] == (0x901).to_bytes(4, "big")
 
 
 @pytest.mark.parametrize(
@@ -460,7 +462,8 @@ def test_sequence_overflow_with_esn_at_2_64() -> None:
     assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.PROTECTED
     assert pair.a.outbound(pair.packet(), 1.0).verdict is Verdict.DROPPED
     only(pair.a.stats, XfrmStat.OUT_STATE_SEQUENCE_ERRORS)
-    assert any(isinstance(e, SaSequenceExhausted) for e in pair.a.pop_events())
+    expiries = [e for e in pair.a.pop_events() if isinstance(e, SaSoftExpired)]
+    assert [e.reason for e in expiries] == [ExpiryReason.SEQUENCE]
 
 
 def test_same_seed_same_packets() -> None:

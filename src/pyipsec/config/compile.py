@@ -40,7 +40,7 @@ from pyipsec.core.profiles import (
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Action, Direction, Level, Policy
-from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol
+from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol, SaSelector
 
 _ACTIONS = {a.value: a for a in Action}
 _LEVELS = {lv.value: lv for lv in Level}
@@ -155,6 +155,7 @@ def _manual_sas(config: Config, policy: Policy) -> list[SaParams]:
                     auth_key=bytes.fromhex(_pair(auth_keys)[idx]) if integ else b"",
                     lifetime=lifetime,
                     policy_id=policy.id,
+                    selector=SaSelector.of_policy(policy, direction),
                     # No anti-replay on manual SAs (as `ip xfrm state` defaults to): without a
                     # key exchange nothing can reset the counter, so a restarted or re-enabled
                     # peer would start again at 1 and be dropped as a replay forever.

@@ -21,15 +21,19 @@ Theory of operation
   UDP socket, as an IP header with protocol 50 followed by the ESP bytes, with
   ``udp_encap=(src_port, dst_port)`` (``wire.udpencap.decapsulate`` builds that shape);
 - AH is removed first (if present), then ESP: SA lookup by (SPI, protocol, dst), replay check,
-  ICV/AEAD verification and decryption, replay-window update, padding check;
-- the inner packet is then checked against the SPD inbound (``_policy_check``) and returned.
+  ICV/AEAD verification and decryption, replay-window update, padding check; an authenticated
+  ESP-in-UDP packet from a new source port moves the peer's SAs there (``_peer_moved``);
+- the inner packet must lie within the selectors (and, in transport mode, the endpoints) of
+  every SA that processed it (``SecurityAssociation.admits``, in-state-mismatches), then it
+  is checked against the SPD inbound (``_policy_check``) and returned.
 
 ``inbound_clear(packet, now)`` checks a packet that arrived without IPsec, so traffic covered
 by an encrypt policy of level require/unique cannot sneak in in clear.
 
 The engine never raises on packet input: every failure is a ``PacketDropped`` turned into a
-counted drop with a short reason (see docs/dataplane-counters.md). Events (acquires, SA expiry,
-sequence exhaustion, NAT mapping changes) are drained with ``pop_events()``.
+counted drop with a short reason (see docs/dataplane-counters.md). Events (acquires, SA expiry
+-- sequence exhaustion is a soft expiry --, NAT mapping changes) are drained with
+``pop_events()``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from pyipsec.dataplane.results import (
     NatMappingChanged,
     OutboundResult,
     ProcessorEvent,
-    SaSequenceExhausted,
     Verdict,
 )
 from pyipsec.dataplane.sad import (
@@ -94,7 +97,6 @@ __all__ = [
     "OutboundResult",
     "Processor",
     "ProcessorEvent",
-    "SaSequenceExhausted",
     "SpdLookup",
     "Verdict",
 ]
@@ -188,7 +190,6 @@ class Processor:
         self._rpos = 0
         self._events: list[ProcessorEvent] = []
         self._last_acquire: dict[int, float] = {}
-        self._nat_seen: dict[tuple[int, IPAddress], tuple[int, int]] = {}
         self._ip_id = int.from_bytes(rng(2), "big")
         self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
         # Fast path (see _fast_outbound / _fast_inbound): flow key -> _Flow.
@@ -382,10 +383,10 @@ class Processor:
     def _next_seq(self, sa: SecurityAssociation) -> int:
         seq = sa.seq_out + 1
         if seq > _SEQ_LIMIT[sa.params.esn]:
-            if not sa.seq_exhausted:
-                sa.seq_exhausted = True
-                p = sa.params
-                self._emit(SaSequenceExhausted(spi=p.spi, protocol=p.protocol, dst=p.dst))
+            # RFC 4303 §3.3.3: never wrap; the SA is retired and IKE asked for a new one
+            # (a soft expiry, ExpiryReason.SEQUENCE). Later packets find no SA (out-no-states,
+            # acquire) until the replacement is installed.
+            self.sad.sequence_exhausted(sa)
             raise PacketDropped(XfrmStat.OUT_STATE_SEQUENCE_ERRORS, "sequence number exhausted")
         return seq
 
@@ -672,6 +673,8 @@ class Processor:
                 raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
             payload, nh = esp_unprotect(sa, packet[off:], seq)
             sa.replay.update(seq)
+            if udp_encap is not None and udp_encap != sa.params.udp_encap:
+                self._peer_moved(sa, udp_encap, seq)
             sad.count(sa, len(payload), now)
             used.append(sa)
             header = packet[:off]
@@ -709,6 +712,8 @@ class Processor:
             raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
         payload, nh = esp_unprotect(sa, esp, seq)
         sa.replay.update(seq)
+        if udp_encap is not None and udp_encap != sa.params.udp_encap:
+            self._peer_moved(sa, udp_encap, seq)
         self.sad.count(sa, len(payload), now)
         if nh == IpProtocol.IPV6_NONXT:
             return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
@@ -762,6 +767,20 @@ class Processor:
                 # RFC 3948 §3.1.2: the TCP/UDP checksum covers addresses a NAT rewrote; the ESP
                 # ICV has authenticated the payload, so the checksum is recomputed.
                 inner = fix_transport_checksum(inner, inner_info)
+        # RFC 4301 §5.2 step 4: the packet must be one the SAs were negotiated for. Flows
+        # confirmed below skip this on their next packets (the answer depends only on the
+        # flow key and the SA, see _fast_tunnel_check).
+        for sa in used:
+            if not sa.admits(
+                inner_info.src,
+                inner_info.dst,
+                inner_info.protocol,
+                inner_info.src_port,
+                inner_info.dst_port,
+            ):
+                raise PacketDropped(
+                    XfrmStat.IN_STATE_MISMATCHES, "packet outside the SA's selectors"
+                )
         if mode is Mode.TUNNEL and len(used) == 1 and self.fast_path:
             # Fast path for the next packets of this flow (see _fast_tunnel_check).
             policy_id = self._policy_check(inner_info, used, mode)
@@ -788,8 +807,10 @@ class Processor:
     ) -> InboundResult | None:
         """Deliver the inner IPv4 packet of a known flow, or None (full parse and check).
 
-        ``_policy_check`` depends only on the policy found and the SA used; when the SPD still
-        returns the very policy it accepted for this flow with this SA, the answer is the same.
+        ``_policy_check`` depends only on the policy found and the SA used, and the SA's own
+        selector check (``SecurityAssociation.admits``) only on the flow key and the SA: when
+        the SPD still returns the very policy it accepted for this flow with this SA, both
+        answers are the same.
         """
         key = _flow_key(inner)
         if key is None or len(inner) != (inner[2] << 8) | inner[3]:
@@ -808,21 +829,35 @@ class Processor:
         return InboundResult(Verdict.DELIVER, inner, "", (sa.params.spi,), policy.id)
 
     def _check_encap(self, sa: SecurityAssociation, udp_encap: tuple[int, int] | None) -> None:
-        expected = sa.params.udp_encap
-        if (expected is None) != (udp_encap is None):
+        """Encapsulated and plain ESP are not interchangeable. Other ports than the SA's are
+        looked at only once the packet is authenticated (``_peer_moved``)."""
+        if (sa.params.udp_encap is None) != (udp_encap is None):
             raise PacketDropped(XfrmStat.IN_STATE_MISMATCHES, "UDP encapsulation mismatch")
-        if expected is not None and udp_encap is not None and udp_encap != expected:
-            key = (sa.params.spi, sa.params.dst)
-            if self._nat_seen.get(key) != udp_encap:
-                self._nat_seen[key] = udp_encap
-                self._emit(
-                    NatMappingChanged(
-                        spi=sa.params.spi,
-                        dst=sa.params.dst,
-                        old_ports=expected,
-                        new_ports=udp_encap,
-                    )
-                )
+
+    def _peer_moved(self, sa: SecurityAssociation, ports: tuple[int, int], seq: int) -> None:
+        """An authenticated, new (ICV and replay checks passed) ESP-in-UDP packet came from
+        another source port than the SA's: the peer's NAT has a new mapping (RFC 3948 §5,
+        RFC 7296 §2.23). Only the newest packet so far moves things (a delayed one from the
+        old mapping must not move them back), and only with anti-replay on (without it a
+        recorded packet re-sent from any port would redirect our traffic). All the peer's
+        SAs on that port follow; ``NatMappingChanged`` tells IKE to follow too. A packet to
+        another of our ports, or from another address, is delivered and moves nothing.
+        """
+        old = sa.params.udp_encap
+        if old is None or ports[1] != old[1] or not sa.replay.size or sa.replay.top != seq:
+            return
+        peer = sa.params.src
+        moved = self.sad.move_peer_port(peer, old[0], ports[0])
+        self._emit(
+            NatMappingChanged(
+                spi=sa.params.spi,
+                dst=sa.params.dst,
+                peer=peer,
+                old_ports=old,
+                new_ports=ports,
+                moved=moved,
+            )
+        )
 
     def _policy_check(
         self, info: IpPacket, used: list[SecurityAssociation], mode: Mode

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from pyipsec.dataplane.policy import IPAddress, Policy, Selector
-from pyipsec.dataplane.sad import SadEvent, SaProtocol
+from pyipsec.dataplane.sad import SadEvent
 
 
 class Verdict(enum.Enum):
@@ -66,22 +66,18 @@ class AcquireRequested:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SaSequenceExhausted:
-    """An outbound SA ran out of sequence numbers (RFC 4303 §3.3.3): rekey it."""
-
-    spi: int
-    protocol: SaProtocol
-    dst: IPAddress
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class NatMappingChanged:
-    """ESP-in-UDP arrived from other ports than the SA's (a NAT rebinding, RFC 3948 §5)."""
+    """Authenticated ESP-in-UDP came from a new source port of the peer (a NAT rebinding,
+    RFC 3948 §5): the SAs with that peer and port (``moved`` of them) now use the new one;
+    the IKE SA with ``peer`` on ``old_ports[0]`` should follow. Ports are as received:
+    (peer's, ours)."""
 
-    spi: int
+    spi: int  # the inbound SA that saw it
     dst: IPAddress
+    peer: IPAddress
     old_ports: tuple[int, int]
     new_ports: tuple[int, int]
+    moved: int
 
 
-ProcessorEvent = AcquireRequested | SaSequenceExhausted | NatMappingChanged | SadEvent
+ProcessorEvent = AcquireRequested | NatMappingChanged | SadEvent

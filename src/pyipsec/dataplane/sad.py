@@ -8,9 +8,14 @@ Lookup:
 
 - inbound by (SPI, protocol, destination address) (RFC 4301 §4.1);
 - outbound for a policy: SAs bound to the policy's id (level=unique, manual SAs) first; else,
-  unless the policy is unique, any SA with the policy's endpoints, protocol and mode. Among the
-  candidates the newest mature one wins, then the newest dying one. During a rekey the old and
-  new SAs coexist: the newest is used for sending, every live one is accepted inbound.
+  unless the policy is unique, any SA with the policy's endpoints, protocol and mode whose
+  selector covers the policy's traffic. Among the candidates the newest mature one wins, then
+  the newest dying one; an SA whose sequence numbers ran out is never chosen. During a rekey
+  the old and new SAs coexist: the newest is used for sending, every live one is accepted
+  inbound.
+
+Every SA may carry an ``SaSelector``, the traffic it was negotiated for; the packet engine
+drops a decapsulated packet an SA does not ``admits`` (docs/security-dataplane.md).
 
 Lifetimes (RouterOS add-lifetime, use-lifetime, lifebytes) are soft/hard pairs; 0 means none.
 Time limits are checked by ``expire(now)`` (called by the I/O shell on a timer) and, cheaply,
@@ -27,10 +32,18 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, IvKind, Mac
-from pyipsec.dataplane.policy import GENERATIONS, Direction, IPAddress, Level, Mode, Policy
+from pyipsec.dataplane.policy import (
+    GENERATIONS,
+    Direction,
+    IPAddress,
+    IPNetwork,
+    Level,
+    Mode,
+    Policy,
+)
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.wire.ip import IpProtocol
 
@@ -56,6 +69,7 @@ class SaState(enum.Enum):
 class ExpiryReason(enum.Enum):
     TIME = "time"
     BYTES = "bytes"
+    SEQUENCE = "sequence"  # outbound sequence numbers exhausted (RFC 4303 §3.3.3): soft only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +82,31 @@ class Lifetime:
     hard_use: float = 0
     soft_bytes: int = 0
     hard_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaSelector:
+    """The traffic an SA was negotiated for, in the SA's own direction (RFC 4301 §4.4.2, the
+    SAD entry's selectors): ``src`` is where its packets come from. None = any."""
+
+    src: IPNetwork
+    dst: IPNetwork
+    protocol: int | None = None
+    src_port: int | None = None
+    dst_port: int | None = None
+
+    @classmethod
+    def of_policy(cls, policy: Policy, direction: Direction) -> SaSelector:
+        """The traffic of ``policy`` (written outbound) as an SA of ``direction`` carries it."""
+        if direction is Direction.OUT:
+            return cls(
+                src=policy.src, dst=policy.dst, protocol=policy.protocol,
+                src_port=policy.src_port, dst_port=policy.dst_port,
+            )  # fmt: skip
+        return cls(
+            src=policy.dst, dst=policy.src, protocol=policy.protocol,
+            src_port=policy.dst_port, dst_port=policy.src_port,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +131,10 @@ class SaParams:
     lifetime: Lifetime = Lifetime()
     policy_id: int | None = None  # bound to one policy (level=unique, manual SA)
     initial_seq: int = 0  # last sequence number already used (tests of overflow)
+    # What the SA may carry (docs/security-dataplane.md). Inbound: a decapsulated packet
+    # outside it is dropped (in-state-mismatches); outbound: the SA serves only policies
+    # inside it. None: no selector (a transport-mode SA is still bound to its endpoints).
+    selector: SaSelector | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,8 +160,10 @@ class SecurityAssociation:
     """One installed SA: params, keyed transforms, sequence state, counters, lifetime state."""
 
     __slots__ = (
+        "_bind",
         "_hard_deadline",
         "_order",
+        "_serves",
         "_soft_deadline",
         "addtime",
         "cipher",
@@ -166,6 +211,8 @@ class SecurityAssociation:
         self.current_bytes = 0
         self.current_packets = 0
         self._order = order
+        self._bind = _binding(params)
+        self._serves: tuple[Policy, bool] | None = None  # the last answer of ``serves``
         self._soft_deadline = math.inf
         self._hard_deadline = math.inf
         self._recompute_deadlines()
@@ -177,6 +224,50 @@ class SecurityAssociation:
     @property
     def protocol(self) -> SaProtocol:
         return self.params.protocol
+
+    def admits(
+        self,
+        src: IPAddress,
+        dst: IPAddress,
+        protocol: int,
+        src_port: int | None,
+        dst_port: int | None,
+    ) -> bool:
+        """Whether a packet this SA decapsulated lies within what it was negotiated for
+        (RFC 4301 §5.2 step 4): its selector and, in transport mode, its endpoints."""
+        bind = self._bind
+        if bind is None:
+            return True
+        version, slo, shi, dlo, dhi, proto, sport, dport = bind
+        if src.version != version or dst.version != version:
+            return False
+        s, d = int(src), int(dst)
+        return (
+            slo <= s <= shi
+            and dlo <= d <= dhi
+            and (proto is None or proto == protocol)
+            and (sport is None or sport == src_port)
+            and (dport is None or dport == dst_port)
+        )
+
+    def serves(self, policy: Policy) -> bool:
+        """Whether this outbound SA may carry ``policy``'s traffic: its selector covers the
+        policy's (an SA the peer negotiated for other traffic would be refused there)."""
+        sel = self.params.selector
+        if sel is None:
+            return True
+        cached = self._serves
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        answer = (
+            _covers(sel.src, policy.src)
+            and _covers(sel.dst, policy.dst)
+            and sel.protocol in (None, policy.protocol)
+            and sel.src_port in (None, policy.src_port)
+            and sel.dst_port in (None, policy.dst_port)
+        )
+        self._serves = (policy, answer)
+        return answer
 
     @property
     def hard_deadline(self) -> float:
@@ -194,6 +285,44 @@ class SecurityAssociation:
                 hard.append(self.usetime + lt.hard_use)
         self._soft_deadline = min(soft, default=math.inf)
         self._hard_deadline = min(hard, default=math.inf)
+
+
+def _binding(
+    params: SaParams,
+) -> tuple[int, int, int, int, int, int | None, int | None, int | None] | None:
+    """``admits``'s precomputed form: (version, src range, dst range, protocol, ports).
+
+    Transport mode: the packet's own header is the SA's outer header, so its addresses must be
+    the SA's endpoints (the inbound lookup checks only the destination); they stand for the
+    selector's addresses, which behind a NAT may name the peer's private address (RFC 3947
+    §5.2), and the selector narrows protocol and ports. Tunnel mode: the selector, or anything.
+    """
+    sel = params.selector
+    proto = sport = dport = None
+    if sel is not None:
+        proto, sport, dport = sel.protocol, sel.src_port, sel.dst_port
+    if params.mode is Mode.TRANSPORT:
+        src, dst = int(params.src), int(params.dst)
+        return (params.src.version, src, src, dst, dst, proto, sport, dport)
+    if sel is None:
+        return None
+    s, d = sel.src, sel.dst
+    if s.version != d.version:
+        return (0, 1, 0, 1, 0, None, None, None)  # matches nothing
+    return (
+        s.version,
+        int(s.network_address),
+        int(s.broadcast_address),
+        int(d.network_address),
+        int(d.broadcast_address),
+        proto,
+        sport,
+        dport,
+    )
+
+
+def _covers(outer: IPNetwork, inner: IPNetwork) -> bool:
+    return outer.version == inner.version and inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
 class Sad:
@@ -322,7 +451,12 @@ class Sad:
         mode = policy.mode
         for sa in self._by_peer.get((int(protocol), dst), ()):
             p = sa.params
-            if (src is None or p.src == src) and p.mode is mode and _better(sa, shared):
+            if (
+                (src is None or p.src == src)
+                and p.mode is mode
+                and _better(sa, shared)
+                and sa.serves(policy)
+            ):
                 shared = sa
         return shared
 
@@ -375,6 +509,42 @@ class Sad:
         events, self._events = self._events, []
         return events
 
+    def sequence_exhausted(self, sa: SecurityAssociation) -> None:
+        """``sa`` (outbound) has used its last sequence number (RFC 4303 §3.3.3): it is
+        sent with no more (``find_outbound`` skips it) and, once, a soft expiry asks IKE for
+        a replacement; its hard lifetime still removes it."""
+        if sa.seq_exhausted:
+            return
+        sa.seq_exhausted = True
+        self.generation = next(GENERATIONS)
+        if sa.state is SaState.MATURE:
+            sa.state = SaState.DYING
+        p = sa.params
+        self._events.append(
+            SaSoftExpired(spi=p.spi, protocol=p.protocol, dst=p.dst, reason=ExpiryReason.SEQUENCE)
+        )
+
+    def move_peer_port(self, peer: IPAddress, old_port: int, new_port: int) -> int:
+        """The peer's NAT now maps its ESP-in-UDP to ``new_port`` (RFC 3948 §5, RFC 7296
+        §2.23): every SA with that peer on ``old_port`` follows (inbound SAs expect packets
+        from the new port, outbound ones send there). Returns how many SAs moved."""
+        moved = 0
+        for sa in self:
+            p = sa.params
+            ports = p.udp_encap
+            if ports is None:
+                continue
+            if p.direction is Direction.IN and p.src == peer and ports[0] == old_port:
+                sa.params = replace(p, udp_encap=(new_port, ports[1]))
+            elif p.direction is Direction.OUT and p.dst == peer and ports[1] == old_port:
+                sa.params = replace(p, udp_encap=(ports[0], new_port))
+            else:
+                continue
+            moved += 1
+        if moved:
+            self.generation = next(GENERATIONS)
+        return moved
+
     def _soft(self, sa: SecurityAssociation, reason: ExpiryReason) -> None:
         self.generation = next(GENERATIONS)
         sa.state = SaState.DYING
@@ -392,7 +562,7 @@ _STATE_RANK = {SaState.MATURE: 2, SaState.DYING: 1}
 
 def _better(sa: SecurityAssociation, best: SecurityAssociation | None) -> bool:
     rank = _STATE_RANK.get(sa.state, 0)
-    if rank == 0:
+    if rank == 0 or sa.seq_exhausted:
         return False
     if best is None:
         return True

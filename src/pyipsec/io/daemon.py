@@ -35,7 +35,7 @@ from pyipsec.core.ikev1 import events as ike_events
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import Policy
-from pyipsec.dataplane.processor import AcquireRequested, Processor
+from pyipsec.dataplane.processor import AcquireRequested, NatMappingChanged, Processor
 from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
 from pyipsec.dataplane.spd import Spd
 from pyipsec.dataplane.stats import Statistics
@@ -331,6 +331,14 @@ class Daemon:
             elif isinstance(event, SaSoftExpired | SaHardExpired):
                 log.info("SA spi=0x%X %s (%s)", event.spi, type(event).__name__, event.reason.value)
                 self.engine.sa_expired(event, now)
+            elif isinstance(event, NatMappingChanged):
+                ike = self.engine.peer_port_changed(
+                    event.peer, event.old_ports[0], event.new_ports[0]
+                )
+                log.info(
+                    "NAT mapping of %s changed: port %d -> %d (%d SAs, %d IKE SAs moved)",
+                    event.peer, event.old_ports[0], event.new_ports[0], event.moved, ike,
+                )  # fmt: skip
         if events and self.ike is not None:
             self.ike.flush()
 

@@ -237,6 +237,18 @@ class Ikev1Engine:
         elif ends is not None and not peer.passive:
             self.start_phase1(peer, ends[1], child.remote, now, queued=[child.policy])
 
+    def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int:
+        """The data plane authenticated ESP-in-UDP from ``peer`` on a new source port (its NAT
+        rebound, RFC 3948 §5 / RFC 7296 §2.23) and moved the SAs there: the floated IKE SAs
+        with that peer on ``old_port`` follow, so IKE messages, keepalives and the SAs of
+        later quick modes go to the new port. Returns how many IKE SAs moved."""
+        moved = 0
+        for sa in self.ike.values():
+            if not sa.dead and sa.nat and sa.remote == (peer, old_port):
+                sa.remote = (peer, new_port)
+                moved += 1
+        return moved
+
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: delete every phase 1 and its SAs."""
         for sa in list(self.ike.values()):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Direction, Level, Policy
-from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol
+from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol, SaSelector
 from pyipsec.wire.ikev1.constants import ExchangeType, NotifyMessageType, ProtocolId
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import Header
@@ -447,6 +447,8 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                     udp_encap=encap_in if inbound else encap_out,
                     lifetime=lifetime,
                     policy_id=policy_id,
+                    # RFC 4301 §5.2: the SA carries only the traffic it was negotiated for.
+                    selector=SaSelector.of_policy(policy, direction),
                 ),
                 now,
             )
