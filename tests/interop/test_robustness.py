@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 
 from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, Lab, lab_prerequisites
 from tests.conftest import require
+from tests.harness.mutation import SNIFFER, captured_ike, fuzz_datagrams, parse_capture
 from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
 from tests.interop.helpers import (
     PSK,
@@ -266,25 +266,6 @@ def test_bad_peer_is_refused_and_daemon_serves_others(
 
 # -- malformed input ---------------------------------------------------------------------------
 
-SNIFFER = r"""
-import select, socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
-s.bind(("wan0", 0))
-print("ready", flush=True)
-end = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < end:
-    if not select.select([s], [], [], 0.1)[0]:
-        continue
-    ip = s.recv(65535)
-    if len(ip) < 28 or ip[9] != 17:
-        continue
-    ihl = (ip[0] & 15) * 4
-    sport = int.from_bytes(ip[ihl:ihl + 2], "big")
-    dport = int.from_bytes(ip[ihl + 2:ihl + 4], "big")
-    if {sport, dport} & {500, 4500}:
-        print(sport, dport, ip[ihl + 8:].hex(), flush=True)
-"""
-
 SENDER = r"""
 import socket, sys, time
 dst = sys.argv[1]
@@ -299,64 +280,6 @@ for line in sys.stdin:
         time.sleep(0.01)
 print(n, flush=True)
 """
-
-NON_ESP_MARKER = b"\0\0\0\0"
-
-
-def captured_ike(lines: list[str]) -> list[bytes]:
-    """ISAKMP messages from the sniffer's output (marker removed; ESP and keepalives skipped)."""
-    out = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 3:
-            continue
-        sport, dport, data = int(parts[0]), int(parts[1]), bytes.fromhex(parts[2])
-        if 4500 in (sport, dport):
-            if not data.startswith(NON_ESP_MARKER):
-                continue
-            data = data[4:]
-        if len(data) >= 28:
-            out.append(data)
-    return out
-
-
-def fuzz_datagrams(real: list[bytes], seed: int = 5) -> list[tuple[int, bytes]]:
-    """(port, payload) pairs: truncated headers, random bytes, mutated real messages; every
-    ISAKMP one goes to 500 as is and to 4500 behind the non-ESP marker."""
-    rng = random.Random(seed)
-    ike: list[bytes] = []
-    first = real[0]
-    ike += [first[:k] for k in range(28)]  # truncated headers
-    ike += [first[:28][:24] + (10_000).to_bytes(4, "big")]  # header claiming 10 kB
-    for k in range(0, len(first), 7):  # truncated messages, header length left as it was
-        ike.append(first[:k])
-    ike += [rng.randbytes(rng.randrange(1, 600)) for _ in range(60)]
-    for _ in range(60):  # random bodies behind plausible headers
-        body = rng.randbytes(rng.randrange(0, 300))
-        hdr = (rng.randbytes(16) + bytes([rng.randrange(0, 14), 0x10, rng.choice([2, 4, 5, 6, 32])])
-               + bytes([rng.randrange(0, 4)]) + rng.randbytes(4))  # fmt: skip
-        ike.append(hdr + (28 + len(body)).to_bytes(4, "big") + body)
-    for msg in real:
-        for _ in range(12):
-            m = bytearray(msg)
-            kind = rng.randrange(5)
-            if kind == 0:  # flip a few bytes anywhere
-                for _ in range(rng.randrange(1, 5)):
-                    m[rng.randrange(len(m))] ^= 1 << rng.randrange(8)
-            elif kind == 1:  # wrong total length
-                m[24:28] = rng.randrange(0, 2**32).to_bytes(4, "big")
-            elif kind == 2:  # cut short
-                del m[rng.randrange(28, len(m)) :]
-            elif kind == 3:  # trailing garbage
-                m += rng.randbytes(rng.randrange(1, 64))
-            else:  # a payload header mangled (next payload / length of the first payload)
-                if len(m) > 32:
-                    m[28 + rng.randrange(4)] = rng.randrange(256)
-            ike.append(bytes(m))
-    out = [(500, d) for d in ike] + [(4500, NON_ESP_MARKER + d) for d in ike]
-    out += [(4500, rng.randbytes(rng.randrange(8, 200))) for _ in range(30)]  # bogus ESP
-    out += [(4500, b"\xff"), (4500, NON_ESP_MARKER), (500, b"")]
-    return out
 
 
 def test_malformed_isakmp_does_not_hurt_the_daemon(
@@ -379,7 +302,7 @@ def test_malformed_isakmp_does_not_hurt_the_daemon(
             if sniffer.poll() is None:
                 sniffer.kill()
                 sniffer.communicate()
-        real = captured_ike(out.splitlines())
+        real = captured_ike(parse_capture(out.splitlines(), (A_WAN,)))
         assert len(real) >= 5, out  # strongSwan's main mode 1, 3, 5 and quick mode 1, 3
         datagrams = fuzz_datagrams(real)
         daemon.read_log()

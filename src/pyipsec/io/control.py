@@ -6,6 +6,11 @@ connection gets its own console interpreter over the daemon's store and live run
 request ``{"text": "<console text>", "cwd": [...]}`` (cwd optional), reply
 ``{"ok": bool, "output": "<what the console printed>", "cwd": [...]}``. After every request the
 daemon re-reads the configuration, so changes apply at once.
+
+A request ``{"stats": true}`` is answered with ``{"ok": true, "stats": {...}}``: the daemon's
+internal counters (the IKE engine's drop reasons, the packet engine's `/ip ipsec statistics`,
+the safety nets' error counts), for tests and benchmarks that must account for every datagram.
+It changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
@@ -36,10 +42,12 @@ class ControlServer:
         path: Path,
         make_session: Callable[[], Session],
         on_change: Callable[[], None],
+        stats: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.path = path
         self.make_session = make_session
         self.on_change = on_change
+        self.stats = stats
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -61,6 +69,11 @@ class ControlServer:
             while line := await reader.readline():
                 try:
                     request = json.loads(line)
+                    if isinstance(request, dict) and request.get("stats") is True:
+                        stats = self.stats() if self.stats is not None else {}
+                        writer.write(json.dumps({"ok": True, "stats": stats}).encode() + b"\n")
+                        await writer.drain()
+                        continue
                     text = str(request["text"])
                     if "cwd" in request:
                         interp.cwd = tuple(str(p) for p in request["cwd"])
@@ -107,6 +120,15 @@ class ControlClient:
         reply = json.loads(line)
         self.cwd = tuple(reply.get("cwd", ()))
         return bool(reply["ok"]), str(reply["output"])
+
+    def stats(self) -> dict[str, Any]:
+        """The daemon's internal counters (see the module docstring)."""
+        self.file.write(b'{"stats": true}\n')
+        self.file.flush()
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("the daemon closed the control connection")
+        return dict(json.loads(line)["stats"])
 
     def close(self) -> None:
         self.file.close()

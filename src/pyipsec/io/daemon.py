@@ -282,7 +282,9 @@ class Daemon:
             control = socket_path(self.options.db)
             if control.exists():  # we hold the lock: nobody listens there any more
                 syslog.warning("removed stale control socket %s", control)
-            self.control = ControlServer(control, self.session, self.apply_config)
+            self.control = ControlServer(
+                control, self.session, self.apply_config, self.counters
+            )
             await self.control.start()
             syslog.info(
                 "pyipsec daemon started on %s (pid %d, data plane %s)",
@@ -351,13 +353,27 @@ class Daemon:
                 continue
             level = logging.INFO
             if isinstance(event, ike_events.DatagramDropped):
-                # a peer we have no entry for is worth a line; other drops are debug noise
+                # a peer we have no entry for is worth a line; other drops are debug noise,
+                # except the engine's safety net catching one of its own bugs
                 level = logging.WARNING if event.reason == "unknown-peer" else logging.DEBUG
+                if event.reason.startswith("internal-error"):
+                    level = logging.ERROR
             elif isinstance(event, ike_events.NotifyReceived):
                 level = logging.DEBUG
             elif isinstance(event, ike_events.AuthenticationFailed | ike_events.NegotiationFailed):
                 level = logging.ERROR
             log.log(level, "%s", describe_ike_event(event))
+
+    def counters(self) -> dict[str, object]:
+        """Internal counters for the control socket's ``stats`` request: the IKE engine's
+        (drop reasons, ``internal-error`` for its safety net), `/ip ipsec statistics`
+        (``in-errors``/``out-errors``: the packet engine's safety net), and the exceptions
+        that reached the daemon's own safety nets."""
+        return {
+            "ike": dict(self.engine.stats()),
+            "ipsec": self.processor.stats.as_dict(),
+            "ike-endpoint-errors": self.ike.errors if self.ike is not None else 0,
+        }
 
     def remote_peers(self) -> list[ike_events.RemotePeer]:
         return self.engine.remote_peers(time.monotonic())

@@ -77,6 +77,7 @@ class IkeEndpoint:
         self.sockets: dict[int, socket.socket] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.errors = 0  # exceptions the engine let out (a bug; the safety nets below count them)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -123,6 +124,7 @@ class IkeEndpoint:
         try:
             self.engine.receive_datagram(data, src, dst, self.clock())
         except Exception:  # the engine must not raise on input; if it does, stay up
+            self.errors += 1
             log.exception("IKE engine failed on a datagram from %s", src[0])
 
     # -- send ----------------------------------------------------------------------------
@@ -177,5 +179,6 @@ class IkeEndpoint:
         try:
             self.engine.handle_timer(self.clock())
         except Exception:
+            self.errors += 1
             log.exception("IKE engine timer failed")
         self.flush()

@@ -163,6 +163,7 @@ class Ikev1Engine:
 
     def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
         """Process one received IKE datagram (without the non-ESP marker)."""
+        self._stats["received"] += 1  # every datagram: drops + the ones acted on add up to it
         try:
             self._receive(bytes(data), src, dst, now)
         except Dropped as d:

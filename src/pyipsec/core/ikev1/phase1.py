@@ -72,6 +72,7 @@ from pyipsec.wire.ikev1.payloads import (
 from . import keymat as km
 from .auth import AuthError, authenticator
 from .credentials import Credentials
+from .errors import PayloadMalformed
 from .events import Endpoint
 from .ike_sa import ExchangeKind, IkeSa, Side
 from .proposals import Phase1Choice
@@ -484,7 +485,9 @@ def absorb(sa: IkeSa, step: Step, msg: Message, ctx: Context) -> None:
     """Take in a received phase-1 message; raises AuthError or engine/proposal errors."""
     for kind, cls in REQUIRED.items():
         if kind in step.carries and msg.get(cls) is None:
-            raise AuthError(f"message without {cls.__name__}", NotifyMessageType.PAYLOAD_MALFORMED)
+            # RFC 2408 §5.1: a message lacking a payload its exchange requires is malformed
+            # (not an authentication failure: nothing was authenticated yet)
+            raise PayloadMalformed(f"message without {cls.__name__}")
     for kind in _ABSORB_ORDER:
         if kind in step.carries:
             ABSORB[kind](sa, msg, ctx)

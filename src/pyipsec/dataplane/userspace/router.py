@@ -486,7 +486,9 @@ class UserspaceDataplane:
             if header is None:
                 header = self._udp_header(addr[0], local)
             self._deliver(self.processor.inbound_udp(header, data, now, (addr[1], self.nat_t_port)))
-        elif kind is UdpPayloadKind.IKE and self.on_ike is not None:
+        elif kind is not UdpPayloadKind.KEEPALIVE and self.on_ike is not None:
+            # IKE, or too short to be either (as Linux hands those to the IKE daemon's
+            # socket): the IKE engine counts what it cannot use
             self.on_ike(data, (addr[0], addr[1]), (local, self.nat_t_port))
 
     def _on_udp(self, sock: socket.socket, family: int) -> None:

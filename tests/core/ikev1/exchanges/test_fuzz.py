@@ -74,3 +74,53 @@ def test_mutated_real_messages_never_raise(m) -> None:  # type: ignore[no-untype
     net.run(120)
     for side in (net.a, net.b):
         assert "internal-error" not in side.engine.stats()
+
+
+def test_every_datagram_is_counted_received_and_dropped_or_acted_on() -> None:
+    """``stats()["received"]`` counts every datagram, so a running daemon's counters can be
+    checked against what was sent (the mutation campaign's accounting)."""
+    net = established_pair()
+    engine = net.b.engine
+    before = dict(engine.stats())
+    garbage = [b"", b"\x01" * 27, bytes(28), *recorded()[:3]]
+    for data in garbage:
+        engine.receive_datagram(data, (net.a.address, 500), (B_ADDR, 500), net.now)
+    after = engine.stats()
+    assert after["received"] - before.get("received", 0) == len(garbage)
+    assert after["short"] - before.get("short", 0) == 2
+
+
+def _without_first_payload(msg: bytes) -> bytes:
+    """``msg`` (cleartext ISAKMP) with its first payload cut out of the chain."""
+    length = int.from_bytes(msg[30:32], "big")
+    out = bytearray(msg[:28] + msg[28 + length :])
+    out[16] = msg[28]  # the header's next payload: what followed the removed one
+    out[24:28] = len(out).to_bytes(4, "big")
+    return bytes(out)
+
+
+def test_first_message_without_sa_payload_is_malformed_not_an_authentication_failure() -> None:
+    """Found by the mutation campaign: a main-mode message 1 without its SA payload was
+    reported as ``AuthenticationFailed`` (an ``ipsec,error`` line blaming the secret) although
+    nothing was authenticated yet. It is a malformed message (RFC 2408 §5.1 PAYLOAD-MALFORMED):
+    refused with that notify, as a failed negotiation."""
+    from pyipsec.core.ikev1.events import AuthenticationFailed, NegotiationFailed
+    from pyipsec.wire.ikev1.constants import NotifyMessageType
+    from pyipsec.wire.ikev1.message import parse_message
+    from pyipsec.wire.ikev1.payloads import NotifyPayload
+
+    first = recorded()[0]
+    assert first[16] == 1  # ISAKMP_NEXT_SA: the first payload is the SA
+    net, _pa, _pb = site_to_site()
+    engine = net.b.engine
+    engine.receive_datagram(
+        _without_first_payload(first), (net.a.address, 500), (B_ADDR, 500), net.now
+    )
+    events = engine.pop_events()
+    assert not [e for e in events if isinstance(e, AuthenticationFailed)], events
+    failed = [e for e in events if isinstance(e, NegotiationFailed)]
+    assert failed and "PAYLOAD_MALFORMED" in failed[0].reason, events
+    (reply,) = engine.datagrams_to_send()
+    notify = parse_message(reply.data).get(NotifyPayload)
+    assert notify is not None and notify.notify_type == NotifyMessageType.PAYLOAD_MALFORMED
+    assert engine.ike == {}
