@@ -282,9 +282,7 @@ class Daemon:
             control = socket_path(self.options.db)
             if control.exists():  # we hold the lock: nobody listens there any more
                 syslog.warning("removed stale control socket %s", control)
-            self.control = ControlServer(
-                control, self.session, self.apply_config, self.counters
-            )
+            self.control = ControlServer(control, self.session, self.apply_config, self.counters)
             await self.control.start()
             syslog.info(
                 "pyipsec daemon started on %s (pid %d, data plane %s)",
