@@ -640,6 +640,7 @@ class Ikev1Engine:
         self.forget(sa)
 
     def forget(self, sa: IkeSa) -> None:
+        qm.abandon(self, sa)  # unfinished quick modes give their reserved SPIs back
         sa.dead = True
         if self.ike.get(sa.cky_i) is sa:
             del self.ike[sa.cky_i]

@@ -212,6 +212,7 @@ class QuickMode:
     answer: SaPayload | None = None
     choice: Phase2Choice | None = None
     spis: dict[int, bytes] = field(default_factory=dict)  # protocol id -> our inbound SPI
+    reserved: dict[int, bytes] = field(default_factory=dict)  # of those, not yet in an SA
     ke: KeyExchange | None = field(default=None, repr=False)
     g_qm_xy: bytes | None = field(default=None, repr=False)
     ni: bytes = field(default=b"", repr=False)

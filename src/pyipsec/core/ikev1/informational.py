@@ -20,6 +20,7 @@ from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
+from . import quick_mode as qm
 from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, children_of, identity_key, notify_name
 from .protected import BadHash, open_informational
@@ -176,8 +177,5 @@ def _abort_quick_modes(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, name: str)
     waiting = [q for q in sa.quick.values() if q.side is Side.INITIATOR and not q.done]
     named = [q for q in waiting if n.spi and n.spi in q.spis.values()]
     for q in named or (waiting if len(waiting) == 1 else []):
-        q.done = True
-        q.retransmit = None
-        if q.rekey_of is not None:
-            q.rekey_of.rekeyed = False
+        qm.failed(eng, sa, q)
         eng.emit(NegotiationFailed(remote=sa.remote, reason=f"quick mode: peer sent {name}"))

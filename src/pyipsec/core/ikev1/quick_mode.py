@@ -44,10 +44,11 @@ from pyipsec.wire.ikev1.payloads import (
 
 from . import keymat as km
 from . import proposals
-from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .errors import LocalProtocolError, PayloadMalformed, ProtocolError, RemoteProtocolError
 from .events import ChildSaInstalled, Endpoint, NegotiationFailed
 from .ike_sa import (
     PROTOCOL_ID,
+    SA_PROTOCOL,
     SEND_TRIES,
     ChildSa,
     Dropped,
@@ -63,10 +64,15 @@ from .protected import BadHash, exchange_iv, open_protected, seal
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
-__all__ = ["QuickMode", "receive", "start", "timers"]
+__all__ = ["QuickMode", "abandon", "failed", "receive", "soft_bytes", "start", "timers"]
 
 NONCE_SIZE = 20
+NONCE_RANGE = (8, 256)  # RFC 2409 §5: "The length of nonce payload MUST be between 8 and 256"
 SOFT_FRACTION = {Side.INITIATOR: 0.9, Side.RESPONDER: 0.95}  # the initiator rekeys first
+# Soft lifebytes as a fraction of the hard limit, drawn per bundle from the injected rng so
+# that SAs installed together do not all rekey on the same packet; the initiator's range lies
+# below the responder's (the two count the same bytes), so it still rekeys first.
+SOFT_BYTES_RANGE = {Side.INITIATOR: (0.80, 0.875), Side.RESPONDER: (0.875, 0.95)}
 _PROTOCOLS = ((SaProtocol.ESP, "esp"), (SaProtocol.AH, "ah"))
 
 
@@ -133,6 +139,8 @@ def start(
         )
     except ProtocolError as e:
         eng.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
+        for p, spi in spis.items():
+            eng.backend.delete_sa(spi, p, sa.local[0])  # release the reservations
         return
     mid = eng._new_mid(sa)
     q = QuickMode(
@@ -145,6 +153,7 @@ def start(
         spis={int(PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()},
         rekey_of=rekey_of,
     )
+    q.reserved = dict(q.spis)
     q.iv = exchange_iv(sa, mid)
     q.ni = eng.rng(NONCE_SIZE)
     payloads: list[Payload] = [offer, NoncePayload(data=q.ni)]
@@ -208,10 +217,36 @@ def _fail(eng: Ikev1Engine, sa: IkeSa, q: QuickMode | None, e: ProtocolError) ->
 
 
 def _release(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
+    """A quick mode that installed nothing gives back what it took from the data plane: its
+    generated policy, and the inbound SPIs ``allocate_spi`` reserved for it (``delete_sa``
+    releases a reservation no SA took, as XFRM deletes the larval SA of an ALLOCSPI)."""
     if q.dynamic_policy is not None and not any(
         c.dynamic_policy_id == q.dynamic_policy.id for c in eng.children
     ):
         eng.backend.remove_policy(q.dynamic_policy.id)
+    for proto_id, spi in q.reserved.items():
+        proto = SA_PROTOCOL.get(proto_id)
+        if proto is not None:
+            eng.backend.delete_sa(int.from_bytes(spi, "big"), proto, sa.local[0])
+    q.reserved = {}
+
+
+def abandon(eng: Ikev1Engine, sa: IkeSa) -> None:
+    """The ISAKMP SA is going away: its unfinished quick modes release what they hold."""
+    for q in sa.quick.values():
+        if not q.done:
+            q.done = True
+            q.retransmit = None
+            _release(eng, sa, q)
+
+
+def failed(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
+    """Our quick mode ``q`` ended without SAs (the peer refused it): see ``_release``."""
+    q.done = True
+    q.retransmit = None
+    if q.rekey_of is not None:
+        q.rekey_of.rekeyed = False
+    _release(eng, sa, q)
 
 
 def _respond(
@@ -234,6 +269,7 @@ def _respond(
     sa.quick[mid] = q
     ids = msg.all(IdPayload)
     try:
+        _check_nonce(eng, nonce)
         if len(ids) not in (0, 2):
             raise MalformedMessage(NotifyMessageType.INVALID_ID_INFORMATION, "one ID payload")
         idci, idcr = (ids[0], ids[1]) if ids else (None, None)
@@ -263,6 +299,7 @@ def _respond(
 
             raise NoProposalChosen("KE payload and PFS group disagree")
         spis = _spis_for(eng, sa, [i.protocol for i in choice.items])
+        q.reserved = {int(PROTOCOL_ID[p]): s.to_bytes(4, "big") for p, s in spis.items()}
         answer = proposals.answer_with_spis(answer, spis)
     except MalformedMessage as e:
         from .errors import from_malformed
@@ -301,6 +338,14 @@ def _respond(
     _send(eng, sa, q, payloads, _hash2(sa, mid, q.ni), now, awaiting=True, reply_to=fp)
 
 
+def _check_nonce(eng: Ikev1Engine, nonce: NoncePayload) -> None:
+    """RFC 2409 §5: a nonce of 8 to 256 bytes; otherwise PAYLOAD-MALFORMED (counted)."""
+    lo, hi = NONCE_RANGE
+    if not lo <= len(nonce.data) <= hi:
+        eng.count("bad-nonce")
+        raise PayloadMalformed(f"nonce of {len(nonce.data)} bytes (8 to 256)")
+
+
 def _offers_transport(offer: SaPayload) -> bool:
     """Whether the first transform asks for (UDP-encapsulated) transport mode."""
     from pyipsec.wire.ikev1.constants import EncapsulationMode, IpsecAttributeType
@@ -328,6 +373,7 @@ def _initiator_reply(
         raise Dropped("quick-mode-missing-payload")
     assert q.offer is not None
     try:
+        _check_nonce(eng, nonce)
         choice = proposals.accept_phase2_reply(q.offer, reply, udp_encap=sa.nat)
         from . import selectors as sel
 
@@ -402,8 +448,12 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
     soft = hard * SOFT_FRACTION[q.side]
     hard_bytes = choice.lifebytes * 1024
     lifetime = Lifetime(
-        soft_add=soft, hard_add=hard, soft_bytes=int(hard_bytes * 0.9), hard_bytes=hard_bytes
+        soft_add=soft,
+        hard_add=hard,
+        soft_bytes=soft_bytes(eng.rng, q.side, hard_bytes),
+        hard_bytes=hard_bytes,
     )
+    q.reserved = {}  # add_sa takes the reserved SPIs
     encap_in = encap_out = None
     if choice.udp_encap:
         encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
@@ -481,6 +531,16 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                 rekey=q.rekey_of is not None,
             )
         )
+
+
+def soft_bytes(rng: Callable[[int], bytes], side: Side, hard_bytes: int) -> int:
+    """The soft lifebytes for a bundle: a fraction of ``hard_bytes`` drawn from
+    ``SOFT_BYTES_RANGE[side]`` (0 when there is no byte limit; the rng is not used then)."""
+    if hard_bytes <= 0:
+        return 0
+    lo, hi = SOFT_BYTES_RANGE[side]
+    draw = int.from_bytes(rng(2), "big") / 65536.0
+    return max(1, int(hard_bytes * (lo + (hi - lo) * draw)))
 
 
 def _abandon(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
