@@ -1,0 +1,77 @@
+"""kill -9 of pyipsec against strongSwan at 20 pseudo-random moments, restart each time
+(issue 9 §3): phase 1, quick mode, a rekey, a console write and traffic. Each restart must
+carry a ping within 10 s and export the same configuration; strongSwan must see INITIAL-CONTACT
+from each new instance. The seed is printed (``PYIPSEC_CRASH_SEED`` replays one;
+``PYIPSEC_CRASH_RUNS`` changes the count). See tests/interop/crash_cycle.py and
+bench/bench_crash.py (the same with a summary of the recovery times).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyipsec.io.labnet import Lab, lab_prerequisites, two_sites
+from tests.conftest import require
+from tests.harness.strongswan import Charon, strongswan_prerequisites
+from tests.interop.crash_cycle import KINDS, RECOVERY_LIMIT, CrashCycle
+from tests.interop.helpers import log_text, ros_script, swanctl_conf, with_logs
+from tests.io.daemon_proc import start_daemon
+
+pytestmark = pytest.mark.netns
+
+DEFAULT_SEED = 20261204
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Lab, str, str]]:
+    require(lab_prerequisites() + strongswan_prerequisites())
+    with Lab(f"pyikr{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        yield lab, a, b
+
+
+def test_kill9_at_random_moments_and_restart(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+    lab, a, b = site
+    runs = int(os.environ.get("PYIPSEC_CRASH_RUNS", "20"))
+    seed = int(os.environ.get("PYIPSEC_CRASH_SEED", str(DEFAULT_SEED)))
+    print(f"crash cycle: {runs} runs, seed {seed}")
+    charon = Charon(b, tmp_path / "charon", swanctl_conf())
+    charon.start()
+    daemon = start_daemon(a, tmp_path / "a.db", ros_script())
+    cycle = CrashCycle(lab=lab, a=a, b=b, charon=charon, db=tmp_path / "a.db", seed=seed,
+                       daemon=daemon)  # fmt: skip
+    started = time.monotonic()
+    try:
+        with with_logs(charon):
+            try:
+                cycle.prepare()
+                results = cycle.run(runs)
+            except BaseException as exc:
+                exc.add_note(f"seed {seed}; runs so far: {cycle.results}")
+                exc.add_note(log_text(cycle.daemon))
+                raise
+        listed = charon.swanctl("--list-sas")
+    finally:
+        rc = cycle.daemon.stop()
+        charon_log = charon.log_tail(400)
+        charon.stop()
+    elapsed = time.monotonic() - started
+    worst = max(r.recovered_in for r in results)
+    print(f"crash cycle: {runs} kills in {elapsed:.0f} s, worst recovery {worst:.2f} s")
+    assert rc == 0, log_text(cycle.daemon)
+    assert len(results) == runs
+    assert all(r.recovered_in <= RECOVERY_LIMIT for r in results)
+    if runs >= len(KINDS):
+        assert Counter(r.kind for r in results).keys() == set(KINDS)
+    # every new instance's first phase 1 told strongSwan to drop the dead one's SAs
+    contacts = cycle.initial_contacts()
+    print(f"crash cycle: strongSwan parsed INITIAL-CONTACT {contacts} times")
+    assert contacts >= runs, charon_log
+    # ... so it holds the live instance's IKE SA alone, not one per dead instance
+    assert listed.count("v1: #") == 1, listed
