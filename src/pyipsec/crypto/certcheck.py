@@ -207,11 +207,11 @@ def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
 
 def identity_matches(der: bytes, kind: IdKind, data: bytes) -> bool:
     """Whether the certificate names the ID of ``kind`` whose payload data is ``data``
-    (RFC 4945 §3.1: the ID must be the subject DN or one of the subjectAltNames; names are
-    compared exactly, DNS names and mail addresses case-insensitively)."""
+    (RFC 4945 §3.1: the ID must be the subject DN or one of the subjectAltNames; DNs compared
+    as names, DNS names and mail addresses case-insensitively, addresses exactly)."""
     cert = _load(der)
     if kind is IdKind.DN:
-        return cert.subject.public_bytes() == data
+        return dn_matches(der, data)
     san = _san(cert)
     if san is None:
         return False
@@ -263,25 +263,77 @@ _SHORT = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5
           "2.5.4.11": "OU", "1.2.840.113549.1.9.1": "E"}  # fmt: skip
 
 
+# ASN.1 string types a DN attribute may use, and how their bytes become text.
+_STRINGS = {
+    0x0C: "utf-8",  # UTF8String
+    0x13: "ascii",  # PrintableString
+    0x16: "ascii",  # IA5String
+    0x14: "latin-1",  # TeletexString, as everybody reads it
+    0x1E: "utf-16-be",  # BMPString
+    0x1C: "utf-32-be",  # UniversalString
+}
+
+Rdn = tuple[tuple[str, str], ...]  # (OID, value) pairs of one RDN, sorted
+
+
+def _value_text(tag: int, value: bytes) -> str:
+    codec = _STRINGS.get(tag)
+    if codec is None:
+        return "#" + value.hex()  # not a string: compared, and shown, as its bytes
+    return value.decode(codec)
+
+
+def _rdns(der: bytes) -> list[Rdn]:
+    """The RDNs of a DER Name (RFC 5280 §4.1.2.4): ValueError if it is not one."""
+    tag, name, end = _tlv(der, 0)
+    if tag != 0x30 or end != len(der):
+        raise ValueError("not a SEQUENCE")
+    out, pos = [], 0
+    while pos < len(name):
+        tag, rdn, pos = _tlv(name, pos)
+        if tag != 0x31:
+            raise ValueError("not a SET")
+        pairs, inner = [], 0
+        while inner < len(rdn):
+            _, atv, inner = _tlv(rdn, inner)
+            tag, oid, at = _tlv(atv, 0)
+            if tag != 0x06:
+                raise ValueError("not an OID")
+            vtag, value, _ = _tlv(atv, at)
+            pairs.append((_oid(oid), _value_text(vtag, value)))
+        out.append(tuple(sorted(pairs)))
+    return out
+
+
+def _fold(rdns: list[Rdn]) -> list[Rdn]:
+    """RFC 5280 §7.1 in short: string values compare case-insensitively, with white space
+    runs collapsed and trimmed, whatever ASN.1 string type carries them."""
+    return [tuple(sorted((oid, " ".join(v.split()).casefold()) for oid, v in rdn)) for rdn in rdns]
+
+
+def dn_matches(cert_der: bytes, id_der: bytes) -> bool:
+    """Whether an ID_DER_ASN1_DN payload names the certificate's subject. The same DN may be
+    encoded differently by the peer's configuration and by its CA (strongSwan encodes a
+    configured ``id`` with its own choice of string types), so names are compared, not
+    bytes."""
+    cert = _load(cert_der)
+    subject = cert.subject.public_bytes()
+    if subject == id_der:
+        return True
+    try:
+        return _fold(_rdns(id_der)) == _fold(_rdns(subject))
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
 def dn_text(der: bytes) -> str:
     """An ID_DER_ASN1_DN payload as text (``O=lab, CN=gw``) for log lines; the hex of the
-    bytes when they are not a DER Name. Only for showing: matching compares the DER."""
+    bytes when they are not a DER Name. Only for showing."""
     try:
-        tag, name, end = _tlv(der, 0)
-        if tag != 0x30 or end != len(der):
-            raise ValueError("not a SEQUENCE")
-        parts, pos = [], 0
-        while pos < len(name):
-            _, rdn, pos = _tlv(name, pos)
-            inner = 0
-            while inner < len(rdn):
-                _, atv, inner = _tlv(rdn, inner)
-                _, oid, at = _tlv(atv, 0)
-                _, value, _ = _tlv(atv, at)
-                key = _oid(oid)
-                parts.append(f"{_SHORT.get(key, key)}={value.decode('utf-8', 'replace')}")
-        return ", ".join(parts)
-    except ValueError:
+        return ", ".join(
+            "+".join(f"{_SHORT.get(oid, oid)}={value}" for oid, value in rdn) for rdn in _rdns(der)
+        )
+    except (ValueError, UnicodeDecodeError):
         return "0x" + der[:64].hex()
 
 
