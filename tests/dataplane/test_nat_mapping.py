@@ -119,3 +119,18 @@ def test_only_the_peers_sas_on_that_port_move() -> None:
     (event,) = nat_events(pair)
     assert event.moved == 2
     assert next(sa for sa in pair.b.sad if sa.spi == 0x555).params.udp_encap == (4500, 4500)
+
+
+def test_a_peer_flipping_ports_moves_things_at_most_once_a_second() -> None:
+    """Each move visits every SA: an authenticated peer that changes its port on every packet
+    must not make each packet cost that."""
+    pair = make_pair("aes-128-gcm", None, udp=True)
+    for i in range(5):
+        got = pair.b.inbound(esp_from_a(pair), 1.0 + i / 10, udp_encap=(NEW + i, 4500))
+        assert got.verdict is Verdict.DELIVER
+    assert [e.new_ports[0] for e in nat_events(pair)] == [NEW]
+    assert pair.b.inbound(esp_from_a(pair), 2.5, udp_encap=(NEW + 9, 4500)).verdict is (
+        Verdict.DELIVER
+    )
+    assert [e.new_ports[0] for e in nat_events(pair)] == [NEW + 9]
+    assert b_sends_to(pair) == (4500, NEW + 9)

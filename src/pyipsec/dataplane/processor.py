@@ -87,6 +87,7 @@ from pyipsec.wire.udpencap import UdpPayloadKind, decapsulate, udp_header
 
 _SEQ_LIMIT = {False: 0xFFFFFFFF, True: 0xFFFFFFFFFFFFFFFF}  # RFC 4303 §3.3.3
 ACQUIRE_INTERVAL = 1.0  # seconds between two acquires for one policy
+MOVE_INTERVAL = 1.0  # seconds between two NAT-mapping moves of one peer (_peer_moved)
 _RNG_CHUNK = 4096
 
 
@@ -190,6 +191,7 @@ class Processor:
         self._rpos = 0
         self._events: list[ProcessorEvent] = []
         self._last_acquire: dict[int, float] = {}
+        self._last_move: dict[IPAddress, float] = {}
         self._ip_id = int.from_bytes(rng(2), "big")
         self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
         # Fast path (see _fast_outbound / _fast_inbound): flow key -> _Flow.
@@ -674,7 +676,7 @@ class Processor:
             payload, nh = esp_unprotect(sa, packet[off:], seq)
             sa.replay.update(seq)
             if udp_encap is not None and udp_encap != sa.params.udp_encap:
-                self._peer_moved(sa, udp_encap, seq)
+                self._peer_moved(sa, udp_encap, seq, now)
             sad.count(sa, len(payload), now)
             used.append(sa)
             header = packet[:off]
@@ -713,7 +715,7 @@ class Processor:
         payload, nh = esp_unprotect(sa, esp, seq)
         sa.replay.update(seq)
         if udp_encap is not None and udp_encap != sa.params.udp_encap:
-            self._peer_moved(sa, udp_encap, seq)
+            self._peer_moved(sa, udp_encap, seq, now)
         self.sad.count(sa, len(payload), now)
         if nh == IpProtocol.IPV6_NONXT:
             return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
@@ -834,7 +836,9 @@ class Processor:
         if (sa.params.udp_encap is None) != (udp_encap is None):
             raise PacketDropped(XfrmStat.IN_STATE_MISMATCHES, "UDP encapsulation mismatch")
 
-    def _peer_moved(self, sa: SecurityAssociation, ports: tuple[int, int], seq: int) -> None:
+    def _peer_moved(
+        self, sa: SecurityAssociation, ports: tuple[int, int], seq: int, now: float
+    ) -> None:
         """An authenticated, new (ICV and replay checks passed) ESP-in-UDP packet came from
         another source port than the SA's: the peer's NAT has a new mapping (RFC 3948 §5,
         RFC 7296 §2.23). Only the newest packet so far moves things (a delayed one from the
@@ -842,11 +846,21 @@ class Processor:
         recorded packet re-sent from any port would redirect our traffic). All the peer's
         SAs on that port follow; ``NatMappingChanged`` tells IKE to follow too. A packet to
         another of our ports, or from another address, is delivered and moves nothing.
+
+        Moving visits every SA, so one peer moves at most once a second (MOVE_INTERVAL): an
+        authenticated peer flipping ports on every packet costs no more than that, and a
+        packet that came too soon is still delivered; the next one moves.
         """
         old = sa.params.udp_encap
         if old is None or ports[1] != old[1] or not sa.replay.size or sa.replay.top != seq:
             return
         peer = sa.params.src
+        last = self._last_move.get(peer)
+        if last is not None and 0 <= now - last < MOVE_INTERVAL:
+            return
+        if len(self._last_move) >= _FLOW_CACHE_MAX:
+            self._last_move.clear()
+        self._last_move[peer] = now
         moved = self.sad.move_peer_port(peer, old[0], ports[0])
         self._emit(
             NatMappingChanged(
