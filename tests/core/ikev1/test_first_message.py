@@ -3,6 +3,7 @@ deferred DH, no timer for the first reply, bounded half-open SAs under a spoofed
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 
@@ -151,3 +152,34 @@ def test_a_table_full_of_better_standing_refuses_unknown_sources() -> None:
     assert drops == ["half-open-limit"] * 3
     assert all(sa.remote[0] == A_ADDR for sa in half_open(net))
     assert B_ADDR not in {sa.remote[0] for sa in half_open(net)}
+
+
+def test_a_repeated_first_message_is_answered_from_the_reply_cache() -> None:
+    """Same bytes after the cookie, same peer: the cached outcome equals a computed one, field
+    by field, and the exchange made from it completes."""
+    net, pa, _ = site_to_site()
+    d1 = first_message(net, pa)
+    eng = net.b.engine
+    decoy = b"\x77" * 8 + d1.data[8:]
+    eng.receive_datagram(decoy, d1.src, d1.dst, net.now)  # computed, remembered
+    (first,) = eng.datagrams_to_send()
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)  # answered from the cache
+    (cached,) = eng.datagrams_to_send()
+    assert cached.data[:8] == d1.data[:8] and cached.data[16:] == first.data[16:]
+    from_cache = eng.half_open.get(d1.data[:8])
+    other, _, _ = site_to_site()
+    other.b.engine.receive_datagram(d1.data, d1.src, d1.dst, net.now)  # computed
+    computed = other.b.engine.half_open.get(d1.data[:8])
+    assert from_cache is not None and computed is not None
+    for f in dataclasses.fields(IkeSa):
+        if f.name in ("cky_r", "retransmit"):
+            continue
+        assert getattr(from_cache, f.name) == getattr(computed, f.name), f.name
+    assert from_cache.retransmit is not None and computed.retransmit is not None
+    assert from_cache.retransmit.data[16:] == computed.retransmit.data[16:]
+    assert from_cache.retransmit.reply_to == computed.retransmit.reply_to
+    assert not from_cache.retransmit.awaiting
+    eng.send(cached.src, cached.dst, cached.data)
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+    assert net.b.engine.ike[d1.data[:8]] is from_cache

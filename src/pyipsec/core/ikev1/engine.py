@@ -122,6 +122,7 @@ class Ikev1Engine:
         self.ike: dict[bytes, IkeSa] = {}
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
+        self.first_replies = first_message.ReplyCache()
         self.children: list[ChildSa] = []
         self._out: list[Datagram] = []
         self._events: list[Event] = []
@@ -354,10 +355,10 @@ class Ikev1Engine:
             if header.responder_cookie == _ZERO_COOKIE:
                 raise Dropped("unknown-cookie")
             sa.cky_r = header.responder_cookie
-        if unproven:
-            first_message.promote(self, sa)
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
+            if unproven:  # the initiator's next phase-1 message: it has our reply
+                first_message.promote(self, sa)
             self._receive_phase1(sa, header, data, src, dst, now)
         elif xchg in (ExchangeType.QUICK_MODE, ExchangeType.INFORMATIONAL):
             if xchg == ExchangeType.QUICK_MODE and not sa.established:

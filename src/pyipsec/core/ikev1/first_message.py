@@ -18,10 +18,17 @@ bounded (the policy is in ``pyipsec.core.admission``):
    replies: ``promote`` moves the SA to the engine's IKE SAs, and only then does it cost DH
    work and retransmissions. Aggressive mode must send its KE in message 2, so there the
    table's bounds are the only protection (RFC 2409 §5 gives the responder no choice).
+
+A flood repeats one message with fresh cookies, so the outcome of a main-mode message 1 is
+remembered (``ReplyCache``): the same bytes after the initiator cookie, for the same peer
+entry, give the same choice and the same reply but for the cookies (RFC 2409 §5: message 2 is
+the SA answer and vendor IDs only). A hit costs no parsing, no proposal selection and no
+encoding.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyipsec.core.admission import Discarded, Standing
@@ -34,14 +41,44 @@ from pyipsec.wire.ikev1.message import parse_message
 from . import phase1
 from .errors import ProtocolError, RemoteProtocolError
 from .events import Endpoint, HalfOpenDiscarded
-from .ike_sa import Dropped, ExchangeKind, IkeSa, Side, fingerprint
+from .ike_sa import Dropped, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
 
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
-__all__ = ["discarded", "promote", "receive", "standing"]
+__all__ = ["ReplyCache", "discarded", "promote", "receive", "standing"]
 
 _ZERO_COOKIE = bytes(8)
+# What absorbing main-mode message 1 and building message 2 set on a responder SA.
+MESSAGE_1_STATE = ("offer", "sai_b", "choice", "prf", "enc", "natt_rfc", "natt_draft", "peer_dpd")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    peer: PeerProfile
+    state: tuple[object, ...]
+    reply: bytes  # our message 2; its cookies are replaced for each use
+
+
+class ReplyCache:
+    """Outcomes of main-mode first messages by (peer entry, bytes after the initiator
+    cookie); small, emptied when full (a flood repeats one message)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._answers: dict[tuple[int, bytes], _Answer] = {}
+
+    def get(self, peer: PeerProfile, data: bytes) -> _Answer | None:
+        answer = self._answers.get((peer.id, data[8:]))
+        return answer if answer is not None and answer.peer is peer else None
+
+    def put(self, peer: PeerProfile, data: bytes, sa: IkeSa) -> None:
+        if sa.dead or sa.retransmit is None:
+            return
+        if len(self._answers) >= self.size:
+            self._answers.clear()
+        state = tuple(getattr(sa, name) for name in MESSAGE_1_STATE)
+        self._answers[(peer.id, data[8:])] = _Answer(peer, state, sa.retransmit.data)
 
 
 def standing(eng: Ikev1Engine, peer: PeerProfile, address: IPAddress) -> Standing:
@@ -68,6 +105,11 @@ def receive(
     rank = standing(eng, peer, src[0])
     if not eng.half_open.admits(src[0], rank):
         raise Dropped("half-open-limit")
+    fp = fingerprint(data)
+    cached = eng.first_replies.get(peer, data) if kind is ExchangeKind.MAIN else None
+    if cached is not None:
+        _answer_from_cache(eng, cached, header, src, dst, rank, fp, now)
+        return
     msg = parse_message(data)
     sa = IkeSa(
         cky_i=header.initiator_cookie,
@@ -80,7 +122,6 @@ def receive(
         created=now,
         last_heard=now,
     )
-    fp = fingerprint(data)
     ctx = eng._context(sa, now, src, dst)
     try:
         phase1.absorb(sa, phase1.EXCHANGES[kind][0], msg, ctx)
@@ -95,6 +136,41 @@ def receive(
     sa.last_received = fp
     eng.count("half-open-admitted")
     eng._send_phase1_step(sa, now, reply_to=fp)
+    if kind is ExchangeKind.MAIN:
+        eng.first_replies.put(peer, data, sa)
+
+
+def _answer_from_cache(
+    eng: Ikev1Engine,
+    cached: _Answer,
+    header: Header,
+    src: Endpoint,
+    dst: Endpoint,
+    rank: Standing,
+    fp: bytes,
+    now: float,
+) -> None:
+    """The same as absorbing message 1 and sending message 2 (module docstring)."""
+    sa = IkeSa(
+        cky_i=header.initiator_cookie,
+        cky_r=eng._cookie(),
+        side=Side.RESPONDER,
+        kind=ExchangeKind.MAIN,
+        peer=cached.peer,
+        local=dst,
+        remote=src,
+        created=now,
+        last_heard=now,
+        step=2,
+        last_received=fp,
+    )
+    for name, value in zip(MESSAGE_1_STATE, cached.state, strict=True):
+        setattr(sa, name, value)
+    reply = sa.cky_i + sa.cky_r + cached.reply[16:]
+    sa.retransmit = Retransmit(data=reply, src=dst, dst=src, reply_to=fp, awaiting=False)
+    discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now))
+    eng.count("half-open-admitted")
+    eng.transmit(sa, reply)
 
 
 def promote(eng: Ikev1Engine, sa: IkeSa) -> None:
