@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from tests.harness.strongswan import SWANCTL, Charon
+from tests.io.daemon_proc import DaemonProc
 
 ROOT = Path(__file__).resolve().parents[2]
 A_FLOOD, F_FLOOD = "203.0.113.129", "203.0.113.130"
@@ -98,6 +105,140 @@ def finish_flood(proc: subprocess.Popen[str], timeout: float) -> dict[str, float
     assert proc.returncode == 0, out
     fields = dict(part.split("=", 1) for part in out.split() if "=" in part)
     return {k: float(v) for k, v in fields.items()}
+
+
+# -- one flood scenario against a running daemon and charon -----------------------------------
+
+
+@dataclass
+class FloodFigures:
+    """What one scenario measured (times in seconds, memory in KiB)."""
+
+    sent: int
+    flood_seconds: float
+    establish: float  # strongSwan's initiation during the flood, until its CHILD_SA is up
+    rss_before: int
+    rss_peak: int  # the daemon's largest RSS during the flood and its aftermath
+    cpu: float  # daemon CPU seconds from the flood's start to its end
+    log_lines: int  # daemon log lines written during the flood
+    recovered: float  # after the flood: until no half-open exchange is left
+    reconnect: float  # then: a new negotiation from scratch, until the CHILD_SA is up
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return (self.rss_peak - self.rss_before) / 1024
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def half_open_count(daemon: DaemonProc) -> int:
+    """Phase 1s in `remote-peers` that are not established."""
+    from pyipsec.io.control import ControlClient, socket_path
+
+    client = ControlClient(socket_path(daemon.db))
+    try:
+        ok, out = client.run("/ip ipsec remote-peers print")
+    finally:
+        client.close()
+    assert ok, out
+    return sum(1 for state in re.findall(r"state=(\S+)", out) if state != "established")
+
+
+def initiate(charon: Charon, timeout: float, poll: Callable[[], None]) -> float:
+    """``swanctl --initiate --child net``: seconds until it returns with the CHILD_SA up
+    (``inf`` if it failed); ``poll`` runs while waiting."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [SWANCTL, "--initiate", "--child", "net", "--timeout", str(int(timeout)),
+         "--uri", f"unix://{charon.state}/charon.vici"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=charon.env,
+    )  # fmt: skip
+    while proc.poll() is None and time.monotonic() - start < timeout + 5:
+        poll()
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+    rc = proc.wait()
+    return time.monotonic() - start if rc == 0 else math.inf
+
+
+def flood_scenario(
+    f: str,
+    daemon: DaemonProc,
+    charon: Charon,
+    *,
+    sources: list[str],
+    count: int,
+    rate: float,
+    lead: float = 1.0,
+    recover_timeout: float = 40.0,
+) -> FloodFigures:
+    """Flood the daemon from ``sources`` in ns ``f`` and, ``lead`` seconds in, let strongSwan
+    initiate; then wait for the flood to end, for the half-open table to drain, and
+    negotiate once more from scratch."""
+    from pyipsec.io.labnet import WAN_A
+
+    pid = daemon.proc.pid
+    daemon.read_log()
+    rss_before, peak = rss_kib(pid), 0
+    log_start = len(daemon.log)
+    cpu_start = cpu_seconds(pid)
+
+    def sample() -> None:
+        nonlocal peak
+        daemon.read_log()
+        peak = max(peak, rss_kib(pid))
+
+    sender = start_flood(f, WAN_A, sources, count=count, rate=rate, max_seconds=count / rate + 5)
+    try:
+        deadline = time.monotonic() + lead
+        while time.monotonic() < deadline:
+            sample()
+            time.sleep(0.05)
+        establish = initiate(charon, 20, sample)
+        while sender.poll() is None:
+            sample()
+            time.sleep(0.05)
+        cpu = cpu_seconds(pid) - cpu_start
+        sample()
+        log_lines = len(daemon.log) - log_start
+        sent = finish_flood(sender, 10)
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+            sender.wait()
+    start = time.monotonic()
+    recovered = math.inf
+    while time.monotonic() - start < recover_timeout:
+        sample()
+        if half_open_count(daemon) == 0:
+            recovered = time.monotonic() - start
+            break
+        time.sleep(0.5)
+    charon.swanctl("--terminate", "--ike", "v1", check=False)
+    time.sleep(0.5)
+    reconnect = initiate(charon, 20, sample)
+    return FloodFigures(
+        sent=int(sent["sent"]),
+        flood_seconds=sent["seconds"],
+        establish=establish,
+        rss_before=rss_before,
+        rss_peak=peak,
+        cpu=cpu,
+        log_lines=log_lines,
+        recovered=recovered,
+        reconnect=reconnect,
+    )
 
 
 def _send(args: argparse.Namespace) -> None:

@@ -70,7 +70,7 @@ class AdmissionLimits:
 
     half_open_max: int = 2048
     per_source: tuple[int, int, int] = (32, 1024, 1024)  # by Standing
-    timeout: float = 30.0  # seconds an unproven exchange waits for the initiator's answer
+    timeout: float = 10.0  # seconds an unproven exchange waits for the initiator's answer
 
     def share(self, standing: Standing) -> int:
         return max(1, min(self.per_source[standing], self.half_open_max))

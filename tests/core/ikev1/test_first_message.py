@@ -66,12 +66,13 @@ def test_first_reply_is_not_resent_on_a_timer_only_for_a_repeat() -> None:
     eng = net.b.engine
     eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)
     (reply,) = eng.datagrams_to_send()
-    assert eng.next_timer() == net.now + LIMITS.timeout  # only the half-open deadline
-    eng.handle_timer(net.now + 25)
+    timeout = AdmissionLimits().timeout
+    assert eng.next_timer() == net.now + timeout  # only the half-open deadline
+    eng.handle_timer(net.now + timeout - 1)
     assert eng.datagrams_to_send() == []
-    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now + 26)  # the initiator repeats
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now + timeout - 0.5)  # a repeat
     assert [d.data for d in eng.datagrams_to_send()] == [reply.data]  # from the cache
-    eng.handle_timer(net.now + 30)
+    eng.handle_timer(net.now + timeout)
     assert eng.datagrams_to_send() == [] and half_open(net) == []
     assert eng.next_timer() is None and eng.remote_peers() == []
     (gone,) = [e for e in eng.pop_events() if isinstance(e, HalfOpenDiscarded)]
