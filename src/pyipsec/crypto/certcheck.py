@@ -36,6 +36,7 @@ __all__ = [
     "CertificateRejected",
     "IdKind",
     "check_dates",
+    "check_not_revoked",
     "identity_matches",
     "verify_path",
 ]
@@ -165,6 +166,16 @@ def _crls_by(
         if valid:
             found.append(crl)
     return found
+
+
+def check_not_revoked(der: bytes, *, issuers: Sequence[bytes], crls: Sequence[bytes]) -> None:
+    """CertificateRejected when a CRL signed by one of ``issuers`` (a certificate whose
+    subject is ``der``'s issuer) revokes ``der``: for a pinned certificate, which has no path
+    of its own."""
+    cert = _load(der)
+    for issuer in _loads(issuers):
+        if issuer.subject == cert.issuer:
+            _check_revocation([cert, issuer], crls)
 
 
 def _check_revocation(chain: list[x509.Certificate], crl_ders: Sequence[bytes]) -> None:

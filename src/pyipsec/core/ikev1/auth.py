@@ -161,8 +161,11 @@ class SignatureAuthenticator:
             if entry is None or entry.certificate is None:
                 raise AuthError(f"no remote-certificate {sa.peer.remote_certificate!r}", _FAILED)
             cert = entry.certificate
-            try:  # pinned by the administrator: no path, but its dates still count
+            try:  # pinned by the administrator: no path, but its dates and CRLs still count
                 certcheck.check_dates(cert, at)
+                certcheck.check_not_revoked(
+                    cert, issuers=creds.trusted() + creds.untrusted(), crls=creds.crls
+                )
             except certcheck.CertificateRejected as e:
                 raise AuthError(f"remote-certificate: {e}", _FAILED) from e
         else:

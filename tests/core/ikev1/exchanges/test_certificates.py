@@ -225,6 +225,16 @@ def test_crl_signed_by_another_key_is_ignored() -> None:
     established(run(A_CERT, crls=[crl("lab ca", OTHER_KEY, [0xA1])]))
 
 
+def test_revoked_pinned_remote_certificate_is_refused() -> None:
+    net = run(
+        A_CERT,
+        b_extra={"peer": Credential(certificate=A_CERT)},
+        pinned=True,
+        crls=[crl("lab ca", CA_KEY, [0xA1])],
+    )
+    refused(net, "revoked")
+
+
 def test_revoked_intermediate_breaks_the_path() -> None:
     inter = cert("lab intermediate", INT_KEY, "lab ca", CA_KEY, ca=True, serial=0x1717)
     net = run(
