@@ -51,7 +51,7 @@ from pyipsec.wire.ikev1.constants import (
 )
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
-from pyipsec.wire.ikev1.message import build_message, parse_message
+from pyipsec.wire.ikev1.message import Message, build_message, parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
 from . import dpd, first_message, informational, peers, phase1, proposals
@@ -354,12 +354,14 @@ class Ikev1Engine:
                 raise Dropped("unknown-cookie")
             if header.responder_cookie == _ZERO_COOKIE:
                 raise Dropped("unknown-cookie")
-            sa.cky_r = header.responder_cookie
+            first_reply = True  # adopted only if the reply is accepted (_receive_phase1)
+        else:
+            first_reply = False
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
             if unproven:  # the initiator's next phase-1 message: it has our reply
                 first_message.promote(self, sa)
-            self._receive_phase1(sa, header, data, src, dst, now)
+            self._receive_phase1(sa, header, data, src, dst, now, first_reply=first_reply)
         elif xchg in (ExchangeType.QUICK_MODE, ExchangeType.INFORMATIONAL):
             if xchg == ExchangeType.QUICK_MODE and not sa.established:
                 raise Dropped("quick-mode-before-phase1")
@@ -386,8 +388,18 @@ class Ikev1Engine:
             raise
 
     def _receive_phase1(
-        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+        self,
+        sa: IkeSa,
+        header: Header,
+        data: bytes,
+        src: Endpoint,
+        dst: Endpoint,
+        now: float,
+        *,
+        first_reply: bool = False,
     ) -> None:
+        """The next message of the phase-1 exchange. ``first_reply``: the initiator's first
+        message from the responder (it names the responder cookie); see ``_absorb_reply``."""
         fp = fingerprint(data)
         if self.answer_retransmission(sa.retransmit, fp, now):
             return
@@ -419,16 +431,20 @@ class Ikev1Engine:
         else:
             # Aggressive mode message 3 may come in the clear (RFC 2409 §5; libreswan #230).
             msg = parse_message(data)
-        ctx = self._context(sa, now, src, dst)
+        if "sa" not in step.carries and msg.get(SaPayload) is not None:
+            raise Dropped("unexpected-phase1-message")  # another message 1/2: taken once
         contact = sa.initial_contact
-        try:
-            phase1.absorb(sa, step, msg, ctx)
-        except ProtocolError as e:
-            self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
-            return
-        except phase1.AuthError as e:
-            self._auth_failed(sa, str(e), e.notify, now)
-            return
+        if first_reply:
+            self._absorb_reply(sa, header, step, msg, src, dst, now)
+        else:
+            try:
+                phase1.absorb(sa, step, msg, self._context(sa, now, src, dst))
+            except ProtocolError as e:
+                self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
+                return
+            except phase1.AuthError as e:
+                self._auth_failed(sa, str(e), e.notify, now)
+                return
         if not header.encrypted:
             sa.initial_contact = contact  # not protected: not acted on (informational.py)
         if header.encrypted:
@@ -451,6 +467,32 @@ class Ikev1Engine:
             self._established(sa, now)
             return
         self._send_phase1_step(sa, now, reply_to=fp)
+
+    def _absorb_reply(
+        self,
+        sa: IkeSa,
+        header: Header,
+        step: phase1.Step,
+        msg: Message,
+        src: Endpoint,
+        dst: Endpoint,
+        now: float,
+    ) -> None:
+        """The responder's first message, which gives us its cookie (RFC 2408 §2.5.3). It is
+        unauthenticated (anyone who saw our message 1 can answer it), so it is absorbed into
+        a copy of the exchange: only a reply that parses and accepts what we offered is taken,
+        cookie included. Anything else is dropped and leaves the exchange as it was, so a
+        spoofed or garbled reply can neither end it nor make the real one "unknown-cookie".
+        The reason is kept for the give-up report (a wrong PSK shows in aggressive mode here).
+        """
+        trial = dataclasses.replace(sa, cky_r=header.responder_cookie)
+        try:
+            phase1.absorb(trial, step, msg, self._context(trial, now, src, dst))
+        except (ProtocolError, phase1.AuthError) as e:
+            sa.rejected = str(e)
+            raise Dropped(f"rejected-reply: {e}") from None
+        for f in dataclasses.fields(IkeSa):
+            setattr(sa, f.name, getattr(trial, f.name))
 
     def _send_phase1_step(self, sa: IkeSa, now: float, reply_to: bytes | None) -> None:
         steps = phase1.EXCHANGES[sa.kind]
@@ -735,8 +777,12 @@ class Ikev1Engine:
         rt = sa.retransmit
         if rt is not None and rt.awaiting and now >= rt.next_at:
             if rt.tries + 1 >= SEND_TRIES:
-                self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1: no answer"))
-                self.emit(PeerUnreachable(remote=sa.remote, reason="phase 1 retransmissions"))
+                if sa.rejected:  # the peer answered, but never acceptably
+                    reason = f"phase 1: no acceptable answer (last: {sa.rejected})"
+                    self.emit(NegotiationFailed(remote=sa.remote, reason=reason))
+                else:
+                    self.emit(NegotiationFailed(remote=sa.remote, reason="phase 1: no answer"))
+                    self.emit(PeerUnreachable(remote=sa.remote, reason="phase 1 retransmissions"))
                 self.forget(sa)
                 return
             rt.backoff()

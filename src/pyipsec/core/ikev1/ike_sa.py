@@ -176,6 +176,7 @@ class IkeSa:
     # Exchanges.
     retransmit: Retransmit | None = None  # the phase-1 exchange
     last_received: bytes = b""  # fingerprint of the last phase-1 message accepted
+    rejected: str = ""  # why the last first reply (message 2) was refused, if one was
     quick: dict[int, QuickMode] = field(default_factory=dict)
     info_seen: set[int] = field(default_factory=set)  # M-IDs of informationals received
     queued: list[Policy] = field(default_factory=list)  # acquires waiting for phase 1
