@@ -1,10 +1,12 @@
-"""pyipsec.crypto.certcheck's own parts: DN comparison as names, DN text, the identity match."""
+"""pyipsec.crypto.certcheck: the extension policy it gives the verifier, DN comparison as
+names, DN text, the identity match."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,3 +93,81 @@ def test_subject_alt_names() -> None:
     assert not certcheck.identity_matches(c, IdKind.FQDN, b"\xff\xfe")
     # no subjectAltName at all: only the DN can match
     assert not certcheck.identity_matches(GW, IdKind.FQDN, b"gw.example.net")
+
+
+def _ca(
+    *, path_length: int | None = None, cert_sign: bool = True
+) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    usage = x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=True,
+        encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name("root"))
+        .issuer_name(name("root"))
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(T0)
+        .not_valid_after(T0 + datetime.timedelta(days=9))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(usage, critical=True)
+    )
+    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER), key
+
+
+def _issue(
+    cn: str, issuer: str, key: ec.EllipticCurvePrivateKey, *, ca: bool = False
+) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
+    own = ec.generate_private_key(ec.SECP256R1())
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name(cn))
+        .issuer_name(name(issuer))
+        .public_key(own.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(T0)
+        .not_valid_after(T0 + datetime.timedelta(days=9))
+    )
+    if ca:
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER), own
+
+
+AT = T0 + datetime.timedelta(days=1)
+
+
+def test_path_is_returned_leaf_first() -> None:
+    root, root_key = _ca()
+    inter, inter_key = _issue("inter", "root", root_key, ca=True)
+    leaf, _ = _issue("leaf", "inter", inter_key)
+    chain = certcheck.verify_path(leaf, anchors=[root], intermediates=[inter], at=AT)
+    assert [c.subject.rfc4514_string() for c in chain] == [
+        "CN=leaf,O=pyipsec lab", "CN=inter,O=pyipsec lab", "CN=root,O=pyipsec lab",
+    ]  # fmt: skip
+
+
+def test_ca_key_usage_without_cert_sign_breaks_the_path() -> None:
+    root, root_key = _ca(cert_sign=False)
+    leaf, _ = _issue("leaf", "root", root_key)
+    with pytest.raises(certcheck.CertificateRejected, match="keyCertSign"):
+        certcheck.verify_path(leaf, anchors=[root], at=AT)
+
+
+def test_path_length_constraint_holds() -> None:
+    root, root_key = _ca(path_length=0)
+    inter, inter_key = _issue("inter", "root", root_key, ca=True)
+    leaf, _ = _issue("leaf", "inter", inter_key)
+    with pytest.raises(certcheck.CertificateRejected, match="path length"):
+        certcheck.verify_path(leaf, anchors=[root], intermediates=[inter], at=AT)
+
+
+def test_garbage_is_not_a_certificate_and_no_anchor_is_no_path() -> None:
+    root, root_key = _ca()
+    leaf, _ = _issue("leaf", "root", root_key)
+    with pytest.raises(certcheck.SignatureError):
+        certcheck.verify_path(b"\x30\x00", anchors=[root], at=AT)
+    with pytest.raises(certcheck.CertificateRejected, match="no trusted CA"):
+        certcheck.verify_path(leaf, anchors=[b"junk"], at=AT)
