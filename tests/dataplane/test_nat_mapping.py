@@ -11,7 +11,7 @@ import pytest
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.processor import NatMappingChanged, Verdict
 from pyipsec.dataplane.stats import XfrmStat
-from pyipsec.wire.ip import build_ip
+from pyipsec.wire.ip import build_ip, rewrite_header
 from pyipsec.wire.udpencap import decapsulate
 
 from .engine_helpers import SITES, Pair, make_pair
@@ -134,3 +134,17 @@ def test_a_peer_flipping_ports_moves_things_at_most_once_a_second() -> None:
     )
     assert [e.new_ports[0] for e in nat_events(pair)] == [NEW + 9]
     assert b_sends_to(pair) == (4500, NEW + 9)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_packet_from_another_address_moves_nothing(fast: bool) -> None:
+    """Tunnel mode accepts ESP whatever its outer source (the inner packet is what is
+    checked), but only the SA's own peer address can move the SAs' port."""
+    pair = make_pair("aes-128-gcm", None, udp=True)
+    packet = esp_from_a(pair)
+    elsewhere = packet[:12] + bytes([203, 0, 113, 77]) + packet[16:]
+    assert receive(pair, rewrite_header(elsewhere, 4, 9, 50, len(elsewhere)), NEW, fast=fast) is (
+        Verdict.DELIVER
+    )
+    assert nat_events(pair) == []
+    assert b_sends_to(pair) == (4500, 4500)

@@ -120,6 +120,11 @@ def _raw_dst(packet: bytes, version: int) -> bytes:
     return packet[16:20] if version == 4 else packet[24:40]
 
 
+def _raw_src(packet: bytes, version: int) -> bytes:
+    """The packed source address of a parsed IP packet."""
+    return packet[12:16] if version == 4 else packet[8:24]
+
+
 def _selector(info: IpPacket) -> Selector:
     return Selector(
         src=info.src,
@@ -676,7 +681,7 @@ class Processor:
             payload, nh = esp_unprotect(sa, packet[off:], seq)
             sa.replay.update(seq)
             if udp_encap is not None and udp_encap != sa.params.udp_encap:
-                self._peer_moved(sa, udp_encap, seq, now)
+                self._peer_moved(sa, udp_encap, seq, now, _raw_src(packet, version))
             sad.count(sa, len(payload), now)
             used.append(sa)
             header = packet[:off]
@@ -715,7 +720,7 @@ class Processor:
         payload, nh = esp_unprotect(sa, esp, seq)
         sa.replay.update(seq)
         if udp_encap is not None and udp_encap != sa.params.udp_encap:
-            self._peer_moved(sa, udp_encap, seq, now)
+            self._peer_moved(sa, udp_encap, seq, now, header[12:16])
         self.sad.count(sa, len(payload), now)
         if nh == IpProtocol.IPV6_NONXT:
             return InboundResult(verdict=Verdict.DUMMY, reason="TFC dummy packet")
@@ -837,7 +842,7 @@ class Processor:
             raise PacketDropped(XfrmStat.IN_STATE_MISMATCHES, "UDP encapsulation mismatch")
 
     def _peer_moved(
-        self, sa: SecurityAssociation, ports: tuple[int, int], seq: int, now: float
+        self, sa: SecurityAssociation, ports: tuple[int, int], seq: int, now: float, src: bytes
     ) -> None:
         """An authenticated, new (ICV and replay checks passed) ESP-in-UDP packet came from
         another source port than the SA's: the peer's NAT has a new mapping (RFC 3948 §5,
@@ -854,6 +859,8 @@ class Processor:
         old = sa.params.udp_encap
         if old is None or ports[1] != old[1] or not sa.replay.size or sa.replay.top != seq:
             return
+        if src != sa.src_packed:
+            return  # another address: IKEv1 cannot move an SA there (no MOBIKE)
         peer = sa.params.src
         last = self._last_move.get(peer)
         if last is not None and 0 <= now - last < MOVE_INTERVAL:
