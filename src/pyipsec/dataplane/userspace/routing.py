@@ -7,12 +7,13 @@ cleartext that the SPD lets pass) carry the mark and take the main table. Where 
 lies inside the policy's source prefix the route names it as the preferred source, so traffic
 the gateway originates itself picks an address the policy covers.
 
-Everything goes through rtnetlink (pyroute2), on one socket owned by one worker thread, never
-on the caller's (the event loop's) thread: ``sync()`` only records the wanted set of prefixes
-and wakes the worker, which applies the difference to what is installed. A burst of policy
-changes (IKE adds hundreds of generated policies at once) is folded into one pass over the
-newest wanted set. ``setup_device()``, ``wait()`` and ``clear()`` block until the worker is
-done: they belong to start-up, tests and shutdown.
+Everything goes through rtnetlink, from one worker thread, never on the caller's (the event
+loop's) thread: ``sync()`` only records the wanted set of prefixes and wakes the worker, which
+applies the difference to what is installed. A burst of policy changes (IKE adds hundreds of
+generated policies at once) is folded into one pass over the newest wanted set, and the route
+changes of a pass go to the kernel in batches (``rtbatch.py``: many requests per send, one ack
+each). Rules, the link settings and the dumps use pyroute2. ``setup_device()``, ``wait()`` and
+``clear()`` block until the worker is done: they belong to start-up, tests and shutdown.
 
 Crash recovery: a daemon killed with SIGKILL leaves its rule behind (and, when the TUN device
 was persistent, the device and the routes through it). ``setup_device()`` adopts what it
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pyipsec.dataplane.policy import IPAddress, IPNetwork
+from pyipsec.dataplane.userspace.rtbatch import RouteBatcher, RouteOp
 
 ROUTE_TABLE = 2207
 RULE_PRIORITY = 2207
@@ -44,7 +47,6 @@ IPV6_MTU = 24  # linux/in6.h
 SO_MARK = 36
 TXQUEUELEN = 2000  # packets queued in the TUN device for the daemon to read
 EEXIST, ENOENT, ESRCH = 17, 2, 3
-RT_SCOPE_NOWHERE = 255  # in a route delete: whatever the route's scope
 
 log = logging.getLogger("pyipsec.dataplane")
 T = TypeVar("T")
@@ -133,6 +135,7 @@ class TunRouting:
         table: int = ROUTE_TABLE,
         priority: int = RULE_PRIORITY,
         netlink: Callable[[], Any] = open_netlink,
+        batcher: Callable[[], Any] = RouteBatcher,
         address_ttl: float = 2.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -150,6 +153,8 @@ class TunRouting:
         self._stale: set[IPNetwork] = set()  # adopted routes not (yet) wanted again
         self._netlink = netlink
         self._ipr: Any = None
+        self._batcher = batcher
+        self._routes_out: Any = None  # the RouteBatcher, made in the worker
         self._index = 0
         self._locals: list[IPAddress] = []
         self._locals_read = float("-inf")
@@ -335,13 +340,43 @@ class TunRouting:
             pref = self._preferred_source(src)
             if dst not in wanted or wanted[dst] is None:
                 wanted[dst] = pref
-        for dst in list(self.routes):
-            if dst not in wanted or wanted[dst] != self.routes[dst]:
-                self._del_route(dst)
-        for dst, pref in wanted.items():
-            if dst not in self.routes:
-                self._add_route(dst, pref)
+        ops = [self._op(False, dst) for dst in self.routes if dst not in wanted]
+        ops += [
+            self._op(True, dst, pref)
+            for dst, pref in wanted.items()
+            if dst not in self.routes or self.routes[dst] != pref
+        ]
+        for version in sorted({op.dst.version for op in ops if op.replace} - self.rules):
+            self._add_rule(version)
+        self._run(ops)
         self._stale.clear()  # the adopted routes still wanted are ours now
+
+    def _op(self, replace: bool, dst: IPNetwork, pref: IPAddress | None = None) -> RouteOp:
+        return RouteOp(replace=replace, dst=dst, oif=self._index, table=self.table, prefsrc=pref)
+
+    def _run(self, ops: list[RouteOp]) -> None:
+        """Apply route changes in batches and record what the kernel accepted."""
+        if not ops:
+            return
+        if self._routes_out is None:
+            self._routes_out = self._batcher()
+        results = self._routes_out.apply(ops)
+        stale = 0
+        for op, error in zip(ops, results, strict=True):
+            if op.replace:
+                if error:
+                    self.failures += 1
+                    log.warning("netlink route replace %s failed: %s", op.dst, os.strerror(error))
+                else:
+                    self.routes[op.dst] = op.prefsrc
+                continue
+            if error not in (0, ENOENT, ESRCH):  # gone already is as good as deleted
+                self.failures += 1
+                log.warning("netlink route delete %s failed: %s", op.dst, os.strerror(error))
+            self.routes.pop(op.dst, None)
+            stale += op.dst in self._stale
+        if stale:
+            log.info("removed %d stale routes (table %d) left by a previous run", stale, self.table)
 
     def _add_rule(self, version: int) -> None:
         ok = self._request(
@@ -359,47 +394,10 @@ class TunRouting:
         if ok:
             self.rules.add(version)
 
-    def _add_route(self, dst: IPNetwork, pref: IPAddress | None) -> None:
-        if dst.version not in self.rules:
-            self._add_rule(dst.version)
-        extra: dict[str, Any] = {"prefsrc": str(pref)} if pref is not None else {}
-        ok = self._request(
-            f"route replace {dst}",
-            self._nl().route,
-            "replace",
-            family=_family(dst.version),
-            dst=str(dst.network_address),
-            dst_len=dst.prefixlen,
-            oif=self._index,
-            table=self.table,
-            **extra,
-        )
-        if ok:
-            self.routes[dst] = pref
-
-    def _del_route(self, dst: IPNetwork) -> None:
-        self._request(
-            f"route delete {dst}",
-            self._nl().route,
-            "del",
-            family=_family(dst.version),
-            dst=str(dst.network_address),
-            dst_len=dst.prefixlen,
-            oif=self._index,
-            table=self.table,
-            scope=RT_SCOPE_NOWHERE,  # any scope: a route left by someone else may be "link"
-            quiet=(ENOENT, ESRCH),
-        )
-        del self.routes[dst]
-        if dst in self._stale:
-            self._stale.discard(dst)
-            log.info("removed stale route %s (table %d) left by a previous run", dst, self.table)
-
     def _clear(self) -> None:
         if self._ipr is None and not self.routes and not self.rules:
             return
-        for dst in list(self.routes):
-            self._del_route(dst)
+        self._run([self._op(False, dst) for dst in self.routes])
         for version in sorted(self.rules):
             self._request(
                 f"IPv{version} rule delete",
@@ -415,6 +413,7 @@ class TunRouting:
             )
         self.rules.clear()
         self._applied = None
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
+        for sock in (self._ipr, self._routes_out):
+            if sock is not None:
+                sock.close()
+        self._ipr = self._routes_out = None
