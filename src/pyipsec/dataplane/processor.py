@@ -48,6 +48,7 @@ from pyipsec.dataplane.results import (
     NatMappingChanged,
     OutboundResult,
     ProcessorEvent,
+    UnknownSpiReceived,
     Verdict,
 )
 from pyipsec.dataplane.sad import (
@@ -66,6 +67,7 @@ from pyipsec.dataplane.transforms import (
     esp_protect,
     esp_unprotect,
 )
+from pyipsec.dataplane.unknown_spi import UnknownSpiReporter
 from pyipsec.wire.ah import MalformedAh, ah_length, pull_ah_header
 from pyipsec.wire.esp import ESP_HEADER
 from pyipsec.wire.ip import (
@@ -99,6 +101,7 @@ __all__ = [
     "Processor",
     "ProcessorEvent",
     "SpdLookup",
+    "UnknownSpiReceived",
     "Verdict",
 ]
 
@@ -202,6 +205,7 @@ class Processor:
         # Fast path (see _fast_outbound / _fast_inbound): flow key -> _Flow.
         self._out_flows: dict[bytes, _Flow] = {}
         self._in_flows: dict[bytes, _Flow] = {}
+        self._unknown_spis = UnknownSpiReporter()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -214,6 +218,14 @@ class Processor:
     def _emit(self, event: ProcessorEvent) -> None:
         self._events.extend(self.sad.pop_events())  # keep the SAD's earlier events in order
         self._events.append(event)
+
+    def _unknown_spi(self, header: bytes, payload: bytes | None, now: float) -> None:
+        """An SPI without SA: a rate-limited event for IKE (INVALID-SPI)."""
+        event = self._unknown_spis.report(header, payload, now)
+        if event is None:
+            return
+        if self.sad.lookup_inbound(event.spi, event.protocol, event.dst) is None:
+            self._emit(event)  # (else an outer AH SA exists: the inner ESP SPI was unknown)
 
     def outbound(self, packet: bytes, now: float) -> OutboundResult:
         """Process a cleartext packet leaving the gateway (RFC 4301 §5.1)."""
@@ -244,6 +256,8 @@ class Processor:
             return self._inbound(packet, now, udp_encap)
         except PacketDropped as drop:
             self.stats.counts[drop.stat] += 1
+            if drop.stat is XfrmStat.IN_NO_STATES:
+                self._unknown_spi(packet, None, now)
             return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
         except Exception:
             self.stats.counts[XfrmStat.IN_ERRORS] += 1
@@ -268,6 +282,8 @@ class Processor:
             return self._inbound(hdr + esp, now, udp_encap)
         except PacketDropped as drop:
             self.stats.counts[drop.stat] += 1
+            if drop.stat is XfrmStat.IN_NO_STATES:
+                self._unknown_spi(header, esp, now)
             return InboundResult(verdict=Verdict.DROPPED, reason=drop.reason)
         except Exception:
             self.stats.counts[XfrmStat.IN_ERRORS] += 1

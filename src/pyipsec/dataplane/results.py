@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from pyipsec.dataplane.policy import IPAddress, Policy, Selector
-from pyipsec.dataplane.sad import SadEvent
+from pyipsec.dataplane.sad import SadEvent, SaProtocol
 
 
 class Verdict(enum.Enum):
@@ -80,4 +80,15 @@ class NatMappingChanged:
     moved: int
 
 
-ProcessorEvent = AcquireRequested | NatMappingChanged | SadEvent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownSpiReceived:
+    """ESP or AH from ``src`` for an SPI with no SA (counted in in-no-states). Reported at
+    most a few times a second (``dataplane/unknown_spi.py``), for IKE to answer INVALID-SPI."""
+
+    spi: int
+    protocol: SaProtocol
+    src: IPAddress
+    dst: IPAddress
+
+
+ProcessorEvent = AcquireRequested | NatMappingChanged | UnknownSpiReceived | SadEvent

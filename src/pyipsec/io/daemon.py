@@ -35,7 +35,12 @@ from pyipsec.core.ikev1 import events as ike_events
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import Policy
-from pyipsec.dataplane.processor import AcquireRequested, NatMappingChanged, Processor
+from pyipsec.dataplane.processor import (
+    AcquireRequested,
+    NatMappingChanged,
+    Processor,
+    UnknownSpiReceived,
+)
 from pyipsec.dataplane.sad import Sad, SaHardExpired, SaParams, SaSoftExpired
 from pyipsec.dataplane.spd import Spd
 from pyipsec.dataplane.stats import Statistics
@@ -339,6 +344,9 @@ class Daemon:
                     "NAT mapping of %s changed: port %d -> %d (%d SAs, %d IKE SAs moved)",
                     event.peer, event.old_ports[0], event.new_ports[0], event.moved, ike,
                 )  # fmt: skip
+            elif isinstance(event, UnknownSpiReceived):
+                log.debug("%s from %s: unknown SPI 0x%X", event.protocol.name, event.src, event.spi)
+                self.engine.unknown_spi(event.spi, event.protocol, event.src, event.dst, now)
         if events and self.ike is not None:
             self.ike.flush()
 

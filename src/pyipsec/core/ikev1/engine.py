@@ -22,8 +22,10 @@ that we cannot use ends as a counted drop (``stats()``) with a ``DatagramDropped
 notify where RFC 2408 §5 asks for one, or a failure event; never as an exception.
 
 Timers: retransmission of the last message of each exchange (3 s doubling, 5 tries, then
-``NegotiationFailed``), half-open phase-1 timeout, phase-1 lifetime (rekeyed only when DPD is
-on, RouterOS rule), DPD (RFC 3706) and NAT keepalives (RFC 3948 §2.3, sent by the shell).
+``NegotiationFailed``), half-open phase-1 timeout, phase-1 renewal before the lifetime ends
+(make-before-break, ``renewal.py``), DPD (RFC 3706) and NAT keepalives (RFC 3948 §2.3, sent by
+the shell). ESP/AH for an unknown SPI (``unknown_spi``) is answered with INVALID-SPI
+(``invalid_spi.py``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
 from pyipsec.wire.ikev1.message import Message, build_message, parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-from . import dpd, first_message, informational, peers, phase1, proposals
+from . import dpd, first_message, informational, invalid_spi, peers, phase1, proposals, renewal
 from . import quick_mode as qm
 from .credentials import Credentials
 from .crypto_message import build_encrypted_message, parse_encrypted_message
@@ -130,6 +132,8 @@ class Ikev1Engine:
         self._next_policy_id = 0x4000_0000  # dynamic (generated) policy ids
         self._contacted: set[IPAddress] = set()  # peers we completed a phase 1 with
         self.strict = False  # tests: let engine bugs raise instead of counting them
+        self.invalid_spi_by_peer = invalid_spi.RateLimit(invalid_spi.NOTIFY_INTERVAL)
+        self.invalid_spi_by_spi = invalid_spi.RateLimit(invalid_spi.SPI_INTERVAL)
 
     # --- the shell's API --------------------------------------------------------------------
 
@@ -250,6 +254,19 @@ class Ikev1Engine:
                 sa.remote = (peer, new_port)
                 moved += 1
         return moved
+
+    def unknown_spi(
+        self, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
+    ) -> None:
+        """The data plane got ESP/AH from ``src`` for an SPI it has no SA for: tell the peer
+        (INVALID-SPI, rate-limited; ``invalid_spi.py``)."""
+        self._now = max(self._now, now)
+        try:
+            invalid_spi.unknown_spi(self, spi, protocol, src, dst, now)
+        except Exception as e:  # the safety net, as for datagrams
+            if self.strict:
+                raise
+            self.drop((src, 0), f"internal-error: {type(e).__name__}")
 
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: delete every phase 1 and its SAs."""
@@ -381,6 +398,8 @@ class Ikev1Engine:
         try:
             if header.exchange_type == ExchangeType.QUICK_MODE:
                 qm.receive(self, sa, header, data, src, dst, now)
+                if sa.replaces:
+                    renewal.progress(self, sa, now)
             else:
                 informational.receive(self, sa, header, data, src, now)
         except (Dropped, MalformedMessage):
@@ -653,16 +672,9 @@ class Ikev1Engine:
         )
         if sa.initial_contact:
             self.initial_contact(sa, now)
-        # Older phase 1s with this peer are superseded (a rekey): delete them, keep children.
-        for other in list(self.ike.values()):
-            if (
-                other is not sa
-                and other.peer.id == sa.peer.id
-                and other.remote[0] == sa.remote[0]
-                and other.established
-                and sa.side is Side.INITIATOR
-            ):
-                self.delete_ike(other, now, reason="replaced", children=False)
+        # Renewal point; older phase 1s with this peer hand their children over (renewal.py).
+        renewal.established(self, sa, now)
+        invalid_spi.send_pending(self, sa)
         queued, sa.queued = sa.queued, []
         for policy in queued:
             self._start_quick_mode(sa, policy, now)
@@ -763,7 +775,7 @@ class Ikev1Engine:
             out.append(sa.retransmit.next_at)
         if not sa.established:
             out.append(sa.created + HALF_OPEN_TIMEOUT)
-        for t in (sa.expires_at, sa.dpd_next, sa.keepalive_next):
+        for t in (sa.expires_at, sa.renew_at, sa.retire_at, sa.dpd_next, sa.keepalive_next):
             if t is not None:
                 out.append(t)
         for q in sa.quick.values():
@@ -793,22 +805,13 @@ class Ikev1Engine:
             self.forget(sa)
             return
         qm.timers(self, sa, now)
-        if sa.expires_at is not None and now >= sa.expires_at:
-            self._phase1_expired(sa, now)
+        if sa.established and renewal.timers(self, sa, now):
             return
         if sa.keepalive_next is not None and now >= sa.keepalive_next:
             sa.keepalive_next = now + KEEPALIVE_INTERVAL
             self.emit(NatKeepaliveDue(src=sa.local, dst=sa.remote))
         if sa.dpd_next is not None and now >= sa.dpd_next:
             dpd.tick(self, sa, now)
-
-    def _phase1_expired(self, sa: IkeSa, now: float) -> None:
-        """RouterOS: phase 1 is rekeyed at expiry only when DPD is enabled; otherwise it
-        just expires and the child SAs live on until their own expiry."""
-        peer = sa.peer
-        self.delete_ike(sa, now, reason="lifetime expired", children=False)
-        if peer.dpd_interval and sa.side is Side.INITIATOR and not peer.passive:
-            self.start_phase1(peer, sa.local[0], sa.remote[0], now)
 
     # --- lookups ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, Prf
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import NotifyMessageType
-from pyipsec.wire.ikev1.payloads import IdPayload, SaPayload
+from pyipsec.wire.ikev1.payloads import IdPayload, NotifyPayload, SaPayload
 
 from .events import Endpoint
 from .keymat import Phase1Keys
@@ -136,8 +136,16 @@ class IkeSa:
     created: float
     step: int = 0  # messages of the phase-1 exchange sent or received so far
     established_at: float | None = None
-    expires_at: float | None = None
+    expires_at: float | None = None  # hard expiry (the agreed lifetime)
     dead: bool = False
+    # Renewal, make-before-break (engine.py "phase 1 life"): at ``renew_at`` a new phase 1 is
+    # started; once it is up, the initiator of the new one re-keys this one's children under it
+    # and this one is deleted at ``retire_at`` (``replaced_by`` is the successor's cky_i).
+    renew_at: float | None = None
+    replaced_by: bytes | None = None
+    retire_at: float | None = None
+    replaces: list[bytes] = field(default_factory=list)  # cky_i of the phase 1s this renews
+    pending_notifies: list[NotifyPayload] = field(default_factory=list)  # sent once established
     # Negotiation.
     offer: SaPayload | None = None  # initiator: what we offered
     sai_b: bytes = field(default=b"", repr=False)  # the initiator's SA payload body

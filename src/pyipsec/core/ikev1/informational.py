@@ -3,10 +3,11 @@
 Theory of operation: an encrypted informational message carries HASH(1) over its M-ID and
 payloads; it is checked, then each payload acts: R-U-THERE is answered with R-U-THERE-ACK and
 an ACK clears the pending DPD probe (RFC 3706); INITIAL-CONTACT clears what else we had with
-the peer (RFC 2407 §4.6.3.3, see ``initial_contact``); a Delete removes the ISAKMP SA named by
-its cookies, or the child SAs whose outbound SPI it lists (RFC 2408 §3.15). Unprotected
-notifies are honoured only while phase 1 is under way and only as the end of that negotiation
-(RFC 2408 §5).
+the peer (RFC 2407 §4.6.3.3, see ``initial_contact``); INVALID-SPI deletes the bundle whose
+outbound SPI it names and re-negotiates (``invalid_spi.py``); a Delete removes the ISAKMP SA
+named by its cookies with the child SAs negotiated under it (``renewal.deleted_by_peer``), or
+the child SAs whose outbound SPI it lists (RFC 2408 §3.15). Unprotected notifies are honoured
+only while phase 1 is under way and only as the end of that negotiation (RFC 2408 §5).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
+from . import invalid_spi, renewal
 from . import quick_mode as qm
 from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, children_of, identity_key, notify_name
@@ -104,6 +106,9 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
         return
     name = notify_name(n.notify_type)
     eng.emit(NotifyReceived(remote=src, notify=name, authenticated=True))
+    if n.notify_type == NotifyMessageType.INVALID_SPI and sa.established and len(n.spi) == 4:
+        invalid_spi.received(eng, sa, n, now)  # an IPsec SA of ours the peer does not have
+        return
     if n.notify_type < 8192 and not sa.established:
         # An authenticated error during phase 1 (e.g. the peer refuses our identity): the
         # negotiation is over (RFC 2408 §5); say so instead of retransmitting until give-up.
@@ -156,7 +161,7 @@ def initial_contact(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
 def _on_delete(eng: Ikev1Engine, sa: IkeSa, d: DeletePayload, now: float) -> None:
     if d.protocol_id == ProtocolId.ISAKMP:
         if sa.cky_i + sa.cky_r in d.spis:
-            eng.delete_ike(sa, now, reason="deleted by peer", children=False, notify=False)
+            renewal.deleted_by_peer(eng, sa, now)
         return
     proto = SA_PROTOCOL.get(d.protocol_id)
     if proto is None:

@@ -275,7 +275,10 @@ def test_no_policy_and_no_generate_policy_refuses_quick_mode() -> None:
     assert net.a.engine.stats().get("retransmitted", 0) == 0
 
 
-def test_phase1_expires_without_dpd_and_sas_stay() -> None:
+def test_phase1_without_dpd_is_renewed_while_it_has_sas() -> None:
+    """The old RouterOS rule (no DPD: phase 1 just expires, SAs live on) lost traffic against
+    peers that drop the SAs of a deleted ISAKMP SA; now phase 1 is renewed make-before-break
+    while it has SAs (tests/core/ikev1/exchanges/test_renewal.py has the details)."""
     net, pa, _ = site_to_site(
         peer_a={"lifetime": 600},
         peer_b={"lifetime": 600},
@@ -284,9 +287,11 @@ def test_phase1_expires_without_dpd_and_sas_stay() -> None:
     )
     up(net, pa)
     net.run(700)
-    assert net.a.engine.remote_peers() == [] and net.b.engine.remote_peers() == []
+    assert [r.state for r in net.a.engine.remote_peers()] == ["established"]
+    assert [r.state for r in net.b.engine.remote_peers()] == ["established"]
     assert len(net.a.backend.sas) == 2 and len(net.b.backend.sas) == 2
-    assert len(net.a.of(IkeSaEstablished)) == 1
+    assert len(net.a.of(IkeSaEstablished)) == 2
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
 
 
 def test_phase1_is_rekeyed_at_expiry_with_dpd() -> None:

@@ -1,0 +1,143 @@
+"""INVALID-SPI both ways: a peer that sends to SAs we do not have, and a peer that says it does
+not have ours (RFC 2408 §3.14.1 notify type 11; RFC 4301 §5.2 leaves the reaction to a packet
+for an unknown SPI to the implementation beyond dropping and counting it).
+
+Theory of operation
+-------------------
+Sending (``unknown_spi``): the data plane reports ESP/AH for an SPI it has no SA for (at most a
+few reports a second: ``Processor``). When the sender is a configured peer, it is told with a
+protected INVALID-SPI notify naming the SPI, so it deletes that SA and re-negotiates. With no
+phase 1 to protect the notify, one is started first (the notify goes out once it is up; a
+phase 1 after a restart also carries INITIAL-CONTACT, which already clears the peer's stale SAs).
+Addresses that are not configured peers get nothing: an unauthenticated notify would be ignored
+by any peer that checks, and answering strangers only helps a reflector. Rate limits: one notify
+a second per peer address and one per SPI in ``SPI_INTERVAL``, in tables of bounded size, so a
+flood of random SPIs costs a dictionary lookup per report.
+
+Receiving (``received``): an authenticated INVALID-SPI naming the outbound SPI of one of our
+bundles with that peer deletes the bundle (with Delete notifies, in case the peer still has the
+other direction) and, for a configured policy we may initiate for, negotiates a new one at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyipsec.core.profiles import best_peer
+from pyipsec.dataplane.policy import IPAddress
+from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
+from pyipsec.wire.ikev1.payloads import NotifyPayload
+
+from .ike_sa import PROTOCOL_ID, SA_PROTOCOL, IkeSa, Side
+
+if TYPE_CHECKING:
+    from .engine import Ikev1Engine
+
+__all__ = ["NOTIFY_INTERVAL", "SPI_INTERVAL", "RateLimit", "received", "unknown_spi"]
+
+NOTIFY_INTERVAL = 1.0  # seconds between two INVALID-SPI notifies to one address
+SPI_INTERVAL = 10.0  # seconds between two notifies for the same SPI
+TABLE_MAX = 1024  # entries per rate table; a full table is cleared
+PENDING_MAX = 8  # notifies waiting for one phase 1
+
+
+class RateLimit:
+    """Last-sent times by key, at most one event per ``interval`` per key, bounded memory."""
+
+    __slots__ = ("interval", "last")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last: dict[object, float] = {}
+
+    def allow(self, key: object, now: float) -> bool:
+        at = self.last.get(key)
+        if at is not None and now - at < self.interval:
+            return False
+        if len(self.last) >= TABLE_MAX:
+            self.last.clear()
+        self.last[key] = now
+        return True
+
+
+def unknown_spi(
+    eng: Ikev1Engine,
+    spi: int,
+    protocol: SaProtocol,
+    src: IPAddress,
+    dst: IPAddress,
+    now: float,
+) -> None:
+    """``src`` sent ESP/AH to ``dst`` for ``spi``, which has no SA here."""
+    eng.count("unknown-spi")
+    sa = _newest_established(eng, src)
+    peer = sa.peer if sa is not None else best_peer(eng.peers, src)
+    if peer is None:
+        eng.count("unknown-spi-not-a-peer")
+        return
+    if not eng.invalid_spi_by_spi.allow((src, spi), now) or not eng.invalid_spi_by_peer.allow(
+        src, now
+    ):
+        eng.count("unknown-spi-rate-limited")
+        return
+    notify = NotifyPayload(
+        doi=IPSEC_DOI,
+        protocol_id=PROTOCOL_ID[protocol],
+        notify_type=NotifyMessageType.INVALID_SPI,
+        spi=spi.to_bytes(4, "big"),
+    )
+    if sa is not None:
+        eng.count("invalid-spi-sent")
+        eng.send_informational(sa, [notify])
+        return
+    pending = next(
+        (
+            s
+            for s in eng.ike.values()
+            if not s.dead and s.side is Side.INITIATOR and s.remote[0] == src
+        ),
+        None,
+    )
+    if pending is None:
+        if peer.passive:
+            eng.count("unknown-spi-passive-peer")
+            return
+        pending = eng.start_phase1(peer, dst, src, now)
+    if pending is not None and len(pending.pending_notifies) < PENDING_MAX:
+        pending.pending_notifies.append(notify)
+
+
+def _newest_established(eng: Ikev1Engine, address: IPAddress) -> IkeSa | None:
+    est = [
+        s
+        for s in eng.ike.values()
+        if s.established and s.remote[0] == address and s.replaced_by is None
+    ]
+    return max(est, key=lambda s: s.established_at or 0.0, default=None)
+
+
+def send_pending(eng: Ikev1Engine, sa: IkeSa) -> None:
+    """The phase 1 is up: send the notifies that waited for it."""
+    pending, sa.pending_notifies = sa.pending_notifies, []
+    for notify in pending:
+        eng.count("invalid-spi-sent")
+        eng.send_informational(sa, [notify])
+
+
+def received(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, now: float) -> None:
+    """The peer of ``sa`` says it has no SA for ``n.spi`` (our outbound SPI toward it)."""
+    proto = SA_PROTOCOL.get(n.protocol_id)
+    if proto is None or len(n.spi) != 4:
+        eng.count("invalid-spi-unusable")
+        return
+    value = int.from_bytes(n.spi, "big")
+    for child in list(eng.children):
+        if child.deleted or child.remote != sa.remote[0] or child.peer_id != sa.peer.id:
+            continue
+        if not any(p is proto and out == value for p, _, out in child.sas):
+            continue
+        eng.count("invalid-spi-received")
+        eng.delete_child(child, now, reason="peer sent INVALID-SPI", notify=True, via=sa)
+        if child.dynamic_policy_id is None and any(p.id == child.policy.id for p in eng.policies):
+            eng.acquire(child.policy, now)

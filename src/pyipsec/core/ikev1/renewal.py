@@ -1,0 +1,182 @@
+"""Phase-1 life: renewal without loss (make-before-break), expiry, and the peer's ISAKMP Delete.
+
+Theory of operation
+-------------------
+Every IPsec SA bundle (``ChildSa``) remembers the phase 1 it was negotiated under (``made_by``).
+Peers such as strongSwan tie their copies to that ISAKMP SA and remove them when it goes, so a
+phase 1 that carries traffic is never deleted before a successor has taken its children over:
+
+1. ``schedule``: when a phase 1 is established, its renewal point ``renew_at`` is set before
+   the hard expiry, with jitter from the rng: 1-2 margins before it on the side that initiated
+   the phase 1, a quarter to half a margin before it on the responder (a fallback when the
+   initiator does not renew; the windows do not overlap, so the two sides do not race). The
+   margin is a tenth of the lifetime, at least 10 s (or a quarter of short lifetimes), at most
+   9 minutes (strongSwan's default margintime).
+2. ``renew``: at ``renew_at`` a new phase 1 with the same peer is started, unless a newer one
+   exists or is being negotiated, or nothing depends on the old one (no child SAs and no DPD:
+   then it just expires, as RouterOS lets it).
+3. ``established``: when the new phase 1 is up, its initiator re-keys the newest child of each
+   policy of every older phase 1 with that peer under the new one (quick mode with
+   ``rekey_of``), and stops DPD on the old one.
+4. ``progress`` / ``timers``: once those quick modes are over (at the old one's hard expiry at
+   the latest) and ``RETIRE_GRACE`` seconds have passed for packets still in flight on the old
+   SAs, the old phase 1's children are deleted with Delete notifies, then the old ISAKMP SA
+   itself, in the order strongSwan's reauthentication uses.
+
+A phase 1 that reaches its hard expiry without a successor takes its children with it (the peer
+drops its copies with the ISAKMP SA); the next packet re-acquires. A peer's Delete of an ISAKMP
+SA likewise removes the children negotiated under it, data plane included (``deleted_by_peer``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .ike_sa import ChildSa, IkeSa, Side
+
+if TYPE_CHECKING:
+    from .engine import Ikev1Engine
+
+__all__ = [
+    "MARGIN_MAX",
+    "RETIRE_GRACE",
+    "deleted_by_peer",
+    "established",
+    "made_under",
+    "progress",
+    "schedule",
+    "timers",
+]
+
+MARGIN_MAX = 540.0  # seconds; strongSwan's default margintime (9 min)
+MARGIN_MIN = 10.0
+RETIRE_GRACE = 5.0  # old SAs stay this long after their successors are installed
+
+
+def margin(lifetime: float) -> float:
+    """How long before the hard expiry a renewal starts (module docstring, point 1)."""
+    return min(max(lifetime * 0.1, min(MARGIN_MIN, lifetime * 0.25)), MARGIN_MAX)
+
+
+def schedule(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """Set ``renew_at`` for a freshly established phase 1 with a lifetime."""
+    if sa.expires_at is None:
+        return
+    m = margin(sa.expires_at - now)
+    jitter = int.from_bytes(eng.rng(2), "big") / 65536.0
+    if sa.side is Side.INITIATOR:
+        sa.renew_at = sa.expires_at - m * (1.0 + jitter)
+    else:
+        sa.renew_at = sa.expires_at - m * (0.25 + 0.25 * jitter)
+
+
+def made_under(eng: Ikev1Engine, sa: IkeSa) -> list[ChildSa]:
+    """The live child SAs negotiated under ``sa``."""
+    return [c for c in eng.children if c.made_by == sa.cky_i and not c.deleted]
+
+
+def _same_peer(a: IkeSa, b: IkeSa) -> bool:
+    return a.peer.id == b.peer.id and a.remote[0] == b.remote[0]
+
+
+def renew(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """Start the successor of ``sa`` (module docstring, point 2)."""
+    if not sa.established or sa.replaced_by is not None or sa.peer.passive:
+        return
+    if not made_under(eng, sa) and not sa.peer.dpd_interval:
+        return  # nothing would stop: let it expire
+    started = sa.established_at or 0.0
+    for other in eng.ike.values():
+        if other is sa or other.dead or not _same_peer(other, sa):
+            continue
+        if other.established and (other.established_at or 0.0) > started:
+            return  # the peer renewed it already
+        if not other.established and other.side is Side.INITIATOR:
+            return  # ours, under way
+    eng.count("phase1-renewals")
+    eng.start_phase1(sa.peer, sa.local[0], sa.remote[0], now)
+
+
+def established(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """A phase 1 is up: schedule its renewal; as its initiator, take older ones' children over."""
+    schedule(eng, sa, now)
+    if sa.side is not Side.INITIATOR:
+        return
+    for old in list(eng.ike.values()):
+        if old is not sa and old.established and old.replaced_by is None and _same_peer(old, sa):
+            _carry_over(eng, old, sa, now)
+
+
+def _carry_over(eng: Ikev1Engine, old: IkeSa, new: IkeSa, now: float) -> None:
+    old.replaced_by = new.cky_i
+    old.renew_at = None
+    old.dpd_next = None
+    old.dpd_pending = None
+    new.replaces.append(old.cky_i)
+    newest: dict[int, ChildSa] = {}
+    for child in made_under(eng, old):
+        known = newest.get(child.policy.id)
+        if known is None or child.installed >= known.installed:
+            newest[child.policy.id] = child
+    for child in newest.values():
+        child.rekeyed = True  # its own soft expiry must not start a second rekey
+        eng.count("children-carried-over")
+        eng._start_quick_mode(new, child.policy, now, rekey_of=child)
+    old.retire_at = old.expires_at if old.expires_at is not None else now + 120.0
+    progress(eng, new, now)
+
+
+def _carrying(new: IkeSa, old: IkeSa) -> bool:
+    """Quick modes that still move ``old``'s children, or run under ``old`` itself."""
+    for q in new.quick.values():
+        if not q.done and q.rekey_of is not None and q.rekey_of.made_by == old.cky_i:
+            return True
+    return any(not q.done for q in old.quick.values())
+
+
+def progress(eng: Ikev1Engine, new: IkeSa, now: float) -> None:
+    """After quick-mode activity on ``new``: retire the phase 1s it replaced once it holds
+    their children (after ``RETIRE_GRACE``)."""
+    for cky in list(new.replaces):
+        old = eng.ike.get(cky)
+        if old is None or old.dead:
+            new.replaces.remove(cky)
+            continue
+        if not _carrying(new, old) and old.retire_at is not None:
+            old.retire_at = min(old.retire_at, now + RETIRE_GRACE)
+
+
+def _retire(eng: Ikev1Engine, old: IkeSa, now: float) -> None:
+    for child in made_under(eng, old):
+        eng.delete_child(child, now, reason="phase 1 renewed", notify=True, via=old)
+    eng.delete_ike(old, now, reason="renewed", children=False)
+
+
+def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> bool:
+    """Renewal, retirement and hard expiry of an established ``sa``; True when it is gone."""
+    if sa.replaced_by is not None and sa.retire_at is not None and now >= sa.retire_at:
+        _retire(eng, sa, now)
+        return True
+    if sa.replaces:
+        progress(eng, sa, now)
+    if sa.renew_at is not None and now >= sa.renew_at:
+        sa.renew_at = None
+        renew(eng, sa, now)
+    if sa.expires_at is not None and now >= sa.expires_at:
+        if sa.replaced_by is not None:
+            _retire(eng, sa, now)
+            return True
+        for child in made_under(eng, sa):
+            eng.delete_child(child, now, reason="phase 1 expired", notify=True, via=sa)
+        eng.delete_ike(sa, now, reason="lifetime expired", children=False)
+        return True
+    return False
+
+
+def deleted_by_peer(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """RFC 2408 §3.15: the peer deleted the ISAKMP SA ``sa``. It removes the IPsec SAs it
+    negotiated under it as well (strongSwan does), so ours go too, from the data plane: the
+    next packet re-acquires instead of being sent into SAs the peer no longer has."""
+    for child in made_under(eng, sa):
+        eng.delete_child(child, now, reason="phase 1 deleted by peer", notify=False)
+    eng.delete_ike(sa, now, reason="deleted by peer", children=False, notify=False)
