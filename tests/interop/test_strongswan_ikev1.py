@@ -4,8 +4,9 @@ One two-site lab per module; every case starts its own charon and daemon and sto
 cases are independent. strongSwan's libipsec always UDP-encapsulates (it fakes NAT-D), so every
 SA here is ESP in UDP 4500, tunnel mode. Covered: main mode PSK over several algorithm sets
 (RouterOS v4.5 defaults included) with each side initiating, aggressive mode PSK with FQDN
-IDs, RSA signatures with certificates, a phase-2 rekey under a continuous ping, DPD noticing a
-killed strongSwan, and a port-rewriting NAT in front of pyipsec.
+IDs, RSA signatures with certificates, a phase-2 rekey and two phase-1 renewals under a
+continuous ping, DPD noticing a killed strongSwan, and a port-rewriting NAT in front of
+pyipsec.
 """
 
 from __future__ import annotations
@@ -232,6 +233,31 @@ def test_phase2_rekey_under_continuous_ping(site: tuple[Lab, str, str], tmp_path
         assert lost <= 1, f"{lost} of {count} pings lost across the rekey"
         listed = charon.swanctl("--list-sas")
         assert "net: #2" in listed or "net: #3" in listed, listed  # strongSwan's new CHILD_SA
+
+
+def test_phase1_renewal_under_continuous_ping(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+    """Phase-1 lifetime 40 s (pyipsec renews 20-30 s after each phase 1 is up), proposal
+    lifetime 20 s with PFS: a ping every 0.2 s for 80 s spans two phase-1 renewals and several
+    child rekeys. Before the make-before-break renewal, each phase-1 expiry cost strongSwan the
+    SAs of the deleted ISAKMP SA and traffic stopped until the next quick mode (issue 9 §6)."""
+    lab, a, b = site
+    script = ros_script(peer_extra="lifetime=40s", p2=Phase2(lifetime="20s"))
+    conf = swanctl_conf(child_extra="rekey_time = 60s\n                life_time = 90s")
+    with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, charon):
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        count = 400
+        received = ping(lab, a, LAN_A, LAN_B, count=count, interval=0.2, wait=1)
+        lost = count - received
+        daemon.read_log()
+        renewed = [line for line in daemon.log if "IkeSaDeleted" in line and "renewed" in line]
+        expired = [line for line in daemon.log if "lifetime expired" in line]
+        print(f"phase-1 renewals under ping -i 0.2: {len(renewed)}, {lost} of {count} lost")
+        assert len(renewed) >= 2, log_text(daemon)
+        assert not expired, expired
+        assert lost <= 2, f"{lost} of {count} pings lost across {len(renewed)} renewals"
+        assert ping(lab, b, LAN_B, LAN_A) == 3  # and strongSwan's side still sends
+        listed = charon.swanctl("--list-sas")
+        assert listed.count("ESTABLISHED") == 1, listed  # the old ISAKMP SAs are gone
 
 
 def test_dpd_notices_killed_strongswan(site: tuple[Lab, str, str], tmp_path: Path) -> None:
