@@ -195,6 +195,7 @@ def receive(
         _responder_finish(eng, sa, q, data, fp, now)
     else:
         raise Dropped("unexpected-quick-mode")
+    sa.last_heard = now  # its HASH verified: the peer is alive (RFC 3706 §5.3)
 
 
 def _open(sa: IkeSa, iv: bytes, data: bytes, expected):  # type: ignore[no-untyped-def]

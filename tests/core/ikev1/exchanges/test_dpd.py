@@ -146,3 +146,19 @@ def test_a_peer_that_did_not_announce_dpd_is_never_probed() -> None:
     assert not net.a.of(PeerUnreachable) and len(processor(net.a).sad) == 2
     # B saw A's vendor ID: B does probe A (and A, which answers R-U-THERE, stays alive).
     assert sent_by(net, net.b, mark)
+
+
+def test_a_quick_mode_is_a_sign_of_life() -> None:
+    from .harness import site_to_site
+
+    net, pa, _ = site_to_site(peer_a=DPD, peer_b=DPD)
+    (peer_a,) = net.a.engine.peers
+    net.a.engine.start_phase1(peer_a, A_ADDR, B_ADDR, net.now)
+    net.run(8)  # phase 1 up, idle for 8 of the 10 s
+    mark = len(net.log)
+    net.a.engine.acquire(pa, net.now)
+    net.run(0)  # the quick mode (3 messages)
+    assert len(net.log) - mark == 3
+    net.drop_if = lambda d: True  # nothing else gets through from now on
+    net.run(9)  # 17 s after phase 1, 9 s after the quick mode: nobody probes yet
+    assert len(net.log) - mark == 3
