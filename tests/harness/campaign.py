@@ -49,15 +49,19 @@ from tests.io.daemon_proc import ROOT, DaemonProc, start_daemon
 
 A_WAN, B_WAN = "198.51.100.129", "198.51.100.130"  # ESP tunnel endpoints
 A_AH, B_AH = "198.51.100.131", "198.51.100.132"  # AH transport
+# ESP without integrity (proposal auth-algorithms=null): mutated packets are decrypted and their
+# garbage reaches the trailer and inner-packet checks, which an ICV failure never lets them reach
+A_NUL, B_NUL = "198.51.100.133", "198.51.100.134"
 A_UDP, C_WAN = "203.0.113.129", "203.0.113.130"  # ESP-in-UDP with strongSwan
 A_M, M_WAN = "203.0.113.193", "203.0.113.194"  # the attacker's link
-A_ADDRESSES = (A_WAN, A_AH, A_UDP, A_M, LAN_A)
+A_ADDRESSES = (A_WAN, A_AH, A_NUL, A_UDP, A_M, LAN_A)
 
 PEER = "enc-algorithm=aes-256 hash-algorithm=sha256 dh-group=modp2048"
 PROPOSAL = (
     "/ip ipsec proposal\n"
     "set [ find default=yes ] auth-algorithms=sha256 enc-algorithms=aes-256-cbc "
     "pfs-group=modp2048\n"
+    "add name=no-integrity auth-algorithms=null enc-algorithms=aes-128-cbc pfs-group=none\n"
 )
 
 
@@ -66,11 +70,14 @@ def script_a() -> str:
         "/ip ipsec peer\n"
         f"add address={B_WAN}/32 secret={PSK} {PEER}\n"
         f"add address={B_AH}/32 secret={PSK} {PEER}\n"
+        f"add address={B_NUL}/32 secret={PSK} {PEER}\n"
         f"add address={C_WAN}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_A} dst-address={NET_B} sa-src-address={A_WAN} "
         f"sa-dst-address={B_WAN} tunnel=yes\n"
         f"add src-address={A_AH}/32 dst-address={B_AH}/32 sa-src-address={A_AH} "
         f"sa-dst-address={B_AH} tunnel=no ipsec-protocols=ah\n"
+        f"add src-address={A_NUL}/32 dst-address={B_NUL}/32 sa-src-address={A_NUL} "
+        f"sa-dst-address={B_NUL} tunnel=yes proposal=no-integrity\n"
         f"add src-address={A_UDP}/32 dst-address={C_WAN}/32 sa-src-address={A_UDP} "
         f"sa-dst-address={C_WAN} tunnel=yes\n"
     )
@@ -80,11 +87,14 @@ def script_b() -> str:
     return (
         "/ip ipsec peer\n"
         f"add address={A_WAN}/32 secret={PSK} {PEER}\n"
-        f"add address={A_AH}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
+        f"add address={A_AH}/32 secret={PSK} {PEER}\n"
+        f"add address={A_NUL}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_B} dst-address={NET_A} sa-src-address={B_WAN} "
         f"sa-dst-address={A_WAN} tunnel=yes\n"
         f"add src-address={B_AH}/32 dst-address={A_AH}/32 sa-src-address={B_AH} "
         f"sa-dst-address={A_AH} tunnel=no ipsec-protocols=ah\n"
+        f"add src-address={B_NUL}/32 dst-address={A_NUL}/32 sa-src-address={B_NUL} "
+        f"sa-dst-address={A_NUL} tunnel=yes proposal=no-integrity\n"
     )
 
 
@@ -101,7 +111,7 @@ def build_lab(lab: Lab) -> tuple[str, str, str, str]:
     lab.link(a, "wan1", c, "wan0")
     lab.link(a, "wan2", m, "wan0")
     for ns, ifname, addrs in (
-        (a, "wan0", (A_WAN, A_AH)), (b, "wan0", (B_WAN, B_AH)),
+        (a, "wan0", (A_WAN, A_AH, A_NUL)), (b, "wan0", (B_WAN, B_AH, B_NUL)),
         (a, "wan1", (A_UDP,)), (c, "wan0", (C_WAN,)),
     ):  # fmt: skip
         for addr in addrs:
@@ -238,6 +248,7 @@ class MutationLab:
         return {
             "esp": ping(lab, self.a, LAN_A, LAN_B, count=count),
             "ah": ping(lab, self.a, A_AH, B_AH, count=count),
+            "esp-no-integrity": ping(lab, self.a, A_NUL, B_NUL, count=count),
             "esp-in-udp": ping(lab, self.a, A_UDP, C_WAN, count=count),
         }
 
@@ -245,6 +256,7 @@ class MutationLab:
         assert self.charon is not None
         ping_until(self.lab, self.a, LAN_A, LAN_B, timeout=40, fail_on=self.daemon)
         ping_until(self.lab, self.a, A_AH, B_AH, timeout=40, fail_on=self.daemon)
+        ping_until(self.lab, self.a, A_NUL, B_NUL, timeout=40, fail_on=self.daemon)
         self.charon.swanctl("--initiate", "--child", "net", "--timeout", "30", timeout=40)
         ping_until(self.lab, self.a, A_UDP, C_WAN, timeout=20)
 
@@ -400,6 +412,13 @@ def judge(r: CampaignResult) -> None:
     in_drops = sum(v for k, v in ipsec.items() if k.startswith("in-"))
     kdrops = sum(kernel.values())
     received = ike.get("received", 0)
+    # Packets the inbound SAs accepted meanwhile: with integrity, only the pings' replies; ESP
+    # without integrity decrypts any input to something, so mutated packets pass its (absent)
+    # ICV, and are counted there and then delivered or dropped by a later check.
+    sa_packets = delta(r.after["inbound-sa-packets"], r.before["inbound-sa-packets"])
+    no_integrity = sa_packets.pop("null", 0)
+    forged = sum(sa_packets.values()) - r.pings_during[1]
+    # what no drop counter and not the IKE engine saw: delivered through the SA without integrity
     unaccounted = sent_ike + sent_dp - received - in_drops - kdrops
     r.accounting = {
         "sent-to-ike": sent_ike,
@@ -409,7 +428,9 @@ def judge(r: CampaignResult) -> None:
         "ike-dropped": sum(v for k, v in ike.items() if ike_drop(k)),
         "packet-engine-dropped": in_drops,
         "kernel-dropped": kdrops,
-        "unaccounted": unaccounted,
+        "accepted-by-sa-without-integrity": no_integrity,
+        "accepted-by-sa-with-integrity-not-ours": forged,
+        "not-dropped": unaccounted,
     }
     slack = max(20, (sent_ike + sent_dp) // 1000)  # the tunnels' own traffic meanwhile
     r.verdicts = {
@@ -421,7 +442,8 @@ def judge(r: CampaignResult) -> None:
         ),
         "no traceback or internal error in the log": not r.bad_log,
         "every tunnel still carries traffic": all(n >= 3 for n in r.tunnels.values()),
-        "counters account for every datagram": abs(unaccounted) <= slack,
+        "no mutated packet passes an integrity check": 0 <= forged <= 2,  # replies in flight
+        "counters account for every datagram": -slack <= unaccounted <= no_integrity + slack,
     }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import SaUsage
 from pyipsec.dataplane.policy import IPAddress, Policy
-from pyipsec.dataplane.sad import SaParams, SaProtocol
+from pyipsec.dataplane.sad import SaParams, SaProtocol, check_algorithms
 
 SaKey = tuple[int, SaProtocol, IPAddress]
 
@@ -38,6 +38,7 @@ class FakeBackend:
                 return spi
 
     def add_sa(self, params: SaParams, now: float) -> None:
+        check_algorithms(params)  # what the real SAD refuses, refused here too
         key = (params.spi, params.protocol, params.dst)
         self.reserved.discard(key)
         self.sas[key] = params

@@ -156,6 +156,23 @@ class SaHardExpired:
 SadEvent = SaSoftExpired | SaHardExpired
 
 
+def check_algorithms(params: SaParams) -> None:
+    """Raise ValueError unless ``params`` names algorithms an SA can run with (the SAD's
+    checks; ``FakeBackend`` makes them too, so engine tests see what the SAD would refuse)."""
+    enc = params.encryption
+    integ = params.integrity
+    if params.protocol is SaProtocol.ESP:
+        if enc is None:
+            raise ValueError("an ESP SA needs an encryption algorithm (null included)")
+        if not enc.aead and integ is None:
+            raise ValueError("a non-AEAD ESP SA needs an integrity algorithm (null included)")
+        if enc.iv_kind is IvKind.NONE and not enc.aead and not (integ and integ.icv_size):
+            # RFC 4303 §3.2: NULL encryption and NULL integrity MUST NOT both be selected.
+            raise ValueError("ESP with null encryption needs a real integrity algorithm")
+    elif integ is None or integ.icv_size == 0:
+        raise ValueError("an AH SA needs a real integrity algorithm")
+
+
 class SecurityAssociation:
     """One installed SA: params, keyed transforms, sequence state, counters, lifetime state."""
 
@@ -185,16 +202,7 @@ class SecurityAssociation:
         self.params = params
         enc = params.encryption
         integ = params.integrity
-        if params.protocol is SaProtocol.ESP:
-            if enc is None:
-                raise ValueError("an ESP SA needs an encryption algorithm (null included)")
-            if not enc.aead and integ is None:
-                raise ValueError("a non-AEAD ESP SA needs an integrity algorithm (null included)")
-            if enc.iv_kind is IvKind.NONE and not enc.aead and not (integ and integ.icv_size):
-                # RFC 4303 §3.2: NULL encryption and NULL integrity MUST NOT both be selected.
-                raise ValueError("ESP with null encryption needs a real integrity algorithm")
-        elif integ is None or integ.icv_size == 0:
-            raise ValueError("an AH SA needs a real integrity algorithm")
+        check_algorithms(params)
         self.cipher: EspCipher | None = enc.keyed(params.enc_key) if enc is not None else None
         self.mac: Mac | None = (
             integ.keyed(params.auth_key) if integ is not None and integ.icv_size else None

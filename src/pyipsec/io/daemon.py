@@ -34,7 +34,7 @@ from pyipsec.config.store import Store
 from pyipsec.core.ikev1 import events as ike_events
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
-from pyipsec.dataplane.policy import Policy
+from pyipsec.dataplane.policy import Direction, Policy
 from pyipsec.dataplane.processor import (
     AcquireRequested,
     NatMappingChanged,
@@ -379,7 +379,18 @@ class Daemon:
             "ike": dict(self.engine.stats()),
             "ipsec": self.processor.stats.as_dict(),
             "ike-endpoint-errors": self.ike.errors if self.ike is not None else 0,
+            # packets the inbound SAs accepted (ICV and replay checks passed), by integrity
+            "inbound-sa-packets": self._inbound_packets(),
         }
+
+    def _inbound_packets(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for sa in self.sad:
+            p = sa.params
+            if p.direction is Direction.IN:
+                name = p.integrity.name if p.integrity is not None else "aead"
+                out[name] = out.get(name, 0) + sa.current_packets
+        return out
 
     def remote_peers(self) -> list[ike_events.RemotePeer]:
         return self.engine.remote_peers(time.monotonic())

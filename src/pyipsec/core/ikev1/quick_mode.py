@@ -27,9 +27,16 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Direction, Level, Policy
-from pyipsec.dataplane.sad import Lifetime, SaParams, SaProtocol, SaSelector
+from pyipsec.dataplane.sad import (
+    DEFAULT_REPLAY_WINDOW,
+    Lifetime,
+    SaParams,
+    SaProtocol,
+    SaSelector,
+)
 from pyipsec.wire.ikev1.constants import ExchangeType, NotifyMessageType, ProtocolId
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import Header
@@ -481,6 +488,15 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                 g_qm_xy=q.g_qm_xy,
             )
             enc_key, auth_key = km.split_keymat(keymat, item.encryption, item.integrity)
+            integrity = item.integrity
+            replay = DEFAULT_REPLAY_WINDOW
+            if integrity is None and item.encryption is not None and not item.encryption.aead:
+                # ESP without an Authentication Algorithm (RFC 2407 §4.5): the SAD's "null",
+                # and no anti-replay (RFC 4303 §3.4.3: the window moves only for packets whose
+                # integrity was verified; here anyone who saw the SPI could move it far ahead
+                # with one forged sequence number and have every real packet dropped)
+                integrity = registry.integrity("null")
+                replay = 0
             inbound = direction is Direction.IN
             eng.backend.add_sa(
                 SaParams(
@@ -492,8 +508,9 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                     mode=choice.mode,
                     encryption=item.encryption,
                     enc_key=enc_key,
-                    integrity=item.integrity,
+                    integrity=integrity,
                     auth_key=auth_key,
+                    replay_window=replay,
                     esn=choice.esn,
                     udp_encap=encap_in if inbound else encap_out,
                     lifetime=lifetime,

@@ -71,6 +71,18 @@ COMBOS = [
         ),
         id="des-md5-modp768",
     ),
+    pytest.param(
+        {"hash_algorithm": "sha256", "enc_algorithms": ("aes-256",), "dh_groups": ("modp2048",)},
+        ProposalProfile(
+            name="default",
+            auth_algorithms=("null",),
+            enc_algorithms=("aes-128-cbc",),
+            pfs_group=None,
+        ),
+        # found by the mutation campaign: ESP without integrity (RouterOS auth-algorithms=null)
+        # reached the SAD with no integrity algorithm instead of "null" and was refused there
+        id="esp-without-integrity",
+    ),
 ]
 
 
@@ -119,3 +131,25 @@ def test_protocols_and_modes(ah: bool, esp: bool, tunnel: bool) -> None:
     mode = Mode.TUNNEL if tunnel else Mode.TRANSPORT
     assert all(sa.mode is mode for sa in net.a.sas() + net.b.sas())
     assert {sa.direction for sa in net.b.sas()} == {Direction.IN, Direction.OUT}
+
+
+def test_esp_without_integrity_is_null_integrity_without_anti_replay() -> None:
+    """auth-algorithms=null: the SAs carry the "null" integrity the SAD expects, and no replay
+    window, which only packets with verified integrity may move (RFC 4303 §3.4.3); with one, a
+    single forged sequence number far ahead made the SA drop every real packet (found by the
+    mutation campaign)."""
+    proposal = ProposalProfile(
+        name="default", auth_algorithms=("null",), enc_algorithms=("aes-128-cbc",), pfs_group=None
+    )
+    net, pa, _ = site_to_site(proposal_a=proposal, proposal_b=proposal)
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    sas = net.a.sas() + net.b.sas()
+    assert len(sas) == 4
+    for sa in sas:
+        assert sa.integrity is not None and sa.integrity.name == "null"
+        assert sa.replay_window == 0
+    net, pa, _ = site_to_site()
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    assert {sa.replay_window for sa in net.a.sas()} == {128}
