@@ -394,12 +394,16 @@ def run_campaign(ml: MutationLab, count: int, seed: int, rate: float) -> Campaig
     return result
 
 
-# IKE engine counters that are not a drop reason (half-open-*: the admission table's events)
+# IKE engine counters that are not a received datagram's drop reason (half-open-*: the
+# admission table's events; unknown-spi*, invalid-spi-*: ESP for unknown SPIs, reported by the
+# packet engine and answered with INVALID-SPI)
 IKE_NOT_DROPS = frozenset({"received", "retransmitted", "retransmission-answered"})
 
 
 def ike_drop(key: str) -> bool:
-    return key not in IKE_NOT_DROPS and not key.startswith("half-open-")
+    return key not in IKE_NOT_DROPS and not key.startswith(
+        ("half-open-", "unknown-spi", "invalid-spi")
+    )
 
 
 def judge(r: CampaignResult) -> None:
