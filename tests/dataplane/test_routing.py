@@ -223,3 +223,35 @@ def test_a_failed_request_is_counted_and_logged_not_raised(
     assert "netlink route replace 10.1.0.0/16 failed" in caplog.text
     assert ("10.2.0.0", 16, 2207) in ipr.routes
     r.clear()
+
+
+def test_a_failed_batch_socket_is_replaced_and_the_batch_retried() -> None:
+    ipr = FakeIpr()
+    made: list[int] = []
+
+    class Broken:
+        def apply(self, ops: list[RouteOp]) -> list[int]:
+            raise OSError(105, "No buffer space available")
+
+        def close(self) -> None:
+            made.append(-1)
+
+    def batcher() -> Any:
+        made.append(1)
+        return Broken() if len(made) == 1 else ipr
+
+    r = TunRouting("pyipsec0", MARK, netlink=lambda: ipr, batcher=batcher)
+    r.setup_device(1400)
+    pairs = [(net("198.51.100.0/25"), net("203.0.113.0/25"))]
+    r.sync(pairs)
+    r.wait()
+    assert r.failures == 1 and ipr.routes == {}
+    deadline = time.monotonic() + 5
+    while not ipr.routes and time.monotonic() < deadline:  # retried by itself a second later
+        time.sleep(0.05)
+    r.wait()
+    assert set(ipr.routes) == {("203.0.113.0", 25, 2207)}
+    r.sync([*pairs, (net("198.51.100.0/25"), net("10.0.0.0/8"))])
+    r.wait()
+    assert set(ipr.routes) == {("203.0.113.0", 25, 2207), ("10.0.0.0", 8, 2207)}
+    r.clear()

@@ -45,6 +45,7 @@ FIB_RULE_INVERT = 0x2  # linux/fib_rules.h: the rule matches what its selectors 
 IP_MTU = 14  # linux/in.h: getsockopt on a connected socket gives the path MTU
 IPV6_MTU = 24  # linux/in6.h
 SO_MARK = 36
+RETRY_AFTER = 1.0  # seconds before a failed route batch is tried again
 TXQUEUELEN = 2000  # packets queued in the TUN device for the daemon to read
 EEXIST, ENOENT, ESRCH = 17, 2, 3
 
@@ -164,6 +165,7 @@ class TunRouting:
         self._wanted: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
         self._applied: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
         self._queued: Future[None] | None = None
+        self._closing = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyipsec-netlink")
 
     # -- the caller's side -----------------------------------------------------------------
@@ -185,12 +187,19 @@ class TunRouting:
             if self._queued is None:
                 self._queued = self._pool.submit(self._apply)
 
+    def _retry(self) -> None:
+        with self._lock:
+            if self._queued is None and not self._closing:
+                self._queued = self._pool.submit(self._apply)
+
     def wait(self, timeout: float = 30) -> None:
         """Block until every ``sync()`` so far is applied."""
         self._pool.submit(lambda: None).result(timeout=timeout)
 
     def clear(self) -> None:
         """Remove every route and rule installed or adopted, and stop the worker (blocking)."""
+        with self._lock:
+            self._closing = True
         try:
             self._pool.submit(self._clear).result(timeout=30)
         finally:
@@ -358,9 +367,21 @@ class TunRouting:
         """Apply route changes in batches and record what the kernel accepted."""
         if not ops:
             return
-        if self._routes_out is None:
-            self._routes_out = self._batcher()
-        results = self._routes_out.apply(ops)
+        try:
+            if self._routes_out is None:
+                self._routes_out = self._batcher()
+            results = self._routes_out.apply(ops)
+        except OSError as exc:  # the socket itself failed: a new one, and the next sync retries
+            self.failures += 1
+            log.warning("netlink route batch of %d changes failed: %s", len(ops), exc)
+            if self._routes_out is not None:
+                self._routes_out.close()
+            self._routes_out = None
+            self._applied = None
+            timer = threading.Timer(RETRY_AFTER, self._retry)
+            timer.daemon = True
+            timer.start()
+            return
         stale = 0
         for op, error in zip(ops, results, strict=True):
             if op.replace:
