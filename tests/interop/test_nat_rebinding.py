@@ -117,6 +117,11 @@ def test_b_follows_a_rebinding_nat_and_only_after_authentication(
             print(f"tunnel back {took:.1f}s after the NAT rebound")
             moved = [x for x in log_text(db_).splitlines() if "NAT mapping of" in x]
             assert len(moved) == 1 and f"{FIRST} -> {SECOND}" in moved[0], log_text(db_)
+            assert "(2 SAs, 1 IKE SAs moved)" in moved[0], moved  # IKE follows too
+            # ... and works there: without SAs, b negotiates new ones through the moved IKE SA
+            console(db_.db, "/ip ipsec installed-sa flush")
+            ping_until(lab, b, LAN_B, LAN_A, timeout=15, fail_on=db_)
+            assert all(str(SECOND) in r for r in b_inbound(db_.db)), b_inbound(db_.db)
             rows = b_inbound(db_.db)
             assert rows and all(str(SECOND) in r for r in rows), rows
             assert ATTACKER not in {int(p) for p in re.findall(r":(\d+)", " ".join(rows))}
