@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import stat
 from pathlib import Path
 
 from pyipsec.config.store import Store
@@ -136,4 +137,12 @@ def test_a_failing_command_does_not_make_the_store_read_everything_again(
     store.transaction(lambda c: c.table(PROPOSAL).add({"name": "p"}))
     assert not [s for s in statements if "FROM items" in s]
     assert [it.values.get("name") for it in store.snapshot().table(PROPOSAL)] == ["default", "p"]
+    store.close()
+
+
+def test_the_write_ahead_log_files_are_private_too(tmp_path: Path) -> None:
+    store = _store_with(tmp_path / "c.db", 3)
+    logs = [tmp_path / "c.db-wal", tmp_path / "c.db-shm"]
+    assert all(p.exists() for p in logs)  # the journal is a write-ahead log
+    assert [stat.S_IMODE(p.stat().st_mode) for p in logs] == [0o600, 0o600]
     store.close()

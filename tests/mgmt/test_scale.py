@@ -64,10 +64,13 @@ def test_count_only_visits_no_item(tmp_path: Path) -> None:
     console.session.runtime = runtime
     assert console.ok("/ip ipsec policy print count-only").strip() == "301"
     assert runtime.visits == 0
-    # with a condition every item is looked at, and the count is the matching ones
+    # an equality on configured properties compares values only (no flags, no live state)
     assert console.ok("/ip ipsec policy print count-only where dst-address=10.200.0.7/32") == (
         "2\n"
     )
+    assert runtime.visits == 0
+    # any other condition sees each item as print shows it, live state included
+    assert console.ok('/ip ipsec policy print count-only where comment~"hub"') == "0\n"
     assert runtime.visits >= 301
 
 

@@ -108,9 +108,11 @@ class Menu:
     line_format: str = ""  # plain `print` renders each row as this str.format line (`/log`)
     legacy: Mapping[str, LegacyRule] = field(default_factory=dict)
     _by_name: Mapping[str, Property] = field(init=False, compare=False, repr=False)
+    _flag_names: tuple[str, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {p.name: p for p in self.properties})
+        object.__setattr__(self, "_flag_names", tuple(f.name for g in self.flags for f in g))
 
     @property
     def name(self) -> str:
@@ -125,7 +127,7 @@ class Menu:
 
     @property
     def flag_names(self) -> tuple[str, ...]:
-        return tuple(f.name for group in self.flags for f in group)
+        return self._flag_names
 
     @property
     def writable(self) -> tuple[Property, ...]:

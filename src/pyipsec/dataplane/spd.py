@@ -57,8 +57,9 @@ __all__ = ["Spd", "policy_matches"]
 CACHE_SIZE = 4096
 
 # Rank of an entry in evaluation order: smaller is evaluated first.
-# (-priority, insertion sequence number): higher priority first, then earlier addition.
-_Rank = tuple[int, int]
+# (-priority, insertion sequence number): higher priority first, then earlier addition. A
+# policy inserted between two others (``Spd.insert``) gets a fractional number between theirs.
+_Rank = tuple[int, float]
 # (IP version, src prefix length, dst prefix length)
 _BucketKey = tuple[int, int, int]
 # Outbound view of a selector: (version, local, version, remote, protocol, lport, rport)
@@ -157,6 +158,32 @@ class Spd:
         Raises ``ValueError`` if a policy with the same id is present or if ``src`` and ``dst``
         are of different IP versions.
         """
+        self._insert(policy, self._seq + 1)
+        self._seq += 1
+
+    def insert(self, policy: Policy, *, after: int | None, before: int | None) -> bool:
+        """Add ``policy`` between two present policies in order of addition: after the one
+        with id ``after`` (None: before everything) and before the one with id ``before``
+        (None: after everything). The caller names neighbours that are adjacent in that
+        order. One change, whatever the SPD's size (a configuration edit in the middle of a
+        long policy list is not a rebuild).
+
+        Returns False, changing nothing, when no order value is left between the two (many
+        insertions at one place); the caller then rebuilds with ``replace_all``.
+        """
+        lo = self._entries[after].rank[1] if after is not None else None
+        hi = self._entries[before].rank[1] if before is not None else None
+        if hi is None:  # at the end: as add()
+            self._insert(policy, self._seq + 1)
+            self._seq += 1
+            return True
+        seq = hi - 1 if lo is None else (lo + hi) / 2
+        if lo is not None and not lo < seq < hi:
+            return False  # float halving reached its precision
+        self._insert(policy, seq)
+        return True
+
+    def _insert(self, policy: Policy, seq: float) -> None:
         if policy.id in self._entries:
             raise ValueError(f"policy id {policy.id} already in the SPD")
         if policy.src.version != policy.dst.version:
@@ -172,10 +199,9 @@ class Spd:
                 dst_mask=masks[policy.dst.prefixlen],
             )
             self._buckets[key] = bucket
-        self._seq += 1
         entry = _Entry(
             policy=policy,
-            rank=(-policy.priority, self._seq),
+            rank=(-policy.priority, seq),
             bucket=key,
             pair=(int(policy.src.network_address), int(policy.dst.network_address)),
         )
@@ -234,6 +260,11 @@ class Spd:
             entries = sorted(self._entries.values(), key=lambda e: e.rank)
             self._sorted = [e.policy for e in entries]
         return iter(self._sorted)
+
+    def first_added(self, policy_ids: Iterable[int]) -> int | None:
+        """Of the present policies with these ids, the one added first (None if none is)."""
+        present = [self._entries[i] for i in policy_ids if i in self._entries]
+        return min(present, key=lambda e: e.rank[1]).policy.id if present else None
 
     def get(self, policy_id: int) -> Policy | None:
         """The policy with id ``policy_id``, or None."""

@@ -159,6 +159,7 @@ class Daemon:
         self.ike: IkeEndpoint | None = None
         self._spd_configured: tuple[Policy, ...] | None = None
         self._spd_dynamic: dict[int, Policy] = {}
+        self._applied_generation = -1
         self.control: ControlServer | None = None
         self.compiled: Compiled | None = None
         self.manual: dict[tuple[int, int, str], SaParams] = {}
@@ -180,9 +181,18 @@ class Daemon:
             raise DaemonError(f"import of {path} failed: {''.join(out).strip()}")
 
     def apply_config(self) -> None:
-        """Bring the SPD, the manual SAs and the routes in line with the configuration."""
+        """Bring the SPD, the manual SAs and the routes in line with the configuration.
+
+        Called after every control-socket request and once a second: when the database's
+        change counter has not moved nothing is read or compiled. After a change only the
+        changed policies are compiled again (config.compile keeps records per item) and the
+        SPD receives only the difference (see ``_sync_spd``)."""
         assert self.store is not None
-        compiled = compile_config(self.store.load())
+        generation = self.store.generation()  # before the read: a later write is seen next time
+        if generation == self._applied_generation:
+            return
+        compiled = compile_config(self.store.snapshot())
+        self._applied_generation = generation
         if compiled == self.compiled:
             return
         for problem in compiled.problems:
@@ -222,28 +232,63 @@ class Daemon:
     def _sync_spd(self) -> None:
         """SPD and routes = configured policies + IKE's dynamic (generate-policy) ones.
 
-        IKE adds and removes dynamic policies one at a time, possibly hundreds in a burst:
-        while the configured part is unchanged only the difference is applied (the SPD keeps
-        its order: configured first, dynamic after), so a burst costs O(N), not O(N^2)."""
+        The SPD keeps its order: configured policies in list order first, dynamic ones after.
+        Both parts take only the difference: IKE adds and removes dynamic policies one at a
+        time, possibly hundreds in a burst, and a console command changes a few configured
+        ones of possibly thousands. A configured policy that is new or changed is inserted
+        between its neighbours (``Spd.insert``); a reordering of unchanged policies (``move``)
+        or a change of a large part of the list rebuilds the SPD with ``replace_all``."""
         configured = self.compiled.policies if self.compiled is not None else ()
         policies = self.backend.policies(configured)
-        if configured == self._spd_configured:
-            wanted = {p.id: p for p in policies[len(configured) :]}
-            for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
-                self.spd.remove(pid)
-                del self._spd_dynamic[pid]
-            for pid, policy in wanted.items():
-                if self._spd_dynamic.get(pid) != policy:
-                    if pid in self._spd_dynamic:
-                        self.spd.remove(pid)
-                    self.spd.add(policy)
-                    self._spd_dynamic[pid] = policy
-        else:
-            self.spd.replace_all(policies)
+        if configured != self._spd_configured:
+            old = self._spd_configured
+            if old is None or not self._update_configured(old, configured):
+                self.spd.replace_all(policies)
+                self._spd_dynamic = {p.id: p for p in policies[len(configured) :]}
             self._spd_configured = tuple(configured)
-            self._spd_dynamic = {p.id: p for p in policies[len(configured) :]}
+        wanted = {p.id: p for p in policies[len(configured) :]}
+        for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
+            self.spd.remove(pid)
+            del self._spd_dynamic[pid]
+        for pid, policy in wanted.items():
+            if self._spd_dynamic.get(pid) != policy:
+                if pid in self._spd_dynamic:
+                    self.spd.remove(pid)
+                self.spd.add(policy)
+                self._spd_dynamic[pid] = policy
         if self.dataplane is not None:
             self.dataplane.sync_policies(policies)
+
+    def _update_configured(self, old: tuple[Policy, ...], new: tuple[Policy, ...]) -> bool:
+        """Turn the SPD's configured part from ``old`` into ``new`` by removing and inserting
+        the changed policies; False (the caller rebuilds) when that is not the cheaper way."""
+        old_by_id = {p.id: p for p in old}
+        new_by_id = {p.id: p for p in new}
+        gone = {
+            pid
+            for pid, p in old_by_id.items()
+            if (q := new_by_id.get(pid)) is None or (q is not p and q != p)
+        }
+        fresh = [i for i, p in enumerate(new) if p.id not in old_by_id or p.id in gone]
+        if len(gone) + len(fresh) > max(64, len(new) // 8):
+            return False
+        kept_old = [p.id for p in old if p.id not in gone]
+        kept_new = [p.id for p in new if p.id in old_by_id and p.id not in gone]
+        if kept_old != kept_new:
+            return False  # unchanged policies moved
+        for pid in gone:
+            self.spd.remove(pid)
+        pending = set(fresh)
+        for i in fresh:
+            after = new[i - 1].id if i > 0 else None
+            j = i + 1
+            while j in pending:
+                j += 1
+            before = new[j].id if j < len(new) else self.spd.first_added(self._spd_dynamic)
+            if not self.spd.insert(new[i], after=after, before=before):
+                return False
+            pending.discard(i)
+        return True
 
     # -- life cycle ----------------------------------------------------------------------
 

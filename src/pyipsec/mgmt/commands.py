@@ -228,10 +228,17 @@ def _getter(
 
 
 def _normalizer(menu: Menu) -> Callable[[str, str], str]:
+    """Canonical text of a value in a condition; each value is parsed once per command, not
+    once per item it is compared with."""
+    done: dict[tuple[str, str], str] = {}
+
     def normalize(name: str, text: str) -> str:
         if name == ".id" or not menu.has(name):
             return text
-        return menu.prop(name).type.parse(text)
+        key = (name, text)
+        if key not in done:
+            done[key] = menu.prop(name).type.parse(text)  # a ValueError is not kept
+        return done[key]
 
     return normalize
 
@@ -481,16 +488,60 @@ def cmd_move(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     return Result()
 
 
-def _matching(
-    session: Session, config: Config, menu: Menu, node: query.Node | None
-) -> list[tuple[Item, frozenset[str]]]:
-    invalid = invalid_items(config).get(menu.path, set())
+def _equalities(
+    menu: Menu, node: query.Node | None, normalize: Callable[[str, str], str]
+) -> list[tuple[str, str]] | None:
+    """``[(prop, canonical value)]`` when ``node`` only tests configured properties for
+    equality (``find src-address=10.1.0.0/16``, the form scripts and exports use), else None."""
+    if isinstance(node, query.Cmp):
+        node = query.And(operands=(node,))
+    if not isinstance(node, query.And) or not node.operands:
+        return None
     out = []
+    for operand in node.operands:
+        if not isinstance(operand, query.Cmp) or operand.op != "=":
+            return None
+        name = operand.prop
+        if not menu.has(name) or menu.prop(name).readonly or name in menu.flag_names:
+            return None
+        try:
+            out.append((name, normalize(name, operand.value)))
+        except ValueError:
+            out.append((name, operand.value))
+    return out
+
+
+def _matching(
+    session: Session,
+    config: Config,
+    menu: Menu,
+    node: query.Node | None,
+    *,
+    flags: bool = True,
+) -> list[tuple[Item, frozenset[str]]]:
+    """The items ``node`` selects, with their flags (empty when ``flags`` is False). Flags
+    (and the verification behind ``invalid``) are worked out before the test only for a
+    condition that names a flag, otherwise only for the items selected."""
     normalize = _normalizer(menu)
+    early = node is not None and not query.props_of(node).isdisjoint(menu.flag_names)
+    invalid = invalid_items(config).get(menu.path, set()) if early or flags else set()
+    equal = _equalities(menu, node, normalize)
+    out = []
     for item in listing(session, config, menu):
-        flags = item_flags(session, config, menu, item, invalid)
-        if node is None or query.evaluate(node, _getter(session, menu, item, flags), normalize):
-            out.append((item, flags))
+        if equal is not None:  # prop=value [and ...]: compared straight, no per-item getter
+            if all(value_of(menu, item, name) == value for name, value in equal):
+                out.append(
+                    (
+                        item,
+                        item_flags(session, config, menu, item, invalid) if flags else frozenset(),
+                    )
+                )
+            continue
+        found = item_flags(session, config, menu, item, invalid) if early else frozenset()
+        if node is None or query.evaluate(node, _getter(session, menu, item, found), normalize):
+            if flags and not early:
+                found = item_flags(session, config, menu, item, invalid)
+            out.append((item, found))
     return out
 
 
@@ -532,7 +583,8 @@ def cmd_find(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     if menu.kind is MenuKind.RUNTIME_LIST:
         ids = [r.id for r in _runtime_matching(session, menu, node)]
     else:
-        ids = [it.id for it, _ in _matching(session, session.store.snapshot(), menu, node)]
+        config = session.store.snapshot()
+        ids = [it.id for it, _ in _matching(session, config, menu, node, flags=False)]
     return Result(ret=";".join(format_id(i) for i in ids))
 
 
@@ -561,8 +613,10 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     item_ids = resolve(session, config, menu, args.get("numbers", ""))
     if len(item_ids) != 1:
         raise no_such_item()
-    for item, flags in _matching(session, config, menu, None):
+    for item in listing(session, config, menu):
         if item.id == item_ids[0]:
+            invalid = invalid_items(config).get(menu.path, set())
+            flags = item_flags(session, config, menu, item, invalid)
             return Result(ret=_getter(session, menu, item, flags)(name) or "")
     raise no_such_item()
 
@@ -615,10 +669,12 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         return Result(table=PrintResult(menu=menu, mode=mode, count=count))
     else:
         config = session.store.snapshot()
-        matched = _matching(session, config, menu, node)
+        matched = _matching(session, config, menu, node, flags=mode != "count-only")
         if "from" in args:
             wanted = set(resolve(session, config, menu, args["from"]))
             matched = [(it, fl) for it, fl in matched if it.id in wanted]
+        if mode == "count-only":  # the number is all it shows
+            return Result(table=PrintResult(menu=menu, mode=mode, count=len(matched)))
         for n, (item, flags) in enumerate(matched):
             get = _getter(session, menu, item, flags)
             rows.append(

@@ -1,0 +1,144 @@
+"""The daemon's configuration apply path: a console command reaches the SPD as its difference.
+
+No root needed: the daemon object is driven without its data plane (``apply_config`` is what
+the control socket calls after every request). Everything is counted, nothing is timed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyipsec.config.store import Store
+from pyipsec.dataplane.policy import Policy
+from pyipsec.io import daemon as daemon_module
+from pyipsec.io.daemon import Daemon, DaemonOptions
+from pyipsec.mgmt.cli.interpreter import Interpreter
+
+
+class Calls:
+    """Counts the SPD's change operations."""
+
+    def __init__(self, spd: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.log: list[str] = []
+        for name in ("add", "insert", "remove", "replace_all"):
+            real = getattr(spd, name)
+            monkeypatch.setattr(spd, name, self._wrap(name, real))
+
+    def _wrap(self, name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.log.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    def take(self) -> list[str]:
+        out, self.log = sorted(self.log), []
+        return out
+
+
+def _daemon(tmp_path: Path, policies: int) -> tuple[Daemon, Interpreter]:
+    db = tmp_path / f"{policies}.db"
+    d = Daemon(DaemonOptions(db=db))
+    d.store = Store(db)
+    out: list[str] = []
+    interp = Interpreter(d.session(), write=out.append)
+    lines = [
+        f"add src-address=10.{n // 250}.{n % 250}.0/24 dst-address=10.200.{n // 250}.{n % 250}"
+        for n in range(policies)
+    ]
+    assert interp.run("/ip ipsec policy\n" + "\n".join(lines)), out
+    d.apply_config()
+    return d, interp
+
+
+def _run(d: Daemon, interp: Interpreter, text: str) -> None:
+    assert interp.run(text), text
+    d.apply_config()
+
+
+def _spd_ids(d: Daemon) -> list[int]:
+    return [p.id for p in d.spd]
+
+
+def _configured_ids(d: Daemon) -> list[int]:
+    assert d.compiled is not None
+    return [p.id for p in d.compiled.policies]
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_the_spd_receives_only_the_changed_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    d, interp = _daemon(tmp_path, size)
+    calls = Calls(d.spd, monkeypatch)
+    _run(d, interp, "/ip ipsec policy add src-address=10.99.0.0/24 dst-address=10.98.0.0/24")
+    assert calls.take() == ["insert"]
+    _run(
+        d,
+        interp,
+        "/ip ipsec policy add src-address=10.97.0.0/24 dst-address=10.98.0.0/24 place-before=3",
+    )
+    assert calls.take() == ["insert"]
+    _run(d, interp, "/ip ipsec policy set [ find src-address=10.99.0.0/24 ] priority=3")
+    assert calls.take() == ["insert", "remove"]  # the changed record replaces the old one
+    _run(d, interp, "/ip ipsec policy disable 5")
+    assert calls.take() == ["remove"]
+    _run(d, interp, "/ip ipsec policy enable 5")
+    assert calls.take() == ["insert"]
+    _run(d, interp, "/ip ipsec policy remove [ find src-address=10.97.0.0/24 ]")
+    assert calls.take() == ["remove"]
+    _run(d, interp, "/ip ipsec policy print count-only")
+    assert calls.take() == []
+    # and the SPD holds exactly the configured policies, in evaluation order
+    assert sorted(_spd_ids(d)) == sorted(_configured_ids(d))
+    assert _spd_ids(d)[0] == _configured_ids(d)[-1]  # priority 3 first, then list order
+    assert _spd_ids(d)[1:] == _configured_ids(d)[:-1]
+
+
+def test_inserted_policies_keep_list_order_and_stay_before_dynamic_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d, interp = _daemon(tmp_path, 20)
+    dynamic = Policy(id=1 << 40, src=ip_network("10.77.0.0/24"), dst=ip_network("10.78.0.0/24"))
+    d.backend.add_policy(dynamic)
+    assert _spd_ids(d)[-1] == dynamic.id
+    calls = Calls(d.spd, monkeypatch)
+    for n in range(30):  # many at one place, then at the end (before the dynamic one)
+        _run(
+            d,
+            interp,
+            f"/ip ipsec policy add src-address=10.60.{n}.0/24 dst-address=10.61.0.0/24 "
+            "place-before=4",
+        )
+        _run(d, interp, f"/ip ipsec policy add src-address=10.62.{n}.0/24 dst-address=10.61.0.0/24")
+        assert _spd_ids(d) == [*_configured_ids(d), dynamic.id]
+    assert "replace_all" not in calls.take()
+    _run(d, interp, "/ip ipsec policy move 7 2")  # a reordering: rebuilt, still right
+    assert calls.take() == ["replace_all"]
+    assert _spd_ids(d) == [*_configured_ids(d), dynamic.id]
+
+
+def test_nothing_is_compiled_while_the_configuration_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d, interp = _daemon(tmp_path, 50)
+    compiles: list[int] = []
+    real = daemon_module.compile_config
+    monkeypatch.setattr(daemon_module, "compile_config", lambda c: compiles.append(1) or real(c))
+    for _ in range(5):  # what the control socket and the once-a-second tick do
+        _run(d, interp, "/ip ipsec policy print count-only")
+        d.apply_config()
+    assert compiles == []
+    _run(d, interp, "/ip ipsec policy set 3 comment=x")
+    assert compiles == [1]
+    # a change made by another process (the console writing the database directly)
+    with Store(d.options.db) as other:
+        other.transaction(lambda c: c.table(("ip", "ipsec", "policy")).remove(5))
+    d.apply_config()
+    assert compiles == [1, 1]
+    assert 5 not in _spd_ids(d)
