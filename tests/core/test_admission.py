@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, Standing
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, Standing
 
 PEER = ipaddress.ip_address("198.51.100.7")
 OTHER = [ipaddress.ip_address(f"203.0.113.{i}") for i in range(1, 60)]
@@ -90,3 +90,12 @@ def test_churn_stays_bounded() -> None:
         assert len(t) <= 64
     assert gone + len(t) == 20_000
     assert max(t.count(s) for s in OTHER[:50]) <= 32
+
+
+def test_key_pair_budget_is_per_standing_and_refills() -> None:
+    budget = KeyPairBudget(AdmissionLimits(key_pairs_per_second=10))
+    assert sum(budget.take(Standing.UNKNOWN, 0.0) for _ in range(50)) == 10
+    assert budget.take(Standing.CONFIGURED, 0.0)  # another standing has its own bucket
+    assert not budget.take(Standing.UNKNOWN, 0.05)  # half a token so far
+    assert budget.take(Standing.UNKNOWN, 0.1)
+    assert sum(budget.take(Standing.UNKNOWN, 100.0) for _ in range(50)) == 10  # one second's

@@ -33,6 +33,12 @@ configured host is large on purpose: its whole cost is memory (a few KB per entr
 
 Entries also expire ``timeout`` seconds after they were made. Sans-IO: time comes in as
 ``now``; the engine asks ``next_deadline()`` and calls ``expire(now)``.
+
+Some first messages cannot be answered without a key pair (IKEv1 aggressive mode carries KE in
+message 2; IKEv2 IKE_SA_INIT likewise). Bounding their number does not bound their cost, so
+they also draw from a ``KeyPairBudget``: a token bucket per standing (``key_pairs_per_second``,
+as much again in reserve), so that a flood of them costs a few per cent of a core and a flood
+from unknown addresses cannot spend the budget of configured or proven ones.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ __all__ = [
     "AdmissionLimits",
     "Discarded",
     "HalfOpenTable",
+    "KeyPairBudget",
     "Standing",
 ]
 
@@ -71,6 +78,7 @@ class AdmissionLimits:
     half_open_max: int = 2048
     per_source: tuple[int, int, int] = (32, 1024, 1024)  # by Standing
     timeout: float = 10.0  # seconds an unproven exchange waits for the initiator's answer
+    key_pairs_per_second: float = 100.0  # per standing, for first messages that need one
 
     def share(self, standing: Standing) -> int:
         return max(1, min(self.per_source[standing], self.half_open_max))
@@ -193,3 +201,26 @@ class HalfOpenTable(Generic[K, V]):
             del self._by_source[entry.source]
         del self._by_standing[entry.standing][key]
         return entry
+
+
+class KeyPairBudget:
+    """Token buckets, one per standing, for first messages that need a key pair at once
+    (module docstring). A bucket holds at most one second's worth of tokens."""
+
+    def __init__(self, limits: AdmissionLimits | None = None) -> None:
+        self.rate = (limits or AdmissionLimits()).key_pairs_per_second
+        self._tokens = [self.rate for _ in Standing]
+        self._at: list[float | None] = [None for _ in Standing]
+
+    def take(self, standing: Standing, now: float) -> bool:
+        """Spend one key pair for a source of ``standing``; False when the bucket is empty."""
+        last = self._at[standing]
+        if last is not None and now > last:
+            self._tokens[standing] = min(
+                self.rate, self._tokens[standing] + (now - last) * self.rate
+            )
+        self._at[standing] = now if last is None else max(now, last)
+        if self._tokens[standing] < 1.0:
+            return False
+        self._tokens[standing] -= 1.0
+        return True

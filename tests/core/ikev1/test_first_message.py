@@ -7,7 +7,7 @@ import dataclasses
 import ipaddress
 import itertools
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
 from pyipsec.core.ikev1.events import (
     Datagram,
     DatagramDropped,
@@ -15,6 +15,7 @@ from pyipsec.core.ikev1.events import (
     IkeSaEstablished,
 )
 from pyipsec.core.ikev1.ike_sa import IkeSa
+from pyipsec.core.profiles import ExchangeMode, Identity
 
 from .exchanges.harness import A_ADDR, B_ADDR, Net, configure, peer, site_to_site
 
@@ -184,3 +185,23 @@ def test_a_repeated_first_message_is_answered_from_the_reply_cache() -> None:
     net.run(5)
     assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
     assert net.b.engine.ike[d1.data[:8]] is from_cache
+
+
+def test_aggressive_mode_first_messages_draw_on_a_key_pair_budget() -> None:
+    """Aggressive mode must answer message 1 with a KE: a flood of them gets a bounded number
+    of key pairs a second, and the real peer gets through once the bucket refills."""
+    ids = {"exchange_mode": ExchangeMode.AGGRESSIVE}
+    net, pa, _ = site_to_site(
+        peer_a={**ids, "my_id": Identity(kind="fqdn", value="a.lab.example")},
+        peer_b={**ids, "my_id": Identity(kind="fqdn", value="b.lab.example")},
+    )
+    eng = net.b.engine
+    eng.key_pairs = KeyPairBudget(AdmissionLimits(key_pairs_per_second=20))
+    d1 = first_message(net, pa)
+    flood(net, d1, 500)
+    assert eng.stats()["half-open-admitted"] == 20 and eng.stats()["half-open-rate"] == 480
+    assert all(sa.ke is not None for sa in half_open(net))  # those did cost a key pair
+    net.now += 1.0
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)

@@ -34,7 +34,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
 from pyipsec.core.profiles import (
     PeerProfile,
     ProposalProfile,
@@ -125,6 +125,7 @@ class Ikev1Engine:
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
         self.first_replies = first_message.ReplyCache()
+        self.key_pairs = KeyPairBudget(admission)
         self.children: list[ChildSa] = []
         self._out: list[Datagram] = []
         self._events: list[Event] = []

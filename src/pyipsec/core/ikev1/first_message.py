@@ -16,8 +16,9 @@ bounded (the policy is in ``pyipsec.core.admission``):
    stored reply again, ``Ikev1Engine.answer_retransmission``);
 5. the first message that carries our responder cookie proves the initiator receives our
    replies: ``promote`` moves the SA to the engine's IKE SAs, and only then does it cost DH
-   work and retransmissions. Aggressive mode must send its KE in message 2, so there the
-   table's bounds are the only protection (RFC 2409 §5 gives the responder no choice).
+   work and retransmissions. Aggressive mode must send its KE in message 2 (RFC 2409 §5
+   gives the responder no choice), so its first messages also draw on a key-pair budget per
+   standing (``half-open-rate`` when it is spent).
 
 A flood repeats one message with fresh cookies, so the outcome of a main-mode message 1 is
 remembered (``ReplyCache``): the same bytes after the initiator cookie, for the same peer
@@ -105,6 +106,8 @@ def receive(
     rank = standing(eng, peer, src[0])
     if not eng.half_open.admits(src[0], rank):
         raise Dropped("half-open-limit")
+    if kind is ExchangeKind.AGGRESSIVE and not eng.key_pairs.take(rank, now):
+        raise Dropped("half-open-rate")
     fp = fingerprint(data)
     cached = eng.first_replies.get(peer, data) if kind is ExchangeKind.MAIN else None
     if cached is not None:
