@@ -7,15 +7,22 @@ import dataclasses
 import ipaddress
 import itertools
 
+import pytest
+
 from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
+from pyipsec.core.ikev1 import first_message as first_message_module
 from pyipsec.core.ikev1.events import (
     Datagram,
     DatagramDropped,
     HalfOpenDiscarded,
     IkeSaEstablished,
+    NegotiationFailed,
 )
 from pyipsec.core.ikev1.ike_sa import IkeSa
 from pyipsec.core.profiles import ExchangeMode, Identity
+from pyipsec.wire.ikev1.constants import NotifyMessageType
+from pyipsec.wire.ikev1.message import parse_message
+from pyipsec.wire.ikev1.payloads import NotifyPayload
 
 from .exchanges.harness import A_ADDR, B_ADDR, Net, configure, peer, site_to_site
 
@@ -205,3 +212,30 @@ def test_aggressive_mode_first_messages_draw_on_a_key_pair_budget() -> None:
     eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)
     net.run(5)
     assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+
+
+def test_a_refused_first_message_is_refused_again_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    net, pa, _ = site_to_site(peer_b={"enc_algorithms": ("aes-256",)})  # A offers aes-128, 3des
+    parsed: list[bytes] = []
+    real_parse = first_message_module.parse_message
+
+    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
+        parsed.append(data)
+        return real_parse(data)
+
+    monkeypatch.setattr(first_message_module, "parse_message", counting_parse)
+    d1 = first_message(net, pa)
+    eng = net.b.engine
+    for i in range(100):
+        eng.receive_datagram(bytes([i + 1]) * 8 + d1.data[8:], d1.src, d1.dst, net.now)
+    replies = eng.datagrams_to_send()
+    assert len(parsed) == 1 and len(replies) == 100
+    assert [r.data[:8] for r in replies] == [bytes([i + 1]) * 8 for i in range(100)]
+    for r in replies:
+        (notify,) = parse_message(r.data).all(NotifyPayload)
+        assert notify.notify_type == NotifyMessageType.NO_PROPOSAL_CHOSEN
+    failed = [e for e in eng.pop_events() if isinstance(e, NegotiationFailed)]
+    assert len(failed) == 100 and "NO_PROPOSAL_CHOSEN" in failed[0].reason
+    assert half_open(net) == [] and eng.ike == {}

@@ -23,8 +23,8 @@ bounded (the policy is in ``pyipsec.core.admission``):
 A flood repeats one message with fresh cookies, so the outcome of a main-mode message 1 is
 remembered (``ReplyCache``): the same bytes after the initiator cookie, for the same peer
 entry, give the same choice and the same reply but for the cookies (RFC 2409 §5: message 2 is
-the SA answer and vendor IDs only). A hit costs no parsing, no proposal selection and no
-encoding.
+the SA answer and vendor IDs only), or the same refusal (e.g. NO-PROPOSAL-CHOSEN). A hit
+costs no parsing, no proposal selection and no encoding.
 """
 
 from __future__ import annotations
@@ -61,25 +61,37 @@ class _Answer:
     reply: bytes  # our message 2; its cookies are replaced for each use
 
 
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    peer: PeerProfile
+    error: ProtocolError  # what absorbing the message raised (e.g. NO-PROPOSAL-CHOSEN)
+
+
 class ReplyCache:
-    """Outcomes of main-mode first messages by (peer entry, bytes after the initiator
-    cookie); small, emptied when full (a flood repeats one message)."""
+    """Outcomes of main-mode first messages, answers and refusals, by (peer entry, bytes
+    after the initiator cookie); small, emptied when full (a flood repeats one message)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._answers: dict[tuple[int, bytes], _Answer] = {}
+        self._outcomes: dict[tuple[int, bytes], _Answer | _Refusal] = {}
 
-    def get(self, peer: PeerProfile, data: bytes) -> _Answer | None:
-        answer = self._answers.get((peer.id, data[8:]))
-        return answer if answer is not None and answer.peer is peer else None
+    def get(self, peer: PeerProfile, data: bytes) -> _Answer | _Refusal | None:
+        outcome = self._outcomes.get((peer.id, data[8:]))
+        return outcome if outcome is not None and outcome.peer is peer else None
 
     def put(self, peer: PeerProfile, data: bytes, sa: IkeSa) -> None:
         if sa.dead or sa.retransmit is None:
             return
-        if len(self._answers) >= self.size:
-            self._answers.clear()
         state = tuple(getattr(sa, name) for name in MESSAGE_1_STATE)
-        self._answers[(peer.id, data[8:])] = _Answer(peer, state, sa.retransmit.data)
+        self._store(peer, data, _Answer(peer, state, sa.retransmit.data))
+
+    def refused(self, peer: PeerProfile, data: bytes, error: ProtocolError) -> None:
+        self._store(peer, data, _Refusal(peer, error))
+
+    def _store(self, peer: PeerProfile, data: bytes, outcome: _Answer | _Refusal) -> None:
+        if len(self._outcomes) >= self.size:
+            self._outcomes.clear()
+        self._outcomes[(peer.id, data[8:])] = outcome
 
 
 def standing(eng: Ikev1Engine, peer: PeerProfile, address: IPAddress) -> Standing:
@@ -110,10 +122,9 @@ def receive(
         raise Dropped("half-open-rate")
     fp = fingerprint(data)
     cached = eng.first_replies.get(peer, data) if kind is ExchangeKind.MAIN else None
-    if cached is not None:
+    if isinstance(cached, _Answer):
         _answer_from_cache(eng, cached, header, src, dst, rank, fp, now)
         return
-    msg = parse_message(data)
     sa = IkeSa(
         cky_i=header.initiator_cookie,
         cky_r=eng._cookie(),
@@ -125,10 +136,18 @@ def receive(
         created=now,
         last_heard=now,
     )
+    if isinstance(cached, _Refusal):
+        eng._phase1_failed(
+            sa, cached.error, now, answer=isinstance(cached.error, RemoteProtocolError)
+        )
+        return
+    msg = parse_message(data)
     ctx = eng._context(sa, now, src, dst)
     try:
         phase1.absorb(sa, phase1.EXCHANGES[kind][0], msg, ctx)
     except ProtocolError as e:
+        if kind is ExchangeKind.MAIN:
+            eng.first_replies.refused(peer, data, e)
         eng._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
         return
     except phase1.AuthError as e:
