@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -67,7 +68,9 @@ def main() -> int:
     print(f"{'all':14s} {len(times):4d} {statistics.median(times):9.2f} {max(times):8.2f}")
     print("configuration export unchanged after every restart: yes (checked per run)")
     print(f"INITIAL-CONTACT parsed by strongSwan: {contacts} times")
-    print(f"strongSwan IKE SAs at the end: {listed.count('v1: #')}")
+    established = len(re.findall(r"v1: #\d+, ESTABLISHED", listed))
+    print(f"strongSwan IKE SAs at the end: {listed.count('v1: #')}, established {established}")
+    print(listed)
     return 0
 
 

@@ -20,8 +20,9 @@ each restart (the peer drops the dead instance's SAs on it).
 
 Moment kinds: ``phase1`` (connections killed, a ping starts phase 1, kill within 0.4 s),
 ``quick-mode`` (kill shortly after pyipsec logs IkeSaEstablished), ``rekey`` (strongSwan is told
-to rekey the child SA; kill within 0.4 s), ``console-write`` (a ``/ip ipsec peer add`` over the
-control socket; kill within 0.15 s), ``traffic`` (a ping every 5 ms; kill within 1 s).
+to rekey the child SA, or the IKE SA every other time; kill within 0.4 s), ``console-write``
+(a ``/ip ipsec peer add`` over the control socket; kill within 0.15 s), ``traffic`` (a ping
+every 5 ms; kill within 1 s).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class CrashCycle:
     results: list[RunResult] = field(default_factory=list)
     baseline: str = ""
     with_probe: str = ""
+    rekeys: int = 0
 
     def prepare(self) -> None:
         """Bring the tunnel up once and record the exports with and without the probe."""
@@ -122,8 +124,11 @@ class CrashCycle:
                         if any("IkeSaEstablished" in x for x in self.daemon.log[mark:]):
                             break
             elif kind == "rekey":
+                # alternately the child SA (quick mode) and the IKE SA (a new phase 1)
+                self.rekeys += 1
+                target = ["--child", "net"] if self.rekeys % 2 else ["--ike", "v1"]
                 helper = subprocess.Popen(
-                    [SWANCTL, "--rekey", "--child", "net",
+                    [SWANCTL, "--rekey", *target,
                      "--uri", f"unix://{self.charon.state}/charon.vici"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.charon.env,
                 )  # fmt: skip

@@ -9,6 +9,7 @@ bench/bench_crash.py (the same with a summary of the recovery times).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -73,5 +74,6 @@ def test_kill9_at_random_moments_and_restart(site: tuple[Lab, str, str], tmp_pat
     contacts = cycle.initial_contacts()
     print(f"crash cycle: strongSwan parsed INITIAL-CONTACT {contacts} times")
     assert contacts >= runs, charon_log
-    # ... so it holds the live instance's IKE SA alone, not one per dead instance
-    assert listed.count("v1: #") == 1, listed
+    # ... so it holds the live instance's IKE SA alone, not one per dead instance (a phase 1
+    # strongSwan itself started toward a dying instance may still be CONNECTING: not counted)
+    assert len(re.findall(r"v1: #\d+, ESTABLISHED", listed)) == 1, listed
