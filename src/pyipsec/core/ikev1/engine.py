@@ -30,6 +30,7 @@ the shell). ESP/AH for an unknown SPI (``unknown_spi``) is answered with INVALID
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -505,7 +506,8 @@ class Ikev1Engine:
         spoofed or garbled reply can neither end it nor make the real one "unknown-cookie".
         The reason is kept for the give-up report (a wrong PSK shows in aggressive mode here).
         """
-        trial = dataclasses.replace(sa, cky_r=header.responder_cookie)
+        trial = copy.copy(sa)  # every field, shallow: absorb only rebinds them
+        trial.cky_r = header.responder_cookie
         try:
             phase1.absorb(trial, step, msg, self._context(trial, now, src, dst))
         except (ProtocolError, phase1.AuthError) as e:
