@@ -126,6 +126,7 @@ class Ikev1Engine:
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
         self.first_replies = first_message.ReplyCache()
+        self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self.key_pairs = KeyPairBudget(admission)
         self.children: list[ChildSa] = []
         self._out: list[Datagram] = []
@@ -819,7 +820,9 @@ class Ikev1Engine:
     # --- lookups ----------------------------------------------------------------------------
 
     def _peer_for_initiator(self, kind: ExchangeKind, address: IPAddress) -> PeerProfile | None:
-        return peers.responder_peer(self.peers, kind, address)
+        if self._peer_index is None or self._peer_index.peers is not self.peers:
+            self._peer_index = peers.PeerIndex(self.peers)
+        return self._peer_index.responder_peer(kind, address)
 
     def _peer_by_id(self, peer_id: int) -> PeerProfile | None:
         return next((p for p in self.peers if p.id == peer_id), None)
