@@ -15,8 +15,9 @@ PROVEN). One second into the flood, strongSwan initiates (``swanctl --initiate``
 PSK, one tunnel CHILD_SA). Figures per run: seconds until strongSwan's CHILD_SA was up
 (acceptance: under 5 s), the daemon's RSS before and its peak (acceptance: under +50 MB), the
 daemon's CPU seconds during the flood, its log lines during the flood, seconds after the flood
-until no half-open exchange is left, and seconds for a new negotiation after that. Medians of
-``--runs``. Needs root and strongSwan.
+until no half-open exchange is left, seconds for a new negotiation after that, and "lost": UDP
+datagrams the daemon's namespace dropped because a receive buffer was full (the daemon did not
+keep up). Medians of ``--runs``. Needs root and strongSwan.
 
     .venv/bin/python bench/bench_flood.py --runs 3
 """
@@ -83,7 +84,7 @@ def main() -> int:
     )
     header = (
         f"{'scenario':<14}{'sent':>7}{'rate/s':>8}{'setup s':>9}{'RSS MB':>8}{'+RSS MB':>9}"
-        f"{'CPU s':>7}{'log/s':>7}{'drain s':>9}{'again s':>9}"
+        f"{'CPU s':>7}{'log/s':>7}{'drain s':>9}{'again s':>9}{'lost':>6}"
     )
     print(header)
     with Lab(f"pyibf{os.getpid()}") as lab:
@@ -108,6 +109,7 @@ def main() -> int:
                 f"{med([r.log_lines / r.flood_seconds for r in runs]):>7.1f}"
                 f"{med([r.recovered for r in runs]):>9.1f}"
                 f"{med([r.reconnect for r in runs]):>9.2f}"
+                f"{med([r.kernel_drops for r in runs]):>6.0f}"
             )
     return 0
 

@@ -123,6 +123,7 @@ class FloodFigures:
     log_lines: int  # daemon log lines written during the flood
     recovered: float  # after the flood: until no half-open exchange is left
     reconnect: float  # then: a new negotiation from scratch, until the CHILD_SA is up
+    kernel_drops: int = 0  # UDP datagrams the daemon's namespace dropped (receive buffers full)
 
     @property
     def rss_growth_mb(self) -> float:
@@ -139,6 +140,16 @@ def rss_kib(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def udp_receive_drops(ns: str) -> int:
+    """``RcvbufErrors`` of the UDP counters in ``ns`` (datagrams a full socket lost)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    names, values = [line.split() for line in out.splitlines() if line.startswith("Udp:")][:2]
+    return int(dict(zip(names, values, strict=True)).get("RcvbufErrors", 0))
 
 
 def half_open_count(daemon: DaemonProc) -> int:
@@ -189,6 +200,7 @@ def flood_scenario(
     from pyipsec.io.labnet import WAN_A
 
     pid = daemon.proc.pid
+    drops_before = udp_receive_drops(daemon.ns)
     daemon.read_log()
     rss_before, peak = rss_kib(pid), 0
     log_start = len(daemon.log)
@@ -212,6 +224,7 @@ def flood_scenario(
         cpu = cpu_seconds(pid) - cpu_start
         sample()
         log_lines = len(daemon.log) - log_start
+        kernel_drops = udp_receive_drops(daemon.ns) - drops_before
         sent = finish_flood(sender, 10)
     finally:
         if sender.poll() is None:
@@ -238,6 +251,7 @@ def flood_scenario(
         log_lines=log_lines,
         recovered=recovered,
         reconnect=reconnect,
+        kernel_drops=kernel_drops,
     )
 
 
