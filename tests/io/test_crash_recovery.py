@@ -192,7 +192,7 @@ def test_a_console_killed_in_the_middle_of_an_import_leaves_a_consistent_databas
     """SIGKILL at several moments of ``pyipsec console --db X script.rsc`` (hundreds of
     transactions): each time the database passes SQLite's integrity check and holds exactly
     the first k policies of the script, and the import can then be completed."""
-    n = 400
+    n = 4000  # an import costs what it changes (about 1 ms a policy): long enough to be hit
     rsc = tmp_path / "policies.rsc"
     rsc.write_text(policy_script(n))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))

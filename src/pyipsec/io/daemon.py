@@ -240,28 +240,43 @@ class Daemon:
         or a change of a large part of the list rebuilds the SPD with ``replace_all``."""
         configured = self.compiled.policies if self.compiled is not None else ()
         policies = self.backend.policies(configured)
+        added: list[Policy] = []
+        removed: list[Policy] = []
         if configured != self._spd_configured:
             old = self._spd_configured
-            if old is None or not self._update_configured(old, configured):
+            if old is None or not self._update_configured(old, configured, added, removed):
                 self.spd.replace_all(policies)
+                self._spd_configured = tuple(configured)
                 self._spd_dynamic = {p.id: p for p in policies[len(configured) :]}
+                if self.dataplane is not None:
+                    self.dataplane.sync_policies(policies)
+                return
             self._spd_configured = tuple(configured)
         wanted = {p.id: p for p in policies[len(configured) :]}
         for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
             self.spd.remove(pid)
-            del self._spd_dynamic[pid]
+            removed.append(self._spd_dynamic.pop(pid))
         for pid, policy in wanted.items():
             if self._spd_dynamic.get(pid) != policy:
                 if pid in self._spd_dynamic:
                     self.spd.remove(pid)
+                    removed.append(self._spd_dynamic[pid])
                 self.spd.add(policy)
                 self._spd_dynamic[pid] = policy
-        if self.dataplane is not None:
-            self.dataplane.sync_policies(policies)
+                added.append(policy)
+        if self.dataplane is not None and (added or removed):
+            self.dataplane.change_policies(added, removed)
 
-    def _update_configured(self, old: tuple[Policy, ...], new: tuple[Policy, ...]) -> bool:
+    def _update_configured(
+        self,
+        old: tuple[Policy, ...],
+        new: tuple[Policy, ...],
+        added: list[Policy],
+        removed: list[Policy],
+    ) -> bool:
         """Turn the SPD's configured part from ``old`` into ``new`` by removing and inserting
-        the changed policies; False (the caller rebuilds) when that is not the cheaper way."""
+        the changed policies (recorded in ``added``/``removed``); False (the caller rebuilds)
+        when that is not the cheaper way."""
         old_by_id = {p.id: p for p in old}
         new_by_id = {p.id: p for p in new}
         gone = {
@@ -278,6 +293,7 @@ class Daemon:
             return False  # unchanged policies moved
         for pid in gone:
             self.spd.remove(pid)
+            removed.append(old_by_id[pid])
         pending = set(fresh)
         for i in fresh:
             after = new[i - 1].id if i > 0 else None
@@ -288,6 +304,7 @@ class Daemon:
             if not self.spd.insert(new[i], after=after, before=before):
                 return False
             pending.discard(i)
+            added.append(new[i])
         return True
 
     # -- life cycle ----------------------------------------------------------------------

@@ -248,6 +248,16 @@ class UserspaceDataplane:
         if self.routing is not None:
             self.routing.sync((p.src, p.dst) for p in policies if p.action is not Action.NONE)
 
+    def change_policies(self, added: Iterable[Policy], removed: Iterable[Policy]) -> None:
+        """Steer the destinations of ``added`` encrypt policies into the TUN device and stop
+        steering those of ``removed`` ones: the difference only (``sync_policies`` takes the
+        whole set)."""
+        if self.routing is not None:
+            self.routing.change(
+                [(p.src, p.dst) for p in added if p.action is not Action.NONE],
+                [(p.src, p.dst) for p in removed if p.action is not Action.NONE],
+            )
+
     def wait_routes(self, timeout: float = 30) -> None:
         """Block until the routes of every ``sync_policies`` so far are installed."""
         if self.routing is not None:

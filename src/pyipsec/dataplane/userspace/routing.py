@@ -160,10 +160,13 @@ class TunRouting:
         self._locals: list[IPAddress] = []
         self._locals_read = float("-inf")
         self._preferred: dict[IPNetwork, IPAddress | None] = {}
-        # wanted state: written by sync() on the caller's thread
+        # wanted state: written by sync() and change() on the caller's thread. ``_srcs`` is
+        # the multiset of wanted (src, dst) pairs by dst; ``_dirty`` the dsts changed since
+        # the worker's last pass (None: look at every dst, after sync() or a failed batch).
         self._lock = threading.Lock()
         self._wanted: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
-        self._applied: frozenset[tuple[IPNetwork, IPNetwork]] | None = None
+        self._srcs: dict[IPNetwork, dict[IPNetwork, int]] = {}
+        self._dirty: set[IPNetwork] | None = None
         self._queued: Future[None] | None = None
         self._closing = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyipsec-netlink")
@@ -184,7 +187,43 @@ class TunRouting:
             if pairs == self._wanted:
                 return
             self._wanted = pairs
+            self._srcs = {}
+            for src, dst in pairs:
+                self._srcs.setdefault(dst, {})[src] = 1
+            self._dirty = None
             if self._queued is None:
+                self._queued = self._pool.submit(self._apply)
+
+    def change(
+        self,
+        added: Iterable[tuple[IPNetwork, IPNetwork]],
+        removed: Iterable[tuple[IPNetwork, IPNetwork]],
+    ) -> None:
+        """Add and remove ``(src, dst)`` prefixes (a multiset: a pair wanted twice stays until
+        removed twice), soon. The worker then looks at the changed destinations only, so a
+        configuration edit costs the same with ten policies or ten thousand."""
+        with self._lock:
+            self._wanted = None  # no longer a known set: the next sync() is applied in full
+            touched = set()
+            for src, dst in removed:
+                srcs = self._srcs.get(dst)
+                if srcs is None or src not in srcs:
+                    continue
+                srcs[src] -= 1
+                if not srcs[src]:
+                    del srcs[src]
+                    if not srcs:
+                        del self._srcs[dst]
+                touched.add(dst)
+            for src, dst in added:
+                srcs = self._srcs.setdefault(dst, {})
+                srcs[src] = srcs.get(src, 0) + 1
+                touched.add(dst)
+            if not touched:
+                return
+            if self._dirty is not None:
+                self._dirty |= touched
+            if self._queued is None and not self._closing:
                 self._queued = self._pool.submit(self._apply)
 
     def _retry(self) -> None:
@@ -340,21 +379,24 @@ class TunRouting:
 
     def _apply(self) -> None:
         with self._lock:
-            pairs, self._queued = self._wanted, None
-        if pairs is None or (pairs == self._applied and self.routes):
-            return
-        self._applied = pairs
-        wanted: dict[IPNetwork, IPAddress | None] = {}
-        for src, dst in pairs:
-            pref = self._preferred_source(src)
-            if dst not in wanted or wanted[dst] is None:
-                wanted[dst] = pref
-        ops = [self._op(False, dst) for dst in self.routes if dst not in wanted]
-        ops += [
-            self._op(True, dst, pref)
-            for dst, pref in wanted.items()
-            if dst not in self.routes or self.routes[dst] != pref
-        ]
+            self._queued = None
+            dirty, self._dirty = self._dirty, set()
+            if dirty is None:  # every destination: wanted ones and installed ones
+                look = {dst: tuple(srcs) for dst, srcs in self._srcs.items()}
+            else:
+                look = {dst: tuple(self._srcs.get(dst, ())) for dst in dirty}
+        if dirty is None:
+            look.update((dst, ()) for dst in self.routes if dst not in look)
+        ops = []
+        for dst, srcs in look.items():
+            if not srcs:
+                if dst in self.routes:
+                    ops.append(self._op(False, dst))
+                continue
+            prefs = [self._preferred_source(src) for src in srcs]
+            pref = next((p for p in prefs if p is not None), None)
+            if dst not in self.routes or self.routes[dst] != pref:
+                ops.append(self._op(True, dst, pref))
         for version in sorted({op.dst.version for op in ops if op.replace} - self.rules):
             self._add_rule(version)
         self._run(ops)
@@ -377,7 +419,8 @@ class TunRouting:
             if self._routes_out is not None:
                 self._routes_out.close()
             self._routes_out = None
-            self._applied = None
+            with self._lock:
+                self._dirty = None  # the retry looks at everything again
             timer = threading.Timer(RETRY_AFTER, self._retry)
             timer.daemon = True
             timer.start()
@@ -433,7 +476,8 @@ class TunRouting:
                 quiet=(ENOENT,),
             )
         self.rules.clear()
-        self._applied = None
+        with self._lock:
+            self._dirty = None
         for sock in (self._ipr, self._routes_out):
             if sock is not None:
                 sock.close()
