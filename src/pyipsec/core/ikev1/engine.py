@@ -14,18 +14,20 @@ state; and the ``ChildSa``s, one per SA bundle quick mode installed through the 
 SAs outlive the phase 1 that made them (RouterOS: without DPD a phase 1 just expires and its
 SAs stay until their own expiry).
 
-Dispatch of a datagram: header -> known IKE SA by cookie (or a new responder SA for a phase-1
-first message) -> by exchange type: the phase-1 exchange of the SA, QUICK_MODE (established SA
-only), INFORMATIONAL (notifies, deletes, DPD). A datagram equal to one we already answered
-gets our answer again (the peer lost it); any other repeat is dropped. Everything a peer sends
-that we cannot use ends as a counted drop (``stats()``) with a ``DatagramDropped`` event, a
-notify where RFC 2408 §5 asks for one, or a failure event; never as an exception.
+Dispatch of a datagram: header -> known IKE SA by cookie, or an unproven one in the half-open
+table (core/admission.py), or a new responder SA for a phase-1 first message
+(``first_message.py``) -> by exchange type: the phase-1 exchange of the SA, QUICK_MODE
+(established SA only), INFORMATIONAL (notifies, deletes, DPD). A datagram equal to one we
+already answered gets our answer again (the peer lost it); any other repeat is dropped.
+Everything a peer sends that we cannot use ends as a counted drop (``stats()``) with a
+``DatagramDropped`` event, a notify where RFC 2408 §5 asks for one, or a failure event; never as
+an exception.
 
 Timers: retransmission of the last message of each exchange (3 s doubling, 5 tries, then
-``NegotiationFailed``), half-open phase-1 timeout, phase-1 renewal before the lifetime ends
-(make-before-break, ``renewal.py``), DPD (RFC 3706) and NAT keepalives (RFC 3948 §2.3, sent by
-the shell). ESP/AH for an unknown SPI (``unknown_spi``) is answered with INVALID-SPI
-(``invalid_spi.py``).
+``NegotiationFailed``; never a responder's first reply: ``first_message.py``), half-open phase-1
+timeout, phase-1 renewal before the lifetime ends (make-before-break, ``renewal.py``), DPD (RFC
+3706) and NAT keepalives (RFC 3948 §2.3, sent by the shell). ESP/AH for an unknown SPI
+(``unknown_spi``) is answered with INVALID-SPI (``invalid_spi.py``).
 """
 
 from __future__ import annotations
