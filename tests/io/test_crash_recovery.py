@@ -186,30 +186,58 @@ def check_prefix_of_import(db: Path, n: int) -> int:
     return k
 
 
+def policies_written(db: Path) -> int:
+    """How many policies another process has committed so far (0 while it holds the lock)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05)
+        try:
+            row = conn.execute(
+                "SELECT count(*) FROM items WHERE menu='ip/ipsec/policy' AND is_default=0"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0])
+
+
+def kill_when_written(proc: subprocess.Popen[bytes], db: Path, target: int) -> None:
+    """SIGKILL ``proc`` as soon as ``target`` policies are committed: the kill lands in the
+    middle of the import however fast the import is on this machine."""
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if policies_written(db) >= target:
+            break
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait()
+
+
 def test_a_console_killed_in_the_middle_of_an_import_leaves_a_consistent_database(
     tmp_path: Path,
 ) -> None:
-    """SIGKILL at several moments of ``pyipsec console --db X script.rsc`` (hundreds of
-    transactions): each time the database passes SQLite's integrity check and holds exactly
-    the first k policies of the script, and the import can then be completed."""
-    n = 4000  # an import costs what it changes (about 1 ms a policy): long enough to be hit
+    """SIGKILL of ``pyipsec console --db X script.rsc`` (one transaction per command) once
+    10, 100, 300 and 600 of its 800 policies are committed: each time the database passes
+    SQLite's integrity check and holds exactly the first k policies of the script (k at least
+    the target; the kill may land inside a later write), and the import can be completed."""
+    n = 800
     rsc = tmp_path / "policies.rsc"
     rsc.write_text(policy_script(n))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     seen: list[int] = []
-    for attempt, delay in enumerate((0.4, 0.8, 1.2, 1.6)):
+    for attempt, target in enumerate((10, 100, 300, 600)):
         db = tmp_path / f"c{attempt}.db"
-        Store(db).close()  # created before the timer starts: the kill hits the import
+        Store(db).close()
         proc = subprocess.Popen(
             [sys.executable, "-m", "pyipsec", "console", "--db", str(db), str(rsc)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )  # fmt: skip
-        time.sleep(delay)
-        proc.kill()
-        proc.wait()
-        seen.append(check_prefix_of_import(db, n))
+        kill_when_written(proc, db, target)
+        k = check_prefix_of_import(db, n)
+        assert k >= target
+        seen.append(k)
     print("policies present after each kill:", seen)
-    assert any(0 < k < n for k in seen), seen  # at least one kill landed mid-import
+    assert any(k < n for k in seen), seen  # at least one kill landed mid-import
     # the rest of the script can be applied on top
     db = tmp_path / "c0.db"
     k = seen[0]
@@ -230,20 +258,17 @@ def test_a_daemon_killed_during_its_import_restarts_on_a_consistent_database(
         a, _ = two_sites(lab)
         db = tmp_path / "a.db"
         rsc = tmp_path / "a.rsc"
-        rsc.write_text(policy_script(400))
+        rsc.write_text(policy_script(800))
+        Store(db).close()
         proc = subprocess.Popen(
             ["ip", "netns", "exec", a, sys.executable, "-m", "pyipsec", "daemon", "--db",
              str(db), "--import", str(rsc)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not db.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
-        proc.kill()
-        proc.wait()
-        k = check_prefix_of_import(db, 400)
+        kill_when_written(proc, db, 200)
+        k = check_prefix_of_import(db, 800)
+        assert k >= 200
         d = start_daemon(a, db)
         try:
             out = console(db, "/ip ipsec policy print count-only")
