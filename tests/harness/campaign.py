@@ -133,13 +133,20 @@ def build_lab(lab: Lab) -> tuple[str, str, str, str]:
 
 
 def kernel_drops(lab: Lab, ns: str) -> dict[str, int]:
-    """Datagrams a's kernel dropped before the daemon saw them: UDP receive errors and the
-    raw sockets' drop counters (the last column of /proc/net/raw)."""
+    """Datagrams a's kernel dropped before the daemon saw them: IP header errors and discards
+    (e.g. options it refuses), UDP receive errors and the raw sockets' drop counters (the last
+    column of /proc/net/raw)."""
     snmp = lab.sh(ns, "cat", "/proc/net/snmp").splitlines()
-    udp = [line.split()[1:] for line in snmp if line.startswith("Udp:")]
-    fields = dict(zip(udp[0], (int(x) for x in udp[1]), strict=True))
+
+    def table(name: str) -> dict[str, int]:
+        rows = [line.split()[1:] for line in snmp if line.startswith(name)]
+        return dict(zip(rows[0], (int(x) for x in rows[1]), strict=True))
+
+    fields, ip = table("Udp:"), table("Ip:")
     raw = lab.sh(ns, "cat", "/proc/net/raw").splitlines()[1:]
     return {
+        "ip-in-header-errors": ip.get("InHdrErrors", 0),
+        "ip-in-discards": ip.get("InDiscards", 0),
         "udp-rcvbuf-errors": fields.get("RcvbufErrors", 0),
         "udp-in-errors": fields.get("InErrors", 0),
         "raw-drops": sum(int(line.split()[-1]) for line in raw if line.strip()),

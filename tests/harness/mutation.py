@@ -12,8 +12,10 @@ and ``bench/mutate_campaign.py``:
   truncation, extension, random bytes, splices of two real packets, exact replays, and
   field-aware changes (ISAKMP cookies, next-payload, flags, message ID, lengths, a payload
   header deep in the chain; ESP/AH SPI, sequence number, payload length; the RFC 3948
-  non-ESP marker of port 4500). ``fuzz_datagrams`` is the short fixed list of malformed
-  ISAKMP messages that the issue-5 robustness test sends.
+  non-ESP marker of port 4500); ESP and AH sometimes get an outer header with options
+  and a TOS byte (AH must zero the mutable ones before its ICV check). ``fuzz_datagrams``
+  is the short fixed list of malformed ISAKMP messages that the issue-5 robustness test
+  sends.
 - sending: ``python -m tests.harness.mutation send`` (in the attacking namespace) builds the
   IPv4/UDP headers itself and sends through a raw socket with ``sendmmsg``, at a bounded rate;
   it prints one JSON line counting what it sent by the class the receiver will see it as.
@@ -444,16 +446,28 @@ _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _UDP = struct.Struct("!HHHH")
 
 
-def ip_packet(t: Template, payload: bytes) -> bytes:
+# IPv4 options a router may add (RFC 791; the kernel accepts them), padded to 32 bits: NOPs,
+# router alert (immutable for AH), record route and timestamp (mutable: AH zeroes them)
+IP_OPTIONS = (
+    b"\x01\x01\x01\x01",
+    b"\x94\x04\x00\x00",
+    b"\x07\x07\x04" + bytes(4) + b"\x00",
+    b"\x44\x0c\x05\x00" + bytes(8),
+    b"\x01\x94\x04\x00\x00\x00\x00\x00",
+)
+
+
+def ip_packet(t: Template, payload: bytes, tos: int = 0, options: bytes = b"") -> bytes:
     """The IPv4 packet of ``payload`` from the template's peer to the daemon (the kernel of a
     raw ``IPPROTO_RAW`` socket fills in the checksum)."""
     if t.proto == IPPROTO_UDP:
         payload = _UDP.pack(t.sport, t.dport, 8 + len(payload), 0) + payload
+    hlen = 20 + len(options)
     header = _IPV4.pack(
-        0x45, 0, 20 + len(payload), t.ip_id or 1, 0, 64, t.proto, 0,
+        0x40 | hlen // 4, tos, hlen + len(payload), t.ip_id or 1, 0, 64, t.proto, 0,
         socket.inet_aton(t.src), socket.inet_aton(t.dst),
     )  # fmt: skip
-    return header + payload
+    return header + options + payload
 
 
 def save_templates(templates: list[Template], path: Path) -> None:
@@ -471,11 +485,16 @@ def load_templates(path: Path) -> list[Template]:
 def datagrams(templates: list[Template], count: int, seed: int) -> Iterator[tuple[str, str, bytes]]:
     """``count`` mutated packets: (receiver class, mutation name, IPv4 packet)."""
     mutator = Mutator(templates, seed)
+    rng = random.Random(seed ^ 0x5A5A)
     for _ in range(count):
         t, payload, name = mutator.next()
         if len(payload) > 1400:
             payload = payload[:1400]  # one frame on the lab's links: the kernel must not fragment
-        yield receiver_class(t.proto, t.dport, payload), name, ip_packet(t, payload)
+        tos, options = 0, b""
+        if t.proto != IPPROTO_UDP and rng.random() < 0.05:  # the outer header, for ESP/AH
+            tos, options = rng.randrange(256), rng.choice((b"", *IP_OPTIONS))
+            name += "+outer-header"
+        yield receiver_class(t.proto, t.dport, payload), name, ip_packet(t, payload, tos, options)
 
 
 def send(templates: list[Template], count: int, seed: int, rate: float) -> dict[str, object]:
