@@ -275,3 +275,40 @@ def test_a_daemon_killed_during_its_import_restarts_on_a_consistent_database(
             assert out.strip() == str(k + 1), out  # plus the default template policy
         finally:
             assert d.stop() == 0, d.log
+
+
+HOLD_TUN = """
+import sys, time
+from pyipsec.dataplane.userspace.tun import open_tun
+fd, name = open_tun("pyipsec0")
+print(name, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tun_device_held_by_a_live_process_is_not_taken(tmp_path: Path) -> None:
+    """The device name is in use by a live process (TUNSETIFF answers EBUSY): the daemon says
+    so in one line and exits 1, leaving no rule and no lock behind."""
+    require(lab_prerequisites())
+    with Lab(f"pyit{os.getpid()}") as lab:
+        a, _ = two_sites(lab)
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        holder = subprocess.Popen(
+            ["ip", "netns", "exec", a, sys.executable, "-c", HOLD_TUN],
+            stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "pyipsec0"
+            proc = subprocess.run(
+                ["ip", "netns", "exec", a, sys.executable, "-m", "pyipsec", "daemon", "--db",
+                 str(tmp_path / "a.db")],
+                capture_output=True, text=True, timeout=60, env=env,
+            )  # fmt: skip
+        finally:
+            holder.kill()
+            holder.wait()
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert "cannot start the data plane: cannot create TUN device pyipsec0" in proc.stderr
+        assert "2207" not in lab.sh(a, "ip", "rule")
+        assert not (tmp_path / "a.db.lock").exists()
