@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pyipsec.io.control import ControlClient, socket_path
-from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, Lab
+from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, WAN6_A, WAN6_B, Lab
 from tests.harness.mutation import SNIFFER, Template, parse_capture, save_templates
 from tests.harness.strongswan import Charon
 from tests.interop.helpers import PSK, console, ping, ping_until, swanctl_conf
@@ -54,7 +54,10 @@ A_AH, B_AH = "198.51.100.131", "198.51.100.132"  # AH transport
 A_NUL, B_NUL = "198.51.100.133", "198.51.100.134"
 A_UDP, C_WAN = "203.0.113.129", "203.0.113.130"  # ESP-in-UDP with strongSwan
 A_M, M_WAN = "203.0.113.193", "203.0.113.194"  # the attacker's link
-A_ADDRESSES = (A_WAN, A_AH, A_NUL, A_UDP, A_M, LAN_A)
+# IPv6 (the RFC 3849 prefix of pyipsec.io.labnet): AH transport, the v6 receive paths
+A6, B6 = WAN6_A, WAN6_B
+A6_M, M6 = "2001:db8:ee::1", "2001:db8:ee::2"
+A_ADDRESSES = (A_WAN, A_AH, A_NUL, A_UDP, A_M, LAN_A, A6)
 
 PEER = "enc-algorithm=aes-256 hash-algorithm=sha256 dh-group=modp2048"
 PROPOSAL = (
@@ -71,6 +74,7 @@ def script_a() -> str:
         f"add address={B_WAN}/32 secret={PSK} {PEER}\n"
         f"add address={B_AH}/32 secret={PSK} {PEER}\n"
         f"add address={B_NUL}/32 secret={PSK} {PEER}\n"
+        f"add address={B6}/128 secret={PSK} {PEER}\n"
         f"add address={C_WAN}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_A} dst-address={NET_B} sa-src-address={A_WAN} "
         f"sa-dst-address={B_WAN} tunnel=yes\n"
@@ -78,6 +82,8 @@ def script_a() -> str:
         f"sa-dst-address={B_AH} tunnel=no ipsec-protocols=ah\n"
         f"add src-address={A_NUL}/32 dst-address={B_NUL}/32 sa-src-address={A_NUL} "
         f"sa-dst-address={B_NUL} tunnel=yes proposal=no-integrity\n"
+        f"add src-address={A6}/128 dst-address={B6}/128 sa-src-address={A6} "
+        f"sa-dst-address={B6} tunnel=no ipsec-protocols=ah\n"
         f"add src-address={A_UDP}/32 dst-address={C_WAN}/32 sa-src-address={A_UDP} "
         f"sa-dst-address={C_WAN} tunnel=yes\n"
     )
@@ -88,13 +94,16 @@ def script_b() -> str:
         "/ip ipsec peer\n"
         f"add address={A_WAN}/32 secret={PSK} {PEER}\n"
         f"add address={A_AH}/32 secret={PSK} {PEER}\n"
-        f"add address={A_NUL}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
+        f"add address={A_NUL}/32 secret={PSK} {PEER}\n"
+        f"add address={A6}/128 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_B} dst-address={NET_A} sa-src-address={B_WAN} "
         f"sa-dst-address={A_WAN} tunnel=yes\n"
         f"add src-address={B_AH}/32 dst-address={A_AH}/32 sa-src-address={B_AH} "
         f"sa-dst-address={A_AH} tunnel=no ipsec-protocols=ah\n"
         f"add src-address={B_NUL}/32 dst-address={A_NUL}/32 sa-src-address={B_NUL} "
         f"sa-dst-address={A_NUL} tunnel=yes proposal=no-integrity\n"
+        f"add src-address={B6}/128 dst-address={A6}/128 sa-src-address={B6} "
+        f"sa-dst-address={A6} tunnel=no ipsec-protocols=ah\n"
     )
 
 
@@ -118,6 +127,11 @@ def build_lab(lab: Lab) -> tuple[str, str, str, str]:
             lab.addr(ns, ifname, f"{addr}/26")
     lab.addr(a, "wan2", f"{A_M}/26")
     lab.addr(m, "wan0", f"{M_WAN}/26")
+    lab.addr(a, "wan0", f"{A6}/64")
+    lab.addr(b, "wan0", f"{B6}/64")
+    lab.addr(a, "wan2", f"{A6_M}/64")
+    lab.addr(m, "wan0", f"{M6}/64")
+    lab.sh(m, "ip", "-6", "route", "add", f"{A6}/128", "via", A6_M)
     for ns, lan in ((a, LAN_A), (b, LAN_B)):
         lab.link(ns, "lan0", ns, "lan0p")
         lab.addr(ns, "lan0", f"{lan}/25")
@@ -143,12 +157,23 @@ def kernel_drops(lab: Lab, ns: str) -> dict[str, int]:
         return dict(zip(rows[0], (int(x) for x in rows[1]), strict=True))
 
     fields, ip = table("Udp:"), table("Ip:")
+    snmp6 = dict(line.split() for line in lab.sh(ns, "cat", "/proc/net/snmp6").splitlines() if line)
     raw = lab.sh(ns, "cat", "/proc/net/raw").splitlines()[1:]
+    raw += lab.sh(ns, "cat", "/proc/net/raw6").splitlines()[1:]
     return {
         "ip-in-header-errors": ip.get("InHdrErrors", 0),
         "ip-in-discards": ip.get("InDiscards", 0),
         "udp-rcvbuf-errors": fields.get("RcvbufErrors", 0),
         "udp-in-errors": fields.get("InErrors", 0),
+        **{
+            name: int(snmp6.get(key, 0))
+            for name, key in (
+                ("ip6-in-header-errors", "Ip6InHdrErrors"),
+                ("ip6-in-discards", "Ip6InDiscards"),
+                ("udp6-rcvbuf-errors", "Udp6RcvbufErrors"),
+                ("udp6-in-errors", "Udp6InErrors"),
+            )
+        },
         "raw-drops": sum(int(line.split()[-1]) for line in raw if line.strip()),
     }
 
@@ -256,6 +281,7 @@ class MutationLab:
             "esp": ping(lab, self.a, LAN_A, LAN_B, count=count),
             "ah": ping(lab, self.a, A_AH, B_AH, count=count),
             "esp-no-integrity": ping(lab, self.a, A_NUL, B_NUL, count=count),
+            "ah-ipv6": ping(lab, self.a, A6, B6, count=count),
             "esp-in-udp": ping(lab, self.a, A_UDP, C_WAN, count=count),
         }
 
@@ -264,6 +290,7 @@ class MutationLab:
         ping_until(self.lab, self.a, LAN_A, LAN_B, timeout=40, fail_on=self.daemon)
         ping_until(self.lab, self.a, A_AH, B_AH, timeout=40, fail_on=self.daemon)
         ping_until(self.lab, self.a, A_NUL, B_NUL, timeout=40, fail_on=self.daemon)
+        ping_until(self.lab, self.a, A6, B6, timeout=40, fail_on=self.daemon)
         self.charon.swanctl("--initiate", "--child", "net", "--timeout", "30", timeout=40)
         ping_until(self.lab, self.a, A_UDP, C_WAN, timeout=20)
 

@@ -45,24 +45,28 @@ IKE_PORTS = (500, 4500)
 
 SNIFFER = r"""
 import select, socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))  # ETH_P_ALL
 print("ready", flush=True)
 end = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < end:
     if not select.select([s], [], [], 0.1)[0]:
         continue
     ip, addr = s.recvfrom(65535)
-    if len(ip) < 20 or addr[0] == "lo":
+    if len(ip) < 40 or addr[0] == "lo" or addr[2] not in (0, 4):  # PACKET_HOST, _OUTGOING
         continue
-    ihl = (ip[0] & 15) * 4
-    if ip[9] == 17 and len(ip) >= ihl + 8:
-        ports = {int.from_bytes(ip[ihl:ihl + 2], "big"), int.from_bytes(ip[ihl + 2:ihl + 4], "big")}
+    if ip[0] >> 4 == 4:
+        proto, off = ip[9], (ip[0] & 15) * 4
+    elif ip[0] >> 4 == 6:
+        proto, off = ip[6], 40
+    else:
+        continue
+    if proto == 17:
+        ports = {int.from_bytes(ip[off:off + 2], "big"), int.from_bytes(ip[off + 2:off + 4], "big")}
         if not ports & {500, 4500}:
             continue
-    elif ip[9] not in (50, 51):
+    elif proto not in (50, 51):
         continue
-    if addr[2] == socket.PACKET_OUTGOING or addr[2] == socket.PACKET_HOST:
-        print(addr[0], ip.hex(), flush=True)
+    print(addr[0], ip.hex(), flush=True)
 """
 
 
@@ -96,15 +100,20 @@ def parse_capture(lines: Iterable[str], local: Iterable[str]) -> list[Template]:
             ip = bytes.fromhex(parts[1])
         except ValueError:
             continue
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip in seen:
+        if len(ip) < 20 or ip[0] >> 4 not in (4, 6) or ip in seen:
             continue
         seen.add(ip)
-        ihl = (ip[0] & 15) * 4
-        total = int.from_bytes(ip[2:4], "big")
-        body = ip[ihl:total]
-        src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
-        ip_id = int.from_bytes(ip[4:6], "big")
-        proto, sport, dport = ip[9], 0, 0
+        if ip[0] >> 4 == 4:
+            ihl = (ip[0] & 15) * 4
+            body = ip[ihl : int.from_bytes(ip[2:4], "big")]
+            src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+            ip_id, proto = int.from_bytes(ip[4:6], "big"), ip[9]
+        else:  # IPv6 without extension headers (what the lab's tunnels send)
+            body = ip[40 : 40 + int.from_bytes(ip[4:6], "big")]
+            src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
+            dst = socket.inet_ntop(socket.AF_INET6, ip[24:40])
+            ip_id, proto = 0, ip[6]
+        sport, dport = 0, 0
         if proto == IPPROTO_UDP:
             if len(body) < 8:
                 continue
@@ -458,8 +467,11 @@ IP_OPTIONS = (
 
 
 def ip_packet(t: Template, payload: bytes, tos: int = 0, options: bytes = b"") -> bytes:
-    """The IPv4 packet of ``payload`` from the template's peer to the daemon (the kernel of a
-    raw ``IPPROTO_RAW`` socket fills in the checksum)."""
+    """The IP packet of ``payload`` from the template's peer to the daemon (for IPv4 the kernel
+    of a raw ``IPPROTO_RAW`` socket fills in the checksum; over IPv6 the UDP checksum is
+    mandatory and computed here)."""
+    if ":" in t.src:
+        return ipv6_packet(t, payload, tos)
     if t.proto == IPPROTO_UDP:
         payload = _UDP.pack(t.sport, t.dport, 8 + len(payload), 0) + payload
     hlen = 20 + len(options)
@@ -468,6 +480,28 @@ def ip_packet(t: Template, payload: bytes, tos: int = 0, options: bytes = b"") -
         socket.inet_aton(t.src), socket.inet_aton(t.dst),
     )  # fmt: skip
     return header + options + payload
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF or 0xFFFF
+
+
+def ipv6_packet(t: Template, payload: bytes, tclass: int = 0) -> bytes:
+    src = socket.inet_pton(socket.AF_INET6, t.src)
+    dst = socket.inet_pton(socket.AF_INET6, t.dst)
+    if t.proto == IPPROTO_UDP:
+        length = 8 + len(payload)
+        pseudo = src + dst + struct.pack("!IxxxB", length, IPPROTO_UDP)
+        header = _UDP.pack(t.sport, t.dport, length, 0)
+        checksum = _checksum(pseudo + header + payload)
+        payload = _UDP.pack(t.sport, t.dport, length, checksum) + payload
+    first = (6 << 28) | (tclass << 20)
+    return struct.pack("!IHBB", first, len(payload), t.proto, 64) + src + dst + payload
 
 
 def save_templates(templates: list[Template], path: Path) -> None:
@@ -502,6 +536,7 @@ def send(templates: list[Template], count: int, seed: int, rate: float) -> dict[
     sent, by receiver class and by mutation."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    sock6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
     batcher = mmsg.MmsgSender(sock.fileno()) if mmsg.available() else None
     classes: Counter[str] = Counter()
     mutations: Counter[str] = Counter()
@@ -534,6 +569,13 @@ def send(templates: list[Template], count: int, seed: int, rate: float) -> dict[
     for cls, name, packet in datagrams(templates, count, seed):
         classes[cls] += 1
         mutations[name] += 1
+        if packet[0] >> 4 == 6:  # one by one (the batched sender speaks IPv4)
+            try:
+                sock6.sendto(packet, (socket.inet_ntop(socket.AF_INET6, packet[24:40]), 0))
+            except OSError as exc:
+                errors[exc.strerror or str(exc.errno)] += 1
+            sent += 1
+            continue
         packets.append(packet)
         dsts.append(packet[16:20])
         if len(packets) == batch:
