@@ -191,8 +191,24 @@ def daemon_counters(db: Path) -> dict[str, Any]:
     return {**stats, "statistics": printed}
 
 
-def snapshot(lab: Lab, ns: str, db: Path) -> dict[str, Any]:
-    return {**daemon_counters(db), "kernel": kernel_drops(lab, ns)}
+def process_usage(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) and resident memory (MB) of process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    rss = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return {"cpu-s": (int(fields[11]) + int(fields[12])) / ticks, "rss-mb": rss / 1024}
+
+
+def snapshot(lab: Lab, ns: str, daemon: DaemonProc) -> dict[str, Any]:
+    return {
+        **daemon_counters(daemon.db),
+        "kernel": kernel_drops(lab, ns),
+        "process": process_usage(daemon.proc.pid),  # `ip netns exec` execs the daemon
+    }
 
 
 def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -402,7 +418,7 @@ def settle(ml: MutationLab, timeout: float = 30) -> None:
 def run_campaign(ml: MutationLab, count: int, seed: int, rate: float) -> CampaignResult:
     assert ml.daemon is not None
     daemon = ml.daemon
-    before = snapshot(ml.lab, ml.a, daemon.db)
+    before = snapshot(ml.lab, ml.a, daemon)
     pinger = subprocess.Popen(
         ["ip", "netns", "exec", ml.a, "ping", "-n", "-q", "-i", "0.5", "-W", "2", "-I", LAN_A,
          LAN_B],
@@ -417,7 +433,10 @@ def run_campaign(ml: MutationLab, count: int, seed: int, rate: float) -> Campaig
         settle(ml)
     m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
     pings = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-    after = snapshot(ml.lab, ml.a, daemon.db)
+    try:
+        after = snapshot(ml.lab, ml.a, daemon)
+    except (OSError, ValueError, KeyError, StopIteration):  # the daemon is gone: a verdict fails
+        after = before
     alive = daemon.proc.poll() is None
     tunnels = ml.tunnels_work(count=5)
     result = CampaignResult(
@@ -486,6 +505,7 @@ def judge(r: CampaignResult) -> None:
 
 
 def report(r: CampaignResult) -> str:
+    cpu = r.after["process"]["cpu-s"] - r.before["process"]["cpu-s"]
     ike = delta(r.after["ike"], r.before["ike"])
     ipsec = delta(r.after["statistics"], r.before["statistics"])
     kernel = delta(r.after["kernel"], r.before["kernel"])
@@ -505,6 +525,11 @@ def report(r: CampaignResult) -> str:
             for k in ipsec
         ),
         f"kernel drops in a (delta): {kernel or 'none'}",
+        "daemon CPU {:.1f} s ({:.0f} us a datagram), RSS {:.1f} -> {:.1f} MB".format(
+            cpu,
+            cpu / max(1, r.sent["sent"]) * 1e6,
+            *(x["process"]["rss-mb"] for x in (r.before, r.after)),
+        ),
         f"IKE delta: {ike}",
         f"accounting: {r.accounting}",
         "pings through the ESP tunnel during the campaign: "
