@@ -22,15 +22,18 @@ Moment kinds: ``phase1`` (connections killed, a ping starts phase 1, kill within
 ``quick-mode`` (kill shortly after pyipsec logs IkeSaEstablished), ``rekey`` (strongSwan is told
 to rekey the child SA, or the IKE SA every other time; kill within 0.4 s), ``console-write``
 (a ``/ip ipsec peer add`` over the control socket; kill within 0.15 s), ``traffic`` (a ping
-every 5 ms; kill within 1 s).
+every 5 ms; kill within 1 s), ``start-up`` (after a kill, the next daemon is killed within
+1.5 s of its launch, anywhere in its start-up: before its lock, between rule and socket...).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,9 +42,9 @@ from pathlib import Path
 from pyipsec.io.labnet import LAN_A, LAN_B, Lab
 from tests.harness.strongswan import SWANCTL, Charon
 from tests.interop.helpers import console, ping
-from tests.io.daemon_proc import DaemonProc, start_daemon
+from tests.io.daemon_proc import ROOT, DaemonProc, start_daemon
 
-KINDS = ("phase1", "quick-mode", "rekey", "console-write", "traffic")
+KINDS = ("phase1", "quick-mode", "rekey", "console-write", "traffic", "start-up")
 RECOVERY_LIMIT = 10.0  # seconds from the new process to the first ping reply
 PROBE = 'add address=203.0.113.99/32 secret=crash-probe-psk comment="crash probe"'
 
@@ -74,6 +77,7 @@ class CrashCycle:
     baseline: str = ""
     with_probe: str = ""
     rekeys: int = 0
+    dead: list[int] = field(default_factory=list)  # PIDs killed in the current run
 
     def prepare(self) -> None:
         """Bring the tunnel up once and record the exports with and without the probe."""
@@ -104,6 +108,16 @@ class CrashCycle:
              "-i", str(interval), "-W", "1", "-I", LAN_A, LAN_B],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+
+    def _launch(self) -> DaemonProc:
+        """A new daemon on the database, not waited for."""
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.a, sys.executable, "-m", "pyipsec", "daemon",
+             "--db", str(self.db)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        )  # fmt: skip
+        return DaemonProc(ns=self.a, db=self.db, proc=proc)
 
     def moment(self, kind: str, delay: float) -> bool | None:
         """Create the situation ``kind`` and SIGKILL the daemon ``delay`` s into it. For a
@@ -145,6 +159,11 @@ class CrashCycle:
                 writer.start()
             elif kind == "traffic":
                 helper = self._ping_async(400, 0.005)
+            elif kind == "start-up":
+                # a crash, then the supervisor's restart crashes too, somewhere in its start-up
+                self.kill()
+                self.dead.append(self.daemon.proc.pid)
+                self.daemon = self._launch()
             time.sleep(delay)
             self.kill()
             if writer is not None:  # done (or failed) before a new daemon listens there
@@ -160,12 +179,17 @@ class CrashCycle:
     # -- one run ---------------------------------------------------------------------------
 
     def run_once(self, number: int, kind: str, delay: float) -> RunResult:
-        dead = self.daemon.proc.pid
+        self.dead = []
         committed = self.moment(kind, delay)
+        self.dead.append(self.daemon.proc.pid)
         launched = time.monotonic()
         self.daemon = start_daemon(self.a, self.db)
         text = "\n".join(self.daemon.log)
-        assert f"previous daemon (pid {dead}) on this database did not stop cleanly" in text, text
+        # killed before it wrote its PID, a daemon in start-up leaves its predecessor's there
+        assert any(
+            f"previous daemon (pid {pid}) on this database did not stop cleanly" in text
+            for pid in self.dead
+        ), text
         recovered = time.monotonic() - launched
         recovered += self.await_tunnel(RECOVERY_LIMIT - recovered)
         now = export(self.db)
@@ -198,6 +222,7 @@ class CrashCycle:
             "rekey": 0.4,
             "console-write": 0.15,
             "traffic": 1.0,
+            "start-up": 1.5,
         }
         for n, kind in enumerate(kinds, 1):
             delay = round(rng.uniform(0.0, limits[kind]), 3)
