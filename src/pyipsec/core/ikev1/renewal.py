@@ -20,8 +20,9 @@ phase 1 that carries traffic is never deleted before a successor has taken its c
    ``rekey_of``), and stops DPD on the old one.
 4. ``progress`` / ``timers``: once those quick modes are over (at the old one's hard expiry at
    the latest) and ``RETIRE_GRACE`` seconds have passed for packets still in flight on the old
-   SAs, the old phase 1's children are deleted with Delete notifies, then the old ISAKMP SA
-   itself, in the order strongSwan's reauthentication uses.
+   SAs, the old phase 1's children are deleted with Delete notifies (sent under the new phase
+   1, see ``_retire``), then the old ISAKMP SA itself, in the order strongSwan's
+   reauthentication uses.
 
 A phase 1 that reaches its hard expiry without a successor takes its children with it (the peer
 drops its copies with the ISAKMP SA); the next packet re-acquires. A peer's Delete of an ISAKMP
@@ -147,8 +148,14 @@ def progress(eng: Ikev1Engine, new: IkeSa, now: float) -> None:
 
 
 def _retire(eng: Ikev1Engine, old: IkeSa, now: float) -> None:
+    """The old children's Deletes go under the successor: strongSwan, on seeing the same peer
+    authenticate again, moves the old IKE SA's children to the new one ("detected reauth of
+    existing IKE_SA, adopting N children") and ignores a Delete for them that arrives under the
+    old one ("CHILD_SA not found"), keeping them until their own expiry."""
+    new = eng.ike.get(old.replaced_by) if old.replaced_by is not None else None
+    via = new if new is not None and new.established else old
     for child in made_under(eng, old):
-        eng.delete_child(child, now, reason="phase 1 renewed", notify=True, via=old)
+        eng.delete_child(child, now, reason="phase 1 renewed", notify=True, via=via)
     eng.delete_ike(old, now, reason="renewed", children=False)
 
 

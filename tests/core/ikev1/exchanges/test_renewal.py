@@ -21,7 +21,7 @@ from pyipsec.core.profiles import ProposalProfile
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
-from pyipsec.wire.ikev1.payloads import NotifyPayload
+from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
 from .harness import (
     A_ADDR,
@@ -107,6 +107,27 @@ def test_renewal_starts_before_the_hard_expiry_with_jitter() -> None:
     # The initiator renews 60-120 s before the end, the responder only 15-30 s before it.
     assert 60 <= sa_a.expires_at - sa_a.renew_at <= 120
     assert 15 <= sa_b.expires_at - sa_b.renew_at <= 30
+
+
+def test_old_children_deletes_go_under_the_new_phase1() -> None:
+    """strongSwan moves the old IKE SA's children to the new one when the peer authenticates
+    again, and ignores a Delete for them under the old one (charon: "CHILD_SA not found,
+    ignored"): so the old children's Deletes travel under the new ISAKMP SA, the ISAKMP
+    Delete under the old one."""
+    net, pa, _ = site_to_site(**lifetimes(600))
+    up(net, pa)
+    (old,) = ike_of(net.a)
+    sent: list[tuple[bytes, int]] = []
+    original = net.a.engine.send_informational
+
+    def spy(sa, payloads):  # type: ignore[no-untyped-def]
+        sent.extend((sa.cky_i, p.protocol_id) for p in payloads if isinstance(p, DeletePayload))
+        original(sa, payloads)
+
+    net.a.engine.send_informational = spy  # type: ignore[method-assign]
+    net.run(560)
+    (new,) = ike_of(net.a)
+    assert sent == [(new.cky_i, ProtocolId.IPSEC_ESP), (old.cky_i, ProtocolId.ISAKMP)]
 
 
 def test_responder_renews_when_the_initiator_does_not() -> None:
