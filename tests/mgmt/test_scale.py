@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -88,3 +88,38 @@ def test_verification_runs_once_per_version_of_the_configuration(
     console.ok("/ip ipsec policy add src-address=10.99.0.0/24 dst-address=10.98.0.0/24")
     console.ok("/ip ipsec policy print count-only where invalid")
     assert len(calls) == 2
+
+
+def test_a_script_syncs_the_database_once_a_single_command_every_time(tmp_path: Path) -> None:
+    console = _console(tmp_path / "c.db", 3)
+    db = console.store._db
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+
+    def synchronous() -> int:
+        return int(db.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert synchronous() == 2  # FULL: a lone command is on disk when it returns
+    console.ok("/ip ipsec policy add src-address=10.99.0.0/24 dst-address=10.98.0.0/24")
+    assert not any("synchronous=NORMAL" in s for s in statements)
+    seen: list[int] = []
+    console.session.runtime = SpyRuntime(lambda: seen.append(synchronous()))
+    console.ok(
+        "/ip ipsec policy add src-address=10.97.0.0/24 dst-address=10.98.0.0/24\n"
+        '/ip ipsec policy print count-only where comment~"x"\n'
+        "/ip ipsec policy add src-address=10.96.0.0/24 dst-address=10.98.0.0/24"
+    )
+    assert seen and set(seen) == {1}  # NORMAL inside the script: commits are not synced
+    assert synchronous() == 2
+    assert any("wal_checkpoint(FULL)" in s for s in statements)  # synced once at the end
+    # every command of the script committed on its own
+    assert console.ok("/ip ipsec policy print count-only") == "7\n"
+
+
+class SpyRuntime(NullRuntime):
+    def __init__(self, probe: Callable[[], None]) -> None:
+        self.probe = probe
+
+    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
+        self.probe()
+        return {}

@@ -325,10 +325,12 @@ def compile_config(config: Config) -> Compiled:
                 continue
         policies.append(record)
     peers = tuple(
-        peer_profile(config, item) for item in config.table(PEER) if _enabled(config, PEER, item)
+        derived(item, "peer", partial(peer_profile, config, item))
+        for item in config.table(PEER)
+        if _enabled(config, PEER, item)
     )
     proposals = tuple(
-        proposal_profile(config, item)
+        derived(item, "proposal", partial(proposal_profile, config, item))
         for item in config.table(PROPOSAL)
         if _enabled(config, PROPOSAL, item)
     )

@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -85,6 +85,7 @@ class Store:
         self._positions: dict[str, dict[int, int]] = {}
         self._unsaved: set[tuple[str, ...]] = set()
         self._counted: set[str] = set()
+        self._bulk = False  # inside bulk(): commits are not synced one by one
         self._init()
 
     def _init(self) -> None:
@@ -173,6 +174,28 @@ class Store:
             return self._read()
         finally:
             self._db.execute("COMMIT")
+
+    # -- scripts
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """The commands of a script. Each stays its own transaction (atomic; a process killed
+        in the middle leaves a prefix of the script applied), but the log is synced to disk
+        once, at the end, instead of after every command: a power cut during the script may
+        lose its last commands, never the database's consistency. Nests."""
+        if self._bulk:
+            yield
+            return
+        self._bulk = True
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self._bulk = False
+            self._db.execute("PRAGMA synchronous=FULL")
+            # a checkpoint syncs the log, then copies it into the database file and syncs that
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._db.execute("PRAGMA wal_checkpoint(FULL)")
 
     # -- writing
 

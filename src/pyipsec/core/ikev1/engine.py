@@ -153,13 +153,18 @@ class Ikev1Engine:
         credentials: Credentials | None = None,
     ) -> None:
         """Take a new configuration. IKE SAs whose peer went away or changed are deleted
-        (with their child SAs, Delete notifies sent)."""
-        self.peers = tuple(peers)
+        (with their child SAs, Delete notifies sent). A change that leaves the peers as they
+        were (a policy edited on a hub with thousands of spokes) does not walk the SAs."""
+        unchanged = tuple(peers) == self.peers
+        if not unchanged:  # the same tuple otherwise: the responder's PeerIndex stays valid
+            self.peers = tuple(peers)
         self.proposals = {p.name: p for p in proposals}
         self.policies = tuple(policies)
         self.templates = tuple(templates)
         if credentials is not None:
             self.credentials = credentials
+        if unchanged:
+            return
         current = {p.id: p for p in self.peers}
         for sa in list(self.ike.values()):
             if current.get(sa.peer.id) != sa.peer:

@@ -12,6 +12,7 @@ as an expression. ``[ ... ]`` runs a command and substitutes its value; ``/impor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from pyipsec.config.menus import MENUS, children
@@ -128,14 +129,16 @@ class Interpreter:
             self.write(f"{exc}\n")
             return False
         ok = True
-        for cmd in cmds:
-            try:
-                self.cwd = self.execute(cmd, self.cwd, top=True)[1]
-            except ConsoleError as exc:
-                self.write(f"{exc}\n")
-                ok = False
-                if stop_on_error:
-                    return False
+        # a script (more than one command) syncs the database once, at its end
+        with self.session.store.bulk() if len(cmds) > 1 else contextlib.nullcontext():
+            for cmd in cmds:
+                try:
+                    self.cwd = self.execute(cmd, self.cwd, top=True)[1]
+                except ConsoleError as exc:
+                    self.write(f"{exc}\n")
+                    ok = False
+                    if stop_on_error:
+                        return False
         return ok
 
     def import_file(self, name: str) -> None:
@@ -148,8 +151,9 @@ class Interpreter:
             except ScriptSyntaxError as exc:
                 raise ConsoleError(str(exc)) from exc
             cwd: Path = ()
-            for cmd in cmds:
-                cwd = self.execute(cmd, cwd, top=True)[1]
+            with self.session.store.bulk():
+                for cmd in cmds:
+                    cwd = self.execute(cmd, cwd, top=True)[1]
         finally:
             self.cwd = saved
 
