@@ -71,6 +71,11 @@ def prerequisites() -> list[str]:
     return missing
 
 
+def _first_word(data: bytes) -> str | None:
+    words = data.decode(errors="replace").split()
+    return words[0] if words else None
+
+
 class DbLock:
     """An exclusive lock on ``<db>.lock`` holding the daemon's PID: one daemon per database.
 
@@ -90,15 +95,16 @@ class DbLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            holder = _first_word(os.read(fd, 32)) or "?"
             os.close(fd)
             raise DaemonError(
                 f"another pyipsec daemon (pid {holder}) is already running on this database"
             ) from None
-        self.stale_pid = os.read(fd, 32).decode(errors="replace").strip() or None
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        self.stale_pid = _first_word(os.read(fd, 32))
+        # overwrite, then cut: the file never reads empty, even to one killed in between
+        mine = f"{os.getpid()}\n".encode()
+        os.pwrite(fd, mine, 0)
+        os.ftruncate(fd, len(mine))
         self.fd = fd
 
     def release(self) -> None:
