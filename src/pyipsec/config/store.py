@@ -1,11 +1,16 @@
 """SQLite persistence of the configuration (the only config module that does I/O).
 
 Every command runs as one :meth:`Store.transaction`: ``BEGIN IMMEDIATE``, read the current
-configuration, let the command change a copy, write the tables it changed, ``COMMIT``. A
-command that raises changes nothing (rollback), and SQLite's journal guarantees that a process
-killed in the middle of a write leaves the previous configuration. The database file is
-created with mode 0600 (it holds secrets). A ``generation`` counter in ``meta`` lets a store
-reuse its cached configuration when no other process wrote since.
+configuration, let the command change a copy, write the rows of the items it touched,
+``COMMIT``. A command that raises changes nothing (rollback), and SQLite's write-ahead log
+guarantees that a process killed in the middle of a write leaves the previous configuration.
+The database file is created with mode 0600 (it holds secrets). A ``generation`` counter in
+``meta`` lets a store reuse its cached configuration when no other process wrote since.
+
+A command costs the rows it changes, not the size of its table: items are stored with sparse
+``position`` values (``POSITION_GAP`` apart), so an item added, moved or placed before another
+gets a position between its neighbours' and no other row is rewritten; only when a gap is used
+up is the table renumbered. See docs/config-at-scale.md.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ data plane, and its control socket file is replaced. Each of these is logged as 
 ``system,warning`` line. See docs/crash-recovery.md.
 
 While running, the configuration is re-read after every control-socket command and once a
-second (for edits made directly to the database), and the data plane is brought in line with
-it: the SPD is replaced, manual SAs that disappeared or changed are removed and new ones added.
+second (for edits made directly to the database) when the database's change counter moved, and
+the data plane is brought in line with it by its difference: changed policies are removed from
+and inserted into the SPD and the routes, manual SAs that disappeared or changed are removed
+and new ones added (docs/config-at-scale.md).
 """
 
 from __future__ import annotations
