@@ -73,7 +73,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--rate", type=int, help="messages a second instead of the scenario's")
     args = parser.parse_args()
+    if args.rate:
+        for name, (sources, _, seconds) in list(SCENARIOS.items()):
+            SCENARIOS[name] = (sources, args.rate, seconds)
     missing = lab_prerequisites() + strongswan_prerequisites()
     if missing:
         print("missing: " + "; ".join(missing), file=sys.stderr)
