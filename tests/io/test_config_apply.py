@@ -6,6 +6,8 @@ the control socket calls after every request). Everything is counted, nothing is
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Callable
 from ipaddress import ip_network
 from pathlib import Path
@@ -14,10 +16,13 @@ from typing import Any
 import pytest
 
 from pyipsec.config.store import Store
-from pyipsec.dataplane.policy import Policy
+from pyipsec.dataplane.policy import Action, Policy
+from pyipsec.dataplane.spd import Spd
 from pyipsec.io import daemon as daemon_module
 from pyipsec.io.daemon import Daemon, DaemonOptions
 from pyipsec.mgmt.cli.interpreter import Interpreter
+
+POLICY = ("ip", "ipsec", "policy")
 
 
 class Calls:
@@ -155,3 +160,52 @@ def test_a_policy_change_leaves_the_engines_peers_alone(tmp_path: Path) -> None:
     assert d.engine.peers is peers
     _run(d, interp, '/ip ipsec peer set 0 secret="another-test-secret"')
     assert d.engine.peers is not peers and d.engine.peers[0].secret == b"another-test-secret"
+
+
+class RouteRecorder:
+    """Stands in for the data plane: the multiset of (src, dst) the routes are kept for."""
+
+    def __init__(self) -> None:
+        self.pairs: Counter[tuple[object, object]] = Counter()
+
+    def sync_policies(self, policies: list[Policy]) -> None:
+        self.pairs = Counter((p.src, p.dst) for p in policies if p.action is not Action.NONE)
+
+    def change_policies(self, added: list[Policy], removed: list[Policy]) -> None:
+        self.pairs.subtract((p.src, p.dst) for p in removed if p.action is not Action.NONE)
+        self.pairs.update((p.src, p.dst) for p in added if p.action is not Action.NONE)
+        assert min(self.pairs.values(), default=0) >= 0
+
+
+def test_random_edits_keep_spd_and_routes_equal_to_a_rebuild(tmp_path: Path) -> None:
+    d, interp = _daemon(tmp_path, 40)
+    routes = RouteRecorder()
+    d.dataplane = routes  # type: ignore[assignment]
+    d._spd_configured = None  # the next apply rebuilds, with the recorder in place
+    _run(d, interp, "/ip ipsec policy add src-address=10.90.0.0/24 dst-address=10.91.0.0/24")
+    rng = random.Random(4)
+    for step in range(250):
+        count = len(d.store.snapshot().table(POLICY))  # type: ignore[union-attr]
+        pick, other = rng.randrange(1, count), rng.randrange(1, count)
+        net = f"10.{100 + step // 250}.{step % 250}.0/24"
+        text = rng.choice(
+            [
+                f"add src-address={net} dst-address=10.50.{step % 7}.0/24",
+                f"add src-address={net} dst-address=10.50.0.0/24 place-before={pick}",
+                f"set {pick} priority={rng.randrange(3)}",
+                f"set {pick} action={rng.choice(['encrypt', 'none', 'discard'])}",
+                f"set {pick} dst-address=10.60.{step % 9}.0/24",
+                f"disable {pick}",
+                f"enable {pick}",
+                f"remove {pick}",
+                f"move {pick} {other}",
+            ]
+        )
+        assert interp.run(f"/ip ipsec policy {text}") or "remove" in text or "move" in text
+        d.apply_config()
+        assert d.compiled is not None
+        rebuilt = Spd(d.backend.policies(d.compiled.policies))
+        assert [p.id for p in d.spd] == [p.id for p in rebuilt], text
+        assert +routes.pairs == Counter(
+            (p.src, p.dst) for p in d.compiled.policies if p.action is not Action.NONE
+        ), text
