@@ -13,7 +13,8 @@ and ``bench/mutate_campaign.py``:
   field-aware changes (ISAKMP cookies, next-payload, flags, message ID, lengths, a payload
   header deep in the chain; ESP/AH SPI, sequence number, payload length; the RFC 3948
   non-ESP marker of port 4500); ESP and AH sometimes get an outer header with options
-  and a TOS byte (AH must zero the mutable ones before its ICV check). ``fuzz_datagrams``
+  and a TOS byte (AH must zero the mutable ones before its ICV check), UDP ones another
+  source port (a NAT rebinding must not be believed before authentication). ``fuzz_datagrams``
   is the short fixed list of malformed ISAKMP messages that the issue-5 robustness test
   sends.
 - sending: ``python -m tests.harness.mutation send`` (in the attacking namespace) builds the
@@ -32,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pyipsec.dataplane.userspace import mmsg
@@ -528,6 +529,12 @@ def datagrams(templates: list[Template], count: int, seed: int) -> Iterator[tupl
         if t.proto != IPPROTO_UDP and rng.random() < 0.05:  # the outer header, for ESP/AH
             tos, options = rng.randrange(256), rng.choice((b"", *IP_OPTIONS))
             name += "+outer-header"
+        elif t.proto == IPPROTO_UDP and rng.random() < 0.05:
+            # another source port (a NAT that rebinds, or an attacker): an unauthenticated
+            # datagram must not move an SA's encapsulation or an IKE SA's peer port
+            port = rng.choice((500, 4500, 4501, 1024, 65535, rng.randrange(1, 65536)))
+            t = replace(t, sport=port if port != t.sport else port ^ 1)
+            name += "+source-port"
         yield receiver_class(t.proto, t.dport, payload), name, ip_packet(t, payload, tos, options)
 
 

@@ -449,17 +449,20 @@ class Daemon:
             "ike": dict(self.engine.stats()),
             "ipsec": self.processor.stats.as_dict(),
             "ike-endpoint-errors": self.ike.errors if self.ike is not None else 0,
-            # packets the inbound SAs accepted (ICV and replay checks passed), by integrity
-            "inbound-sa-packets": self._inbound_packets(),
+            # packets each inbound SA accepted (ICV and replay checks passed), each outbound
+            # SA sent
+            "inbound-sa-packets": self._sa_packets(Direction.IN),
+            "outbound-sa-packets": self._sa_packets(Direction.OUT),
         }
 
-    def _inbound_packets(self) -> dict[str, int]:
+    def _sa_packets(self, direction: Direction) -> dict[str, int]:
+        """``<integrity>/<protocol>/<destination>/<SPI>`` -> packets."""
         out: dict[str, int] = {}
         for sa in self.sad:
             p = sa.params
-            if p.direction is Direction.IN:
+            if p.direction is direction:
                 name = p.integrity.name if p.integrity is not None else "aead"
-                out[name] = out.get(name, 0) + sa.current_packets
+                out[f"{name}/{p.protocol.name}/{p.dst}/{p.spi:#x}"] = sa.current_packets
         return out
 
     def remote_peers(self) -> list[ike_events.RemotePeer]:
