@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -146,3 +147,23 @@ def test_the_write_ahead_log_files_are_private_too(tmp_path: Path) -> None:
     assert all(p.exists() for p in logs)  # the journal is a write-ahead log
     assert [stat.S_IMODE(p.stat().st_mode) for p in logs] == [0o600, 0o600]
     store.close()
+
+
+def test_a_menu_new_to_an_old_database_gets_its_defaults_written_with_the_first_change(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.db"
+    Store(path).close()
+    old = sqlite3.connect(path)  # a database from a version without the proposal menu
+    old.execute("DELETE FROM items WHERE menu='ip/ipsec/proposal'")
+    old.execute("DELETE FROM counters WHERE menu='ip/ipsec/proposal'")
+    old.commit()
+    old.close()
+    with Store(path) as store:
+        assert [it.values for it in store.snapshot().table(PROPOSAL)] == [{"name": "default"}]
+        store.transaction(lambda c: c.table(POLICY).add(_policy(1)))  # another menu changes
+        store.transaction(lambda c: c.table(PROPOSAL).add({"name": "p2"}))
+    with Store(path) as fresh:
+        table = fresh.load().table(PROPOSAL)
+        assert [it.values.get("name") for it in table] == ["default", "p2"]
+        assert table.items[0].default and table.next_id == 3
