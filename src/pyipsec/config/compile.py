@@ -304,6 +304,7 @@ def compile_config(config: Config) -> Compiled:
     sas: list[SaParams] = []
     problems: list[str] = []
     templates: list[TemplatePolicy] = []
+    manual: dict[str | None, Item] | None = None  # manual-sa items by name, when needed
     for number, item in enumerate(config.table(POLICY)):
         if item.id in invalid:
             continue
@@ -318,11 +319,22 @@ def compile_config(config: Config) -> Compiled:
             continue
         assert isinstance(record, Policy)
         if record.manual_sa is not None:
-            try:  # depends on the manual-sa item too: never kept with the policy
-                sas.extend(_manual_sas(config, record))
-            except (ValueError, KeyError, CryptoError) as exc:
-                problems.append(f"policy {number}: {exc}")
+            # depends on the manual-sa item too: kept with the policy item together with the
+            # manual-sa item it was made from, and made again when that item changed
+            if manual is None:
+                manual = {it.values.get("name"): it for it in config.table(MANUAL_SA)}
+            source = manual.get(record.manual_sa)
+            kept = item.memo.get("manual-sas")
+            if not (isinstance(kept, tuple) and kept[0] is source and source is not None):
+                try:
+                    made: list[SaParams] | Exception = _manual_sas(config, record)
+                except (ValueError, KeyError, CryptoError) as exc:
+                    made = exc
+                kept = item.memo["manual-sas"] = (source, made)
+            if isinstance(kept[1], Exception):
+                problems.append(f"policy {number}: {kept[1]}")
                 continue
+            sas.extend(kept[1])
         policies.append(record)
     peers = tuple(
         derived(item, "peer", partial(peer_profile, config, item))
