@@ -260,6 +260,32 @@ def test_phase1_renewal_under_continuous_ping(site: tuple[Lab, str, str], tmp_pa
         assert listed.count("ESTABLISHED") == 1, listed  # the old ISAKMP SAs are gone
 
 
+def test_strongswan_reauthentication_under_continuous_ping(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan initiates and reauthenticates its IKEv1 SA every 40 s (a new main mode,
+    the CHILD_SA re-created under it, then the old IKE SA deleted): pyipsec as responder
+    keeps the re-created SAs when the old ISAKMP SA's Delete removes the old ones; a ping every
+    0.2 s for 80 s loses at most 2 packets."""
+    lab, a, b = site
+    conf = swanctl_conf(conn_extra="rekey_time = 40s")
+    with strongswan_pair(a, b, tmp_path, ros_script(), conf) as (daemon, charon):
+        charon.swanctl("--initiate", "--child", "net", "--timeout", "20")
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        count = 400
+        received = ping(lab, a, LAN_A, LAN_B, count=count, interval=0.2, wait=1)
+        lost = count - received
+        daemon.read_log()
+        up = [line for line in daemon.log if "IkeSaEstablished" in line]
+        gone = [line for line in daemon.log if "IkeSaDeleted" in line]
+        print(f"strongSwan reauthentications under ping -i 0.2: {len(up) - 1}, "
+              f"{lost} of {count} lost")  # fmt: skip
+        assert len(up) >= 2 and all("side=responder" in line for line in up), up
+        assert gone and all("deleted by peer" in line for line in gone), gone
+        assert lost <= 2, f"{lost} of {count} pings lost across {len(up) - 1} reauthentications"
+        assert ping(lab, b, LAN_B, LAN_A) == 3
+
+
 def test_dpd_notices_killed_strongswan(site: tuple[Lab, str, str], tmp_path: Path) -> None:
     """dpd-interval=2s, dpd-maximum-failures=2: after charon is SIGKILLed, pyipsec logs
     PeerUnreachable and has no SAs and no remote peers left."""

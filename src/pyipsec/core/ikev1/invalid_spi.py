@@ -9,10 +9,12 @@ few reports a second: ``Processor``). When the sender is a configured peer, it i
 protected INVALID-SPI notify naming the SPI, so it deletes that SA and re-negotiates. With no
 phase 1 to protect the notify, one is started first (the notify goes out once it is up; a
 phase 1 after a restart also carries INITIAL-CONTACT, which already clears the peer's stale SAs).
-Addresses that are not configured peers get nothing: an unauthenticated notify would be ignored
-by any peer that checks, and answering strangers only helps a reflector. Rate limits: one notify
-a second per peer address and one per SPI in ``SPI_INTERVAL``, in tables of bounded size, so a
-flood of random SPIs costs a dictionary lookup per report.
+SPIs of our quick modes in progress get nothing (the initiator may send before our HASH(3)
+processing has installed them). Addresses that are not configured peers get nothing either: an
+unauthenticated notify would be ignored by any peer that checks, and answering strangers only
+helps a reflector. Rate limits: one notify a second per peer address and one per SPI in
+``SPI_INTERVAL``, in tables of bounded size, so a flood of random SPIs costs a dictionary
+lookup per report.
 
 Receiving (``received``): an authenticated INVALID-SPI naming the outbound SPI of one of our
 bundles with that peer deletes the bundle (with Delete notifies, in case the peer still has the
@@ -71,6 +73,11 @@ def unknown_spi(
 ) -> None:
     """``src`` sent ESP/AH to ``dst`` for ``spi``, which has no SA here."""
     eng.count("unknown-spi")
+    if _negotiating(eng, src, spi.to_bytes(4, "big")):
+        # Our SPI in a quick mode whose SAs are not installed yet: the initiator installs
+        # after message 2 and may send before our HASH(3) processing installs ours.
+        eng.count("unknown-spi-negotiating")
+        return
     sa = _newest_established(eng, src)
     peer = sa.peer if sa is not None else best_peer(eng.peers, src)
     if peer is None:
@@ -106,6 +113,16 @@ def unknown_spi(
         pending = eng.start_phase1(peer, dst, src, now)
     if pending is not None and len(pending.pending_notifies) < PENDING_MAX:
         pending.pending_notifies.append(notify)
+
+
+def _negotiating(eng: Ikev1Engine, address: IPAddress, spi: bytes) -> bool:
+    return any(
+        spi in q.spis.values()
+        for s in eng.ike.values()
+        if s.remote[0] == address and not s.dead
+        for q in s.quick.values()
+        if not q.done
+    )
 
 
 def _newest_established(eng: Ikev1Engine, address: IPAddress) -> IkeSa | None:

@@ -8,10 +8,11 @@ phase 1 that carries traffic is never deleted before a successor has taken its c
 
 1. ``schedule``: when a phase 1 is established, its renewal point ``renew_at`` is set before
    the hard expiry, with jitter from the rng: 1-2 margins before it on the side that initiated
-   the phase 1, a quarter to half a margin before it on the responder (a fallback when the
-   initiator does not renew; the windows do not overlap, so the two sides do not race). The
-   margin is a tenth of the lifetime, at least 10 s (or a quarter of short lifetimes), at most
-   9 minutes (strongSwan's default margintime).
+   the phase 1, a tenth to a fifth of a margin before it on the responder (a fallback when the
+   initiator does not renew, as late as possible so as not to race with an initiator that
+   renews on its own schedule: strongSwan reauthenticates at its rekey_time, which may be
+   close to the lifetime it proposed). The margin is a tenth of the lifetime, at least 10 s
+   (or a quarter of short lifetimes), at most 9 minutes (strongSwan's default margintime).
 2. ``renew``: at ``renew_at`` a new phase 1 with the same peer is started, unless a newer one
    exists or is being negotiated, or nothing depends on the old one (no child SAs and no DPD:
    then it just expires, as RouterOS lets it).
@@ -68,7 +69,7 @@ def schedule(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     if sa.side is Side.INITIATOR:
         sa.renew_at = sa.expires_at - m * (1.0 + jitter)
     else:
-        sa.renew_at = sa.expires_at - m * (0.25 + 0.25 * jitter)
+        sa.renew_at = sa.expires_at - m * (0.1 + 0.1 * jitter)
 
 
 def made_under(eng: Ikev1Engine, sa: IkeSa) -> list[ChildSa]:
