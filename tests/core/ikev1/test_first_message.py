@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, Standing
 from pyipsec.core.ikev1 import first_message as first_message_module
 from pyipsec.core.ikev1.events import (
     Datagram,
@@ -265,3 +265,28 @@ def test_first_messages_do_not_walk_every_peer_entry(monkeypatch: pytest.MonkeyP
     flood(net, d1, 50)  # from the configured peer's address
     assert len(calls) <= 50  # one prefix entry to test for each wildcard-covered source
     assert b.engine.stats()["half-open-admitted"] == 100
+
+
+def test_standing_prefers_proven_then_configured_addresses() -> None:
+    net, pa, _ = site_to_site()
+    b = net.b
+    configure(
+        b,
+        peers=[*b.engine.peers, peer("198.51.100.0/24", id=2, passive=True)],
+        policies=list(b.engine.policies),
+    )
+    wildcard, configured = b.engine.peers[1], b.engine.peers[0]
+    assert first_message_module.standing(b.engine, wildcard, SOURCES[0]) is Standing.UNKNOWN
+    assert first_message_module.standing(b.engine, configured, A_ADDR) is Standing.CONFIGURED
+    net.a.engine.acquire(pa, net.now)
+    net.run(5)
+    assert b.of(IkeSaEstablished)
+    assert first_message_module.standing(b.engine, configured, A_ADDR) is Standing.PROVEN
+    # A full table of unknown entries makes room for the proven address, not the other way.
+    b.engine.half_open = HalfOpenTable(AdmissionLimits(half_open_max=8))
+    other, other_pa, _ = site_to_site()
+    d1 = first_message(other, other_pa)  # a message 1 as A would send it
+    flood(net, d1, 8, SOURCES)
+    flood(net, d1, 4)
+    assert sum(sa.remote[0] == A_ADDR for sa in half_open(net)) == 4
+    assert b.engine.stats()["half-open-evicted"] == 4
