@@ -290,3 +290,28 @@ def test_standing_prefers_proven_then_configured_addresses() -> None:
     flood(net, d1, 4)
     assert sum(sa.remote[0] == A_ADDR for sa in half_open(net)) == 4
     assert b.engine.stats()["half-open-evicted"] == 4
+
+
+def test_message_3_completes_an_exchange_the_flood_pushed_out() -> None:
+    """Faster than the real peer answers, the flood replaces its entry; the tombstone left
+    behind lets its message 3 (our cookie echoed) complete the exchange all the same."""
+    net, pa, _ = site_to_site()
+    eng = net.b.engine
+    eng.half_open = HalfOpenTable(LIMITS)
+    d1 = first_message(net, pa)
+    eng.receive_datagram(d1.data, d1.src, d1.dst, net.now)
+    (real_reply,) = eng.datagrams_to_send()
+    flood(net, d1, 500)  # the share is 32: the real entry is long gone
+    assert eng.half_open.get(d1.data[:8]) is None and len(eng.tombstones) == 500 + 1 - 32
+    eng.send(real_reply.src, real_reply.dst, real_reply.data)
+    net.run(5)
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+    assert eng.stats()["half-open-revived"] == 1
+    # A message 3 under a tombstone's cookies from elsewhere, or too late, revives nothing.
+    stone_key = next(iter(eng.tombstones._stones))
+    stone = eng.tombstones._stones[stone_key]
+    forged = stone_key + stone.cky_r + real_reply.data[16:]
+    eng.receive_datagram(forged, (SOURCES[0], 500), d1.dst, net.now)
+    assert eng.stats()["half-open-revived"] == 1 and stone_key in eng.tombstones._stones
+    eng.handle_timer(net.now + LIMITS.timeout)
+    assert len(eng.tombstones) == 0

@@ -128,6 +128,7 @@ class Ikev1Engine:
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
         self.first_replies = first_message.ReplyCache()
+        self.tombstones = first_message.Tombstones(timeout=self.half_open.limits.timeout)
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self.key_pairs = KeyPairBudget(admission)
         self.children: list[ChildSa] = []
@@ -316,7 +317,7 @@ class Ikev1Engine:
 
     def handle_timer(self, now: float) -> None:
         self._now = max(self._now, now)
-        first_message.discarded(self, self.half_open.expire(now))
+        first_message.timers(self, now)
         for sa in list(self.ike.values()):
             if sa.dead:
                 continue
@@ -366,6 +367,8 @@ class Ikev1Engine:
         unproven = sa is None and header.initiator_cookie in self.half_open
         if unproven:
             sa = self.half_open.get(header.initiator_cookie)
+        elif sa is None and header.responder_cookie != _ZERO_COOKIE:
+            sa = first_message.revive(self, header, src, now)
         if sa is None:
             first_message.receive(self, header, data, src, dst, now)
             return

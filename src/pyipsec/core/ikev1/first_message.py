@@ -29,6 +29,7 @@ costs no parsing, no proposal selection and no encoding.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,16 @@ from .ike_sa import Dropped, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
-__all__ = ["ReplyCache", "discarded", "promote", "receive", "standing"]
+__all__ = [
+    "ReplyCache",
+    "Tombstones",
+    "discarded",
+    "promote",
+    "receive",
+    "revive",
+    "standing",
+    "timers",
+]
 
 _ZERO_COOKIE = bytes(8)
 # What absorbing main-mode message 1 and building message 2 set on a responder SA.
@@ -153,13 +163,43 @@ def receive(
     except phase1.AuthError as e:
         eng._auth_failed(sa, str(e), e.notify, now)
         return
-    discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now))
+    discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now), now)
     sa.step = 1
     sa.last_received = fp
     eng.count("half-open-admitted")
     eng._send_phase1_step(sa, now, reply_to=fp)
     if kind is ExchangeKind.MAIN:
         eng.first_replies.put(peer, data, sa)
+
+
+def _responder_sa(
+    answer: _Answer,
+    cky_i: bytes,
+    cky_r: bytes,
+    local: Endpoint,
+    remote: Endpoint,
+    fp: bytes,
+    created: float,
+) -> IkeSa:
+    """A main-mode responder SA that has absorbed message 1 and sent message 2."""
+    sa = IkeSa(
+        cky_i=cky_i,
+        cky_r=cky_r,
+        side=Side.RESPONDER,
+        kind=ExchangeKind.MAIN,
+        peer=answer.peer,
+        local=local,
+        remote=remote,
+        created=created,
+        last_heard=created,
+        step=2,
+        last_received=fp,
+    )
+    for name, value in zip(MESSAGE_1_STATE, answer.state, strict=True):
+        setattr(sa, name, value)
+    reply = cky_i + cky_r + answer.reply[16:]
+    sa.retransmit = Retransmit(data=reply, src=local, dst=remote, reply_to=fp, awaiting=False)
+    return sa
 
 
 def _answer_from_cache(
@@ -173,26 +213,86 @@ def _answer_from_cache(
     now: float,
 ) -> None:
     """The same as absorbing message 1 and sending message 2 (module docstring)."""
-    sa = IkeSa(
-        cky_i=header.initiator_cookie,
-        cky_r=eng._cookie(),
-        side=Side.RESPONDER,
-        kind=ExchangeKind.MAIN,
-        peer=cached.peer,
-        local=dst,
-        remote=src,
-        created=now,
-        last_heard=now,
-        step=2,
-        last_received=fp,
-    )
-    for name, value in zip(MESSAGE_1_STATE, cached.state, strict=True):
-        setattr(sa, name, value)
-    reply = sa.cky_i + sa.cky_r + cached.reply[16:]
-    sa.retransmit = Retransmit(data=reply, src=dst, dst=src, reply_to=fp, awaiting=False)
-    discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now))
+    sa = _responder_sa(cached, header.initiator_cookie, eng._cookie(), dst, src, fp, now)
+    discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now), now)
     eng.count("half-open-admitted")
-    eng.transmit(sa, reply)
+    assert sa.retransmit is not None
+    eng.transmit(sa, sa.retransmit.data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tombstone:
+    cky_r: bytes
+    answer: _Answer
+    local: Endpoint
+    remote: Endpoint
+    fp: bytes
+    created: float
+
+
+class Tombstones:
+    """Main-mode exchanges the half-open table pushed out, kept compactly (a few hundred bytes
+    instead of a whole SA) until they would have expired: if the initiator's message 3 still
+    comes, with our cookie, the exchange is rebuilt and completed (``revive``). A flood that
+    turns an address's share over faster than the real peer answers then costs the peer
+    nothing either (docs/admission.md)."""
+
+    def __init__(self, size: int = 16384, timeout: float = 10.0) -> None:
+        self.size = size
+        self.timeout = timeout
+        self._stones: OrderedDict[bytes, _Tombstone] = OrderedDict()  # oldest first
+        self._last: _Answer | None = None  # shared by the stones of one flood
+
+    def __len__(self) -> int:
+        return len(self._stones)
+
+    def add(self, sa: IkeSa, now: float) -> None:
+        if sa.kind is not ExchangeKind.MAIN or sa.step != 2 or sa.retransmit is None:
+            return
+        state = tuple(getattr(sa, name) for name in MESSAGE_1_STATE)
+        answer = self._last
+        if (
+            answer is None
+            or answer.peer is not sa.peer
+            or any(a is not b for a, b in zip(answer.state, state, strict=True))
+        ):
+            answer = self._last = _Answer(sa.peer, state, sa.retransmit.data)
+        self._stones.pop(sa.cky_i, None)
+        self._stones[sa.cky_i] = _Tombstone(
+            sa.cky_r, answer, sa.local, sa.remote, sa.last_received, sa.created
+        )
+        if len(self._stones) > self.size:
+            self._stones.popitem(last=False)
+
+    def expire(self, now: float) -> None:
+        while self._stones:
+            stone = next(iter(self._stones.values()))
+            if now < stone.created + self.timeout:
+                break
+            self._stones.popitem(last=False)
+
+    def revive(self, cky_i: bytes, cky_r: bytes, src: Endpoint, now: float) -> IkeSa | None:
+        stone = self._stones.get(cky_i)
+        if stone is None or stone.cky_r != cky_r or stone.remote != src:
+            return None
+        del self._stones[cky_i]
+        if now >= stone.created + self.timeout:
+            return None
+        return _responder_sa(
+            stone.answer, cky_i, cky_r, stone.local, stone.remote, stone.fp, stone.created
+        )
+
+
+def revive(eng: Ikev1Engine, header: Header, src: Endpoint, now: float) -> IkeSa | None:
+    """A main-mode message under cookies of an exchange the table pushed out: rebuild it,
+    proven by the cookie it echoes, among the engine's IKE SAs (``Tombstones``)."""
+    if header.exchange_type != ExchangeType.IDENTITY_PROTECTION:
+        return None
+    sa = eng.tombstones.revive(header.initiator_cookie, header.responder_cookie, src, now)
+    if sa is not None:
+        eng.ike[sa.cky_i] = sa
+        eng.count("half-open-revived")
+    return sa
 
 
 def promote(eng: Ikev1Engine, sa: IkeSa) -> None:
@@ -202,12 +302,21 @@ def promote(eng: Ikev1Engine, sa: IkeSa) -> None:
         eng.count("half-open-promoted")
 
 
-def discarded(eng: Ikev1Engine, gone: list[Discarded[IkeSa]]) -> None:
-    """Unproven SAs the table let go: counted (``half-open-<reason>``) and reported."""
+def discarded(eng: Ikev1Engine, gone: list[Discarded[IkeSa]], now: float) -> None:
+    """Unproven SAs the table let go: counted (``half-open-<reason>``) and reported; those
+    pushed out by newer ones are remembered as tombstones."""
     for d in gone:
         d.value.dead = True
         eng.count(f"half-open-{d.reason}")
         eng.emit(HalfOpenDiscarded(remote=d.value.remote, reason=d.reason))
+        if d.reason != "expired":
+            eng.tombstones.add(d.value, now)
+
+
+def timers(eng: Ikev1Engine, now: float) -> None:
+    """Expire unproven SAs and tombstones."""
+    discarded(eng, eng.half_open.expire(now), now)
+    eng.tombstones.expire(now)
 
 
 def _exchange_kind(value: int) -> ExchangeKind | None:
