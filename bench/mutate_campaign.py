@@ -42,6 +42,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1_000_000, help="datagrams to send")
     parser.add_argument("--seed", type=int, default=1, help="seed of the mutator")
     parser.add_argument("--rate", type=float, default=4000, help="datagrams a second at most")
+    parser.add_argument(
+        "--debug", action="store_true", help="run the daemon with --debug (every drop logged)"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
@@ -50,7 +53,7 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="pyipsec-mutate-") as tmp,
         Lab(f"pyimc{os.getpid()}") as lab,
-        mutation_lab(lab, Path(tmp)) as ml,
+        mutation_lab(lab, Path(tmp), *(["--debug"] if args.debug else [])) as ml,
     ):
         print(f"captured templates: {dict(sorted(ml.kinds().items()))}", flush=True)
         result = run_campaign(ml, count=args.count, seed=args.seed, rate=args.rate)

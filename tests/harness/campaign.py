@@ -235,8 +235,9 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 # -- the daemon's log while it is attacked ----------------------------------------------------
 
-BAD_LOG = ("Traceback", "Exception in callback", "internal-error", "failed on a datagram",
-           "timer failed", "handling data-plane events failed")  # fmt: skip
+BAD_LOG = ("Traceback", "Exception in callback", "exception was never retrieved",
+           "Logging error", "internal-error", "failed on a datagram", "timer failed",
+           "handling data-plane events failed")  # fmt: skip
 
 
 class LogWatch:
@@ -355,9 +356,10 @@ class MutationLab:
 
 
 @contextlib.contextmanager
-def mutation_lab(lab: Lab, tmp: Path) -> Iterator[MutationLab]:
+def mutation_lab(lab: Lab, tmp: Path, *daemon_args: str) -> Iterator[MutationLab]:
     """The lab with both daemons and charon running and the templates captured; everything
-    started here is stopped again (the daemons must exit with status 0)."""
+    started here is stopped again (the daemons must exit with status 0). ``daemon_args`` go
+    to the daemon under test (e.g. ``--debug``: every drop is formatted for the log)."""
     a, b, c, m = build_lab(lab)
     (tmp / "a").mkdir(exist_ok=True)
     (tmp / "b").mkdir(exist_ok=True)
@@ -365,7 +367,7 @@ def mutation_lab(lab: Lab, tmp: Path) -> Iterator[MutationLab]:
     ml.charon = Charon(c, tmp / "charon", conf_c())
     ml.charon.start()
     try:
-        ml.daemon = start_daemon(a, tmp / "a" / "a.db", script_a())
+        ml.daemon = start_daemon(a, tmp / "a" / "a.db", script_a(), *daemon_args)
         try:
             ml.peer = start_daemon(b, tmp / "b" / "b.db", script_b())
             try:
