@@ -43,6 +43,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the mutator")
     parser.add_argument("--rate", type=float, default=4000, help="datagrams a second at most")
     parser.add_argument(
+        "--renegotiate",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="b tears its tunnels down this often and a negotiates again, under the attack",
+    )
+    parser.add_argument(
         "--debug", action="store_true", help="run the daemon with --debug (every drop logged)"
     )
     args = parser.parse_args()
@@ -56,7 +63,9 @@ def main() -> int:
         mutation_lab(lab, Path(tmp), *(["--debug"] if args.debug else [])) as ml,
     ):
         print(f"captured templates: {dict(sorted(ml.kinds().items()))}", flush=True)
-        result = run_campaign(ml, count=args.count, seed=args.seed, rate=args.rate)
+        result = run_campaign(
+            ml, count=args.count, seed=args.seed, rate=args.rate, renegotiate_every=args.renegotiate
+        )
         print(report(result))
     print(f"total wall time {time.monotonic() - start:.0f} s (lab set-up and capture included)")
     return 0 if result.ok else 1
