@@ -33,6 +33,7 @@ __all__ = [
     "decrypt_message",
     "encrypt_message",
     "hashed_body",
+    "last_cipher_block",
     "parse_encrypted_message",
     "split_hash",
 ]
@@ -157,3 +158,16 @@ def parse_encrypted_message(
         bodies=tuple(b for _, b in pairs),
     )
     return message, plaintext, next_iv
+
+
+def last_cipher_block(data: bytes, block_size: int) -> bytes | None:
+    """The last ciphertext block of an encrypted datagram (the next IV of its CBC chain), read
+    without decrypting; None when the body is not whole blocks."""
+    try:
+        length = pull_header(data).length
+    except MalformedMessage:
+        return None
+    ciphertext = data[HEADER_LEN:length]
+    if not ciphertext or len(ciphertext) % block_size:
+        return None
+    return bytes(ciphertext[-block_size:])

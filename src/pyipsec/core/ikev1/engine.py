@@ -62,7 +62,11 @@ from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 from . import dpd, first_message, informational, invalid_spi, peers, phase1, proposals, renewal
 from . import quick_mode as qm
 from .credentials import Credentials
-from .crypto_message import build_encrypted_message, parse_encrypted_message
+from .crypto_message import (
+    build_encrypted_message,
+    last_cipher_block,
+    parse_encrypted_message,
+)
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
     AuthenticationFailed,
@@ -456,6 +460,7 @@ class Ikev1Engine:
                     f"undecryptable {e.notify.name} (wrong secret?)",
                     NotifyMessageType.PAYLOAD_MALFORMED,
                     now,
+                    last_block=last_cipher_block(data, sa.enc.block_size),
                 )
                 return
         elif step.encrypted and sa.kind is not ExchangeKind.AGGRESSIVE:
@@ -475,7 +480,8 @@ class Ikev1Engine:
                 self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
                 return
             except phase1.AuthError as e:
-                self._auth_failed(sa, str(e), e.notify, now)
+                block = next_iv if header.encrypted else None
+                self._auth_failed(sa, str(e), e.notify, now, last_block=block)
                 return
         if not header.encrypted:
             sa.initial_contact = contact  # not protected: not acted on (informational.py)
@@ -703,8 +709,37 @@ class Ikev1Engine:
         self.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
         self.forget(sa)
 
-    def _auth_failed(self, sa: IkeSa, reason: str, notify: NotifyMessageType, now: float) -> None:
-        self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, notify))
+    def _auth_failed(
+        self,
+        sa: IkeSa,
+        reason: str,
+        notify: NotifyMessageType,
+        now: float,
+        *,
+        last_block: bytes | None = None,
+    ) -> None:
+        """Phase-1 authentication failed: tell the peer, end the exchange.
+
+        Once SKEYID_e exists the notify goes protected (RFC 2409 §5.7, RFC 2408 §4.8: an
+        informational exchange under the ISAKMP SA, HASH(1) first): a peer holding keys
+        ignores an unprotected one and would retransmit until it gives up. Its IV chain
+        starts from the last phase-1 block the peer knows, the last ciphertext block of the
+        message we refuse (``last_block``; without one, the last block of our own last
+        message). A peer with other keys (a different pre-shared key) cannot open it either
+        way; one with the same keys (a refused certificate or identity) ends at once. Before
+        the keys exist it goes in the clear (RFC 2408 §5)."""
+        if sa.keys is not None and sa.cipher is not None and sa.enc is not None:
+            if last_block is not None:
+                sa.iv = last_block  # the exchange ends here: nothing else chains from it
+            payload = NotifyPayload(
+                doi=IPSEC_DOI,
+                protocol_id=ProtocolId.ISAKMP,
+                notify_type=notify,
+                spi=sa.cky_i + sa.cky_r,
+            )
+            self.send_informational(sa, [payload])
+        else:
+            self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, notify))
         self.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
         self.forget(sa)
 

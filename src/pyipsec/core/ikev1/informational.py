@@ -21,7 +21,7 @@ from pyipsec.wire.ikev1.ids import dpd_notify, dpd_sequence
 from pyipsec.wire.ikev1.message import parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
-from . import invalid_spi, renewal
+from . import invalid_spi, phase1, renewal
 from . import quick_mode as qm
 from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, children_of, identity_key, notify_name
@@ -116,6 +116,12 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
         eng.emit(event(remote=sa.remote, reason=f"phase 1: peer sent {name}"))
         eng.forget(sa)
         return
+    if n.notify_type in _AUTH_ERRORS and _refuses_phase1(eng, sa, n):
+        # The peer refused the last phase-1 message, ours (our identity or certificate),
+        # which made this side established: the ISAKMP SA is unusable, end it now.
+        eng.emit(AuthenticationFailed(remote=sa.remote, reason=f"phase 1: peer sent {name}"))
+        eng.delete_ike(sa, now, reason=f"peer sent {name}", children=False, notify=False)
+        return
     if n.notify_type < 8192:
         _abort_quick_modes(eng, sa, n, name)
     if n.notify_type == NotifyMessageType.INITIAL_CONTACT:
@@ -125,6 +131,18 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
             # Protected by the phase-1 keys but the peer has not authenticated yet: act on
             # it once it has (``Ikev1Engine._established``), on this same ISAKMP SA.
             sa.initial_contact = True
+
+
+def _refuses_phase1(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload) -> bool:
+    """An authentication error naming this ISAKMP SA (protocol ISAKMP, the cookie pair as SPI)
+    on the side that sent the last phase-1 message (main/base: the responder; aggressive: the
+    initiator), before any quick mode under it completed."""
+    return (
+        phase1.EXCHANGES[sa.kind][-1].sender is sa.side
+        and n.protocol_id == ProtocolId.ISAKMP
+        and n.spi == sa.cky_i + sa.cky_r
+        and not any(child.made_by == sa.cky_i for child in children_of(eng.children, sa))
+    )
 
 
 def initial_contact(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
