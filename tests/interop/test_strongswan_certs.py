@@ -270,3 +270,26 @@ def test_identity_not_in_the_certificate_is_refused(
         assert "fqdn:'*.lab.example'" in refusal, refusal
         assert "sending end entity cert" in charon.log_tail(80)
         assert installed_spis(daemon.db) == set()
+
+
+def test_refusal_reaches_strongswan_protected_and_ends_its_attempt(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki
+) -> None:
+    """pyipsec (responder) refuses strongSwan's message 5 (an ID its certificate does not name).
+    The keys agree (signature authentication), so the protected INVALID-ID-INFORMATION opens on
+    strongSwan's side and ends its main mode at once; an unprotected one it would ignore and
+    retransmit message 5 (after 4, 7, 13, 23, 42 s) until its give-up after ~165 s."""
+    cert = b_good(pki, by_intermediate=False)
+    with pair(site, tmp_path, pki, b_cert=cert, b_id="*.lab.example") as (daemon, charon):
+        started = time.monotonic()
+        ok, out = initiate(charon, timeout=40)
+        took = time.monotonic() - started
+        assert not ok, out
+        wait_error(daemon, "is not named by its certificate")
+        log = charon.log_tail(200)
+        assert "received INVALID_ID_INFORMATION error notify" in log, log
+        assert "ignoring unprotected INFORMATIONAL" not in log, log
+        assert "retransmit 1 of request" not in log, log
+        # strongSwan's first retransmission is due 4 s after message 5; generous under load
+        assert took < 15, (took, out)
+        print(f"strongSwan gave up {took:.1f}s after swanctl --initiate")

@@ -388,3 +388,35 @@ def test_rsa_identity_refused_by_peer_is_an_error(
         else:
             raise AssertionError("no ipsec,error line for the peer's AUTHENTICATION_FAILED")
         assert installed_spis(daemon.db) == set()
+
+
+def test_wrong_psk_refusal_reaches_strongswan_protected(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan initiates with another pre-shared key; pyipsec cannot decrypt its message 5
+    and answers under its own phase-1 keys (RFC 2409 §5.7), as strongSwan itself does. Other
+    secret, other SKEYID_e: strongSwan cannot open it either, but it does receive a protected
+    informational (its log says that one failed to process) instead of ignoring an unprotected
+    one. Nothing authenticated can tell a peer with another secret to stop: it retransmits
+    until its own give-up (docs/ikev1-engine.md)."""
+    _lab, a, b = site
+    conf = swanctl_conf(secret="not-the-lab-psk")
+    with strongswan_pair(a, b, tmp_path, ros_script(), conf) as (daemon, charon):
+        proc = subprocess.Popen(
+            [SWANCTL, "--initiate", "--child", "net", "--timeout", "8",
+             "--uri", f"unix://{charon.state}/charon.vici"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=charon.env,
+        )  # fmt: skip
+        try:
+            line = wait_log(daemon, "AuthenticationFailed")
+            assert "wrong secret" in line, line
+            deadline = time.monotonic() + 10
+            while "INFORMATIONAL_V1 request" not in (log := charon.log_tail(200)):
+                assert time.monotonic() < deadline, log
+                time.sleep(0.2)
+            assert "ignoring unprotected INFORMATIONAL" not in log, log
+            assert re.search(r"INFORMATIONAL_V1 request with message ID \d+ processing failed", log)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert installed_spis(daemon.db) == set()

@@ -455,6 +455,7 @@ class Ikev1Engine:
                 )
             except MalformedMessage as e:
                 # With a wrong pre-shared key the decryption yields garbage (RFC 2409 §5).
+                self._reply_where_it_came(sa, src, dst)
                 self._auth_failed(
                     sa,
                     f"undecryptable {e.notify.name} (wrong secret?)",
@@ -480,6 +481,7 @@ class Ikev1Engine:
                 self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
                 return
             except phase1.AuthError as e:
+                self._reply_where_it_came(sa, src, dst)
                 block = next_iv if header.encrypted else None
                 self._auth_failed(sa, str(e), e.notify, now, last_block=block)
                 return
@@ -708,6 +710,13 @@ class Ikev1Engine:
             self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, e.notify))
         self.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
         self.forget(sa)
+
+    @staticmethod
+    def _reply_where_it_came(sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
+        """A refused phase-1 message that came to port 4500 (the peer floated, RFC 3947 §4)
+        is answered from there."""
+        if dst[1] == NATT_PORT:
+            sa.local, sa.remote = dst, src
 
     def _auth_failed(
         self,

@@ -127,3 +127,15 @@ def test_before_the_keys_exist_the_notify_stays_in_the_clear() -> None:
     net.pump()
     sent = notifies_from(net, B_ADDR)
     assert all(not pull_header(d).encrypted for d in sent)
+
+
+def test_the_refusal_goes_to_the_port_the_refused_message_came_from() -> None:
+    """Behind a NAT the initiator floats to 4500 with message 5 (RFC 3947 §4): B answers
+    there, not to the 500 it saw message 1 on."""
+    net, _, _ = site_to_site(peer_b={"secret": b"something else"}, nat=True)
+    net.a.engine.start_phase1(net.a.engine.peers[0], net.a.address, B_ADDR, net.now)
+    net.pump()
+    (sent,) = notifies_from(net, B_ADDR)
+    (d,) = [d for _, d in net.log if d.data == sent]
+    assert d.src[1] == 4500 and d.dst[1] != 500, d
+    assert net.a.of(AuthenticationFailed)
