@@ -263,12 +263,17 @@ def test_phase1_renewal_under_continuous_ping(site: tuple[Lab, str, str], tmp_pa
 def test_strongswan_reauthentication_under_continuous_ping(
     site: tuple[Lab, str, str], tmp_path: Path
 ) -> None:
-    """strongSwan initiates and reauthenticates its IKEv1 SA every 40 s (a new main mode,
-    the CHILD_SA re-created under it, then the old IKE SA deleted): pyipsec as responder
-    keeps the re-created SAs when the old ISAKMP SA's Delete removes the old ones; a ping every
+    """strongSwan initiates and reauthenticates its IKEv1 SA every 40 s: a new main mode, its
+    CHILD_SA moved to the new IKE SA without a quick mode, then a Delete of the old IKE SA
+    alone. pyipsec, the responder, adopts the children into the new phase 1, so the Delete
+    leaves them (before, it removed them and the next packet had to re-acquire); a ping every
     0.2 s for 80 s loses at most 2 packets."""
     lab, a, b = site
-    conf = swanctl_conf(conn_extra="rekey_time = 40s")
+    # over_time: the lifetime strongSwan proposes (60 s) leaves pyipsec's responder fallback
+    # (1-2 s before it) well behind strongSwan's reauthentication at 40 s on a busy machine.
+    conf = swanctl_conf(
+        conn_extra="rekey_time = 40s\n        over_time = 20s\n        rand_time = 0s"
+    )
     with strongswan_pair(a, b, tmp_path, ros_script(), conf) as (daemon, charon):
         charon.swanctl("--initiate", "--child", "net", "--timeout", "20")
         ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
@@ -281,7 +286,8 @@ def test_strongswan_reauthentication_under_continuous_ping(
         print(f"strongSwan reauthentications under ping -i 0.2: {len(up) - 1}, "
               f"{lost} of {count} lost")  # fmt: skip
         assert len(up) >= 2 and all("side=responder" in line for line in up), up
-        assert gone and all("deleted by peer" in line for line in gone), gone
+        assert gone, log_text(daemon)  # the old phase 1s went (by Delete or hard expiry) ...
+        assert not [line for line in daemon.log if "ChildSaDeleted" in line]  # ... not the SAs
         assert lost <= 2, f"{lost} of {count} pings lost across {len(up) - 1} reauthentications"
         assert ping(lab, b, LAN_B, LAN_A) == 3
 

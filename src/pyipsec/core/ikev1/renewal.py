@@ -17,8 +17,10 @@ phase 1 that carries traffic is never deleted before a successor has taken its c
    exists or is being negotiated, or nothing depends on the old one (no child SAs and no DPD:
    then it just expires, as RouterOS lets it).
 3. ``established``: when the new phase 1 is up, its initiator re-keys the newest child of each
-   policy of every older phase 1 with that peer under the new one (quick mode with
-   ``rekey_of``), and stops DPD on the old one.
+   policy of every older phase 1 with that peer (address and phase-1 identity) under the new
+   one (quick mode with ``rekey_of``), and stops DPD on the old one. Its responder adopts the
+   older phase 1s' children instead (a reauthentication by the peer: strongSwan moves the
+   children to the new IKE SA and then deletes the old one alone, without Deletes for them).
 4. ``progress`` / ``timers``: once those quick modes are over (at the old one's hard expiry at
    the latest) and ``RETIRE_GRACE`` seconds have passed for packets still in flight on the old
    SAs, the old phase 1's children are deleted with Delete notifies (sent under the new phase
@@ -27,14 +29,14 @@ phase 1 that carries traffic is never deleted before a successor has taken its c
 
 A phase 1 that reaches its hard expiry without a successor takes its children with it (the peer
 drops its copies with the ISAKMP SA); the next packet re-acquires. A peer's Delete of an ISAKMP
-SA likewise removes the children negotiated under it, data plane included (``deleted_by_peer``).
+SA likewise removes the children still under it, data plane included (``deleted_by_peer``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .ike_sa import ChildSa, IkeSa, Side
+from .ike_sa import ChildSa, IkeSa, Side, identity_key
 
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
@@ -100,13 +102,34 @@ def renew(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
 
 
 def established(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
-    """A phase 1 is up: schedule its renewal; as its initiator, take older ones' children over."""
+    """A phase 1 is up: schedule its renewal; take older ones' children over (as its
+    initiator by re-keying them, as its responder by adopting them)."""
     schedule(eng, sa, now)
-    if sa.side is not Side.INITIATOR:
-        return
+    ident = identity_key(sa.peer_id)
     for old in list(eng.ike.values()):
-        if old is not sa and old.established and old.replaced_by is None and _same_peer(old, sa):
+        if (
+            old is sa
+            or not old.established
+            or old.replaced_by is not None
+            or not _same_peer(old, sa)
+            or identity_key(old.peer_id) != ident
+        ):
+            continue
+        if sa.side is Side.INITIATOR:
             _carry_over(eng, old, sa, now)
+        else:
+            _adopt(eng, old, sa)
+
+
+def _adopt(eng: Ikev1Engine, old: IkeSa, new: IkeSa) -> None:
+    """The peer authenticated again (a reauthentication): its children now hang under the new
+    phase 1, so that its Delete of the old ISAKMP SA leaves them alone. strongSwan does the
+    same on both sides; as the reauthenticating initiator it re-creates no CHILD_SA in IKEv1
+    (it moves them to the new IKE SA) and then deletes the old IKE SA alone."""
+    for child in made_under(eng, old):
+        child.made_by = new.cky_i
+        eng.count("children-adopted")
+    old.renew_at = None
 
 
 def _carry_over(eng: Ikev1Engine, old: IkeSa, new: IkeSa, now: float) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
+from pyipsec.core.ikev1 import renewal
 from pyipsec.core.ikev1.events import (
     ChildSaDeleted,
     ChildSaInstalled,
@@ -145,6 +148,34 @@ def test_responder_renews_when_the_initiator_does_not() -> None:
     assert sides == ["responder", "initiator"]
     assert len(ike_of(net.a)) == 1 and len(ike_of(net.b)) == 1
     assert assert_pairs_match(net.a, net.b) == 1
+
+
+def test_reauthentication_by_the_peer_adopts_the_children(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """strongSwan's IKEv1 reauthentication: a new main mode from the same peer, no quick mode
+    (it moves its CHILD_SAs to the new IKE SA), then a Delete of the old ISAKMP SA alone. The
+    responder adopts the children when the new phase 1 is up, so the Delete leaves them."""
+    carry_over = renewal._carry_over
+
+    def only_a(eng, old, new, now):  # type: ignore[no-untyped-def]
+        if eng is net.a.engine:  # B reauthenticates the strongSwan way
+            carry_over(eng, old, new, now)
+
+    monkeypatch.setattr(renewal, "_carry_over", only_a)
+    net, pa, _ = site_to_site()
+    up(net, pa)
+    (old_b,) = ike_of(net.b)
+    sas = dict(net.a.backend.sas)
+    peer_b = net.b.engine.peers[0]
+    net.b.engine.start_phase1(peer_b, B_ADDR, A_ADDR, net.now)
+    net.run(5)
+    assert len(ike_of(net.a)) == 2 and net.a.engine.stats()["children-adopted"] == 1
+    net.b.engine.delete_ike(old_b, net.now, reason="reauthenticated", children=False)
+    net.run(5)
+    assert net.a.backend.sas == sas  # the SAs stay and keep carrying traffic
+    assert len(ike_of(net.a)) == 1 and not net.a.of(ChildSaDeleted)
+    assert flows(net.a, net.b) and flows(net.b, net.a)
 
 
 def test_phase1_without_children_or_dpd_just_expires() -> None:
