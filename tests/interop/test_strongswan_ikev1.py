@@ -292,6 +292,28 @@ def test_strongswan_reauthentication_under_continuous_ping(
         assert ping(lab, b, LAN_B, LAN_A) == 3
 
 
+def test_flushed_sas_recover_on_the_peers_next_packet(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """`/ip ipsec installed-sa flush` on pyipsec removes its SAs without telling strongSwan,
+    which keeps sending into them. pyipsec's data plane reports the unknown SPI, the engine
+    deletes the bundle with Delete notifies (strongSwan 5.9 only logs an IKEv1 INVALID-SPI)
+    and negotiates a new one: pings from strongSwan's side get through again within 5 s."""
+    lab, a, b = site
+    with strongswan_pair(a, b, tmp_path, ros_script(), swanctl_conf()) as (daemon, charon):
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        assert ping(lab, b, LAN_B, LAN_A) == 3
+        before = installed_spis(daemon.db)
+        console(daemon.db, "/ip ipsec installed-sa flush")
+        took = ping_until(lab, b, LAN_B, LAN_A, timeout=20)
+        print(f"flushed SAs: strongSwan's pings pass again after {took:.1f}s")
+        assert took < 5, f"recovery took {took:.1f}s"
+        assert installed_spis(daemon.db).isdisjoint(before)
+        line = wait_log(daemon, "SAs lost from the data plane")
+        assert "ChildSaDeleted" in line, line
+        assert "received DELETE for ESP CHILD_SA" in charon.log_tail(200)
+
+
 def test_dpd_notices_killed_strongswan(site: tuple[Lab, str, str], tmp_path: Path) -> None:
     """dpd-interval=2s, dpd-maximum-failures=2: after charon is SIGKILLed, pyipsec logs
     PeerUnreachable and has no SAs and no remote peers left."""

@@ -16,6 +16,10 @@ helps a reflector. Rate limits: one notify a second per peer address and one per
 ``SPI_INTERVAL``, in tables of bounded size, so a flood of random SPIs costs a dictionary
 lookup per report.
 
+A bundle we still have whose SAs the data plane lost (``installed-sa flush`` removes them
+without telling anyone) is deleted with Delete notifies instead and negotiated again: peers act
+on a Delete, while strongSwan (5.9, IKEv1) only logs "received INVALID_SPI error notify".
+
 Receiving (``received``): an authenticated INVALID-SPI naming the outbound SPI of one of our
 bundles with that peer deletes the bundle (with Delete notifies, in case the peer still has the
 other direction) and, for a configured policy we may initiate for, negotiates a new one at once.
@@ -78,6 +82,8 @@ def unknown_spi(
         # after message 2 and may send before our HASH(3) processing installs ours.
         eng.count("unknown-spi-negotiating")
         return
+    if _lost_child(eng, spi, protocol, src, now):
+        return
     sa = _newest_established(eng, src)
     peer = sa.peer if sa is not None else best_peer(eng.peers, src)
     if peer is None:
@@ -113,6 +119,29 @@ def unknown_spi(
         pending = eng.start_phase1(peer, dst, src, now)
     if pending is not None and len(pending.pending_notifies) < PENDING_MAX:
         pending.pending_notifies.append(notify)
+
+
+def _lost_child(
+    eng: Ikev1Engine, spi: int, protocol: SaProtocol, src: IPAddress, now: float
+) -> bool:
+    """The SPI is the inbound SPI of a bundle we still have, but the data plane lost its SAs
+    (``installed-sa flush``): Delete notifies, which peers act on (strongSwan only logs an
+    INVALID-SPI in IKEv1), and a new bundle at once for a configured policy."""
+    for child in eng.children:
+        if child.deleted or child.remote != src:
+            continue
+        if any(p is protocol and spi_in == spi for p, spi_in, _ in child.sas):
+            if not eng.invalid_spi_by_spi.allow((src, spi), now):
+                eng.count("unknown-spi-rate-limited")
+                return True
+            eng.count("lost-sa-deleted")
+            eng.delete_child(child, now, reason="SAs lost from the data plane", notify=True)
+            if child.dynamic_policy_id is None and any(
+                p.id == child.policy.id for p in eng.policies
+            ):
+                eng.acquire(child.policy, now)
+            return True
+    return False
 
 
 def _negotiating(eng: Ikev1Engine, address: IPAddress, spi: bytes) -> bool:

@@ -255,6 +255,22 @@ def test_unknown_spi_answered_with_invalid_spi_and_the_peer_recovers() -> None:
     assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
 
 
+def test_unknown_spi_of_a_bundle_whose_sas_were_flushed_deletes_and_renegotiates() -> None:
+    """installed-sa flush on B removes the SAs from the data plane only: A keeps sending into
+    them. B's engine still knows the bundle: it sends Deletes (peers act on those; strongSwan
+    ignores INVALID-SPI in IKEv1) and negotiates a new bundle."""
+    net, pa, _ = site_to_site()
+    up(net, pa)
+    ((_, spi_in, _),) = net.b.engine.children[0].sas
+    net.b.backend.sas.clear()  # the flush
+    net.b.engine.unknown_spi(spi_in, SaProtocol.ESP, A_ADDR, B_ADDR, net.now)
+    net.run(10)
+    assert net.b.engine.stats()["lost-sa-deleted"] == 1
+    assert [e.reason for e in net.a.of(ChildSaDeleted)] == ["deleted by peer"]
+    assert flows(net.a, net.b) and flows(net.b, net.a)
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
+
+
 def test_unknown_spi_after_a_restart_starts_a_phase1_to_tell_the_peer() -> None:
     """B restarted (no phase 1, no SAs) while A keeps sending: B starts a phase 1 to A
     (INITIAL-CONTACT clears A's stale SAs) and sends INVALID-SPI under it."""
