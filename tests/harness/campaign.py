@@ -452,8 +452,9 @@ def run_campaign(
     down that often and a negotiates them again while the attack goes on."""
     assert ml.daemon is not None
     daemon = ml.daemon
+    sent_before = peers_sent(ml)  # before a's counters: a cannot have accepted more since
     before = snapshot(ml.lab, ml.a, daemon)
-    before["peers-sent"] = peers_sent(ml)
+    before["peers-sent"] = sent_before
     pinger = subprocess.Popen(
         ["ip", "netns", "exec", ml.a, "ping", "-n", "-q", "-i", "0.5", "-W", "2", "-I", LAN_A,
          LAN_B],
@@ -483,7 +484,7 @@ def run_campaign(
     pings = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
     try:
         after = snapshot(ml.lab, ml.a, daemon)
-        after["peers-sent"] = peers_sent(ml)
+        after["peers-sent"] = peers_sent(ml)  # after a's: all a accepted was sent by then
     except (OSError, ValueError, KeyError, StopIteration):  # the daemon is gone: a verdict fails
         after = before
     alive = daemon.proc.poll() is None
