@@ -95,6 +95,8 @@ from .ike_sa import (
     fingerprint,
 )
 from .protected import cleartext_notify, seal_informational
+from .sa_tables import ChildTable, IkeTable
+from .timer_queue import SWEEP_INTERVAL, TimerQueue
 
 __all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"]
 
@@ -128,14 +130,14 @@ class Ikev1Engine:
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
         self.templates: tuple[TemplatePolicy, ...] = ()
-        self.ike: dict[bytes, IkeSa] = {}
+        self.ike = IkeTable()  # by initiator cookie, indexed by remote address
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
         self.first_replies = first_message.ReplyCache()
         self.tombstones = first_message.Tombstones(timeout=self.half_open.limits.timeout)
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self.key_pairs = KeyPairBudget(admission)
-        self.children: list[ChildSa] = []
+        self.children = ChildTable()  # indexed by peer, maker, policy and SPI
         self._out: list[Datagram] = []
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
@@ -144,6 +146,9 @@ class Ikev1Engine:
         self.strict = False  # tests: let engine bugs raise instead of counting them
         self.invalid_spi_by_peer = invalid_spi.RateLimit(invalid_spi.NOTIFY_INTERVAL)
         self.invalid_spi_by_spi = invalid_spi.RateLimit(invalid_spi.SPI_INTERVAL)
+        # Deadlines of the IKE SAs in a heap: a tick visits the due ones (timer_queue.py).
+        self.timers = TimerQueue(self._deadline_of)
+        self._sweep_at: float | None = None
 
     # --- the shell's API --------------------------------------------------------------------
 
@@ -208,12 +213,13 @@ class Ikev1Engine:
 
     def acquire(self, policy: Policy, now: float) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""
-        if any(q.policy is not None and q.policy.id == policy.id for q in self._all_quick()):
+        ends = self._endpoints_for(policy, quiet=True)
+        if ends is not None and self._negotiating(policy, ends[2]):
             return  # already negotiating for this policy
         if self._has_installed_child(policy):
             return  # a stale acquire, raised just before the SAs went in
-        ends = self._endpoints_for(policy)
         if ends is None:
+            self._endpoints_for(policy)  # says why
             return
         peer, local, remote = ends
         sa = self._ike_for(peer, remote, established_only=False)
@@ -228,8 +234,8 @@ class Ikev1Engine:
 
     def _has_installed_child(self, policy: Policy) -> bool:
         """Whether a live child of ``policy`` still has its outbound SAs in the data plane."""
-        for child in self.children:
-            if child.deleted or child.policy.id != policy.id:
+        for child in self.children.of_policy(policy.id):
+            if child.deleted:
                 continue
             if all(self.backend.sa_usage(out, proto, child.remote) for proto, _, out in child.sas):
                 return True
@@ -264,8 +270,8 @@ class Ikev1Engine:
         with that peer on ``old_port`` follow, so IKE messages, keepalives and the SAs of
         later quick modes go to the new port. Returns how many IKE SAs moved."""
         moved = 0
-        for sa in self.ike.values():
-            if not sa.dead and sa.nat and sa.remote == (peer, old_port):
+        for sa in self.ike.with_address(peer):
+            if sa.nat and sa.remote == (peer, old_port):
                 sa.remote = (peer, new_port)
                 moved += 1
         return moved
@@ -313,20 +319,44 @@ class Ikev1Engine:
     _now: float = 0.0
 
     def next_timer(self) -> float | None:
-        times = [t for sa in self.ike.values() for t in self._timers_of(sa)]
+        self.timers.flush(self._live)
+        times = [t for t in (self.timers.next_deadline(self._live),) if t is not None]
         half_open = self.half_open.next_deadline()
         if half_open is not None:
             times.append(half_open)
         return min(times, default=None)
 
     def handle_timer(self, now: float) -> None:
+        """Run what is due at ``now``: the half-open exchanges, then the IKE SAs whose
+        deadline has come (timer_queue.py), not a walk over every SA."""
         self._now = max(self._now, now)
         first_message.timers(self, now)
-        for sa in list(self.ike.values()):
-            if sa.dead:
-                continue
-            self._sa_timers(sa, now)
-        self.ike = {k: v for k, v in self.ike.items() if not v.dead}
+        self.timers.flush(self._live)
+        if self._sweep_at is None or now >= self._sweep_at:
+            self._sweep_at = now + SWEEP_INTERVAL
+            for sa in self.timers.missing(self._live_sas()):
+                self.count("timer-missed")
+                self.timers.schedule(sa)
+        for sa in self.timers.pop_due(now, self._live):
+            if not sa.dead:
+                self._sa_timers(sa, now)
+                self.touch(sa)
+        self.timers.flush(self._live)
+        if self.strict:
+            missing = self.timers.missing(self._live_sas())
+            if missing:  # a code path changed an SA's timers without touch(): find it
+                raise AssertionError(f"timers not scheduled: {[m.state for m in missing]}")
+
+    def touch(self, sa: IkeSa) -> None:
+        """Something happened to ``sa`` that may move its timers (timer_queue.py)."""
+        self.timers.touch(sa)
+
+    def _live(self, cky: bytes) -> IkeSa | None:
+        sa = self.ike.get(cky)
+        return None if sa is None or sa.dead else sa
+
+    def _live_sas(self) -> list[IkeSa]:
+        return [sa for sa in self.ike.values() if not sa.dead]
 
     # --- shared services (used by quick_mode.py) --------------------------------------------
 
@@ -345,6 +375,7 @@ class Ikev1Engine:
         self._out.append(Datagram(data=data, src=src, dst=dst))
 
     def transmit(self, sa: IkeSa, data: bytes) -> None:
+        self.touch(sa)
         self.send(sa.local, sa.remote, data)
 
     def new_policy_id(self) -> int:
@@ -376,6 +407,7 @@ class Ikev1Engine:
         if sa is None:
             first_message.receive(self, header, data, src, dst, now)
             return
+        self.touch(sa)
         if src[0] != sa.remote[0]:
             raise Dropped("address-mismatch")
         if header.responder_cookie != sa.cky_r:
@@ -672,6 +704,7 @@ class Ikev1Engine:
 
     def _established(self, sa: IkeSa, now: float) -> None:
         self._float(sa)
+        self.touch(sa)
         sa.established_at = now
         self._contacted.add(sa.remote[0])
         sa.last_heard = now
@@ -768,8 +801,8 @@ class Ikev1Engine:
         if sa.dead:
             return
         if children:
-            for child in list(self.children):
-                if child.remote == sa.remote[0] and child.peer_id == sa.peer.id:
+            for child in self.children.of_remote(sa.remote[0]):
+                if child.peer_id == sa.peer.id:
                     self.delete_child(child, now, reason=reason, notify=notify, via=sa)
         if notify and sa.established:
             self.send_informational(
@@ -818,12 +851,15 @@ class Ikev1Engine:
                     reason=reason,
                 )
             )
-        if child.dynamic_policy_id is not None and not any(
-            c.dynamic_policy_id == child.dynamic_policy_id for c in self.children
+        if child.dynamic_policy_id is not None and not self.children.uses_dynamic_policy(
+            child.dynamic_policy_id
         ):
             self.backend.remove_policy(child.dynamic_policy_id)
 
     # --- timers -----------------------------------------------------------------------------
+
+    def _deadline_of(self, sa: IkeSa) -> float | None:
+        return min(self._timers_of(sa), default=None)
 
     def _timers_of(self, sa: IkeSa) -> list[float]:
         if sa.dead:
@@ -894,34 +930,26 @@ class Ikev1Engine:
     def _ike_for(
         self, peer: PeerProfile, remote: IPAddress, *, established_only: bool
     ) -> IkeSa | None:
-        found = [
-            s
-            for s in self.ike.values()
-            if not s.dead and s.peer.id == peer.id and s.remote[0] == remote
-        ]
+        found = [s for s in self.ike.with_address(remote) if s.peer.id == peer.id]
         est = [s for s in found if s.established]
         if est:
             return max(est, key=lambda s: s.established_at or 0.0)
         return None if established_only or not found else found[0]
 
     def _ike_for_remote(self, child: ChildSa) -> IkeSa | None:
-        est = [s for s in self.ike.values() if s.established and s.remote[0] == child.remote]
+        est = [s for s in self.ike.with_address(child.remote) if s.established]
         return max(est, key=lambda s: s.established_at or 0.0, default=None)
 
     def _child_by_spi(self, spi: int, proto: SaProtocol, dst: IPAddress) -> ChildSa | None:
-        for child in self.children:
-            for p, spi_in, spi_out in child.sas:
-                if p is proto and (
-                    (spi == spi_in and dst == child.local)
-                    or (spi == spi_out and dst == child.remote)
-                ):
-                    return child
-        return None
+        return self.children.by_spi(proto, spi, dst)
 
-    def _all_quick(self) -> list[qm.QuickMode]:
-        return [
-            q for sa in self.ike.values() if not sa.dead for q in sa.quick.values() if not q.done
-        ]
+    def _negotiating(self, policy: Policy, remote: IPAddress) -> bool:
+        """Whether a quick mode for ``policy`` is under way with the peer at ``remote``."""
+        return any(
+            q.policy is not None and q.policy.id == policy.id and not q.done
+            for sa in self.ike.with_address(remote)
+            for q in sa.quick.values()
+        )
 
     def _start_quick_mode(
         self, sa: IkeSa, policy: Policy, now: float, rekey_of: ChildSa | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyipsec.core.profiles import PeerProfile, ProposalProfile
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
@@ -22,6 +23,9 @@ from .events import Endpoint
 from .keymat import Phase1Keys
 from .phase2_proposals import PROTOCOL_IDS, SA_PROTOCOLS
 from .proposals import Phase1Choice, Phase2Choice
+
+if TYPE_CHECKING:
+    from .sa_tables import ChildTable
 
 __all__ = [
     "PROTOCOL_ID",
@@ -261,12 +265,8 @@ def identity_key(ident: IdPayload | None) -> tuple[int, bytes] | None:
     return None if ident is None else (int(ident.id_type), bytes(ident.data))
 
 
-def children_of(children: list[ChildSa], sa: IkeSa) -> list[ChildSa]:
+def children_of(children: ChildTable, sa: IkeSa) -> list[ChildSa]:
     """The live child SAs negotiated by the peer of ``sa``: the same remote address and the
-    same phase-1 identity (two clients behind one NAT have the first in common only)."""
-    ident = identity_key(sa.peer_id)
-    return [
-        c
-        for c in children
-        if not c.deleted and c.remote == sa.remote[0] and c.peer_identity == ident
-    ]
+    same phase-1 identity (two clients behind one NAT have the first in common only). An
+    index lookup (``sa_tables.py``), not a walk over every child."""
+    return children.of_peer(sa.remote[0], identity_key(sa.peer_id))

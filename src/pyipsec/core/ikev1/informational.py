@@ -141,7 +141,7 @@ def _refuses_phase1(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload) -> bool:
         phase1.EXCHANGES[sa.kind][-1].sender is sa.side
         and n.protocol_id == ProtocolId.ISAKMP
         and n.spi == sa.cky_i + sa.cky_r
-        and not any(child.made_by == sa.cky_i for child in children_of(eng.children, sa))
+        and not eng.children.made_by(sa.cky_i)
     )
 
 
@@ -162,8 +162,8 @@ def initial_contact(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     ident = identity_key(sa.peer_id)
     if not sa.established or ident is None:
         return
-    for other in list(eng.ike.values()):
-        if other is sa or other.dead or other.remote[0] != sa.remote[0]:
+    for other in eng.ike.with_address(sa.remote[0]):
+        if other is sa or other.dead:
             continue
         theirs = identity_key(other.peer_id)
         ours_in_flight = (
@@ -188,11 +188,9 @@ def _on_delete(eng: Ikev1Engine, sa: IkeSa, d: DeletePayload, now: float) -> Non
         if len(spi) != 4:
             continue
         value = int.from_bytes(spi, "big")
-        for child in list(eng.children):
-            if child.remote != sa.remote[0]:
-                continue
-            if any(p is proto and out == value for p, _, out in child.sas):
-                eng.delete_child(child, now, reason="deleted by peer", notify=False)
+        child = eng.children.by_spi(proto, value, sa.remote[0])  # our outbound SPI
+        if child is not None and any(p is proto and out == value for p, _, out in child.sas):
+            eng.delete_child(child, now, reason="deleted by peer", notify=False)
 
 
 def _abort_quick_modes(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, name: str) -> None:

@@ -105,11 +105,7 @@ def unknown_spi(
         eng.send_informational(sa, [notify])
         return
     pending = next(
-        (
-            s
-            for s in eng.ike.values()
-            if not s.dead and s.side is Side.INITIATOR and s.remote[0] == src
-        ),
+        (s for s in eng.ike.with_address(src) if s.side is Side.INITIATOR),
         None,
     )
     if pending is None:
@@ -127,9 +123,7 @@ def _lost_child(
     """The SPI is the inbound SPI of a bundle we still have, but the data plane lost its SAs
     (``installed-sa flush``): Delete notifies, which peers act on (strongSwan only logs an
     INVALID-SPI in IKEv1), and a new bundle at once for a configured policy."""
-    for child in eng.children:
-        if child.deleted or child.remote != src:
-            continue
+    for child in eng.children.of_remote(src):  # that peer's children only (sa_tables.py)
         if any(p is protocol and spi_in == spi for p, spi_in, _ in child.sas):
             if not eng.invalid_spi_by_spi.allow((src, spi), now):
                 eng.count("unknown-spi-rate-limited")
@@ -147,19 +141,14 @@ def _lost_child(
 def _negotiating(eng: Ikev1Engine, address: IPAddress, spi: bytes) -> bool:
     return any(
         spi in q.spis.values()
-        for s in eng.ike.values()
-        if s.remote[0] == address and not s.dead
+        for s in eng.ike.with_address(address)
         for q in s.quick.values()
         if not q.done
     )
 
 
 def _newest_established(eng: Ikev1Engine, address: IPAddress) -> IkeSa | None:
-    est = [
-        s
-        for s in eng.ike.values()
-        if s.established and s.remote[0] == address and s.replaced_by is None
-    ]
+    est = [s for s in eng.ike.with_address(address) if s.established and s.replaced_by is None]
     return max(est, key=lambda s: s.established_at or 0.0, default=None)
 
 
@@ -178,8 +167,8 @@ def received(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, now: float) -> None:
         eng.count("invalid-spi-unusable")
         return
     value = int.from_bytes(n.spi, "big")
-    for child in list(eng.children):
-        if child.deleted or child.remote != sa.remote[0] or child.peer_id != sa.peer.id:
+    for child in [eng.children.by_spi(proto, value, sa.remote[0])]:
+        if child is None or child.deleted or child.peer_id != sa.peer.id:
             continue
         if not any(p is proto and out == value for p, _, out in child.sas):
             continue

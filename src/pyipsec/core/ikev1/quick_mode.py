@@ -228,9 +228,7 @@ def _release(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
     """A quick mode that installed nothing gives back what it took from the data plane: its
     generated policy, and the inbound SPIs ``allocate_spi`` reserved for it (``delete_sa``
     releases a reservation no SA took, as XFRM deletes the larval SA of an ALLOCSPI)."""
-    if q.dynamic_policy is not None and not any(
-        c.dynamic_policy_id == q.dynamic_policy.id for c in eng.children
-    ):
+    if q.dynamic_policy is not None and not eng.children.uses_dynamic_policy(q.dynamic_policy.id):
         eng.backend.remove_policy(q.dynamic_policy.id)
     for proto_id, spi in q.reserved.items():
         proto = SA_PROTOCOL.get(proto_id)
@@ -534,8 +532,8 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
         made_by=sa.cky_i,
     )
     # An older bundle for the same policy is now superseded: it must not rekey again.
-    for old in eng.children:
-        if old.policy.id == policy.id and old.remote == remote:
+    for old in eng.children.of_policy(policy.id):
+        if old.remote == remote:
             old.rekeyed = True
     eng.children.append(child)
     for proto, spi_in, spi_out in sas:

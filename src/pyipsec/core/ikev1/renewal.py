@@ -76,7 +76,7 @@ def schedule(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
 
 def made_under(eng: Ikev1Engine, sa: IkeSa) -> list[ChildSa]:
     """The live child SAs negotiated under ``sa``."""
-    return [c for c in eng.children if c.made_by == sa.cky_i and not c.deleted]
+    return eng.children.made_by(sa.cky_i)
 
 
 def _same_peer(a: IkeSa, b: IkeSa) -> bool:
@@ -90,7 +90,7 @@ def renew(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     if not made_under(eng, sa) and not sa.peer.dpd_interval:
         return  # nothing would stop: let it expire
     started = sa.established_at or 0.0
-    for other in eng.ike.values():
+    for other in eng.ike.with_address(sa.remote[0]):
         if other is sa or other.dead or not _same_peer(other, sa):
             continue
         if other.established and (other.established_at or 0.0) > started:
@@ -106,7 +106,7 @@ def established(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     initiator by re-keying them, as its responder by adopting them)."""
     schedule(eng, sa, now)
     ident = identity_key(sa.peer_id)
-    for old in list(eng.ike.values()):
+    for old in eng.ike.with_address(sa.remote[0]):
         if (
             old is sa
             or not old.established
@@ -127,7 +127,7 @@ def _adopt(eng: Ikev1Engine, old: IkeSa, new: IkeSa) -> None:
     same on both sides; as the reauthenticating initiator it re-creates no CHILD_SA in IKEv1
     (it moves them to the new IKE SA) and then deletes the old IKE SA alone."""
     for child in made_under(eng, old):
-        child.made_by = new.cky_i
+        eng.children.set_made_by(child, new.cky_i)  # re-indexed (sa_tables.py)
         eng.count("children-adopted")
     old.renew_at = None
 
@@ -148,6 +148,7 @@ def _carry_over(eng: Ikev1Engine, old: IkeSa, new: IkeSa, now: float) -> None:
         eng.count("children-carried-over")
         eng._start_quick_mode(new, child.policy, now, rekey_of=child)
     old.retire_at = old.expires_at if old.expires_at is not None else now + 120.0
+    eng.touch(old)
     progress(eng, new, now)
 
 
@@ -169,6 +170,7 @@ def progress(eng: Ikev1Engine, new: IkeSa, now: float) -> None:
             continue
         if not _carrying(new, old) and old.retire_at is not None:
             old.retire_at = min(old.retire_at, now + RETIRE_GRACE)
+            eng.touch(old)  # an earlier deadline (timer_queue.py)
 
 
 def _retire(eng: Ikev1Engine, old: IkeSa, now: float) -> None:

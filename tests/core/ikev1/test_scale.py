@@ -1,0 +1,70 @@
+"""The engine's per-tick and per-event work does not grow with the number of peers (issue 9:
+a hub with thousands of spokes). Work is counted, never timed (``tests/harness/ike_scale.py``):
+a DPD check of one peer visits that peer's IKE SA and its own child SAs, whether the hub has 10
+peers or 2,000; before, every tick visited every IKE SA and every DPD check walked every child.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pyipsec.dataplane.sad import ExpiryReason, SaHardExpired, SaProtocol
+from tests.harness.ike_scale import Counted, hub
+
+
+@pytest.mark.parametrize("n", [10, 2000])
+def test_a_dpd_check_costs_the_same_with_10_or_2000_peers(n: int) -> None:
+    h = hub(n)
+    first = h.deadlines()[0]
+    assert h.engine.next_timer() == first
+    with Counted():
+        h.visits[0] = h.backend.usage_calls = 0
+        h.engine.handle_timer(first)  # exactly one peer's DPD check is due
+        assert h.visits[0] == 1
+        assert h.backend.usage_calls == 2  # its two inbound SAs, nobody else's
+        assert Counted.remote_reads <= 4, Counted.remote_reads
+    probed = [sa for sa in h.sas if sa.dpd_pending is not None]
+    assert len(probed) == 1  # idle: it was probed (no keys here, so nothing went out)
+    assert h.engine.next_timer() == h.deadlines()[0] > first
+
+
+def test_a_whole_dpd_round_over_2000_peers_visits_each_once() -> None:
+    n = 2000
+    h = hub(n)
+    with Counted():
+        h.visits[0] = h.backend.usage_calls = 0
+        ticks = 0
+        while (t := h.engine.next_timer()) is not None and t <= 1000.0 + 30:
+            h.engine.handle_timer(t)
+            ticks += 1
+        assert ticks == n and h.visits[0] == n
+        assert h.backend.usage_calls == 2 * n
+        assert Counted.remote_reads <= 4 * n, Counted.remote_reads
+    assert all(sa.dpd_pending is not None for sa in h.sas)
+
+
+@pytest.mark.parametrize("n", [10, 2000])
+def test_an_sa_expiry_finds_its_child_without_walking_the_others(n: int) -> None:
+    h = hub(n)
+    victim = list(h.engine.children)[n]  # one child of the peer in the middle
+    proto, spi_in, _ = victim.sas[0]
+    with Counted():
+        h.engine.sa_expired(
+            SaHardExpired(spi=spi_in, protocol=proto, dst=victim.local, reason=ExpiryReason.TIME),
+            1001.0,
+        )
+        assert victim.deleted and victim not in h.engine.children
+        assert Counted.remote_reads <= 8, Counted.remote_reads
+    assert len(h.engine.children) == 2 * n - 1
+    assert SaProtocol.ESP is proto
+
+
+def test_deleting_one_peer_deletes_only_its_children_and_walks_no_others() -> None:
+    h = hub(2000)
+    sa = h.sas[1000]
+    with Counted():
+        h.engine.delete_ike(sa, 1001.0, reason="test", children=True, notify=False)
+        assert Counted.remote_reads <= 16, Counted.remote_reads
+    assert len(h.engine.children) == 2 * 2000 - 2
+    assert all(c.remote != sa.remote[0] for c in h.engine.children)
+    assert sa.cky_i not in h.engine.ike and not h.engine.ike.with_address(sa.remote[0])
