@@ -26,11 +26,12 @@ a newcomer of lower standing than everything in the table is refused.
 
 Surviving a spoofed flood from the peer's own address: the attacker and the real peer share the
 address, so they share its share. An entry lives about ``share / flood rate`` seconds before
-the flood pushes it out (4,096 / 2,000 per second = 2 s), far longer than the real peer needs
-to answer (one round trip and its own key pair); once it answers (echoes our cookie), its
-exchange leaves this table (``promote``) and the flood can no longer touch it. The share of a
-configured host is large on purpose: its whole cost is memory (about 1.6 KB per entry, no DH;
-13 MB for a full table).
+the flood pushes it out (1,024 / 2,000 per second = 0.5 s), longer than the real peer needs to
+answer (one round trip and its own key pair); once it answers (echoes our cookie), its
+exchange leaves this table (``promote``) and the flood can no longer touch it. An entry costs
+memory only (about 1.6 KB, no DH; 6.5 MB for a full table); an IKEv1 main-mode entry that is
+pushed out leaves a much smaller tombstone behind (``ikev1/first_message.py``), which extends
+that time cheaply.
 
 Entries also expire ``timeout`` seconds after they were made. Sans-IO: time comes in as
 ``now``; the engine asks ``next_deadline()`` and calls ``expire(now)``.
@@ -76,8 +77,8 @@ class Standing(enum.IntEnum):
 class AdmissionLimits:
     """Bounds of the half-open table (see the module docstring for the policy)."""
 
-    half_open_max: int = 8192
-    per_source: tuple[int, int, int] = (32, 4096, 4096)  # by Standing
+    half_open_max: int = 4096
+    per_source: tuple[int, int, int] = (32, 1024, 1024)  # by Standing
     timeout: float = 10.0  # seconds an unproven exchange waits for the initiator's answer
     key_pairs_per_second: float = 100.0  # per standing, for first messages that need one
 

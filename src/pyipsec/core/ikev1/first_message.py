@@ -237,7 +237,7 @@ class Tombstones:
     turns an address's share over faster than the real peer answers then costs the peer
     nothing either (docs/admission.md)."""
 
-    def __init__(self, size: int = 16384, timeout: float = 10.0) -> None:
+    def __init__(self, size: int = 32768, timeout: float = 10.0) -> None:
         self.size = size
         self.timeout = timeout
         self._stones: OrderedDict[bytes, _Tombstone] = OrderedDict()  # oldest first
