@@ -242,6 +242,7 @@ class Tombstones:
         self.timeout = timeout
         self._stones: OrderedDict[bytes, _Tombstone] = OrderedDict()  # oldest first
         self._last: _Answer | None = None  # shared by the stones of one flood
+        self._endpoints: dict[Endpoint, Endpoint] = {}  # one copy of each (address, port)
 
     def __len__(self) -> int:
         return len(self._stones)
@@ -257,9 +258,13 @@ class Tombstones:
             or any(a is not b for a, b in zip(answer.state, state, strict=True))
         ):
             answer = self._last = _Answer(sa.peer, state, sa.retransmit.data)
+        if len(self._endpoints) > 4096:
+            self._endpoints.clear()
+        local = self._endpoints.setdefault(sa.local, sa.local)
+        remote = self._endpoints.setdefault(sa.remote, sa.remote)
         self._stones.pop(sa.cky_i, None)
         self._stones[sa.cky_i] = _Tombstone(
-            sa.cky_r, answer, sa.local, sa.remote, sa.last_received, sa.created
+            sa.cky_r, answer, local, remote, sa.last_received, sa.created
         )
         if len(self._stones) > self.size:
             self._stones.popitem(last=False)
