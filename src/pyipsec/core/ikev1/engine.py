@@ -27,7 +27,9 @@ Timers: retransmission of the last message of each exchange (3 s doubling, 5 tri
 ``NegotiationFailed``; never a responder's first reply: ``first_message.py``), half-open phase-1
 timeout, phase-1 renewal before the lifetime ends (make-before-break, ``renewal.py``), DPD (RFC
 3706) and NAT keepalives (RFC 3948 §2.3, sent by the shell). ESP/AH for an unknown SPI
-(``unknown_spi``) is answered with INVALID-SPI (``invalid_spi.py``).
+(``unknown_spi``) is answered with INVALID-SPI (``invalid_spi.py``). The IKE SAs' deadlines
+sit in a heap (``timer_queue.py``) and the SAs in indexed tables (``sa_tables.py``): a tick or
+an event costs what it touches, not the number of peers.
 """
 
 from __future__ import annotations
