@@ -18,7 +18,10 @@ bounded (the policy is in ``pyipsec.core.admission``):
    replies: ``promote`` moves the SA to the engine's IKE SAs, and only then does it cost DH
    work and retransmissions. Aggressive mode must send its KE in message 2 (RFC 2409 §5
    gives the responder no choice), so its first messages also draw on a key-pair budget per
-   standing (``half-open-rate`` when it is spent).
+   standing (``half-open-rate`` when it is spent);
+6. a main-mode SA the table pushes out leaves a ``Tombstones`` entry (a few hundred bytes):
+   a message 3 that still echoes its cookie rebuilds it (``revive``), so a flood that turns
+   the share over faster than the real peer answers does not cost the peer its exchange.
 
 A flood repeats one message with fresh cookies, so the outcome of a main-mode message 1 is
 remembered (``ReplyCache``): the same bytes after the initiator cookie, for the same peer
