@@ -68,3 +68,19 @@ def test_deleting_one_peer_deletes_only_its_children_and_walks_no_others() -> No
     assert len(h.engine.children) == 2 * 2000 - 2
     assert all(c.remote != sa.remote[0] for c in h.engine.children)
     assert sa.cky_i not in h.engine.ike and not h.engine.ike.with_address(sa.remote[0])
+
+
+def test_a_deadline_changed_without_touch_is_caught() -> None:
+    """The nets under the timer queue (timer_queue.py): strict mode raises at the next tick;
+    otherwise the periodic sweep finds it, counts it and runs it."""
+    h = hub(10)
+    h.engine.handle_timer(1000.0)  # the first sweep
+    sa = h.sas[-1]  # due last (1030)
+    sa.dpd_next = 1001.0  # behind the engine's back
+    h.engine.strict = True
+    with pytest.raises(AssertionError, match="timers not scheduled"):
+        h.engine.handle_timer(1000.5)
+    h.engine.strict = False
+    h.engine.handle_timer(1060.5)  # sweep due (60 s after the first): found and run at once
+    assert h.engine.stats().get("timer-missed") == 1
+    assert sa.dpd_pending is not None

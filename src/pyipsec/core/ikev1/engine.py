@@ -138,6 +138,7 @@ class Ikev1Engine:
         self.first_replies = first_message.ReplyCache()
         self.tombstones = first_message.Tombstones(timeout=self.half_open.limits.timeout)
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
+        self._peers_by_id: tuple[object, dict[int, PeerProfile]] = (None, {})
         self.key_pairs = KeyPairBudget(admission)
         self.children = ChildTable()  # indexed by peer, maker, policy and SPI
         self._out: list[Datagram] = []
@@ -917,7 +918,11 @@ class Ikev1Engine:
         return self._peer_index.responder_peer(kind, address)
 
     def _peer_by_id(self, peer_id: int) -> PeerProfile | None:
-        return next((p for p in self.peers if p.id == peer_id), None)
+        cached, by_id = self._peers_by_id
+        if cached is not self.peers:  # built once per configuration (the first entry wins)
+            by_id = {p.id: p for p in reversed(self.peers)}
+            self._peers_by_id = (self.peers, by_id)
+        return by_id.get(peer_id)
 
     def _endpoints_for(
         self, policy: Policy, quiet: bool = False
