@@ -50,7 +50,8 @@ from tests.io.daemon_proc import ROOT, DaemonProc, start_daemon
 A_WAN, B_WAN = "198.51.100.129", "198.51.100.130"  # ESP tunnel endpoints
 A_AH, B_AH = "198.51.100.131", "198.51.100.132"  # AH transport
 # ESP without integrity (proposal auth-algorithms=null): mutated packets are decrypted and their
-# garbage reaches the trailer and inner-packet checks, which an ICV failure never lets them reach
+# garbage reaches the trailer and inner-packet checks, which an ICV failure never lets them
+# reach; its phase 1 is aggressive mode (identities and hashes in clear messages)
 A_NUL, B_NUL = "198.51.100.133", "198.51.100.134"
 A_UDP, C_WAN = "203.0.113.129", "203.0.113.130"  # ESP-in-UDP with strongSwan
 A_M, M_WAN = "203.0.113.193", "203.0.113.194"  # the attacker's link
@@ -73,7 +74,7 @@ def script_a() -> str:
         "/ip ipsec peer\n"
         f"add address={B_WAN}/32 secret={PSK} {PEER}\n"
         f"add address={B_AH}/32 secret={PSK} {PEER}\n"
-        f"add address={B_NUL}/32 secret={PSK} {PEER}\n"
+        f"add address={B_NUL}/32 secret={PSK} {PEER} exchange-mode=aggressive\n"
         f"add address={B6}/128 secret={PSK} {PEER}\n"
         f"add address={C_WAN}/32 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_A} dst-address={NET_B} sa-src-address={A_WAN} "
@@ -94,7 +95,7 @@ def script_b() -> str:
         "/ip ipsec peer\n"
         f"add address={A_WAN}/32 secret={PSK} {PEER}\n"
         f"add address={A_AH}/32 secret={PSK} {PEER}\n"
-        f"add address={A_NUL}/32 secret={PSK} {PEER}\n"
+        f"add address={A_NUL}/32 secret={PSK} {PEER} exchange-mode=aggressive\n"
         f"add address={A6}/128 secret={PSK} {PEER}\n" + PROPOSAL + "/ip ipsec policy\n"
         f"add src-address={NET_B} dst-address={NET_A} sa-src-address={B_WAN} "
         f"sa-dst-address={A_WAN} tunnel=yes\n"
