@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from collections.abc import Iterator
+from pathlib import Path
 
-from pyipsec.io.logging import RateLimit, RingHandler, kind_of
+import pytest
+
+from pyipsec.core.ikev1 import events as ike_events
+from pyipsec.io import daemon as daemon_module
+from pyipsec.io.daemon import Daemon, DaemonOptions, describe_ike_event
+from pyipsec.io.logging import LazyLine, RateLimit, RingHandler, kind_of
 
 
 class Clock:
@@ -65,3 +73,98 @@ def test_kind_is_the_template_or_the_first_word() -> None:
         "pyipsec.ipsec", logging.INFO, "x", 0, "%s", ("IkeSaEstablished a=b",), None
     )
     assert kind_of(rec) == "IkeSaEstablished"
+    calls: list[int] = []
+    lazy = LazyLine("IkeSaEstablished", lambda: str(calls.append(1)) and "IkeSaEstablished a=b")
+    rec = logging.LogRecord("pyipsec.ipsec", logging.INFO, "x", 0, "%s", (lazy,), None)
+    assert kind_of(rec) == "IkeSaEstablished" and not calls  # known without formatting
+    assert rec.getMessage() == rec.getMessage() == "IkeSaEstablished a=b" and calls == [1]
+
+
+# --- the daemon formats an IKE event only when its line is written -------------------------
+
+
+@pytest.fixture
+def ike_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Daemon, list[object], RingHandler, RateLimit, Clock]]:
+    """A daemon (never started) whose IKE engine yields the events a test queues, its
+    ``pyipsec`` loggers routed to a ring through a rate limit (only: pytest attaches its own
+    capturing handler, which formats every record, to a non-propagating logger when a test
+    phase starts, so the test calls ``_only_ring`` first)."""
+    root = logging.getLogger("pyipsec")
+    saved = (root.handlers, root.level, root.propagate)
+    clock = Clock()
+    limit = RateLimit(per_second=3, clock=clock)
+    ring = RingHandler()
+    ring.addFilter(limit)
+    root.propagate = False
+    d = Daemon(DaemonOptions(db=tmp_path / "x.db"))
+    queued: list[object] = []
+
+    def pop_events() -> list[object]:
+        out = queued[:]
+        queued.clear()
+        return out
+
+    monkeypatch.setattr(d.engine, "pop_events", pop_events)
+    try:
+        yield d, queued, ring, limit, clock
+    finally:
+        root.handlers, root.level, root.propagate = saved
+
+
+def _only_ring(ring: RingHandler, level: int) -> None:
+    root = logging.getLogger("pyipsec")
+    root.handlers = [ring]
+    root.setLevel(level)
+
+
+def _dropped(i: int, reason: str) -> ike_events.DatagramDropped:
+    return ike_events.DatagramDropped(
+        remote=(ipaddress.ip_address(f"203.0.113.{i % 250}"), 500), reason=reason
+    )
+
+
+def test_ike_events_below_the_level_are_never_formatted(
+    ike_log: tuple[Daemon, list[object], RingHandler, RateLimit, Clock],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    d, queued, ring, _, _ = ike_log
+    calls: list[object] = []
+    monkeypatch.setattr(daemon_module, "describe_ike_event", lambda e: calls.append(e) or "")
+    _only_ring(ring, logging.INFO)  # the debug topic is off
+    queued.extend(_dropped(i, "malformed") for i in range(1000))  # debug lines
+    queued.extend(
+        ike_events.HalfOpenDiscarded(remote=_dropped(i, "").remote, reason="replaced")
+        for i in range(2)
+    )  # info lines
+    d.drain_ike()
+    assert len(calls) == 2  # only the two lines written
+    assert [e.message for e in ring.entries] == ["", ""]
+
+
+def test_ike_events_suppressed_by_the_rate_limit_are_never_formatted(
+    ike_log: tuple[Daemon, list[object], RingHandler, RateLimit, Clock],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    d, queued, ring, limit, clock = ike_log
+    calls: list[object] = []
+
+    def counting(event: object) -> str:
+        calls.append(event)
+        return describe_ike_event(event)
+
+    monkeypatch.setattr(daemon_module, "describe_ike_event", counting)
+    _only_ring(ring, logging.DEBUG)
+    flood = [_dropped(i, "unknown-peer") for i in range(1000)]  # warnings, one second
+    queued.extend(flood)
+    d.drain_ike()
+    assert calls == flood[:3]  # the three lines the limit lets through, each formatted once
+    assert [(e.topics, e.message) for e in ring.entries] == [
+        ("ipsec,warning", f"DatagramDropped remote=203.0.113.{i}:500 reason=unknown-peer")
+        for i in range(3)
+    ]
+    clock.now += 1.0
+    limit.flush()
+    assert ring.entries[-1].message == "997 similar lines suppressed: DatagramDropped"
+    assert len(calls) == 3

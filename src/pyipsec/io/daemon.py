@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -51,7 +52,7 @@ from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
 from pyipsec.dataplane.userspace.tun import TunError
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.ike_endpoint import IkeEndpoint
-from pyipsec.io.logging import RingHandler
+from pyipsec.io.logging import LazyLine, RingHandler
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
@@ -438,7 +439,11 @@ class Daemon:
                 level = logging.DEBUG
             elif isinstance(event, ike_events.AuthenticationFailed | ike_events.NegotiationFailed):
                 level = logging.ERROR
-            log.log(level, "%s", describe_ike_event(event))
+            # a flood yields many events: format one only when its line is written (level
+            # enabled, not suppressed by the rate limit), see io/logging.py
+            if log.isEnabledFor(level):
+                line = LazyLine(type(event).__name__, functools.partial(describe_ike_event, event))
+                log.log(level, "%s", line)
 
     def counters(self) -> dict[str, object]:
         """Internal counters for the control socket's ``stats`` request: the IKE engine's

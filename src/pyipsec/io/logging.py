@@ -9,6 +9,10 @@ line (logger, level, and the message template, or the first word of the message 
 template is just ``%s``, as for the IKE events) gets at most ``RateLimit.per_second`` lines a
 second; the rest are counted and reported once that second is over, as one line
 ``N similar lines suppressed: <kind>`` with the same topics (docs/admission.md).
+
+A line that is costly to write (an IKE event's fields) is logged as ``"%s"`` with a
+``LazyLine``: it names its kind up front and is formatted only when a handler emits it, so a
+line below the level or suppressed by the rate limit costs no formatting at all.
 """
 
 from __future__ import annotations
@@ -42,10 +46,31 @@ def topics_of(record: logging.LogRecord) -> str:
     return ",".join([*parts, level]) if level != "info" else ",".join(parts)
 
 
+class LazyLine:
+    """A log argument formatted on first use (``str``), then kept: a record is formatted by
+    each handler that emits it, and not at all when it is filtered out. ``kind`` is its
+    rate-limit kind, known without formatting."""
+
+    __slots__ = ("_render", "_text", "kind")
+
+    def __init__(self, kind: str, render: Callable[[], str]) -> None:
+        self.kind = kind
+        self._render = render
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._render()
+        return self._text
+
+
 def kind_of(record: logging.LogRecord) -> str:
     """What makes two log lines "the same kind" for rate limiting."""
     if isinstance(record.msg, str) and record.msg not in ("%s", "%r"):
         return record.msg
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], LazyLine):
+        return args[0].kind
     return str(record.getMessage()).split(" ", 1)[0]
 
 
