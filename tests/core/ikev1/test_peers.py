@@ -1,4 +1,5 @@
-"""PeerIndex (core/ikev1/peers.py) answers as responder_peer does, without walking every peer."""
+"""PeerIndex (core/ikev1/peers.py) answers as responder_peer and best_peer (the initiator's
+choice) do, without walking every peer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 
 from pyipsec.core.ikev1.ike_sa import ExchangeKind
 from pyipsec.core.ikev1.peers import PeerIndex, responder_peer
-from pyipsec.core.profiles import ExchangeMode, PeerProfile
+from pyipsec.core.profiles import ExchangeMode, PeerProfile, best_peer
 
 MODES = list(ExchangeMode)
 KINDS = list(ExchangeKind)
@@ -43,3 +44,4 @@ def test_index_agrees_with_the_linear_rule() -> None:
                 address = ipaddress.ip_address(f"203.0.{rand.randrange(4)}.{rand.randrange(256)}")
             for kind in KINDS:
                 assert index.responder_peer(kind, address) is responder_peer(peers, kind, address)
+            assert index.best_peer(address) is best_peer(peers, address)

@@ -913,9 +913,12 @@ class Ikev1Engine:
     # --- lookups ----------------------------------------------------------------------------
 
     def _peer_for_initiator(self, kind: ExchangeKind, address: IPAddress) -> PeerProfile | None:
+        return self._peers_indexed().responder_peer(kind, address)
+
+    def _peers_indexed(self) -> peers.PeerIndex:
         if self._peer_index is None or self._peer_index.peers is not self.peers:
             self._peer_index = peers.PeerIndex(self.peers)
-        return self._peer_index.responder_peer(kind, address)
+        return self._peer_index
 
     def _peer_by_id(self, peer_id: int) -> PeerProfile | None:
         cached, by_id = self._peers_by_id
@@ -927,7 +930,9 @@ class Ikev1Engine:
     def _endpoints_for(
         self, policy: Policy, quiet: bool = False
     ) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
-        found = peers.initiator_endpoints(self.peers, self.local_addresses, policy)
+        found = peers.initiator_endpoints(
+            self.peers, self.local_addresses, policy, self._peers_indexed()
+        )
         if isinstance(found, peers.NoEndpoints):
             if not quiet:
                 self.emit(NegotiationFailed(remote=found.remote, reason=found.reason))

@@ -57,7 +57,14 @@ class PeerIndex:
         self._hosts: dict[tuple[ExchangeKind, IPAddress], PeerProfile] = {}
         self._prefixes: dict[ExchangeKind, list[PeerProfile]] = {}
         self._l2tp: dict[int, PeerProfile] = {}  # by IP version
+        # ``best_peer`` over all entries (the initiator's choice): host entries first
+        self._any_host: dict[IPAddress, PeerProfile] = {}
+        self._any_prefix: list[PeerProfile] = []
         for p in peers:
+            if p.address.num_addresses == 1:
+                self._any_host.setdefault(p.address.network_address, p)
+            else:
+                self._any_prefix.append(p)
             kind = kind_for_mode(p.exchange_mode)
             if kind is None:
                 continue
@@ -79,6 +86,15 @@ class PeerIndex:
             peer = self._l2tp.get(address.version)
         return peer
 
+    def best_peer(self, address: IPAddress) -> PeerProfile | None:
+        """The same answer as ``best_peer(peers, address)``: a host entry for ``address``
+        (the first one, as ``max`` keeps the first of equals), else the longest prefix."""
+        host = self._any_host.get(address)
+        if host is not None:
+            return host
+        found = [p for p in self._any_prefix if p.matches(address)]
+        return max(found, key=lambda p: p.address.prefixlen, default=None)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoEndpoints:
@@ -89,9 +105,13 @@ class NoEndpoints:
 
 
 def initiator_endpoints(
-    peers: Sequence[PeerProfile], local_addresses: Sequence[IPAddress], policy: Policy
+    peers: Sequence[PeerProfile],
+    local_addresses: Sequence[IPAddress],
+    policy: Policy,
+    index: PeerIndex | None = None,
 ) -> tuple[PeerProfile, IPAddress, IPAddress] | NoEndpoints:
-    """(peer, local address, remote address) to negotiate SAs for ``policy``."""
+    """(peer, local address, remote address) to negotiate SAs for ``policy``; ``index`` (of
+    the same ``peers``) makes the peer a dict lookup for host entries."""
     remote = policy.sa_dst
     if remote is None and policy.dst.num_addresses == 1:
         remote = policy.dst.network_address
@@ -99,7 +119,7 @@ def initiator_endpoints(
         return NoEndpoints(
             remote=(ipaddress.ip_address(0), 0), reason=f"policy {policy.id}: no sa-dst-address"
         )
-    peer = best_peer(tuple(peers), remote)
+    peer = index.best_peer(remote) if index is not None else best_peer(tuple(peers), remote)
     if peer is None or peer.passive:
         return NoEndpoints(remote=(remote, 500), reason=f"no peer for {remote}")
     local = policy.sa_src or peer.local_address
