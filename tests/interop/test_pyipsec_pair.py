@@ -139,3 +139,25 @@ def test_ah_esp_and_transport_mode(
         if not tunnel:
             policies = console(da.db, "/ip ipsec policy print")
             assert "tunnel=no" in policies, policies
+
+
+def test_secrets_never_reach_the_logs(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+    """With --debug on both daemons, a working tunnel and then a wrong secret on one side:
+    neither the pre-shared keys nor anything derived from them in printable form shows up in
+    the daemons' output or in `/log print`."""
+    lab, a, b = site
+    good, bad = "k3y-" + os.urandom(12).hex(), "b4d-" + os.urandom(12).hex()
+    script_a, script_b = mirrored(secret=good)
+    with pyipsec_pair(a, b, tmp_path, script_a, script_b, "--debug") as (da, db_):
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=da)
+        wait_log(db_, "ChildSaInstalled")
+        console(db_.db, f'/ip ipsec peer set [ find ] secret="{bad}"')
+        console(da.db, "/ip ipsec remote-peers kill-connections")
+        console(db_.db, "/ip ipsec remote-peers kill-connections")
+        assert ping(lab, a, LAN_A, LAN_B, count=2) == 0
+        wait_log(da, "AuthenticationFailed", timeout=30)
+        logs = [da.log, db_.log, console(da.db, "/log print"), console(db_.db, "/log print")]
+        text = "\n".join("\n".join(x) if isinstance(x, list) else x for x in logs)
+        for secret in (good, bad):
+            for form in (secret, secret.encode().hex(), secret.encode().hex().upper()):
+                assert form not in text
