@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyipsec.core.profiles import best_peer
 from pyipsec.dataplane.policy import IPAddress
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
@@ -85,7 +84,8 @@ def unknown_spi(
     if _lost_child(eng, spi, protocol, src, now):
         return
     sa = _newest_established(eng, src)
-    peer = sa.peer if sa is not None else best_peer(eng.peers, src)
+    # the peer index, as for an acquire: per packet, so never a walk over every peer entry
+    peer = sa.peer if sa is not None else eng._peers_indexed().best_peer(src)
     if peer is None:
         eng.count("unknown-spi-not-a-peer")
         return
