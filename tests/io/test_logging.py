@@ -113,10 +113,16 @@ def ike_log(
         root.handlers, root.level, root.propagate = saved
 
 
-def _only_ring(ring: RingHandler, level: int) -> None:
+def _only_ring(ring: RingHandler, level: int) -> RingHandler:
+    """Route the ``pyipsec`` loggers to ``ring`` and a second ring behind the same filters
+    (as the daemon has stderr and the ring); returns the second one."""
+    second = RingHandler()
+    for f in ring.filters:
+        second.addFilter(f)
     root = logging.getLogger("pyipsec")
-    root.handlers = [ring]
+    root.handlers = [ring, second]
     root.setLevel(level)
+    return second
 
 
 def _dropped(i: int, reason: str) -> ike_events.DatagramDropped:
@@ -155,11 +161,13 @@ def test_ike_events_suppressed_by_the_rate_limit_are_never_formatted(
         return describe_ike_event(event)
 
     monkeypatch.setattr(daemon_module, "describe_ike_event", counting)
-    _only_ring(ring, logging.DEBUG)
+    second = _only_ring(ring, logging.DEBUG)
     flood = [_dropped(i, "unknown-peer") for i in range(1000)]  # warnings, one second
     queued.extend(flood)
     d.drain_ike()
-    assert calls == flood[:3]  # the three lines the limit lets through, each formatted once
+    # the three lines the limit lets through, each formatted once for both handlers
+    assert calls == flood[:3]
+    assert [e.message for e in second.entries] == [e.message for e in ring.entries]
     assert [(e.topics, e.message) for e in ring.entries] == [
         ("ipsec,warning", f"DatagramDropped remote=203.0.113.{i}:500 reason=unknown-peer")
         for i in range(3)
