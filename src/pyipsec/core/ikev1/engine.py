@@ -61,7 +61,17 @@ from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
 from pyipsec.wire.ikev1.message import Message, build_message, parse_message
 from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-from . import dpd, first_message, informational, invalid_spi, peers, phase1, proposals, renewal
+from . import (
+    deletion,
+    dpd,
+    first_message,
+    informational,
+    invalid_spi,
+    peers,
+    phase1,
+    proposals,
+    renewal,
+)
 from . import quick_mode as qm
 from .credentials import Credentials
 from .crypto_message import (
@@ -72,12 +82,10 @@ from .crypto_message import (
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
     AuthenticationFailed,
-    ChildSaDeleted,
     Datagram,
     DatagramDropped,
     Endpoint,
     Event,
-    IkeSaDeleted,
     IkeSaEstablished,
     NatDetected,
     NatKeepaliveDue,
@@ -86,7 +94,6 @@ from .events import (
     RemotePeer,
 )
 from .ike_sa import (
-    PROTOCOL_ID,
     SEND_TRIES,
     ChildSa,
     Dropped,
@@ -245,27 +252,9 @@ class Ikev1Engine:
         return False
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
-        """Soft expiry: negotiate a replacement (old SAs stay until hard expiry); hard: delete."""
-        child = self._child_by_spi(event.spi, event.protocol, event.dst)
-        if child is None or child.deleted:
-            return
-        if isinstance(event, SaHardExpired):
-            self.delete_child(child, now, reason="hard lifetime", notify=True)
-            return
-        if child.rekeyed:
-            return
-        child.rekeyed = True
-        ends = self._endpoints_for(child.policy, quiet=True)
-        peer = self._peer_by_id(child.peer_id)
-        if peer is None or (peer.passive and not child.initiator):
-            return
-        sa = self._ike_for(peer, child.remote, established_only=False)
-        if sa is not None and sa.established:
-            self._start_quick_mode(sa, child.policy, now, rekey_of=child)
-        elif sa is not None:
-            sa.queued.append(child.policy)
-        elif ends is not None and not peer.passive:
-            self.start_phase1(peer, ends[1], child.remote, now, queued=[child.policy])
+        """Soft expiry: negotiate a replacement (old SAs stay until hard expiry); hard: delete
+        (``deletion.py``)."""
+        deletion.sa_expired(self, event, now)
 
     def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int:
         """The data plane authenticated ESP-in-UDP from ``peer`` on a new source port (its NAT
@@ -294,10 +283,7 @@ class Ikev1Engine:
 
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: delete every phase 1 and its SAs."""
-        for sa in list(self.ike.values()):
-            self.delete_ike(sa, now, reason="killed", children=True)
-        for sa in list(self.half_open.values()):
-            self.forget(sa)
+        deletion.kill_connections(self, now)
 
     def remote_peers(self, now: float | None = None) -> list[RemotePeer]:
         """Rows of `/ip ipsec remote-peers` (``established`` counted up to ``now``, by
@@ -789,75 +775,20 @@ class Ikev1Engine:
         self.forget(sa)
 
     def forget(self, sa: IkeSa) -> None:
-        qm.abandon(self, sa)  # unfinished quick modes give their reserved SPIs back
-        sa.dead = True
-        if self.ike.get(sa.cky_i) is sa:
-            del self.ike[sa.cky_i]
-        elif self.half_open.get(sa.cky_i) is sa:
-            self.half_open.remove(sa.cky_i)
+        """End ``sa`` silently (``deletion.py``)."""
+        deletion.forget(self, sa)
 
     def delete_ike(
         self, sa: IkeSa, now: float, *, reason: str, children: bool, notify: bool = True
     ) -> None:
-        """Delete a phase 1 (RFC 2408 §3.15: Delete with the cookie pair), optionally its
-        peer's child SAs first (their Deletes go out under this phase 1)."""
-        if sa.dead:
-            return
-        if children:
-            for child in self.children.of_remote(sa.remote[0]):
-                if child.peer_id == sa.peer.id:
-                    self.delete_child(child, now, reason=reason, notify=notify, via=sa)
-        if notify and sa.established:
-            self.send_informational(
-                sa,
-                [
-                    DeletePayload(
-                        doi=IPSEC_DOI, protocol_id=ProtocolId.ISAKMP, spis=(sa.cky_i + sa.cky_r,)
-                    )
-                ],
-            )
-        self.forget(sa)
-        self.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
+        """Delete a phase 1, optionally its peer's child SAs first (``deletion.py``)."""
+        deletion.delete_ike(self, sa, now, reason=reason, children=children, notify=notify)
 
     def delete_child(
         self, child: ChildSa, now: float, *, reason: str, notify: bool, via: IkeSa | None = None
     ) -> None:
-        """Remove a child's SAs from the data plane; tell the peer (our inbound SPIs)."""
-        if child.deleted:
-            return
-        child.deleted = True
-        if child in self.children:
-            self.children.remove(child)
-        if notify:
-            sa = via if via is not None and via.established else self._ike_for_remote(child)
-            if sa is not None:
-                for proto, spi_in, _ in child.sas:
-                    self.send_informational(
-                        sa,
-                        [
-                            DeletePayload(
-                                doi=IPSEC_DOI,
-                                protocol_id=PROTOCOL_ID[proto],
-                                spis=(spi_in.to_bytes(4, "big"),),
-                            )
-                        ],
-                    )
-        for proto, spi_in, spi_out in child.sas:
-            self.backend.delete_sa(spi_in, proto, child.local)
-            self.backend.delete_sa(spi_out, proto, child.remote)
-            self.emit(
-                ChildSaDeleted(
-                    remote=child.remote,
-                    protocol=proto,
-                    spi_in=spi_in,
-                    spi_out=spi_out,
-                    reason=reason,
-                )
-            )
-        if child.dynamic_policy_id is not None and not self.children.uses_dynamic_policy(
-            child.dynamic_policy_id
-        ):
-            self.backend.remove_policy(child.dynamic_policy_id)
+        """Remove a child's SAs from the data plane; tell the peer (``deletion.py``)."""
+        deletion.delete_child(self, child, now, reason=reason, notify=notify, via=via)
 
     # --- timers -----------------------------------------------------------------------------
 
