@@ -16,8 +16,9 @@ SAs stay until their own expiry).
 
 Dispatch of a datagram: header -> known IKE SA by cookie, or an unproven one in the half-open
 table (core/admission.py), or a new responder SA for a phase-1 first message
-(``first_message.py``) -> by exchange type: the phase-1 exchange of the SA, QUICK_MODE
-(established SA only), INFORMATIONAL (notifies, deletes, DPD). A datagram equal to one we
+(``first_message.py``) -> by exchange type: the phase-1 exchange of the SA
+(``phase1_driver.py``), QUICK_MODE (established SA only), INFORMATIONAL (notifies, deletes,
+DPD); ending SAs is in ``deletion.py``. A datagram equal to one we
 already answered gets our answer again (the peer lost it); any other repeat is dropped.
 Everything a peer sends that we cannot use ends as a counted drop (``stats()``) with a
 ``DatagramDropped`` event, a notify where RFC 2408 §5 asks for one, or a failure event; never as
@@ -34,8 +35,6 @@ an event costs what it touches, not the number of peers.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -45,21 +44,16 @@ from pyipsec.core.profiles import (
     ProposalProfile,
     TemplatePolicy,
 )
-from pyipsec.crypto import groups
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev1.constants import (
-    IPSEC_DOI,
     ExchangeType,
-    NotifyMessageType,
-    ProtocolId,
 )
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import HEADER_LEN, Header, pull_header
-from pyipsec.wire.ikev1.message import Message, build_message, parse_message
-from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload, SaPayload
+from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
 from . import (
     deletion,
@@ -69,25 +63,16 @@ from . import (
     invalid_spi,
     peers,
     phase1,
-    proposals,
+    phase1_driver,
     renewal,
 )
 from . import quick_mode as qm
 from .credentials import Credentials
-from .crypto_message import (
-    build_encrypted_message,
-    last_cipher_block,
-    parse_encrypted_message,
-)
-from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .events import (
-    AuthenticationFailed,
     Datagram,
     DatagramDropped,
     Endpoint,
     Event,
-    IkeSaEstablished,
-    NatDetected,
     NatKeepaliveDue,
     NegotiationFailed,
     PeerUnreachable,
@@ -103,14 +88,13 @@ from .ike_sa import (
     Side,
     fingerprint,
 )
-from .protected import cleartext_notify, seal_informational
+from .phase1_driver import KEEPALIVE_INTERVAL, NATT_PORT
+from .protected import seal_informational
 from .sa_tables import ChildTable, IkeTable
 from .timer_queue import SWEEP_INTERVAL, TimerQueue
 
 __all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"]
 
-NATT_PORT = 4500  # RFC 3947 §4
-KEEPALIVE_INTERVAL = 20.0  # RFC 3948 §4: 20 s is the suggested default
 HALF_OPEN_TIMEOUT = 120.0  # a phase 1 that does not complete in this time is dropped
 _ZERO_COOKIE = bytes(8)
 
@@ -409,14 +393,14 @@ class Ikev1Engine:
                 raise Dropped("unknown-cookie")
             if header.responder_cookie == _ZERO_COOKIE:
                 raise Dropped("unknown-cookie")
-            first_reply = True  # adopted only if the reply is accepted (_receive_phase1)
+            first_reply = True  # adopted only if the reply is accepted (phase1_driver.py)
         else:
             first_reply = False
         xchg = header.exchange_type
         if xchg == phase1.EXCHANGE_TYPE[sa.kind]:
             if unproven:  # the initiator's next phase-1 message: it has our reply
                 first_message.promote(self, sa)
-            self._receive_phase1(sa, header, data, src, dst, now, first_reply=first_reply)
+            phase1_driver.receive(self, sa, header, data, src, dst, now, first_reply=first_reply)
         elif xchg in (ExchangeType.QUICK_MODE, ExchangeType.INFORMATIONAL):
             if xchg == ExchangeType.QUICK_MODE and not sa.established:
                 raise Dropped("quick-mode-before-phase1")
@@ -444,174 +428,6 @@ class Ikev1Engine:
             sa.local, sa.remote, sa.floated = ends
             raise
 
-    def _receive_phase1(
-        self,
-        sa: IkeSa,
-        header: Header,
-        data: bytes,
-        src: Endpoint,
-        dst: Endpoint,
-        now: float,
-        *,
-        first_reply: bool = False,
-    ) -> None:
-        """The next message of the phase-1 exchange. ``first_reply``: the initiator's first
-        message from the responder (it names the responder cookie); see ``_absorb_reply``."""
-        fp = fingerprint(data)
-        if self.answer_retransmission(sa.retransmit, fp, now):
-            return
-        if fp == sa.last_received:
-            raise Dropped("duplicate")
-        steps = phase1.EXCHANGES[sa.kind]
-        if sa.step >= len(steps) or steps[sa.step].sender is sa.side:
-            raise Dropped("unexpected-phase1-message")
-        step = steps[sa.step]
-        next_iv = sa.iv
-        if header.encrypted:
-            if sa.cipher is None or sa.enc is None:
-                raise Dropped("unexpected-encryption")
-            try:
-                msg, _plain, next_iv = parse_encrypted_message(
-                    sa.cipher, sa.enc.block_size, sa.iv, data
-                )
-            except MalformedMessage as e:
-                # With a wrong pre-shared key the decryption yields garbage (RFC 2409 §5).
-                self._reply_where_it_came(sa, src, dst)
-                self._auth_failed(
-                    sa,
-                    f"undecryptable {e.notify.name} (wrong secret?)",
-                    NotifyMessageType.PAYLOAD_MALFORMED,
-                    now,
-                    last_block=last_cipher_block(data, sa.enc.block_size),
-                )
-                return
-        elif step.encrypted and sa.kind is not ExchangeKind.AGGRESSIVE:
-            raise Dropped("expected-encryption")
-        else:
-            # Aggressive mode message 3 may come in the clear (RFC 2409 §5; libreswan #230).
-            msg = parse_message(data)
-        if "sa" not in step.carries and msg.get(SaPayload) is not None:
-            raise Dropped("unexpected-phase1-message")  # another message 1/2: taken once
-        contact = sa.initial_contact
-        if first_reply:
-            self._absorb_reply(sa, header, step, msg, src, dst, now)
-        else:
-            try:
-                phase1.absorb(sa, step, msg, self._context(sa, now, src, dst))
-            except ProtocolError as e:
-                self._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
-                return
-            except phase1.AuthError as e:
-                self._reply_where_it_came(sa, src, dst)
-                block = next_iv if header.encrypted else None
-                self._auth_failed(sa, str(e), e.notify, now, last_block=block)
-                return
-        if not header.encrypted:
-            sa.initial_contact = contact  # not protected: not acted on (informational.py)
-        if header.encrypted:
-            sa.iv = next_iv
-        sa.step += 1
-        sa.last_received = fp
-        sa.last_heard = now
-        if sa.retransmit is not None:
-            sa.retransmit.awaiting = False
-        if dst[1] == NATT_PORT:
-            sa.local, sa.remote, sa.floated = dst, src, True
-        if "natd" in step.carries and sa.nat:
-            self.emit(
-                NatDetected(
-                    remote=sa.remote, local_behind_nat=sa.nat_local, peer_behind_nat=sa.nat_peer
-                )
-            )
-        if sa.step == len(steps):
-            sa.retransmit = None if sa.side is Side.INITIATOR else sa.retransmit
-            self._established(sa, now)
-            return
-        self._send_phase1_step(sa, now, reply_to=fp)
-
-    def _absorb_reply(
-        self,
-        sa: IkeSa,
-        header: Header,
-        step: phase1.Step,
-        msg: Message,
-        src: Endpoint,
-        dst: Endpoint,
-        now: float,
-    ) -> None:
-        """The responder's first message, which gives us its cookie (RFC 2408 §2.5.3). It is
-        unauthenticated (anyone who saw our message 1 can answer it), so it is absorbed into
-        a copy of the exchange: only a reply that parses and accepts what we offered is taken,
-        cookie included. Anything else is dropped and leaves the exchange as it was, so a
-        spoofed or garbled reply can neither end it nor make the real one "unknown-cookie".
-        The reason is kept for the give-up report (a wrong PSK shows in aggressive mode here).
-        """
-        trial = copy.copy(sa)  # every field, shallow: absorb only rebinds them
-        trial.cky_r = header.responder_cookie
-        try:
-            phase1.absorb(trial, step, msg, self._context(trial, now, src, dst))
-        except (ProtocolError, phase1.AuthError) as e:
-            sa.rejected = str(e)
-            raise Dropped(f"rejected-reply: {e}") from None
-        for f in dataclasses.fields(IkeSa):
-            setattr(sa, f.name, getattr(trial, f.name))
-
-    def _send_phase1_step(self, sa: IkeSa, now: float, reply_to: bytes | None) -> None:
-        steps = phase1.EXCHANGES[sa.kind]
-        step = steps[sa.step]
-        self._float(sa)
-        ctx = self._context(sa, now, None, None)
-        try:
-            payloads = phase1.build(sa, step, ctx)
-        except (ProtocolError, phase1.AuthError) as e:
-            self._phase1_failed(sa, LocalProtocolError(str(e)), now, answer=False)
-            return
-        xchg = phase1.EXCHANGE_TYPE[sa.kind]
-        if step.encrypted:
-            assert sa.cipher is not None and sa.enc is not None
-            data, sa.iv = build_encrypted_message(
-                sa.cipher,
-                sa.enc.block_size,
-                sa.iv,
-                initiator_cookie=sa.cky_i,
-                responder_cookie=sa.cky_r,
-                exchange_type=xchg,
-                payloads=payloads,
-            )
-        else:
-            data = build_message(
-                initiator_cookie=sa.cky_i,
-                responder_cookie=sa.cky_r,
-                exchange_type=xchg,
-                payloads=payloads,
-            )
-        # A responder never resends its first reply on its own timer: until the initiator
-        # echoes our cookie it has not shown it receives anything (core/admission.py); a
-        # repeated message 1 gets the reply again (answer_retransmission).
-        first_reply = sa.side is Side.RESPONDER and sa.step == 1
-        sa.step += 1
-        final = sa.step == len(steps)
-        sa.retransmit = Retransmit(
-            data=data,
-            src=sa.local,
-            dst=sa.remote,
-            reply_to=reply_to,
-            awaiting=not (final or first_reply),
-        )
-        sa.retransmit.arm(now)
-        self.transmit(sa, data)
-        if final:
-            self._established(sa, now)
-
-    @staticmethod
-    def _float(sa: IkeSa) -> None:
-        """RFC 3947 §4: the initiator moves to port 4500 once a NAT is detected (for the
-        next phase-1 message, or for quick mode when phase 1 has ended, as in base mode)."""
-        if sa.side is Side.INITIATOR and sa.nat and not sa.floated:
-            sa.local = (sa.local[0], NATT_PORT)
-            sa.remote = (sa.remote[0], NATT_PORT)
-            sa.floated = True
-
     def answer_retransmission(self, rt: Retransmit | None, fp: bytes, now: float) -> bool:
         """The peer repeated the message ``rt`` answers: send ``rt`` again (rate-limited)."""
         if rt is None or rt.reply_to != fp:
@@ -632,147 +448,12 @@ class Ikev1Engine:
         now: float,
         queued: list[Policy] | None = None,
     ) -> IkeSa | None:
-        kind = phase1.kind_for_mode(peer.exchange_mode)
-        if kind is None:
-            self.emit(
-                NegotiationFailed(
-                    remote=(remote, peer.port), reason=f"exchange-mode {peer.exchange_mode.value}"
-                )
-            )
-            return None
-        sa = IkeSa(
-            cky_i=self._cookie(),
-            side=Side.INITIATOR,
-            kind=kind,
-            peer=peer,
-            local=(local, 500),
-            remote=(remote, peer.port),
-            created=now,
-            last_heard=now,
-            queued=list(queued or []),
-        )
-        if kind is ExchangeKind.AGGRESSIVE:
-            # RFC 2409 §5: aggressive mode cannot negotiate the group: offer the first one.
-            try:
-                sa.ke = groups.group(peer.dh_groups[0]).new(self.rng)
-            except (KeyError, IndexError):
-                self.emit(NegotiationFailed(remote=sa.remote, reason="no dh-group"))
-                return None
-        self.ike[sa.cky_i] = sa
-        self._send_phase1_step(sa, now, reply_to=None)
-        return sa if not sa.dead else None
-
-    def _context(
-        self, sa: IkeSa, now: float, src: Endpoint | None, dst: Endpoint | None
-    ) -> phase1.Context:
-        def offer(peer: PeerProfile) -> SaPayload:
-            if sa.kind is ExchangeKind.AGGRESSIVE:
-                peer = dataclasses.replace(peer, dh_groups=peer.dh_groups[:1])
-            return proposals.phase1_offer(peer)
-
-        return phase1.Context(
-            rng=self.rng,
-            now=now,
-            src=src,
-            dst=dst,
-            select=proposals.select_phase1,
-            accept=proposals.accept_phase1_reply,
-            offer=offer,
-            apply_choice=self._apply_choice,
-            first_contact=sa.remote[0] not in self._contacted,
-            credentials=self.credentials,
-            wall_time=now + self.wall_clock_offset,
-        )
-
-    def _apply_choice(self, sa: IkeSa, choice: proposals.Phase1Choice) -> None:
-        sa.choice = choice
-        sa.prf = choice.prf
-        sa.enc = choice.encryption
-        if sa.ke is not None and sa.ke.group != choice.group.id:
-            sa.ke = None  # made again, in the chosen group, when our KE payload is due
-
-    def _established(self, sa: IkeSa, now: float) -> None:
-        self._float(sa)
-        self.touch(sa)
-        sa.established_at = now
-        self._contacted.add(sa.remote[0])
-        sa.last_heard = now
-        choice = sa.choice
-        if choice is not None and choice.lifetime:
-            sa.expires_at = now + choice.lifetime
-        if sa.peer.dpd_interval:
-            sa.dpd_next = now + sa.peer.dpd_interval
-        if sa.nat_local:
-            sa.keepalive_next = now + KEEPALIVE_INTERVAL
-        self.emit(
-            IkeSaEstablished(
-                local=sa.local,
-                remote=sa.remote,
-                peer_id=sa.peer.id,
-                side=sa.side.value,
-                exchange=sa.kind.value,
-                nat=sa.nat,
-            )
-        )
-        if sa.initial_contact:
-            self.initial_contact(sa, now)
-        # Renewal point; older phase 1s with this peer hand their children over (renewal.py).
-        renewal.established(self, sa, now)
-        invalid_spi.send_pending(self, sa)
-        queued, sa.queued = sa.queued, []
-        for policy in queued:
-            self._start_quick_mode(sa, policy, now)
+        """Initiate a phase 1 with ``peer`` (``phase1_driver.py``)."""
+        return phase1_driver.start(self, peer, local, remote, now, queued)
 
     def initial_contact(self, sa: IkeSa, now: float) -> None:
         """RFC 2407 §4.6.3.3: the peer rebooted (``informational.initial_contact``)."""
         informational.initial_contact(self, sa, now)
-
-    def _phase1_failed(self, sa: IkeSa, e: ProtocolError, now: float, *, answer: bool) -> None:
-        if answer:
-            self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, e.notify))
-        self.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
-        self.forget(sa)
-
-    @staticmethod
-    def _reply_where_it_came(sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
-        """A refused phase-1 message that came to port 4500 (the peer floated, RFC 3947 §4)
-        is answered from there."""
-        if dst[1] == NATT_PORT:
-            sa.local, sa.remote = dst, src
-
-    def _auth_failed(
-        self,
-        sa: IkeSa,
-        reason: str,
-        notify: NotifyMessageType,
-        now: float,
-        *,
-        last_block: bytes | None = None,
-    ) -> None:
-        """Phase-1 authentication failed: tell the peer, end the exchange.
-
-        Once SKEYID_e exists the notify goes protected (RFC 2409 §5.7, RFC 2408 §4.8: an
-        informational exchange under the ISAKMP SA, HASH(1) first): a peer holding keys
-        ignores an unprotected one and would retransmit until it gives up. Its IV chain
-        starts from the last phase-1 block the peer knows, the last ciphertext block of the
-        message we refuse (``last_block``; without one, the last block of our own last
-        message). A peer with other keys (a different pre-shared key) cannot open it either
-        way; one with the same keys (a refused certificate or identity) ends at once. Before
-        the keys exist it goes in the clear (RFC 2408 §5)."""
-        if sa.keys is not None and sa.cipher is not None and sa.enc is not None:
-            if last_block is not None:
-                sa.iv = last_block  # the exchange ends here: nothing else chains from it
-            payload = NotifyPayload(
-                doi=IPSEC_DOI,
-                protocol_id=ProtocolId.ISAKMP,
-                notify_type=notify,
-                spi=sa.cky_i + sa.cky_r,
-            )
-            self.send_informational(sa, [payload])
-        else:
-            self.transmit(sa, cleartext_notify(sa.cky_i, sa.cky_r, notify))
-        self.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
-        self.forget(sa)
 
     def forget(self, sa: IkeSa) -> None:
         """End ``sa`` silently (``deletion.py``)."""

@@ -43,7 +43,7 @@ from pyipsec.wire.ikev1.constants import ExchangeType
 from pyipsec.wire.ikev1.header import Header
 from pyipsec.wire.ikev1.message import parse_message
 
-from . import phase1
+from . import phase1, phase1_driver
 from .errors import ProtocolError, RemoteProtocolError
 from .events import Endpoint, HalfOpenDiscarded
 from .ike_sa import Dropped, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
@@ -150,27 +150,27 @@ def receive(
         last_heard=now,
     )
     if isinstance(cached, _Refusal):
-        eng._phase1_failed(
-            sa, cached.error, now, answer=isinstance(cached.error, RemoteProtocolError)
+        phase1_driver.failed(
+            eng, sa, cached.error, now, answer=isinstance(cached.error, RemoteProtocolError)
         )
         return
     msg = parse_message(data)
-    ctx = eng._context(sa, now, src, dst)
+    ctx = phase1_driver.context(eng, sa, now, src, dst)
     try:
         phase1.absorb(sa, phase1.EXCHANGES[kind][0], msg, ctx)
     except ProtocolError as e:
         if kind is ExchangeKind.MAIN:
             eng.first_replies.refused(peer, data, e)
-        eng._phase1_failed(sa, e, now, answer=isinstance(e, RemoteProtocolError))
+        phase1_driver.failed(eng, sa, e, now, answer=isinstance(e, RemoteProtocolError))
         return
     except phase1.AuthError as e:
-        eng._auth_failed(sa, str(e), e.notify, now)
+        phase1_driver.auth_failed(eng, sa, str(e), e.notify, now)
         return
     discarded(eng, eng.half_open.add(sa.cky_i, src[0], rank, sa, now), now)
     sa.step = 1
     sa.last_received = fp
     eng.count("half-open-admitted")
-    eng._send_phase1_step(sa, now, reply_to=fp)
+    phase1_driver.send_step(eng, sa, now, reply_to=fp)
     if kind is ExchangeKind.MAIN:
         eng.first_replies.put(peer, data, sa)
 

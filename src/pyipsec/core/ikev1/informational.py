@@ -129,7 +129,7 @@ def _on_notify(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, src: Endpoint, now
             initial_contact(eng, sa, now)
         else:
             # Protected by the phase-1 keys but the peer has not authenticated yet: act on
-            # it once it has (``Ikev1Engine._established``), on this same ISAKMP SA.
+            # it once it has (``phase1_driver.established``), on this same ISAKMP SA.
             sa.initial_contact = True
 
 

@@ -3,7 +3,7 @@
 Message 2 is unauthenticated: anyone who saw our message 1 can send one first. Before, the
 initiator adopted the responder cookie of whatever arrived first, so a garbled or forged
 reply made the real one "unknown-cookie", and one that did not match the offer ended the
-exchange (engine._absorb_reply).
+exchange (phase1_driver._absorb_reply).
 """
 
 from __future__ import annotations
