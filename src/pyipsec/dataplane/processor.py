@@ -41,6 +41,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from pyipsec.crypto.base import IvKind, Rng
+from pyipsec.dataplane.flows import (
+    FLOW_CACHE_MAX,
+    Flow,
+    flow_key,
+    raw_dst,
+    raw_src,
+    selector_of,
+    unspecified,
+)
 from pyipsec.dataplane.policy import Action, Direction, IPAddress, Level, Mode, Policy, Selector
 from pyipsec.dataplane.results import (
     AcquireRequested,
@@ -72,7 +81,6 @@ from pyipsec.wire.ah import MalformedAh, ah_length, pull_ah_header
 from pyipsec.wire.esp import ESP_HEADER
 from pyipsec.wire.ip import (
     ECN_CE,
-    PORT_PROTOCOLS,
     IpPacket,
     IpProtocol,
     MalformedPacket,
@@ -114,72 +122,6 @@ class SpdLookup(Protocol):
     def lookup(self, direction: Direction, selector: Selector) -> Policy | None: ...
 
 
-def _unspecified(addr: IPAddress | None) -> bool:
-    return addr is None or addr.is_unspecified
-
-
-def _raw_dst(packet: bytes, version: int) -> bytes:
-    """The packed destination address of a parsed IP packet."""
-    return packet[16:20] if version == 4 else packet[24:40]
-
-
-def _raw_src(packet: bytes, version: int) -> bytes:
-    """The packed source address of a parsed IP packet."""
-    return packet[12:16] if version == 4 else packet[8:24]
-
-
-def _selector(info: IpPacket) -> Selector:
-    return Selector(
-        src=info.src,
-        dst=info.dst,
-        protocol=info.protocol,
-        src_port=info.src_port,
-        dst_port=info.dst_port,
-    )
-
-
-def _flow_key(packet: bytes) -> bytes | None:
-    """The selector bytes of a plain, whole IPv4 packet (no options, not a fragment), else None.
-
-    Protocol, addresses and, for protocols with ports, the ports: equal keys mean equal
-    selectors, so the key can stand for the ``Selector`` in the per-flow caches.
-    """
-    if len(packet) < 24 or packet[0] != 0x45 or packet[6] & 0x3F or packet[7]:
-        return None
-    if packet[9] in PORT_PROTOCOLS:
-        return packet[9:10] + packet[12:24]
-    return packet[9:10] + packet[12:20]
-
-
-class _Flow:
-    """What the fast path remembers of one flow: the selector, and the policy and SA the slow
-    path chose for it last time (both re-validated on every packet)."""
-
-    __slots__ = ("policy", "sa", "sa_dst", "sa_src", "sad_gen", "selector", "spd_gen")
-
-    def __init__(
-        self,
-        selector: Selector,
-        policy: Policy,
-        sa: SecurityAssociation,
-        sa_src: IPAddress | None = None,
-        sa_dst: IPAddress | None = None,
-    ) -> None:
-        self.selector = selector
-        self.policy = policy
-        self.sa = sa
-        self.sa_src = sa_src
-        self.sa_dst = sa_dst
-        # The SPD and SAD generations when the choice was last confirmed (0: not yet; the
-        # counters start at 1): while both are unchanged, the SPD and the SAD would answer
-        # the same and are not asked again. Inbound flows use only the SPD's.
-        self.spd_gen = 0
-        self.sad_gen = 0
-
-
-_FLOW_CACHE_MAX = 65536
-
-
 class Processor:
     """The packet engine. ``rng(n)`` supplies CBC IVs; it is drawn in 4 KiB chunks."""
 
@@ -202,9 +144,9 @@ class Processor:
         self._last_move: dict[IPAddress, float] = {}
         self._ip_id = int.from_bytes(rng(2), "big")
         self._endpoint_cache: dict[int, tuple[Policy, IPAddress | None, IPAddress | None]] = {}
-        # Fast path (see _fast_outbound / _fast_inbound): flow key -> _Flow.
-        self._out_flows: dict[bytes, _Flow] = {}
-        self._in_flows: dict[bytes, _Flow] = {}
+        # Fast path (see _fast_outbound / _fast_inbound): flow key -> Flow.
+        self._out_flows: dict[bytes, Flow] = {}
+        self._in_flows: dict[bytes, Flow] = {}
         self._unknown_spis = UnknownSpiReporter()
 
     # -- public -----------------------------------------------------------------------------
@@ -303,7 +245,7 @@ class Processor:
         except MalformedPacket:
             self.stats.counts[XfrmStat.IN_HEADER_ERRORS] += 1
             return InboundResult(verdict=Verdict.DROPPED, reason="malformed packet")
-        policy = self.spd.lookup(Direction.IN, _selector(info))
+        policy = self.spd.lookup(Direction.IN, selector_of(info))
         if policy is None or policy.action is Action.NONE:
             return InboundResult(verdict=Verdict.DELIVER, packet=packet)
         if policy.action is Action.DISCARD:
@@ -330,7 +272,7 @@ class Processor:
             info = parse_ip(packet)
         except MalformedPacket:
             return None
-        policy = self.spd.lookup(Direction.OUT, _selector(info))
+        policy = self.spd.lookup(Direction.OUT, selector_of(info))
         if policy is None or policy.action is not Action.ENCRYPT:
             return None
         sa_src, sa_dst = self._endpoints(policy)
@@ -390,8 +332,8 @@ class Processor:
         cached = self._endpoint_cache.get(policy.id)
         if cached is not None and cached[0] is policy:
             return cached[1], cached[2]
-        src = None if _unspecified(policy.sa_src) else policy.sa_src
-        dst = None if _unspecified(policy.sa_dst) else policy.sa_dst
+        src = None if unspecified(policy.sa_src) else policy.sa_src
+        dst = None if unspecified(policy.sa_dst) else policy.sa_dst
         if len(self._endpoint_cache) > 65536:
             self._endpoint_cache.clear()
         self._endpoint_cache[policy.id] = (policy, src, dst)
@@ -420,7 +362,7 @@ class Processor:
             raise PacketDropped(XfrmStat.OUT_ERRORS, "malformed packet") from None
         if len(packet) > info.total_len:
             packet = packet[: info.total_len]
-        selector = _selector(info)
+        selector = selector_of(info)
         policy = self.spd.lookup(Direction.OUT, selector)
         if policy is None or policy.action is Action.NONE:
             return OutboundResult(verdict=Verdict.CLEAR, packet=packet, dst=info.dst)
@@ -531,11 +473,11 @@ class Processor:
             out = out[payload_offset:]
             payload_offset = 0
         if tunnel and self.fast_path and ah_sa is None and esp_sa is not None:
-            key = _flow_key(packet)
+            key = flow_key(packet)
             if key is not None:
-                if len(self._out_flows) >= _FLOW_CACHE_MAX:
+                if len(self._out_flows) >= FLOW_CACHE_MAX:
                     self._out_flows.clear()
-                flow = self._out_flows[key] = _Flow(selector, policy, esp_sa, sa_src, sa_dst)
+                flow = self._out_flows[key] = Flow(selector, policy, esp_sa, sa_src, sa_dst)
                 flow.spd_gen, flow.sad_gen = generations
         return OutboundResult(
             verdict=Verdict.PROTECTED,
@@ -556,7 +498,7 @@ class Processor:
         after that (sequence number, IV, ESP, outer header, counters) is what ``_outbound``
         does for this case; nothing is changed before the last check that can send us back.
         """
-        key = _flow_key(packet)
+        key = flow_key(packet)
         if key is None:
             return None
         flow = self._out_flows.get(key)
@@ -668,7 +610,7 @@ class Processor:
                 ah = pull_ah_header(packet, info.header_len)
             except MalformedAh:
                 raise PacketDropped(hdr_err, "AH header malformed") from None
-            sa = self._inbound_sa(ah.spi, SaProtocol.AH, _raw_dst(packet, version), now)
+            sa = self._inbound_sa(ah.spi, SaProtocol.AH, raw_dst(packet, version), now)
             seq = sa.replay.check(ah.seq)
             if seq is None:
                 raise PacketDropped(XfrmStat.IN_STATE_SEQUENCE_ERRORS, "replayed or outside window")
@@ -689,7 +631,7 @@ class Processor:
             if len(packet) < off + 8:
                 raise PacketDropped(hdr_err, "ESP header truncated")
             spi, seq_low = ESP_HEADER.unpack_from(packet, off)
-            sa = self._inbound_sa(spi, SaProtocol.ESP, _raw_dst(packet, version), now)
+            sa = self._inbound_sa(spi, SaProtocol.ESP, raw_dst(packet, version), now)
             self._check_encap(sa, udp_encap)
             seq = sa.replay.check(seq_low)
             if seq is None:
@@ -697,7 +639,7 @@ class Processor:
             payload, nh = esp_unprotect(sa, packet[off:], seq)
             sa.replay.update(seq)
             if udp_encap is not None and udp_encap != sa.params.udp_encap:
-                self._peer_moved(sa, udp_encap, seq, now, _raw_src(packet, version))
+                self._peer_moved(sa, udp_encap, seq, now, raw_src(packet, version))
             sad.count(sa, len(payload), now)
             used.append(sa)
             header = packet[:off]
@@ -807,14 +749,14 @@ class Processor:
         if mode is Mode.TUNNEL and len(used) == 1 and self.fast_path:
             # Fast path for the next packets of this flow (see _fast_tunnel_check).
             policy_id = self._policy_check(inner_info, used, mode)
-            key = _flow_key(inner)
+            key = flow_key(inner)
             if key is not None:
-                selector = _selector(inner_info)
+                selector = selector_of(inner_info)
                 policy = self.spd.lookup(Direction.IN, selector)
                 if policy is not None and policy.id == policy_id:
-                    if len(self._in_flows) >= _FLOW_CACHE_MAX:
+                    if len(self._in_flows) >= FLOW_CACHE_MAX:
                         self._in_flows.clear()
-                    flow = self._in_flows[key] = _Flow(selector, policy, used[0])
+                    flow = self._in_flows[key] = Flow(selector, policy, used[0])
                     flow.spd_gen = self.spd.generation
         else:
             policy_id = self._policy_check(inner_info, used, mode)
@@ -835,7 +777,7 @@ class Processor:
         the SPD still returns the very policy it accepted for this flow with this SA, both
         answers are the same.
         """
-        key = _flow_key(inner)
+        key = flow_key(inner)
         if key is None or len(inner) != (inner[2] << 8) | inner[3]:
             return None
         flow = self._in_flows.get(key)
@@ -881,7 +823,7 @@ class Processor:
         last = self._last_move.get(peer)
         if last is not None and 0 <= now - last < MOVE_INTERVAL:
             return
-        if len(self._last_move) >= _FLOW_CACHE_MAX:
+        if len(self._last_move) >= FLOW_CACHE_MAX:
             self._last_move.clear()
         self._last_move[peer] = now
         moved = self.sad.move_peer_port(peer, old[0], ports[0])
@@ -906,7 +848,7 @@ class Processor:
         reached through a tunnel, or an encrypt policy whose protocols, mode or SA endpoints
         differ from the SAs used: in-template-mismatches (level=use accepts anything).
         """
-        policy = self.spd.lookup(Direction.IN, _selector(info))
+        policy = self.spd.lookup(Direction.IN, selector_of(info))
         tunnel = mode is Mode.TUNNEL
         if policy is None:
             if tunnel:
