@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from pyipsec.io.labnet import WAN_A, Lab
 
@@ -254,13 +253,3 @@ _SECRETS = f"""secrets {{
 
 # as in the lab's IKE_SA figures; with one connection per setup it hardly matters here
 STRONGSWAN_EXTRA = "charon {\n    reuse_ikesa = no\n}\n"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14, 15)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return 0.0
-    fields = text.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tests.harness.proc import cpu_seconds  # noqa: E402
 from tests.harness.strongswan import Charon, strongswan_prerequisites  # noqa: E402
 from tests.io.daemon_proc import DaemonProc, start_daemon  # noqa: E402
 
@@ -53,7 +54,6 @@ from _ikelab import (  # noqa: E402
     STRONGSWAN_EXTRA,
     Sender,
     add_setup_addresses,
-    cpu_seconds,
     inner,
     ros_initiator,
     ros_responder,

@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.harness.proc import cpu_seconds, rss_kib  # noqa: E402
 from tests.harness.strongswan import Charon, strongswan_prerequisites  # noqa: E402
 from tests.interop.helpers import Phase2, ping_until, ros_script, swanctl_conf  # noqa: E402
 from tests.io.daemon_proc import DaemonProc, start_daemon  # noqa: E402
@@ -112,18 +113,6 @@ class Pinger:
         return out
 
 
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def counts(log: list[str]) -> dict[str, int]:
     return {
         "phase1": sum("IkeSaEstablished" in line for line in log),
@@ -161,7 +150,7 @@ def soak(args: argparse.Namespace) -> int:
                 if now < next_sample:
                     continue
                 next_sample += args.sample
-                rss = rss_kb(pid)
+                rss = rss_kib(pid)
                 samples.append((now - t0, rss))
                 sent, lost = pinger.lost_so_far()
                 c = counts(daemon.log)
@@ -171,7 +160,7 @@ def soak(args: argparse.Namespace) -> int:
                       flush=True)  # fmt: skip
             pinger.wait(30)
             daemon.read_log()
-            rss = rss_kb(pid)
+            rss = rss_kib(pid)
             samples.append((time.monotonic() - t0, rss))
             received = len(pinger.replied)
             lost = count - received

@@ -43,6 +43,7 @@ from typing import Any
 from pyipsec.io.control import ControlClient, socket_path
 from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, WAN6_A, WAN6_B, Lab
 from tests.harness.mutation import SNIFFER, Template, parse_capture, save_templates
+from tests.harness.proc import cpu_seconds, rss_kib
 from tests.harness.strongswan import Charon
 from tests.interop.helpers import PSK, console, ping, ping_until, swanctl_conf
 from tests.io.daemon_proc import ROOT, DaemonProc, start_daemon
@@ -194,14 +195,7 @@ def daemon_counters(db: Path) -> dict[str, Any]:
 
 def process_usage(pid: int) -> dict[str, float]:
     """CPU seconds (user + system) and resident memory (MB) of process ``pid``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    rss = next(
-        int(line.split()[1])
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmRSS:")
-    )
-    return {"cpu-s": (int(fields[11]) + int(fields[12])) / ticks, "rss-mb": rss / 1024}
+    return {"cpu-s": cpu_seconds(pid), "rss-mb": rss_kib(pid) / 1024}
 
 
 def peers_sent(ml: MutationLab) -> dict[str, int]:

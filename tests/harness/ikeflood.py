@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness.proc import cpu_seconds, rss_kib
 from tests.harness.strongswan import SWANCTL, Charon
 from tests.io.daemon_proc import DaemonProc
 
@@ -128,18 +129,6 @@ class FloodFigures:
     @property
     def rss_growth_mb(self) -> float:
         return (self.rss_peak - self.rss_before) / 1024
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def udp_receive_drops(ns: str) -> int:

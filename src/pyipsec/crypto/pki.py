@@ -8,8 +8,10 @@ records the configuration stores (PEM text plus the facts ``print`` shows).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -177,21 +179,34 @@ def _cert_info(cert: x509.Certificate) -> CertInfo:
     )
 
 
-def load_certificates(data: bytes) -> list[CertInfo]:
-    """Every certificate in a PEM bundle or a DER blob."""
-    certs = []
+_X = TypeVar("_X")
+
+
+def _load_all(
+    data: bytes, pem_label: bytes, load_pem: Callable[[bytes], _X], load_der: Callable[[bytes], _X]
+) -> list[_X]:
+    """Every object of one kind in a PEM bundle (blocks whose BEGIN line names ``pem_label``) or
+    a DER blob; blocks of other kinds and ones that do not parse are skipped."""
+    found = []
     for block in _blocks(data):
         try:
             if block.startswith(b"-----"):
-                if b"CERTIFICATE" not in block.split(b"\n", 1)[0]:
+                if pem_label not in block.split(b"\n", 1)[0]:
                     continue
-                cert = x509.load_pem_x509_certificate(block)
+                found.append(load_pem(block))
             else:
-                cert = x509.load_der_x509_certificate(block)
+                found.append(load_der(block))
         except ValueError:
             continue
-        certs.append(_cert_info(cert))
-    return certs
+    return found
+
+
+def load_certificates(data: bytes) -> list[CertInfo]:
+    """Every certificate in a PEM bundle or a DER blob."""
+    loaded = _load_all(
+        data, b"CERTIFICATE", x509.load_pem_x509_certificate, x509.load_der_x509_certificate
+    )
+    return [_cert_info(cert) for cert in loaded]
 
 
 def _crl_info(crl: x509.CertificateRevocationList) -> CrlInfo:
@@ -210,16 +225,5 @@ def _crl_info(crl: x509.CertificateRevocationList) -> CrlInfo:
 
 def load_crls(data: bytes) -> list[CrlInfo]:
     """Every CRL (RFC 5280 §5) in a PEM bundle or a DER blob."""
-    crls = []
-    for block in _blocks(data):
-        try:
-            if block.startswith(b"-----"):
-                if b"X509 CRL" not in block.split(b"\n", 1)[0]:
-                    continue
-                crl = x509.load_pem_x509_crl(block)
-            else:
-                crl = x509.load_der_x509_crl(block)
-        except ValueError:
-            continue
-        crls.append(_crl_info(crl))
-    return crls
+    loaded = _load_all(data, b"X509 CRL", x509.load_pem_x509_crl, x509.load_der_x509_crl)
+    return [_crl_info(crl) for crl in loaded]

@@ -443,38 +443,31 @@ class TunRouting:
             log.info("removed %d stale routes (table %d) left by a previous run", stale, self.table)
 
     def _add_rule(self, version: int) -> None:
-        ok = self._request(
-            f"IPv{version} rule add",
+        if self._rule("add", version, quiet=EEXIST):
+            self.rules.add(version)
+
+    def _rule(self, command: str, version: int, *, quiet: int) -> bool:
+        """``ip rule <command> not fwmark <mark> lookup <table> priority <priority>`` for one
+        IP version; ``quiet``: the errno that means it is already so."""
+        return self._request(
+            f"IPv{version} rule {'delete' if command == 'del' else command}",
             self._nl().rule,
-            "add",
+            command,
             family=_family(version),
             priority=self.priority,
             table=self.table,
             fwmark=self.mark,
             fwmask=0xFFFFFFFF,
             flags=FIB_RULE_INVERT,
-            quiet=(EEXIST,),
+            quiet=(quiet,),
         )
-        if ok:
-            self.rules.add(version)
 
     def _clear(self) -> None:
         if self._ipr is None and not self.routes and not self.rules:
             return
         self._run([self._op(False, dst) for dst in self.routes])
         for version in sorted(self.rules):
-            self._request(
-                f"IPv{version} rule delete",
-                self._nl().rule,
-                "del",
-                family=_family(version),
-                priority=self.priority,
-                table=self.table,
-                fwmark=self.mark,
-                fwmask=0xFFFFFFFF,
-                flags=FIB_RULE_INVERT,
-                quiet=(ENOENT,),
-            )
+            self._rule("del", version, quiet=ENOENT)
         self.rules.clear()
         with self._lock:
             self._dirty = None
