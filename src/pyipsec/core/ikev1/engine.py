@@ -130,6 +130,8 @@ class Ikev1Engine:
         self.tombstones = first_message.Tombstones(timeout=self.half_open.limits.timeout)
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self._peers_by_id: tuple[object, dict[int, PeerProfile]] = (None, {})
+        # configured policies by the address their SAs go to (invalid_spi.bring_up), per policies
+        self._policies_by_remote: tuple[object, dict[IPAddress, list[Policy]]] = (None, {})
         self.key_pairs = KeyPairBudget(admission)
         self.children = ChildTable()  # indexed by peer, maker, policy and SPI
         self._out: list[Datagram] = []

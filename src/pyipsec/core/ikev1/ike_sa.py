@@ -150,6 +150,9 @@ class IkeSa:
     retire_at: float | None = None
     replaces: list[bytes] = field(default_factory=list)  # cky_i of the phase 1s this renews
     pending_notifies: list[NotifyPayload] = field(default_factory=list)  # sent once established
+    # Started (or joined) to tell the peer about SPIs we do not have: once established, quick
+    # modes for the policies toward the peer that have no SA (invalid_spi.bring_up).
+    bring_up: bool = False
     # Negotiation.
     offer: SaPayload | None = None  # initiator: what we offered
     sai_b: bytes = field(default=b"", repr=False)  # the initiator's SA payload body

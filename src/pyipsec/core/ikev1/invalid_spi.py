@@ -20,6 +20,16 @@ A bundle we still have whose SAs the data plane lost (``installed-sa flush`` rem
 without telling anyone) is deleted with Delete notifies instead and negotiated again: peers act
 on a Delete, while strongSwan (5.9, IKEv1) only logs "received INVALID_SPI error notify".
 
+Bringing the tunnels back (``bring_up``): a phase 1 started (or joined) because the peer sent
+to SPIs we do not have is marked ``bring_up``. Once it is established, quick mode starts for
+every configured policy toward that peer (action encrypt, level require or unique, SAs to the
+peer's address) that has no installed SA and none being negotiated, once per such phase 1, as
+the next outbound packet's acquire would. The peer's stale SAs are gone by then
+(INITIAL-CONTACT), and a peer whose data plane does not re-acquire by itself (strongSwan with
+kernel-libipsec ignores INVALID-SPI and keeps its trap policy silent) would otherwise stay
+without SAs until traffic leaves from our side. Passive peers are never initiated to, and
+templates (``generate-policy``) are not policies: a responder-only setup starts nothing.
+
 Receiving (``received``): an authenticated INVALID-SPI naming the outbound SPI of one of our
 bundles with that peer deletes the bundle (with Delete notifies, in case the peer still has the
 other direction) and, for a configured policy we may initiate for, negotiates a new one at once.
@@ -29,7 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyipsec.dataplane.policy import IPAddress
+from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
 from pyipsec.wire.ikev1.payloads import NotifyPayload
@@ -39,7 +49,14 @@ from .ike_sa import PROTOCOL_ID, SA_PROTOCOL, IkeSa, Side
 if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
-__all__ = ["NOTIFY_INTERVAL", "SPI_INTERVAL", "RateLimit", "received", "unknown_spi"]
+__all__ = [
+    "NOTIFY_INTERVAL",
+    "SPI_INTERVAL",
+    "RateLimit",
+    "bring_up",
+    "received",
+    "unknown_spi",
+]
 
 NOTIFY_INTERVAL = 1.0  # seconds between two INVALID-SPI notifies to one address
 SPI_INTERVAL = 10.0  # seconds between two notifies for the same SPI
@@ -113,8 +130,10 @@ def unknown_spi(
             eng.count("unknown-spi-passive-peer")
             return
         pending = eng.start_phase1(peer, dst, src, now)
-    if pending is not None and len(pending.pending_notifies) < PENDING_MAX:
-        pending.pending_notifies.append(notify)
+    if pending is not None:
+        pending.bring_up = True
+        if len(pending.pending_notifies) < PENDING_MAX:
+            pending.pending_notifies.append(notify)
 
 
 def _lost_child(
@@ -158,6 +177,44 @@ def send_pending(eng: Ikev1Engine, sa: IkeSa) -> None:
     for notify in pending:
         eng.count("invalid-spi-sent")
         eng.send_informational(sa, [notify])
+
+
+def bring_up(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
+    """``sa`` is up and was started for SPIs the peer sent us without SAs here: negotiate the
+    missing SAs of the configured policies toward that peer (module docstring)."""
+    if not sa.bring_up:
+        return
+    sa.bring_up = False  # once per phase 1
+    if sa.peer.passive or sa.side is not Side.INITIATOR:
+        return
+    remote = sa.remote[0]
+    for policy in _policies_to(eng, remote):
+        if policy.action is not Action.ENCRYPT or policy.level is Level.USE:
+            continue
+        ends = eng._endpoints_for(policy, quiet=True)
+        if ends is None or ends[0].id != sa.peer.id or ends[2] != remote:
+            continue  # another, more specific peer entry, or not ours to initiate
+        if eng._negotiating(policy, remote) or eng._has_installed_child(policy):
+            continue
+        eng.count("restart-bring-up")
+        eng.acquire(policy, now)
+
+
+def _policies_to(eng: Ikev1Engine, remote: IPAddress) -> list[Policy]:
+    """The configured policies whose SAs go to ``remote`` (``sa-dst``, or ``dst`` when it is
+    one host, as ``peers.initiator_endpoints`` picks it): indexed once per configuration, so a
+    hub's thousands of restarted spokes do not each walk every policy."""
+    cached, index = eng._policies_by_remote
+    if cached is not eng.policies:
+        index = {}
+        for p in eng.policies:
+            to = p.sa_dst
+            if to is None and p.dst.num_addresses == 1:
+                to = p.dst.network_address
+            if to is not None:
+                index.setdefault(to, []).append(p)
+        eng._policies_by_remote = (eng.policies, index)
+    return index.get(remote, [])
 
 
 def received(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, now: float) -> None:

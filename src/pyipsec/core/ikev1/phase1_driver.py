@@ -166,6 +166,7 @@ def established(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     queued, sa.queued = sa.queued, []
     for policy in queued:
         eng._start_quick_mode(sa, policy, now)
+    invalid_spi.bring_up(eng, sa, now)
 
 
 def failed(eng: Ikev1Engine, sa: IkeSa, e: ProtocolError, now: float, *, answer: bool) -> None:
