@@ -3,13 +3,15 @@
 carry a ping within 10 s and export the same configuration; strongSwan must see INITIAL-CONTACT
 from each new instance. The seed is printed (``PYIPSEC_CRASH_SEED`` replays one;
 ``PYIPSEC_CRASH_RUNS`` changes the count). See tests/interop/crash_cycle.py and
-bench/bench_crash.py (the same with a summary of the recovery times).
+bench/bench_crash.py (the same with a summary of the recovery times). Also: after a kill -9,
+traffic from strongSwan's side alone (on its stale SAs) must bring the tunnel back within 10 s.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,11 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import Lab, lab_prerequisites, two_sites
+from pyipsec.io.labnet import LAN_A, LAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
 from tests.harness.strongswan import Charon, strongswan_prerequisites
 from tests.interop.crash_cycle import KINDS, RECOVERY_LIMIT, CrashCycle
-from tests.interop.helpers import log_text, ros_script, swanctl_conf, with_logs
+from tests.interop.helpers import (
+    installed_spis,
+    log_text,
+    ping,
+    ping_until,
+    ros_script,
+    swanctl_conf,
+    with_logs,
+)
 from tests.io.daemon_proc import start_daemon
 
 pytestmark = pytest.mark.netns
@@ -77,3 +87,34 @@ def test_kill9_at_random_moments_and_restart(site: tuple[Lab, str, str], tmp_pat
     # ... so it holds the live instance's IKE SA alone, not one per dead instance (a phase 1
     # strongSwan itself started toward a dying instance may still be CONNECTING: not counted)
     assert len(re.findall(r"v1: #\d+, ESTABLISHED", listed)) == 1, listed
+
+
+def test_kill9_then_traffic_from_strongswans_side_only(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan still sends on the dead instance's SAs: the new daemon answers the unknown
+    SPIs with a phase 1 (INITIAL-CONTACT, strongSwan drops those SAs) and then negotiates the
+    policy's SAs itself, since strongSwan's kernel-libipsec re-negotiates neither on
+    INVALID-SPI nor on its trap policy. Nothing is sent from pyipsec's side after the restart."""
+    lab, a, b = site
+    charon = Charon(b, tmp_path / "charon", swanctl_conf())
+    charon.start()
+    daemon = start_daemon(a, tmp_path / "a.db", ros_script())
+    try:
+        with with_logs(charon, daemon):
+            ping_until(lab, a, LAN_A, LAN_B, timeout=30)  # the tunnel, set up from our side
+            daemon.proc.send_signal(signal.SIGKILL)
+            daemon.proc.wait(timeout=10)
+            launched = time.monotonic()
+            daemon = start_daemon(a, tmp_path / "a.db")
+            replies = 0
+            while not replies and time.monotonic() - launched < RECOVERY_LIMIT:
+                replies = ping(lab, b, LAN_B, LAN_A, count=1, wait=1)
+            took = time.monotonic() - launched
+            assert replies == 1, log_text(daemon) + "\n" + charon.log_tail(200)
+            print(f"tunnel back {took:.2f} s after the restart, on strongSwan's traffic alone")
+            assert installed_spis(tmp_path / "a.db")
+    finally:
+        rc = daemon.stop()
+        charon.stop()
+    assert rc == 0
