@@ -60,3 +60,21 @@ def test_pairs_are_counted_and_a_later_sync_applies_in_full() -> None:
     r.wait()
     assert list(ipr.routes) == [("10.2.0.0", 16, 2207)]
     r.clear()
+
+
+def test_a_pair_two_policies_share_stays_until_both_are_removed() -> None:
+    """Two policies with the same (src, dst) prefixes (say one for TCP, one for UDP) reach
+    the routes through sync(); removing one of them by change() keeps the route."""
+    ipr = FakeIpr()
+    r = make(ipr)
+    r.setup_device(1400)
+    src, dst = net("198.51.100.0/25"), net("203.0.113.0/25")
+    r.sync([(src, dst), (src, dst)])
+    r.wait()
+    r.change(added=[], removed=[(src, dst)])
+    r.wait()
+    assert ("203.0.113.0", 25, 2207) in ipr.routes
+    r.change(added=[], removed=[(src, dst)])
+    r.wait()
+    assert ipr.routes == {}
+    r.clear()

@@ -281,11 +281,10 @@ def _enabled(config: Config, path: tuple[str, ...], item: Item) -> bool:
     return not as_bool(value_of(config.menu(path), item, "disabled") or "no")
 
 
-def _policy_of(
-    config: Config, item: Item
-) -> tuple[str, Policy | TemplatePolicy | Exception | None]:
+def _policy_of(config: Config, item: Item) -> tuple[str, Policy | TemplatePolicy | str | None]:
     """What one policy item compiles to, from the item alone (so it is computed once per
-    item: a change recompiles only the changed policies)."""
+    item: a change recompiles only the changed policies). A problem is kept as its text, not
+    the exception: a memo outlives its configuration version, a traceback would pin it."""
     menu = config.menu(POLICY)
     if as_bool(value_of(menu, item, "disabled") or "no"):
         return "disabled", None
@@ -294,7 +293,7 @@ def _policy_of(
     try:
         return "policy", policy_record(config, item)
     except (ValueError, KeyError) as exc:
-        return "problem", exc
+        return "problem", str(exc)
 
 
 def compile_config(config: Config) -> Compiled:
@@ -314,7 +313,7 @@ def compile_config(config: Config) -> Compiled:
         if isinstance(record, TemplatePolicy):
             templates.append(record)
             continue
-        if isinstance(record, Exception):
+        if kind == "problem":
             problems.append(f"policy {number}: {record}")
             continue
         assert isinstance(record, Policy)
@@ -327,11 +326,11 @@ def compile_config(config: Config) -> Compiled:
             kept = item.memo.get("manual-sas")
             if not (isinstance(kept, tuple) and kept[0] is source and source is not None):
                 try:
-                    made: list[SaParams] | Exception = _manual_sas(config, record)
+                    made: list[SaParams] | str = _manual_sas(config, record)
                 except (ValueError, KeyError, CryptoError) as exc:
-                    made = exc
+                    made = str(exc)  # the text only, as for _policy_of
                 kept = item.memo["manual-sas"] = (source, made)
-            if isinstance(kept[1], Exception):
+            if isinstance(kept[1], str):
                 problems.append(f"policy {number}: {kept[1]}")
                 continue
             sas.extend(kept[1])

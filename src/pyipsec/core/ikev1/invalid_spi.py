@@ -37,6 +37,7 @@ other direction) and, for a configured policy we may initiate for, negotiates a 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
@@ -60,26 +61,38 @@ __all__ = [
 
 NOTIFY_INTERVAL = 1.0  # seconds between two INVALID-SPI notifies to one address
 SPI_INTERVAL = 10.0  # seconds between two notifies for the same SPI
-TABLE_MAX = 1024  # entries per rate table; a full table is cleared
+TABLE_MAX = 1024  # entries per rate table; past it the least recently marked key goes
 PENDING_MAX = 8  # notifies waiting for one phase 1
 
 
 class RateLimit:
-    """Last-sent times by key, at most one event per ``interval`` per key, bounded memory."""
+    """Last-sent times by key, at most one event per ``interval`` per key, bounded memory:
+    keys are kept in the order they were marked, so the oldest goes first when the table is
+    full (a flood of new keys cannot reset the limits of the others all at once)."""
 
     __slots__ = ("interval", "last")
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.last: dict[object, float] = {}
+        self.last: OrderedDict[object, float] = OrderedDict()
+
+    def ready(self, key: object, now: float) -> bool:
+        """May ``key`` have its event now? (Nothing is recorded.)"""
+        at = self.last.get(key)
+        return at is None or now - at >= self.interval
+
+    def mark(self, key: object, now: float) -> None:
+        """``key`` had its event at ``now``."""
+        self.last.pop(key, None)
+        self.last[key] = now
+        if len(self.last) > TABLE_MAX:
+            self.last.popitem(last=False)
 
     def allow(self, key: object, now: float) -> bool:
-        at = self.last.get(key)
-        if at is not None and now - at < self.interval:
+        """``ready``, and if so ``mark``."""
+        if not self.ready(key, now):
             return False
-        if len(self.last) >= TABLE_MAX:
-            self.last.clear()
-        self.last[key] = now
+        self.mark(key, now)
         return True
 
 
@@ -98,7 +111,7 @@ def unknown_spi(
         # after message 2 and may send before our HASH(3) processing installs ours.
         eng.count("unknown-spi-negotiating")
         return
-    if _lost_child(eng, spi, protocol, src, now):
+    if _lost_child(eng, spi, protocol, src, dst, now):
         return
     sa = _newest_established(eng, src)
     # the peer index, as for an acquire: per packet, so never a walk over every peer entry
@@ -106,11 +119,14 @@ def unknown_spi(
     if peer is None:
         eng.count("unknown-spi-not-a-peer")
         return
-    if not eng.invalid_spi_by_spi.allow((src, spi), now) or not eng.invalid_spi_by_peer.allow(
-        src, now
-    ):
+    # both limits must allow it before either records it: a notify refused by one limit must
+    # not use up the other's slot
+    by_spi, by_peer = eng.invalid_spi_by_spi, eng.invalid_spi_by_peer
+    if not (by_spi.ready((src, spi), now) and by_peer.ready(src, now)):
         eng.count("unknown-spi-rate-limited")
         return
+    by_spi.mark((src, spi), now)
+    by_peer.mark(src, now)
     notify = NotifyPayload(
         doi=IPSEC_DOI,
         protocol_id=PROTOCOL_ID[protocol],
@@ -137,24 +153,22 @@ def unknown_spi(
 
 
 def _lost_child(
-    eng: Ikev1Engine, spi: int, protocol: SaProtocol, src: IPAddress, now: float
+    eng: Ikev1Engine, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
 ) -> bool:
     """The SPI is the inbound SPI of a bundle we still have, but the data plane lost its SAs
     (``installed-sa flush``): Delete notifies, which peers act on (strongSwan only logs an
     INVALID-SPI in IKEv1), and a new bundle at once for a configured policy."""
-    for child in eng.children.of_remote(src):  # that peer's children only (sa_tables.py)
-        if any(p is protocol and spi_in == spi for p, spi_in, _ in child.sas):
-            if not eng.invalid_spi_by_spi.allow((src, spi), now):
-                eng.count("unknown-spi-rate-limited")
-                return True
-            eng.count("lost-sa-deleted")
-            eng.delete_child(child, now, reason="SAs lost from the data plane", notify=True)
-            if child.dynamic_policy_id is None and any(
-                p.id == child.policy.id for p in eng.policies
-            ):
-                eng.acquire(child.policy, now)
-            return True
-    return False
+    child = eng.children.by_spi(protocol, spi, dst)  # our inbound SPI at our address
+    if child is None or child.deleted or child.remote != src:
+        return False
+    if not eng.invalid_spi_by_spi.allow((src, spi), now):
+        eng.count("unknown-spi-rate-limited")
+        return True
+    eng.count("lost-sa-deleted")
+    eng.delete_child(child, now, reason="SAs lost from the data plane", notify=True)
+    if child.dynamic_policy_id is None and any(p.id == child.policy.id for p in eng.policies):
+        eng.acquire(child.policy, now)
+    return True
 
 
 def _negotiating(eng: Ikev1Engine, address: IPAddress, spi: bytes) -> bool:

@@ -182,16 +182,18 @@ class TunRouting:
 
         Returns at once; an unchanged set costs nothing (IKE calls this for every generated
         policy), and sets that change while the worker is busy are applied as one."""
-        pairs = frozenset(prefixes)
+        items = list(prefixes)
+        pairs = frozenset(items)
         with self._lock:
             if pairs == self._wanted:
                 return
             self._wanted = pairs
             self._srcs = {}
-            for src, dst in pairs:
-                self._srcs.setdefault(dst, {})[src] = 1
+            for src, dst in items:  # a multiset, as change() keeps it: one count per policy
+                srcs = self._srcs.setdefault(dst, {})
+                srcs[src] = srcs.get(src, 0) + 1
             self._dirty = None
-            if self._queued is None:
+            if self._queued is None and not self._closing:
                 self._queued = self._pool.submit(self._apply)
 
     def change(

@@ -12,7 +12,7 @@ import ipaddress
 
 import pytest
 
-from pyipsec.core.ikev1 import renewal
+from pyipsec.core.ikev1 import invalid_spi, renewal
 from pyipsec.core.ikev1.events import (
     ChildSaDeleted,
     ChildSaInstalled,
@@ -359,3 +359,29 @@ def test_invalid_spi_for_an_unknown_sa_changes_nothing() -> None:
     net.run(5)
     assert net.a.backend.sas == sas
     assert net.a.engine.stats().get("invalid-spi-received", 0) == 0
+
+
+def test_an_spi_held_back_by_the_peer_limit_is_not_held_for_the_spi_interval() -> None:
+    """Two stale SPIs from one peer in the same second: the second waits for the peer's
+    one-a-second limit only, not for the ten seconds of an SPI that was really notified."""
+    net, pa, _ = site_to_site()
+    up(net, pa)
+    eng = net.b.engine
+    eng.unknown_spi(7001, SaProtocol.ESP, A_ADDR, B_ADDR, net.now)
+    eng.unknown_spi(7002, SaProtocol.ESP, A_ADDR, B_ADDR, net.now)  # peer limit: not now
+    assert eng.stats()["invalid-spi-sent"] == 1
+    net.run(1.5)
+    eng.unknown_spi(7002, SaProtocol.ESP, A_ADDR, B_ADDR, net.now)
+    assert eng.stats()["invalid-spi-sent"] == 2
+
+
+def test_a_full_rate_table_drops_its_oldest_key_only() -> None:
+    """A flood of new keys pushes out the least recently marked one; the others keep their
+    limits (a table that was cleared when full let every key through again)."""
+    limit = invalid_spi.RateLimit(10.0)
+    for key in range(invalid_spi.TABLE_MAX):
+        assert limit.allow(key, 0.0)
+    assert limit.allow("new", 1.0)  # one past the bound: key 0 goes
+    assert len(limit.last) == invalid_spi.TABLE_MAX
+    assert limit.allow(0, 2.0)
+    assert not limit.allow(5, 2.0)  # still inside its ten seconds
