@@ -30,7 +30,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.x509 import verification as xv
 
-from .signatures import SignatureError
+from .signatures import SignatureError, load_certificate
 
 __all__ = [
     "CertificateRejected",
@@ -56,13 +56,6 @@ class IdKind(enum.Enum):
     IPV6 = "ipv6"
 
 
-def _load(der: bytes) -> x509.Certificate:
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as e:
-        raise SignatureError("not a DER X.509 certificate") from e
-
-
 def describe(cert: x509.Certificate) -> str:
     """How log lines name a certificate: its subject in DER order, as strongSwan prints it."""
     return dn_text(cert.subject.public_bytes()) or f"serial {cert.serial_number:X}"
@@ -75,7 +68,7 @@ def _stamp(when: datetime) -> str:
 def check_dates(der: bytes, at: datetime) -> None:
     """CertificateRejected unless ``at`` (timezone-aware) lies within the certificate's
     validity period."""
-    cert = _load(der)
+    cert = load_certificate(der)
     if at < cert.not_valid_before_utc:
         raise CertificateRejected(
             f"certificate {describe(cert)} not valid before {_stamp(cert.not_valid_before_utc)}"
@@ -136,7 +129,7 @@ def verify_path(
     keys under 2048 bits, signature algorithms the verifier refuses), or when an imported CRL
     revokes a certificate on the path. SignatureError when ``leaf_der`` is not a certificate.
     """
-    leaf = _load(leaf_der)
+    leaf = load_certificate(leaf_der)
     check_dates(leaf_der, at)
     roots = _loads(anchors)
     if not roots:
@@ -172,7 +165,7 @@ def check_not_revoked(der: bytes, *, issuers: Sequence[bytes], crls: Sequence[by
     """CertificateRejected when a CRL signed by one of ``issuers`` (a certificate whose
     subject is ``der``'s issuer) revokes ``der``: for a pinned certificate, which has no path
     of its own."""
-    cert = _load(der)
+    cert = load_certificate(der)
     for issuer in _loads(issuers):
         if issuer.subject == cert.issuer:
             _check_revocation([cert, issuer], crls)
@@ -220,7 +213,7 @@ def identity_matches(der: bytes, kind: IdKind, data: bytes) -> bool:
     """Whether the certificate names the ID of ``kind`` whose payload data is ``data``
     (RFC 4945 §3.1: the ID must be the subject DN or one of the subjectAltNames; DNs compared
     as names, DNS names and mail addresses case-insensitively, addresses exactly)."""
-    cert = _load(der)
+    cert = load_certificate(der)
     if kind is IdKind.DN:
         return dn_matches(der, data)
     san = _san(cert)
@@ -327,7 +320,7 @@ def dn_matches(cert_der: bytes, id_der: bytes) -> bool:
     encoded differently by the peer's configuration and by its CA (strongSwan encodes a
     configured ``id`` with its own choice of string types), so names are compared, not
     bytes."""
-    cert = _load(cert_der)
+    cert = load_certificate(cert_der)
     subject = cert.subject.public_bytes()
     if subject == id_der:
         return True
@@ -350,4 +343,4 @@ def dn_text(der: bytes) -> str:
 
 def subject_text(der: bytes) -> str:
     """A certificate's subject as text, for log lines."""
-    return describe(_load(der))
+    return describe(load_certificate(der))

@@ -210,13 +210,10 @@ def load_certificates(data: bytes) -> list[CertInfo]:
 
 
 def _crl_info(crl: x509.CertificateRevocationList) -> CrlInfo:
-    der = crl.public_bytes(serialization.Encoding.DER)
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(der)
     return CrlInfo(
         pem=crl.public_bytes(serialization.Encoding.PEM).decode(),
         issuer=crl.issuer.rfc4514_string(),
-        fingerprint=digest.finalize().hex(),
+        fingerprint=crl.fingerprint(hashes.SHA256()).hex(),
         this_update=crl.last_update_utc,
         next_update=crl.next_update_utc,
         revoked=tuple(f"{r.serial_number:X}" for r in crl),

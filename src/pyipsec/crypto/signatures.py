@@ -29,6 +29,7 @@ __all__ = [
     "certificate_public_key",
     "certificate_subject",
     "issued_by",
+    "load_certificate",
     "load_signer",
     "public_key_der",
     "sign_pkcs1_raw",
@@ -97,7 +98,8 @@ def verify_pkcs1_raw(public_der: bytes, digest: bytes, signature: bytes) -> bool
     return hmac.compare_digest(recovered, digest)
 
 
-def _cert(der: bytes) -> x509.Certificate:
+def load_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate, or SignatureError."""
     try:
         return x509.load_der_x509_certificate(der)
     except ValueError as e:
@@ -117,7 +119,7 @@ def certificate_der(pem: str | bytes) -> bytes:
 def certificate_public_key(der: bytes) -> bytes:
     """The SubjectPublicKeyInfo (DER) of a DER certificate."""
     return (
-        _cert(der)
+        load_certificate(der)
         .public_key()
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
@@ -125,13 +127,13 @@ def certificate_public_key(der: bytes) -> bytes:
 
 def certificate_subject(der: bytes) -> bytes:
     """The DER-encoded subject Name (the ID_DER_ASN1_DN identity, RFC 2407 §4.6.2.9)."""
-    return _cert(der).subject.public_bytes()
+    return load_certificate(der).subject.public_bytes()
 
 
 def issued_by(der: bytes, issuer_der: bytes) -> bool:
     """Whether the certificate ``der`` carries a valid signature by ``issuer_der``'s key."""
     try:
-        _cert(der).verify_directly_issued_by(_cert(issuer_der))
+        load_certificate(der).verify_directly_issued_by(load_certificate(issuer_der))
     except (SignatureError, ValueError, TypeError, InvalidSignature):
         return False
     return True
