@@ -94,3 +94,15 @@ def test_an_unknown_spi_from_a_peer_without_sas_costs_the_same_with_10_or_5000_p
         assert s.engine.stats()["unknown-spi-passive-peer"] == 1
         assert not s.started_p1
     assert costs[0] == costs[1], costs
+
+
+def test_spoofed_esp_from_an_address_only_a_wildcard_entry_covers_starts_no_phase1() -> None:
+    """The attack: ESP with random SPIs from addresses inside a catch-all (non-passive) peer
+    entry. Without a phase 1 with that address nothing is started towards it."""
+    s = spokes(10)
+    stranger = ipaddress.ip_address("2001:db8:dead::7")
+    assert stranger not in SPOKES
+    for spi in range(0x5000, 0x5010):
+        s.engine.unknown_spi(spi, SaProtocol.ESP, stranger, HUB, NOW + spi)  # past the limits
+    assert s.engine.stats()["unknown-spi-wildcard-peer"] == 16
+    assert not s.started_p1

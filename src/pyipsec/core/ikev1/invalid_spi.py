@@ -10,7 +10,8 @@ protected INVALID-SPI notify naming the SPI, so it deletes that SA and re-negoti
 phase 1 to protect the notify, one is started first (the notify goes out once it is up; a
 phase 1 after a restart also carries INITIAL-CONTACT, which already clears the peer's stale SAs).
 SPIs of our quick modes in progress get nothing (the initiator may send before our HASH(3)
-processing has installed them). Addresses that are not configured peers get nothing either: an
+processing has installed them). Addresses that are not configured peers get nothing either (an
+address only a wildcard peer entry covers counts as one only while it has a phase 1 with us): an
 unauthenticated notify would be ignored by any peer that checks, and answering strangers only
 helps a reflector. Rate limits: one notify a second per peer address and one per SPI in
 ``SPI_INTERVAL``, in tables of bounded size, so a flood of random SPIs costs a dictionary
@@ -40,6 +41,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from pyipsec.core.admission import Standing
 from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
@@ -144,6 +146,13 @@ def unknown_spi(
     if pending is None:
         if peer.passive:
             eng.count("unknown-spi-passive-peer")
+            return
+        from .first_message import standing  # first_message -> phase1_driver -> this module
+
+        if standing(eng, peer, src) is Standing.UNKNOWN:
+            # only a wildcard peer entry (road warriors) covers the address and it has no
+            # phase 1 with us: spoofed ESP must not start phase 1s towards arbitrary addresses
+            eng.count("unknown-spi-wildcard-peer")
             return
         pending = eng.start_phase1(peer, dst, src, now)
     if pending is not None:
