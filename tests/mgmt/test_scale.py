@@ -123,3 +123,21 @@ class SpyRuntime(NullRuntime):
     def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
         self.probe()
         return {}
+
+
+def test_a_script_keeps_full_sync_without_the_write_ahead_log(tmp_path: Path) -> None:
+    """A database that stayed in rollback-journal mode (WAL could not be enabled) is synced
+    after every command of a script too: NORMAL is only safe with the log."""
+    console = _console(tmp_path / "c.db", 3)
+    db = console.store._db
+    db.execute("PRAGMA journal_mode=DELETE")
+    console.store._wal = False  # as when journal_mode=WAL did not take
+    seen: list[int] = []
+    console.session.runtime = SpyRuntime(
+        lambda: seen.append(int(db.execute("PRAGMA synchronous").fetchone()[0]))
+    )
+    console.ok(
+        "/ip ipsec policy add src-address=10.97.0.0/24 dst-address=10.98.0.0/24\n"
+        '/ip ipsec policy print count-only where comment~"x"'
+    )
+    assert seen and set(seen) == {2}

@@ -80,8 +80,12 @@ class Store:
         # journal costs three fsyncs), still durable with synchronous=FULL, and readers in
         # other processes never wait for a writer. The -wal/-shm files take the database
         # file's mode (0600). A database another process holds locked keeps its mode.
+        mode = None
         with contextlib.suppress(sqlite3.OperationalError):
-            self._db.execute("PRAGMA journal_mode=WAL")
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+        # bulk() relaxes syncing only with the log: with a rollback journal, NORMAL can lose
+        # more than the last commands at a power cut
+        self._wal = mode is not None and str(mode[0]).lower() == "wal"
         self._db.execute("PRAGMA synchronous=FULL")
         self._cache: Config | None = None
         self._generation = -1
@@ -192,12 +196,14 @@ class Store:
             yield
             return
         self._bulk = True
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if self._wal:
+            self._db.execute("PRAGMA synchronous=NORMAL")
         try:
             yield
         finally:
             self._bulk = False
-            self._db.execute("PRAGMA synchronous=FULL")
+            if self._wal:
+                self._db.execute("PRAGMA synchronous=FULL")
             # a checkpoint syncs the log, then copies it into the database file and syncs that
             with contextlib.suppress(sqlite3.OperationalError):
                 self._db.execute("PRAGMA wal_checkpoint(FULL)")

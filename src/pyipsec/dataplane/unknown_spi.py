@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 
+from pyipsec.dataplane.flows import raw_dst, raw_src
 from pyipsec.dataplane.results import UnknownSpiReceived
 from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.wire.ip import IpProtocol
 
 __all__ = ["REPORTS_PER_SECOND", "UnknownSpiReporter"]
 
 REPORTS_PER_SECOND = 10
-_ESP, _AH, _UDP = 50, 51, 17
+_ESP, _AH, _UDP = IpProtocol.ESP, IpProtocol.AH, IpProtocol.UDP
 
 
 class UnknownSpiReporter:
@@ -45,11 +47,12 @@ class UnknownSpiReporter:
             return None
         version = header[0] >> 4
         if version == 4 and len(header) >= 20:
-            off, proto, src, dst = (header[0] & 15) * 4, header[9], header[12:16], header[16:20]
+            off, proto = (header[0] & 15) * 4, header[9]
         elif version == 6 and len(header) >= 40:
-            off, proto, src, dst = 40, header[6], header[8:24], header[24:40]
+            off, proto = 40, header[6]
         else:
             return None
+        src, dst = raw_src(header, version), raw_dst(header, version)
         if payload is not None:
             data, off, proto = payload, 0, _ESP
         else:
