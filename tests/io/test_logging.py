@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.core.ikev1 import events as ike_events
+from pyipsec.core import events as ike_events
 from pyipsec.io import daemon as daemon_module
 from pyipsec.io.daemon import Daemon, DaemonOptions, describe_ike_event
 from pyipsec.io.logging import LazyLine, RateLimit, RingHandler, kind_of

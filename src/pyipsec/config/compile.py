@@ -26,7 +26,7 @@ from pyipsec.config.menus.system import CRL
 from pyipsec.config.table import Config, Item, derived, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
-from pyipsec.core.ikev1.credentials import Credential, Credentials
+from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import (
     AuthMethod,
     ExchangeMode,

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pyipsec.config.compile import Compiled, compile_config
 from pyipsec.config.store import Store
-from pyipsec.core.ikev1 import events as ike_events
+from pyipsec.core import events as ike_events
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import Direction, Policy

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pyipsec.core.ikev1.events import NegotiationFailed
+from pyipsec.core.events import NegotiationFailed
 from pyipsec.dataplane.sad import SaProtocol
 from tests.harness.acquire_scale import HUB, NOW, SPOKES, policy_to, spokes
 

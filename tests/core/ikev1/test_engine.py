@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from pyipsec.core.ikev1.engine import HALF_OPEN_TIMEOUT, Ikev1Engine
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     DatagramDropped,
     IkeSaEstablished,
     NegotiationFailed,
     PeerUnreachable,
 )
+from pyipsec.core.ikev1.engine import HALF_OPEN_TIMEOUT, Ikev1Engine
 from pyipsec.wire.ikev1.constants import ExchangeType
 from pyipsec.wire.ikev1.header import Header, push_header
 

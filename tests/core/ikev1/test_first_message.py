@@ -10,14 +10,14 @@ import itertools
 import pytest
 
 from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, Standing
-from pyipsec.core.ikev1 import first_message as first_message_module
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     Datagram,
     DatagramDropped,
     HalfOpenDiscarded,
     IkeSaEstablished,
     NegotiationFailed,
 )
+from pyipsec.core.ikev1 import first_message as first_message_module
 from pyipsec.core.ikev1.ike_sa import IkeSa
 from pyipsec.core.profiles import ExchangeMode, Identity, PeerProfile
 from pyipsec.wire.ikev1.constants import NotifyMessageType

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import AuthMethod
 from pyipsec.crypto import certcheck
 from pyipsec.crypto import signatures as sig
@@ -38,7 +39,6 @@ from pyipsec.wire.ikev1.payloads import (
 )
 
 from . import keymat as km
-from .credentials import Credential, Credentials
 from .ike_sa import ExchangeKind, IkeSa
 
 __all__ = ["AUTHENTICATORS", "AuthError", "Authenticator", "authenticator"]

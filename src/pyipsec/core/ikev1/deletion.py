@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import ChildSaDeleted, IkeSaDeleted
 from pyipsec.dataplane.sad import SaHardExpired, SaSoftExpired
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, ProtocolId
 from pyipsec.wire.ikev1.payloads import DeletePayload
 
 from . import quick_mode as qm
-from .events import ChildSaDeleted, IkeSaDeleted
 from .ike_sa import PROTOCOL_ID, ChildSa, IkeSa
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import PeerUnreachable
 from pyipsec.wire.ikev1.ids import dpd_notify
 
-from .events import PeerUnreachable
 from .ike_sa import IkeSa, children_of
 
 if TYPE_CHECKING:

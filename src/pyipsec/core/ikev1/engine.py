@@ -39,6 +39,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
+from pyipsec.core.credentials import Credentials
+from pyipsec.core.events import (
+    Datagram,
+    DatagramDropped,
+    Endpoint,
+    Event,
+    NatKeepaliveDue,
+    NegotiationFailed,
+    PeerUnreachable,
+    RemotePeer,
+)
 from pyipsec.core.profiles import (
     PeerProfile,
     ProposalProfile,
@@ -67,17 +78,6 @@ from . import (
     renewal,
 )
 from . import quick_mode as qm
-from .credentials import Credentials
-from .events import (
-    Datagram,
-    DatagramDropped,
-    Endpoint,
-    Event,
-    NatKeepaliveDue,
-    NegotiationFailed,
-    PeerUnreachable,
-    RemotePeer,
-)
 from .ike_sa import (
     SEND_TRIES,
     ChildSa,

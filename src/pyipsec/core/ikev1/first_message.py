@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyipsec.core.admission import Discarded, Standing
+from pyipsec.core.events import Endpoint, HalfOpenDiscarded
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.dataplane.policy import IPAddress
 from pyipsec.wire.ikev1.constants import ExchangeType
@@ -45,7 +46,6 @@ from pyipsec.wire.ikev1.message import parse_message
 
 from . import phase1, phase1_driver
 from .errors import ProtocolError, RemoteProtocolError
-from .events import Endpoint, HalfOpenDiscarded
 from .ike_sa import Dropped, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import Endpoint
 from pyipsec.core.profiles import PeerProfile, ProposalProfile
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
 from pyipsec.dataplane.policy import IPAddress, Policy
@@ -19,7 +20,6 @@ from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import NotifyMessageType
 from pyipsec.wire.ikev1.payloads import IdPayload, NotifyPayload, SaPayload
 
-from .events import Endpoint
 from .keymat import Phase1Keys
 from .phase2_proposals import PROTOCOL_IDS, SA_PROTOCOLS
 from .proposals import Phase1Choice, Phase2Choice

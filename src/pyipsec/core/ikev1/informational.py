@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId
 from pyipsec.wire.ikev1.errors import MalformedMessage
 from pyipsec.wire.ikev1.header import Header
@@ -23,7 +24,6 @@ from pyipsec.wire.ikev1.payloads import DeletePayload, NotifyPayload
 
 from . import invalid_spi, phase1, renewal
 from . import quick_mode as qm
-from .events import AuthenticationFailed, Endpoint, NegotiationFailed, NotifyReceived
 from .ike_sa import SA_PROTOCOL, Dropped, IkeSa, Side, children_of, identity_key, notify_name
 from .protected import BadHash, open_informational
 

@@ -22,10 +22,10 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyipsec.core.events import Endpoint
 from pyipsec.core.profiles import ExchangeMode, PeerProfile, best_peer
 from pyipsec.dataplane.policy import IPAddress, Policy
 
-from .events import Endpoint
 from .ike_sa import ExchangeKind
 from .phase1 import kind_for_mode
 

@@ -40,6 +40,8 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pyipsec.core.credentials import Credentials
+from pyipsec.core.events import Endpoint
 from pyipsec.core.profiles import AuthMethod, ExchangeMode, PeerProfile
 from pyipsec.crypto.base import CryptoError
 from pyipsec.wire.ikev1.constants import (
@@ -71,9 +73,7 @@ from pyipsec.wire.ikev1.payloads import (
 
 from . import keymat as km
 from .auth import AuthError, authenticator
-from .credentials import Credentials
 from .errors import PayloadMalformed
-from .events import Endpoint
 from .ike_sa import ExchangeKind, IkeSa, Side
 from .proposals import Phase1Choice
 

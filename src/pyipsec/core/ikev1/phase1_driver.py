@@ -22,6 +22,13 @@ import copy
 import dataclasses
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import (
+    AuthenticationFailed,
+    Endpoint,
+    IkeSaEstablished,
+    NatDetected,
+    NegotiationFailed,
+)
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.crypto import groups
 from pyipsec.dataplane.policy import IPAddress, Policy
@@ -34,7 +41,6 @@ from pyipsec.wire.ikev1.payloads import NotifyPayload, SaPayload
 from . import invalid_spi, phase1, proposals, renewal
 from .crypto_message import build_encrypted_message, last_cipher_block, parse_encrypted_message
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
-from .events import AuthenticationFailed, Endpoint, IkeSaEstablished, NatDetected, NegotiationFailed
 from .ike_sa import Dropped, ExchangeKind, IkeSa, Retransmit, Side, fingerprint
 from .protected import cleartext_notify
 

@@ -27,6 +27,7 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyipsec.core.events import ChildSaInstalled, Endpoint, NegotiationFailed
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Direction, Level, Policy
@@ -52,7 +53,6 @@ from pyipsec.wire.ikev1.payloads import (
 from . import keymat as km
 from . import proposals
 from .errors import LocalProtocolError, PayloadMalformed, ProtocolError, RemoteProtocolError
-from .events import ChildSaInstalled, Endpoint, NegotiationFailed
 from .ike_sa import (
     PROTOCOL_ID,
     SA_PROTOCOL,

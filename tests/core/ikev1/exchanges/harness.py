@@ -15,8 +15,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pyipsec.core.events import Datagram, Event
 from pyipsec.core.ikev1.engine import Ikev1Engine
-from pyipsec.core.ikev1.events import Datagram, Event
 from pyipsec.core.profiles import PeerProfile, ProposalProfile, TemplatePolicy
 from pyipsec.dataplane.fake import FakeBackend
 from pyipsec.dataplane.policy import IPAddress, Policy

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from pyipsec.core.ikev1.credentials import Credential, Credentials
-from pyipsec.core.ikev1.events import AuthenticationFailed, IkeSaEstablished, NotifyReceived
+from pyipsec.core.credentials import Credential, Credentials
+from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished, NotifyReceived
 from pyipsec.core.profiles import AuthMethod, Identity
 
 from .harness import A_ADDR, Net, assert_pairs_match, site_to_site

@@ -4,8 +4,8 @@ plane: selectors on every SA (RFC 4301 §5.2), a rekey when an SA's sequence num
 
 from __future__ import annotations
 
+from pyipsec.core.events import ChildSaInstalled
 from pyipsec.core.ikev1.engine import NATT_PORT
-from pyipsec.core.ikev1.events import ChildSaInstalled
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import ExpiryReason, SaSelector, SaSoftExpired
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from pyipsec.core.events import Datagram, PeerUnreachable
 from pyipsec.core.ikev1.engine import Ikev1Engine
-from pyipsec.core.ikev1.events import Datagram, PeerUnreachable
 from pyipsec.core.profiles import ProposalProfile
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import IPAddress, Policy

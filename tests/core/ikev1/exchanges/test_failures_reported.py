@@ -4,7 +4,7 @@ tests: docs/interop.md)."""
 
 from __future__ import annotations
 
-from pyipsec.core.ikev1.events import AuthenticationFailed, ChildSaInstalled, NegotiationFailed
+from pyipsec.core.events import AuthenticationFailed, ChildSaInstalled, NegotiationFailed
 from pyipsec.core.ikev1.ike_sa import IkeSa
 from pyipsec.core.ikev1.protected import seal_informational
 from pyipsec.wire.ikev1.constants import NotifyMessageType, ProtocolId

@@ -8,13 +8,13 @@ exchange (phase1_driver._absorb_reply).
 
 from __future__ import annotations
 
-from pyipsec.core.ikev1 import proposals
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     Datagram,
     IkeSaEstablished,
     NegotiationFailed,
     PeerUnreachable,
 )
+from pyipsec.core.ikev1 import proposals
 from pyipsec.core.profiles import ExchangeMode
 from pyipsec.wire.ikev1.constants import VID_DPD, ExchangeType
 from pyipsec.wire.ikev1.header import pull_header

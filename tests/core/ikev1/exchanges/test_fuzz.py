@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyipsec.core.ikev1.events import IkeSaEstablished
+from pyipsec.core.events import IkeSaEstablished
 
 from .harness import B_ADDR, site_to_site
 
@@ -104,7 +104,7 @@ def test_first_message_without_sa_payload_is_malformed_not_an_authentication_fai
     reported as ``AuthenticationFailed`` (an ``ipsec,error`` line blaming the secret) although
     nothing was authenticated yet. It is a malformed message (RFC 2408 §5.1 PAYLOAD-MALFORMED):
     refused with that notify, as a failed negotiation."""
-    from pyipsec.core.ikev1.events import AuthenticationFailed, NegotiationFailed
+    from pyipsec.core.events import AuthenticationFailed, NegotiationFailed
     from pyipsec.wire.ikev1.constants import NotifyMessageType
     from pyipsec.wire.ikev1.message import parse_message
     from pyipsec.wire.ikev1.payloads import NotifyPayload

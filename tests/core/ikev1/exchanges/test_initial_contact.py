@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from pyipsec.core.events import Datagram
 from pyipsec.core.ikev1.crypto_message import parse_encrypted_message
-from pyipsec.core.ikev1.events import Datagram
 from pyipsec.core.ikev1.ike_sa import IkeSa
 from pyipsec.core.ikev1.protected import seal_informational
 from pyipsec.core.profiles import ExchangeMode

@@ -7,8 +7,7 @@ import ipaddress
 
 import pytest
 
-from pyipsec.core.ikev1.engine import NATT_PORT
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     ChildSaDeleted,
     ChildSaInstalled,
     IkeSaDeleted,
@@ -17,6 +16,7 @@ from pyipsec.core.ikev1.events import (
     NatKeepaliveDue,
     PeerUnreachable,
 )
+from pyipsec.core.ikev1.engine import NATT_PORT
 from pyipsec.core.profiles import ExchangeMode, GeneratePolicy, ProposalProfile, TemplatePolicy
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import ExpiryReason, SaHardExpired, SaSoftExpired
@@ -266,7 +266,7 @@ def test_no_policy_and_no_generate_policy_refuses_quick_mode() -> None:
     net.a.engine.acquire(pa, net.now)
     net.run(10)
     assert net.a.backend.sas == {} and net.b.backend.sas == {}
-    from pyipsec.core.ikev1.events import NegotiationFailed, NotifyReceived
+    from pyipsec.core.events import NegotiationFailed, NotifyReceived
 
     assert any("INVALID_ID_INFORMATION" in e.reason for e in net.b.of(NegotiationFailed))
     assert any(e.notify == "INVALID_ID_INFORMATION" for e in net.a.of(NotifyReceived))

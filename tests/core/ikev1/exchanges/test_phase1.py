@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     AuthenticationFailed,
     DatagramDropped,
     IkeSaEstablished,

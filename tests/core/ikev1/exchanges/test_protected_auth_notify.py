@@ -9,8 +9,8 @@ peer concludes, it concludes from the notify, not from its retransmission give-u
 
 from __future__ import annotations
 
-from pyipsec.core.ikev1.credentials import Credential, Credentials
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.credentials import Credential, Credentials
+from pyipsec.core.events import (
     AuthenticationFailed,
     IkeSaDeleted,
     IkeSaEstablished,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyipsec.core.ikev1.events import ChildSaInstalled, IkeSaEstablished, NegotiationFailed
+from pyipsec.core.events import ChildSaInstalled, IkeSaEstablished, NegotiationFailed
 from pyipsec.core.profiles import ExchangeMode, ProposalProfile
 from pyipsec.dataplane.policy import Direction, Mode
 from pyipsec.dataplane.sad import SaProtocol

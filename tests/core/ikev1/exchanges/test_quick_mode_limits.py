@@ -7,9 +7,9 @@ import functools
 
 import pytest
 
+from pyipsec.core.events import ChildSaInstalled, NegotiationFailed, NotifyReceived
 from pyipsec.core.ikev1 import proposals
 from pyipsec.core.ikev1 import quick_mode as qm
-from pyipsec.core.ikev1.events import ChildSaInstalled, NegotiationFailed, NotifyReceived
 from pyipsec.core.ikev1.ike_sa import Side
 from pyipsec.dataplane.policy import Direction
 from pyipsec.wire.ikev1.constants import ExchangeType

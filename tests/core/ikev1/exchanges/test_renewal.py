@@ -12,13 +12,13 @@ import ipaddress
 
 import pytest
 
-from pyipsec.core.ikev1 import invalid_spi, renewal
-from pyipsec.core.ikev1.events import (
+from pyipsec.core.events import (
     ChildSaDeleted,
     ChildSaInstalled,
     IkeSaDeleted,
     IkeSaEstablished,
 )
+from pyipsec.core.ikev1 import invalid_spi, renewal
 from pyipsec.core.ikev1.ike_sa import IkeSa, QuickMode
 from pyipsec.core.ikev1.ike_sa import Side as IkeSide
 from pyipsec.core.profiles import ProposalProfile

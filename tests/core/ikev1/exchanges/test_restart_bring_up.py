@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pyipsec.core.ikev1.events import IkeSaEstablished
+from pyipsec.core.events import IkeSaEstablished
 from pyipsec.dataplane.policy import Direction, Level
 from pyipsec.dataplane.sad import SaProtocol
 

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from pyipsec.core.ikev1.credentials import Credential, Credentials
-from pyipsec.core.ikev1.events import AuthenticationFailed, IkeSaEstablished
+from pyipsec.core.credentials import Credential, Credentials
+from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished
 from pyipsec.core.profiles import AuthMethod, ExchangeMode
 from pyipsec.wire.ikev1.constants import IdentificationType
 

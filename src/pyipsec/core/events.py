@@ -1,4 +1,5 @@
-"""What the IKEv1 engine hands to its I/O shell: datagrams, events and `remote-peers` rows.
+"""What the IKE engines (IKEv1 and IKEv2) hand to their I/O shell: datagrams, events and
+`remote-peers` rows.
 
 Events are for logging and the management views; the engine never waits for the shell to act
 on one, except ``NatKeepaliveDue``, which asks the shell to send a one-byte NAT-keepalive
@@ -50,7 +51,7 @@ class IkeSaEstablished:
     remote: Endpoint
     peer_id: int
     side: str  # "initiator" | "responder"
-    exchange: str  # "main" | "aggressive" | "base"
+    exchange: str  # "main" | "aggressive" | "base" | "ike2"
     nat: bool  # a NAT was detected (IKE floated to 4500)
 
 
