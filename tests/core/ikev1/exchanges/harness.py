@@ -14,6 +14,7 @@ import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyipsec.core.events import Datagram, Event
 from pyipsec.core.ikev1.engine import Ikev1Engine
@@ -42,7 +43,7 @@ def seeded_rng(seed: bytes) -> Callable[[int], bytes]:
 
 @dataclass
 class Side:
-    engine: Ikev1Engine
+    engine: Any  # Ikev1Engine, or Ikev2Engine (tests/core/ikev2/exchanges): the same shell API
     backend: FakeBackend
     address: IPAddress
     events: list[Event] = field(default_factory=list)
@@ -54,9 +55,11 @@ class Side:
         return list(self.backend.sas.values())
 
 
-def make_side(name: bytes, address: IPAddress) -> Side:
+def make_side(
+    name: bytes, address: IPAddress, engine_cls: Callable[..., Any] = Ikev1Engine
+) -> Side:
     backend = FakeBackend(rng=seeded_rng(b"spi-" + name))
-    engine = Ikev1Engine(backend=backend, rng=seeded_rng(name), local_addresses=[address])
+    engine = engine_cls(backend=backend, rng=seeded_rng(name), local_addresses=[address])
     engine.strict = True
     return Side(engine=engine, backend=backend, address=address)
 
@@ -203,11 +206,12 @@ def site_to_site(
     policy_a: dict[str, object] | None = None,
     policy_b: dict[str, object] | None = None,
     nat: bool = False,
+    engine_cls: Callable[..., Any] = Ikev1Engine,
     **net: object,
 ) -> tuple[Net, Policy, Policy]:
     """A and B with mirrored tunnel policies 10.1.0.0/24 <-> 10.2.0.0/24."""
-    a = make_side(b"A", A_PRIVATE if nat else A_ADDR)
-    b = make_side(b"B", B_ADDR)
+    a = make_side(b"A", A_PRIVATE if nat else A_ADDR, engine_cls)
+    b = make_side(b"B", B_ADDR, engine_cls)
     a_public = NAT_PUBLIC if nat else a.address
     pa = tunnel_policy(
         **{"src": NET_A, "dst": NET_B, "sa_src": a.address, "sa_dst": B_ADDR, **(policy_a or {})}
