@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pyipsec.core import proposals as shared
 from pyipsec.core.ikev1.errors import (
     BadProposalSyntax,
     LocalProtocolError,
@@ -66,32 +67,22 @@ class Phase1Choice:
 
 
 def _peer_encryptions(peer: PeerProfile) -> list[EncryptionAlgorithm]:
-    try:
-        algs = [registry.encryption(n) for n in peer.enc_algorithms]
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"peer {peer.id}: {exc}") from None
-    usable = [a for a in algs if a.ikev1_ike_id is not None]
-    if not usable:
-        raise LocalProtocolError(f"peer {peer.id}: no IKEv1 phase-1 encryption algorithm")
-    return usable
+    return shared.peer_encryptions(
+        peer,
+        lambda a: a.ikev1_ike_id is not None,
+        "IKEv1 phase-1 encryption algorithm",
+        LocalProtocolError,
+    )
 
 
 def _peer_groups(peer: PeerProfile) -> list[KeyExchangeGroup]:
-    try:
-        found = [_groups.group(n) for n in peer.dh_groups]
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"peer {peer.id}: {exc}") from None
-    usable = [g for g in found if g.id in IKEV1_GROUP_IDS]
-    if not usable:
-        raise LocalProtocolError(f"peer {peer.id}: no IKEv1 group")
-    return usable
+    return shared.peer_groups(
+        peer, lambda g: g.id in IKEV1_GROUP_IDS, "IKEv1 group", LocalProtocolError
+    )
 
 
 def _peer_prf(peer: PeerProfile) -> PrfAlgorithm:
-    try:
-        prf = registry.prf(peer.hash_algorithm)
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"peer {peer.id}: {exc}") from None
+    prf = shared.peer_prf(peer, LocalProtocolError)
     if prf.ikev1_hash_id is None:
         raise LocalProtocolError(f"peer {peer.id}: {prf.name} is no IKEv1 hash")
     return prf

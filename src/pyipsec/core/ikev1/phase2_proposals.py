@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from pyipsec.core import proposals as shared
 from pyipsec.core.ikev1.errors import (
     BadProposalSyntax,
     InvalidSpi,
@@ -82,7 +83,6 @@ PROTOCOL_IDS: Mapping[SaProtocol, ProtocolId] = MappingProxyType(
     {SaProtocol.ESP: ProtocolId.IPSEC_ESP, SaProtocol.AH: ProtocolId.IPSEC_AH}
 )
 SA_PROTOCOLS: Mapping[int, SaProtocol] = MappingProxyType({v: k for k, v in PROTOCOL_IDS.items()})
-_NULL_AUTH = frozenset({"null", ""})
 
 # (mode, UDP-encapsulated, draft) -> Encapsulation Mode value, and back.
 _ENCAP: Mapping[tuple[Mode, bool, bool], int] = MappingProxyType(
@@ -162,19 +162,14 @@ def esp_keymat_layout(item: Phase2Item) -> tuple[int, int]:
 
 
 def _profile_encryptions(profile: ProposalProfile) -> list[EncryptionAlgorithm]:
-    try:
-        return [registry.encryption(n) for n in profile.enc_algorithms]
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"proposal {profile.name}: {exc}") from None
+    return shared.profile_encryptions(profile, LocalProtocolError)
 
 
 def _profile_integrities(profile: ProposalProfile) -> list[IntegrityAlgorithm | None]:
     """auth-algorithms in order, None for "null"; an empty list means null only."""
-    try:
-        out = [None if n in _NULL_AUTH else registry.integrity(n) for n in profile.auth_algorithms]
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"proposal {profile.name}: {exc}") from None
-    return [i for i in out if i is None or i.ikev1_auth_id is not None] or [None]
+    return shared.profile_integrities(
+        profile, lambda i: i.ikev1_auth_id is not None, LocalProtocolError
+    )
 
 
 def proposal_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
@@ -186,33 +181,16 @@ def proposal_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
 
 
 def _profile_pfs(profile: ProposalProfile) -> KeyExchangeGroup | None:
-    if profile.pfs_group in (None, "none"):
-        return None
-    try:
-        group = _groups.group(profile.pfs_group)
-    except UnknownAlgorithm as exc:
-        raise LocalProtocolError(f"proposal {profile.name}: {exc}") from None
-    if group.id not in IKEV1_GROUP_IDS:
-        raise LocalProtocolError(f"proposal {profile.name}: {group.name} is no IKEv1 group")
-    return group
+    return shared.profile_pfs(
+        profile, lambda g: g.id in IKEV1_GROUP_IDS, "IKEv1 group", LocalProtocolError
+    )
 
 
 def _esp_combinations(
     profile: ProposalProfile,
 ) -> list[tuple[EncryptionAlgorithm, IntegrityAlgorithm | None]]:
-    combos: list[tuple[EncryptionAlgorithm, IntegrityAlgorithm | None]] = []
-    integrities = _profile_integrities(profile)
-    for enc in _profile_encryptions(profile):
-        if enc.ikev1_esp_id is None:
-            continue
-        if enc.aead:
-            combos.append((enc, None))
-            continue
-        for integ in integrities:
-            if integ is None and enc.name == "null":
-                continue  # RFC 4303 §3.2: not both NULL
-            combos.append((enc, integ))
-    return combos
+    usable = [e for e in _profile_encryptions(profile) if e.ikev1_esp_id is not None]
+    return shared.esp_combinations(usable, _profile_integrities(profile))
 
 
 def _spi_bytes(spis: Mapping[SaProtocol, int], protocol: SaProtocol) -> bytes:
@@ -417,14 +395,14 @@ def _check_pfs(
         return
     if check is ProposalCheck.EXACT:
         if theirs is not ours:
-            raise _Unacceptable(f"PFS group {_gname(theirs)} is not exactly {_gname(ours)}")
+            raise _Unacceptable(
+                f"PFS group {shared.group_name(theirs)} is not exactly {shared.group_name(ours)}"
+            )
         return
     if ours is not None and theirs is not ours:  # strict, claim
-        raise _Unacceptable(f"PFS group {_gname(theirs)} where we require {_gname(ours)}")
-
-
-def _gname(g: KeyExchangeGroup | None) -> str:
-    return "none" if g is None else g.name
+        raise _Unacceptable(
+            f"PFS group {shared.group_name(theirs)} where we require {shared.group_name(ours)}"
+        )
 
 
 def _acceptable(d: _P2Transform, profile: ProposalProfile, policy: Policy, udp_encap: bool) -> None:
