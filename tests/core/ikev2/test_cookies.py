@@ -1,0 +1,198 @@
+"""RFC 7296 §2.6 cookies: format, binding to Ni/IPi/SPIi, rotation with grace, the trigger.
+
+The MAC is recomputed with ``cryptography``'s HMAC (an implementation independent of the
+hashlib/hmac pair the module uses) over the octets the module docstring documents."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as c_hmac
+
+from pyipsec.core.ikev2 import cookies as cookies_mod
+from pyipsec.core.ikev2.cookies import (
+    COOKIE_SIZE,
+    DEFAULT_THRESHOLD,
+    RETIRED_KEPT,
+    CookieLimits,
+    Cookies,
+    cookie_required,
+)
+
+NI = bytes(range(32))
+SPI = bytes.fromhex("0102030405060708")
+ADDR4 = ipaddress.ip_address("198.51.100.7")
+ADDR6 = ipaddress.ip_address("2001:db8::7")
+
+
+class CountingRng:
+    """Deterministic, distinct output per call; remembers what it handed out."""
+
+    def __init__(self) -> None:
+        self.drawn: list[bytes] = []
+
+    def __call__(self, n: int) -> bytes:
+        seed = len(self.drawn).to_bytes(4, "big")
+        out = b""
+        while len(out) < n:
+            out += hashlib.sha256(seed + len(out).to_bytes(4, "big")).digest()
+        self.drawn.append(out[:n])
+        return out[:n]
+
+
+def independent_mac(
+    secret: bytes, nonce: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Address, spi: bytes
+) -> bytes:
+    h = c_hmac.HMAC(secret, hashes.SHA256())
+    h.update(len(nonce).to_bytes(2, "big") + nonce + address.packed + spi)
+    return h.finalize()
+
+
+def make(c: Cookies, now: float, **kw: object) -> bytes:
+    args: dict[str, object] = {"nonce": NI, "address": ADDR4, "spi_i": SPI, "now": now}
+    args.update(kw)
+    return c.make(**args)  # type: ignore[arg-type]
+
+
+def check(c: Cookies, cookie: bytes, now: float, **kw: object) -> bool:
+    args: dict[str, object] = {"nonce": NI, "address": ADDR4, "spi_i": SPI, "now": now}
+    args.update(kw)
+    return c.check(cookie, **args)  # type: ignore[arg-type]
+
+
+def test_cookie_is_version_then_keyed_hash_of_ni_ip_spi() -> None:
+    rng = CountingRng()
+    c = Cookies(rng)
+    assert rng.drawn == []  # nothing drawn before a cookie is needed
+    cookie = make(c, 100.0)
+    assert len(rng.drawn) == 1 and len(rng.drawn[0]) == 32
+    assert len(cookie) == COOKIE_SIZE == 36  # within the notify's 1..64 octets (§3.10.1)
+    assert cookie[:4] == (1).to_bytes(4, "big")
+    assert cookie[4:] == independent_mac(rng.drawn[0], NI, ADDR4, SPI)
+    v6 = make(c, 100.0, address=ADDR6)
+    assert v6[4:] == independent_mac(rng.drawn[0], NI, ADDR6, SPI)
+    assert check(c, cookie, 100.5)
+    assert check(c, v6, 100.5, address=ADDR6)
+    assert c.stats.issued == 2 and c.stats.accepted == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nonce": NI[:-1] + b"\xff"},
+        {"nonce": NI + b"\x00"},
+        {"address": ipaddress.ip_address("198.51.100.8")},
+        {"address": ADDR6},
+        {"spi_i": bytes.fromhex("0102030405060709")},
+    ],
+    ids=["nonce", "nonce-longer", "address", "address-family", "spi"],
+)
+def test_cookie_bound_to_nonce_address_and_spi(change: dict[str, object]) -> None:
+    c = Cookies(CountingRng())
+    cookie = make(c, 0.0)
+    assert not check(c, cookie, 1.0, **change)
+    assert c.stats.refused == 1
+
+
+def test_forged_or_mangled_cookies_refused() -> None:
+    c = Cookies(CountingRng())
+    cookie = make(c, 0.0)
+    for i in range(len(cookie)):
+        bad = bytearray(cookie)
+        bad[i] ^= 0x01
+        assert not check(c, bytes(bad), 1.0), i
+    assert not check(c, cookie[:-1], 1.0)
+    assert not check(c, cookie + b"\x00", 1.0)
+    assert not check(c, b"", 1.0)
+    assert not check(c, (2).to_bytes(4, "big") + cookie[4:], 1.0)  # unknown version
+    # A cookie from another responder (another secret) with our version number.
+    other = make(Cookies(lambda n: b"\x55" * n), 0.0)
+    assert other[:4] == cookie[:4] and not check(c, other, 1.0)
+    # Nothing minted yet: every cookie is refused, and checking draws no secret.
+    rng = CountingRng()
+    fresh = Cookies(rng)
+    assert not check(fresh, cookie, 1.0) and rng.drawn == []
+
+
+def test_check_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = cookies_mod.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(cookies_mod.hmac, "compare_digest", spy)
+    c = Cookies(CountingRng())
+    cookie = make(c, 0.0)
+    assert check(c, cookie, 1.0)
+    assert not check(c, cookie[:4] + bytes(32), 1.0)
+    assert len(calls) == 2
+
+
+def test_time_rotation_keeps_previous_secret_for_grace() -> None:
+    rng = CountingRng()
+    c = Cookies(rng, CookieLimits(lifetime=60.0, max_uses=1000, grace=10.0))
+    early = make(c, 0.0)
+    late = make(c, 59.9)  # handed out just before the secret's lifetime ends
+    assert early[:4] == late[:4]
+    # Not yet rotated (no cookie minted since): the old secret verifies until 60 + 10.
+    assert check(c, late, 65.0)
+    newer = make(c, 60.2)  # rotation: a new secret and version
+    assert newer[:4] == (2).to_bytes(4, "big") and len(rng.drawn) == 2
+    assert newer[4:] == independent_mac(rng.drawn[1], NI, ADDR4, SPI)
+    assert check(c, late, 60.3)  # a round trip later it still works
+    assert check(c, early, 69.9)  # retired at 60 (end of lifetime), grace to 70
+    assert not check(c, late, 70.0)
+    assert check(c, newer, 70.0)
+    assert c.stats.rotations == 1
+
+
+def test_uses_rotation_and_bounded_history() -> None:
+    rng = CountingRng()
+    c = Cookies(rng, CookieLimits(lifetime=3600.0, max_uses=3, grace=5.0))
+    first = [make(c, 1.0, spi_i=bytes([i]) * 8) for i in range(3)]
+    assert {x[:4] for x in first} == {(1).to_bytes(4, "big")}
+    fourth = make(c, 1.5, spi_i=b"\x04" * 8)
+    assert fourth[:4] == (2).to_bytes(4, "big")
+    # Retired by uses at 1.5: its cookies verify until 6.5.
+    assert check(c, first[0], 6.4, spi_i=b"\x00" * 8)
+    assert not check(c, first[0], 6.5, spi_i=b"\x00" * 8)
+    # Many rotations inside the grace time: only the last RETIRED_KEPT retired secrets verify.
+    c2 = Cookies(CountingRng(), CookieLimits(lifetime=3600.0, max_uses=1, grace=100.0))
+    minted = [make(c2, 1.0) for _ in range(RETIRED_KEPT + 3)]
+    ok = [check(c2, x, 2.0) for x in minted]
+    assert ok == [False] * 2 + [True] * (RETIRED_KEPT + 1)
+
+
+def test_clock_going_back_starts_a_fresh_secret() -> None:
+    rng = CountingRng()
+    c = Cookies(rng)
+    make(c, 1000.0)
+    again = make(c, 10.0)
+    assert again[:4] == (2).to_bytes(4, "big") and len(rng.drawn) == 2
+    assert check(c, again, 11.0)
+
+
+def test_limits_validated() -> None:
+    with pytest.raises(ValueError):
+        CookieLimits(lifetime=0)
+    with pytest.raises(ValueError):
+        CookieLimits(max_uses=0)
+    with pytest.raises(ValueError):
+        CookieLimits(grace=-1)
+
+
+@pytest.mark.parametrize(
+    ("half_open", "threshold", "required"),
+    [(0, 0, True), (5, 0, True), (19, 20, False), (20, 20, True), (21, 20, True), (0, 1, False)],
+)
+def test_cookie_trigger(half_open: int, threshold: int, required: bool) -> None:
+    assert cookie_required(half_open, threshold) is required
+
+
+def test_default_threshold_matches_routeros() -> None:
+    assert DEFAULT_THRESHOLD == 20
