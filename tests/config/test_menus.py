@@ -34,11 +34,11 @@ def test_menu_is_consistent(menu) -> None:  # type: ignore[no-untyped-def]
 def test_tree() -> None:
     assert children(("ip", "ipsec")) == (
         "installed-sa", "key", "manual-sa", "mode-config", "peer", "policy", "proposal",
-        "remote-peers", "statistics",
+        "remote-peers", "settings", "statistics",
     )  # fmt: skip
     assert ("ip",) in PATHS and ("ip", "ipsec", "policy", "group") in PATHS
     order = [m.path[-1] for m in menus_under(("ip", "ipsec"))]
-    assert order == ["mode-config", "group", "peer", "proposal", "manual-sa", "policy"]
+    assert order == ["mode-config", "group", "peer", "proposal", "manual-sa", "policy", "settings"]
 
 
 def test_statistics_counters_in_xfrm_order() -> None:

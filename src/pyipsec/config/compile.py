@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from pyipsec.config.menus.ipsec import CERTIFICATE, KEY, MANUAL_SA, PEER, POLICY, PROPOSAL
+from pyipsec.config.menus.ipsec import (
+    CERTIFICATE,
+    KEY,
+    MANUAL_SA,
+    PEER,
+    POLICY,
+    PROPOSAL,
+    SETTINGS,
+)
 from pyipsec.config.menus.system import CRL
 from pyipsec.config.table import Config, Item, derived, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
@@ -32,6 +40,7 @@ from pyipsec.core.profiles import (
     ExchangeMode,
     GeneratePolicy,
     Identity,
+    IkeSettings,
     PeerProfile,
     ProposalCheck,
     ProposalProfile,
@@ -55,6 +64,7 @@ class Compiled:
     proposals: tuple[ProposalProfile, ...] = ()
     templates: tuple[TemplatePolicy, ...] = ()
     credentials: Credentials = field(default_factory=Credentials)
+    settings: IkeSettings = field(default_factory=IkeSettings)
 
 
 def _port(text: str | None) -> int | None:
@@ -246,6 +256,15 @@ def template_policy(config: Config, item: Item) -> TemplatePolicy:
     )  # fmt: skip
 
 
+def ike_settings(config: Config) -> IkeSettings:
+    """`/ip ipsec settings` (one item) -> what the IKE engines need of it."""
+    menu = config.menu(SETTINGS)
+    item = config.single(SETTINGS)
+    return IkeSettings(
+        ddos_cookie_threshold=int(value_of(menu, item, "ddos-cookie-threshold") or 0)
+    )
+
+
 def pem_der(text: str) -> bytes:
     """The DER inside one PEM block (RFC 7468 §2): the base64 between the BEGIN/END lines."""
     body = "".join(line for line in text.splitlines() if line and not line.startswith("-----"))
@@ -353,4 +372,5 @@ def compile_config(config: Config) -> Compiled:
         proposals=proposals,
         templates=tuple(templates),
         credentials=credentials(config),
+        settings=ike_settings(config),
     )

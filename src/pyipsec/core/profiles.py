@@ -116,3 +116,12 @@ def best_peer(peers: tuple[PeerProfile, ...], address: IPAddress) -> PeerProfile
     """The peer whose ``address`` prefix contains ``address`` most specifically."""
     found = [p for p in peers if p.matches(address)]
     return max(found, key=lambda p: p.address.prefixlen, default=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IkeSettings:
+    """`/ip ipsec settings`: what applies to every peer rather than one."""
+
+    # Half-open IKEv2 SAs before a new initiator must return a stateless cookie (RFC 7296
+    # §2.6); 0 asks every initiator for one. RouterOS 7.22+ default (docs/config.md).
+    ddos_cookie_threshold: int = 20

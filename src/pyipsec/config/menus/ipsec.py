@@ -63,6 +63,7 @@ PROPOSAL = (*IPSEC, "proposal")
 MANUAL_SA = (*IPSEC, "manual-sa")
 MODE_CONFIG = (*IPSEC, "mode-config")
 KEY = (*IPSEC, "key")
+SETTINGS = (*IPSEC, "settings")
 CERTIFICATE = ("certificate",)
 
 DISABLED = Property(name="disabled", type=Bool(), default="no")
@@ -482,6 +483,30 @@ KEY_MENU = Menu(
     ),
 )
 
+# RouterOS 7.x `/ip ipsec settings` (reference §2.12), one item printed settings-style. Of its
+# properties the 6.x model has xauth-use-radius (6.x keeps it in `/ip ipsec user settings`;
+# pyipsec has no RADIUS client, so only `no` is meaningful; it is kept so exports carry it), and
+# the issue adds 7.22's ddos-cookie-threshold: how many half-open IKEv2 SAs there may be before
+# the responder asks every new initiator for a stateless cookie (RFC 7296 §2.6; 0 = always).
+# Its default, 20, is what a RouterOS 7.24 verbose export prints (docs/config.md).
+SETTINGS_MENU = Menu(
+    path=SETTINGS,
+    kind=MenuKind.SINGLE,
+    description="global IPsec settings (IKEv2 cookie threshold)",
+    properties=(
+        Property(name="xauth-use-radius", type=Bool(), default="no"),
+        Property(
+            name="ddos-cookie-threshold",
+            type=Int(lo=0, hi=4294967295),
+            default="20",
+            description="half-open IKEv2 SAs before cookies are required (0: always)",
+        ),
+    ),
+    print_order=("xauth-use-radius", "ddos-cookie-threshold"),
+    generic_commands=("set", "get", "print", "export"),
+    export_rank=70,
+)
+
 MENUS = (
     POLICY_MENU,
     POLICY_GROUP_MENU,
@@ -490,4 +515,5 @@ MENUS = (
     MANUAL_SA_MENU,
     MODE_CONFIG_MENU,
     KEY_MENU,
+    SETTINGS_MENU,
 )
