@@ -1,0 +1,148 @@
+"""The IKEv2 engine's state records: one ``IkeSa`` per IKE SA (RFC 7296 §1.1, §2), one
+``ChildSa`` per child SA it negotiated.
+
+These are mutable holders owned by the engine; what is logged goes out as events
+(core/events.py). Key material, nonces, shared secrets and the first messages (which the AUTH
+payloads sign) never appear in a repr.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyipsec.core.events import Endpoint
+from pyipsec.core.profiles import PeerProfile
+from pyipsec.crypto.base import KeyExchange, KeyExchangeGroup
+from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.sad import SaProtocol
+
+from .task_manager import TaskManager
+
+__all__ = ["ChildSa", "Dropped", "IkeSa", "IkeState", "PendingChild"]
+
+
+class Dropped(Exception):
+    """A datagram the engine cannot use: counted under ``reason`` (before any ':')."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IkeState(enum.Enum):
+    """Where an IKE SA is; the value is its `remote-peers` state string."""
+
+    INIT_SENT = "message-1-sent"  # initiator: IKE_SA_INIT request out
+    INIT_DONE = "message-2-sent"  # responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+    AUTH_SENT = "message-3-sent"  # initiator: IKE_AUTH request out
+    ESTABLISHED = "established"
+    DELETING = "deleting"  # our Delete of the IKE SA is out
+    DEAD = "dead"
+
+
+@dataclass(slots=True, kw_only=True)
+class PendingChild:
+    """A child SA under negotiation (the first one rides IKE_AUTH; later ones CREATE_CHILD_SA).
+
+    ``spi_in`` is the inbound SPI we reserved and offered; ``proposals`` what we offered (the
+    initiator) so the reply can be checked; ``policy`` the SPD entry it is for (None while a
+    responder has not yet narrowed the peer's selectors)."""
+
+    policy: Policy | None
+    protocol: SaProtocol = SaProtocol.ESP
+    spi_in: int = 0
+    proposals: tuple[Any, ...] = ()
+    ts_i: tuple[Any, ...] = ()  # the traffic selectors offered (initiator)
+    ts_r: tuple[Any, ...] = ()
+    nonce_i: bytes = field(default=b"", repr=False)
+    nonce_r: bytes = field(default=b"", repr=False)
+    ke: KeyExchange | None = field(default=None, repr=False)  # PFS (CREATE_CHILD_SA)
+    rekey_of: ChildSa | None = None
+    started: float = 0.0
+
+
+@dataclass(slots=True, kw_only=True)
+class ChildSa:
+    """The ESP or AH SA pair one exchange installed through the backend."""
+
+    ike_spi_i: bytes  # the IKE SA that made it (and, after IKE rekeys, owns it)
+    peer_id: int
+    local: IPAddress
+    remote: IPAddress
+    policy: Policy
+    protocol: SaProtocol
+    spi_in: int
+    spi_out: int
+    installed: float
+    initiator: bool
+    choice: Any = None  # proposals.ChildChoice: what a rekey offers again
+    dynamic_policy_id: int | None = None  # a policy generated from a template (generate-policy)
+    rekeyed: bool = False  # a newer child replaced it; it must not rekey again
+    deleted: bool = False
+
+    @property
+    def sas(self) -> tuple[tuple[SaProtocol, int, int], ...]:
+        """(protocol, spi in, spi out), as the IKEv1 child records them."""
+        return ((self.protocol, self.spi_in, self.spi_out),)
+
+
+@dataclass(slots=True, kw_only=True)
+class IkeSa:
+    """One IKE SA from its IKE_SA_INIT request to its deletion."""
+
+    spi_i: bytes
+    spi_r: bytes = bytes(8)
+    initiator: bool  # we are the original initiator (the I flag we set, §3.1)
+    peer: PeerProfile
+    local: Endpoint
+    remote: Endpoint
+    created: float
+    state: IkeState
+    tasks: TaskManager[Any] = field(default_factory=TaskManager, repr=False)
+    established_at: float | None = None
+    # IKE_SA_INIT: the negotiated suite (proposals.IkeChoice), our key exchange, the nonces
+    choice: Any = None
+    group: KeyExchangeGroup | None = None  # what our KE used (INVALID_KE may change it)
+    ke: KeyExchange | None = field(default=None, repr=False)
+    peer_ke: bytes = field(default=b"", repr=False)
+    nonce_i: bytes = field(default=b"", repr=False)
+    nonce_r: bytes = field(default=b"", repr=False)
+    cookie: bytes = field(default=b"", repr=False)  # §2.6: echoed on the retried request
+    keys: Any = field(default=None, repr=False)  # keymat.IkeKeys
+    # the IKE_SA_INIT messages as sent: the AUTH payloads sign them (§2.15)
+    init_request: bytes = field(default=b"", repr=False)
+    init_response: bytes = field(default=b"", repr=False)
+    # what the peer said it supports (IKE_SA_INIT notifies)
+    peer_fragmentation: bool = False  # IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383)
+    peer_hash_algorithms: tuple[int, ...] = ()  # SIGNATURE_HASH_ALGORITHMS (RFC 7427)
+    nat_local: bool = False  # we are behind a NAT (NAT_DETECTION_DESTINATION_IP mismatch)
+    nat_remote: bool = False  # the peer is (NAT_DETECTION_SOURCE_IP mismatch)
+    peer_identity: Any = None  # payloads.IdPayload the peer authenticated with
+    first_child: PendingChild | None = None  # rides IKE_AUTH
+    waiting: list[Policy] = field(default_factory=list)  # acquires while the SA was in setup
+    pending: dict[int, PendingChild] = field(default_factory=dict)  # CREATE_CHILD_SA, by mid
+    children: list[ChildSa] = field(default_factory=list)
+    initial_contact: bool = False  # the peer sent INITIAL_CONTACT in IKE_AUTH
+    rejected: str | None = None  # the last error the peer answered with (for the log)
+    replaced_by: bytes | None = None  # IKE SA rekey: the SPIi of the successor
+    last_heard: float = 0.0  # the last authenticated message from the peer (liveness)
+    dead: bool = False
+
+    @property
+    def established(self) -> bool:
+        return self.state is IkeState.ESTABLISHED
+
+    @property
+    def nat(self) -> bool:
+        return self.nat_local or self.nat_remote
+
+    @property
+    def side(self) -> str:
+        return "initiator" if self.initiator else "responder"
+
+    @property
+    def key(self) -> bytes:
+        """The engine's index of IKE SAs: SPIi + SPIr (SPIr zero until the response)."""
+        return self.spi_i + self.spi_r
