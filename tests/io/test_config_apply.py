@@ -152,14 +152,17 @@ def test_nothing_is_compiled_while_the_configuration_is_unchanged(
 def test_a_policy_change_leaves_the_engines_peers_alone(tmp_path: Path) -> None:
     d, interp = _daemon(tmp_path, 20)
     _run(d, interp, '/ip ipsec peer add address=203.0.113.7/32 secret="not-a-real-secret"')
-    peers = d.engine.peers
+    peers = d.engine.ikev1.peers
     assert len(peers) == 1
     _run(d, interp, "/ip ipsec policy add src-address=10.99.0.0/24 dst-address=10.98.0.0/24")
     # the same records and the same tuple: the engine neither walks its SAs for a peer change
     # nor rebuilds its responder peer index
-    assert d.engine.peers is peers
+    assert d.engine.ikev1.peers is peers
     _run(d, interp, '/ip ipsec peer set 0 secret="another-test-secret"')
-    assert d.engine.peers is not peers and d.engine.peers[0].secret == b"another-test-secret"
+    assert (
+        d.engine.ikev1.peers is not peers
+        and d.engine.ikev1.peers[0].secret == b"another-test-secret"
+    )
 
 
 class RouteRecorder:

@@ -101,12 +101,13 @@ def ike_log(
     d = Daemon(DaemonOptions(db=tmp_path / "x.db"))
     queued: list[object] = []
 
-    def pop_events() -> list[object]:
-        out = queued[:]
+    def pop_tagged_events() -> list[tuple[int, object]]:
+        # a queued (version, event) pair is an IKEv2 engine's event; a bare event IKEv1's
+        out = [e if isinstance(e, tuple) else (1, e) for e in queued]
         queued.clear()
         return out
 
-    monkeypatch.setattr(d.engine, "pop_events", pop_events)
+    monkeypatch.setattr(d.engine, "pop_tagged_events", pop_tagged_events)
     try:
         yield d, queued, ring, limit, clock
     finally:
@@ -137,7 +138,7 @@ def test_ike_events_below_the_level_are_never_formatted(
 ) -> None:
     d, queued, ring, _, _ = ike_log
     calls: list[object] = []
-    monkeypatch.setattr(daemon_module, "describe_ike_event", lambda e: calls.append(e) or "")
+    monkeypatch.setattr(daemon_module, "describe_ike_event", lambda e, **kw: calls.append(e) or "")
     _only_ring(ring, logging.INFO)  # the debug topic is off
     queued.extend(_dropped(i, "malformed") for i in range(1000))  # debug lines
     queued.extend(
@@ -156,9 +157,9 @@ def test_ike_events_suppressed_by_the_rate_limit_are_never_formatted(
     d, queued, ring, limit, clock = ike_log
     calls: list[object] = []
 
-    def counting(event: object) -> str:
+    def counting(event: object, **kw: int) -> str:
         calls.append(event)
-        return describe_ike_event(event)
+        return describe_ike_event(event, **kw)
 
     monkeypatch.setattr(daemon_module, "describe_ike_event", counting)
     second = _only_ring(ring, logging.DEBUG)
@@ -176,3 +177,56 @@ def test_ike_events_suppressed_by_the_rate_limit_are_never_formatted(
     limit.flush()
     assert ring.entries[-1].message == "997 similar lines suppressed: DatagramDropped"
     assert len(calls) == 3
+
+
+def test_ikev2_events_log_with_their_version_and_errors_as_ipsec_error(
+    ike_log: tuple[Daemon, list[object], RingHandler, RateLimit, Clock],
+) -> None:
+    """The IKEv2 engine's events are the same classes as IKEv1's: their lines say
+    ``exchange=ike2`` (once: IkeSaEstablished carries it already), failures are
+    ``ipsec,error`` lines as for IKEv1, and IKEv1's lines are unchanged."""
+    d, queued, ring, _, _ = ike_log
+    _only_ring(ring, logging.DEBUG)
+    remote = (ipaddress.ip_address("203.0.113.7"), 500)
+    local = (ipaddress.ip_address("198.51.100.1"), 500)
+    queued.extend(
+        [
+            (2, ike_events.NegotiationFailed(remote=remote, reason="NO_PROPOSAL_CHOSEN")),
+            (2, ike_events.AuthenticationFailed(remote=remote, reason="AUTH payload mismatch")),
+            (
+                2,
+                ike_events.IkeSaEstablished(
+                    local=local,
+                    remote=remote,
+                    peer_id=1,
+                    side="initiator",
+                    exchange="ike2",
+                    nat=False,
+                ),
+            ),
+            (2, _dropped(7, "internal-error: KeyError")),
+            ike_events.NegotiationFailed(remote=remote, reason="phase 1: no answer"),
+        ]
+    )
+    d.drain_ike()
+    assert [(e.topics, e.message) for e in ring.entries] == [
+        (
+            "ipsec,error",
+            "NegotiationFailed exchange=ike2 remote=203.0.113.7:500 reason=NO_PROPOSAL_CHOSEN",
+        ),
+        (
+            "ipsec,error",
+            "AuthenticationFailed exchange=ike2 remote=203.0.113.7:500 "
+            "reason=AUTH payload mismatch",
+        ),
+        (
+            "ipsec",
+            "IkeSaEstablished local=198.51.100.1:500 remote=203.0.113.7:500 peer_id=1 "
+            "side=initiator exchange=ike2 nat=False",
+        ),
+        (
+            "ipsec,error",
+            "DatagramDropped exchange=ike2 remote=203.0.113.7:500 reason=internal-error: KeyError",
+        ),
+        ("ipsec,error", "NegotiationFailed remote=203.0.113.7:500 reason=phase 1: no answer"),
+    ]

@@ -160,3 +160,5 @@ class RemotePeer:
     side: str
     established: float | None  # seconds since phase 1 completed, None while negotiating
     nat: bool = False
+    # the peer entry's exchange-mode: "main" | "main-l2tp" | "aggressive" | "base" | "ike2"
+    exchange_mode: str = ""

@@ -35,7 +35,9 @@ from pathlib import Path
 from pyipsec.config.compile import Compiled, compile_config
 from pyipsec.config.store import Store
 from pyipsec.core import events as ike_events
+from pyipsec.core.engine import IkeEngines
 from pyipsec.core.ikev1.engine import Ikev1Engine
+from pyipsec.core.ikev2.engine import Ikev2Engine
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import Direction, Policy
 from pyipsec.dataplane.processor import (
@@ -118,12 +120,15 @@ class DbLock:
             self.fd = -1
 
 
-def describe_ike_event(event: object) -> str:
+def describe_ike_event(event: object, *, version: int = 1) -> str:
     """One log line for an IKE event: its name and fields, no key material (events carry
-    none)."""
+    none). An IKEv2 engine's event says ``exchange=ike2`` (as ``IkeSaEstablished`` does by
+    itself), so a line about a peer tells which IKE version it concerns."""
     name = type(event).__name__
     fields = getattr(event, "__dataclass_fields__", {})
     parts = []
+    if version == 2 and "exchange" not in fields:
+        parts.append("exchange=ike2")
     for f in fields:
         value = getattr(event, f)
         if isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "version"):
@@ -139,6 +144,15 @@ def _wall_clock_offset() -> float:
 
 def _sa_key(p: SaParams) -> tuple[int, int, str]:
     return (p.spi, int(p.protocol), str(p.dst))
+
+
+def make_engines(backend: InProcessBackend) -> IkeEngines:
+    """IKEv1 and IKEv2 behind the one API the daemon drives (core/engine.py)."""
+    offset = _wall_clock_offset()
+    return IkeEngines(
+        Ikev1Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset),
+        Ikev2Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset),
+    )
 
 
 @dataclass
@@ -160,9 +174,7 @@ class Daemon:
         self.sad = Sad()
         self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
         self.backend = InProcessBackend(self.processor, os.urandom, self._sync_spd)
-        self.engine = Ikev1Engine(
-            backend=self.backend, rng=os.urandom, wall_clock_offset=_wall_clock_offset()
-        )
+        self.engine = make_engines(self.backend)
         self.runtime = DaemonRuntime(self.processor, log=options.log_ring, ike=self)
         self.dataplane: UserspaceDataplane | None = None
         self.ike: IkeEndpoint | None = None
@@ -423,7 +435,7 @@ class Daemon:
 
     def drain_ike(self) -> None:
         """Log what the IKE engine did; send the NAT keepalives it asks for."""
-        for event in self.engine.pop_events():
+        for version, event in self.engine.pop_tagged_events():
             if isinstance(event, ike_events.NatKeepaliveDue):
                 if self.ike is not None:
                     self.ike.send_keepalive(event.src, event.dst)
@@ -442,7 +454,10 @@ class Daemon:
             # a flood yields many events: format one only when its line is written (level
             # enabled, not suppressed by the rate limit), see io/logging.py
             if log.isEnabledFor(level):
-                line = LazyLine(type(event).__name__, functools.partial(describe_ike_event, event))
+                describe = functools.partial(describe_ike_event, event)
+                if version == 2:
+                    describe = functools.partial(describe_ike_event, event, version=2)
+                line = LazyLine(type(event).__name__, describe)
                 log.log(level, "%s", line)
 
     def counters(self) -> dict[str, object]:

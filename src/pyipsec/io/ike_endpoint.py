@@ -1,8 +1,9 @@
 """The IKE daemon's sockets: UDP 500 of its own, UDP 4500 shared with the data plane.
 
 Datagrams from UDP 500, and the non-ESP-marked ones from UDP 4500 (RFC 3948 §2.2, handed over
-by the data plane), go to the sans-IO engine with their real local address (IP_PKTINFO);
-what the engine wants to send leaves from the port it names, with the non-ESP marker on 4500
+by the data plane), go to the sans-IO engine (``core.engine.IkeEngines``: IKEv1 and IKEv2,
+told apart by the IKE header's version) with their real local address (IP_PKTINFO); what the
+engine wants to send leaves from the port it names, with the non-ESP marker on 4500
 and the source address set per packet. Every socket carries pyipsec's fwmark, so IKE traffic
 never enters the SPD (RouterOS: "IKE traffic is exempt from policies"). The engine's timers
 run on the loop: after every interaction the next deadline is scheduled again.
@@ -15,9 +16,10 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
+from pyipsec.core.engine import IkeEngine
+from pyipsec.core.events import Endpoint
 from pyipsec.dataplane.policy import IPAddress
 from pyipsec.dataplane.userspace.rawsock import (
     IP_PKTINFO,
@@ -29,23 +31,6 @@ from pyipsec.wire.udpencap import NAT_KEEPALIVE, NAT_T_PORT, NON_ESP_MARKER
 
 log = logging.getLogger("pyipsec.ipsec")
 IKE_PORT = 500
-Endpoint = tuple[IPAddress, int]
-
-
-class Datagram(Protocol):
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def src(self) -> Endpoint: ...
-    @property
-    def dst(self) -> Endpoint: ...
-
-
-class IkeEngine(Protocol):
-    def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None: ...
-    def datagrams_to_send(self) -> Sequence[Datagram]: ...
-    def next_timer(self) -> float | None: ...
-    def handle_timer(self, now: float) -> None: ...
 
 
 def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:

@@ -287,6 +287,7 @@ class Ikev1Engine:
                     side=sa.side.value,
                     established=None if sa.established_at is None else now - sa.established_at,
                     nat=sa.nat,
+                    exchange_mode=sa.peer.exchange_mode.value,
                 )
             )
         return rows

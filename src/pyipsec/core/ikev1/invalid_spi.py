@@ -42,6 +42,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pyipsec.core.admission import Standing
+from pyipsec.core.profiles import ExchangeMode
 from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
@@ -120,6 +121,9 @@ def unknown_spi(
     peer = sa.peer if sa is not None else eng._peers_indexed().best_peer(src)
     if peer is None:
         eng.count("unknown-spi-not-a-peer")
+        return
+    if peer.exchange_mode is ExchangeMode.IKE2:  # the IKEv2 engine's peer (core/engine.py)
+        eng.count("unknown-spi-ike2-peer")
         return
     # both limits must allow it before either records it: a notify refused by one limit must
     # not use up the other's slot
