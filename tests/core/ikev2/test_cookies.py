@@ -19,7 +19,22 @@ from pyipsec.core.ikev2.cookies import (
     RETIRED_KEPT,
     CookieLimits,
     Cookies,
+    CookieVerdict,
+    cookie_in_reply,
     cookie_required,
+    screen_request,
+    with_cookie,
+)
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId, TransformType
+from pyipsec.wire.ikev2.message import Message, decode, encode
+from pyipsec.wire.ikev2.payloads import (
+    KePayload,
+    NoncePayload,
+    NotifyPayload,
+    Payload,
+    Proposal,
+    SaPayload,
+    Transform,
 )
 
 NI = bytes(range(32))
@@ -196,3 +211,135 @@ def test_cookie_trigger(half_open: int, threshold: int, required: bool) -> None:
 
 def test_default_threshold_matches_routeros() -> None:
     assert DEFAULT_THRESHOLD == 20
+
+
+# --- the exchange glue: screen_request, cookie_in_reply, with_cookie ---------------------------
+
+
+SA = SaPayload(
+    proposals=(
+        Proposal(
+            number=1,
+            protocol=ProtocolId.IKE,
+            transforms=(
+                Transform(type=TransformType.ENCR, id=20, key_length=128),
+                Transform(type=TransformType.PRF, id=5),
+                Transform(type=TransformType.KE, id=19),
+            ),
+        ),
+    )
+)
+
+
+def init_request(*extra: Payload, nonce: bytes = NI) -> Message:
+    return Message(
+        spi_i=SPI,
+        exchange=ExchangeType.IKE_SA_INIT,
+        initiator=True,
+        response=False,
+        message_id=0,
+        payloads=(
+            *extra,
+            SA,
+            KePayload(group=19, data=bytes(64)),
+            NoncePayload(data=nonce),
+        ),
+    )
+
+
+def screen(c: Cookies, request: Message, half_open: int, threshold: int = 20) -> CookieVerdict:
+    return screen_request(
+        c, request, address=ADDR4, half_open=half_open, threshold=threshold, now=5.0
+    )
+
+
+def test_below_threshold_requests_proceed_without_cookie() -> None:
+    rng = CountingRng()
+    c = Cookies(rng)
+    verdict = screen(c, init_request(), half_open=19)
+    assert verdict.proceed and verdict.reply is None and not verdict.proven
+    assert rng.drawn == []  # no secret needed
+
+
+def test_at_threshold_a_stateless_cookie_reply_then_the_retry_proceeds() -> None:
+    c = Cookies(CountingRng())
+    first = screen(c, init_request(), half_open=20)
+    assert not first.proceed and first.reply is not None and first.reason == "cookie-sent"
+    reply = decode(first.reply)
+    assert reply.response and not reply.initiator and reply.spi_r == bytes(8)
+    assert reply.spi_i == SPI and reply.message_id == 0
+    assert reply.exchange == ExchangeType.IKE_SA_INIT
+    assert len(reply.payloads) == 1
+    cookie = cookie_in_reply(reply)
+    assert cookie is not None and len(cookie) == COOKIE_SIZE
+    # An independent decoder (scapy's IKEv2 layer) reads the same notify.
+    scapy_ikev2 = pytest.importorskip("scapy.contrib.ikev2")
+    parsed = scapy_ikev2.IKEv2(first.reply)
+    notify = parsed[scapy_ikev2.IKEv2_Notify]
+    assert notify.type == 16390 and bytes(notify.notify) == cookie
+    # The initiator repeats its request with the cookie first, everything else unchanged.
+    retry = init_request()
+    retry = Message(
+        spi_i=retry.spi_i,
+        exchange=retry.exchange,
+        initiator=True,
+        response=False,
+        message_id=0,
+        payloads=with_cookie(retry.payloads, cookie),
+    )
+    assert isinstance(retry.payloads[0], NotifyPayload)
+    assert retry.payloads[0].type == NotifyType.COOKIE
+    again = screen(c, decode(encode(retry)), half_open=500)
+    assert again.proceed and again.proven and again.reply is None
+
+
+def test_forged_or_foreign_cookie_refused_when_required_ignored_when_not() -> None:
+    c = Cookies(CountingRng())
+    forged = NotifyPayload(type=NotifyType.COOKIE, data=(1).to_bytes(4, "big") + bytes(32))
+    required = screen(c, init_request(forged), half_open=20)
+    assert not required.proceed and required.reply is not None  # a fresh cookie instead
+    relaxed = screen(c, init_request(forged), half_open=0)
+    assert relaxed.proceed and not relaxed.proven
+    # A real cookie for another nonce (a second, changed request) is no good either.
+    cookie = cookie_in_reply(decode(required.reply))
+    assert cookie is not None
+    changed = init_request(NotifyPayload(type=NotifyType.COOKIE, data=cookie), nonce=b"\x01" * 32)
+    assert not screen(c, changed, half_open=20).proceed
+
+
+def test_threshold_zero_always_asks() -> None:
+    verdict = screen(Cookies(CountingRng()), init_request(), half_open=0, threshold=0)
+    assert verdict.reply is not None
+
+
+def test_request_without_nonce_is_dropped_when_cookies_are_required() -> None:
+    bare = Message(
+        spi_i=SPI, exchange=ExchangeType.IKE_SA_INIT, initiator=True, response=False,
+        message_id=0, payloads=(),
+    )  # fmt: skip
+    verdict = screen(Cookies(CountingRng()), bare, half_open=20)
+    assert not verdict.proceed and verdict.reply is None and verdict.reason == "cookie-no-nonce"
+
+
+def test_cookie_in_reply_only_from_a_cookie_response() -> None:
+    def reply(*payloads: Payload) -> Message:
+        return Message(
+            spi_i=SPI, exchange=ExchangeType.IKE_SA_INIT, initiator=False, response=True,
+            message_id=0, payloads=payloads,
+        )  # fmt: skip
+
+    cookie = NotifyPayload(type=NotifyType.COOKIE, data=b"\x07" * 20)
+    assert cookie_in_reply(reply(cookie)) == b"\x07" * 20
+    assert cookie_in_reply(reply(cookie, SA)) is None
+    assert cookie_in_reply(reply(NotifyPayload(type=NotifyType.COOKIE, data=b""))) is None
+    assert cookie_in_reply(reply(NotifyPayload(type=NotifyType.COOKIE, data=bytes(65)))) is None
+    assert cookie_in_reply(reply()) is None
+
+
+def test_with_cookie_replaces_and_removes() -> None:
+    base = init_request().payloads
+    one = with_cookie(base, b"a" * 8)
+    two = with_cookie(one, b"b" * 8)
+    assert two[0] == NotifyPayload(type=NotifyType.COOKIE, data=b"b" * 8)
+    assert two[1:] == base
+    assert with_cookie(two, None) == base

@@ -48,14 +48,22 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from pyipsec.crypto.base import Rng
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
+from pyipsec.wire.ikev2.message import Message, encode
+from pyipsec.wire.ikev2.payloads import NoncePayload, NotifyPayload, Payload, SaPayload
 
 __all__ = [
     "COOKIE_SIZE",
     "DEFAULT_THRESHOLD",
+    "MAX_COOKIE_RETRIES",
     "CookieLimits",
     "CookieStats",
+    "CookieVerdict",
     "Cookies",
+    "cookie_in_reply",
     "cookie_required",
+    "screen_request",
+    "with_cookie",
 ]
 
 DEFAULT_THRESHOLD = 20
@@ -67,6 +75,9 @@ VERSION_SIZE = 4
 MAC_SIZE = 32
 COOKIE_SIZE = VERSION_SIZE + MAC_SIZE
 RETIRED_KEPT = 4
+MAX_COOKIE_RETRIES = 3
+"""An initiator repeats IKE_SA_INIT with a fresh cookie at most this often per IKE SA (a
+responder that keeps asking, or an attacker injecting COOKIE replies, cannot loop it)."""
 
 
 def cookie_required(half_open: int, threshold: int) -> bool:
@@ -216,3 +227,82 @@ def _mac(
     # from the version (4 or 16) and SPIi is 8 octets, so the concatenation is unambiguous.
     data = len(nonce).to_bytes(2, "big") + nonce + address.packed + spi_i
     return hmac.new(key, data, hashlib.sha256).digest()
+
+
+# --- the exchange (RFC 7296 §2.6, §2.6.1) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CookieVerdict:
+    """What a responder does with an IKE_SA_INIT request before it spends anything on it.
+
+    ``reply`` set: send it (a COOKIE notify, no state kept) and stop. ``reply`` None and
+    ``proceed``: handle the request; ``proven`` says it carried a valid cookie (the source
+    address answered us). Neither: drop it (counted as ``reason``)."""
+
+    proceed: bool
+    reply: bytes | None = None
+    proven: bool = False
+    reason: str = ""
+
+
+def screen_request(
+    cookies: Cookies,
+    request: Message,
+    *,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    half_open: int,
+    threshold: int,
+    now: float,
+) -> CookieVerdict:
+    """The responder's cookie step for an IKE_SA_INIT ``request`` from ``address`` (§2.6).
+
+    A valid cookie always counts (the initiator proved its address), whether or not cookies
+    are required now. An invalid one is ignored when they are not ("MUST ignore the cookie
+    and process the message as if no cookie had been included"); when they are, the request
+    gets a fresh cookie, as one without any does."""
+    notify = request.notify(NotifyType.COOKIE)
+    nonce = request.get(NoncePayload)
+    if notify is not None and nonce is not None:
+        valid = cookies.check(
+            notify.data, nonce=nonce.data, address=address, spi_i=request.spi_i, now=now
+        )
+        if valid:
+            return CookieVerdict(proceed=True, proven=True)
+    if not cookie_required(half_open, threshold):
+        return CookieVerdict(proceed=True)
+    if nonce is None:
+        return CookieVerdict(proceed=False, reason="cookie-no-nonce")
+    cookie = cookies.make(nonce=nonce.data, address=address, spi_i=request.spi_i, now=now)
+    reply = Message(
+        spi_i=request.spi_i,
+        spi_r=bytes(8),
+        exchange=ExchangeType.IKE_SA_INIT,
+        initiator=False,
+        response=True,
+        message_id=request.message_id,
+        payloads=(NotifyPayload(type=NotifyType.COOKIE, data=cookie),),
+    )
+    return CookieVerdict(proceed=False, reply=encode(reply), reason="cookie-sent")
+
+
+def cookie_in_reply(reply: Message) -> bytes | None:
+    """The cookie a responder asked for in an IKE_SA_INIT response, or None (§2.6: a response
+    with a COOKIE notify and no SA payload; 1 to 64 octets, §3.10.1)."""
+    notify = reply.notify(NotifyType.COOKIE)
+    if notify is None or reply.get(SaPayload) is not None:
+        return None
+    if not 1 <= len(notify.data) <= 64:
+        return None
+    return notify.data
+
+
+def with_cookie(payloads: tuple[Payload, ...], cookie: bytes | None) -> tuple[Payload, ...]:
+    """An IKE_SA_INIT request's payloads with the COOKIE notify first (§2.6: "as the first
+    payload", all others unchanged), replacing an older cookie; None removes it."""
+    rest = tuple(
+        p for p in payloads if not (isinstance(p, NotifyPayload) and p.type == NotifyType.COOKIE)
+    )
+    if cookie is None:
+        return rest
+    return (NotifyPayload(type=NotifyType.COOKIE, data=cookie), *rest)
