@@ -13,6 +13,7 @@ from .errors import (
     MalformedMessage,
     UnsupportedCriticalPayload,
 )
+from .fragment import Reassembler, encode_fragments
 from .header import HEADER_LEN, Header, peek
 from .message import Message, SkKeys, decode, decode_protected, encode, encode_protected
 from .payloads import (
@@ -62,6 +63,7 @@ __all__ = [
     "NotifyPayload",
     "Payload",
     "Proposal",
+    "Reassembler",
     "SaPayload",
     "SkKeys",
     "SkPayload",
@@ -75,6 +77,7 @@ __all__ = [
     "decode",
     "decode_protected",
     "encode",
+    "encode_fragments",
     "encode_protected",
     "peek",
 ]

@@ -171,7 +171,8 @@ def encode(msg: Message) -> bytes:
     return _push_message(msg, first, body)
 
 
-def _message(h: Header, payloads: Sequence[Payload]) -> Message:
+def message_from_header(h: Header, payloads: Sequence[Payload]) -> Message:
+    """A ``Message`` with the header fields of ``h`` and ``payloads``."""
     return Message(
         spi_i=h.spi_i,
         spi_r=h.spi_r,
@@ -192,7 +193,7 @@ def decode(data: bytes) -> Message:
     data = bytes(data)
     header = pull_header(data)
     pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
-    return _message(header, [p for p, _ in pairs])
+    return message_from_header(header, [p for p, _ in pairs])
 
 
 # --- the Encrypted payload (RFC 7296 §3.14) --------------------------------------------------
@@ -301,7 +302,9 @@ def decode_protected(data: bytes, keys: SkKeys) -> Message:
             raise MalformedMessage(_SYNTAX, "an Encrypted Fragment payload needs reassembly")
         raise MalformedMessage(_SYNTAX, "no Encrypted payload")
     inner = open_sealed(keys, data, len(data) - len(pairs[-1][1]))
-    return _message(header, [p for p, _ in pairs[:-1]] + pull_inner(sk.first_inner, inner))
+    return message_from_header(
+        header, [p for p, _ in pairs[:-1]] + pull_inner(sk.first_inner, inner)
+    )
 
 
 def pull_inner(first: int, inner: bytes) -> list[Payload]:
