@@ -2,7 +2,9 @@
 
 Implements ``mgmt.commands.RuntimeProvider`` over the running packet engine, so
 ``/ip ipsec installed-sa print`` and ``/ip ipsec statistics print`` in a console connected to
-the daemon show live SAs and counters.
+the daemon show live SAs and counters. Both IKE versions install through the same data plane,
+so ``installed-sa`` (and its ``flush``) covers the SAs of both; ``remote-peers`` and
+``kill-connections`` go to the IKE engines' façade (core/engine.py), which asks both.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class PeerRow(Protocol):
     def side(self) -> str: ...
     @property
     def established(self) -> float | None: ...
+    @property
+    def exchange_mode(self) -> str: ...
 
 
 class IkeView(Protocol):
@@ -104,25 +108,23 @@ class DaemonRuntime:
         flag = "ESP" if p.protocol is SaProtocol.ESP else "AH"
         return RuntimeRow(id=number, values=values, flags=frozenset({flag}))
 
+    def _peer_row(self, number: int, p: PeerRow) -> RuntimeRow:
+        values = {
+            "local-address": str(p.local_address),
+            "remote-address": str(p.remote_address),
+            "state": p.state,
+            "side": p.side,
+            "established": "" if p.established is None else format_seconds(int(p.established)),
+        }
+        if p.exchange_mode == "ike2":  # IKEv1 rows print as RouterOS 6.x prints them
+            values["exchange-mode"] = p.exchange_mode
+        return RuntimeRow(id=number, values=values)
+
     def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
         if path == INSTALLED_SA:
             return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
         if path == REMOTE_PEERS and self.ike is not None:
-            return [
-                RuntimeRow(
-                    id=n + 1,
-                    values={
-                        "local-address": str(p.local_address),
-                        "remote-address": str(p.remote_address),
-                        "state": p.state,
-                        "side": p.side,
-                        "established": ""
-                        if p.established is None
-                        else format_seconds(int(p.established)),
-                    },
-                )
-                for n, p in enumerate(self.ike.remote_peers())
-            ]
+            return [self._peer_row(n + 1, p) for n, p in enumerate(self.ike.remote_peers())]
         if path == LOG and self.log is not None:
             return [
                 RuntimeRow(

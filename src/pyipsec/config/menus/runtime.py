@@ -66,16 +66,24 @@ INSTALLED_SA_MENU = Menu(
 )
 
 _PEER_FIELDS = ("local-address", "remote-address", "state", "side", "established")
+# RouterOS 6.x prints nothing that tells an IKEv2 peer from an IKEv1 one (reference §1.4, §2.8:
+# the flags are responder and natt-peer only); pyipsec adds ``exchange-mode=ike2`` to the rows
+# of IKEv2 SAs, after the RouterOS fields and not in the table, so IKEv1 rows print as before.
+_PEER_EXTRA = ("exchange-mode",)
 
 REMOTE_PEERS_MENU = Menu(
     path=REMOTE_PEERS,
     kind=MenuKind.RUNTIME_LIST,
-    description="peers with an established or negotiating phase 1 (read-only)",
-    properties=tuple(Property(name=n, readonly=True, default="") for n in _PEER_FIELDS),
-    print_order=_PEER_FIELDS,
+    description="peers with an established or negotiating IKE SA (read-only)",
+    properties=tuple(
+        Property(name=n, readonly=True, default="") for n in _PEER_FIELDS + _PEER_EXTRA
+    ),
+    print_order=_PEER_FIELDS + _PEER_EXTRA,
     brief_columns=_PEER_FIELDS,
     generic_commands=RUNTIME_LIST_COMMANDS,
-    commands=(MenuCommand(name="kill-connections", description="tear down all phase 1 SAs"),),
+    commands=(
+        MenuCommand(name="kill-connections", description="tear down all IKE SAs (IKEv1 and IKEv2)"),
+    ),
 )
 
 STATISTICS_MENU = Menu(
