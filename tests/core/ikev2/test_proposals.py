@@ -10,6 +10,8 @@ strongSwan's ``aes128-sha256-modp2048`` proposal is the same four transforms.
 from __future__ import annotations
 
 import ipaddress
+import json
+from pathlib import Path
 
 import pytest
 
@@ -21,8 +23,9 @@ from pyipsec.core.ikev2.errors import (
     NoProposalChosen,
 )
 from pyipsec.core.profiles import PeerProfile
+from pyipsec.wire.ikev2 import decode
 from pyipsec.wire.ikev2.constants import NotifyType, ProtocolId, TransformType
-from pyipsec.wire.ikev2.payloads import Proposal, SaPayload, Transform
+from pyipsec.wire.ikev2.payloads import KePayload, Proposal, SaPayload, Transform
 
 ENCR, PRF, INTEG, KE, ESN = (
     TransformType.ENCR,
@@ -302,3 +305,64 @@ def test_reply_checks() -> None:
 def test_describe_sa_names_unknown_transforms() -> None:
     text = pr.describe_sa(sa(ike(1, T(ENCR, 1024, 64), T(77, 3), T(KE, 0))))
     assert text == "IKE #1: ENCR 1024/64 type 77 3 none"
+
+
+# --- strongSwan 5.9.8 as the independent implementation ---------------------------------------
+#
+# tests/vectors/ikev2_strongswan.json holds real IKE_SA_INIT requests and responses between two
+# strongSwan charons (provenance in tests/vectors/README.md). For the same suite, the offer we
+# build must be the request's SA payload, and our responder's reply the response's.
+
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "ikev2_strongswan.json"
+STRONGSWAN_SUITES = {
+    # set name: the RouterOS peer entry naming the same suite (hash-algorithm gives PRF+INTEG)
+    "cbc-sha384-modp2048": peer(
+        enc_algorithms=("aes-256",), hash_algorithm="sha384", dh_groups=("modp2048",)
+    ),
+    "aead-gcm-ecp256": peer(
+        enc_algorithms=("aes-128-gcm",), hash_algorithm="sha256", dh_groups=("ecp256",)
+    ),
+    "chacha20poly1305-prfsha512-curve25519": peer(
+        enc_algorithms=("chacha20poly1305",), hash_algorithm="sha512", dh_groups=("x25519",)
+    ),
+}
+
+
+def strongswan_init(name: str) -> tuple[SaPayload, int, SaPayload]:
+    """(request SA, request KE group, response SA) of one stored IKE_SA_INIT exchange."""
+    sets = json.loads(VECTORS.read_text())["sets"]
+    out = [decode(bytes.fromhex(sets[name]["ike_sa_init"][m])) for m in ("message1", "message2")]
+    req_sa = next(p for p in out[0].payloads if isinstance(p, SaPayload))
+    ke = next(p for p in out[0].payloads if isinstance(p, KePayload))
+    resp_sa = next(p for p in out[1].payloads if isinstance(p, SaPayload))
+    return req_sa, ke.group, resp_sa
+
+
+@pytest.mark.parametrize("name", sorted(STRONGSWAN_SUITES))
+def test_offer_and_reply_equal_strongswans(name: str) -> None:
+    request, ke_group, response = strongswan_init(name)
+    ours = STRONGSWAN_SUITES[name]
+    assert pr.ike_offer(ours) == request
+    choice, reply = pr.select_ike(ours, request, ke_group=ke_group)
+    assert reply == response
+    assert pr.accept_ike_reply(ours, request, response, ke_group=ke_group) == choice
+
+
+def test_prf_other_than_the_hash_is_refused() -> None:
+    # strongSwan's aes128-sha1-prfaesxcbc-ecp256: RouterOS derives the PRF from hash-algorithm,
+    # so a sha1 peer entry takes PRF_HMAC_SHA1 only.
+    request, ke_group, _ = strongswan_init("cbc-prfaesxcbc-ecp256")
+    ours = peer(enc_algorithms=("aes-128",), hash_algorithm="sha1", dh_groups=("ecp256",))
+    with pytest.raises(NoProposalChosen) as info:
+        pr.select_ike(ours, request, ke_group=ke_group)
+    assert info.value.detail == (
+        "they offered IKE #1: aes-128-cbc sha1 prf-aes-xcbc ecp256; "
+        "we accept IKE #1: aes-128-cbc sha1 prf-sha1 ecp256 (IKE proposal 1: PRF is not prf-sha1)"
+    )
+
+
+def test_transforms_with_unknown_attributes_are_skipped() -> None:
+    odd = Transform(type=ENCR, id=DES3, other_attributes=((0x8FFF, b"\0\1"),))
+    offer = sa(ike(1, odd, T(ENCR, DES3), T(INTEG, SHA1_96), T(PRF, PRF_SHA1), T(KE, MODP2048)))
+    _, reply = pr.select_ike(peer(), offer, ke_group=MODP2048)
+    assert reply.proposals[0].transforms[0] == T(ENCR, DES3)

@@ -61,6 +61,7 @@ from pyipsec.core.ikev2.proposals import (
     first,
     group_transform,
     integrity_transform,
+    is_none,
     no_choice,
 )
 from pyipsec.core.profiles import ProposalProfile
@@ -231,7 +232,7 @@ def _pick_cipher(
             raise Unacceptable(f"AH proposal {p.number}: no auth-algorithm of ours")
         return None, None, found[0], found[1]
     ours_enc = _encryptions(profile)
-    none_t = next((t for t in integ_ts if t.id == INTEG_NONE and t.key_length is None), None)
+    none_t = next((t for t in integ_ts if is_none(t)), None)
     for t in types[TransformType.ENCR]:
         enc = decode_encryption(t)
         if enc is None or enc not in ours_enc:
@@ -265,7 +266,7 @@ def _pick_group(
             raise Unacceptable(f"no KE payload came, our pfs-group is {ours.name}")
         if not kes:
             return None, None
-        none = next((t for t in kes if t.id == KE_NONE and t.key_length is None), None)
+        none = next((t for t in kes if is_none(t)), None)
         if none is None:
             raise Unacceptable(f"proposal {p.number} wants PFS but no KE payload came")
         return none, None

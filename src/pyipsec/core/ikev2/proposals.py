@@ -75,6 +75,7 @@ __all__ = [
     "describe_sa",
     "ike_offer",
     "initial_group",
+    "is_none",
     "requested_group",
     "select_ike",
 ]
@@ -201,8 +202,18 @@ def group_transform(group: KeyExchangeGroup | None) -> Transform:
     return Transform(type=TransformType.KE, id=KE_NONE if group is None else group.id)
 
 
+def is_none(t: Transform) -> bool:
+    """An INTEG or KE transform of id NONE (0) without attributes."""
+    return t.id == 0 and t.key_length is None and not t.other_attributes
+
+
 def decode_encryption(t: Transform) -> EncryptionAlgorithm | None:
-    """The registry cipher of an ENCR transform, None when we do not know it."""
+    """The registry cipher of an ENCR transform, None when we do not know it.
+
+    Any attribute but Key Length makes a transform unknown (RFC 7296 §3.3.6), for every type.
+    """
+    if t.other_attributes:
+        return None
     try:
         return registry.encryption_by_ikev2_id(t.id, t.key_length)
     except UnknownAlgorithm:
@@ -211,7 +222,7 @@ def decode_encryption(t: Transform) -> EncryptionAlgorithm | None:
 
 def decode_integrity(t: Transform) -> IntegrityAlgorithm | None:
     """The registry integrity of an INTEG transform ("null" for NONE), None when unknown."""
-    if t.key_length is not None:
+    if t.key_length is not None or t.other_attributes:
         return None
     try:
         return registry.integrity_by_ikev2_id(t.id)
@@ -220,7 +231,7 @@ def decode_integrity(t: Transform) -> IntegrityAlgorithm | None:
 
 
 def decode_prf(t: Transform) -> PrfAlgorithm | None:
-    if t.key_length is not None:
+    if t.key_length is not None or t.other_attributes:
         return None
     try:
         return registry.prf_by_ikev2_id(t.id)
@@ -230,7 +241,7 @@ def decode_prf(t: Transform) -> PrfAlgorithm | None:
 
 def decode_group(t: Transform) -> KeyExchangeGroup | None:
     """The group of a KE transform, None when unknown or not an IKEv2 group (NONE too)."""
-    if t.key_length is not None or t.id not in IKEV2_GROUP_IDS:
+    if t.key_length is not None or t.other_attributes or t.id not in IKEV2_GROUP_IDS:
         return None
     return _groups.group_by_id(t.id)
 
@@ -373,7 +384,7 @@ def _pick_ike(
             continue
         if enc.aead:
             # RFC 5282 §8: an AEAD cipher with INTEG absent or NONE only.
-            none = next((i for i in integ_ts if i.id == INTEG_NONE and i.key_length is None), None)
+            none = next((i for i in integ_ts if is_none(i)), None)
             if integ_ts and none is None:
                 continue
             chosen = (t, enc, none, None)
