@@ -1,4 +1,7 @@
-"""crypto/signatures.py: IKEv1's raw PKCS#1 v1.5 signatures and certificate helpers."""
+"""crypto/signatures.py: raw PKCS#1 v1.5 (IKEv1), PKCS#1 v1.5 and PSS (IKEv2), certificates.
+
+The IKEv2 signatures are checked against ``cryptography`` (OpenSSL) as the independent side.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import itertools
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from pyipsec.crypto import signatures as sig
@@ -71,3 +74,32 @@ def test_certificate_helpers() -> None:
     pem = x509.load_der_x509_certificate(leaf).public_bytes(serialization.Encoding.PEM)
     assert sig.certificate_der(pem) == leaf
     assert sig.public_key_der(PEM) == sig.load_signer(PEM).public_der
+
+
+def test_pkcs1_v15_with_digestinfo_equals_cryptography() -> None:
+    # RFC 8017 §8.2: deterministic, so our blinded raw operation must give OpenSSL's bytes.
+    signer = sig.load_signer(PEM)
+    for name, alg in (("sha1", hashes.SHA1()), ("sha256", hashes.SHA256())):
+        ours = sig.sign_pkcs1_v15(signer, name, b"signed octets", rng)
+        assert ours == KEY.sign(b"signed octets", padding.PKCS1v15(), alg)
+        assert sig.verify_pkcs1_v15(signer.public_der, name, b"signed octets", ours)
+        assert not sig.verify_pkcs1_v15(signer.public_der, name, b"signed octetS", ours)
+    assert not sig.verify_pkcs1_v15(signer.public_der, "md5", b"x", ours)
+    assert not sig.verify_pkcs1_v15(b"junk", "sha256", b"signed octets", ours)
+
+
+def test_pss_verified_by_cryptography() -> None:
+    signer = sig.load_signer(PEM)
+    for name, alg, salt in (("sha256", hashes.SHA256(), 32), ("sha384", hashes.SHA384(), 48)):
+        s1 = sig.sign_pss(signer, name, b"octets", rng)
+        s2 = sig.sign_pss(signer, name, b"octets", rng)
+        assert s1 != s2  # salted from the rng
+        KEY.public_key().verify(
+            s1, b"octets", padding.PSS(mgf=padding.MGF1(alg), salt_length=salt), alg
+        )
+        assert sig.verify_pss(signer.public_der, name, b"octets", s2, salt)
+        assert not sig.verify_pss(signer.public_der, name, b"octets", s2, salt - 1)
+        assert not sig.verify_pss(signer.public_der, name, b"octetz", s2, salt)
+    assert sig.public_key_kind(signer.public_der) == "rsa"
+    assert sig.rsa_modulus_bits(signer.public_der) == 1024
+    assert sig.public_key_kind(b"junk") is None

@@ -159,8 +159,11 @@ class Event:
     data: bytes = b""
 
 
-def parse_log(text: str) -> list[Event]:
-    """The named dumps, nonces, 8-byte proposal SPIs and message markers of a charon log."""
+def parse_log(text: str, *, auth_payloads: bool = False) -> list[Event]:
+    """The named dumps, nonces, 8-byte proposal SPIs and message markers of a charon log.
+
+    With ``auth_payloads`` also every AUTH payload charon generated, header included.
+    """
     events: list[Event] = []
     payload: dict[str, str] = {}
     rule: dict[str, str] = {}
@@ -178,6 +181,13 @@ def parse_log(text: str) -> list[Event]:
                 if len(buf) >= size:
                     del pending[thread]
                     _record(events, thread, grp, name, bytes(buf), payload, rule)
+                    if (
+                        auth_payloads
+                        and grp == "ENC"
+                        and name == "generated data for this payload"
+                        and payload.get(thread) == "AUTH"
+                    ):
+                        events.append(Event("auth_payload", thread, name, bytes(buf)))
                 continue
             del pending[thread]  # a dump cut short: ignore it
         if group == "ENC":

@@ -1,4 +1,4 @@
-"""RSA signatures as IKEv1 uses them (RFC 2409 §5.1), and the certificate facts it needs.
+"""RSA and ECDSA signatures as IKE uses them, and the certificate facts it needs.
 
 IKEv1 signs HASH_I/HASH_R directly: the hash is the PKCS#1 v1.5 block-type-1 payload with no
 DigestInfo around it (what racoon's ``RSA_private_encrypt(..., RSA_PKCS1_PADDING)`` and
@@ -7,18 +7,26 @@ DigestInfo, so the signature is computed here from the key's numbers, blinded wi
 factor from the caller's rng so that its timing does not depend on the private exponent's use
 on attacker-known input; verification uses ``recover_data_from_signature`` with no hash, which
 is exactly that raw recovery.
+
+IKEv2 (RFC 7296 §3.8 method 1, RFC 7427 method 14) signs with DigestInfo: PKCS#1 v1.5
+(RFC 8017 §8.2, the DigestInfo prefixes of its §9.2 note 1) goes through the same blinded raw
+operation with the DigestInfo in front of the hash, so signing draws randomness only from the
+caller's rng; RSASSA-PSS (RFC 8017 §8.1) is encoded here (EMSA-PSS §9.1.1, MGF1 with the same
+hash, salt from the rng) for the same reason. Verification (PKCS#1 v1.5, PSS, ECDSA) is
+``cryptography``'s.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass, field
 from math import gcd
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from .base import CryptoError, Rng
 
@@ -32,8 +40,16 @@ __all__ = [
     "load_certificate",
     "load_signer",
     "public_key_der",
+    "public_key_kind",
+    "rsa_modulus_bits",
     "sign_pkcs1_raw",
+    "sign_pkcs1_v15",
+    "sign_pss",
+    "verify_ecdsa",
+    "verify_ed25519",
     "verify_pkcs1_raw",
+    "verify_pkcs1_v15",
+    "verify_pss",
 ]
 
 
@@ -66,21 +82,161 @@ def load_signer(private_pem: str | bytes) -> RsaSigner:
     return RsaSigner(key)
 
 
-def sign_pkcs1_raw(signer: RsaSigner, digest: bytes, rng: Rng) -> bytes:
-    """EMSA-PKCS1-v1_5 block type 1 over ``digest`` itself (no DigestInfo), RSA-signed."""
+def _rsa_sign_block(signer: RsaSigner, block: bytes, rng: Rng) -> bytes:
+    """RSASP1 of the encoded block (as long as the modulus), blinded with a factor from rng."""
     numbers = signer.key.private_numbers()
     n, d, e = numbers.public_numbers.n, numbers.d, numbers.public_numbers.e
     k = (n.bit_length() + 7) // 8
-    if len(digest) > k - 11:
-        raise SignatureError("hash too long for the key")
-    block = b"\x00\x01" + b"\xff" * (k - 3 - len(digest)) + b"\x00" + digest
     m = int.from_bytes(block, "big")
+    if m >= n:
+        raise SignatureError("encoded message out of range for the key")
     while True:  # blinding: s = (m * r^e)^d * r^-1 mod n
         r = int.from_bytes(rng(k), "big") % n
         if r > 1 and gcd(r, n) == 1:
             break
     s = pow(m * pow(r, e, n) % n, d, n) * pow(r, -1, n) % n
     return s.to_bytes(k, "big")
+
+
+def _type1_block(signer: RsaSigner, payload: bytes) -> bytes:
+    k = (signer.key.key_size + 7) // 8
+    if len(payload) > k - 11:
+        raise SignatureError("hash too long for the key")
+    return b"\x00\x01" + b"\xff" * (k - 3 - len(payload)) + b"\x00" + payload
+
+
+def sign_pkcs1_raw(signer: RsaSigner, digest: bytes, rng: Rng) -> bytes:
+    """EMSA-PKCS1-v1_5 block type 1 over ``digest`` itself (no DigestInfo), RSA-signed."""
+    return _rsa_sign_block(signer, _type1_block(signer, digest), rng)
+
+
+# RFC 8017 §9.2 note 1: DER of DigestInfo up to the hash value.
+_DIGEST_INFO = {
+    "sha1": bytes.fromhex("3021300906052b0e03021a05000414"),
+    "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
+    "sha384": bytes.fromhex("3041300d060960864801650304020205000430"),
+    "sha512": bytes.fromhex("3051300d060960864801650304020305000440"),
+}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def _hash_alg(hash_name: str) -> hashes.HashAlgorithm:
+    try:
+        return _HASHES[hash_name]()
+    except KeyError:
+        raise SignatureError(f"unsupported signature hash {hash_name!r}") from None
+
+
+def sign_pkcs1_v15(signer: RsaSigner, hash_name: str, data: bytes, rng: Rng) -> bytes:
+    """RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.1) of ``data`` with hash ``hash_name`` (sha1/sha2)."""
+    _hash_alg(hash_name)
+    digest_info = _DIGEST_INFO[hash_name] + hashlib.new(hash_name, data).digest()
+    return _rsa_sign_block(signer, _type1_block(signer, digest_info), rng)
+
+
+def _mgf1(hash_name: str, seed: bytes, length: int) -> bytes:
+    out = b""
+    counter = 0
+    while len(out) < length:  # RFC 8017 B.2.1
+        out += hashlib.new(hash_name, seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return out[:length]
+
+
+def sign_pss(
+    signer: RsaSigner, hash_name: str, data: bytes, rng: Rng, salt_length: int | None = None
+) -> bytes:
+    """RSASSA-PSS (RFC 8017 §8.1.1): EMSA-PSS with MGF1(``hash_name``), salt from ``rng``.
+
+    ``salt_length`` defaults to the hash length (what RFC 7427 A.4.3 and strongSwan use).
+    """
+    _hash_alg(hash_name)
+    m_hash = hashlib.new(hash_name, data).digest()
+    h_len = len(m_hash)
+    s_len = h_len if salt_length is None else salt_length
+    em_bits = signer.key.key_size - 1
+    em_len = (em_bits + 7) // 8
+    if em_len < h_len + s_len + 2:
+        raise SignatureError("key too short for PSS with this hash and salt")
+    salt = rng(s_len) if s_len else b""
+    h = hashlib.new(hash_name, bytes(8) + m_hash + salt).digest()
+    db = bytes(em_len - s_len - h_len - 2) + b"\x01" + salt
+    masked = bytes(a ^ b for a, b in zip(db, _mgf1(hash_name, h, len(db)), strict=True))
+    masked = bytes((masked[0] & (0xFF >> (8 * em_len - em_bits)),)) + masked[1:]
+    em = masked + h + b"\xbc"
+    k = (signer.key.key_size + 7) // 8
+    return _rsa_sign_block(signer, bytes(k - em_len) + em, rng)
+
+
+def _public_key(public_der: bytes) -> object | None:
+    try:
+        return serialization.load_der_public_key(public_der)
+    except (ValueError, TypeError):
+        return None
+
+
+def public_key_kind(public_der: bytes) -> str | None:
+    """ "rsa", "ecdsa", "ed25519" or None for a SubjectPublicKeyInfo (DER)."""
+    key = _public_key(public_der)
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ecdsa"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    return None
+
+
+def rsa_modulus_bits(public_der: bytes) -> int | None:
+    """The modulus size of an RSA SubjectPublicKeyInfo, None for other keys."""
+    key = _public_key(public_der)
+    return key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+
+
+def verify_pkcs1_v15(public_der: bytes, hash_name: str, data: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is RSASSA-PKCS1-v1_5 with ``hash_name`` over ``data``."""
+    key = _public_key(public_der)
+    if not isinstance(key, rsa.RSAPublicKey) or hash_name not in _HASHES:
+        return False
+    try:
+        key.verify(signature, data, padding.PKCS1v15(), _hash_alg(hash_name))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_pss(
+    public_der: bytes, hash_name: str, data: bytes, signature: bytes, salt_length: int
+) -> bool:
+    """Whether ``signature`` is RSASSA-PSS (MGF1 with the same hash) over ``data``."""
+    key = _public_key(public_der)
+    if not isinstance(key, rsa.RSAPublicKey) or hash_name not in _HASHES:
+        return False
+    alg = _hash_alg(hash_name)
+    try:
+        key.verify(
+            signature, data, padding.PSS(mgf=padding.MGF1(alg), salt_length=salt_length), alg
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_ecdsa(public_der: bytes, hash_name: str, data: bytes, der_signature: bytes) -> bool:
+    """Whether ``der_signature`` (Ecdsa-Sig-Value, RFC 3279) is ECDSA with that hash."""
+    key = _public_key(public_der)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or hash_name not in _HASHES:
+        return False
+    try:
+        key.verify(der_signature, data, ec.ECDSA(_hash_alg(hash_name)))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def verify_pkcs1_raw(public_der: bytes, digest: bytes, signature: bytes) -> bool:
@@ -96,6 +252,18 @@ def verify_pkcs1_raw(public_der: bytes, digest: bytes, signature: bytes) -> bool
     except (InvalidSignature, ValueError):
         return False
     return hmac.compare_digest(recovered, digest)
+
+
+def verify_ed25519(public_der: bytes, data: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is Ed25519 (RFC 8032) over ``data`` itself."""
+    key = _public_key(public_der)
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def load_certificate(der: bytes) -> x509.Certificate:

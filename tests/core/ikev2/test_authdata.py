@@ -1,20 +1,49 @@
-"""IKEv2 AUTH data (RFC 7296 §2.15): signed octets and the shared-key MIC.
+"""IKEv2 AUTH data (RFC 7296 §2.15, §3.8; RFC 7427): signed octets, shared-key MIC, signatures.
 
-The formulas are spelled out here with plain hmac; strongSwan's AUTH values for a real
-exchange are reproduced in tests/core/ikev2/test_strongswan_vectors.py.
+The PSK formulas are spelled out here with plain hmac; strongSwan's PSK AUTH values for real
+exchanges are reproduced in tests/core/ikev2/test_strongswan_vectors.py. Signatures are checked
+against strongSwan 5.9.8 (tests/vectors/ikev2_strongswan_signatures.json: what charon signed
+with RSA PKCS#1 v1.5, RSASSA-PSS, ECDSA P-256/P-384, Ed25519 and method 1) and the DER
+AlgorithmIdentifiers against RFC 7427 Appendix A.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pyipsec.core.ikev2.authdata import (
+    SIGNATURE_ALGORITHMS,
+    AuthDataError,
+    HashAlgorithm,
+    choose_hash,
+    decode_signature_hash_algorithms,
+    digital_signature_auth,
+    encode_signature_hash_algorithms,
     initiator_signed_octets,
+    parse_digital_signature,
     psk_auth,
     responder_signed_octets,
+    rsa_signature_auth,
+    signature_algorithm,
+    verify_digital_signature_auth,
     verify_psk_auth,
+    verify_rsa_signature_auth,
 )
-from pyipsec.crypto import registry
+from pyipsec.crypto import registry, signatures
+
+_VECTORS = Path(__file__).resolve().parents[2] / "vectors"
+# strongSwan 5.9.8 output, see tests/vectors/README.md.
+KEYMAT = json.loads((_VECTORS / "ikev2_strongswan.json").read_text())
+SIG = json.loads((_VECTORS / "ikev2_strongswan_signatures.json").read_text())
 
 SHA256 = registry.prf("sha256")
 
@@ -40,3 +69,159 @@ def test_psk_auth() -> None:
     assert not verify_psk_auth(SHA256, b"wrong", octets, expected)
     assert not verify_psk_auth(SHA256, secret, octets, expected[:-1])
     assert not verify_psk_auth(SHA256, secret, octets + b"x", expected)
+
+
+# --- signatures (RFC 7296 §3.8 method 1, RFC 7427 method 14) -----------------------------------
+
+_COUNTER = itertools.count()
+
+
+def rng(n: int) -> bytes:
+    return hashlib.shake_256(next(_COUNTER).to_bytes(8, "big")).digest(n)
+
+
+# RFC 7427 Appendix A: the DER AlgorithmIdentifiers, as printed there.
+RFC7427_A = {
+    "sha1WithRSAEncryption": "300d 0609 2a86 4886 f70d 0101 0505 00",  # A.1.1
+    "sha256WithRSAEncryption": "300d 0609 2a86 4886 f70d 0101 0b05 00",  # A.1.2
+    "sha384WithRSAEncryption": "300d 0609 2a86 4886 f70d 0101 0c05 00",  # A.1.3
+    "sha512WithRSAEncryption": "300d 0609 2a86 4886 f70d 0101 0d05 00",  # A.1.4
+    "ecdsa-with-sha1": "3009 0607 2a86 48ce 3d04 01",  # A.3.1
+    "ecdsa-with-sha256": "300a 0608 2a86 48ce 3d04 0302",  # A.3.2
+    "ecdsa-with-sha384": "300a 0608 2a86 48ce 3d04 0303",  # A.3.3
+    "ecdsa-with-sha512": "300a 0608 2a86 48ce 3d04 0304",  # A.3.4
+    "rsassa-pss-sha256": (  # A.4.3, RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32
+        "3041 0609 2a86 4886 f70d 0101 0a30 34a0 0f30 0d06 0960 8648 0165 0304 0201 0500"
+        "a11c 301a 0609 2a86 4886 f70d 0101 0830 0d06 0960 8648 0165 0304 0201 0500 a203"
+        "0201 20"
+    ),
+}
+
+
+def test_algorithm_identifiers_are_rfc7427_appendix_a() -> None:
+    by_name = {a.name: a for a in SIGNATURE_ALGORITHMS}
+    for name, der in RFC7427_A.items():
+        assert by_name[name].identifier == bytes.fromhex(der.replace(" ", "")), name
+    # RFC 8410 §3: id-Ed25519 with absent parameters (hash Identity, RFC 8420).
+    assert by_name["ed25519"].identifier == bytes.fromhex("300506032b6570")
+
+
+def test_signature_hash_algorithms_notify() -> None:
+    data = encode_signature_hash_algorithms(
+        [HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512]
+    )
+    assert data == bytes.fromhex("000200030004")
+    assert decode_signature_hash_algorithms(data + b"\x01\x00") == (
+        HashAlgorithm.SHA2_256,
+        HashAlgorithm.SHA2_384,
+        HashAlgorithm.SHA2_512,
+        256,  # unknown ids are kept as plain ints
+    )
+    assert decode_signature_hash_algorithms(b"") == ()
+    with pytest.raises(AuthDataError):
+        decode_signature_hash_algorithms(b"\x00\x02\x00")
+    assert choose_hash([1, 4, 3]) is HashAlgorithm.SHA2_384
+    assert choose_hash([1, 5]) is None
+    assert choose_hash([1, 5], (HashAlgorithm.SHA1,)) is HashAlgorithm.SHA1
+
+
+def test_strongswan_announces_what_we_decode() -> None:
+    # strongSwan 5.9.8's IKE_SA_INIT request (tests/vectors/ikev2_strongswan.json) carries
+    # SIGNATURE_HASH_ALGORITHMS (16431): notify header with protocol 0, SPI size 0, type 0x402f.
+    msg1 = bytes.fromhex(KEYMAT["sets"]["aead-gcm-ecp256"]["ike_sa_init"]["message1"])
+    i = msg1.index(b"\x00\x00\x40\x2f")
+    length = int.from_bytes(msg1[i - 2 : i], "big")
+    data = msg1[i + 4 : i - 4 + length]
+    assert decode_signature_hash_algorithms(data) == (2, 3, 4, 5)
+    assert encode_signature_hash_algorithms(decode_signature_hash_algorithms(data)) == data
+
+
+def _sides() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(n, r, s[r]) for n, s in SIG["sets"].items() for r in ("initiator", "responder")]
+
+
+EXPECTED_ALGORITHM = {
+    "rsa/pss-sha256": "rsassa-pss-sha256",
+    "rsa-sha384": "sha384WithRSAEncryption",
+    "rsa-sha512": "sha512WithRSAEncryption",
+    "ecdsa-sha256": "ecdsa-with-sha256",
+    "ecdsa-sha384": "ecdsa-with-sha384",
+}
+
+
+@pytest.mark.parametrize(("name", "role", "side"), _sides())
+def test_strongswan_signatures_verify(name: str, role: str, side: dict[str, Any]) -> None:
+    pub = bytes.fromhex(side["public_key_der"])
+    octets = bytes.fromhex(side["octets"])
+    auth = bytes.fromhex(side["auth_data"])
+    bad = octets[:-1] + bytes((octets[-1] ^ 1,))
+    assert signatures.certificate_public_key(bytes.fromhex(side["certificate_der"])) == pub
+    if side["method"] == "1":
+        assert verify_rsa_signature_auth(pub, octets, auth)
+        assert not verify_rsa_signature_auth(pub, bad, auth)
+        return
+    assert side["method"] == "14"
+    algorithm, _sig = parse_digital_signature(auth)
+    expected = EXPECTED_ALGORITHM.get(side["swanctl_auth"], "ed25519")
+    assert algorithm.name == expected
+    assert verify_digital_signature_auth(pub, octets, auth)
+    assert verify_digital_signature_auth(pub, octets, auth, allowed_hashes=[algorithm.hash])
+    assert not verify_digital_signature_auth(pub, bad, auth)
+    others = [h for h in HashAlgorithm if h is not algorithm.hash]
+    assert not verify_digital_signature_auth(pub, octets, auth, allowed_hashes=others)
+    other_key = next(s for n, r, s in _sides() if s["public_key_der"] != side["public_key_der"])
+    assert not verify_digital_signature_auth(
+        bytes.fromhex(other_key["public_key_der"]), octets, auth
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "side"), [s for s in _sides() if s[2]["key_kind"] == "rsa2048"]
+)
+def test_our_rsa_signatures_match_strongswan(name: str, role: str, side: dict[str, Any]) -> None:
+    signer = signatures.load_signer(side["private_key_pem"])
+    pub = bytes.fromhex(side["public_key_der"])
+    octets = bytes.fromhex(side["octets"])
+    auth = bytes.fromhex(side["auth_data"])
+    if side["method"] == "1":
+        # PKCS#1 v1.5 is deterministic: the same key and octets give strongSwan's bytes.
+        assert rsa_signature_auth(signer, octets, rng) == auth
+        return
+    algorithm, _sig = parse_digital_signature(auth)
+    ours = digital_signature_auth(signer, algorithm, octets, rng)
+    if algorithm.pss:
+        # PSS is salted: compare the AlgorithmIdentifier, and verify with both stacks.
+        assert ours[: 1 + len(algorithm.identifier)] == auth[: 1 + len(algorithm.identifier)]
+        assert ours != auth
+        assert verify_digital_signature_auth(pub, octets, ours)
+        key = serialization.load_der_public_key(pub)
+        assert isinstance(key, rsa.RSAPublicKey)
+        key.verify(
+            ours[1 + len(algorithm.identifier) :],
+            octets,
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+            hashes.SHA256(),
+        )
+    else:
+        assert ours == auth
+
+
+def test_signing_refusals() -> None:
+    side = SIG["sets"]["rsa-method1"]["initiator"]
+    signer = signatures.load_signer(side["private_key_pem"])
+    ecdsa = signature_algorithm("ecdsa", HashAlgorithm.SHA2_256)
+    with pytest.raises(AuthDataError):
+        digital_signature_auth(signer, ecdsa, b"octets", rng)
+    with pytest.raises(AuthDataError):
+        signature_algorithm("rsa", HashAlgorithm.SHA1, pss=True)
+    for junk in (b"", b"\x05", b"\x0f" + bytes(15), b"\x02\x30\x00sig"):
+        with pytest.raises(AuthDataError):
+            parse_digital_signature(junk)
+        assert not verify_digital_signature_auth(
+            bytes.fromhex(side["public_key_der"]), b"octets", junk
+        )
+    # The RSA identifiers without NULL parameters are accepted on receipt (RFC 4055 §5).
+    no_null = bytes.fromhex("300b06092a864886f70d01010b")
+    assert parse_digital_signature(bytes((len(no_null),)) + no_null + b"s")[0].name == (
+        "sha256WithRSAEncryption"
+    )

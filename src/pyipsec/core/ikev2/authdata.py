@@ -16,21 +16,59 @@ Shared key message integrity code (method 2)::
     AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
 
 The same formula with the EAP MSK instead of the shared secret authenticates EAP (§2.16).
+
+Signatures over the signed octets:
+
+- method 1, RSA Digital Signature (§3.8): RSASSA-PKCS1-v1_5 with SHA-1, the hash every
+  implementation (strongSwan's AUTH_RSA included) uses for it;
+- method 14, Digital Signature (RFC 7427 §3): AUTH data = one octet with the length of the
+  DER AlgorithmIdentifier, the AlgorithmIdentifier, then the signature (for ECDSA the DER
+  Ecdsa-Sig-Value). The AlgorithmIdentifiers are the DER of RFC 7427 Appendix A, matched here
+  byte for byte (a table, not an ASN.1 parser); RSASSA-PSS carries explicit parameters with
+  MGF1 over the same hash and a salt as long as the hash (RFC 7427 A.4.3).
+
+Which hash method 14 may use is negotiated with SIGNATURE_HASH_ALGORITHMS notifies in
+IKE_SA_INIT (RFC 7427 §4): each side lists the hashes it can verify; a signer picks one the
+peer listed, else falls back to the method of the key type (RSA: method 1).
 """
 
 from __future__ import annotations
 
+import enum
 import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from pyipsec.crypto.base import PrfAlgorithm
+from pyipsec.crypto import signatures
+from pyipsec.crypto.base import PrfAlgorithm, Rng
+from pyipsec.crypto.signatures import RsaSigner
 
 __all__ = [
+    "DEFAULT_HASH_PREFERENCE",
     "KEY_PAD",
+    "SIGNATURE_ALGORITHMS",
+    "AuthDataError",
+    "HashAlgorithm",
+    "SignatureAlgorithm",
+    "choose_hash",
+    "decode_signature_hash_algorithms",
+    "digital_signature_auth",
+    "encode_signature_hash_algorithms",
     "initiator_signed_octets",
+    "parse_digital_signature",
     "psk_auth",
     "responder_signed_octets",
+    "rsa_signature_auth",
+    "signature_algorithm",
+    "verify_digital_signature_auth",
     "verify_psk_auth",
+    "verify_rsa_signature_auth",
 ]
+
+
+class AuthDataError(ValueError):
+    """Malformed authentication data from a peer, or a request this module cannot serve."""
+
 
 KEY_PAD = b"Key Pad for IKEv2"  # RFC 7296 §2.15, 17 ASCII characters, no NUL
 
@@ -63,3 +101,258 @@ def verify_psk_auth(
 ) -> bool:
     """Whether ``received`` AUTH data is the shared-key MIC of ``signed_octets`` (constant time)."""
     return hmac.compare_digest(psk_auth(prf, secret, signed_octets), received)
+
+
+# --- RFC 7296 §3.8 method 1 --------------------------------------------------------------------
+
+
+def rsa_signature_auth(signer: RsaSigner, signed_octets: bytes, rng: Rng) -> bytes:
+    """AUTH data for RSA Digital Signature (method 1): PKCS#1 v1.5 with SHA-1 (§3.8)."""
+    return signatures.sign_pkcs1_v15(signer, "sha1", signed_octets, rng)
+
+
+def verify_rsa_signature_auth(public_der: bytes, signed_octets: bytes, auth_data: bytes) -> bool:
+    """Whether method-1 ``auth_data`` is the SHA-1 PKCS#1 v1.5 signature of the octets."""
+    return signatures.verify_pkcs1_v15(public_der, "sha1", signed_octets, auth_data)
+
+
+# --- RFC 7427 ------------------------------------------------------------------------------------
+
+
+class HashAlgorithm(enum.IntEnum):
+    """IANA "IKEv2 Hash Algorithms" (RFC 7427 §7, RFC 8420 for Identity)."""
+
+    SHA1 = 1
+    SHA2_256 = 2
+    SHA2_384 = 3
+    SHA2_512 = 4
+    IDENTITY = 5
+
+
+_HASH_NAMES = {
+    HashAlgorithm.SHA1: "sha1",
+    HashAlgorithm.SHA2_256: "sha256",
+    HashAlgorithm.SHA2_384: "sha384",
+    HashAlgorithm.SHA2_512: "sha512",
+}
+
+# What a signer prefers among the hashes the peer announced (SHA-1 only when nothing else is
+# common: RFC 7427 §4 leaves it to local policy; strongSwan's default also skips it).
+DEFAULT_HASH_PREFERENCE: tuple[HashAlgorithm, ...] = (
+    HashAlgorithm.SHA2_256,
+    HashAlgorithm.SHA2_384,
+    HashAlgorithm.SHA2_512,
+)
+
+
+def encode_signature_hash_algorithms(hashes: Iterable[int]) -> bytes:
+    """SIGNATURE_HASH_ALGORITHMS notify data: 2-octet hash ids (RFC 7427 §4)."""
+    return b"".join(int(h).to_bytes(2, "big") for h in hashes)
+
+
+def decode_signature_hash_algorithms(data: bytes) -> tuple[int, ...]:
+    """The hash ids of a SIGNATURE_HASH_ALGORITHMS notify (RFC 7427 §4).
+
+    Known ids come back as ``HashAlgorithm``, unknown ones as plain ints (a peer may list
+    hashes we do not know). Data of odd length raises ``AuthDataError``.
+    """
+    if len(data) % 2:
+        raise AuthDataError("SIGNATURE_HASH_ALGORITHMS data of odd length")
+    out: list[int] = []
+    for i in range(0, len(data), 2):
+        value = int.from_bytes(data[i : i + 2], "big")
+        try:
+            out.append(HashAlgorithm(value))
+        except ValueError:
+            out.append(value)
+    return tuple(out)
+
+
+def choose_hash(
+    announced: Iterable[int], preference: Iterable[HashAlgorithm] = DEFAULT_HASH_PREFERENCE
+) -> HashAlgorithm | None:
+    """The first hash of ``preference`` the peer announced, None if none (use method 1)."""
+    peer = set(announced)
+    for h in preference:
+        if h in peer:
+            return h
+    return None
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    if len(content) >= 128:  # pragma: no cover - every identifier here is short
+        raise ValueError("long DER form not needed here")
+    return bytes((tag, len(content))) + content
+
+
+_NULL = b"\x05\x00"
+_OID_HASH = {  # id-sha1 (1.3.14.3.2.26), id-sha256/384/512 (2.16.840.1.101.3.4.2.1/2/3)
+    "sha1": bytes.fromhex("2b0e03021a"),
+    "sha256": bytes.fromhex("608648016503040201"),
+    "sha384": bytes.fromhex("608648016503040202"),
+    "sha512": bytes.fromhex("608648016503040203"),
+}
+_OID_RSA_PKCS1 = {  # sha{1,256,384,512}WithRSAEncryption, 1.2.840.113549.1.1.{5,11,12,13}
+    "sha1": bytes.fromhex("2a864886f70d010105"),
+    "sha256": bytes.fromhex("2a864886f70d01010b"),
+    "sha384": bytes.fromhex("2a864886f70d01010c"),
+    "sha512": bytes.fromhex("2a864886f70d01010d"),
+}
+_OID_ECDSA = {  # ecdsa-with-SHA1 1.2.840.10045.4.1, ecdsa-with-SHA256/384/512 1.2.840.10045.4.3.x
+    "sha1": bytes.fromhex("2a8648ce3d0401"),
+    "sha256": bytes.fromhex("2a8648ce3d040302"),
+    "sha384": bytes.fromhex("2a8648ce3d040303"),
+    "sha512": bytes.fromhex("2a8648ce3d040304"),
+}
+_OID_RSASSA_PSS = bytes.fromhex("2a864886f70d01010a")  # 1.2.840.113549.1.1.10
+_OID_MGF1 = bytes.fromhex("2a864886f70d010108")  # 1.2.840.113549.1.1.8
+_OID_ED25519 = bytes.fromhex("2b6570")  # 1.3.101.112 (RFC 8410)
+_HASH_SIZE = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+
+
+def _pss_identifier(hash_name: str) -> bytes:
+    # RFC 4055 §3.1 RSASSA-PSS-params: [0] hashAlgorithm, [1] maskGenAlgorithm MGF1(hash),
+    # [2] saltLength = hash length; trailerField left at its default.
+    hash_alg = _der(0x30, _der(0x06, _OID_HASH[hash_name]) + _NULL)
+    params = (
+        _der(0xA0, hash_alg)
+        + _der(0xA1, _der(0x30, _der(0x06, _OID_MGF1) + hash_alg))
+        + _der(0xA2, _der(0x02, bytes((_HASH_SIZE[hash_name],))))
+    )
+    return _der(0x30, _der(0x06, _OID_RSASSA_PSS) + _der(0x30, params))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureAlgorithm:
+    """One signature algorithm of RFC 7427 method 14 and its DER AlgorithmIdentifier."""
+
+    name: str  # e.g. "sha256WithRSAEncryption", "rsassa-pss-sha256", "ecdsa-with-sha384"
+    key_kind: str  # "rsa", "ecdsa", "ed25519" (signatures.public_key_kind)
+    hash: HashAlgorithm
+    pss: bool
+    identifier: bytes  # DER AlgorithmIdentifier
+
+
+def _table() -> tuple[SignatureAlgorithm, ...]:
+    algs: list[SignatureAlgorithm] = []
+    for h, name in _HASH_NAMES.items():
+        algs.append(
+            SignatureAlgorithm(
+                name=f"{name}WithRSAEncryption",
+                key_kind="rsa",
+                hash=h,
+                pss=False,
+                identifier=_der(0x30, _der(0x06, _OID_RSA_PKCS1[name]) + _NULL),
+            )
+        )
+        algs.append(
+            SignatureAlgorithm(
+                name=f"ecdsa-with-{name}",
+                key_kind="ecdsa",
+                hash=h,
+                pss=False,
+                identifier=_der(0x30, _der(0x06, _OID_ECDSA[name])),
+            )
+        )
+        if h is not HashAlgorithm.SHA1:
+            algs.append(
+                SignatureAlgorithm(
+                    name=f"rsassa-pss-{name}",
+                    key_kind="rsa",
+                    hash=h,
+                    pss=True,
+                    identifier=_pss_identifier(name),
+                )
+            )
+    algs.append(
+        SignatureAlgorithm(
+            name="ed25519",
+            key_kind="ed25519",
+            hash=HashAlgorithm.IDENTITY,
+            pss=False,
+            identifier=_der(0x30, _der(0x06, _OID_ED25519)),
+        )
+    )
+    return tuple(algs)
+
+
+SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = _table()
+_BY_IDENTIFIER = {a.identifier: a for a in SIGNATURE_ALGORITHMS}
+# RSA PKCS#1 v1.5 identifiers without the NULL parameters (RFC 4055 §5 lets verifiers accept
+# the absent form, and some implementations send it).
+_BY_IDENTIFIER.update(
+    {
+        _der(0x30, _der(0x06, _OID_RSA_PKCS1[_HASH_NAMES[a.hash]])): a
+        for a in SIGNATURE_ALGORITHMS
+        if a.key_kind == "rsa" and not a.pss
+    }
+)
+
+
+def signature_algorithm(
+    key_kind: str, hash: HashAlgorithm, *, pss: bool = False
+) -> SignatureAlgorithm:
+    """The method-14 algorithm for a key kind and hash (RSA: PKCS#1 v1.5 unless ``pss``)."""
+    for a in SIGNATURE_ALGORITHMS:
+        if a.key_kind == key_kind and a.hash is hash and a.pss == pss:
+            return a
+    raise AuthDataError(f"no {key_kind} signature with {hash.name}{' PSS' if pss else ''}")
+
+
+def digital_signature_auth(
+    signer: RsaSigner, algorithm: SignatureAlgorithm, signed_octets: bytes, rng: Rng
+) -> bytes:
+    """AUTH data for Digital Signature (method 14, RFC 7427 §3) with an RSA key."""
+    if algorithm.key_kind != "rsa":
+        raise AuthDataError(f"cannot sign {algorithm.name}: only RSA keys sign here")
+    hash_name = _HASH_NAMES[algorithm.hash]
+    if algorithm.pss:
+        sig = signatures.sign_pss(signer, hash_name, signed_octets, rng)
+    else:
+        sig = signatures.sign_pkcs1_v15(signer, hash_name, signed_octets, rng)
+    return bytes((len(algorithm.identifier),)) + algorithm.identifier + sig
+
+
+def parse_digital_signature(auth_data: bytes) -> tuple[SignatureAlgorithm, bytes]:
+    """(algorithm, signature) of method-14 AUTH data; ``AuthDataError`` if malformed/unknown."""
+    if not auth_data:
+        raise AuthDataError("empty Digital Signature AUTH data")
+    n = auth_data[0]
+    if len(auth_data) < 1 + n:
+        raise AuthDataError("AlgorithmIdentifier longer than the AUTH data")
+    algorithm = _BY_IDENTIFIER.get(auth_data[1 : 1 + n])
+    if algorithm is None:
+        raise AuthDataError("unsupported signature AlgorithmIdentifier")
+    return algorithm, auth_data[1 + n :]
+
+
+def verify_digital_signature_auth(
+    public_der: bytes,
+    signed_octets: bytes,
+    auth_data: bytes,
+    *,
+    allowed_hashes: Iterable[int] | None = None,
+) -> bool:
+    """Whether method-14 ``auth_data`` is a valid signature of the octets by that key.
+
+    False for malformed data, an unknown AlgorithmIdentifier, an algorithm not fitting the
+    key, or (with ``allowed_hashes``, what we announced) a hash outside that list.
+    """
+    try:
+        algorithm, sig = parse_digital_signature(auth_data)
+    except AuthDataError:
+        return False
+    if allowed_hashes is not None and algorithm.hash not in set(allowed_hashes):
+        return False
+    if signatures.public_key_kind(public_der) != algorithm.key_kind:
+        return False
+    if algorithm.key_kind == "ed25519":
+        return signatures.verify_ed25519(public_der, signed_octets, sig)
+    hash_name = _HASH_NAMES[algorithm.hash]
+    if algorithm.key_kind == "ecdsa":
+        return signatures.verify_ecdsa(public_der, hash_name, signed_octets, sig)
+    if algorithm.pss:
+        return signatures.verify_pss(
+            public_der, hash_name, signed_octets, sig, _HASH_SIZE[hash_name]
+        )
+    return signatures.verify_pkcs1_v15(public_der, hash_name, signed_octets, sig)
