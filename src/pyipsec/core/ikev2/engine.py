@@ -8,30 +8,86 @@ Sans-IO, the same shell API as ``core/ikev1/engine.Ikev1Engine``: the I/O shell 
 ``pop_events()``. Time only comes in as ``now``; randomness only from the injected ``rng``.
 It serves only peers whose exchange mode is ``ike2``; the others are the IKEv1 engine's.
 
-This is the skeleton the daemon's façade is wired to: every datagram is a counted drop.
+State: one ``IkeSa`` (``ike_sa.py``) per IKE SA, indexed by *our* SPI (SPIi where we
+initiated, SPIr where we responded: both are ours to make unique), each with a
+``TaskManager`` (``task_manager.py``: message IDs, window 1, retransmission, response cache)
+and its ``ChildSa``s. A responder's IKE SA lives in the half-open table (core/admission.py)
+from its IKE_SA_INIT response until the initiator's IKE_AUTH proves it receives our replies.
+
+Exchanges are *tasks*: an object with ``exchange``, ``build(eng, sa, now)`` (the request's
+payloads) and ``on_response(eng, sa, msg, now)``. ``queue`` puts one on an IKE SA; it is sent
+when the SA's window is free (one request outstanding at a time). IKE_SA_INIT and IKE_AUTH
+(``sa_init.py``, ``ike_auth.py``), INFORMATIONAL (``informational.py``) and the rekey
+helper's CREATE_CHILD_SA tasks all go through the same path. The peer's requests are
+dispatched by exchange type to a handler that returns the response's payloads; the engine
+seals, sends and caches the response (``respond``).
+
+Dispatch of a datagram: IKEv2 header -> IKE_SA_INIT request (``sa_init.receive_request``:
+admission, retransmission of a half-open exchange answered from its cache) or response (our
+initiating SA by SPIi) -> otherwise our SA by our SPI -> the task manager judges the message
+ID before anything is decrypted (new request, retransmitted request, response to our
+outstanding request, or drop) -> decrypt and verify (``wire/ikev2/message``) -> handler.
+Everything a peer sends that we cannot use ends as a counted drop (``stats()``) with a
+``DatagramDropped`` event, an error notify where RFC 7296 asks for one, or a failure event
+whose reason says in plain words what did not match; never as an exception.
+
+Children (``children.py``) are installed through the backend in both directions, bound to
+their policy's selectors (SaSelector), with soft/hard lifetimes from the proposal.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
 
-from pyipsec.core.admission import AdmissionLimits
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
 from pyipsec.core.credentials import Credentials
 from pyipsec.core.events import (
     Datagram,
     DatagramDropped,
     Endpoint,
     Event,
+    HalfOpenDiscarded,
+    IkeSaDeleted,
+    NegotiationFailed,
+    PeerUnreachable,
     RemotePeer,
 )
 from pyipsec.core.profiles import ExchangeMode, PeerProfile, ProposalProfile, TemplatePolicy
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
-from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.policy import Action, IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import ExchangeType
+from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
+from pyipsec.wire.ikev2.header import Header, peek, pull_header
 
-__all__ = ["Ikev2Engine"]
+from . import children, informational, sa_init
+from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
+from .task_manager import PeerDead, RequestVerdict
+
+__all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
+
+HALF_OPEN_MIN = 30.0  # seconds a responder's half-open IKE SA waits for IKE_AUTH, at least
+HALF_OPEN_TIMEOUT = 60.0  # an initiator's IKE SA that is not established by then is given up
+NATT_PORT = 4500
+
+
+class Task(Protocol):
+    """One exchange we initiate on an IKE SA (module docstring)."""
+
+    exchange: ExchangeType
+
+    def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]: ...
+
+    def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None: ...
+
+
+# A request handler: the peer's request -> the payloads of our response.
+Handler = Any
 
 
 class Ikev2Engine:
@@ -51,15 +107,31 @@ class Ikev2Engine:
         self.rng = rng
         self.local_addresses = tuple(local_addresses)
         self.credentials = credentials or Credentials()
+        # ``now`` + this = POSIX time, for certificate validity (as in IKEv1).
         self.wall_clock_offset = wall_clock_offset
-        self.admission = admission
         self.peers: tuple[PeerProfile, ...] = ()
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
         self.templates: tuple[TemplatePolicy, ...] = ()
+        self.ike: dict[bytes, IkeSa] = {}  # by our SPI
+        # Responder IKE SAs whose initiator has not yet sent IKE_AUTH: by (source, SPIi).
+        # An IKEv2 initiator resends IKE_AUTH 2, 6, 14 and 30 s after its first try: the entry
+        # waits at least HALF_OPEN_MIN (strongSwan's half_open_timeout) so that a lost request
+        # or two do not cost the exchange.
+        limits = admission or AdmissionLimits()
+        limits = replace(limits, timeout=max(limits.timeout, HALF_OPEN_MIN))
+        self.half_open: HalfOpenTable[tuple[IPAddress, bytes], IkeSa] = HalfOpenTable(limits)
+        self.key_pairs = KeyPairBudget(admission)
+        self.proven: set[IPAddress] = set()  # peers an IKE SA completed with (Standing.PROVEN)
+        self.children = children.ChildIndex()
+        # CREATE_CHILD_SA (the rekey helper) and other exchanges register request handlers here.
+        self.handlers: dict[int, Handler] = {
+            int(ExchangeType.INFORMATIONAL): informational.handle_request,
+        }
         self._out: list[Datagram] = []
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
+        self._next_policy_id = 0x6000_0000  # dynamic (generated) policy ids
         self._now = 0.0
         self.strict = False  # tests: let engine bugs raise instead of counting them
 
@@ -75,7 +147,8 @@ class Ikev2Engine:
         now: float,
         credentials: Credentials | None = None,
     ) -> None:
-        """Take a new configuration; only the ``exchange-mode=ike2`` peers are ours."""
+        """Take a new configuration; only the ``exchange-mode=ike2`` peers are ours. IKE SAs
+        whose peer went away or changed are deleted with their children (Delete sent)."""
         self._now = max(self._now, now)
         self.peers = tuple(p for p in peers if p.exchange_mode is ExchangeMode.IKE2)
         self.proposals = {p.name: p for p in proposals}
@@ -83,12 +156,30 @@ class Ikev2Engine:
         self.templates = tuple(templates)
         if credentials is not None:
             self.credentials = credentials
+        current = {p.id: p for p in self.peers}
+        for sa in list(self.ike.values()):
+            if current.get(sa.peer.id) != sa.peer:
+                self.delete_ike(sa, now, reason="peer removed or changed")
+        for key, sa in list(self._half_open_items()):
+            if current.get(sa.peer.id) != sa.peer:
+                self.half_open.remove(key)
 
     def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
         """Process one received IKEv2 datagram (without the non-ESP marker). Never raises."""
-        self._stats["received"] += 1
+        self._stats["received"] += 1  # drops + the ones acted on add up to it
         self._now = max(self._now, now)
-        self.drop(src, "unsupported-exchange: IKEv2 not yet implemented")
+        try:
+            self._receive(bytes(data), src, dst, now)
+        except Dropped as d:
+            self.drop(src, d.reason)
+        except IntegrityCheckFailed:
+            self.drop(src, "integrity: the message did not verify with the IKE SA's keys")
+        except MalformedMessage as e:
+            self.drop(src, f"malformed: {e.notify.name} {e.detail}")
+        except Exception as e:  # a safety net: an engine bug must not take the daemon down
+            if self.strict:
+                raise
+            self.drop(src, f"internal-error: {type(e).__name__}")
 
     def datagrams_to_send(self) -> list[Datagram]:
         out, self._out = self._out, []
@@ -102,31 +193,83 @@ class Ikev2Engine:
         return dict(self._stats)
 
     def acquire(self, policy: Policy, now: float) -> None:
-        """Traffic hit ``policy`` (action encrypt) without an SA."""
+        """Traffic hit ``policy`` (action encrypt) without an SA: negotiate a child SA, on an
+        established IKE SA with the peer if there is one, else with a new IKE SA."""
         self._now = max(self._now, now)
+        self._guarded(lambda: self._acquire(policy, now), src=(policy.dst.network_address, 0))
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
+        """Soft expiry: negotiate a replacement (the rekey helper's CREATE_CHILD_SA when it is
+        there, else a new child the same way as an acquire); hard: delete both directions
+        and tell the peer (INFORMATIONAL Delete)."""
         self._now = max(self._now, now)
+        self._guarded(lambda: children.sa_expired(self, event, now), src=(event.dst, 0))
 
     def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int:
-        return 0
+        """The data plane saw the peer's ESP-in-UDP move to ``new_port`` (its NAT rebound):
+        the IKE SAs with that peer on ``old_port`` follow (RFC 7296 §2.23)."""
+        moved = 0
+        for sa in self.ike.values():
+            if sa.nat and sa.remote == (peer, old_port):
+                sa.remote = (peer, new_port)
+                moved += 1
+        return moved
 
     def unknown_spi(
         self, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
     ) -> None:
+        """ESP/AH for an SPI we do not have. IKEv2 has no unauthenticated INVALID_SPI to
+        send outside an IKE SA (RFC 7296 §2.21.4 allows one in an INFORMATIONAL of an
+        existing IKE SA only); counted."""
         self._now = max(self._now, now)
+        self.count("unknown-spi")
 
     def kill_connections(self, now: float) -> None:
+        """`/ip ipsec remote-peers kill-connections`: delete every IKE SA and its children."""
         self._now = max(self._now, now)
+        for sa in list(self.ike.values()):
+            self._guarded(
+                lambda sa=sa: self.delete_ike(sa, now, reason="killed"),
+                src=sa.remote,
+            )
+        for key, _ in list(self._half_open_items()):
+            self.half_open.remove(key)
 
     def remote_peers(self, now: float | None = None) -> list[RemotePeer]:
-        return []
+        """Rows of `/ip ipsec remote-peers`."""
+        now = self._now if now is None else now
+        rows: list[RemotePeer] = []
+        for sa in [*self.ike.values(), *self.half_open.values()]:
+            if sa.dead:
+                continue
+            rows.append(
+                RemotePeer(
+                    local_address=sa.local[0],
+                    remote_address=sa.remote[0],
+                    state=sa.state.value,
+                    side=sa.side,
+                    established=None if sa.established_at is None else now - sa.established_at,
+                    nat=sa.nat,
+                )
+            )
+        return rows
 
     def next_timer(self) -> float | None:
-        return None
+        times = [t for sa in self.ike.values() if (t := self._deadline_of(sa)) is not None]
+        half_open = self.half_open.next_deadline()
+        if half_open is not None:
+            times.append(half_open)
+        return min(times, default=None)
 
     def handle_timer(self, now: float) -> None:
+        """Retransmit what is due, give up dead peers and stale exchanges."""
         self._now = max(self._now, now)
+        for gone in self.half_open.expire(now):
+            self.emit(HalfOpenDiscarded(remote=gone.value.remote, reason=gone.reason))
+        for sa in list(self.ike.values()):
+            deadline = self._deadline_of(sa)
+            if deadline is not None and now >= deadline:
+                self._guarded(lambda sa=sa: self._sa_timers(sa, now), src=sa.remote)
 
     # --- shared services --------------------------------------------------------------------
 
@@ -142,3 +285,320 @@ class Ikev2Engine:
 
     def send(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
         self._out.append(Datagram(data=data, src=src, dst=dst))
+
+    def new_policy_id(self) -> int:
+        self._next_policy_id += 1
+        return self._next_policy_id
+
+    def new_spi(self) -> bytes:
+        """A fresh IKE SPI of ours: nonzero, not in use."""
+        while True:
+            spi = self.rng(8)
+            if any(spi) and spi not in self.ike:
+                return spi
+
+    def sk_out(self, sa: IkeSa) -> wm.SkKeys:
+        """Our sending direction's SK_e/SK_a (the original initiator sends with the i keys)."""
+        k, c = sa.keys, sa.choice
+        enc, auth = (k.sk_ei, k.sk_ai) if sa.initiator else (k.sk_er, k.sk_ar)
+        return wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
+
+    def sk_in(self, sa: IkeSa) -> wm.SkKeys:
+        k, c = sa.keys, sa.choice
+        enc, auth = (k.sk_er, k.sk_ar) if sa.initiator else (k.sk_ei, k.sk_ai)
+        return wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
+
+    def seal(self, sa: IkeSa, msg: wm.Message) -> tuple[bytes, ...]:
+        """The datagram(s) of ``msg`` on ``sa`` (plain for IKE_SA_INIT, else SK-protected;
+        RFC 7383 fragments are the frag helper's)."""
+        if msg.exchange == ExchangeType.IKE_SA_INIT:
+            return (wm.encode(msg),)
+        return (wm.encode_protected(msg, self.sk_out(sa), self.rng),)
+
+    def queue(self, sa: IkeSa, task: Task, now: float) -> None:
+        """Run ``task`` on ``sa`` as soon as its window is free."""
+        sa.tasks.queue.append(task)
+        self.kick(sa, now)
+
+    def kick(self, sa: IkeSa, now: float) -> None:
+        """Send the next queued request if nothing is outstanding (window size 1, §2.3)."""
+        while sa.tasks.idle and sa.tasks.queue and not sa.dead:
+            if sa.state not in (IkeState.ESTABLISHED, IkeState.DELETING) and sa.tasks.my_mid > 1:
+                return
+            task = sa.tasks.queue.popleft()
+            self.send_request(sa, task, now)
+
+    def send_request(self, sa: IkeSa, task: Task, now: float) -> None:
+        """Build ``task``'s request with our next message ID, send it and wait for the answer."""
+        payloads = task.build(self, sa, now)
+        if sa.dead:
+            return
+        msg = wm.Message(
+            spi_i=sa.spi_i,
+            spi_r=sa.spi_r,
+            exchange=task.exchange,
+            initiator=sa.initiator,
+            response=False,
+            message_id=sa.tasks.next_request_id(),
+            payloads=tuple(payloads),
+        )
+        packets = self.seal(sa, msg)
+        if task.exchange == ExchangeType.IKE_SA_INIT:
+            sa.init_request = packets[0]
+        sa.tasks.sent(task, packets, now)
+        for p in packets:
+            self.send(sa.local, sa.remote, p)
+
+    def respond(
+        self, sa: IkeSa, header: Header, request: bytes, payloads: Sequence[Any]
+    ) -> tuple[bytes, ...]:
+        """Send our response to the peer's request ``header``/``request`` and cache it."""
+        msg = wm.Message(
+            spi_i=sa.spi_i,
+            spi_r=sa.spi_r,
+            exchange=ExchangeType(header.exchange),
+            initiator=sa.initiator,
+            response=True,
+            message_id=header.message_id,
+            payloads=tuple(payloads),
+        )
+        packets = self.seal(sa, msg)
+        sa.tasks.responded(header.message_id, request, packets)
+        for p in packets:
+            self.send(sa.local, sa.remote, p)
+        return packets
+
+    # --- receive ----------------------------------------------------------------------------
+
+    def _receive(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
+        header = peek(data)
+        if header.major_version != 2:
+            raise Dropped(f"not-ikev2: major version {header.major_version}")
+        header = pull_header(data)
+        if header.exchange == ExchangeType.IKE_SA_INIT:
+            if header.response:
+                sa_init.receive_response(self, header, data, src, dst, now)
+            else:
+                sa_init.receive_request(self, header, data, src, dst, now)
+            return
+        sa = self._sa_for(header, src)
+        if sa is None:
+            raise Dropped("unknown-spi: no IKE SA with these SPIs")
+        if header.response:
+            self._receive_response(sa, header, data, src, dst, now)
+        else:
+            self._receive_request(sa, header, data, src, dst, now)
+
+    def _sa_for(self, header: Header, src: Endpoint) -> IkeSa | None:
+        """Our IKE SA for a non-IKE_SA_INIT message: by our SPI (SPIr when the original
+        initiator sent it), the other SPI checked too."""
+        ours = header.spi_r if header.initiator else header.spi_i
+        sa = self.ike.get(ours)
+        if sa is None and header.initiator:
+            sa = self.half_open.get((src[0], header.spi_i))
+        if sa is None or sa.dead or (sa.spi_i, sa.spi_r) != (header.spi_i, header.spi_r):
+            return None
+        if sa.initiator == header.initiator:  # the I flag says who sent it (§3.1)
+            return None
+        return sa
+
+    def _receive_request(
+        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+    ) -> None:
+        verdict = sa.tasks.classify_request(header.message_id, data)
+        if verdict is RequestVerdict.RETRANSMITTED:
+            self.count("retransmission-answered")
+            for p in sa.tasks.cached_response():
+                self.send(sa.local, sa.remote, p)
+            return
+        if verdict is not RequestVerdict.NEW:
+            raise Dropped(f"{verdict.value}: request message ID {header.message_id}")
+        if sa.keys is None:
+            raise Dropped("no-keys: request before IKE_SA_INIT completed")
+        msg = wm.decode_protected(data, self.sk_in(sa))
+        self._follow_peer(sa, src, dst)
+        sa.last_heard = now
+        if header.exchange == ExchangeType.IKE_AUTH:
+            from . import ike_auth
+
+            ike_auth.receive_request(self, sa, header, data, msg, now)
+            return
+        if not sa.established:
+            raise Dropped(f"not-established: {ExchangeType(header.exchange).name} request")
+        handler = self.handlers.get(header.exchange)
+        if handler is None:
+            raise Dropped(f"unsupported-exchange: {header.exchange}")
+        payloads = handler(self, sa, msg, now)
+        if payloads is None:  # the handler answered (or chose not to) itself
+            return
+        self.respond(sa, header, data, payloads)
+        informational.after_response(self, sa, now)
+
+    def _receive_response(
+        self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+    ) -> None:
+        if not sa.tasks.is_response_to_outstanding(header.message_id):
+            raise Dropped(f"unexpected-response: message ID {header.message_id}")
+        if sa.keys is None:
+            raise Dropped("no-keys: response before IKE_SA_INIT completed")
+        msg = wm.decode_protected(data, self.sk_in(sa))
+        self._follow_peer(sa, src, dst)
+        sa.last_heard = now
+        task = sa.tasks.response_received(header.message_id)
+        if task is None:
+            return
+        task.on_response(self, sa, msg, now)
+        if not sa.dead:
+            self.kick(sa, now)
+
+    def _follow_peer(self, sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
+        """RFC 7296 §2.23: behind a NAT, send to where the last authenticated message came
+        from (the peer's NAT may have a new port), on the port it came to."""
+        if sa.nat and (sa.local, sa.remote) != (dst, src) and dst[1] == NATT_PORT:
+            sa.local, sa.remote = dst, src
+
+    # --- life of IKE SAs --------------------------------------------------------------------
+
+    def start_ike(
+        self, peer: PeerProfile, local: IPAddress, remote: IPAddress, now: float, policy: Policy
+    ) -> IkeSa | None:
+        """Initiate an IKE SA with ``peer`` whose IKE_AUTH carries a child for ``policy``."""
+        return sa_init.start(self, peer, local, remote, now, policy)
+
+    def established(self, sa: IkeSa, now: float) -> None:
+        """``sa`` completed IKE_AUTH: index it, note the peer as proven."""
+        sa.state = IkeState.ESTABLISHED
+        sa.established_at = now
+        self.proven.add(sa.remote[0])
+
+    def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
+        """Delete ``sa`` and its children (``informational.py`` sends the Delete)."""
+        informational.delete_ike(self, sa, now, reason=reason, notify=notify)
+
+    def forget(self, sa: IkeSa, reason: str | None = None) -> None:
+        """End ``sa`` silently: out of the tables (its children stay to the caller)."""
+        if sa.dead:
+            return
+        sa.dead = True
+        sa.state = IkeState.DEAD
+        for pending in (sa.first_child, *sa.pending.values()):
+            children.abandon(self, pending, sa)  # reserved inbound SPIs go back
+        ours = sa.spi_i if sa.initiator else sa.spi_r
+        if self.ike.get(ours) is sa:
+            del self.ike[ours]
+        self.half_open.remove((sa.remote[0], sa.spi_i))
+        if reason is not None and sa.established_at is not None:
+            self.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
+
+    def delete_child(self, child: ChildSa, now: float, *, reason: str, notify: bool) -> None:
+        children.delete(self, child, now, reason=reason, notify=notify)
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def _deadline_of(self, sa: IkeSa) -> float | None:
+        if sa.dead:
+            return None
+        times = [t for t in (sa.tasks.next_deadline(),) if t is not None]
+        if not sa.established and sa.state is not IkeState.DELETING:
+            times.append(sa.created + HALF_OPEN_TIMEOUT)
+        return min(times, default=None)
+
+    def _sa_timers(self, sa: IkeSa, now: float) -> None:
+        try:
+            packets = sa.tasks.due(now)
+        except PeerDead as e:
+            self._peer_dead(sa, now, str(e))
+            return
+        if packets:
+            self.count("retransmitted")
+            for p in packets:
+                self.send(sa.local, sa.remote, p)
+        setting_up = not sa.established and sa.state is not IkeState.DELETING
+        if setting_up and now >= sa.created + HALF_OPEN_TIMEOUT:
+            self.emit(NegotiationFailed(remote=sa.remote, reason="IKE SA setup timed out"))
+            self.forget(sa)
+
+    def _peer_dead(self, sa: IkeSa, now: float, detail: str) -> None:
+        if sa.state is IkeState.DELETING:  # our Delete went unanswered: it is gone anyway
+            self.forget(sa)
+            return
+        if not sa.established:
+            reason = f"IKE SA setup: {detail}"
+            if sa.rejected:
+                reason += f" (last answer: {sa.rejected})"
+            self.emit(NegotiationFailed(remote=sa.remote, reason=reason))
+        self.emit(PeerUnreachable(remote=sa.remote, reason=f"IKEv2 retransmissions: {detail}"))
+        self.delete_ike(sa, now, reason="peer unreachable", notify=False)
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _acquire(self, policy: Policy, now: float) -> None:
+        if policy.action is not Action.ENCRYPT:
+            return
+        ends = self.endpoints_for(policy)
+        if ends is None:
+            return
+        peer, local, remote = ends
+        if children.negotiating(self, policy, remote) or children.installed(self, policy):
+            return
+        sa = self.ike_for(peer, remote)
+        if sa is not None and sa.established:
+            children.start(self, sa, policy, now)
+            return
+        if sa is not None:  # still negotiating: its first child or a later one will serve
+            first = sa.first_child
+            if first is not None and first.policy is not None and first.policy.id != policy.id:
+                sa.waiting.append(policy)
+            return
+        self.start_ike(peer, local, remote, now, policy)
+
+    def endpoints_for(self, policy: Policy) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
+        """The ike2 peer, local and remote address for ``policy``'s SAs (tunnel: sa-src/
+        sa-dst; transport: the policy's own addresses)."""
+        remote = policy.sa_dst if policy.tunnel else policy.dst.network_address
+        if remote is None:
+            return None
+        found = [p for p in self.peers if p.matches(remote)]
+        if not found:
+            return None
+        peer = max(found, key=lambda p: p.address.prefixlen)
+        local = policy.sa_src if policy.tunnel else policy.src.network_address
+        if local is None or local.is_unspecified:
+            local = peer.local_address or next(
+                (a for a in self.local_addresses if a.version == remote.version), None
+            )
+        if local is None:
+            self.emit(NegotiationFailed(remote=(remote, peer.port), reason="no local address"))
+            return None
+        return peer, local, remote
+
+    def ike_for(self, peer: PeerProfile, remote: IPAddress) -> IkeSa | None:
+        """Our newest established IKE SA with ``peer`` at ``remote``, else one in setup."""
+        found = [
+            s
+            for s in self.ike.values()
+            if not s.dead
+            and s.peer.id == peer.id
+            and s.remote[0] == remote
+            and s.replaced_by is None
+            and s.state is not IkeState.DELETING
+        ]
+        est = [s for s in found if s.established]
+        if est:
+            return max(est, key=lambda s: s.established_at or 0.0)
+        return found[0] if found else None
+
+    def peer_for(self, address: IPAddress) -> PeerProfile | None:
+        found = [p for p in self.peers if p.matches(address)]
+        return max(found, key=lambda p: p.address.prefixlen, default=None)
+
+    def _half_open_items(self) -> list[tuple[tuple[IPAddress, bytes], IkeSa]]:
+        return [((sa.remote[0], sa.spi_i), sa) for sa in self.half_open.values()]
+
+    def _guarded(self, fn: Any, *, src: Endpoint) -> None:
+        try:
+            fn()
+        except Exception as e:  # the safety net, as for datagrams
+            if self.strict:
+                raise
+            self.drop(src, f"internal-error: {type(e).__name__}")

@@ -128,6 +128,7 @@ class IkeSa:
     rejected: str | None = None  # the last error the peer answered with (for the log)
     replaced_by: bytes | None = None  # IKE SA rekey: the SPIi of the successor
     last_heard: float = 0.0  # the last authenticated message from the peer (liveness)
+    peer_deleted: bool = False  # the peer deleted it: forgotten once our answer is out
     dead: bool = False
 
     @property

@@ -1,0 +1,451 @@
+"""Child SAs of the IKEv2 engine: offer, accept, install, delete, expire (RFC 7296 §1.3, §2.9,
+§2.17; RFC 4301 §4.4.2 for the SA's selectors).
+
+The first child rides IKE_AUTH (``ike_auth.py``); later ones CREATE_CHILD_SA (the rekey
+helper's tasks call ``offer``/``accept``/``complete`` with their own nonces and KE). Each child
+is one ESP or AH SA pair, installed through the backend in both directions with the keys of
+§2.17 (the i keys protect what the exchange's initiator sends), bound to its policy's selectors
+(``SaSelector``; a narrowed TS pair makes the policy), with the proposal's lifetime as hard
+limit and a soft limit 85-95 % of it drawn from the rng (the exchange's initiator lower, so it
+rekeys first; a draw so that children made together do not all rekey at once).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyipsec.core.events import ChildSaDeleted, ChildSaInstalled, NegotiationFailed
+from pyipsec.crypto import registry
+from pyipsec.dataplane.policy import Direction, IPAddress, Level, Mode, Policy
+from pyipsec.dataplane.sad import (
+    DEFAULT_REPLAY_WINDOW,
+    Lifetime,
+    SaHardExpired,
+    SaParams,
+    SaProtocol,
+    SaSelector,
+    SaSoftExpired,
+)
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import NotifyType
+from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
+
+from . import child_proposals, keymat
+from . import ts_interim as traffic_selectors
+from .errors import ProtocolError
+from .ike_sa import ChildSa, IkeSa, PendingChild
+from .sa_init import error_notify, first, notifies, notify_name
+
+if TYPE_CHECKING:
+    from .engine import Ikev2Engine
+
+__all__ = [
+    "ChildIndex",
+    "accept",
+    "complete",
+    "delete",
+    "install",
+    "offer",
+    "sa_expired",
+    "start",
+]
+
+SOFT_RANGE = {True: (0.85, 0.90), False: (0.90, 0.95)}  # by "we initiated the exchange"
+
+
+class ChildIndex:
+    """The live children by (protocol, SPI, destination) of each of their two SAs."""
+
+    def __init__(self) -> None:
+        self._by_spi: dict[tuple[SaProtocol, int, IPAddress], ChildSa] = {}
+        self._all: list[ChildSa] = []
+
+    def __iter__(self) -> Any:
+        return iter(list(self._all))
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def add(self, child: ChildSa) -> None:
+        self._all.append(child)
+        self._by_spi[(child.protocol, child.spi_in, child.local)] = child
+        self._by_spi[(child.protocol, child.spi_out, child.remote)] = child
+
+    def remove(self, child: ChildSa) -> None:
+        if child in self._all:
+            self._all.remove(child)
+        for key in ((child.protocol, child.spi_in, child.local),
+                    (child.protocol, child.spi_out, child.remote)):  # fmt: skip
+            if self._by_spi.get(key) is child:
+                del self._by_spi[key]
+
+    def by_spi(self, protocol: SaProtocol, spi: int, dst: IPAddress) -> ChildSa | None:
+        return self._by_spi.get((protocol, spi, dst))
+
+    def of_policy(self, policy_id: int) -> list[ChildSa]:
+        return [c for c in self._all if c.policy.id == policy_id and not c.deleted]
+
+
+def _protocol(policy: Policy) -> SaProtocol:
+    return SaProtocol.AH if policy.ah and not policy.esp else SaProtocol.ESP
+
+
+def _fail(eng: Ikev2Engine, sa: IkeSa, reason: str) -> None:
+    eng.emit(NegotiationFailed(remote=sa.remote, reason=reason))
+
+
+# --- initiator ------------------------------------------------------------------------------
+
+
+def offer(eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, now: float) -> list[Any]:
+    """SA, TSi, TSr [, N(USE_TRANSPORT_MODE)] for ``pending``'s policy (an inbound SPI is
+    reserved). Nothing (and a NegotiationFailed) when our configuration cannot offer it."""
+    policy = pending.policy
+    assert policy is not None  # an initiator's pending child always has its policy
+    profile = eng.proposals.get(policy.proposal)
+    if profile is None:
+        _fail(eng, sa, f"policy {policy.id}: proposal {policy.proposal!r} does not exist")
+        return []
+    pending.protocol = _protocol(policy)
+    pending.spi_in = eng.backend.allocate_spi(pending.protocol, sa.remote[0], sa.local[0])
+    try:
+        sa_payload = child_proposals.child_offer(
+            profile, policy, pending.spi_in, pfs=pending.ke is not None
+        )
+    except ProtocolError as e:
+        eng.backend.delete_sa(pending.spi_in, pending.protocol, sa.local[0])
+        _fail(eng, sa, f"policy {policy.id}: {e.detail or e}")
+        return []
+    tsi, tsr = traffic_selectors.offer(policy, sa.local[0], sa.remote[0])
+    pending.proposals = (sa_payload,)
+    pending.ts_i, pending.ts_r = (tsi,), (tsr,)
+    out: list[Any] = [sa_payload, tsi, tsr]
+    if policy.mode is Mode.TRANSPORT:
+        out.append(NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE))
+    return out
+
+
+def complete(
+    eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, msg: wm.Message, now: float
+) -> ChildSa | None:
+    """The responder's answer to our child: install it, or report what it refused."""
+    policy = pending.policy
+    assert policy is not None
+    if not pending.proposals:  # we could not offer it (reported by ``offer``)
+        return None
+    error = error_notify(msg)
+    sa_payload = first(msg, SaPayload)
+    if error is not None or sa_payload is None:
+        abandon(eng, pending, sa)
+        what = notify_name(error.type) if error is not None else "no SA payload"
+        kind = error.type if error is not None else 0
+        if kind == NotifyType.NO_PROPOSAL_CHOSEN:
+            why = "the peer accepted none of our child SA proposals"
+        elif kind == NotifyType.TS_UNACCEPTABLE:
+            ts = traffic_selectors.describe(pending.ts_i, pending.ts_r)
+            why = f"the peer has no policy for our traffic selectors {ts}"
+        else:
+            why = "the peer refused the child SA"
+        _fail(eng, sa, f"policy {policy.id}: {why} ({what})")
+        return None
+    tsi = next((p for p in msg.payloads if isinstance(p, TsPayload) and p.initiator), None)
+    tsr = next((p for p in msg.payloads if isinstance(p, TsPayload) and not p.initiator), None)
+    try:
+        choice = child_proposals.accept_child_reply(
+            pending.proposals[0], sa_payload, ke_group=pending.ke.group if pending.ke else None
+        )
+        if tsi is None or tsr is None:
+            raise ProtocolError("the reply has no TSi/TSr")
+        narrowed = traffic_selectors.accept_reply(policy, pending.ts_i, pending.ts_r, tsi, tsr)
+    except ProtocolError as e:
+        abandon(eng, pending, sa)
+        _fail(eng, sa, f"policy {policy.id}: child SA reply: {e.detail or e}")
+        return None
+    transport = bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
+    if transport != (policy.mode is Mode.TRANSPORT):
+        abandon(eng, pending, sa)
+        _fail(
+            eng, sa, f"policy {policy.id}: the peer answered in the other mode (tunnel/transport)"
+        )
+        return None
+    shared = _pfs_secret(pending, msg)
+    return install(eng, sa, narrowed, choice, pending, now, we_initiated=True, shared_secret=shared)
+
+
+def _pfs_secret(pending: PendingChild, msg: wm.Message) -> bytes | None:
+    from pyipsec.wire.ikev2.payloads import KePayload
+
+    if pending.ke is None:
+        return None
+    ke = first(msg, KePayload)
+    if ke is None:
+        raise ProtocolError("the reply has no KE payload for our PFS group")
+    return pending.ke.shared_secret(ke.data)
+
+
+def abandon(eng: Ikev2Engine, pending: PendingChild | None, sa: IkeSa | None = None) -> None:
+    """Release the SPI a pending child reserved."""
+    if pending is None or not pending.spi_in or sa is None:
+        return
+    eng.backend.delete_sa(pending.spi_in, pending.protocol, sa.local[0])
+    pending.spi_in = 0
+
+
+def start(
+    eng: Ikev2Engine, sa: IkeSa, policy: Policy, now: float, rekey_of: ChildSa | None = None
+) -> None:
+    """A further child for ``policy`` with the peer of ``sa``: CREATE_CHILD_SA when the rekey
+    helper has installed it (``eng.create_child``), else a new IKE SA carrying it."""
+    create = getattr(eng, "create_child", None)
+    if create is not None:
+        create(sa, policy, now, rekey_of)
+        return
+    eng.start_ike(sa.peer, sa.local[0], sa.remote[0], now, policy)
+
+
+def negotiating(eng: Ikev2Engine, policy: Policy, remote: IPAddress) -> bool:
+    for sa in eng.ike.values():
+        if sa.dead or sa.remote[0] != remote:
+            continue
+        pend = [sa.first_child, *sa.pending.values()]
+        if any(p is not None and p.policy is not None and p.policy.id == policy.id for p in pend):
+            return True
+        if any(p.id == policy.id for p in sa.waiting):
+            return True
+    return False
+
+
+def installed(eng: Ikev2Engine, policy: Policy) -> bool:
+    """Whether a live child of ``policy`` still has its outbound SA in the data plane."""
+    return any(
+        eng.backend.sa_usage(c.spi_out, c.protocol, c.remote) is not None
+        for c in eng.children.of_policy(policy.id)
+    )
+
+
+# --- responder ------------------------------------------------------------------------------
+
+
+def accept(
+    eng: Ikev2Engine,
+    sa: IkeSa,
+    msg: wm.Message,
+    nonce_i: bytes,
+    nonce_r: bytes,
+    now: float,
+    *,
+    first: bool = False,
+    rekey_of: ChildSa | None = None,
+    ke_group: int | None = None,
+    shared_secret: bytes | None = None,
+) -> list[Any]:
+    """The responder's side of a child: narrow the TS to a policy, choose a proposal, install;
+    returns SAr, TSi, TSr [, N(USE_TRANSPORT_MODE)] or the error notify to answer with."""
+    sa_payload = next((p for p in msg.payloads if isinstance(p, SaPayload)), None)
+    tsi = next((p for p in msg.payloads if isinstance(p, TsPayload) and p.initiator), None)
+    tsr = next((p for p in msg.payloads if isinstance(p, TsPayload) and not p.initiator), None)
+    if sa_payload is None or tsi is None or tsr is None:
+        if first and sa_payload is None and tsi is None and tsr is None:
+            return []  # RFC 6023 childless IKE_AUTH: nothing to do
+        _fail(eng, sa, "child SA request without SA, TSi or TSr: INVALID_SYNTAX")
+        return [NotifyPayload(type=NotifyType.INVALID_SYNTAX)]
+    transport = bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
+    spi_in = 0
+    protocol = SaProtocol.ESP
+    try:
+        narrowed = traffic_selectors.narrow(
+            eng.policies,
+            eng.templates,
+            sa.peer,
+            tsi,
+            tsr,
+            local=sa.local[0],
+            remote=sa.remote[0],
+            transport=transport,
+            new_policy_id=eng.new_policy_id,
+        )
+        policy = narrowed.policy
+        profile = eng.proposals.get(policy.proposal)
+        if profile is None:
+            raise ProtocolError(f"policy {policy.id}: proposal {policy.proposal!r} does not exist")
+        protocol = _protocol(policy)
+        spi_in = eng.backend.allocate_spi(protocol, sa.remote[0], sa.local[0])
+        choice, reply = child_proposals.select_child(
+            profile, policy, sa_payload, spi=spi_in, ke_group=ke_group, first_child=first
+        )
+    except ProtocolError as e:
+        if spi_in:
+            eng.backend.delete_sa(spi_in, protocol, sa.local[0])
+        _fail(eng, sa, f"child SA: {e}")
+        eng.count(e.notify.name.lower().replace("_", "-"))
+        return [NotifyPayload(type=e.notify, data=e.notify_data)]
+    pending = PendingChild(
+        policy=policy, protocol=protocol, spi_in=spi_in, nonce_i=nonce_i, nonce_r=nonce_r,
+        rekey_of=rekey_of, started=now,
+    )  # fmt: skip
+    child = install(
+        eng, sa, narrowed, choice, pending, now, we_initiated=False, shared_secret=shared_secret
+    )
+    out: list[Any] = [reply, narrowed.tsi, narrowed.tsr]
+    if child is not None and policy.mode is Mode.TRANSPORT:
+        out.append(NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE))
+    return out
+
+
+# --- install / delete -----------------------------------------------------------------------
+
+
+def install(
+    eng: Ikev2Engine,
+    sa: IkeSa,
+    narrowed: Any,  # traffic_selectors.Narrowed: the policy the SAs serve
+    choice: Any,  # child_proposals.ChildChoice
+    pending: PendingChild,
+    now: float,
+    *,
+    we_initiated: bool,
+    shared_secret: bytes | None = None,
+) -> ChildSa | None:
+    """Both SAs of a child through the backend (§2.17 keys), then the ChildSaInstalled event."""
+    policy: Policy = narrowed.policy
+    if getattr(narrowed, "generated", False):
+        eng.backend.add_policy(policy)
+    local, remote = sa.local[0], sa.remote[0]
+    keys = keymat.derive_child_keys(
+        sa.choice.prf,
+        sa.keys.sk_d,
+        choice.encryption,
+        choice.integrity,
+        pending.nonce_i,
+        pending.nonce_r,
+        shared_secret,
+    )
+    # the exchange's initiator sends with the i keys
+    out_keys = (keys.encr_i, keys.integ_i) if we_initiated else (keys.encr_r, keys.integ_r)
+    in_keys = (keys.encr_r, keys.integ_r) if we_initiated else (keys.encr_i, keys.integ_i)
+    hard = (
+        float(eng.proposals[policy.proposal].lifetime) if policy.proposal in eng.proposals else 0.0
+    )
+    lo, hi = SOFT_RANGE[we_initiated]
+    draw = int.from_bytes(eng.rng(2), "big") / 65536.0
+    lifetime = Lifetime(soft_add=hard * (lo + (hi - lo) * draw), hard_add=hard)
+    encap_in = encap_out = None
+    if sa.nat:  # RFC 3948 ESP in UDP on the IKE SA's ports
+        encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
+    integrity = choice.integrity
+    replay = DEFAULT_REPLAY_WINDOW
+    if integrity is None and choice.encryption is not None and not choice.encryption.aead:
+        integrity, replay = registry.integrity("null"), 0  # as IKEv1: no anti-replay then
+    spi_out = choice.peer_spi
+    for direction, spi, (enc_key, auth_key) in (
+        (Direction.IN, pending.spi_in, in_keys),
+        (Direction.OUT, spi_out, out_keys),
+    ):
+        inbound = direction is Direction.IN
+        eng.backend.add_sa(
+            SaParams(
+                spi=spi,
+                protocol=choice.protocol,
+                direction=direction,
+                src=remote if inbound else local,
+                dst=local if inbound else remote,
+                mode=policy.mode,
+                encryption=choice.encryption,
+                enc_key=enc_key,
+                integrity=integrity,
+                auth_key=auth_key,
+                replay_window=replay,
+                esn=choice.esn,
+                udp_encap=encap_in if inbound else encap_out,
+                lifetime=lifetime,
+                policy_id=policy.id if policy.level is Level.UNIQUE else None,
+                selector=SaSelector.of_policy(policy, direction),
+            ),
+            now,
+        )
+    child = ChildSa(
+        ike_spi_i=sa.spi_i,
+        peer_id=sa.peer.id,
+        local=local,
+        remote=remote,
+        policy=policy,
+        protocol=choice.protocol,
+        spi_in=pending.spi_in,
+        spi_out=spi_out,
+        installed=now,
+        initiator=we_initiated,
+        choice=choice,
+        dynamic_policy_id=policy.id if getattr(narrowed, "generated", False) else None,
+    )
+    for old in eng.children.of_policy(policy.id):
+        if old.remote == remote and old is not child:
+            old.rekeyed = True  # superseded: it must not rekey again
+    eng.children.add(child)
+    sa.children.append(child)
+    eng.emit(
+        ChildSaInstalled(
+            remote=remote,
+            protocol=choice.protocol,
+            spi_in=pending.spi_in,
+            spi_out=spi_out,
+            policy_id=policy.id,
+            rekey=pending.rekey_of is not None,
+        )
+    )
+    pending.spi_in = 0  # the SA took the reservation: nothing left to release
+    return child
+
+
+def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify: bool) -> None:
+    """Remove both SAs of ``child``; with ``notify``, tell the peer (INFORMATIONAL Delete of
+    our inbound SPI, §1.4.1) on its IKE SA."""
+    if child.deleted:
+        return
+    child.deleted = True
+    eng.backend.delete_sa(child.spi_in, child.protocol, child.local)
+    eng.backend.delete_sa(child.spi_out, child.protocol, child.remote)
+    if child.dynamic_policy_id is not None and not any(
+        c.dynamic_policy_id == child.dynamic_policy_id for c in eng.children if c is not child
+    ):
+        eng.backend.remove_policy(child.dynamic_policy_id)
+    eng.children.remove(child)
+    owner = next((s for s in eng.ike.values() if child in s.children), None)
+    if owner is not None:
+        owner.children.remove(child)
+    eng.emit(
+        ChildSaDeleted(
+            remote=child.remote,
+            protocol=child.protocol,
+            spi_in=child.spi_in,
+            spi_out=child.spi_out,
+            reason=reason,
+        )
+    )
+    if notify and owner is not None and owner.established:
+        from . import informational
+
+        informational.send_delete_child(eng, owner, child, now)
+
+
+def sa_expired(eng: Ikev2Engine, event: SaSoftExpired | SaHardExpired, now: float) -> None:
+    child = eng.children.by_spi(event.protocol, event.spi, event.dst)
+    if child is None or child.deleted:
+        return
+    if isinstance(event, SaHardExpired):
+        delete(eng, child, now, reason="lifetime expired", notify=True)
+        return
+    if child.rekeyed:
+        return
+    child.rekeyed = True  # one replacement per child
+    rekey = getattr(eng, "rekey_child", None)
+    if rekey is not None:
+        rekey(child, now)
+        return
+    peer = next((p for p in eng.peers if p.id == child.peer_id), None)
+    if peer is None:
+        return
+    owner = next((s for s in eng.ike.values() if child in s.children and s.established), None)
+    if owner is not None:
+        start(eng, owner, child.policy, now, rekey_of=child)
+    elif any(p.id == child.policy.id for p in eng.policies):
+        eng.start_ike(peer, child.local, child.remote, now, child.policy)

@@ -1,0 +1,422 @@
+"""IKE_SA_INIT, both roles (RFC 7296 §1.2, §2.6, §2.7, §2.10, §2.14, §2.23; RFC 7383 §2.3;
+RFC 7427 §4).
+
+    Initiator                         Responder
+    HDR, SAi1, KEi, Ni,
+      N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
+      N(IKEV2_FRAGMENTATION_SUPPORTED), N(SIGNATURE_HASH_ALGORITHMS)  -->
+                                 <--  HDR, SAr1, KEr, Nr, [CERTREQ], the same notifies
+
+Errors the responder answers in the clear (§2.21.1), without keeping any state: no
+acceptable proposal (NO_PROPOSAL_CHOSEN), our chosen group differs from the KE payload's
+(INVALID_KE_PAYLOAD with the group we want: the initiator retries with it, same SPIi, message
+ID 0, §1.2), INVALID_SYNTAX for a message without SA/KE/Nonce. The initiator's IKE_SA_INIT
+request is retransmitted like any request (task_manager.py); the responder keeps its response
+in the half-open entry (core/admission.py) and answers a retransmitted request from there.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from pyipsec.core.admission import Standing
+from pyipsec.core.events import Endpoint, HalfOpenDiscarded, NatDetected, NegotiationFailed
+from pyipsec.core.profiles import AuthMethod, PeerProfile
+from pyipsec.crypto.base import CryptoError
+from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import (
+    CertEncoding,
+    ExchangeType,
+    HashAlgorithm,
+    NotifyType,
+)
+from pyipsec.wire.ikev2.header import Header
+from pyipsec.wire.ikev2.payloads import (
+    CertReqPayload,
+    KePayload,
+    NoncePayload,
+    NotifyPayload,
+    SaPayload,
+)
+
+from . import keymat, natd, proposals
+from .errors import InvalidKePayload, ProtocolError
+from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
+from .task_manager import RequestVerdict
+
+if TYPE_CHECKING:
+    from .engine import Ikev2Engine
+
+__all__ = ["InitTask", "receive_request", "receive_response", "start"]
+
+NONCE_SIZE = 32  # §2.10: at least half the PRF key size, at least 16 bytes
+# RFC 7427 §4: the hashes we can verify and make signatures with.
+OUR_HASHES = (HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512)
+MAX_INVALID_KE_RETRIES = 3  # a responder that keeps asking for other groups is given up
+
+
+def notifies(msg: wm.Message, kind: NotifyType) -> list[NotifyPayload]:
+    return [p for p in msg.payloads if isinstance(p, NotifyPayload) and p.type == kind]
+
+
+def first(msg: wm.Message, cls: type[Any]) -> Any:
+    return next((p for p in msg.payloads if isinstance(p, cls)), None)
+
+
+def error_notify(msg: wm.Message) -> NotifyPayload | None:
+    """The first error notify (type < 16384) in ``msg``."""
+    return next(
+        (p for p in msg.payloads if isinstance(p, NotifyPayload) and 0 < p.type < 16384), None
+    )
+
+
+def notify_name(kind: int) -> str:
+    try:
+        return NotifyType(kind).name
+    except ValueError:
+        return f"notify {kind}"
+
+
+def _status_notifies(
+    eng: Ikev2Engine, spi_i: bytes, spi_r: bytes, local: Endpoint, remote: Endpoint
+) -> list[NotifyPayload]:
+    """NAT detection (§2.23: hashes of our source and of the destination as we address it),
+    fragmentation support (RFC 7383 §2.3) and our signature hashes (RFC 7427 §4)."""
+    return [
+        NotifyPayload(
+            type=NotifyType.NAT_DETECTION_SOURCE_IP,
+            data=natd.natd_hash(spi_i, spi_r, local[0], local[1]),
+        ),
+        NotifyPayload(
+            type=NotifyType.NAT_DETECTION_DESTINATION_IP,
+            data=natd.natd_hash(spi_i, spi_r, remote[0], remote[1]),
+        ),
+        NotifyPayload(type=NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
+        NotifyPayload(
+            type=NotifyType.SIGNATURE_HASH_ALGORITHMS,
+            data=b"".join(struct.pack("!H", h) for h in OUR_HASHES),
+        ),
+    ]
+
+
+def _learn_peer(sa: IkeSa, msg: wm.Message) -> None:
+    sa.peer_fragmentation = bool(notifies(msg, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
+    hashes: list[int] = []
+    for n in notifies(msg, NotifyType.SIGNATURE_HASH_ALGORITHMS):
+        data = n.data[: len(n.data) // 2 * 2]
+        hashes += [h for (h,) in struct.iter_unpack("!H", data)]
+    sa.peer_hash_algorithms = tuple(hashes)
+
+
+def _detect_nat(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message) -> None:
+    """§2.23: compare the peer's NAT_DETECTION hashes with the addresses we see."""
+    src_hashes = [n.data for n in notifies(msg, NotifyType.NAT_DETECTION_SOURCE_IP)]
+    dst_hashes = [n.data for n in notifies(msg, NotifyType.NAT_DETECTION_DESTINATION_IP)]
+    if not src_hashes or not dst_hashes or not sa.peer.nat_traversal:
+        return
+    # the hashes cover the SPIs as in that message's header (SPIr zero in the request)
+    spi_i, spi_r = msg.spi_i, msg.spi_r
+    sa.nat_remote = not natd.matches(src_hashes, spi_i, spi_r, sa.remote[0], sa.remote[1])
+    sa.nat_local = not natd.matches(dst_hashes, spi_i, spi_r, sa.local[0], sa.local[1])
+    if sa.nat:
+        eng.emit(
+            NatDetected(
+                remote=sa.remote, local_behind_nat=sa.nat_local, peer_behind_nat=sa.nat_remote
+            )
+        )
+
+
+def _derive(sa: IkeSa, peer_public: bytes) -> None:
+    """g^ir and SKEYSEED/SK_* (§2.14); a bad public value is the caller's Dropped."""
+    assert sa.ke is not None and sa.choice is not None  # set by the caller, not remote input
+    try:
+        secret = sa.ke.shared_secret(peer_public)
+    except CryptoError as e:
+        raise Dropped(f"bad-ke: the peer's public value was refused ({e})") from None
+    c = sa.choice
+    sa.keys = keymat.derive_ike_keys(
+        c.prf, c.encryption, c.integrity, sa.nonce_i, sa.nonce_r, secret, sa.spi_i, sa.spi_r
+    )
+
+
+def _certreq(peer: PeerProfile) -> list[CertReqPayload]:
+    """§3.7: ask for a certificate when we authenticate the peer by one (no CA hashes:
+    any of the peer's certificates will be checked against our trust anchors)."""
+    if peer.auth_method is AuthMethod.RSA_SIGNATURE:
+        return [CertReqPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE)]
+    return []
+
+
+# --- initiator ------------------------------------------------------------------------------
+
+
+class InitTask:
+    """Our IKE_SA_INIT request and its response."""
+
+    exchange = ExchangeType.IKE_SA_INIT
+
+    def __init__(self, offer: SaPayload) -> None:
+        self.retries = 0
+        self.offer = offer  # our SA payload: the reply is checked against it
+
+    def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]:
+        assert sa.group is not None  # start() chose it
+        sa.ke = sa.group.new(eng.rng)
+        payloads: list[Any] = []
+        if sa.cookie:  # §2.6: the cookie notify comes first
+            payloads.append(NotifyPayload(type=NotifyType.COOKIE, data=sa.cookie))
+        payloads += [
+            self.offer,
+            KePayload(group=sa.group.id, data=sa.ke.public_value),
+            NoncePayload(data=sa.nonce_i),
+            *_status_notifies(eng, sa.spi_i, bytes(8), sa.local, sa.remote),
+        ]
+        return payloads
+
+    def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
+        raise AssertionError("IKE_SA_INIT responses are handled by receive_response")
+
+
+def start(
+    eng: Ikev2Engine,
+    peer: PeerProfile,
+    local: IPAddress,
+    remote: IPAddress,
+    now: float,
+    policy: Policy,
+) -> IkeSa | None:
+    """Send the IKE_SA_INIT request of a new IKE SA whose IKE_AUTH will carry ``policy``."""
+    try:
+        group = proposals.initial_group(peer)
+        offer = proposals.ike_offer(peer)
+    except ProtocolError as e:
+        eng.emit(NegotiationFailed(remote=(remote, peer.port), reason=f"peer config: {e}"))
+        return None
+    sa = IkeSa(
+        spi_i=eng.new_spi(),
+        initiator=True,
+        peer=peer,
+        local=(local, 500),
+        remote=(remote, peer.port),
+        created=now,
+        state=IkeState.INIT_SENT,
+        group=group,
+        nonce_i=eng.rng(NONCE_SIZE),
+        first_child=PendingChild(policy=policy, started=now),
+    )
+    eng.ike[sa.spi_i] = sa
+    eng.send_request(sa, InitTask(offer), now)
+    return sa
+
+
+def _restart(eng: Ikev2Engine, sa: IkeSa, task: InitTask, now: float) -> None:
+    """Send the IKE_SA_INIT request again, changed (another group or a cookie): same SPIi,
+    message ID 0 (§1.2, §2.6), a fresh nonce and key pair."""
+    sa.tasks.abandon()
+    sa.nonce_i = eng.rng(NONCE_SIZE)
+    eng.send_request(sa, task, now)
+
+
+def receive_response(
+    eng: Ikev2Engine, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+) -> None:
+    sa = eng.ike.get(header.spi_i)
+    if sa is None or sa.dead or not sa.initiator or sa.state is not IkeState.INIT_SENT:
+        raise Dropped("unexpected-response: IKE_SA_INIT for no exchange of ours")
+    if header.initiator or header.message_id != 0 or not sa.tasks.is_response_to_outstanding(0):
+        raise Dropped("unexpected-response: IKE_SA_INIT flags or message ID")
+    if src[0] != sa.remote[0]:
+        raise Dropped("address-mismatch: IKE_SA_INIT response from another address")
+    msg = wm.decode(data)
+    task = sa.tasks.outstanding.task if sa.tasks.outstanding is not None else None
+    assert isinstance(task, InitTask)  # only InitTask is outstanding in INIT_SENT
+    error = error_notify(msg)
+    cookie = notifies(msg, NotifyType.COOKIE)
+    if cookie and not sa.cookie and 0 < len(cookie[0].data) <= 64:  # §2.6: retry with it once
+        sa.cookie = cookie[0].data
+        eng.count("cookie-retry")
+        _restart(eng, sa, task, now)
+        return
+    if error is not None and error.type == NotifyType.INVALID_KE_PAYLOAD:
+        _invalid_ke(eng, sa, task, error, now)
+        return
+    if error is not None:
+        # Unauthenticated (§2.21.1): believed only as far as giving up this attempt.
+        if error.type == NotifyType.NO_PROPOSAL_CHOSEN:
+            what = "the peer accepted none of our IKE proposals"
+            what += f" ({proposals.describe_sa(task.offer)})"
+        else:
+            what = f"the peer refused IKE_SA_INIT with {notify_name(error.type)}"
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=what))
+        eng.forget(sa)
+        return
+    if header.spi_r == bytes(8):
+        raise Dropped("malformed: IKE_SA_INIT response without a responder SPI")
+    sa_payload, ke, nonce = first(msg, SaPayload), first(msg, KePayload), first(msg, NoncePayload)
+    if sa_payload is None or ke is None or nonce is None:
+        raise Dropped("malformed: IKE_SA_INIT response without SA, KE or Nonce")
+    assert sa.group is not None
+    try:
+        choice = proposals.accept_ike_reply(sa.peer, task.offer, sa_payload, ke_group=sa.group.id)
+    except ProtocolError as e:
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=f"IKE proposal reply: {e}"))
+        eng.forget(sa)
+        return
+    if ke.group != sa.group.id:
+        raise Dropped(f"bad-ke: the response's KE group {ke.group}, ours {sa.group.id}")
+    if not 16 <= len(nonce.data) <= 256:
+        raise Dropped("malformed: responder nonce of a wrong size")
+    sa.spi_r = header.spi_r
+    sa.choice = choice
+    sa.nonce_r = nonce.data
+    _derive(sa, ke.data)
+    sa.init_response = data
+    _learn_peer(sa, msg)
+    _detect_nat(eng, sa, msg)
+    if sa.nat:  # §2.23: move to port 4500 for IKE_AUTH on
+        sa.local, sa.remote = (sa.local[0], 4500), (sa.remote[0], 4500)
+    sa.tasks.response_received(0)
+    sa.state = IkeState.AUTH_SENT
+    from . import ike_auth
+
+    eng.send_request(sa, ike_auth.AuthTask(), now)
+
+
+def _invalid_ke(
+    eng: Ikev2Engine, sa: IkeSa, task: InitTask, error: NotifyPayload, now: float
+) -> None:
+    """§1.2: the responder wants another group. Retry with it if we offer it, a few times."""
+    wanted = int.from_bytes(error.data[:2], "big") if len(error.data) >= 2 else -1
+    assert sa.group is not None
+    try:
+        group = proposals.requested_group(sa.peer, wanted)
+        if group.id == sa.group.id:
+            raise ProtocolError(f"the peer asks for {group.name}, the group we sent")
+        if task.retries >= MAX_INVALID_KE_RETRIES:
+            raise ProtocolError(f"the peer asked for another group {task.retries + 1} times")
+    except ProtocolError as e:
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=f"INVALID_KE_PAYLOAD: {e.detail}"))
+        eng.forget(sa)
+        return
+    task.retries += 1
+    sa.group = group
+    eng.count("invalid-ke-retry")
+    _restart(eng, sa, task, now)
+
+
+# --- responder ------------------------------------------------------------------------------
+
+
+def _standing(eng: Ikev2Engine, peer: PeerProfile, address: IPAddress) -> Standing:
+    if address in eng.proven:
+        return Standing.PROVEN
+    if peer.address.num_addresses == 1:
+        return Standing.CONFIGURED
+    return Standing.UNKNOWN
+
+
+def _answer_error(
+    eng: Ikev2Engine,
+    header: Header,
+    src: Endpoint,
+    dst: Endpoint,
+    kind: NotifyType,
+    data: bytes = b"",
+) -> None:
+    """An unprotected IKE_SA_INIT error response (§2.21.1): no state is kept."""
+    msg = wm.Message(
+        spi_i=header.spi_i,
+        spi_r=bytes(8),
+        exchange=ExchangeType.IKE_SA_INIT,
+        initiator=False,
+        response=True,
+        message_id=0,
+        payloads=(NotifyPayload(type=kind, data=data),),
+    )
+    eng.send(dst, src, wm.encode(msg))
+
+
+def receive_request(
+    eng: Ikev2Engine, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
+) -> None:
+    if not header.initiator or header.message_id != 0 or header.spi_r != bytes(8):
+        raise Dropped("malformed: IKE_SA_INIT request flags, SPIr or message ID")
+    key = (src[0], header.spi_i)
+    known = eng.half_open.get(key)
+    if known is not None:  # a retransmission of the request we answered, or garbage
+        verdict = known.tasks.classify_request(0, data)
+        if verdict is RequestVerdict.RETRANSMITTED:
+            eng.count("retransmission-answered")
+            for p in known.tasks.cached_response():
+                eng.send(known.local, known.remote, p)
+            return
+        raise Dropped("duplicate: IKE_SA_INIT for a half-open IKE SA")
+    peer = eng.peer_for(src[0])
+    if peer is None:
+        raise Dropped("no-peer: no ike2 peer entry covers this address")
+    rank = _standing(eng, peer, src[0])
+    if not eng.half_open.admits(src[0], rank):
+        raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
+    msg = wm.decode(data)
+    sa_payload, ke, nonce = first(msg, SaPayload), first(msg, KePayload), first(msg, NoncePayload)
+    if sa_payload is None or ke is None or nonce is None or not 16 <= len(nonce.data) <= 256:
+        _answer_error(eng, header, src, dst, NotifyType.INVALID_SYNTAX)
+        eng.emit(
+            NegotiationFailed(
+                remote=src, reason="IKE_SA_INIT without SA, KE or a valid Nonce: INVALID_SYNTAX"
+            )
+        )
+        raise Dropped("malformed: IKE_SA_INIT request without SA, KE or Nonce")
+    try:
+        choice, reply = proposals.select_ike(peer, sa_payload, ke_group=ke.group)
+    except InvalidKePayload as e:
+        # §1.2: tell the initiator which group we chose; it retries with the same SPIi
+        _answer_error(eng, header, src, dst, e.notify, e.notify_data)
+        eng.count("invalid-ke-sent")
+        return
+    except ProtocolError as e:
+        _answer_error(eng, header, src, dst, e.notify, e.notify_data)
+        eng.emit(NegotiationFailed(remote=src, reason=f"IKE_SA_INIT: {e}"))
+        eng.count(e.notify.name.lower().replace("_", "-"))
+        return
+    if not eng.key_pairs.take(rank, now):
+        raise Dropped("half-open-rate: no key pair budget left for this source")
+    sa = IkeSa(
+        spi_i=header.spi_i,
+        spi_r=eng.new_spi(),
+        initiator=False,
+        peer=peer,
+        local=dst,
+        remote=src,
+        created=now,
+        state=IkeState.INIT_DONE,
+        choice=choice,
+        group=choice.group,
+        ke=choice.group.new(eng.rng),
+        nonce_i=nonce.data,
+        nonce_r=eng.rng(NONCE_SIZE),
+    )
+    _derive(sa, ke.data)
+    sa.init_request = data
+    _learn_peer(sa, msg)
+    _detect_nat(eng, sa, msg)
+    assert sa.ke is not None
+    payloads: list[Any] = [
+        reply,
+        KePayload(group=choice.group.id, data=sa.ke.public_value),
+        NoncePayload(data=sa.nonce_r),
+        *_status_notifies(eng, sa.spi_i, sa.spi_r, sa.local, sa.remote),
+        *_certreq(peer),
+    ]
+    packets = eng.respond(sa, header, data, payloads)
+    sa.init_response = packets[0]
+    for gone in eng.half_open.add(key, src[0], rank, sa, now):
+        eng.emit(HalfOpenDiscarded(remote=gone.value.remote, reason=gone.reason))
+
+
+def promote(eng: Ikev2Engine, sa: IkeSa) -> None:
+    """The initiator's IKE_AUTH verified: the exchange leaves the half-open table."""
+    if eng.half_open.promote((sa.remote[0], sa.spi_i)) is sa or sa.spi_r not in eng.ike:
+        eng.ike[sa.spi_r] = sa

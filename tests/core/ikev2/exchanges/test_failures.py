@@ -1,0 +1,100 @@
+"""IKEv2 failures between two engines, each answered with the RFC 7296 notify and reported as
+an event whose reason says in plain words what did not match (the daemon logs ipsec,error)."""
+
+from __future__ import annotations
+
+from pyipsec.core.events import (
+    AuthenticationFailed,
+    ChildSaInstalled,
+    IkeSaEstablished,
+    NegotiationFailed,
+)
+from pyipsec.core.profiles import ProposalProfile
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
+from pyipsec.wire.ikev2.header import peek
+from pyipsec.wire.ikev2.payloads import NotifyPayload
+from tests.core.ikev1.exchanges.harness import Net
+
+from .harness import ike2_pair
+
+
+def init_response_notifies(net: Net) -> list[str]:
+    out = []
+    for _, d in net.log:
+        h = peek(d.data)
+        if h.exchange == ExchangeType.IKE_SA_INIT and h.response:
+            msg = wm.decode(d.data)
+            out += [NotifyType(p.type).name for p in msg.payloads if isinstance(p, NotifyPayload)]
+    return out
+
+
+def test_wrong_psk_is_authentication_failed_on_both_sides() -> None:
+    net, pa, _ = ike2_pair(peer_b={"secret": b"another-lab-secret"})
+    net.a.engine.acquire(pa, net.now)
+    net.run(100)
+    for side in (net.a, net.b):
+        assert not side.of(IkeSaEstablished)
+        assert not side.of(ChildSaInstalled)
+        assert side.engine.remote_peers() == []
+        assert side.sas() == []
+    (b_fail,) = net.b.of(AuthenticationFailed)
+    assert "pre-shared key" in b_fail.reason
+    (a_fail,) = net.a.of(AuthenticationFailed)
+    assert "AUTHENTICATION_FAILED" in a_fail.reason
+    assert net.a.backend.reserved == set()  # the SPI A reserved for its child is released
+
+
+def test_no_proposal_chosen_for_the_ike_sa() -> None:
+    net, pa, _ = ike2_pair(
+        peer_a={"enc_algorithms": ("aes-128",)}, peer_b={"enc_algorithms": ("3des",)}
+    )
+    net.a.engine.acquire(pa, net.now)
+    net.run(100)
+    assert "NO_PROPOSAL_CHOSEN" in init_response_notifies(net)
+    (b_fail,) = net.b.of(NegotiationFailed)
+    assert "NO_PROPOSAL_CHOSEN" in b_fail.reason and "aes-128" in b_fail.reason
+    (a_fail,) = net.a.of(NegotiationFailed)
+    assert "none of our IKE proposals" in a_fail.reason
+    assert net.a.engine.remote_peers() == [] and net.b.engine.remote_peers() == []
+
+
+def test_no_proposal_chosen_for_the_child_leaves_the_ike_sa_up() -> None:
+    net, pa, _ = ike2_pair(
+        proposal_a=ProposalProfile(name="default", enc_algorithms=("aes-128-gcm",)),
+        proposal_b=ProposalProfile(name="default", enc_algorithms=("aes-256-cbc",)),
+    )
+    net.a.engine.acquire(pa, net.now)
+    net.run(100)
+    assert len(net.a.of(IkeSaEstablished)) == 1 and len(net.b.of(IkeSaEstablished)) == 1
+    assert not net.a.sas() and not net.b.sas()
+    (a_fail,) = net.a.of(NegotiationFailed)
+    assert "none of our child SA proposals" in a_fail.reason
+    (b_fail,) = net.b.of(NegotiationFailed)
+    assert "NO_PROPOSAL_CHOSEN" in b_fail.reason
+    assert net.a.backend.reserved == set() and net.b.backend.reserved == set()
+
+
+def test_traffic_selectors_without_a_policy_are_ts_unacceptable() -> None:
+    import ipaddress
+
+    net, pa, _ = ike2_pair(policy_b={"src": ipaddress.ip_network("10.9.0.0/24")})
+    net.a.engine.acquire(pa, net.now)
+    net.run(100)
+    assert len(net.a.of(IkeSaEstablished)) == 1
+    assert not net.a.sas() and not net.b.sas()
+    (a_fail,) = net.a.of(NegotiationFailed)
+    assert "TS_UNACCEPTABLE" in a_fail.reason and "traffic selectors" in a_fail.reason
+    (b_fail,) = net.b.of(NegotiationFailed)
+    assert "TS_UNACCEPTABLE" in b_fail.reason
+
+
+def test_unanswered_initiator_gives_up_after_retransmissions() -> None:
+    net, pa, _ = ike2_pair(drop_if=lambda d: True)
+    net.a.engine.acquire(pa, net.now)
+    net.run(300)
+    (fail,) = net.a.of(NegotiationFailed)
+    assert "no response" in fail.reason or "timed out" in fail.reason
+    sends = [t for t, _ in net.log]
+    assert sends[:5] == [1000.0, 1002.0, 1006.0, 1014.0, 1030.0]
+    assert net.a.engine.remote_peers() == [] and net.a.engine.next_timer() is None
