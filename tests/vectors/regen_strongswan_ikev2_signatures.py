@@ -6,8 +6,9 @@ Like regen_strongswan_ikev2.py, but the two charons authenticate with certificat
 makes (``cryptography``; a throw-away CA, keys written into the JSON as test data) and each
 side picks its own signature scheme, so one tunnel gives two signatures: what each side signed
 (its signed octets from the ike level-3 dump, its AUTH payload data from the enc level-4 dump of
-the payload it generated), the AUTH method byte, and its public key. One scenario turns RFC 7427
-off (``charon.signature_authentication = no``) so both sides fall back to method 1.
+the payload it generated), the AUTH method byte, and its public key. Two scenarios turn RFC 7427
+off (``charon.signature_authentication = no``) so both sides fall back to method 1 (RSA)
+or to the RFC 4754 ECDSA methods 9 and 10.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ SCENARIOS = [
         name="rsa-method1",
         a=Side("rsa2048", "pubkey"),
         b=Side("rsa2048", "pubkey"),
+        rfc7427=False,
+    ),
+    Scenario(
+        name="ecdsa-rfc4754",
+        a=Side("ecp256", "pubkey"),
+        b=Side("ecp384", "pubkey"),
         rfc7427=False,
     ),
 ]

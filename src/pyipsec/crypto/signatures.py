@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from .base import CryptoError, Rng
 
@@ -46,6 +47,7 @@ __all__ = [
     "sign_pkcs1_v15",
     "sign_pss",
     "verify_ecdsa",
+    "verify_ecdsa_raw",
     "verify_ed25519",
     "verify_pkcs1_raw",
     "verify_pkcs1_v15",
@@ -237,6 +239,24 @@ def verify_ecdsa(public_der: bytes, hash_name: str, data: bytes, der_signature: 
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def verify_ecdsa_raw(
+    public_der: bytes, hash_name: str, curve_name: str, data: bytes, signature: bytes
+) -> bool:
+    """ECDSA with the signature as r | s, each as long as the curve's order (RFC 4754 §7).
+
+    ``curve_name`` ("secp256r1", "secp384r1", "secp521r1") must be the key's curve.
+    """
+    key = _public_key(public_der)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve_name:
+        return False
+    size = (key.curve.key_size + 7) // 8
+    if len(signature) != 2 * size:
+        return False
+    r = int.from_bytes(signature[:size], "big")
+    s = int.from_bytes(signature[size:], "big")
+    return verify_ecdsa(public_der, hash_name, data, encode_dss_signature(r, s))
 
 
 def verify_pkcs1_raw(public_der: bytes, digest: bytes, signature: bytes) -> bool:

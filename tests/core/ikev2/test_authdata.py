@@ -33,7 +33,9 @@ from pyipsec.core.ikev2.authdata import (
     psk_auth,
     responder_signed_octets,
     rsa_signature_auth,
+    sign_auth,
     signature_algorithm,
+    verify_auth,
     verify_digital_signature_auth,
     verify_psk_auth,
     verify_rsa_signature_auth,
@@ -156,9 +158,18 @@ def test_strongswan_signatures_verify(name: str, role: str, side: dict[str, Any]
     auth = bytes.fromhex(side["auth_data"])
     bad = octets[:-1] + bytes((octets[-1] ^ 1,))
     assert signatures.certificate_public_key(bytes.fromhex(side["certificate_der"])) == pub
-    if side["method"] == "1":
+    method = int(side["method"])
+    assert verify_auth(method, pub, octets, auth)
+    assert not verify_auth(method, pub, bad, auth)
+    assert not verify_auth(2, pub, octets, auth)  # shared key is not a signature
+    if method == 1:
         assert verify_rsa_signature_auth(pub, octets, auth)
         assert not verify_rsa_signature_auth(pub, bad, auth)
+        return
+    if method in (9, 10):  # RFC 4754: P-256/SHA-256, P-384/SHA-384, r | s
+        expected_method, size = {"ecp256": (9, 32), "ecp384": (10, 48)}[side["key_kind"]]
+        assert (method, len(auth)) == (expected_method, 2 * size)
+        assert not verify_auth(19 - method, pub, octets, auth)  # the other curve's method
         return
     assert side["method"] == "14"
     algorithm, _sig = parse_digital_signature(auth)
@@ -225,3 +236,24 @@ def test_signing_refusals() -> None:
     assert parse_digital_signature(bytes((len(no_null),)) + no_null + b"s")[0].name == (
         "sha256WithRSAEncryption"
     )
+
+
+def test_sign_auth_picks_the_method_from_the_peers_hashes() -> None:
+    side = SIG["sets"]["rsa-method1"]["initiator"]
+    signer = signatures.load_signer(side["private_key_pem"])
+    pub = bytes.fromhex(side["public_key_der"])
+    octets = bytes.fromhex(side["octets"])
+    # The peer sent no SIGNATURE_HASH_ALGORITHMS: method 1, strongSwan's exact bytes.
+    assert sign_auth(signer, octets, rng, peer_hashes=None) == (1, bytes.fromhex(side["auth_data"]))
+    # Nothing in common (SHA-1 only): method 1 too.
+    assert sign_auth(signer, octets, rng, peer_hashes=[1])[0] == 1
+    # strongSwan's list (2, 3, 4, 5): method 14 with SHA2-256, PKCS#1 v1.5 or PSS.
+    method, data = sign_auth(signer, octets, rng, peer_hashes=[2, 3, 4, 5])
+    assert method == 14 and parse_digital_signature(data)[0].name == "sha256WithRSAEncryption"
+    assert verify_auth(method, pub, octets, data)
+    method, data = sign_auth(signer, octets, rng, peer_hashes=[4], pss=True)
+    assert parse_digital_signature(data)[0].name == "rsassa-pss-sha512"
+    assert verify_auth(method, pub, octets, data)
+    # We only accept hashes we announced.
+    assert not verify_auth(method, pub, octets, data, allowed_hashes=[2, 3])
+    assert verify_auth(method, pub, octets, data, allowed_hashes=None)

@@ -27,6 +27,10 @@ Signatures over the signed octets:
   byte for byte (a table, not an ASN.1 parser); RSASSA-PSS carries explicit parameters with
   MGF1 over the same hash and a salt as long as the hash (RFC 7427 A.4.3).
 
+Verification also takes the ECDSA methods of RFC 4754 (9: P-256/SHA-256, 10: P-384/SHA-384,
+11: P-521/SHA-512; the signature is r | s), which peers without RFC 7427 use for EC keys.
+``sign_auth`` and ``verify_auth`` pick and check the method for the engine.
+
 Which hash method 14 may use is negotiated with SIGNATURE_HASH_ALGORITHMS notifies in
 IKE_SA_INIT (RFC 7427 §4): each side lists the hashes it can verify; a signer picks one the
 peer listed, else falls back to the method of the key type (RSA: method 1).
@@ -44,6 +48,7 @@ from pyipsec.crypto.base import PrfAlgorithm, Rng
 from pyipsec.crypto.signatures import RsaSigner
 
 __all__ = [
+    "ANNOUNCED_HASHES",
     "DEFAULT_HASH_PREFERENCE",
     "KEY_PAD",
     "SIGNATURE_ALGORITHMS",
@@ -59,7 +64,9 @@ __all__ = [
     "psk_auth",
     "responder_signed_octets",
     "rsa_signature_auth",
+    "sign_auth",
     "signature_algorithm",
+    "verify_auth",
     "verify_digital_signature_auth",
     "verify_psk_auth",
     "verify_rsa_signature_auth",
@@ -142,6 +149,15 @@ DEFAULT_HASH_PREFERENCE: tuple[HashAlgorithm, ...] = (
     HashAlgorithm.SHA2_256,
     HashAlgorithm.SHA2_384,
     HashAlgorithm.SHA2_512,
+)
+
+# What we list in our SIGNATURE_HASH_ALGORITHMS notify: the hashes we verify method-14
+# signatures with (SHA-1 left out, as strongSwan does; Identity for Ed25519, RFC 8420).
+ANNOUNCED_HASHES: tuple[HashAlgorithm, ...] = (
+    HashAlgorithm.SHA2_256,
+    HashAlgorithm.SHA2_384,
+    HashAlgorithm.SHA2_512,
+    HashAlgorithm.IDENTITY,
 )
 
 
@@ -356,3 +372,64 @@ def verify_digital_signature_auth(
             public_der, hash_name, signed_octets, sig, _HASH_SIZE[hash_name]
         )
     return signatures.verify_pkcs1_v15(public_der, hash_name, signed_octets, sig)
+
+
+# --- choosing and checking the method ----------------------------------------------------------
+
+AUTH_RSA_DIGITAL_SIGNATURE = 1  # RFC 7296 §3.8
+AUTH_ECDSA_SHA256_P256 = 9  # RFC 4754
+AUTH_ECDSA_SHA384_P384 = 10
+AUTH_ECDSA_SHA512_P521 = 11
+AUTH_DIGITAL_SIGNATURE = 14  # RFC 7427
+
+_RFC4754 = {
+    AUTH_ECDSA_SHA256_P256: ("sha256", "secp256r1"),
+    AUTH_ECDSA_SHA384_P384: ("sha384", "secp384r1"),
+    AUTH_ECDSA_SHA512_P521: ("sha512", "secp521r1"),
+}
+
+
+def sign_auth(
+    signer: RsaSigner,
+    signed_octets: bytes,
+    rng: Rng,
+    *,
+    peer_hashes: Iterable[int] | None,
+    pss: bool = False,
+    preference: Iterable[HashAlgorithm] = DEFAULT_HASH_PREFERENCE,
+) -> tuple[int, bytes]:
+    """(AUTH method, AUTH data) for our RSA key (RFC 7427 §4).
+
+    Method 14 with the preferred hash among ``peer_hashes`` (the peer's
+    SIGNATURE_HASH_ALGORITHMS, None if it sent none), else method 1.
+    """
+    chosen = None if peer_hashes is None else choose_hash(peer_hashes, preference)
+    if chosen is None:
+        return AUTH_RSA_DIGITAL_SIGNATURE, rsa_signature_auth(signer, signed_octets, rng)
+    algorithm = signature_algorithm("rsa", chosen, pss=pss)
+    return AUTH_DIGITAL_SIGNATURE, digital_signature_auth(signer, algorithm, signed_octets, rng)
+
+
+def verify_auth(
+    method: int,
+    public_der: bytes,
+    signed_octets: bytes,
+    auth_data: bytes,
+    *,
+    allowed_hashes: Iterable[int] | None = ANNOUNCED_HASHES,
+) -> bool:
+    """Whether a peer's signature AUTH payload (method 1, 9-11 or 14) verifies with its key.
+
+    ``allowed_hashes`` restricts method 14 to the hashes we announced (None: any we know).
+    Any other method (shared key, DSS, unknown) is False here.
+    """
+    if method == AUTH_RSA_DIGITAL_SIGNATURE:
+        return verify_rsa_signature_auth(public_der, signed_octets, auth_data)
+    if method in _RFC4754:
+        hash_name, curve = _RFC4754[method]
+        return signatures.verify_ecdsa_raw(public_der, hash_name, curve, signed_octets, auth_data)
+    if method == AUTH_DIGITAL_SIGNATURE:
+        return verify_digital_signature_auth(
+            public_der, signed_octets, auth_data, allowed_hashes=allowed_hashes
+        )
+    return False
