@@ -632,7 +632,9 @@ def _pull_delete(body: bytes, _t: int) -> DeletePayload:
 
 
 def _push_delete(p: DeletePayload) -> bytes:
-    size = len(p.spis[0]) if p.spis else 0
+    size = len(p.spis[0]) if p.spis else _SPI_SIZES.get(p.protocol, (0,))[-1]
+    if p.protocol == ProtocolId.IKE:
+        size = 0
     if any(len(s) != size for s in p.spis) or size > 255 or len(p.spis) > 0xFFFF:
         raise ValueError("delete SPIs must all have the same size")
     return _FOUR.pack(p.protocol, size, len(p.spis)) + b"".join(p.spis)
