@@ -257,3 +257,15 @@ def test_sign_auth_picks_the_method_from_the_peers_hashes() -> None:
     # We only accept hashes we announced.
     assert not verify_auth(method, pub, octets, data, allowed_hashes=[2, 3])
     assert verify_auth(method, pub, octets, data, allowed_hashes=None)
+
+
+def test_verify_auth_never_raises_on_peer_data() -> None:
+    keys = [bytes.fromhex(side["public_key_der"]) for _, _, side in _sides()] + [b"junk"]
+    for i in range(600):
+        key = keys[i % len(keys)]
+        method = (1, 9, 10, 11, 14, 2, 0, 255)[i % 8]
+        junk = rng(i % 530)
+        if method == 14 and i % 3:
+            a = SIGNATURE_ALGORITHMS[i % len(SIGNATURE_ALGORITHMS)]
+            junk = bytes((len(a.identifier),)) + a.identifier + junk
+        assert not verify_auth(method, key, b"octets", junk)
