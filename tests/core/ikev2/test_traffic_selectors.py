@@ -60,7 +60,7 @@ def narrow(tsi: list[TrafficSelector], tsr: list[TrafficSelector], **kw: object)
         "templates": (),
         "local": US,
         "remote": PEER,
-        "new_id": 99,
+        "new_id": lambda: 99,
     }
     args.update(kw)
     return ts.narrow(tsi, tsr, **args)  # type: ignore[arg-type]

@@ -30,8 +30,7 @@ from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import NotifyType
 from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 
-from . import child_proposals, keymat
-from . import ts_interim as traffic_selectors
+from . import child_proposals, keymat, traffic_selectors
 from .errors import ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
 from .sa_init import error_notify, first, notifies, notify_name
@@ -116,7 +115,9 @@ def offer(eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, now: float) -> lis
         eng.backend.delete_sa(pending.spi_in, pending.protocol, sa.local[0])
         _fail(eng, sa, f"policy {policy.id}: {e.detail or e}")
         return []
-    tsi, tsr = traffic_selectors.offer(policy, sa.local[0], sa.remote[0])
+    sel_i, sel_r = traffic_selectors.policy_selectors(policy)
+    tsi = TsPayload(initiator=True, selectors=sel_i)
+    tsr = TsPayload(initiator=False, selectors=sel_r)
     pending.proposals = (sa_payload,)
     pending.ts_i, pending.ts_r = (tsi,), (tsr,)
     out: list[Any] = [sa_payload, tsi, tsr]
@@ -142,8 +143,9 @@ def complete(
         if kind == NotifyType.NO_PROPOSAL_CHOSEN:
             why = "the peer accepted none of our child SA proposals"
         elif kind == NotifyType.TS_UNACCEPTABLE:
-            ts = traffic_selectors.describe(pending.ts_i, pending.ts_r)
-            why = f"the peer has no policy for our traffic selectors {ts}"
+            ts_i = traffic_selectors.describe([t for p in pending.ts_i for t in p.selectors])
+            ts_r = traffic_selectors.describe([t for p in pending.ts_r for t in p.selectors])
+            why = f"the peer has no policy for our traffic selectors {ts_i} to {ts_r}"
         else:
             why = "the peer refused the child SA"
         _fail(eng, sa, f"policy {policy.id}: {why} ({what})")
@@ -156,7 +158,13 @@ def complete(
         )
         if tsi is None or tsr is None:
             raise ProtocolError("the reply has no TSi/TSr")
-        narrowed = traffic_selectors.accept_reply(policy, pending.ts_i, pending.ts_r, tsi, tsr)
+        got_i, got_r = traffic_selectors.accept_narrowed(
+            [t for p in pending.ts_i for t in p.selectors],
+            [t for p in pending.ts_r for t in p.selectors],
+            tsi.selectors,
+            tsr.selectors,
+        )
+        narrowed = traffic_selectors.Narrowed(policy=policy, generated=False, tsi=got_i, tsr=got_r)
     except ProtocolError as e:
         abandon(eng, pending, sa)
         _fail(eng, sa, f"policy {policy.id}: child SA reply: {e.detail or e}")
@@ -254,15 +262,15 @@ def accept(
     protocol = SaProtocol.ESP
     try:
         narrowed = traffic_selectors.narrow(
-            eng.policies,
-            eng.templates,
-            sa.peer,
-            tsi,
-            tsr,
+            tsi.selectors,
+            tsr.selectors,
+            policies=eng.policies,
+            peer=sa.peer,
+            templates=eng.templates,
             local=sa.local[0],
             remote=sa.remote[0],
-            transport=transport,
-            new_policy_id=eng.new_policy_id,
+            new_id=eng.new_policy_id,
+            nat_transport=transport and sa.nat,
         )
         policy = narrowed.policy
         profile = eng.proposals.get(policy.proposal)
@@ -286,7 +294,11 @@ def accept(
     child = install(
         eng, sa, narrowed, choice, pending, now, we_initiated=False, shared_secret=shared_secret
     )
-    out: list[Any] = [reply, narrowed.tsi, narrowed.tsr]
+    out: list[Any] = [
+        reply,
+        TsPayload(initiator=True, selectors=narrowed.tsi),
+        TsPayload(initiator=False, selectors=narrowed.tsr),
+    ]
     if child is not None and policy.mode is Mode.TRANSPORT:
         out.append(NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE))
     return out

@@ -48,9 +48,10 @@ inside one it sent in the same payload (else TS_UNACCEPTABLE: the responder wide
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyipsec.core.ikev2.errors import TsUnacceptable
@@ -291,7 +292,7 @@ def _generated(
     tsr: Selectors,
     local: IPAddress,
     remote: IPAddress,
-    new_id: int,
+    new_id: Callable[[], int],
 ) -> tuple[Policy, Selectors, Selectors] | None:
     if peer.generate_policy is GeneratePolicy.NO:
         return None
@@ -314,9 +315,9 @@ def _generated(
                 src_port=_policy_port(nr),
                 dst_port=_policy_port(ni),
             )
-            policy = generate_policy(peer, [t], selector, local, remote, new_id)
+            policy = generate_policy(peer, [t], selector, local, remote, 0)
             if policy is not None:
-                return policy, (ni,), (nr,)
+                return dataclasses.replace(policy, id=new_id()), (ni,), (nr,)
     return None
 
 
@@ -375,13 +376,13 @@ def narrow(
     templates: Sequence[TemplatePolicy],
     local: IPAddress,
     remote: IPAddress,
-    new_id: int,
+    new_id: Callable[[], int],
     nat_transport: bool = False,
 ) -> Narrowed:
     """The responder's answer to the initiator's TSi/TSr (module docstring).
 
-    ``local``/``remote`` are the IKE SA's addresses (the SA endpoints); ``new_id`` the id a
-    generated policy gets. Raises TsUnacceptable.
+    ``local``/``remote`` are the IKE SA's addresses (the SA endpoints); ``new_id()`` gives the id
+    of a generated policy (called only when one is generated). Raises TsUnacceptable.
     """
     sent_i, sent_r = _known(tsi), _known(tsr)
     if not sent_i or not sent_r:
