@@ -19,11 +19,11 @@ Signatures are not defined for base mode here (racoon signs a different hash the
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pyipsec.core import certauth
 from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import AuthMethod
 from pyipsec.crypto import certcheck
@@ -98,7 +98,6 @@ class PskAuthenticator:
 
 
 _FAILED = NotifyMessageType.AUTHENTICATION_FAILED
-_MAX_SENT_INTERMEDIATES = 8  # a peer's extra CERT payloads searched for its path, at most
 
 
 class SignatureAuthenticator:
@@ -156,37 +155,13 @@ class SignatureAuthenticator:
             if entry is None or entry.public_key is None:
                 raise AuthError(f"no remote-key {sa.peer.remote_key!r}", _FAILED)
             return entry.public_key
-        if sa.peer.remote_certificate:
-            entry = creds.certificates.get(sa.peer.remote_certificate)
-            if entry is None or entry.certificate is None:
-                raise AuthError(f"no remote-certificate {sa.peer.remote_certificate!r}", _FAILED)
-            cert = entry.certificate
-            try:  # pinned by the administrator: no path, but its dates and CRLs still count
-                certcheck.check_dates(cert, at)
-                certcheck.check_not_revoked(
-                    cert, issuers=creds.trusted() + creds.untrusted(), crls=creds.crls
-                )
-            except certcheck.CertificateRejected as e:
-                raise AuthError(f"remote-certificate: {e}", _FAILED) from e
-        else:
-            sent = [
-                c.data
-                for c in msg.all(CertPayload)
-                if c.encoding == CertificateEncoding.X509_SIGNATURE
-            ]
-            if not sent:
-                raise AuthError("no certificate from the peer", _FAILED)
-            cert = sent[0]  # the end entity first, then what helps build its path
-            try:
-                certcheck.verify_path(
-                    cert,
-                    anchors=creds.trusted(),
-                    intermediates=creds.untrusted() + sent[1 : 1 + _MAX_SENT_INTERMEDIATES],
-                    crls=creds.crls,
-                    at=at,
-                )
-            except certcheck.CertificateRejected as e:
-                raise AuthError(f"peer {e}", _FAILED) from e
+        sent = [
+            c.data for c in msg.all(CertPayload) if c.encoding == CertificateEncoding.X509_SIGNATURE
+        ]
+        try:
+            cert = certauth.peer_certificate(sa.peer, sent, creds, at)
+        except certauth.CertProblem as e:
+            raise AuthError(str(e), _FAILED) from e
         _check_identity(sa, cert)
         return sig.certificate_public_key(cert)
 
@@ -225,30 +200,14 @@ def _check_identity(sa: IkeSa, cert: bytes) -> None:
     except ValueError:
         id_type = None
     kind = _ID_KINDS.get(id_type) if id_type is not None else None
-    if kind is None:
-        name = id_type.name if id_type is not None else str(ident.id_type)
-        raise AuthError(
-            f"ID type {name} cannot be checked against a certificate",
-            NotifyMessageType.INVALID_ID_INFORMATION,
-        )
-    if not certcheck.identity_matches(cert, kind, ident.data):
-        raise AuthError(
-            f"peer ID {describe_id(kind, ident.data)} is not named by its certificate "
-            f"{certcheck.subject_text(cert)!r}",
-            NotifyMessageType.INVALID_ID_INFORMATION,
-        )
+    name = id_type.name if id_type is not None else str(ident.id_type)
+    try:
+        certauth.check_identity(cert, kind, ident.data, name)
+    except certauth.CertProblem as e:
+        raise AuthError(str(e), NotifyMessageType.INVALID_ID_INFORMATION) from e
 
 
-def describe_id(kind: certcheck.IdKind, data: bytes) -> str:
-    """An ID as a log line shows it (``fqdn:gw.example.net``)."""
-    if kind in (certcheck.IdKind.IPV4, certcheck.IdKind.IPV6):
-        try:
-            return f"{kind.value}:{ipaddress.ip_address(data)}"
-        except ValueError:
-            return f"{kind.value}:0x{data.hex()}"
-    if kind is certcheck.IdKind.DN:
-        return f"dn:{certcheck.dn_text(data)!r}"
-    return f"{kind.value}:{data.decode('ascii', 'replace')!r}"
+describe_id = certauth.describe_id
 
 
 AUTHENTICATORS: dict[AuthMethod, Authenticator] = {

@@ -180,8 +180,13 @@ class AuthTask:
             ident = _verify_peer(eng, sa, msg, now)
         except AuthError as e:
             eng.emit(AuthenticationFailed(remote=sa.remote, reason=str(e)))
-            # §2.21.2: the IKE SA is unusable; tell the peer, which thinks it is up
-            eng.delete_ike(sa, now, reason="authentication failed")
+            # §2.21.2: the responder thinks the IKE SA is up; tell it in an INFORMATIONAL
+            # of its own, then the SA is gone (forgotten when answered or given up)
+            from .informational import InfoTask
+
+            sa.state = IkeState.DELETING
+            auth_failed = NotifyPayload(type=NotifyType.AUTHENTICATION_FAILED)
+            eng.queue(sa, InfoTask([auth_failed], deletes_ike=True), now)
             return
         _established(eng, sa, ident, now)
         pending, sa.first_child = sa.first_child, None

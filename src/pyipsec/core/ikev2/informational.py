@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyipsec.core.events import IkeSaDeleted, NotifyReceived
+from pyipsec.core.events import AuthenticationFailed, IkeSaDeleted, NotifyReceived
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
@@ -95,15 +95,23 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
             except ValueError:
                 name = str(p.type)
             eng.emit(NotifyReceived(remote=sa.remote, notify=name, authenticated=True))
+            if p.type == NotifyType.AUTHENTICATION_FAILED:
+                # §2.21.2: the initiator did not accept our AUTH; the IKE SA is no more
+                reason = "the peer refused our authentication (AUTHENTICATION_FAILED)"
+                eng.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
+                _peer_deleted_ike(eng, sa, now, reason="peer refused our authentication")
+                return []
     if not out:
         eng.count("liveness-answered" if not msg.payloads else "informational-answered")
     return out
 
 
-def _peer_deleted_ike(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
+def _peer_deleted_ike(
+    eng: Ikev2Engine, sa: IkeSa, now: float, reason: str = "deleted by the peer"
+) -> None:
     for child in list(sa.children):
-        eng.delete_child(child, now, reason="peer deleted the IKE SA", notify=False)
-    eng.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason="deleted by the peer"))
+        eng.delete_child(child, now, reason=reason, notify=False)
+    eng.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))
     sa.state = IkeState.DELETING
     sa.tasks.queue.clear()
     sa.peer_deleted = True  # forgotten once the response is out (after_response)

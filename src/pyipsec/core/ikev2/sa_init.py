@@ -17,7 +17,6 @@ in the half-open entry (core/admission.py) and answers a retransmitted request f
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING, Any
 
 from pyipsec.core.admission import Standing
@@ -29,7 +28,6 @@ from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import (
     CertEncoding,
     ExchangeType,
-    HashAlgorithm,
     NotifyType,
 )
 from pyipsec.wire.ikev2.header import Header
@@ -41,9 +39,10 @@ from pyipsec.wire.ikev2.payloads import (
     SaPayload,
 )
 
-from . import keymat, natd, proposals
+from . import authdata, keymat, natd, proposals
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
+from .signatures import ANNOUNCED_HASHES
 from .task_manager import RequestVerdict
 
 if TYPE_CHECKING:
@@ -52,8 +51,6 @@ if TYPE_CHECKING:
 __all__ = ["InitTask", "receive_request", "receive_response", "start"]
 
 NONCE_SIZE = 32  # §2.10: at least half the PRF key size, at least 16 bytes
-# RFC 7427 §4: the hashes we can verify and make signatures with.
-OUR_HASHES = (HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512)
 MAX_INVALID_KE_RETRIES = 3  # a responder that keeps asking for other groups is given up
 
 
@@ -96,7 +93,7 @@ def _status_notifies(
         NotifyPayload(type=NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
         NotifyPayload(
             type=NotifyType.SIGNATURE_HASH_ALGORITHMS,
-            data=b"".join(struct.pack("!H", h) for h in OUR_HASHES),
+            data=authdata.encode_signature_hash_algorithms(ANNOUNCED_HASHES),
         ),
     ]
 
@@ -105,8 +102,7 @@ def _learn_peer(sa: IkeSa, msg: wm.Message) -> None:
     sa.peer_fragmentation = bool(notifies(msg, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
     hashes: list[int] = []
     for n in notifies(msg, NotifyType.SIGNATURE_HASH_ALGORITHMS):
-        data = n.data[: len(n.data) // 2 * 2]
-        hashes += [h for (h,) in struct.iter_unpack("!H", data)]
+        hashes += authdata.decode_signature_hash_algorithms(n.data[: len(n.data) // 2 * 2])
     sa.peer_hash_algorithms = tuple(hashes)
 
 

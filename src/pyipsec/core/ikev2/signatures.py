@@ -1,30 +1,130 @@
-"""IKEv2 signature authentication with certificates (RFC 7296 §3.8 method 1, RFC 7427 method
-14). Placeholder until the signature AUTH data lands: every use is a plain-words failure."""
+"""IKEv2 authentication with RSA certificates (RFC 7296 §2.15, §3.6, §3.8; RFC 7427).
+
+Ours: the peer entry's ``certificate`` (with its private key) goes out in a CERT payload
+(X.509 Certificate - Signature); the AUTH is a Digital Signature (method 14, RFC 7427) with the
+first of SHA-256/384/512 the peer announced in SIGNATURE_HASH_ALGORITHMS, else an RSA Digital
+Signature (method 1, PKCS#1 v1.5 with SHA-1). ``my-id=auto`` is the certificate's subject DN.
+
+Theirs: the certificate that speaks for the peer (``core/certauth.py``: remote-certificate
+pinned, or the one it sent on a path to a trusted CA, not revoked, valid at wall-clock time)
+must name the ID the peer claims, and its key must verify the AUTH: method 1, or method 14 with
+one of the hashes we announced.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from pyipsec.core.credentials import Credentials
+from pyipsec.core import certauth
+from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import PeerProfile
+from pyipsec.crypto import certcheck
+from pyipsec.crypto import signatures as sig
 from pyipsec.crypto.base import Rng
+from pyipsec.wire.ikev2.constants import AuthMethod, CertEncoding, IdType
+from pyipsec.wire.ikev2.payloads import AuthPayload, CertPayload, IdPayload
 
-__all__ = ["SignatureProblem", "own_subject", "sign", "verify"]
+from . import authdata
+
+__all__ = ["ANNOUNCED_HASHES", "SignatureProblem", "own_subject", "sign", "verify"]
+
+# what our SIGNATURE_HASH_ALGORITHMS notify lists: the hashes we accept in method 14
+ANNOUNCED_HASHES = (
+    authdata.HashAlgorithm.SHA2_256,
+    authdata.HashAlgorithm.SHA2_384,
+    authdata.HashAlgorithm.SHA2_512,
+)
+
+_ID_KINDS = {
+    IdType.ID_DER_ASN1_DN: certcheck.IdKind.DN,
+    IdType.ID_FQDN: certcheck.IdKind.FQDN,
+    IdType.ID_RFC822_ADDR: certcheck.IdKind.USER_FQDN,
+    IdType.ID_IPV4_ADDR: certcheck.IdKind.IPV4,
+    IdType.ID_IPV6_ADDR: certcheck.IdKind.IPV6,
+}
 
 
 class SignatureProblem(Exception):
     """What made signing or verifying impossible, in plain words."""
 
 
+def _ours(creds: Credentials, peer: PeerProfile) -> Credential:
+    found = creds.certificates.get(peer.certificate or "")
+    if found is None or found.private_key is None or found.certificate is None:
+        raise SignatureProblem(f"no certificate with a private key named {peer.certificate!r}")
+    return found
+
+
 def own_subject(creds: Credentials, peer: PeerProfile) -> bytes | None:
-    return None
+    """The subject DN of our certificate (ID_DER_ASN1_DN for ``my-id=auto``)."""
+    found = creds.certificates.get(peer.certificate or "")
+    if found is None or found.certificate is None:
+        return None
+    return sig.certificate_subject(found.certificate)
 
 
 def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
-    raise SignatureProblem("rsa-signature with IKEv2 is not available yet")
+    """CERT and AUTH payloads signing ``octets`` for ``sa`` (module docstring)."""
+    ours = _ours(creds, sa.peer)
+    assert ours.private_key is not None and ours.certificate is not None  # _ours checked
+    try:
+        signer = sig.load_signer(ours.private_key)
+        hash_id = authdata.choose_hash(sa.peer_hash_algorithms)
+        if hash_id is not None:
+            algorithm = authdata.signature_algorithm("rsa", hash_id)
+            auth = AuthPayload(
+                method=AuthMethod.DIGITAL_SIGNATURE,
+                data=authdata.digital_signature_auth(signer, algorithm, octets, rng),
+            )
+        else:
+            auth = AuthPayload(
+                method=AuthMethod.RSA_DIGITAL_SIGNATURE,
+                data=authdata.rsa_signature_auth(signer, octets, rng),
+            )
+    except (sig.SignatureError, authdata.AuthDataError) as e:
+        raise SignatureProblem(f"cannot sign: {e}") from e
+    cert = CertPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE, data=ours.certificate)
+    return [cert, auth]
 
 
 def verify(
-    creds: Credentials, sa: Any, msg: Any, ident: Any, auth: Any, octets: bytes, wall: float
+    creds: Credentials,
+    sa: Any,
+    msg: Any,
+    ident: IdPayload,
+    auth: AuthPayload,
+    octets: bytes,
+    wall_time: float,
 ) -> None:
-    raise SignatureProblem("rsa-signature with IKEv2 is not available yet")
+    """SignatureProblem unless the peer's certificate names ``ident`` and signs ``octets``."""
+    sent = [
+        p.data
+        for p in msg.payloads
+        if isinstance(p, CertPayload) and p.encoding == CertEncoding.X509_CERTIFICATE_SIGNATURE
+    ]
+    try:
+        cert = certauth.peer_certificate(
+            sa.peer, sent, creds, datetime.fromtimestamp(wall_time, UTC)
+        )
+        try:
+            kind = _ID_KINDS.get(IdType(ident.id_type))
+            type_name = IdType(ident.id_type).name
+        except ValueError:
+            kind, type_name = None, str(ident.id_type)
+        certauth.check_identity(cert, kind, ident.data, type_name)
+        key = sig.certificate_public_key(cert)
+    except (certauth.CertProblem, sig.SignatureError) as e:
+        raise SignatureProblem(str(e)) from e
+    if auth.method == AuthMethod.RSA_DIGITAL_SIGNATURE:
+        ok = authdata.verify_rsa_signature_auth(key, octets, auth.data)
+    elif auth.method == AuthMethod.DIGITAL_SIGNATURE:
+        ok = authdata.verify_digital_signature_auth(
+            key, octets, auth.data, allowed_hashes=ANNOUNCED_HASHES
+        )
+    else:
+        raise SignatureProblem(f"the peer used AUTH method {auth.method}, we expect a signature")
+    if not ok:
+        raise SignatureProblem(
+            f"the peer's signature does not verify with the key of {certcheck.subject_text(cert)!r}"
+        )

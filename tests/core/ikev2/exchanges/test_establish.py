@@ -12,7 +12,7 @@ from pyipsec.core.events import (
     IkeSaEstablished,
     NatDetected,
 )
-from pyipsec.core.profiles import ProposalProfile
+from pyipsec.core.profiles import ExchangeMode, ProposalProfile
 from pyipsec.dataplane.policy import Direction
 from pyipsec.dataplane.sad import SaSelector
 from pyipsec.wire.ikev2.constants import ExchangeType
@@ -171,3 +171,36 @@ def test_nat_detected_and_ike_floats_to_4500() -> None:
     for sa in net.b.sas():
         assert sa.udp_encap is not None
     assert not net.b.of(DatagramDropped)
+
+
+def test_responder_generates_the_policy_from_a_template() -> None:
+    import ipaddress
+
+    from pyipsec.core.profiles import GeneratePolicy, TemplatePolicy
+    from tests.core.ikev1.exchanges.harness import configure, peer
+
+    net, pa, _ = ike2_pair()
+    template = TemplatePolicy(
+        id=9,
+        group="default",
+        src=ipaddress.ip_network("10.2.0.0/16"),
+        dst=ipaddress.ip_network("10.1.0.0/16"),
+        protocol=None,
+        proposal="default",
+    )
+    b_peer = peer(
+        f"{net.a.address}/32",
+        exchange_mode=ExchangeMode.IKE2,
+        generate_policy=GeneratePolicy.PORT_OVERRIDE,
+    )
+    configure(net.b, peers=[b_peer], policies=[], templates=[template])
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    established(net)
+    (generated,) = net.b.backend.policies.values()
+    assert (generated.src, generated.dst) == (NET_B, NET_A)
+    assert generated.sa_dst == net.a.address
+    # deleting the child removes the generated policy too
+    net.b.engine.kill_connections(net.now)
+    net.run(10)
+    assert net.b.backend.policies == {}
