@@ -30,11 +30,7 @@ from . import authdata
 __all__ = ["ANNOUNCED_HASHES", "SignatureProblem", "own_subject", "sign", "verify"]
 
 # what our SIGNATURE_HASH_ALGORITHMS notify lists: the hashes we accept in method 14
-ANNOUNCED_HASHES = (
-    authdata.HashAlgorithm.SHA2_256,
-    authdata.HashAlgorithm.SHA2_384,
-    authdata.HashAlgorithm.SHA2_512,
-)
+ANNOUNCED_HASHES = authdata.ANNOUNCED_HASHES
 
 _ID_KINDS = {
     IdType.ID_DER_ASN1_DN: certcheck.IdKind.DN,
@@ -69,21 +65,15 @@ def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
     ours = _ours(creds, sa.peer)
     assert ours.private_key is not None and ours.certificate is not None  # _ours checked
     try:
-        signer = sig.load_signer(ours.private_key)
-        hash_id = authdata.choose_hash(sa.peer_hash_algorithms)
-        if hash_id is not None:
-            algorithm = authdata.signature_algorithm("rsa", hash_id)
-            auth = AuthPayload(
-                method=AuthMethod.DIGITAL_SIGNATURE,
-                data=authdata.digital_signature_auth(signer, algorithm, octets, rng),
-            )
-        else:
-            auth = AuthPayload(
-                method=AuthMethod.RSA_DIGITAL_SIGNATURE,
-                data=authdata.rsa_signature_auth(signer, octets, rng),
-            )
+        method, data = authdata.sign_auth(
+            sig.load_signer(ours.private_key),
+            octets,
+            rng,
+            peer_hashes=sa.peer_hash_algorithms or None,
+        )
     except (sig.SignatureError, authdata.AuthDataError) as e:
         raise SignatureProblem(f"cannot sign: {e}") from e
+    auth = AuthPayload(method=method, data=data)
     cert = CertPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE, data=ours.certificate)
     return [cert, auth]
 
@@ -116,14 +106,14 @@ def verify(
         key = sig.certificate_public_key(cert)
     except (certauth.CertProblem, sig.SignatureError) as e:
         raise SignatureProblem(str(e)) from e
-    if auth.method == AuthMethod.RSA_DIGITAL_SIGNATURE:
-        ok = authdata.verify_rsa_signature_auth(key, octets, auth.data)
-    elif auth.method == AuthMethod.DIGITAL_SIGNATURE:
-        ok = authdata.verify_digital_signature_auth(
-            key, octets, auth.data, allowed_hashes=ANNOUNCED_HASHES
-        )
-    else:
+    if auth.method in (
+        AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
+        AuthMethod.NULL_AUTHENTICATION,
+    ):
         raise SignatureProblem(f"the peer used AUTH method {auth.method}, we expect a signature")
+    ok = authdata.verify_auth(
+        auth.method, key, octets, auth.data, allowed_hashes=authdata.ANNOUNCED_HASHES
+    )
     if not ok:
         raise SignatureProblem(
             f"the peer's signature does not verify with the key of {certcheck.subject_text(cert)!r}"
