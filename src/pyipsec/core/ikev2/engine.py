@@ -61,9 +61,10 @@ from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import Action, IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
-from pyipsec.wire.ikev2.constants import ExchangeType
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
 from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
-from pyipsec.wire.ikev2.header import Header, peek, pull_header
+from pyipsec.wire.ikev2.header import HEADER_LEN, Header, peek, pull_header
+from pyipsec.wire.ikev2.payloads import NotifyPayload, SkPayload, pull_payload_chain
 
 from . import children, informational, sa_init
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
@@ -74,6 +75,27 @@ __all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
 HALF_OPEN_MIN = 30.0  # seconds a responder's half-open IKE SA waits for IKE_AUTH, at least
 HALF_OPEN_TIMEOUT = 60.0  # an initiator's IKE SA that is not established by then is given up
 NATT_PORT = 4500
+
+
+class AuthenticatedMalformed(Exception):
+    """A message whose integrity checked out but whose inner payloads do not parse."""
+
+
+def open_message(data: bytes, keys: wm.SkKeys) -> wm.Message:
+    """``wm.decode_protected`` in two steps, so that a malformed message is told apart by
+    whether it was authentic: MalformedMessage / IntegrityCheckFailed before the ICV verified
+    (dropped silently, §2.21.2), AuthenticatedMalformed after (answered INVALID_SYNTAX)."""
+    header = pull_header(data)
+    pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
+    sk = pairs[-1][0] if pairs else None
+    if not isinstance(sk, SkPayload):
+        raise MalformedMessage(NotifyType.INVALID_SYNTAX, "no Encrypted payload")
+    inner = wm.open_sealed(keys, data, len(data) - len(pairs[-1][1]))
+    try:
+        payloads = wm.pull_inner(sk.first_inner, inner)
+    except MalformedMessage as e:
+        raise AuthenticatedMalformed(e.detail or e.notify.name) from None
+    return wm.message_from_header(header, [p for p, _ in pairs[:-1]] + payloads)
 
 
 class Task(Protocol):
@@ -415,7 +437,15 @@ class Ikev2Engine:
             raise Dropped(f"{verdict.value}: request message ID {header.message_id}")
         if sa.keys is None:
             raise Dropped("no-keys: request before IKE_SA_INIT completed")
-        msg = wm.decode_protected(data, self.sk_in(sa))
+        try:
+            msg = open_message(data, self.sk_in(sa))
+        except AuthenticatedMalformed as e:
+            # §2.21.2: authentic but malformed: answer INVALID_SYNTAX; in IKE_AUTH that ends it
+            self.respond(sa, header, data, [NotifyPayload(type=NotifyType.INVALID_SYNTAX)])
+            self.emit(NegotiationFailed(remote=sa.remote, reason=f"INVALID_SYNTAX: {e}"))
+            if not sa.established:
+                self.forget(sa)
+            raise Dropped(f"malformed: INVALID_SYNTAX answered ({e})") from None
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
         if header.exchange == ExchangeType.IKE_AUTH:
@@ -441,7 +471,18 @@ class Ikev2Engine:
             raise Dropped(f"unexpected-response: message ID {header.message_id}")
         if sa.keys is None:
             raise Dropped("no-keys: response before IKE_SA_INIT completed")
-        msg = wm.decode_protected(data, self.sk_in(sa))
+        try:
+            msg = open_message(data, self.sk_in(sa))
+        except AuthenticatedMalformed as e:
+            # §2.21.2: an authentic response we cannot parse: the exchange, and with it the
+            # IKE SA (its state is no longer known to match the peer's), is over
+            sa.tasks.response_received(header.message_id)
+            self.emit(NegotiationFailed(remote=sa.remote, reason=f"malformed response: {e}"))
+            if sa.established:
+                self.delete_ike(sa, now, reason="malformed response")
+            else:
+                self.forget(sa)
+            raise Dropped(f"malformed: authenticated response ({e})") from None
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
         task = sa.tasks.response_received(header.message_id)

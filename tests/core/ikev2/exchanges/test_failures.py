@@ -98,3 +98,46 @@ def test_unanswered_initiator_gives_up_after_retransmissions() -> None:
     sends = [t for t, _ in net.log]
     assert sends[:5] == [1000.0, 1002.0, 1006.0, 1014.0, 1030.0]
     assert net.a.engine.remote_peers() == [] and net.a.engine.next_timer() is None
+
+
+def test_authentic_but_malformed_request_is_answered_invalid_syntax() -> None:
+    from pyipsec.wire.ikev2.constants import PayloadType
+
+    net, pa, _ = ike2_pair()
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    sa = next(iter(net.a.engine.ike.values()))
+    header = wm.Message(
+        spi_i=sa.spi_i,
+        spi_r=sa.spi_r,
+        exchange=ExchangeType.INFORMATIONAL,
+        initiator=True,
+        response=False,
+        message_id=sa.tasks.my_mid,
+    )
+    # a Notify payload whose length field (2) is shorter than its own header: INVALID_SYNTAX
+    data = wm.seal(
+        net.a.engine.sk_out(sa),
+        net.a.engine.rng,
+        header,
+        sk_type=PayloadType.SK,
+        first_inner=PayloadType.N,
+        sk_fields=b"",
+        inner=b"\x00\x00\x00\x02",
+    )
+    net.b.engine.receive_datagram(data, sa.local, sa.remote, net.now)
+    (out,) = net.b.engine.datagrams_to_send()
+    reply = wm.decode_protected(out.data, net.a.engine.sk_in(sa))
+    assert reply.response and reply.message_id == header.message_id
+    assert [p.type for p in reply.payloads] == [NotifyType.INVALID_SYNTAX]
+    assert net.b.engine.stats()["malformed"] == 1
+    # the same bytes again: the cached answer, not a second judgement
+    net.b.engine.receive_datagram(data, sa.local, sa.remote, net.now)
+    assert [d.data for d in net.b.engine.datagrams_to_send()] == [out.data]
+    # a forged copy (bad ICV) of the next ID gets nothing
+    forged = bytearray(data)
+    forged[-1] ^= 1
+    forged[20:24] = (sa.tasks.my_mid + 1).to_bytes(4, "big")
+    net.b.engine.receive_datagram(bytes(forged), sa.local, sa.remote, net.now)
+    assert net.b.engine.datagrams_to_send() == []
+    assert net.b.engine.stats()["integrity"] == 1
