@@ -10,7 +10,8 @@ checks). Fragments (RFC 7383) must show their Fragment Number / Total Fragments,
 correct ICV, and tshark's reassembly must yield the inner payloads.
 
 Coverage: AES-CBC-128/192/256 and 3DES with HMAC-SHA1-96 / SHA2-256-128 / -384-192 / -512-256,
-AES-GCM-128/256 with a 16-byte ICV (salt at the end of SK_e, as RFC 5282 §7.1). Not covered:
+AES-GCM-128/256 with a 16-byte ICV (salt at the end of SK_e, as RFC 5282 §7.1), and AES-GCM
+with 8- and 12-byte ICVs (test-only algorithm objects). Not covered:
 ChaCha20-Poly1305, which tshark 4.0's IKEv2 decryption table does not offer (our
 test_message.py opens it with ``cryptography`` instead).
 """
@@ -42,6 +43,7 @@ from tests.wire.ikev2.samples import (
     ike_auth_request,
     keys,
     sa_init_request,
+    truncated_gcm_keys,
 )
 
 pytestmark = pytest.mark.oracle
@@ -270,3 +272,22 @@ def test_auth_payload_sample_is_what_tshark_saw() -> None:
     # Guard for the expectations above: the sample's AUTH payload is PSK with 32 zero bytes.
     auth = auth_without_fake_cert().get(AuthPayload)
     assert auth is not None and auth.method == 2 and auth.data == bytes(32)
+
+
+@pytest.mark.parametrize(("bits", "icv"), [(128, 8), (256, 12)])
+def test_tshark_decrypts_gcm_with_short_icvs(
+    tshark: str, tmp_path: Path, bits: int, icv: int
+) -> None:
+    # RFC 5282 ENCR_AES_GCM_8/12 (test-only algorithm objects, see samples.truncated_gcm).
+    k = truncated_gcm_keys(bits, icv)
+    good = encode_protected(auth_without_fake_cert(), k, counter_rng())
+    bad = bytearray(good)
+    bad[-1] ^= 0x01
+    pcap = tmp_path / "gcm.pcap"
+    write_pcap(pcap, [udp_packet(A, B, 500, 500, good), udp_packet(A, B, 500, 500, bytes(bad))])
+    name = f"AES-GCM-{bits} with {icv} octet ICV [RFC5282]"
+    uat = decryption_uat("aes-128-gcm", None, k).replace(TSHARK_ENCRYPTION["aes-128-gcm"], name)
+    ok, flipped = dissect(tshark, pcap, INNER_FIELDS, uat)
+    assert_inner_payloads(ok)
+    assert ok["_ws.expert.message"] == [] and ok["isakmp.enc.icd"] == [good[-icv:].hex()]
+    assert flipped["_ws.expert.message"] == ["IKEv2 Integrity Checksum Data is incorrect"]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 from collections.abc import Callable
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from pyipsec.crypto import registry
+from pyipsec.crypto.base import AuthenticationFailed, EncryptionAlgorithm
 from pyipsec.wire.ikev2 import (
     AuthMethod,
     AuthPayload,
@@ -188,3 +194,47 @@ SUITES: list[tuple[str, str | None]] = [
     ("aes-256-gcm", None),
     ("chacha20poly1305", None),
 ]
+
+
+class _TruncatedGcm:
+    """AES-GCM with an 8- or 12-byte ICV (RFC 5282 ENCR_AES_GCM_8/12), test-only.
+
+    The crypto registry offers only the 16-byte ICV (RouterOS has no other); these tests use
+    this to show the SK codec follows the algorithm's ICV size. The tag is GCM's, truncated
+    (NIST SP 800-38D §5.2.1.2), checked by `cryptography`'s GCM mode with min_tag_length.
+    """
+
+    def __init__(self, key: bytes, icv_size: int) -> None:
+        self._key, self._salt, self._icv = key[:-4], key[-4:], icv_size
+
+    def encrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        full = AESGCM(self._key).encrypt(self._salt + iv, data, aad)
+        return full[:-16] + full[-16:][: self._icv]
+
+    def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        ct, tag = data[: -self._icv], data[-self._icv :]
+        dec = Cipher(
+            algorithms.AES(self._key), modes.GCM(self._salt + iv, tag, min_tag_length=self._icv)
+        ).decryptor()
+        dec.authenticate_additional_data(aad)
+        try:
+            return dec.update(ct) + dec.finalize()
+        except InvalidTag:
+            raise AuthenticationFailed("truncated GCM tag mismatch") from None
+
+
+def truncated_gcm(bits: int, icv: int) -> EncryptionAlgorithm:
+    """ENCR_AES_GCM_8 (18) or ENCR_AES_GCM_12 (19) with a ``bits`` key (test-only, see above)."""
+    base = registry.encryption(f"aes-{bits}-gcm")
+    return dataclasses.replace(
+        base,
+        name=f"aes-{bits}-gcm-{icv}",
+        ikev2_id={8: 18, 12: 19}[icv],
+        icv_size=icv,
+        factory=_TruncatedGcm,
+    )
+
+
+def truncated_gcm_keys(bits: int, icv: int, seed: int = 3) -> SkKeys:
+    alg = truncated_gcm(bits, icv)
+    return SkKeys(alg, None, bytes((seed + n) & 0xFF for n in range(alg.keymat_size)))

@@ -6,6 +6,7 @@ MalformedMessage or IntegrityCheckFailed may come out (never IndexError, struct.
 from __future__ import annotations
 
 import contextlib
+import struct
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from pyipsec.wire.ikev2 import (
     encode_protected,
 )
 from pyipsec.wire.ikev2.message import seal
+from pyipsec.wire.ikev2.payloads import CODECS
 
 from .samples import SUITES, counter_rng, keys
 from .strategies import messages
@@ -175,3 +177,15 @@ def test_reassembler_with_arbitrary_fragment_streams(
         held = r.pending(response)
         if held is not None:
             assert held[1] <= max_fragments
+
+
+_BODY_TYPES = sorted({*CODECS, PayloadType.SKF, 200})
+
+
+@FAST
+@given(st.sampled_from(_BODY_TYPES), st.binary(max_size=120), st.sampled_from([0, 0x80]))
+def test_every_payload_codec_with_arbitrary_bodies(ptype: int, body: bytes, flags: int) -> None:
+    chain = struct.pack("!BBH", 0, flags, 4 + len(body)) + body
+    data = bytes(8) * 2 + bytes((ptype, 0x20, 35, 8)) + struct.pack("!II", 1, 28 + len(chain))
+    with contextlib.suppress(MalformedMessage):
+        decode(data + chain)

@@ -37,7 +37,16 @@ from pyipsec.wire.ikev2 import (
 )
 from pyipsec.wire.ikev2.payloads import push_payloads
 
-from .samples import SPI_I, SPI_R, SUITES, counter_rng, ike_auth_request, keys, sa_init_request
+from .samples import (
+    SPI_I,
+    SPI_R,
+    SUITES,
+    counter_rng,
+    ike_auth_request,
+    keys,
+    sa_init_request,
+    truncated_gcm_keys,
+)
 
 
 def test_plain_round_trip() -> None:
@@ -287,3 +296,21 @@ def test_sk_keys_pairing_rules_and_secret_free_repr() -> None:
     k = SkKeys(gcm, registry.integrity("null"), b"\xaa" * 20)  # NONE integrity = AEAD only
     assert k.icv_size == 16
     assert "\\xaa" not in repr(k) and "enc_key" not in repr(k)
+
+
+@pytest.mark.parametrize(("bits", "icv"), [(128, 8), (192, 12), (256, 8), (256, 12)])
+def test_aes_gcm_with_8_and_12_byte_icvs(bits: int, icv: int) -> None:
+    # RFC 5282: ENCR_AES_GCM_8 / _12; the ICV is the algorithm's, the AAD the same as for _16.
+    k = truncated_gcm_keys(bits, icv)
+    msg = ike_auth_request()
+    data = encode_protected(msg, k, counter_rng())
+    _first, inner = push_payloads(msg.payloads)
+    assert len(data) == 28 + 4 + 8 + len(inner) + 1 + icv
+    assert decode_protected(data, k) == msg
+    # The tag is GCM's own tag over header + SK generic header, truncated (checked with AESGCM).
+    full = AESGCM(k.enc_key[:-4]).encrypt(k.enc_key[-4:] + data[32:40], inner + b"\x00", data[:32])
+    assert data[40:] == full[:-16] + full[-16:][:icv]
+    bad = bytearray(data)
+    bad[-1] ^= 0x80
+    with pytest.raises(IntegrityCheckFailed):
+        decode_protected(bytes(bad), k)
