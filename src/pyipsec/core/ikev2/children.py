@@ -204,9 +204,8 @@ def start(
 ) -> None:
     """A further child for ``policy`` with the peer of ``sa``: CREATE_CHILD_SA when the rekey
     helper has installed it (``eng.create_child``), else a new IKE SA carrying it."""
-    create = getattr(eng, "create_child", None)
-    if create is not None:
-        create(sa, policy, now, rekey_of)
+    if eng.create_child is not None:
+        eng.create_child(sa, policy, now, rekey_of)
         return
     eng.start_ike(sa.peer, sa.local[0], sa.remote[0], now, policy)
 
@@ -449,9 +448,8 @@ def sa_expired(eng: Ikev2Engine, event: SaSoftExpired | SaHardExpired, now: floa
     if child.rekeyed:
         return
     child.rekeyed = True  # one replacement per child
-    rekey = getattr(eng, "rekey_child", None)
-    if rekey is not None:
-        rekey(child, now)
+    if eng.rekey_child is not None:
+        eng.rekey_child(child, now)
         return
     peer = next((p for p in eng.peers if p.id == child.peer_id), None)
     if peer is None:

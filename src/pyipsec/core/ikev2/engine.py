@@ -38,7 +38,7 @@ their policy's selectors (SaSelector), with soft/hard lifetimes from the proposa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -150,6 +150,12 @@ class Ikev2Engine:
         self.handlers: dict[int, Handler] = {
             int(ExchangeType.INFORMATIONAL): informational.handle_request,
         }
+        # Hooks the CREATE_CHILD_SA tasks fill in (children.start, children.sa_expired): a new
+        # child on an established IKE SA ``(sa, policy, now, rekey_of)``, and the rekey of a
+        # child whose soft lifetime ran out ``(child, now)``. Unset, a further child takes a
+        # new IKE SA and a soft expiry negotiates the replacement the same way.
+        self.create_child: Callable[[IkeSa, Policy, float, ChildSa | None], None] | None = None
+        self.rekey_child: Callable[[ChildSa, float], None] | None = None
         self._out: list[Datagram] = []
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
@@ -493,9 +499,12 @@ class Ikev2Engine:
             self.kick(sa, now)
 
     def _follow_peer(self, sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
-        """RFC 7296 §2.23: behind a NAT, send to where the last authenticated message came
-        from (the peer's NAT may have a new port), on the port it came to."""
-        if sa.nat and (sa.local, sa.remote) != (dst, src) and dst[1] == NATT_PORT:
+        """Where to send from now on, after an authenticated message from ``src`` to ``dst``:
+        there, when it came to port 4500 from the peer's address. RFC 7296 §2.23: behind a NAT
+        the peer's port may change; §2.11 answers go where the request came from; and an
+        initiator may move to 4500 without a NAT (RFC 4555 §3.2: MOBIKE, strongSwan's default).
+        Another address is not followed (no MOBIKE here)."""
+        if dst[1] == NATT_PORT and src[0] == sa.remote[0] and (sa.local, sa.remote) != (dst, src):
             sa.local, sa.remote = dst, src
 
     # --- life of IKE SAs --------------------------------------------------------------------

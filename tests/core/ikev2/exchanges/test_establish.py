@@ -204,3 +204,29 @@ def test_responder_generates_the_policy_from_a_template() -> None:
     net.b.engine.kill_connections(net.now)
     net.run(10)
     assert net.b.backend.policies == {}
+
+
+def test_initiator_moving_to_4500_without_a_nat_is_answered_there() -> None:
+    """strongSwan with MOBIKE sends IKE_AUTH from 4500 even without a NAT (RFC 4555 §3.2):
+    the answer goes back to 4500 (RFC 7296 §2.11), ESP stays unencapsulated."""
+    from pyipsec.core.events import Datagram
+
+    net, pa, _ = ike2_pair()
+    a = net.a.engine
+    sent = a.datagrams_to_send
+
+    def moved() -> list[Datagram]:  # A's IKE_AUTH leaves from and to port 4500
+        out = []
+        for d in sent():
+            if peek(d.data).exchange == ExchangeType.IKE_AUTH:
+                d = Datagram(data=d.data, src=(d.src[0], 4500), dst=(d.dst[0], 4500))
+            out.append(d)
+        return out
+
+    a.datagrams_to_send = moved
+    a.acquire(pa, net.now)
+    net.run(10)
+    established(net)
+    auth_response = [d for _, d in net.log if peek(d.data).exchange == ExchangeType.IKE_AUTH][-1]
+    assert auth_response.src[1] == 4500 and auth_response.dst[1] == 4500
+    assert all(sa.udp_encap is None for sa in net.b.sas())
