@@ -230,3 +230,23 @@ def test_ikev2_events_log_with_their_version_and_errors_as_ipsec_error(
         ),
         ("ipsec,error", "NegotiationFailed remote=203.0.113.7:500 reason=phase 1: no answer"),
     ]
+
+
+def test_setup_with_rate_zero_lets_every_line_through() -> None:
+    """``pyipsec daemon --log-rate 0`` (what bench/bench_ike.py uses to time every
+    ChildSaInstalled): no kind is limited; the default setup keeps 5 lines a second."""
+    from pyipsec.io import logging as topics
+
+    root = logging.getLogger("pyipsec")
+    saved = root.handlers[:], root.level, root.propagate
+    try:
+        for per_second, expected in ((0, 50), (5, 5)):
+            ring = topics.setup(per_second=per_second)
+            root.handlers = [ring]  # not stderr
+            log = logging.getLogger("pyipsec.ipsec")
+            for i in range(50):
+                log.info("%s", f"ChildSaInstalled remote=198.51.100.{i} rekey=False")
+            assert len(ring.entries) == expected
+    finally:
+        root.handlers, root.level, root.propagate = saved
+        topics._rate_limit = None
