@@ -11,6 +11,11 @@ of ``n``:
   the source on a's lan0, the destination on b's lan0.
 
 At most ``MAX_SETUPS`` = 250 distinct setups fit in that plan.
+
+The algorithms come from a ``Suite``: ``IKEV1`` (main mode, aes-128/sha1/modp2048, ESP
+aes-128-cbc/sha1) unless ``--ike2`` picks an IKEv2 one (``ikev2_suite``: aes-128/sha256 with
+modp2048 or ecp256, PRF HMAC-SHA-256, child aes-128-cbc/sha256 or aes-128-gcm with a 16-octet
+ICV), written once for both implementations.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 
 from pyipsec.io.labnet import WAN_A, Lab
 
@@ -65,26 +71,77 @@ def add_setup_addresses(lab: Lab, a: str, b: str, n: int) -> None:
         _batch(lab, a, lines_a)
 
 
+# -- algorithms ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suite:
+    """One set of algorithms, in RouterOS and in strongSwan spelling."""
+
+    version: int  # IKE major version: 1 (main mode) or 2
+    dh: str  # RouterOS dh-group = strongSwan group keyword (modp2048, ecp256)
+    hash: str  # RouterOS hash-algorithm (IKEv2: integrity and PRF), strongSwan keyword
+    child: str  # strongSwan esp_proposals without PFS: aes128-sha1, aes128-sha256, aes128gcm16
+
+    @property
+    def exchange_mode(self) -> str:
+        return "main" if self.version == 1 else "ike2"
+
+    @property
+    def swan_ike(self) -> str:
+        return f"aes128-{self.hash}-{self.dh}"
+
+    def swan_esp(self, pfs: str | None) -> str:
+        return self.child + (f"-{pfs}" if pfs else "")
+
+    def ros_proposal(self, pfs: str | None) -> str:
+        """The default /ip ipsec proposal's settings for the child SAs."""
+        if self.child.endswith("gcm16"):  # RouterOS: auth-algorithms do not apply to GCM
+            algs = "auth-algorithms=null enc-algorithms=aes-128-gcm"
+        else:
+            algs = f"auth-algorithms={self.child.split('-')[1]} enc-algorithms=aes-128-cbc"
+        return f"{algs} pfs-group={pfs or 'none'}"
+
+    def describe(self, pfs: str | None) -> str:
+        if self.version == 1:
+            return (
+                f"IKEv1 main mode PSK, phase 1 aes-128/{self.hash}/{self.dh}, phase 2 ESP "
+                f"aes-128-cbc/{self.hash}, PFS {pfs or 'none'}"
+            )
+        return f"IKEv2 PSK, IKE {self.swan_ike} (PRF {self.hash}), first child ESP {self.child}"
+
+
+IKEV1 = Suite(version=1, dh="modp2048", hash="sha1", child="aes128-sha1")
+IKEV2_GROUPS = ("modp2048", "ecp256")
+IKEV2_CHILDREN = ("aes128-sha256", "aes128gcm16")
+
+
+def ikev2_suite(dh: str = "modp2048", child: str = "aes128-sha256") -> Suite:
+    if dh not in IKEV2_GROUPS or child not in IKEV2_CHILDREN:
+        raise ValueError(f"IKEv2 bench suites: dh {IKEV2_GROUPS}, child {IKEV2_CHILDREN}")
+    return Suite(version=2, dh=dh, hash="sha256", child=child)
+
+
 # -- pyipsec -------------------------------------------------------------------------------
 
 
-def _pfs_ros(pfs: str | None) -> str:
-    return pfs or "none"
-
-
-def ros_initiator(n: int, pfs: str | None) -> str:
-    """RouterOS script for ns a: one peer entry per outer /25, n policies, one per setup."""
-    peer = (
-        f"secret={PSK} exchange-mode=main enc-algorithm=aes-128 hash-algorithm=sha1 "
-        "dh-group=modp2048 send-initial-contact=no dpd-interval=disable-dpd"
+def _ros_peer(suite: Suite) -> str:
+    return (
+        f"secret={PSK} exchange-mode={suite.exchange_mode} enc-algorithm=aes-128 "
+        f"hash-algorithm={suite.hash} dh-group={suite.dh} send-initial-contact=no "
+        "dpd-interval=disable-dpd"
     )
+
+
+def ros_initiator(n: int, pfs: str | None, *, suite: Suite = IKEV1) -> str:
+    """RouterOS script for ns a: one peer entry per outer /25, n policies, one per setup."""
+    peer = _ros_peer(suite)
     nets = {str(ipaddress.ip_network(f"{wan_b(i)}/25", strict=False)) for i in range(n)}
     lines = ["/ip ipsec peer"]
     lines += [f"add address={net} {peer}" for net in sorted(nets)]
     lines += [
         "/ip ipsec proposal",
-        "set [ find default=yes ] auth-algorithms=sha1 enc-algorithms=aes-128-cbc "
-        f"pfs-group={_pfs_ros(pfs)}",
+        f"set [ find default=yes ] {suite.ros_proposal(pfs)}",
         "/ip ipsec policy",
     ]
     for i in range(n):
@@ -96,19 +153,16 @@ def ros_initiator(n: int, pfs: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ros_responder(n: int, pfs: str | None, *, static: bool = False) -> str:
+def ros_responder(n: int, pfs: str | None, *, static: bool = False, suite: Suite = IKEV1) -> str:
     """RouterOS script for ns b: one passive peer entry; it generates a policy per setup
     (generate-policy=port-override, the default template), or with ``static`` there are n
     configured policies mirroring a's."""
     gen = "no" if static else "port-override"
     lines = [
         "/ip ipsec peer",
-        f"add address=198.51.100.128/25 secret={PSK} exchange-mode=main passive=yes "
-        f"generate-policy={gen} enc-algorithm=aes-128 hash-algorithm=sha1 "
-        "dh-group=modp2048 send-initial-contact=no dpd-interval=disable-dpd",
+        f"add address=198.51.100.128/25 {_ros_peer(suite)} passive=yes generate-policy={gen}",
         "/ip ipsec proposal",
-        "set [ find default=yes ] auth-algorithms=sha1 enc-algorithms=aes-128-cbc "
-        f"pfs-group={_pfs_ros(pfs)}",
+        f"set [ find default=yes ] {suite.ros_proposal(pfs)}",
     ]
     if static:
         lines.append("/ip ipsec policy")
@@ -172,19 +226,17 @@ class Sender:
 # -- strongSwan ----------------------------------------------------------------------------
 
 
-_IKE_V1 = """        version = 1
-        aggressive = no
-        proposals = aes128-sha1-modp2048
-        unique = never
-"""
+def _ike(suite: Suite) -> str:
+    mode = "        aggressive = no\n" if suite.version == 1 else ""
+    return (
+        f"        version = {suite.version}\n{mode}"
+        f"        proposals = {suite.swan_ike}\n        unique = never\n"
+    )
 
 
-def _esp(pfs: str | None) -> str:
-    return "aes128-sha1" + (f"-{pfs}" if pfs else "")
-
-
-def swanctl_initiator(n: int, pfs: str | None) -> str:
-    """ns a: one IKEv1 main mode PSK connection ``bench<i>`` per setup, child ``net``.
+def swanctl_initiator(n: int, pfs: str | None, *, suite: Suite = IKEV1) -> str:
+    """ns a: one PSK connection ``bench<i>`` per setup, child ``net`` (IKEv1 main mode, or
+    IKEv2 where IKE_AUTH carries the child, so a setup is one IKE_SA_INIT + IKE_AUTH).
 
     A connection per setup, each with its own remote address and /32 selectors, as on the
     pyipsec side. With one connection, charon 5.9.8 put every IKEv1 child on the same IKE_SA
@@ -194,7 +246,7 @@ def swanctl_initiator(n: int, pfs: str | None) -> str:
     for i in range(n):
         src, dst = inner(i)
         conns.append(f"""    bench{i} {{
-{_IKE_V1}        local_addrs = {WAN_A}
+{_ike(suite)}        local_addrs = {WAN_A}
         remote_addrs = {wan_b(i)}
         local {{
             auth = psk
@@ -208,7 +260,7 @@ def swanctl_initiator(n: int, pfs: str | None) -> str:
                 local_ts = {src}/32
                 remote_ts = {dst}/32
                 mode = tunnel
-                esp_proposals = {_esp(pfs)}
+                esp_proposals = {suite.swan_esp(pfs)}
                 start_action = none
             }}
         }}
@@ -217,11 +269,11 @@ def swanctl_initiator(n: int, pfs: str | None) -> str:
     return "connections {\n" + "".join(conns) + "}\n" + _SECRETS
 
 
-def swanctl_responder(pfs: str | None) -> str:
-    """ns b: one IKEv1 connection answering on every local address, narrowing to /32s."""
+def swanctl_responder(pfs: str | None, *, suite: Suite = IKEV1) -> str:
+    """ns b: one connection answering on every local address, narrowing to /32s."""
     return f"""connections {{
     bench {{
-{_IKE_V1}        remote_addrs = {WAN_A}
+{_ike(suite)}        remote_addrs = {WAN_A}
         local {{
             auth = psk
         }}
@@ -234,7 +286,7 @@ def swanctl_responder(pfs: str | None) -> str:
                 local_ts = 203.0.113.0/25
                 remote_ts = 198.51.100.0/25
                 mode = tunnel
-                esp_proposals = {_esp(pfs)}
+                esp_proposals = {suite.swan_esp(pfs)}
                 start_action = none
             }}
         }}

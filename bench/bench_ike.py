@@ -1,4 +1,4 @@
-"""IKEv1 setup rate: completed phase 1 + phase 2 setups per second, pyipsec against strongSwan.
+"""IKE setup rate: completed IKE SA + child SA setups per second, pyipsec against strongSwan.
 
 Both sides negotiate IKEv1 main mode with a pre-shared key, phase 1 aes-128/sha1/modp2048,
 phase 2 ESP aes-128-cbc/hmac-sha1 in tunnel mode, no PFS unless ``--pfs modp2048``; one child
@@ -24,7 +24,15 @@ receive-buffer drops in either namespace, phase 1 counts that differ from the se
 ``--profile PREFIX`` samples both pyipsec daemons with py-spy. Needs root, strongSwan (charon,
 swanctl) and the PyPI package ``vici``.
 
+``--ike2``: the same with IKEv2 on both sides (strongSwan ``version = 2``, pyipsec peers
+``exchange-mode=ike2``): PSK, IKE aes128-sha256 with ``--dh modp2048`` (default) or ``ecp256``
+(PRF HMAC-SHA-256), the first child in IKE_AUTH with ``--child aes128-sha256`` (default,
+AES-CBC + HMAC-SHA-256-128) or ``aes128gcm16``, no PFS (IKE_AUTH's child has no KE anyway);
+every setup its own IKE SA (IKE_SA_INIT + IKE_AUTH), complete when the initiator reports
+the child SA up, exactly as for IKEv1.
+
     .venv/bin/python bench/bench_ike.py --runs 3 -n 200     # windows 16, 64 and all
+    .venv/bin/python bench/bench_ike.py --runs 3 -n 200 --ike2 --dh ecp256 --child aes128gcm16
 """
 
 from __future__ import annotations
@@ -51,9 +59,14 @@ from tests.harness.strongswan import Charon, strongswan_prerequisites  # noqa: E
 from tests.io.daemon_proc import DaemonProc, start_daemon  # noqa: E402
 
 from _ikelab import (  # noqa: E402
+    IKEV1,
+    IKEV2_CHILDREN,
+    IKEV2_GROUPS,
     STRONGSWAN_EXTRA,
     Sender,
+    Suite,
     add_setup_addresses,
+    ikev2_suite,
     inner,
     ros_initiator,
     ros_responder,
@@ -130,12 +143,14 @@ def _ike_count(sess: vici.Session) -> int:
     return int(sess.stats()["ikesas"]["total"])
 
 
-def run_strongswan(n: int, window: int, pfs: str | None, timeout: float) -> Result:
+def run_strongswan(
+    n: int, window: int, pfs: str | None, timeout: float, suite: Suite = IKEV1
+) -> Result:
     with Lab("pyikeb") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
         a, b = two_sites(lab)
         add_setup_addresses(lab, a, b, n)
-        ca = Charon(a, Path(tmp) / "a", swanctl_initiator(n, pfs), STRONGSWAN_EXTRA)
-        cb = Charon(b, Path(tmp) / "b", swanctl_responder(pfs), STRONGSWAN_EXTRA)
+        ca = Charon(a, Path(tmp) / "a", swanctl_initiator(n, pfs, suite=suite), STRONGSWAN_EXTRA)
+        cb = Charon(b, Path(tmp) / "b", swanctl_responder(pfs, suite=suite), STRONGSWAN_EXTRA)
         listener: ChildListener | None = None
         try:
             cb.start()
@@ -198,6 +213,9 @@ def run_strongswan(n: int, window: int, pfs: str | None, timeout: float) -> Resu
 
 
 # -- pyipsec -------------------------------------------------------------------------------
+
+
+NO_LOG_LIMIT = ("--log-rate", "0")
 
 
 def _installed(d: DaemonProc, seen: int, times: list[float], problems: list[str]) -> int:
@@ -263,13 +281,17 @@ def run_pyipsec(
     timeout: float,
     profile: str | None = None,
     static: bool = False,
+    suite: Suite = IKEV1,
 ) -> Result:
     with Lab("pyikeb") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
         a, b = two_sites(lab)
         add_setup_addresses(lab, a, b, n)
-        db = start_daemon(b, Path(tmp) / "b.db", ros_responder(n, pfs, static=static))
+        responder = ros_responder(n, pfs, static=static, suite=suite)
+        # every ChildSaInstalled line is a completion time: no per-kind log rate limit
+        db = start_daemon(b, Path(tmp) / "b.db", responder, *NO_LOG_LIMIT)
         try:
-            da = start_daemon(a, Path(tmp) / "a.db", ros_initiator(n, pfs))
+            initiator = ros_initiator(n, pfs, suite=suite)
+            da = start_daemon(a, Path(tmp) / "a.db", initiator, *NO_LOG_LIMIT)
         except BaseException:
             _stop_daemons(db)
             raise
@@ -305,7 +327,7 @@ def run_pyipsec(
             _report_drops(lab, "pyipsec", (a, b))
             phase1 = sum("IkeSaEstablished" in line for line in da.log)
             if phase1 != done:
-                print(f"  pyipsec: {phase1} phase 1s for {done} setups", file=sys.stderr)
+                print(f"  pyipsec: {phase1} IKE SAs for {done} setups", file=sys.stderr)
             if done < n or problems:
                 print(f"  pyipsec: {done}/{n} setups within {timeout:.0f} s; "
                       f"{len(problems)} problem lines, first ones:", file=sys.stderr)  # fmt: skip
@@ -362,6 +384,13 @@ def main() -> int:
         help="setups outstanding at a time, or 'all' (repeatable; default 16, 64, all)",
     )  # fmt: skip
     parser.add_argument("--pfs", choices=("none", "modp2048"), default="none")
+    parser.add_argument("--ike2", action="store_true", help="IKEv2 on both sides instead of IKEv1")
+    parser.add_argument(
+        "--dh", choices=IKEV2_GROUPS, default="modp2048", help="IKEv2 key exchange group"
+    )
+    parser.add_argument(
+        "--child", choices=IKEV2_CHILDREN, default="aes128-sha256", help="IKEv2 child SA ESP"
+    )
     parser.add_argument("--timeout", type=float, default=120, help="seconds per run at most")
     parser.add_argument("--only", choices=("pyipsec", "strongSwan"), help="run one side only")
     parser.add_argument(
@@ -382,6 +411,9 @@ def main() -> int:
         print("bench_ike.py needs " + "; ".join(missing), file=sys.stderr)
         return 2
     pfs = None if args.pfs == "none" else args.pfs
+    if not args.ike2 and (args.dh != "modp2048" or args.child != "aes128-sha256"):
+        parser.error("--dh and --child choose IKEv2 suites: add --ike2")
+    suite = ikev2_suite(args.dh, args.child) if args.ike2 else IKEV1
     windows = [args.n if w == "all" else int(w) for w in (args.window or ["16", "64", "all"])]
     sides = [
         (name, fn)
@@ -390,8 +422,8 @@ def main() -> int:
     ]
     results: list[Result] = []
     print(
-        f"IKEv1 main mode PSK, phase 1 aes-128/sha1/modp2048, phase 2 ESP aes-128-cbc/sha1, "
-        f"PFS {args.pfs}; N={args.n} setups per run, one child per phase 1; pyipsec "
+        f"{suite.describe(pfs)}; N={args.n} setups per run, one child per "
+        f"{'phase 1' if suite.version == 1 else 'IKE SA'}; pyipsec "
         f"responder: {'N static policies' if args.responder == 'static' else 'generate-policy'}"
     )
 
@@ -399,9 +431,9 @@ def main() -> int:
     for _ in range(args.runs):
         for window in windows:
             for name, fn in sides:  # both sides in the same run, one after the other
-                extra = {}
+                extra: dict[str, object] = {"suite": suite}
                 if name == "pyipsec":
-                    extra = {"profile": args.profile, "static": args.responder == "static"}
+                    extra |= {"profile": args.profile, "static": args.responder == "static"}
                 r = fn(args.n, window, pfs, args.timeout, **extra)
                 results.append(r)
                 print(_row(r.side, r.n, r.window, r.done, [r]), flush=True)

@@ -53,6 +53,7 @@ def strongswan_conf(state: Path, extra: str = "") -> str:
     i_dont_care_about_security_and_use_aggressive_mode_psk = yes
     block_threshold = 100000
     cookie_threshold = 100000
+    cookie_threshold_ip = 100000
     filelog {{
         lab {{
             path = {state}/charon.log
