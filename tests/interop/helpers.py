@@ -1,4 +1,4 @@
-"""Shared pieces of the IKEv1 interoperability tests (issue 5).
+"""Shared pieces of the interoperability tests (IKEv1 since issue 5, IKEv2 since issue 10).
 
 The lab is ``pyipsec.io.labnet.two_sites`` (pyipsec in ns a, the peer in ns b); configuration
 texts for both sides are generated here, so the tests need nothing outside the repository.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyipsec.io.control import ControlClient, socket_path
-from pyipsec.io.labnet import NET_A, NET_B, WAN_A, WAN_B, Lab
-from tests.harness.strongswan import Charon
+from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, WAN_A, WAN_B, Lab
+from tests.harness.strongswan import SWANCTL, Charon
 from tests.io.daemon_proc import DaemonProc, start_daemon
 
 PSK = "lab-only-psk-not-secret"
@@ -126,6 +126,7 @@ def log_text(*daemons: DaemonProc) -> str:
 
 def swanctl_conf(
     *,
+    version: int = 1,
     ike: str = "aes256-sha256-modp2048",
     esp: str = "aes256-sha256-modp2048",
     aggressive: bool = False,
@@ -143,7 +144,8 @@ def swanctl_conf(
     child_extra: str = "",
     conn_extra: str = "",
 ) -> str:
-    """swanctl.conf for strongSwan in ns b: one IKEv1 connection ``v1`` with child ``net``."""
+    """swanctl.conf for strongSwan in ns b: one connection ``v<version>`` (IKEv1 by default,
+    ``version=2`` for IKEv2, where ``aggressive`` does not apply) with child ``net``."""
     local_auth = f"auth = {auth}\n            id = {local_id}"
     remote_auth = f"auth = {auth}\n            id = {remote_id}"
     if local_cert:
@@ -163,10 +165,11 @@ def swanctl_conf(
         else ""
     )
     dpd = f"dpd_delay = {dpd_delay}" if dpd_delay else ""
+    mode = f"aggressive = {'yes' if aggressive else 'no'}" if version == 1 else ""
     return f"""connections {{
-    v1 {{
-        version = 1
-        aggressive = {"yes" if aggressive else "no"}
+    v{version} {{
+        version = {version}
+        {mode}
         local_addrs = {local_addrs}
         remote_addrs = {remote_addrs}
         proposals = {ike}
@@ -258,6 +261,40 @@ def tcp_transfer(lab: Lab, a: str, b: str, src: str, dst: str, size: int = 256 <
             server.wait()
     n, digest = out.split()
     assert int(n) == len(data) and digest == hashlib.sha256(data).hexdigest()
+
+
+def initiate(charon: Charon, daemon: DaemonProc, timeout: float = 30) -> None:
+    """``swanctl --initiate --child net``; fails early on an ``ipsec,error`` from pyipsec."""
+    proc = subprocess.Popen(
+        [SWANCTL, "--initiate", "--child", "net", "--timeout", str(int(timeout)),
+         "--uri", f"unix://{charon.state}/charon.vici"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=charon.env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout + 5
+        while proc.poll() is None and time.monotonic() < deadline:
+            daemon.read_log(0.2)
+            errors = [line for line in daemon.log if "ipsec,error" in line]
+            if errors:
+                raise AssertionError(f"negotiation failed: {errors[0]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, _ = proc.communicate()
+    assert proc.returncode == 0, out
+
+
+def bring_up(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon, initiator: str) -> str:
+    """Start the negotiation from ``initiator``'s side; return pyipsec's IkeSaEstablished line."""
+    if initiator == "strongswan":
+        initiate(charon, daemon)
+    else:
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+    line = wait_log(daemon, "IkeSaEstablished")
+    wait_log(daemon, "ChildSaInstalled")
+    side = "initiator" if initiator == "pyipsec" else "responder"
+    assert f"side={side}" in line, line
+    return line
 
 
 def start_pyipsec(ns: str, db: Path, script: str, *extra: str) -> DaemonProc:

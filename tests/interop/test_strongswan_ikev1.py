@@ -29,6 +29,7 @@ from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
 from tests.interop.helpers import (
     Phase1,
     Phase2,
+    bring_up,
     console,
     installed_spis,
     log_text,
@@ -85,40 +86,6 @@ ALGORITHMS = [
         Phase2("aes-128-gcm", "null", "ecp256"),
     ),
 ]
-
-
-def initiate(charon: Charon, daemon: DaemonProc, timeout: float = 30) -> None:
-    """``swanctl --initiate --child net``; fails early on an ``ipsec,error`` from pyipsec."""
-    proc = subprocess.Popen(
-        [SWANCTL, "--initiate", "--child", "net", "--timeout", str(int(timeout)),
-         "--uri", f"unix://{charon.state}/charon.vici"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=charon.env,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + timeout + 5
-        while proc.poll() is None and time.monotonic() < deadline:
-            daemon.read_log(0.2)
-            errors = [line for line in daemon.log if "ipsec,error" in line]
-            if errors:
-                raise AssertionError(f"negotiation failed: {errors[0]}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        out, _ = proc.communicate()
-    assert proc.returncode == 0, out
-
-
-def bring_up(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon, initiator: str) -> str:
-    """Start the negotiation from ``initiator``'s side; return pyipsec's IkeSaEstablished line."""
-    if initiator == "strongswan":
-        initiate(charon, daemon)
-    else:
-        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
-    line = wait_log(daemon, "IkeSaEstablished")
-    wait_log(daemon, "ChildSaInstalled")
-    side = "initiator" if initiator == "pyipsec" else "responder"
-    assert f"side={side}" in line, line
-    return line
 
 
 def check_traffic(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon) -> None:
