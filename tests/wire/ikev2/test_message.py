@@ -164,6 +164,7 @@ def test_pad_length_past_the_plaintext_is_malformed() -> None:
     with pytest.raises(MalformedMessage) as err:
         decode_protected(bytes(data), k)
     assert err.value.notify == NotifyType.INVALID_SYNTAX
+    assert err.value.authenticated  # found after the ICV verified: answerable (RFC 7296 §2.21.2)
 
 
 @pytest.mark.parametrize(("enc", "integ"), SUITES)
@@ -220,8 +221,9 @@ def test_truncated_icv_sizes_follow_the_integrity_transform() -> None:
 def test_structural_damage_is_malformed(mutate: object) -> None:
     k = keys("aes-128-cbc", "sha256")
     data = encode_protected(ike_auth_request(), k, counter_rng())
-    with pytest.raises(MalformedMessage):
+    with pytest.raises(MalformedMessage) as err:
         decode_protected(mutate(data), k)  # type: ignore[operator]
+    assert not err.value.authenticated
 
 
 def _resized(data: bytes, new_sk_body: bytes) -> bytes:
@@ -265,8 +267,37 @@ def test_nested_encrypted_payload_is_malformed() -> None:
         message_id=1,
         payloads=(SkPayload(first_inner=0, data=bytes(30)),),
     )
-    with pytest.raises(MalformedMessage):
+    with pytest.raises(MalformedMessage) as err:
         decode_protected(encode_protected(inner, k, counter_rng()), k)
+    assert err.value.authenticated
+
+
+def test_authentic_but_unparsable_inner_payloads_are_marked_authenticated() -> None:
+    from pyipsec.wire.ikev2 import UnsupportedCriticalPayload
+    from pyipsec.wire.ikev2.message import seal
+
+    k = keys("aes-256-cbc", "sha256")
+    msg = Message(
+        spi_i=SPI_I, spi_r=SPI_R, exchange=37, initiator=True, response=False, message_id=4
+    )
+    garbage = seal(
+        k, counter_rng(), msg, sk_type=PayloadType.SK, first_inner=41, sk_fields=b"", inner=b"\x00"
+    )
+    with pytest.raises(MalformedMessage) as err:
+        decode_protected(garbage, k)
+    assert err.value.authenticated and err.value.notify == NotifyType.INVALID_SYNTAX
+    critical = seal(
+        k,
+        counter_rng(),
+        msg,
+        sk_type=PayloadType.SK,
+        first_inner=200,
+        sk_fields=b"",
+        inner=b"\x00\x80\x00\x04",
+    )
+    with pytest.raises(UnsupportedCriticalPayload) as crit:
+        decode_protected(critical, k)
+    assert crit.value.authenticated and crit.value.notify_data == bytes((200,))
 
 
 def test_cleartext_payloads_before_sk_are_authenticated_and_returned() -> None:

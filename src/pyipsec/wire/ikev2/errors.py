@@ -21,8 +21,10 @@ class MalformedMessage(ValueError):
     any structural problem, INVALID_MAJOR_VERSION, UNSUPPORTED_CRITICAL_PAYLOAD. ``notify_data``
     is the Notification Data that goes with it (the payload type for an unsupported critical
     payload, the highest version we speak for INVALID_MAJOR_VERSION). RFC 7296 §2.21.2: a
-    malformed message that has not been authenticated gets no answer; that is the engine's call.
-    The text never contains key material.
+    malformed message that has not been authenticated gets no answer, an authenticated malformed
+    request is answered: ``authenticated`` is True when the problem was found after the ICV (or
+    AEAD tag) verified (bad padding, inner payloads that do not parse). The text never contains
+    key material.
     """
 
     def __init__(
@@ -31,11 +33,13 @@ class MalformedMessage(ValueError):
         detail: str = "",
         *,
         notify_data: bytes = b"",
+        authenticated: bool = False,
     ) -> None:
         super().__init__(f"{notify.name}: {detail}")
         self.notify = notify
         self.detail = detail
         self.notify_data = notify_data
+        self.authenticated = authenticated
 
 
 class InvalidMajorVersion(MalformedMessage):

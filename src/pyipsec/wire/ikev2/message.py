@@ -270,7 +270,9 @@ def open_sealed(keys: SkKeys, data: bytes, sk_start: int) -> bytes:
         raise MalformedMessage(_SYNTAX, f"decryption: {e}") from None
     pad = plaintext[-1]
     if pad + 1 > len(plaintext):
-        raise MalformedMessage(_SYNTAX, f"pad length {pad} in {len(plaintext)} bytes")
+        raise MalformedMessage(
+            _SYNTAX, f"pad length {pad} in {len(plaintext)} bytes", authenticated=True
+        )
     return plaintext[: len(plaintext) - pad - 1]
 
 
@@ -291,7 +293,9 @@ def decode_protected(data: bytes, keys: SkKeys) -> Message:
 
     ``keys`` are the sender's direction. The result holds any cleartext payloads that precede
     the SK payload, then the inner payloads. A message without an SK payload, or with an
-    Encrypted Fragment payload (see ``fragment.Reassembler``), is MalformedMessage.
+    Encrypted Fragment payload (see ``fragment.Reassembler``), is MalformedMessage. A
+    ``MalformedMessage`` raised after the ICV verified has ``authenticated`` True (RFC 7296
+    §2.21.2: answer INVALID_SYNTAX to such a request; drop the others silently).
     """
     data = bytes(data)
     header = pull_header(data)
@@ -308,8 +312,17 @@ def decode_protected(data: bytes, keys: SkKeys) -> Message:
 
 
 def pull_inner(first: int, inner: bytes) -> list[Payload]:
-    """Decode the payloads inside an Encrypted payload; a nested SK/SKF is INVALID_SYNTAX."""
-    payloads = [p for p, _ in pull_payload_chain(first, inner)]
+    """Decode the payloads inside an Encrypted payload; a nested SK/SKF is INVALID_SYNTAX.
+
+    Every ``MalformedMessage`` from here has ``authenticated`` set: the bytes were authentic.
+    """
+    try:
+        payloads = [p for p, _ in pull_payload_chain(first, inner)]
+    except MalformedMessage as e:
+        e.authenticated = True
+        raise
     if any(isinstance(p, SkPayload | SkfPayload) for p in payloads):
-        raise MalformedMessage(_SYNTAX, "Encrypted payload inside an Encrypted payload")
+        raise MalformedMessage(
+            _SYNTAX, "Encrypted payload inside an Encrypted payload", authenticated=True
+        )
     return payloads
