@@ -47,11 +47,11 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Container, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from pyipsec.dataplane.policy import IPAddress
+from pyipsec.dataplane.policy import IPAddress, IPNetwork
 
 __all__ = [
     "AdmissionLimits",
@@ -71,6 +71,18 @@ class Standing(enum.IntEnum):
     UNKNOWN = 0  # covered only by a wildcard peer prefix
     CONFIGURED = 1  # a peer entry names exactly this host
     PROVEN = 2  # completed an IKE SA with us since we started
+
+
+def standing_of(
+    address: IPAddress, peer_address: IPNetwork, contacted: Container[IPAddress]
+) -> Standing:
+    """The standing of ``address``, served by the peer entry for ``peer_address``, given the
+    addresses that completed an IKE SA with us (``contacted``)."""
+    if address in contacted:
+        return Standing.PROVEN
+    if peer_address.num_addresses == 1:
+        return Standing.CONFIGURED
+    return Standing.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-from pyipsec.core import certauth
+from pyipsec.core import certauth, errors
 from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import AuthMethod
 from pyipsec.crypto import certcheck
@@ -46,12 +46,19 @@ __all__ = ["AUTHENTICATORS", "AuthError", "Authenticator", "authenticator"]
 Rng = Callable[[int], bytes]
 
 
-class AuthError(Exception):
-    """The peer's HASH/signature did not verify (or we cannot authenticate at all)."""
+class AuthError(errors.RemoteProtocolError):
+    """The peer's HASH/signature did not verify (or we cannot authenticate at all).
+
+    A ``core.errors.RemoteProtocolError`` with IKEv1's notify, but not one of IKEv1's
+    ``ProtocolError``s: the phase-1 code answers it apart from those (``auth_failed``), and its
+    text is the detail alone."""
+
+    NOTIFY: ClassVar[NotifyMessageType] = NotifyMessageType.AUTHENTICATION_FAILED
+    notify: NotifyMessageType
 
     def __init__(self, detail: str, notify: NotifyMessageType) -> None:
-        super().__init__(detail)
-        self.notify = notify
+        super().__init__(detail, notify=notify)
+        self.args = (detail,)  # str() and repr() as before: the detail alone
 
 
 class Authenticator(Protocol):

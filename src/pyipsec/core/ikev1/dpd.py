@@ -5,11 +5,10 @@ that announced DPD with the RFC 3706 vendor ID is probed (§5.1: a peer that did
 answer, and losing its SAs over that would be our fault); without that VID the timer stops.
 
 A peer is idle when nothing authenticated came from it for dpd-interval: no IKE message
-(``IkeSa.last_heard``) and no inbound packet on any SA it negotiated. The latter is the
-``last_used`` time the data plane reports for our inbound SAs (``backend.sa_usage``; the
-packet engine counts a packet only after its ICV and replay checks), taken over the child SAs
-of this peer: the same remote address and the same phase-1 identity (``children_of``), so a
-second client behind the same NAT does not keep a dead one alive. A peer that is not idle is
+(``IkeSa.last_heard``) and no inbound packet on any SA it negotiated (``core/liveness.py``,
+shared with IKEv2), taken over the child SAs of this peer: the same remote address and the
+same phase-1 identity (``children_of``), so a second client behind the same NAT does not keep
+a dead one alive. A peer that is not idle is
 not probed (§5.3: traffic is proof of liveness); the next check is due dpd-interval after
 the last sign of life.
 
@@ -23,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyipsec.core import liveness
 from pyipsec.core.events import PeerUnreachable
 from pyipsec.wire.ikev1.ids import dpd_notify
 
@@ -52,8 +52,9 @@ def tick(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
                 return
             _probe(eng, sa, now, interval)
             return
-    if heard + interval > now:  # heard from recently: no probe needed yet
-        sa.dpd_next = heard + interval
+    due = liveness.next_check(heard=heard, interval=interval, now=now)
+    if due is not None:  # heard from recently: no probe needed yet
+        sa.dpd_next = due
         return
     _probe(eng, sa, now, interval)
 
@@ -76,10 +77,11 @@ def _dead(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
 
 def last_inbound(eng: Ikev1Engine, sa: IkeSa) -> float:
     """The latest inbound packet on the SAs of this peer, per the data plane (0 if none)."""
-    last = 0.0
-    for child in children_of(eng.children, sa):
-        for proto, spi_in, _ in child.sas:
-            usage = eng.backend.sa_usage(spi_in, proto, child.local)
-            if usage is not None and usage.last_used is not None:
-                last = max(last, usage.last_used)
-    return last
+    return liveness.last_inbound(
+        eng.backend,
+        (
+            (proto, spi_in, child.local)
+            for child in children_of(eng.children, sa)
+            for proto, spi_in, _ in child.sas
+        ),
+    )

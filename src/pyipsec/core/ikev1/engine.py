@@ -79,7 +79,7 @@ from . import (
 )
 from . import quick_mode as qm
 from .ike_sa import (
-    SEND_TRIES,
+    HALF_OPEN_TIMEOUT,
     ChildSa,
     Dropped,
     ExchangeKind,
@@ -95,7 +95,6 @@ from .timer_queue import SWEEP_INTERVAL, TimerQueue
 
 __all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"]
 
-HALF_OPEN_TIMEOUT = 120.0  # a phase 1 that does not complete in this time is dropped
 _ZERO_COOKIE = bytes(8)
 
 
@@ -500,7 +499,7 @@ class Ikev1Engine:
     def _sa_timers(self, sa: IkeSa, now: float) -> None:
         rt = sa.retransmit
         if rt is not None and rt.awaiting and now >= rt.next_at:
-            if rt.tries + 1 >= SEND_TRIES:
+            if rt.exhausted:
                 if sa.rejected:  # the peer answered, but never acceptably
                     reason = f"phase 1: no acceptable answer (last: {sa.rejected})"
                     self.emit(NegotiationFailed(remote=sa.remote, reason=reason))

@@ -1,5 +1,8 @@
 """Errors of the IKEv1 engine: each carries the notify type to answer with (RFC 2408 §3.14.1).
 
+The classes of both IKE versions share ``core/errors.py``: IKEv1's ``RemoteProtocolError`` is
+also a ``core.errors.RemoteProtocolError`` (and so on), with IKEv1's notify registry.
+
 ``RemoteProtocolError`` is the peer's fault (a proposal we cannot accept, a bad identity): the
 state machine answers with ``.notify`` (an informational exchange) and drops the exchange.
 ``LocalProtocolError`` is ours (nothing to offer, a configuration the protocol cannot carry);
@@ -12,6 +15,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import ClassVar
 
+from pyipsec.core import errors
 from pyipsec.wire.ikev1.constants import NotifyMessageType
 from pyipsec.wire.ikev1.errors import MalformedMessage
 
@@ -33,22 +37,21 @@ __all__ = [
 ]
 
 
-class ProtocolError(Exception):
+class ProtocolError(errors.ProtocolError):
     """An IKEv1 protocol failure; ``notify`` is the NotifyMessageType to send (or log)."""
 
     NOTIFY: ClassVar[NotifyMessageType] = NotifyMessageType.PAYLOAD_MALFORMED
+    notify: NotifyMessageType
 
     def __init__(self, detail: str = "", *, notify: NotifyMessageType | None = None) -> None:
-        self.notify: NotifyMessageType = notify if notify is not None else self.NOTIFY
-        self.detail = detail
-        super().__init__(f"{self.notify.name}: {detail}" if detail else self.notify.name)
+        super().__init__(detail, notify=notify)
 
 
-class RemoteProtocolError(ProtocolError):
+class RemoteProtocolError(ProtocolError, errors.RemoteProtocolError):
     """The peer sent something we refuse; answer with ``notify``."""
 
 
-class LocalProtocolError(ProtocolError):
+class LocalProtocolError(ProtocolError, errors.LocalProtocolError):
     """We cannot go on (e.g. nothing in our configuration can be offered); send nothing."""
 
 

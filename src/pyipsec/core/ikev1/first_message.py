@@ -36,7 +36,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyipsec.core.admission import Discarded, Standing
+from pyipsec.core.admission import Discarded, Standing, standing_of
 from pyipsec.core.events import Endpoint, HalfOpenDiscarded
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.dataplane.policy import IPAddress
@@ -109,11 +109,7 @@ class ReplyCache:
 
 def standing(eng: Ikev1Engine, peer: PeerProfile, address: IPAddress) -> Standing:
     """How far we trust ``address`` before it has answered (core/admission.py)."""
-    if address in eng._contacted:
-        return Standing.PROVEN
-    if peer.address.num_addresses == 1:
-        return Standing.CONFIGURED
-    return Standing.UNKNOWN
+    return standing_of(address, peer.address, eng._contacted)
 
 
 def receive(

@@ -1,5 +1,6 @@
 """The records the IKEv1 engine keeps: one ``IkeSa`` per phase 1, one ``QuickMode`` per phase-2
-exchange in flight, one ``ChildSa`` per negotiated SA bundle, and the retransmission state.
+exchange in flight, one ``ChildSa`` per negotiated SA bundle (``Retransmit``, the retransmission
+state, is shared with IKEv2: core/retransmit.py).
 
 These are mutable state holders owned by the engine (the immutable, logged things are in
 ``events.py``). Key material is kept out of every ``repr``.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pyipsec.core.events import Endpoint
 from pyipsec.core.profiles import PeerProfile, ProposalProfile
+from pyipsec.core.retransmit import IKEV1_TIMEOUTS, Retransmit
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, KeyExchange, PrfAlgorithm
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaProtocol
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from .sa_tables import ChildTable
 
 __all__ = [
+    "HALF_OPEN_TIMEOUT",
     "PROTOCOL_ID",
     "SA_PROTOCOL",
     "SEND_TRIES",
@@ -44,11 +47,9 @@ __all__ = [
     "notify_name",
 ]
 
-# RFC 2408 leaves retransmission to the implementation; racoon and RouterOS wait 10 s and try 5
-# times by default. We double from 3 s instead: 3, 6, 12, 24, 48 s, then give up (93 s).
-RETRANSMIT_FIRST = 3.0
-RETRANSMIT_TRIES = 5
-SEND_TRIES = 5  # sends of one message of ours (the first + retransmissions) before giving up
+# RFC 2408 leaves retransmission to the implementation (core/retransmit.py): 3 s doubling.
+SEND_TRIES = len(IKEV1_TIMEOUTS)  # sends of one message of ours before giving up
+HALF_OPEN_TIMEOUT = 120.0  # a phase 1 or quick mode that does not complete in this time is dropped
 
 
 class Dropped(Exception):
@@ -87,43 +88,6 @@ class ExchangeKind(enum.Enum):
 def fingerprint(data: bytes) -> bytes:
     """A short digest of a received datagram, to recognise retransmissions (not security)."""
     return hashlib.sha256(data).digest()[:16]
-
-
-@dataclass(slots=True)
-class Retransmit:
-    """The last message we sent in one exchange, and when to send it again.
-
-    ``reply_to`` is the fingerprint of the message this one answers: when the peer sends that
-    message again, our reply was lost and we resend it (RFC 2408 §5 duplicate handling as in
-    racoon: a retransmitted request gets the same answer, once per copy).
-    """
-
-    data: bytes = field(repr=False)
-    src: Endpoint
-    dst: Endpoint
-    reply_to: bytes | None = None
-    awaiting: bool = True  # we wait for an answer: resend on the timer
-    tries: int = 0
-    next_at: float = 0.0
-    answered: int = 0  # times we resent this as the answer to a repeated message
-    answered_at: float = -1e9
-
-    def may_answer(self, now: float) -> bool:
-        """Answer a repeat at most RETRANSMIT_TRIES times and once a second, so that
-        duplicated datagrams cannot make two peers resend to each other forever."""
-        if self.answered >= RETRANSMIT_TRIES or now - self.answered_at < 1.0:
-            return False
-        self.answered += 1
-        self.answered_at = now
-        return True
-
-    def arm(self, now: float) -> None:
-        self.tries = 0
-        self.next_at = now + RETRANSMIT_FIRST
-
-    def backoff(self) -> None:
-        self.tries += 1
-        self.next_at += RETRANSMIT_FIRST * (2**self.tries)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from pyipsec.core.admission import Standing
+from pyipsec.core.admission import Standing, standing_of
 from pyipsec.core.profiles import ExchangeMode
 from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
 from pyipsec.dataplane.sad import SaProtocol
@@ -151,9 +151,7 @@ def unknown_spi(
         if peer.passive:
             eng.count("unknown-spi-passive-peer")
             return
-        from .first_message import standing  # first_message -> phase1_driver -> this module
-
-        if standing(eng, peer, src) is Standing.UNKNOWN:
+        if standing_of(src, peer.address, eng._contacted) is Standing.UNKNOWN:
             # only a wildcard peer entry (road warriors) covers the address and it has no
             # phase 1 with us: spoofed ESP must not start phase 1s towards arbitrary addresses
             eng.count("unknown-spi-wildcard-peer")

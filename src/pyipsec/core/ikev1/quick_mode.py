@@ -54,9 +54,9 @@ from . import keymat as km
 from . import proposals
 from .errors import LocalProtocolError, PayloadMalformed, ProtocolError, RemoteProtocolError
 from .ike_sa import (
+    HALF_OPEN_TIMEOUT,
     PROTOCOL_ID,
     SA_PROTOCOL,
-    SEND_TRIES,
     ChildSa,
     Dropped,
     IkeSa,
@@ -569,13 +569,12 @@ def _abandon(eng: Ikev1Engine, sa: IkeSa, q: QuickMode) -> None:
 
 
 def timers(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
-    """Retransmit quick-mode messages; give up after SEND_TRIES; forget finished exchanges."""
-    from .engine import HALF_OPEN_TIMEOUT
-
+    """Retransmit quick-mode messages; give up after the last send (core/retransmit.py);
+    forget finished exchanges."""
     for mid, q in list(sa.quick.items()):
         rt = q.retransmit
         if rt is not None and rt.awaiting and now >= rt.next_at:
-            if rt.tries + 1 >= SEND_TRIES:
+            if rt.exhausted:
                 eng.emit(NegotiationFailed(remote=sa.remote, reason="quick mode: no answer"))
                 q.done = True
                 rt.awaiting = False
