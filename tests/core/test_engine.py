@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
 
 from pyipsec.core.credentials import Credentials
 from pyipsec.core.engine import IkeEngines, major_version
@@ -399,3 +402,49 @@ def test_with_the_ikev2_engine() -> None:
     assert stats["ike2-received"] == 1 and "received" not in stats
     eng.receive_datagram(ike_header(1), SRC, DST, 1.0)
     assert eng.stats()["received"] == 1 and eng.stats()["ike2-received"] == 1
+
+
+def both_engines(**kw: Any) -> IkeEngines:
+    """The daemon's arrangement: IKEv1 and IKEv2 engines sharing a backend, behind the façade."""
+    from pyipsec.core.ikev2.engine import Ikev2Engine
+
+    rng = kw.pop("rng")
+    v1 = Ikev1Engine(rng=lambda n: rng(n), **kw)
+    v2 = Ikev2Engine(rng=lambda n: rng(n), **kw)
+    return IkeEngines(v1, v2)
+
+
+@pytest.mark.parametrize("mode", [ExchangeMode.MAIN, ExchangeMode.IKE2])
+def test_two_daemons_with_both_versions_negotiate_by_the_peers_mode(mode: ExchangeMode) -> None:
+    """Two façades (IKEv1 + IKEv2 each, as the daemon runs them) over the in-memory network:
+    the peers' exchange mode decides which engine negotiates; the SAs, the owner map, the
+    remote-peers rows, expiry and kill-connections follow it."""
+    mode_kw = {"exchange_mode": mode}
+    net, pa, _ = site_to_site(peer_a=mode_kw, peer_b=mode_kw, engine_cls=both_engines)
+    facade: IkeEngines = net.a.engine  # type: ignore[assignment]
+    facade.acquire(pa, net.now)
+    net.run(10)
+    version = "ike2" if mode is ExchangeMode.IKE2 else "ike1"
+    (up,) = net.a.of(IkeSaEstablished)
+    assert up.exchange == mode.value
+    (child,) = net.a.of(ChildSaInstalled)
+    assert facade.owner_of(child.protocol, child.spi_in) == version
+    assert len(net.a.sas()) == len(net.b.sas()) == 2
+    stats = facade.stats()
+    other = "received" if version == "ike2" else "ike2-received"
+    assert stats.get(other, 0) == 0  # the other engine saw nothing
+    (row,) = facade.remote_peers(net.now)
+    assert (row.state, row.exchange_mode) == ("established", mode.value)
+    facade.sa_expired(
+        SaHardExpired(
+            spi=child.spi_out, protocol=child.protocol, dst=B_ADDR, reason=ExpiryReason.TIME
+        ),
+        net.now,
+    )
+    net.pump()
+    assert [e.spi_in for e in net.a.of(ChildSaDeleted)] == [child.spi_in]
+    assert facade.owner_of(child.protocol, child.spi_in) is None
+    facade.kill_connections(net.now)
+    net.pump()
+    assert facade.remote_peers(net.now) == []
+    assert net.b.engine.remote_peers(net.now) == []  # the peer heard the Delete

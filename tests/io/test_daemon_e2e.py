@@ -255,17 +255,24 @@ def test_console_talks_to_the_running_daemon_and_changes_apply_live(tmp_path: Pa
             assert db_.stop() == 0
 
 
-def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path) -> None:
-    """IKE between two daemons: `remote-peers print` shows the peer; `kill-connections`
-    removes phase 1 and the SAs on both sides (Delete notifies); the next packet negotiates
-    again; `installed-sa flush` empties the SAD."""
+@pytest.mark.parametrize("mode", ["main", "ike2"])
+def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path, mode: str) -> None:
+    """IKE between two daemons, IKEv1 main mode or IKEv2 (the daemon's engine façade picks
+    the engine by the peer's exchange-mode): `remote-peers print` shows the peer (an IKEv2
+    one with exchange-mode=ike2); `kill-connections` removes the IKE SA and the SAs on both
+    sides (Delete notifies); the next packet negotiates again; `installed-sa flush` empties
+    the SAD."""
     from pyipsec.demo import ike_script
+
+    def script(side: str) -> str:
+        text = ike_script(side, "test-only-secret")
+        return text.replace("exchange-mode=main", f"exchange-mode={mode}")
 
     require(lab_prerequisites())
     with Lab(f"pyik{os.getpid()}") as lab:
         a, b = two_sites(lab)
-        da = start_daemon(a, tmp_path / "a.db", ike_script("a", "test-only-secret"))
-        db_ = start_daemon(b, tmp_path / "b.db", ike_script("b", "test-only-secret"))
+        da = start_daemon(a, tmp_path / "a.db", script("a"))
+        db_ = start_daemon(b, tmp_path / "b.db", script("b"))
         try:
 
             def up() -> bool:
@@ -283,6 +290,7 @@ def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path) -> N
             assert up()
             peers = console(tmp_path / "a.db", "/ip ipsec remote-peers print")
             assert f"remote-address={WAN_B}" in peers and "state=established" in peers
+            assert ("exchange-mode=ike2" in peers) is (mode == "ike2")
             console(tmp_path / "a.db", "/ip ipsec remote-peers kill-connections")
             time.sleep(1)
             for db in (tmp_path / "a.db", tmp_path / "b.db"):
