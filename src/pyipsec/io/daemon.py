@@ -235,6 +235,8 @@ class Daemon:
                     "installed manual %s SA spi=0x%X %s->%s",
                     params.protocol.name, params.spi, params.src, params.dst,
                 )  # fmt: skip
+        if isinstance(self.engine.ikev2, Ikev2Engine):  # `/ip ipsec settings` (cookies)
+            self.engine.ikev2.settings = compiled.settings
         self.engine.configure(
             peers=compiled.peers,
             proposals=compiled.proposals,

@@ -55,7 +55,13 @@ from pyipsec.core.events import (
     PeerUnreachable,
     RemotePeer,
 )
-from pyipsec.core.profiles import ExchangeMode, PeerProfile, ProposalProfile, TemplatePolicy
+from pyipsec.core.profiles import (
+    ExchangeMode,
+    IkeSettings,
+    PeerProfile,
+    ProposalProfile,
+    TemplatePolicy,
+)
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import Action, IPAddress, Policy
@@ -67,6 +73,7 @@ from pyipsec.wire.ikev2.header import HEADER_LEN, Header, peek, pull_header
 from pyipsec.wire.ikev2.payloads import NotifyPayload, SkPayload, pull_payload_chain
 
 from . import children, informational, sa_init
+from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
 from .task_manager import PeerDead, RequestVerdict
 
@@ -145,6 +152,10 @@ class Ikev2Engine:
         self.half_open: HalfOpenTable[tuple[IPAddress, bytes], IkeSa] = HalfOpenTable(limits)
         self.key_pairs = KeyPairBudget(admission)
         self.proven: set[IPAddress] = set()  # peers an IKE SA completed with (Standing.PROVEN)
+        # `/ip ipsec settings` (the daemon sets it from the configuration) and the stateless
+        # cookies it turns on past ddos-cookie-threshold half-open IKE SAs (cookies.py, §2.6)
+        self.settings = IkeSettings()
+        self.cookies = Cookies(rng)
         self.children = children.ChildIndex()
         # CREATE_CHILD_SA (the rekey helper) and other exchanges register request handlers here.
         self.handlers: dict[int, Handler] = {

@@ -36,10 +36,11 @@ from pyipsec.wire.ikev2.payloads import (
     KePayload,
     NoncePayload,
     NotifyPayload,
+    Payload,
     SaPayload,
 )
 
-from . import authdata, keymat, natd, proposals
+from . import authdata, cookies, keymat, natd, proposals
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
 from .signatures import ANNOUNCED_HASHES
@@ -154,22 +155,20 @@ class InitTask:
     exchange = ExchangeType.IKE_SA_INIT
 
     def __init__(self, offer: SaPayload) -> None:
-        self.retries = 0
+        self.retries = 0  # INVALID_KE_PAYLOAD retries
+        self.cookie_retries = 0
         self.offer = offer  # our SA payload: the reply is checked against it
 
     def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]:
         assert sa.group is not None  # start() chose it
         sa.ke = sa.group.new(eng.rng)
-        payloads: list[Any] = []
-        if sa.cookie:  # §2.6: the cookie notify comes first
-            payloads.append(NotifyPayload(type=NotifyType.COOKIE, data=sa.cookie))
-        payloads += [
+        payloads: tuple[Payload, ...] = (
             self.offer,
             KePayload(group=sa.group.id, data=sa.ke.public_value),
             NoncePayload(data=sa.nonce_i),
             *_status_notifies(eng, sa.spi_i, bytes(8), sa.local, sa.remote),
-        ]
-        return payloads
+        )
+        return list(cookies.with_cookie(payloads, sa.cookie or None))  # §2.6: cookie first
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
         raise AssertionError("IKE_SA_INIT responses are handled by receive_response")
@@ -209,10 +208,31 @@ def start(
 
 def _restart(eng: Ikev2Engine, sa: IkeSa, task: InitTask, now: float) -> None:
     """Send the IKE_SA_INIT request again, changed (another group or a cookie): same SPIi,
-    message ID 0 (§1.2, §2.6), a fresh nonce and key pair."""
+    message ID 0 (§1.2, §2.6), a fresh key pair. The nonce stays: §2.6 wants "all other
+    payloads unchanged" beside the cookie, and a responder may hash Ni into its cookie (ours
+    does), so a new nonce would void the cookie on the retry after INVALID_KE_PAYLOAD."""
     sa.tasks.abandon()
-    sa.nonce_i = eng.rng(NONCE_SIZE)
     eng.send_request(sa, task, now)
+
+
+def _cookie_retry(eng: Ikev2Engine, sa: IkeSa, task: InitTask, cookie: bytes, now: float) -> None:
+    """§2.6: the responder wants a cookie: repeat the request with it first. The cookie stays
+    on later retries too (after INVALID_KE_PAYLOAD: the shorter exchange of §2.6.1); a
+    responder that refuses it there sends a new one, which replaces it. Unauthenticated, so
+    bounded: after MAX_COOKIE_RETRIES the attempt is given up."""
+    if task.cookie_retries >= cookies.MAX_COOKIE_RETRIES:
+        eng.emit(
+            NegotiationFailed(
+                remote=sa.remote,
+                reason=f"the peer asked for a cookie {task.cookie_retries + 1} times",
+            )
+        )
+        eng.forget(sa)
+        return
+    task.cookie_retries += 1
+    sa.cookie = cookie
+    eng.count("cookie-retry")
+    _restart(eng, sa, task, now)
 
 
 def receive_response(
@@ -229,11 +249,9 @@ def receive_response(
     task = sa.tasks.outstanding.task if sa.tasks.outstanding is not None else None
     assert isinstance(task, InitTask)  # only InitTask is outstanding in INIT_SENT
     error = error_notify(msg)
-    cookie = notifies(msg, NotifyType.COOKIE)
-    if cookie and not sa.cookie and 0 < len(cookie[0].data) <= 64:  # §2.6: retry with it once
-        sa.cookie = cookie[0].data
-        eng.count("cookie-retry")
-        _restart(eng, sa, task, now)
+    cookie = cookies.cookie_in_reply(msg)
+    if cookie is not None:
+        _cookie_retry(eng, sa, task, cookie, now)
         return
     if error is not None and error.type == NotifyType.INVALID_KE_PAYLOAD:
         _invalid_ke(eng, sa, task, error, now)
@@ -334,6 +352,30 @@ def _answer_error(
     eng.send(dst, src, wm.encode(msg))
 
 
+def _cookie_gate(
+    eng: Ikev2Engine, msg: wm.Message, src: Endpoint, dst: Endpoint, now: float
+) -> bool:
+    """§2.6: once ``ddos-cookie-threshold`` IKE SAs are half-open, a request without a valid
+    cookie is answered with a COOKIE notify alone and forgotten (no state, no key pair)."""
+    verdict = cookies.screen_request(
+        eng.cookies,
+        msg,
+        address=src[0],
+        half_open=len(eng.half_open),
+        threshold=eng.settings.ddos_cookie_threshold,
+        now=now,
+    )
+    if verdict.proven:
+        eng.count("cookie-accepted")
+    if verdict.reply is not None:
+        eng.count("cookie-sent")
+        eng.send(dst, src, verdict.reply)
+        return False
+    if not verdict.proceed:
+        raise Dropped(f"{verdict.reason}: IKE_SA_INIT refused before any work")
+    return True
+
+
 def receive_request(
     eng: Ikev2Engine, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
 ) -> None:
@@ -352,10 +394,12 @@ def receive_request(
     peer = eng.peer_for(src[0])
     if peer is None:
         raise Dropped("no-peer: no ike2 peer entry covers this address")
+    msg = wm.decode(data)
+    if not _cookie_gate(eng, msg, src, dst, now):
+        return
     rank = _standing(eng, peer, src[0])
     if not eng.half_open.admits(src[0], rank):
         raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
-    msg = wm.decode(data)
     sa_payload, ke, nonce = first(msg, SaPayload), first(msg, KePayload), first(msg, NoncePayload)
     if sa_payload is None or ke is None or nonce is None or not 16 <= len(nonce.data) <= 256:
         _answer_error(eng, header, src, dst, NotifyType.INVALID_SYNTAX)
