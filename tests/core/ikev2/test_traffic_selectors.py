@@ -303,3 +303,15 @@ def test_opaque_ports_and_describe() -> None:
         NET("10.0.0.0/30"),
         NET("10.0.0.4/31"),
     ]
+
+
+def test_generated_policy_never_mixes_two_protocols() -> None:
+    # Found by test_negotiation_properties: TSi udp with TSr tcp must not become a udp policy
+    # whose TSr reply (udp) lies outside the offered TSr (tcp).
+    p = peer(generate_policy=GeneratePolicy.PORT_STRICT)
+    tsi = [sel("10.2.0.1", proto=UDP)]
+    tsr = [net("10.1.0.0/24", TCP)]
+    with pytest.raises(TsUnacceptable):
+        narrow(tsi, tsr, peer=p, templates=(DEFAULT_TEMPLATE,))
+    got = narrow(tsi, [*tsr, net("10.1.0.0/24")], peer=p, templates=(DEFAULT_TEMPLATE,))
+    assert got.policy.protocol == UDP and got.tsr == (net("10.1.0.0/24", UDP),)

@@ -304,6 +304,8 @@ def _generated(
             nr = _intersect(tr, _template_side(t.src, t.protocol, tr))
             if ni is None or nr is None or ni.ts_type != nr.ts_type:
                 continue
+            if ni.protocol and nr.protocol and ni.protocol != nr.protocol:
+                continue  # a policy has one protocol for both sides
             protocol = ni.protocol or nr.protocol
             if ni.protocol != nr.protocol:  # one side any, the other one protocol: both that
                 ni, nr = (_with_protocol(x, protocol) for x in (ni, nr))
