@@ -55,6 +55,7 @@ from pyipsec.core.events import (
     PeerUnreachable,
     RemotePeer,
 )
+from pyipsec.core.ikev1.invalid_spi import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.core.profiles import (
     ExchangeMode,
     IkeSettings,
@@ -67,10 +68,10 @@ from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import Action, IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
-from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
 from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
-from pyipsec.wire.ikev2.header import HEADER_LEN, Header, peek, pull_header
-from pyipsec.wire.ikev2.payloads import NotifyPayload, SkPayload, pull_payload_chain
+from pyipsec.wire.ikev2.header import Header, peek, pull_header
+from pyipsec.wire.ikev2.payloads import NotifyPayload
 
 from . import children, informational, sa_init
 from .cookies import Cookies
@@ -89,20 +90,15 @@ class AuthenticatedMalformed(Exception):
 
 
 def open_message(data: bytes, keys: wm.SkKeys) -> wm.Message:
-    """``wm.decode_protected`` in two steps, so that a malformed message is told apart by
-    whether it was authentic: MalformedMessage / IntegrityCheckFailed before the ICV verified
-    (dropped silently, §2.21.2), AuthenticatedMalformed after (answered INVALID_SYNTAX)."""
-    header = pull_header(data)
-    pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
-    sk = pairs[-1][0] if pairs else None
-    if not isinstance(sk, SkPayload):
-        raise MalformedMessage(NotifyType.INVALID_SYNTAX, "no Encrypted payload")
-    inner = wm.open_sealed(keys, data, len(data) - len(pairs[-1][1]))
+    """``wm.decode_protected``, with a malformed message told apart by whether it was authentic:
+    MalformedMessage / IntegrityCheckFailed before the ICV verified (dropped silently,
+    §2.21.2), AuthenticatedMalformed after (a request is answered INVALID_SYNTAX)."""
     try:
-        payloads = wm.pull_inner(sk.first_inner, inner)
+        return wm.decode_protected(data, keys)
     except MalformedMessage as e:
-        raise AuthenticatedMalformed(e.detail or e.notify.name) from None
-    return wm.message_from_header(header, [p for p, _ in pairs[:-1]] + payloads)
+        if e.authenticated:
+            raise AuthenticatedMalformed(e.detail or e.notify.name) from None
+        raise
 
 
 class Task(Protocol):
@@ -167,6 +163,8 @@ class Ikev2Engine:
         # new IKE SA and a soft expiry negotiates the replacement the same way.
         self.create_child: Callable[[IkeSa, Policy, float, ChildSa | None], None] | None = None
         self.rekey_child: Callable[[ChildSa, float], None] | None = None
+        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)
+        self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
         self._out: list[Datagram] = []
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
@@ -257,11 +255,26 @@ class Ikev2Engine:
     def unknown_spi(
         self, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
     ) -> None:
-        """ESP/AH for an SPI we do not have. IKEv2 has no unauthenticated INVALID_SPI to
-        send outside an IKE SA (RFC 7296 §2.21.4 allows one in an INFORMATIONAL of an
-        existing IKE SA only); counted."""
+        """ESP/AH for an SPI we do not have: with an established IKE SA to ``src``, tell the
+        peer in an INFORMATIONAL with INVALID_SPI (RFC 7296 §1.5, §3.10.1: the SPI as data),
+        at most once a second per peer and once per 10 s per SPI; without one, only counted
+        (IKEv2 sends nothing unprotected for it, §2.21.4)."""
         self._now = max(self._now, now)
         self.count("unknown-spi")
+        sa = next((s for s in self.ike.values() if s.established and s.remote[0] == src), None)
+        if sa is None:
+            return
+        if not self.invalid_spi_by_spi.ready((src, spi), now):
+            return
+        if not self.invalid_spi_by_peer.allow(src, now):
+            return
+        self.invalid_spi_by_spi.mark((src, spi), now)
+        self.count("invalid-spi-sent")
+        proto = ProtocolId.AH if protocol is SaProtocol.AH else ProtocolId.ESP
+        note = NotifyPayload(
+            protocol=proto, type=NotifyType.INVALID_SPI, data=spi.to_bytes(4, "big")
+        )
+        self.queue(sa, informational.InfoTask([note]), now)
 
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: delete every IKE SA and its children."""

@@ -113,3 +113,23 @@ def test_initial_contact_clears_stale_ike_sas() -> None:
     assert net.b.engine.stats()["initial-contact-deleted"] == 1
     assert len(net.b.engine.ike) == 1
     assert len(net.b.sas()) == 2  # the old child went with the stale IKE SA
+
+
+def test_unknown_spi_tells_the_peer_invalid_spi_rate_limited() -> None:
+    from pyipsec.core.events import NotifyReceived
+
+    net = up()
+    b = net.b.engine
+    for _ in range(3):  # ESP with a stale SPI, three packets in a row
+        b.unknown_spi(0xDEAD, SaProtocol.ESP, net.a.address, net.b.address, net.now)
+    net.run(5)
+    assert informationals(net) == [False, True]
+    assert [n.notify for n in net.a.of(NotifyReceived)] == ["INVALID_SPI"]
+    assert b.stats()["unknown-spi"] == 3 and b.stats()["invalid-spi-sent"] == 1
+    # from an address with no IKE SA: nothing is sent
+    import ipaddress
+
+    b.unknown_spi(
+        0xBEEF, SaProtocol.ESP, ipaddress.ip_address("198.51.100.77"), net.b.address, net.now + 5
+    )
+    assert b.datagrams_to_send() == []
