@@ -184,7 +184,8 @@ def test_ikev2_events_log_with_their_version_and_errors_as_ipsec_error(
 ) -> None:
     """The IKEv2 engine's events are the same classes as IKEv1's: their lines say
     ``exchange=ike2`` (once: IkeSaEstablished carries it already), failures are
-    ``ipsec,error`` lines as for IKEv1, and IKEv1's lines are unchanged."""
+    ``ipsec,error`` lines as for IKEv1, an address no ike2 peer covers a warning as IKEv1's
+    unknown-peer, and IKEv1's lines are unchanged."""
     d, queued, ring, _, _ = ike_log
     _only_ring(ring, logging.DEBUG)
     remote = (ipaddress.ip_address("203.0.113.7"), 500)
@@ -205,6 +206,8 @@ def test_ikev2_events_log_with_their_version_and_errors_as_ipsec_error(
                 ),
             ),
             (2, _dropped(7, "internal-error: KeyError")),
+            (2, _dropped(8, "no-peer: no ike2 peer entry covers this address")),
+            (2, _dropped(9, "malformed: INVALID_SYNTAX")),
             ike_events.NegotiationFailed(remote=remote, reason="phase 1: no answer"),
         ]
     )
@@ -227,6 +230,15 @@ def test_ikev2_events_log_with_their_version_and_errors_as_ipsec_error(
         (
             "ipsec,error",
             "DatagramDropped exchange=ike2 remote=203.0.113.7:500 reason=internal-error: KeyError",
+        ),
+        (
+            "ipsec,warning",
+            "DatagramDropped exchange=ike2 remote=203.0.113.8:500 "
+            "reason=no-peer: no ike2 peer entry covers this address",
+        ),
+        (
+            "ipsec,debug",
+            "DatagramDropped exchange=ike2 remote=203.0.113.9:500 reason=malformed: INVALID_SYNTAX",
         ),
         ("ipsec,error", "NegotiationFailed remote=203.0.113.7:500 reason=phase 1: no answer"),
     ]

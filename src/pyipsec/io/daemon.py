@@ -120,6 +120,10 @@ class DbLock:
             self.fd = -1
 
 
+# Drop reasons meaning "no peer entry covers that address": IKEv1's, IKEv2's (core/ikev2).
+_NO_PEER_DROPS = frozenset({"unknown-peer", "no-peer"})
+
+
 def describe_ike_event(event: object, *, version: int = 1) -> str:
     """One log line for an IKE event: its name and fields, no key material (events carry
     none). An IKEv2 engine's event says ``exchange=ike2`` (as ``IkeSaEstablished`` does by
@@ -446,8 +450,9 @@ class Daemon:
             if isinstance(event, ike_events.DatagramDropped):
                 # a peer we have no entry for is worth a line; other drops are debug noise,
                 # except the engine's safety net catching one of its own bugs
-                level = logging.WARNING if event.reason == "unknown-peer" else logging.DEBUG
-                if event.reason.startswith("internal-error"):
+                kind = event.reason.split(":", 1)[0]
+                level = logging.WARNING if kind in _NO_PEER_DROPS else logging.DEBUG
+                if kind == "internal-error":
                     level = logging.ERROR
             elif isinstance(event, ike_events.NotifyReceived):
                 level = logging.DEBUG
