@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pyipsec.core import errors
 from pyipsec.core.ikev2 import proposals as pr
 from pyipsec.core.ikev2.errors import (
     InvalidKePayload,
@@ -366,3 +367,12 @@ def test_transforms_with_unknown_attributes_are_skipped() -> None:
     offer = sa(ike(1, odd, T(ENCR, DES3), T(INTEG, SHA1_96), T(PRF, PRF_SHA1), T(KE, MODP2048)))
     _, reply = pr.select_ike(peer(), offer, ke_group=MODP2048)
     assert reply.proposals[0].transforms[0] == T(ENCR, DES3)
+
+
+def test_ikev2_errors_are_the_shared_core_errors() -> None:
+    err = NoProposalChosen("x")
+    assert (
+        isinstance(err, errors.RemoteProtocolError) and err.notify is NotifyType.NO_PROPOSAL_CHOSEN
+    )
+    assert issubclass(LocalProtocolError, errors.LocalProtocolError)
+    assert InvalidKePayload("y", group=19).notify_data == b"\x00\x13"

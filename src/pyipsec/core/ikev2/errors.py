@@ -4,13 +4,15 @@
 not serve, a KE payload of the wrong group): the exchange answers a request with ``.notify``
 (and ``.notify_data``) and fails. ``LocalProtocolError`` is ours (nothing in our configuration
 can be offered); nothing is sent for it. ``detail`` says in plain words what did not match, for
-the RouterOS-style ``ipsec,error`` log line; it never holds key material.
+the RouterOS-style ``ipsec,error`` log line; it never holds key material. The classes are
+also those of ``core/errors.py`` (shared by both IKE versions), with IKEv2's notify registry.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from pyipsec.core import errors
 from pyipsec.wire.ikev2.constants import NotifyType
 
 __all__ = [
@@ -25,15 +27,14 @@ __all__ = [
 ]
 
 
-class ProtocolError(Exception):
+class ProtocolError(errors.ProtocolError):
     """An IKEv2 protocol failure; ``notify`` is the error type to send (or log)."""
 
     NOTIFY: ClassVar[NotifyType] = NotifyType.INVALID_SYNTAX
+    notify: NotifyType
 
     def __init__(self, detail: str = "", *, notify: NotifyType | None = None) -> None:
-        self.notify: NotifyType = notify if notify is not None else self.NOTIFY
-        self.detail = detail
-        super().__init__(f"{self.notify.name}: {detail}" if detail else self.notify.name)
+        super().__init__(detail, notify=notify)
 
     @property
     def notify_data(self) -> bytes:
@@ -41,11 +42,11 @@ class ProtocolError(Exception):
         return b""
 
 
-class RemoteProtocolError(ProtocolError):
+class RemoteProtocolError(ProtocolError, errors.RemoteProtocolError):
     """The peer sent something we refuse; answer a request with ``notify``."""
 
 
-class LocalProtocolError(ProtocolError):
+class LocalProtocolError(ProtocolError, errors.LocalProtocolError):
     """We cannot go on (e.g. our configuration offers nothing); send nothing."""
 
 
