@@ -171,3 +171,53 @@ def test_garbage_is_not_a_certificate_and_no_anchor_is_no_path() -> None:
         certcheck.verify_path(b"\x30\x00", anchors=[root], at=AT)
     with pytest.raises(certcheck.CertificateRejected, match="no trusted CA"):
         certcheck.verify_path(leaf, anchors=[b"junk"], at=AT)
+
+
+# --- what an IKEv2 sender puts in CERT and CERTREQ payloads (RFC 7296 §3.6, §3.7) --------------
+
+
+def test_key_hash_is_sha1_of_the_subject_public_key_info_as_openssl_computes_it() -> None:
+    """Known answer from an independent implementation: ``openssl x509 -pubkey`` extracts the
+    SubjectPublicKeyInfo, ``openssl pkey -pubin -outform DER`` encodes it, ``openssl dgst
+    -sha1`` hashes it."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import require
+
+    require([] if shutil.which("openssl") else ["openssl"])
+    root, _ = _ca()
+    pem = x509.load_der_x509_certificate(root).public_bytes(serialization.Encoding.PEM)
+    pub = subprocess.run(
+        ["openssl", "x509", "-pubkey", "-noout"], input=pem, capture_output=True, check=True
+    ).stdout
+    spki = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True, check=True
+    ).stdout
+    digest = subprocess.run(
+        ["openssl", "dgst", "-sha1", "-binary"], input=spki, capture_output=True, check=True
+    ).stdout
+    assert certcheck.key_hash(root) == digest
+    assert len(digest) == 20
+
+
+def test_issuer_chain_walks_up_to_below_the_root() -> None:
+    root, root_key = _ca()
+    inter, inter_key = _issue("inter", "root", root_key, ca=True)
+    sub, sub_key = _issue("sub", "inter", inter_key, ca=True)
+    leaf, _ = _issue("leaf", "sub", sub_key)
+    other, _ = _issue("unrelated", "root", root_key, ca=True)
+    # pool order does not matter; the root and unrelated certificates are not sent
+    assert certcheck.issuer_chain(leaf, [root, other, inter, sub, b"junk"]) == [sub, inter]
+    assert certcheck.issuer_chain(leaf, [root, inter]) == []  # the gap ends the walk
+    assert certcheck.issuer_chain(leaf, []) == []
+    assert certcheck.issuer_chain(root, [root, inter]) == []  # a root has nothing above
+
+
+def test_issuer_chain_needs_the_issuers_signature_not_only_its_name() -> None:
+    root, root_key = _ca()
+    inter, inter_key = _issue("inter", "root", root_key, ca=True)
+    impostor, _ = _issue("inter", "root", root_key, ca=True)  # same name, another key
+    leaf, _ = _issue("leaf", "inter", inter_key)
+    assert certcheck.issuer_chain(leaf, [impostor]) == []
+    assert certcheck.issuer_chain(leaf, [impostor, inter]) == [inter]

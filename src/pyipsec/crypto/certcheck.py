@@ -22,15 +22,20 @@ Everything here is pure: the time comes in as ``at``.
 from __future__ import annotations
 
 import enum
+import hashlib
 import ipaddress
 import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import verification as xv
 
 from .signatures import SignatureError, load_certificate
+
+_SHA256 = hashes.SHA256()
 
 __all__ = [
     "CertificateRejected",
@@ -38,6 +43,8 @@ __all__ = [
     "check_dates",
     "check_not_revoked",
     "identity_matches",
+    "issuer_chain",
+    "key_hash",
     "verify_path",
 ]
 
@@ -143,6 +150,54 @@ def verify_path(
     chain = list(verified.chain)
     _check_revocation(chain, crls)
     return chain
+
+
+def key_hash(der: bytes) -> bytes:
+    """SHA-1 of the certificate's SubjectPublicKeyInfo: how IKEv2 names a CA in CERTREQ
+    (RFC 7296 §3.7: "the SHA-1 hash of the Subject Public Key Info element") and a
+    certificate in Hash and URL encodings (§3.6). SignatureError if ``der`` is no
+    certificate."""
+    spki = (
+        load_certificate(der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return hashlib.sha1(spki).digest()
+
+
+def _self_issued(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject
+
+
+def issuer_chain(leaf_der: bytes, pool: Sequence[bytes]) -> list[bytes]:
+    """The certificates of ``pool`` above ``leaf_der`` on its path, nearest first, without
+    the self-issued root: what a sender adds to its own CERT payload so that a peer holding
+    only the root can build the path (RFC 7296 §3.6: the end entity first, then
+    intermediates). An issuer is the pool certificate whose subject is the issuer name and
+    whose key verifies the signature; the walk stops at a root, at a loop, at MAX_DEPTH or
+    where the pool has no issuer. No dates or revocation: the peer judges the path."""
+    certs = _loads(pool)
+    out: list[bytes] = []
+    current = load_certificate(leaf_der)
+    seen = {current.fingerprint(_SHA256)}
+    while not _self_issued(current) and len(out) < MAX_DEPTH:
+        issuer = next((c for c in certs if _directly_issued(current, c)), None)
+        if issuer is None or _self_issued(issuer) or issuer.fingerprint(_SHA256) in seen:
+            break
+        seen.add(issuer.fingerprint(_SHA256))
+        out.append(issuer.public_bytes(serialization.Encoding.DER))
+        current = issuer
+    return out
+
+
+def _directly_issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _crls_by(
