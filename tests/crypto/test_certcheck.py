@@ -215,7 +215,7 @@ def test_issuer_chain_walks_up_to_below_the_root() -> None:
 
 
 def test_issuer_chain_needs_the_issuers_signature_not_only_its_name() -> None:
-    root, root_key = _ca()
+    _, root_key = _ca()
     inter, inter_key = _issue("inter", "root", root_key, ca=True)
     impostor, _ = _issue("inter", "root", root_key, ca=True)  # same name, another key
     leaf, _ = _issue("leaf", "inter", inter_key)

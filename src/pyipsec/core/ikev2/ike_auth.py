@@ -155,7 +155,7 @@ class AuthTask:
             eng.forget(sa)
             return []
         payloads: list[Any] = [ident, *[p for p in auth if not isinstance(p, AuthPayload)]]
-        payloads += sa_init._certreq(sa.peer)
+        payloads += sa_init._certreq(eng, sa.peer)
         if _initial_contact(eng, sa):
             payloads.append(NotifyPayload(type=NotifyType.INITIAL_CONTACT))
         payloads += [p for p in auth if isinstance(p, AuthPayload)]

@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from pyipsec.core.admission import Standing
 from pyipsec.core.events import Endpoint, HalfOpenDiscarded, NatDetected, NegotiationFailed
-from pyipsec.core.profiles import AuthMethod, PeerProfile
+from pyipsec.core.profiles import PeerProfile
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import (
-    CertEncoding,
     ExchangeType,
     NotifyType,
 )
@@ -40,7 +39,7 @@ from pyipsec.wire.ikev2.payloads import (
     SaPayload,
 )
 
-from . import authdata, cookies, keymat, natd, proposals
+from . import authdata, cookies, keymat, natd, proposals, signatures
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
 from .signatures import ANNOUNCED_HASHES
@@ -138,12 +137,10 @@ def _derive(sa: IkeSa, peer_public: bytes) -> None:
     )
 
 
-def _certreq(peer: PeerProfile) -> list[CertReqPayload]:
-    """§3.7: ask for a certificate when we authenticate the peer by one (no CA hashes:
-    any of the peer's certificates will be checked against our trust anchors)."""
-    if peer.auth_method is AuthMethod.RSA_SIGNATURE:
-        return [CertReqPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE)]
-    return []
+def _certreq(eng: Ikev2Engine, peer: PeerProfile) -> list[CertReqPayload]:
+    """§3.7: ask for a certificate, naming our trusted CAs, when we authenticate the peer by
+    one (``signatures.certreq``)."""
+    return signatures.certreq(eng.credentials, peer)
 
 
 # --- initiator ------------------------------------------------------------------------------
@@ -448,7 +445,7 @@ def receive_request(
         KePayload(group=choice.group.id, data=sa.ke.public_value),
         NoncePayload(data=sa.nonce_r),
         *_status_notifies(eng, sa.spi_i, sa.spi_r, sa.local, sa.remote),
-        *_certreq(peer),
+        *_certreq(eng, peer),
     ]
     packets = eng.respond(sa, header, data, payloads)
     sa.init_response = packets[0]

@@ -1,33 +1,56 @@
 """IKEv2 authentication with RSA certificates (RFC 7296 §2.15, §3.6, §3.8; RFC 7427).
 
 Ours: the peer entry's ``certificate`` (with its private key) goes out in a CERT payload
-(X.509 Certificate - Signature); the AUTH is a Digital Signature (method 14, RFC 7427) with the
-first of SHA-256/384/512 the peer announced in SIGNATURE_HASH_ALGORITHMS, else an RSA Digital
-Signature (method 1, PKCS#1 v1.5 with SHA-1). ``my-id=auto`` is the certificate's subject DN.
+(X.509 Certificate - Signature, §3.6), followed by one CERT for each intermediate CA of
+``/certificate`` above it (nearest first, the self-signed root left out), so that a peer holding
+only the root can build the path. It goes out whether or not the peer sent a CERTREQ (as
+RouterOS does, and strongSwan with ``send_cert = always``): a CERTREQ only asks for what is
+sent anyway, and a peer with a pinned certificate ignores it. The AUTH is a Digital Signature
+(method 14, RFC 7427) with the first of SHA-256/384/512 the peer announced in
+SIGNATURE_HASH_ALGORITHMS, else an RSA Digital Signature (method 1, PKCS#1 v1.5 with SHA-1).
+``my-id=auto`` is the certificate's subject DN.
 
 Theirs: the certificate that speaks for the peer (``core/certauth.py``: remote-certificate
 pinned, or the one it sent on a path to a trusted CA, not revoked, valid at wall-clock time)
 must name the ID the peer claims, and its key must verify the AUTH: method 1, or method 14 with
 one of the hashes we announced.
+
+Our CERTREQ (§3.7; in the IKE_SA_INIT response and the IKE_AUTH request when the peer entry
+uses rsa-signature): the SHA-1 hashes of the SubjectPublicKeyInfo of our trusted CAs (at most
+MAX_CERTREQ_CAS), so that a peer with several certificates can pick one we can check; with no
+trusted CA, an empty one, which still asks the peer to send its certificate.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pyipsec.core import certauth
 from pyipsec.core.credentials import Credential, Credentials
+from pyipsec.core.profiles import AuthMethod as PeerAuthMethod
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.crypto import certcheck
 from pyipsec.crypto import signatures as sig
 from pyipsec.crypto.base import Rng
 from pyipsec.wire.ikev2.constants import AuthMethod, CertEncoding, IdType
-from pyipsec.wire.ikev2.payloads import AuthPayload, CertPayload, IdPayload
+from pyipsec.wire.ikev2.payloads import AuthPayload, CertPayload, CertReqPayload, IdPayload
 
 from . import authdata
 
-__all__ = ["ANNOUNCED_HASHES", "SignatureProblem", "own_subject", "sign", "verify"]
+__all__ = [
+    "ANNOUNCED_HASHES",
+    "MAX_CERTREQ_CAS",
+    "SignatureProblem",
+    "certreq",
+    "own_subject",
+    "sign",
+    "verify",
+]
+
+MAX_CERTREQ_CAS = 16  # CA hashes in one CERTREQ (20 octets each): IKE_SA_INIT is unfragmented
 
 # what our SIGNATURE_HASH_ALGORITHMS notify lists: the hashes we accept in method 14
 ANNOUNCED_HASHES = authdata.ANNOUNCED_HASHES
@@ -60,8 +83,47 @@ def own_subject(creds: Credentials, peer: PeerProfile) -> bytes | None:
     return sig.certificate_subject(found.certificate)
 
 
+@functools.lru_cache(maxsize=256)
+def _key_hash(der: bytes) -> bytes | None:
+    try:
+        return certcheck.key_hash(der)
+    except sig.SignatureError:
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _intermediates(leaf: bytes, pool: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    try:
+        return tuple(certcheck.issuer_chain(leaf, pool))
+    except sig.SignatureError:
+        return ()
+
+
+def certreq(creds: Credentials, peer: PeerProfile) -> list[CertReqPayload]:
+    """Our CERTREQ for ``peer`` (module docstring): none unless it uses rsa-signature."""
+    if peer.auth_method is not PeerAuthMethod.RSA_SIGNATURE:
+        return []
+    hashes: list[bytes] = []
+    for ca in creds.trusted():
+        h = _key_hash(ca)
+        if h is not None and h not in hashes:
+            hashes.append(h)
+    data = b"".join(hashes[:MAX_CERTREQ_CAS])
+    return [CertReqPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE, data=data)]
+
+
+def requested_cas(msg: Any) -> Sequence[bytes]:
+    """The CA key hashes of the peer's X.509 CERTREQ payloads in ``msg`` (§3.7)."""
+    out: list[bytes] = []
+    for p in msg.payloads:
+        if isinstance(p, CertReqPayload) and p.encoding == CertEncoding.X509_CERTIFICATE_SIGNATURE:
+            out += [p.data[i : i + 20] for i in range(0, len(p.data) - 19, 20)]
+    return out
+
+
 def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
-    """CERT and AUTH payloads signing ``octets`` for ``sa`` (module docstring)."""
+    """CERT payloads (ours, then our intermediates) and the AUTH payload signing ``octets``
+    for ``sa`` (module docstring)."""
     ours = _ours(creds, sa.peer)
     assert ours.private_key is not None and ours.certificate is not None  # _ours checked
     try:
@@ -74,8 +136,10 @@ def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
     except (sig.SignatureError, authdata.AuthDataError) as e:
         raise SignatureProblem(f"cannot sign: {e}") from e
     auth = AuthPayload(method=method, data=data)
-    cert = CertPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE, data=ours.certificate)
-    return [cert, auth]
+    pool = tuple(creds.trusted() + creds.untrusted())
+    chain = (ours.certificate, *_intermediates(ours.certificate, pool))
+    x509 = CertEncoding.X509_CERTIFICATE_SIGNATURE
+    return [*(CertPayload(encoding=x509, data=c) for c in chain), auth]
 
 
 def verify(
