@@ -51,6 +51,7 @@ from pyipsec.core.events import (
     Event,
     HalfOpenDiscarded,
     IkeSaDeleted,
+    NatKeepaliveDue,
     NegotiationFailed,
     PeerUnreachable,
     RemotePeer,
@@ -73,7 +74,7 @@ from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
 from pyipsec.wire.ikev2.header import Header, peek, pull_header
 from pyipsec.wire.ikev2.payloads import NotifyPayload
 
-from . import children, informational, sa_init
+from . import children, informational, natt, sa_init
 from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
 from .task_manager import PeerDead, RequestVerdict
@@ -82,7 +83,6 @@ __all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
 
 HALF_OPEN_MIN = 30.0  # seconds a responder's half-open IKE SA waits for IKE_AUTH, at least
 HALF_OPEN_TIMEOUT = 60.0  # an initiator's IKE SA that is not established by then is given up
-NATT_PORT = 4500
 
 
 class AuthenticatedMalformed(Exception):
@@ -523,13 +523,13 @@ class Ikev2Engine:
             self.kick(sa, now)
 
     def _follow_peer(self, sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
-        """Where to send from now on, after an authenticated message from ``src`` to ``dst``:
-        there, when it came to port 4500 from the peer's address. RFC 7296 §2.23: behind a NAT
-        the peer's port may change; §2.11 answers go where the request came from; and an
-        initiator may move to 4500 without a NAT (RFC 4555 §3.2: MOBIKE, strongSwan's default).
-        Another address is not followed (no MOBIKE here)."""
-        if dst[1] == NATT_PORT and src[0] == sa.remote[0] and (sa.local, sa.remote) != (dst, src):
-            sa.local, sa.remote = dst, src
+        """Where to send from now on, after an authenticated, new message from ``src`` to
+        ``dst``: the peer's switch to 4500, or its NAT's new port (RFC 7296 §2.23,
+        ``natt.follow``)."""
+        moved = natt.follow(sa, src, dst)
+        if moved is not None:
+            sa.local, sa.remote = moved
+            self.count("ike-endpoint-moved")
 
     # --- life of IKE SAs --------------------------------------------------------------------
 
@@ -544,6 +544,7 @@ class Ikev2Engine:
         sa.state = IkeState.ESTABLISHED
         sa.established_at = now
         self.proven.add(sa.remote[0])
+        sa.keepalive_next = natt.first_keepalive(sa, now)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
         """Delete ``sa`` and its children (``informational.py`` sends the Delete)."""
@@ -572,7 +573,7 @@ class Ikev2Engine:
     def _deadline_of(self, sa: IkeSa) -> float | None:
         if sa.dead:
             return None
-        times = [t for t in (sa.tasks.next_deadline(),) if t is not None]
+        times = [t for t in (sa.tasks.next_deadline(), sa.keepalive_next) if t is not None]
         if not sa.established and sa.state is not IkeState.DELETING:
             times.append(sa.created + HALF_OPEN_TIMEOUT)
         return min(times, default=None)
@@ -587,6 +588,8 @@ class Ikev2Engine:
             self.count("retransmitted")
             for p in packets:
                 self.send(sa.local, sa.remote, p)
+        if natt.keepalive_due(sa, now):  # RFC 3948 §2.3: the shell sends the 0xFF byte
+            self.emit(NatKeepaliveDue(src=sa.local, dst=sa.remote))
         setting_up = not sa.established and sa.state is not IkeState.DELETING
         if setting_up and now >= sa.created + HALF_OPEN_TIMEOUT:
             self.emit(NegotiationFailed(remote=sa.remote, reason="IKE SA setup timed out"))

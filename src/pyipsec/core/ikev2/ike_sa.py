@@ -119,6 +119,8 @@ class IkeSa:
     peer_hash_algorithms: tuple[int, ...] = ()  # SIGNATURE_HASH_ALGORITHMS (RFC 7427)
     nat_local: bool = False  # we are behind a NAT (NAT_DETECTION_DESTINATION_IP mismatch)
     nat_remote: bool = False  # the peer is (NAT_DETECTION_SOURCE_IP mismatch)
+    floated: bool = False  # IKE moved to port 4500 (natt.py)
+    keepalive_next: float | None = None  # the next NAT-keepalive (we are behind a NAT)
     peer_identity: Any = None  # payloads.IdPayload the peer authenticated with
     first_child: PendingChild | None = None  # rides IKE_AUTH
     waiting: list[Policy] = field(default_factory=list)  # acquires while the SA was in setup

@@ -39,7 +39,7 @@ from pyipsec.wire.ikev2.payloads import (
     SaPayload,
 )
 
-from . import authdata, cookies, keymat, natd, proposals, signatures
+from . import authdata, cookies, keymat, natd, natt, proposals, signatures
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
 from .signatures import ANNOUNCED_HASHES
@@ -287,7 +287,8 @@ def receive_response(
     _learn_peer(sa, msg)
     _detect_nat(eng, sa, msg)
     if sa.nat:  # §2.23: move to port 4500 for IKE_AUTH on
-        sa.local, sa.remote = (sa.local[0], 4500), (sa.remote[0], 4500)
+        sa.local, sa.remote = natt.float_endpoints(sa.local, sa.remote)
+        sa.floated = True
     sa.tasks.response_received(0)
     sa.state = IkeState.AUTH_SENT
     from . import ike_auth
