@@ -241,7 +241,7 @@ def test_expiries_go_to_the_engine_that_installed_the_sa() -> None:
     eng, v1, v2 = engines()
     v1.events.append(installed(V1_PEER, 0x1111, 0x2222))
     v2.events.append(installed(V2_PEER, 0x3333, 0x4444))
-    eng.handle_timer(1.0)  # the façade takes events as they happen, before anyone pops them
+    eng.handle_timer(1.0)  # the façade notes the SAs before anyone pops the events
     assert eng.owner_of(SaProtocol.ESP, 0x1111) == "ike1"
     assert eng.owner_of(SaProtocol.ESP, 0x4444, V2_PEER) == "ike2"
     eng.sa_expired(expiry(0x1111, LOCAL), 2.0)  # inbound: our SPI at our address

@@ -184,7 +184,6 @@ class IkeEngines:
                 now=now,
                 credentials=credentials,
             )
-        self._collect()
 
     def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
         """Hand one IKE datagram (without the non-ESP marker) to the engine of its version."""
@@ -201,7 +200,6 @@ class IkeEngines:
                 self._drop(src, "ike2-not-enabled")
             else:
                 self._drop(src, f"unsupported-version: {version}")
-        self._collect()
 
     def datagrams_to_send(self) -> list[Datagram]:
         out: list[Datagram] = []
@@ -232,6 +230,7 @@ class IkeEngines:
         peer = self._index.lookup(remote) if remote is not None else None
         if remote is not None and peer is not None and peer.exchange_mode is ExchangeMode.IKE2:
             if self.ikev2 is None:
+                self._collect()
                 self._stats["acquire-ike2-not-enabled"] += 1
                 reason = f"policy {policy.id}: peer {peer.address} is ike2, IKEv2 is not enabled"
                 failed = NegotiationFailed(remote=(remote, peer.port), reason=reason)
@@ -240,7 +239,6 @@ class IkeEngines:
             self.ikev2.acquire(policy, now)
         else:
             self.ikev1.acquire(policy, now)
-        self._collect()
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
         """To the engine that installed the SA; to every engine when none is known to."""
@@ -250,12 +248,9 @@ class IkeEngines:
             owner = self._owner_in.get((event.protocol, event.spi))
         for eng in self.engines if owner is None else (owner,):
             eng.sa_expired(event, now)
-        self._collect()
 
     def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int:
-        moved = sum(eng.peer_port_changed(peer, old_port, new_port) for eng in self.engines)
-        self._collect()
-        return moved
+        return sum(eng.peer_port_changed(peer, old_port, new_port) for eng in self.engines)
 
     def unknown_spi(
         self, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
@@ -274,13 +269,11 @@ class IkeEngines:
             else:
                 owner = self.ikev1
         owner.unknown_spi(spi, protocol, src, dst, now)
-        self._collect()
 
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: every engine's IKE SAs and their SAs."""
         for eng in self.engines:
             eng.kill_connections(now)
-        self._collect()
 
     def remote_peers(self, now: float | None = None) -> list[RemotePeer]:
         rows = list(self.ikev1.remote_peers(now))
@@ -299,12 +292,12 @@ class IkeEngines:
     def handle_timer(self, now: float) -> None:
         for eng in self.engines:
             eng.handle_timer(now)
-        self._collect()
 
     # --- internals --------------------------------------------------------------------------
 
     def owner_of(self, protocol: SaProtocol, spi: int, dst: IPAddress | None = None) -> str | None:
         """Which engine installed the SA (``"ike1"``/``"ike2"``), for tests and diagnostics."""
+        self._collect()
         owner = self._owner_out.get((protocol, spi, dst)) if dst is not None else None
         if owner is None:
             owner = self._owner_in.get((protocol, spi))
@@ -313,11 +306,14 @@ class IkeEngines:
         return "ike1" if owner is self.ikev1 else "ike2"
 
     def _drop(self, src: Endpoint, reason: str) -> None:
+        self._collect()  # the engines' earlier events first
         self._stats[reason.split(":")[0]] += 1
         self._events.append((0, DatagramDropped(remote=src, reason=reason)))
 
     def _collect(self) -> None:
-        """Take the engines' events now, so the owner map is current before the next call."""
+        """Take the engines' events (and note the SAs they installed or deleted): before a
+        call that asks the owner map, and when the shell pops them. Not after every call: a
+        datagram costs two list swaps less (each engine's events keep their order)."""
         for version, eng in enumerate(self.engines, start=1):
             for event in eng.pop_events():
                 self._note(eng, event)
