@@ -303,7 +303,7 @@ def test_merged_results() -> None:
     v2.counters = {"received": 2, "internal-error": 1}
     eng.receive_datagram(b"", SRC, DST, 1.0)
     assert eng.stats() == {
-        "received": 5,
+        "received": 7,  # every datagram: IKEv1's 4, IKEv2's 2, the one dropped here
         "short": 2,
         "ike2-received": 2,
         "ike2-internal-error": 1,
@@ -399,9 +399,9 @@ def test_with_the_ikev2_engine() -> None:
     eng = IkeEngines(v1, Ikev2Engine(backend=backend, rng=lambda n: b"\x02" * n))
     eng.receive_datagram(ike_header(2), SRC, DST, 1.0)
     stats = eng.stats()
-    assert stats["ike2-received"] == 1 and "received" not in stats
+    assert stats["ike2-received"] == stats["received"] == 1
     eng.receive_datagram(ike_header(1), SRC, DST, 1.0)
-    assert eng.stats()["received"] == 1 and eng.stats()["ike2-received"] == 1
+    assert eng.stats()["received"] == 2 and eng.stats()["ike2-received"] == 1
 
 
 def both_engines(**kw: Any) -> IkeEngines:
@@ -431,8 +431,8 @@ def test_two_daemons_with_both_versions_negotiate_by_the_peers_mode(mode: Exchan
     assert facade.owner_of(child.protocol, child.spi_in) == version
     assert len(net.a.sas()) == len(net.b.sas()) == 2
     stats = facade.stats()
-    other = "received" if version == "ike2" else "ike2-received"
-    assert stats.get(other, 0) == 0  # the other engine saw nothing
+    to_ike2 = stats.get("ike2-received", 0)
+    assert to_ike2 == (stats["received"] if version == "ike2" else 0)  # the other saw nothing
     (row,) = facade.remote_peers(net.now)
     assert (row.state, row.exchange_mode) == ("established", mode.value)
     facade.sa_expired(

@@ -333,7 +333,7 @@ def test_malformed_isakmp_does_not_hurt_the_daemon(
         reasons = {k: v for k, v in ike.items() if v and k != "received"}
         print(f"{len(datagrams)} malformed datagrams, {to_ike} for the IKE engine: {reasons}")
         assert to_ike <= ike["received"] <= to_ike + 5, ike  # + strongSwan's own, if any
-        assert "internal-error" not in after["ike"]
+        assert not [k for k in after["ike"] if k.removeprefix("ike2-") == "internal-error"]
         assert not [x for x in daemon.log[before:] if "Traceback" in x or "internal-error" in x]
         # the established tunnel still works, and so does a new negotiation
         assert ping(lab, a, LAN_A, LAN_B) == 3

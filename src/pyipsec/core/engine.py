@@ -27,10 +27,11 @@ as responder) but is given all peers, so both pick peer entries by the same rule
 
 What comes back is merged: datagrams and events in engine order (IKEv1 first), the earliest
 timer, the `remote-peers` rows of both (IKEv2 rows with ``exchange_mode="ike2"``), and the
-counters: IKEv1's under their own names, plus the datagrams dropped here before a version was
-known (``received``, ``short``, ``unsupported-version``, ``ike2-not-enabled``: ``received``
-counts every datagram not handed to IKEv2), and IKEv2's prefixed ``ike2-`` (``ike2-received``
-counts the datagrams handed to IKEv2).
+counters: ``received`` counts every datagram, whichever engine it went to, so that it still
+equals the drops plus the datagrams acted on; IKEv1's other counters keep their names, the
+datagrams dropped here before a version was known count as ``short``, ``unsupported-version``
+and ``ike2-not-enabled``, and IKEv2's counters are prefixed ``ike2-`` (``ike2-received``: the
+datagrams handed to IKEv2; ``ike2-internal-error``: its safety net).
 """
 
 from __future__ import annotations
@@ -221,7 +222,10 @@ class IkeEngines:
         merged = Counter(self.ikev1.stats())
         merged.update(self._stats)
         if self.ikev2 is not None:
-            merged.update({IKE2_PREFIX + k: v for k, v in self.ikev2.stats().items()})
+            ikev2 = self.ikev2.stats()
+            merged.update({IKE2_PREFIX + k: v for k, v in ikev2.items()})
+            if ikev2.get("received"):
+                merged["received"] += ikev2["received"]
         return dict(merged)
 
     def acquire(self, policy: Policy, now: float) -> None:
