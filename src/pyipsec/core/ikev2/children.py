@@ -245,6 +245,7 @@ def accept(
     rekey_of: ChildSa | None = None,
     ke_group: int | None = None,
     shared_secret: bytes | None = None,
+    defer_outbound: bool = False,
 ) -> list[Any]:
     """The responder's side of a child: narrow the TS to a policy, choose a proposal, install;
     returns SAr, TSi, TSr [, N(USE_TRANSPORT_MODE)] or the error notify to answer with."""
@@ -291,7 +292,15 @@ def accept(
         rekey_of=rekey_of, started=now,
     )  # fmt: skip
     child = install(
-        eng, sa, narrowed, choice, pending, now, we_initiated=False, shared_secret=shared_secret
+        eng,
+        sa,
+        narrowed,
+        choice,
+        pending,
+        now,
+        we_initiated=False,
+        shared_secret=shared_secret,
+        defer_outbound=defer_outbound,
     )
     out: list[Any] = [
         reply,
@@ -316,8 +325,11 @@ def install(
     *,
     we_initiated: bool,
     shared_secret: bytes | None = None,
+    defer_outbound: bool = False,
 ) -> ChildSa | None:
-    """Both SAs of a child through the backend (§2.17 keys), then the ChildSaInstalled event."""
+    """Both SAs of a child through the backend (§2.17 keys), then the ChildSaInstalled event.
+    With ``defer_outbound`` (the responder of a child rekey) the outbound SA is kept in the
+    record until ``install_outbound`` (child_rekey.py: make-before-break)."""
     policy: Policy = narrowed.policy
     if getattr(narrowed, "generated", False):
         eng.backend.add_policy(policy)
@@ -348,32 +360,34 @@ def install(
     if integrity is None and choice.encryption is not None and not choice.encryption.aead:
         integrity, replay = registry.integrity("null"), 0  # as IKEv1: no anti-replay then
     spi_out = choice.peer_spi
+    deferred: SaParams | None = None
     for direction, spi, (enc_key, auth_key) in (
         (Direction.IN, pending.spi_in, in_keys),
         (Direction.OUT, spi_out, out_keys),
     ):
         inbound = direction is Direction.IN
-        eng.backend.add_sa(
-            SaParams(
-                spi=spi,
-                protocol=choice.protocol,
-                direction=direction,
-                src=remote if inbound else local,
-                dst=local if inbound else remote,
-                mode=policy.mode,
-                encryption=choice.encryption,
-                enc_key=enc_key,
-                integrity=integrity,
-                auth_key=auth_key,
-                replay_window=replay,
-                esn=choice.esn,
-                udp_encap=encap_in if inbound else encap_out,
-                lifetime=lifetime,
-                policy_id=policy.id if policy.level is Level.UNIQUE else None,
-                selector=SaSelector.of_policy(policy, direction),
-            ),
-            now,
+        params = SaParams(
+            spi=spi,
+            protocol=choice.protocol,
+            direction=direction,
+            src=remote if inbound else local,
+            dst=local if inbound else remote,
+            mode=policy.mode,
+            encryption=choice.encryption,
+            enc_key=enc_key,
+            integrity=integrity,
+            auth_key=auth_key,
+            replay_window=replay,
+            esn=choice.esn,
+            udp_encap=encap_in if inbound else encap_out,
+            lifetime=lifetime,
+            policy_id=policy.id if policy.level is Level.UNIQUE else None,
+            selector=SaSelector.of_policy(policy, direction),
         )
+        if defer_outbound and not inbound:
+            deferred = params
+        else:
+            eng.backend.add_sa(params, now)
     child = ChildSa(
         ike_spi_i=sa.spi_i,
         peer_id=sa.peer.id,
@@ -387,6 +401,7 @@ def install(
         initiator=we_initiated,
         choice=choice,
         dynamic_policy_id=policy.id if getattr(narrowed, "generated", False) else None,
+        deferred_out=deferred,
     )
     for old in eng.children.of_policy(policy.id):
         if old.remote == remote and old is not child:
@@ -407,11 +422,21 @@ def install(
     return child
 
 
+def install_outbound(eng: Ikev2Engine, child: ChildSa, now: float) -> None:
+    """Install the outbound SA ``install(defer_outbound=True)`` kept back."""
+    params, child.deferred_out = child.deferred_out, None
+    if params is not None and not child.deleted:
+        eng.backend.add_sa(params, now)
+
+
 def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify: bool) -> None:
     """Remove both SAs of ``child``; with ``notify``, tell the peer (INFORMATIONAL Delete of
-    our inbound SPI, §1.4.1) on its IKE SA."""
+    our inbound SPI, §1.4.1) on its IKE SA. A successor waiting for ``child`` to go (the
+    responder's side of a rekey) gets its outbound SA first: traffic never lacks an SA."""
     if child.deleted:
         return
+    if child.successor is not None:
+        install_outbound(eng, child.successor, now)
     child.deleted = True
     eng.backend.delete_sa(child.spi_in, child.protocol, child.local)
     eng.backend.delete_sa(child.spi_out, child.protocol, child.remote)
@@ -435,6 +460,7 @@ def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify:
     if notify and owner is not None and owner.established:
         from . import informational
 
+        owner.deleting_spis = [*owner.deleting_spis[-31:], child.spi_out]
         informational.send_delete_child(eng, owner, child, now)
 
 

@@ -15,12 +15,13 @@ and its ``ChildSa``s. A responder's IKE SA lives in the half-open table (core/ad
 from its IKE_SA_INIT response until the initiator's IKE_AUTH proves it receives our replies.
 
 Exchanges are *tasks*: an object with ``exchange``, ``build(eng, sa, now)`` (the request's
-payloads) and ``on_response(eng, sa, msg, now)``. ``queue`` puts one on an IKE SA; it is sent
-when the SA's window is free (one request outstanding at a time). IKE_SA_INIT and IKE_AUTH
-(``sa_init.py``, ``ike_auth.py``), INFORMATIONAL (``informational.py``) and the rekey
-helper's CREATE_CHILD_SA tasks all go through the same path. The peer's requests are
-dispatched by exchange type to a handler that returns the response's payloads; the engine
-seals, sends and caches the response (``respond``).
+payloads, or None when the task finds nothing left to do) and ``on_response(eng, sa, msg,
+now)``. ``queue`` puts one on an IKE SA; it is sent when the SA's window is free (one
+request outstanding at a time). IKE_SA_INIT and IKE_AUTH (``sa_init.py``, ``ike_auth.py``),
+INFORMATIONAL (``informational.py``) and CREATE_CHILD_SA (``child_create.py``,
+``child_rekey.py``, ``ike_rekey.py``; their timers in ``schedule.py``) all go through the
+same path. The peer's requests are dispatched by exchange type to a handler that returns the
+response's payloads; the engine seals, sends and caches the response (``respond``).
 
 Dispatch of a datagram: IKEv2 header -> IKE_SA_INIT request (``sa_init.receive_request``:
 admission, retransmission of a half-open exchange answered from its cache) or response (our
@@ -74,9 +75,19 @@ from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
 from pyipsec.wire.ikev2.header import Header, peek, pull_header
 from pyipsec.wire.ikev2.payloads import NotifyPayload
 
-from . import children, informational, natt, sa_init
+from . import (
+    child_create,
+    child_rekey,
+    children,
+    create_child_sa,
+    ike_rekey,
+    informational,
+    natt,
+    sa_init,
+)
 from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
+from .schedule import Scheduler
 from .task_manager import PeerDead, RequestVerdict
 
 __all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
@@ -106,7 +117,7 @@ class Task(Protocol):
 
     exchange: ExchangeType
 
-    def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]: ...
+    def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any] | None: ...
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None: ...
 
@@ -156,15 +167,20 @@ class Ikev2Engine:
         # CREATE_CHILD_SA (the rekey helper) and other exchanges register request handlers here.
         self.handlers: dict[int, Handler] = {
             int(ExchangeType.INFORMATIONAL): informational.handle_request,
+            int(ExchangeType.CREATE_CHILD_SA): create_child_sa.handle_request,
         }
         # Hooks the CREATE_CHILD_SA tasks fill in (children.start, children.sa_expired): a new
         # child on an established IKE SA ``(sa, policy, now, rekey_of)``, and the rekey of a
         # child whose soft lifetime ran out ``(child, now)``. Unset, a further child takes a
         # new IKE SA and a soft expiry negotiates the replacement the same way.
-        self.create_child: Callable[[IkeSa, Policy, float, ChildSa | None], None] | None = None
-        self.rekey_child: Callable[[ChildSa, float], None] | None = None
+        self.create_child: Callable[[IkeSa, Policy, float, ChildSa | None], None] | None = (
+            self._create_child
+        )
+        self.rekey_child: Callable[[ChildSa, float], None] | None = self._rekey_child
         self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)
         self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
+        # rekey helper: retries and IKE SA lifetimes (child_rekey.py, ike_rekey.py)
+        self.later = Scheduler()
         self._out: list[Datagram] = []
         self._events: list[Event] = []
         self._stats: Counter[str] = Counter()
@@ -311,6 +327,9 @@ class Ikev2Engine:
         half_open = self.half_open.next_deadline()
         if half_open is not None:
             times.append(half_open)
+        later = self.later.next_deadline()
+        if later is not None:
+            times.append(later)
         return min(times, default=None)
 
     def handle_timer(self, now: float) -> None:
@@ -322,6 +341,8 @@ class Ikev2Engine:
             deadline = self._deadline_of(sa)
             if deadline is not None and now >= deadline:
                 self._guarded(lambda sa=sa: self._sa_timers(sa, now), src=sa.remote)
+        for remote, job in self.later.due(now):
+            self._guarded(lambda job=job: job(now), src=remote)
 
     # --- shared services --------------------------------------------------------------------
 
@@ -383,7 +404,7 @@ class Ikev2Engine:
     def send_request(self, sa: IkeSa, task: Task, now: float) -> None:
         """Build ``task``'s request with our next message ID, send it and wait for the answer."""
         payloads = task.build(self, sa, now)
-        if sa.dead:
+        if sa.dead or payloads is None:  # None: the task found nothing left to do
             return
         msg = wm.Message(
             spi_i=sa.spi_i,
@@ -545,6 +566,7 @@ class Ikev2Engine:
         sa.established_at = now
         self.proven.add(sa.remote[0])
         sa.keepalive_next = natt.first_keepalive(sa, now)
+        ike_rekey.schedule_lifetime(self, sa, now)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
         """Delete ``sa`` and its children (``informational.py`` sends the Delete)."""
@@ -556,6 +578,8 @@ class Ikev2Engine:
             return
         sa.dead = True
         sa.state = IkeState.DEAD
+        for job in sa.lifetime_jobs:  # ike_rekey.schedule_lifetime
+            self.later.cancel(job)
         for pending in (sa.first_child, *sa.pending.values()):
             children.abandon(self, pending, sa)  # reserved inbound SPIs go back
         ours = sa.spi_i if sa.initiator else sa.spi_r
@@ -567,6 +591,24 @@ class Ikev2Engine:
 
     def delete_child(self, child: ChildSa, now: float, *, reason: str, notify: bool) -> None:
         children.delete(self, child, now, reason=reason, notify=notify)
+
+    def _create_child(
+        self, sa: IkeSa, policy: Policy, now: float, rekey_of: ChildSa | None = None
+    ) -> None:
+        """A further child for ``policy`` on the established ``sa`` (CREATE_CHILD_SA)."""
+        if rekey_of is not None:
+            child_rekey.start(self, rekey_of, now)
+        else:
+            child_create.start(self, sa, policy, now)
+
+    def hand_over_children(self, sa: IkeSa, now: float) -> None:
+        """The peer deletes ``sa``: a rekeyed IKE SA hands its children and queued requests
+        to its successor first (``ike_rekey.peer_deletes``; informational.py calls this)."""
+        ike_rekey.peer_deletes(self, sa, now)
+
+    def _rekey_child(self, child: ChildSa, now: float) -> None:
+        """``child``'s soft lifetime passed: rekey it (CREATE_CHILD_SA with REKEY_SA)."""
+        child_rekey.start(self, child, now)
 
     # --- timers -----------------------------------------------------------------------------
 

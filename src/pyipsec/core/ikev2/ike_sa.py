@@ -81,6 +81,12 @@ class ChildSa:
     dynamic_policy_id: int | None = None  # a policy generated from a template (generate-policy)
     rekeyed: bool = False  # a newer child replaced it; it must not rekey again
     deleted: bool = False
+    # CREATE_CHILD_SA (child_rekey.py): the responder of a rekey installs the new outbound SA
+    # only when the old child goes (make-before-break); until then it waits here.
+    deferred_out: Any = field(default=None, repr=False)  # dataplane.sad.SaParams
+    successor: ChildSa | None = field(default=None, repr=False)  # the child that replaces it
+    rekey_task: Any = field(default=None, repr=False)  # our rekey of it, queued or in flight
+    retiring: bool = False  # rekeyed by us: outbound gone, our Delete out, inbound kept
 
     @property
     def sas(self) -> tuple[tuple[SaProtocol, int, int], ...]:
@@ -132,6 +138,12 @@ class IkeSa:
     last_heard: float = 0.0  # the last authenticated message from the peer (liveness)
     peer_deleted: bool = False  # the peer deleted it: forgotten once our answer is out
     dead: bool = False
+    # CREATE_CHILD_SA (ike_rekey.py, child_rekey.py)
+    rekey_task: Any = field(default=None, repr=False)  # our IKE SA rekey, queued or in flight
+    passive_rekey: IkeSa | None = field(default=None, repr=False)  # made answering the peer's
+    predecessor: IkeSa | None = field(default=None, repr=False)  # the IKE SA this one rekeyed
+    lifetime_jobs: list[Any] = field(default_factory=list, repr=False)  # schedule entries
+    deleting_spis: list[int] = field(default_factory=list, repr=False)  # children we delete
 
     @property
     def established(self) -> bool:

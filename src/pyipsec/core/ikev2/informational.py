@@ -109,6 +109,7 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
 def _peer_deleted_ike(
     eng: Ikev2Engine, sa: IkeSa, now: float, reason: str = "deleted by the peer"
 ) -> None:
+    eng.hand_over_children(sa, now)  # a rekeyed IKE SA: its children live on
     for child in list(sa.children):
         eng.delete_child(child, now, reason=reason, notify=False)
     eng.emit(IkeSaDeleted(local=sa.local, remote=sa.remote, reason=reason))

@@ -77,6 +77,9 @@ class Net:
     drop_if: Callable[[Datagram], bool] | None = None
     log: list[tuple[float, Datagram]] = field(default_factory=list)
     delivered: int = 0
+    # called after every delivered datagram and every timer run (e.g. an SA-coverage check)
+    watch: Callable[[], None] | None = None
+    checks: int = 0  # how often a watch ran (tests count on it)
 
     def __post_init__(self) -> None:
         self._rand = random.Random(self.seed)
@@ -123,6 +126,8 @@ class Net:
             if target.dst[0] == side.address:
                 self.delivered += 1
                 side.engine.receive_datagram(target.data, target.src, target.dst, self.now)
+                if self.watch is not None:
+                    self.watch()
 
     def pump(self) -> None:
         for _ in range(10_000):
@@ -148,6 +153,8 @@ class Net:
                 t = side.engine.next_timer()
                 if t is not None and t <= self.now:
                     side.engine.handle_timer(self.now)
+                    if self.watch is not None:
+                        self.watch()
             self.pump()
         self.pump()
 

@@ -35,6 +35,7 @@ def second_policy(net, pa):  # type: ignore[no-untyped-def]
 
 def test_second_policy_without_create_child_takes_a_new_ike_sa() -> None:
     net, pa, _ = ike2_pair()
+    net.a.engine.create_child = None  # the fallback without the CREATE_CHILD_SA tasks
     net.a.engine.acquire(pa, net.now)
     net.run(10)
     pa2 = second_policy(net, pa)
@@ -60,6 +61,7 @@ def test_second_policy_uses_the_create_child_hook_on_an_established_sa() -> None
 
 def test_soft_expiry_without_rekey_hook_negotiates_a_replacement() -> None:
     net, pa, _ = ike2_pair()
+    net.a.engine.create_child = net.a.engine.rekey_child = None  # the fallback path
     net.a.engine.acquire(pa, net.now)
     net.run(10)
     (child,) = net.a.engine.children
