@@ -80,6 +80,7 @@ from . import (
     child_rekey,
     children,
     create_child_sa,
+    fragments,
     ike_rekey,
     informational,
     natt,
@@ -163,6 +164,7 @@ class Ikev2Engine:
         # cookies it turns on past ddos-cookie-threshold half-open IKE SAs (cookies.py, §2.6)
         self.settings = IkeSettings()
         self.cookies = Cookies(rng)
+        self.fragment_limits = fragments.FragmentLimits()  # RFC 7383 path sizes, reassembly
         self.children = children.ChildIndex()
         # CREATE_CHILD_SA (the rekey helper) and other exchanges register request handlers here.
         self.handlers: dict[int, Handler] = {
@@ -382,11 +384,9 @@ class Ikev2Engine:
         return wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
 
     def seal(self, sa: IkeSa, msg: wm.Message) -> tuple[bytes, ...]:
-        """The datagram(s) of ``msg`` on ``sa`` (plain for IKE_SA_INIT, else SK-protected;
-        RFC 7383 fragments are the frag helper's)."""
-        if msg.exchange == ExchangeType.IKE_SA_INIT:
-            return (wm.encode(msg),)
-        return (wm.encode_protected(msg, self.sk_out(sa), self.rng),)
+        """The datagram(s) of ``msg`` on ``sa``: plain for IKE_SA_INIT, else SK-protected,
+        in RFC 7383 fragments when too large for the path (``fragments.py``)."""
+        return fragments.seal(self, sa, msg)
 
     def queue(self, sa: IkeSa, task: Task, now: float) -> None:
         """Run ``task`` on ``sa`` as soon as its window is free."""
@@ -489,7 +489,7 @@ class Ikev2Engine:
         if sa.keys is None:
             raise Dropped("no-keys: request before IKE_SA_INIT completed")
         try:
-            msg = open_message(data, self.sk_in(sa))
+            opened = self._open(sa, header, data)
         except AuthenticatedMalformed as e:
             # §2.21.2: authentic but malformed: answer INVALID_SYNTAX; in IKE_AUTH that ends it
             self.respond(sa, header, data, [NotifyPayload(type=NotifyType.INVALID_SYNTAX)])
@@ -497,6 +497,9 @@ class Ikev2Engine:
             if not sa.established:
                 self.forget(sa)
             raise Dropped(f"malformed: INVALID_SYNTAX answered ({e})") from None
+        if opened is None:
+            return  # a fragment, held until the message is whole (fragments.py)
+        msg, data = opened
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
         if header.exchange == ExchangeType.IKE_AUTH:
@@ -523,7 +526,7 @@ class Ikev2Engine:
         if sa.keys is None:
             raise Dropped("no-keys: response before IKE_SA_INIT completed")
         try:
-            msg = open_message(data, self.sk_in(sa))
+            opened = self._open(sa, header, data)
         except AuthenticatedMalformed as e:
             # §2.21.2: an authentic response we cannot parse: the exchange, and with it the
             # IKE SA (its state is no longer known to match the peer's), is over
@@ -534,6 +537,9 @@ class Ikev2Engine:
             else:
                 self.forget(sa)
             raise Dropped(f"malformed: authenticated response ({e})") from None
+        if opened is None:
+            return  # a fragment, held until the message is whole (fragments.py)
+        msg, _ = opened
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
         task = sa.tasks.response_received(header.message_id)
@@ -542,6 +548,13 @@ class Ikev2Engine:
         task.on_response(self, sa, msg, now)
         if not sa.dead:
             self.kick(sa, now)
+
+    def _open(self, sa: IkeSa, header: Header, data: bytes) -> tuple[wm.Message, bytes] | None:
+        """The decrypted message and the datagram that stands for it (fragment 1 of a
+        fragmented one, RFC 7383), or None while fragments are still missing."""
+        if fragments.is_fragment(header):
+            return fragments.receive(self, sa, header, data, self.sk_in(sa))
+        return open_message(data, self.sk_in(sa)), data
 
     def _follow_peer(self, sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
         """Where to send from now on, after an authenticated, new message from ``src`` to

@@ -127,6 +127,7 @@ class IkeSa:
     nat_remote: bool = False  # the peer is (NAT_DETECTION_SOURCE_IP mismatch)
     floated: bool = False  # IKE moved to port 4500 (natt.py)
     keepalive_next: float | None = None  # the next NAT-keepalive (we are behind a NAT)
+    fragments: Any = field(default=None, repr=False)  # fragments.Fragments: RFC 7383 reassembly
     peer_identity: Any = None  # payloads.IdPayload the peer authenticated with
     first_child: PendingChild | None = None  # rides IKE_AUTH
     waiting: list[Policy] = field(default_factory=list)  # acquires while the SA was in setup

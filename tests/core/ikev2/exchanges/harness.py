@@ -13,9 +13,14 @@ from pyipsec.core.ikev2.ike_sa import ChildSa
 from pyipsec.core.profiles import ExchangeMode, ProposalProfile
 from pyipsec.dataplane.policy import Direction, Policy
 from pyipsec.dataplane.sad import ExpiryReason, SaSoftExpired
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import PayloadType
+from pyipsec.wire.ikev2.fragment import Reassembler
+from pyipsec.wire.ikev2.header import peek
 from tests.core.ikev1.exchanges.harness import Net, Side, site_to_site
 
 __all__ = [
+    "Opener",
     "add_policy_pair",
     "coverage_check",
     "ike2_pair",
@@ -130,3 +135,17 @@ def coverage_check(net: Net, flows: int) -> Callable[[], None]:
         net.checks += 1
 
     return check
+
+
+class Opener:
+    """Opens logged SK-protected datagrams for assertions, reassembling RFC 7383 fragments
+    (``open`` returns None for a fragment until its message is whole)."""
+
+    def __init__(self) -> None:
+        self._reassemblers: dict[object, Reassembler] = {}
+
+    def open(self, data: bytes, keys: wm.SkKeys) -> wm.Message | None:
+        if peek(data).next_payload == PayloadType.SKF:
+            slot = self._reassemblers.setdefault(keys.enc_key, Reassembler())
+            return slot.add(data, keys)
+        return wm.decode_protected(data, keys)
