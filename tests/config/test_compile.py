@@ -132,6 +132,25 @@ def test_peers_proposals_and_templates(tmp_path: Path) -> None:
     assert template.group == "default" and template.src.version == 6
 
 
+def test_ike2_peer_and_proposal_may_name_x25519(tmp_path: Path) -> None:
+    """Curve25519 (RFC 8031, IKEv2 group 31) is accepted as dh-group and pfs-group beyond
+    RouterOS 6.x's list (docs/ikev2.md); strongSwan's x25519 proposals need it."""
+    from pyipsec.core.profiles import ExchangeMode
+
+    store = configure(
+        tmp_path,
+        "/ip ipsec proposal set [ find default=yes ] enc-algorithms=aes-128-gcm "
+        "pfs-group=x25519\n"
+        "/ip ipsec peer add address=198.51.100.0/24 secret=lab exchange-mode=ike2 "
+        "dh-group=x25519,ecp256 enc-algorithm=aes-128 hash-algorithm=sha256\n",
+    )
+    compiled = compile_config(store.load())
+    (peer,) = compiled.peers
+    assert peer.exchange_mode is ExchangeMode.IKE2
+    assert peer.dh_groups == ("x25519", "ecp256")
+    assert compiled.proposals[0].pfs_group == "x25519"
+
+
 def test_certificates_and_keys_become_credentials(tmp_path: Path) -> None:
     import shutil
 

@@ -36,9 +36,11 @@ from pyipsec.config.types import (
 )
 
 # §8 glossary / §2.13: names the crypto registry must know (tests/config/test_menus.py).
+# x25519 (Curve25519, RFC 8031, IKEv2 group 31) is not RouterOS 6.x's: IKEv2 peers and
+# proposals may name it (docs/ikev2.md); IKEv1 cannot carry it.
 DH_GROUPS = (
     "modp768", "modp1024", "ec2n155", "ec2n185", "modp1536", "modp2048", "modp3072",
-    "modp4096", "modp6144", "modp8192", "ecp256", "ecp384", "ecp521",
+    "modp4096", "modp6144", "modp8192", "ecp256", "ecp384", "ecp521", "x25519",
 )  # fmt: skip
 PHASE1_ENC = (
     "des", "3des", "aes-128", "aes-192", "aes-256", "blowfish", "camellia-128",
