@@ -95,6 +95,9 @@ class IkeEndpoint:
             src = (ipaddress.ip_address(addr[0].split("%")[0]), addr[1])
             local = ipaddress.ip_address(pktinfo_dst(anc, family))
             self.deliver(data, src, (local, self.port))
+            # answer now, before the next datagram of the batch: the peer works on it while we
+            # work on the rest (sending once per batch had the two daemons take turns)
+            self.send_pending()
         self.flush()
 
     def on_nat_t(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
@@ -115,11 +118,15 @@ class IkeEndpoint:
     # -- send ----------------------------------------------------------------------------
 
     def flush(self) -> None:
+        self.send_pending()
+        self.reschedule()
+
+    def send_pending(self) -> None:
+        """Send what the engine has queued and let the daemon see its events (no timer)."""
         for d in self.engine.datagrams_to_send():
             self.send(d.data, d.src, d.dst)
         if self.on_activity is not None:
             self.on_activity()
-        self.reschedule()
 
     def send(self, data: bytes, src: Endpoint, dst: Endpoint) -> None:
         family = socket.AF_INET if dst[0].version == 4 else socket.AF_INET6

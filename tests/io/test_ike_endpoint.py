@@ -1,0 +1,89 @@
+"""``IkeEndpoint``: how received datagrams reach the engine and its answers reach the socket.
+
+A plain loopback UDP socket (no root, no namespace) stands in for the daemon's UDP 500 socket;
+the engine is a recording fake that answers every datagram.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from pyipsec.core.events import Datagram, Endpoint
+from pyipsec.dataplane.userspace.rawsock import IP_PKTINFO
+from pyipsec.io.ike_endpoint import IkeEndpoint
+
+LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+
+
+class AnsweringEngine:
+    """Answers each datagram with ``b"re:" + data``; records the order of what happens."""
+
+    def __init__(self, trace: list[tuple[str, bytes]]) -> None:
+        self.trace = trace
+        self.queue: list[Datagram] = []
+
+    def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
+        self.trace.append(("received", data))
+        self.queue.append(Datagram(data=b"re:" + data, src=dst, dst=src))
+
+    def datagrams_to_send(self) -> list[Datagram]:
+        out, self.queue = self.queue, []
+        return out
+
+    def next_timer(self) -> float | None:
+        return None
+
+
+@pytest.fixture
+def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    rx.bind((str(LOOPBACK), 0))
+    rx.setblocking(False)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.bind((str(LOOPBACK), 0))
+    try:
+        yield rx, tx
+    finally:
+        rx.close()
+        tx.close()
+
+
+def test_each_datagram_of_a_batch_is_answered_before_the_next_is_handled(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Datagrams read in one wake-up are answered one by one: the answer to the first leaves
+    before the engine sees the second, so the peer can work on it meanwhile (the endpoint
+    used to send all answers after the whole batch, and two busy daemons took turns)."""
+    rx, tx = udp_pair
+    trace: list[tuple[str, bytes]] = []
+    activity: list[int] = []
+    endpoint = IkeEndpoint(
+        AnsweringEngine(trace),  # type: ignore[arg-type]
+        {},
+        on_activity=lambda: activity.append(len(trace)),
+        port=rx.getsockname()[1],
+    )
+
+    def send(data: bytes, src: Endpoint, dst: Endpoint) -> None:
+        trace.append(("sent", data))
+        assert dst == (LOOPBACK, tx.getsockname()[1])
+
+    endpoint.send = send  # type: ignore[method-assign]
+    for data in (b"one", b"two", b"three"):
+        tx.sendto(data, rx.getsockname())
+    endpoint._on_readable(rx, int(socket.AF_INET))
+    assert trace == [
+        ("received", b"one"),
+        ("sent", b"re:one"),
+        ("received", b"two"),
+        ("sent", b"re:two"),
+        ("received", b"three"),
+        ("sent", b"re:three"),
+    ]
+    # the daemon hears of the engine's events after each datagram too (its log lines)
+    assert activity[:3] == [2, 4, 6]
