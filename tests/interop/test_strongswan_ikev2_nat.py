@@ -1,0 +1,199 @@
+"""IKEv2 DoS cookies, NAT-T and fragmentation against strongSwan 5.9.8 (issue 10).
+
+pyipsec in ns a, strongSwan (charon, kernel-libipsec) in ns b, on the two-site lab. Each case
+starts its own charon and daemon and stops both (by their handles).
+
+- Cookie mode through a NAT: pyipsec runs with ``ddos-cookie-threshold=0`` (every initiator
+  must return a cookie, RFC 7296 §2.6); strongSwan initiates from behind an nftables SNAT in
+  its own namespace that rewrites its UDP 500/4500 source ports. strongSwan must get the
+  COOKIE, repeat IKE_SA_INIT with it, float to 4500 through the NAT (§2.23) and carry ESP in
+  UDP; pings both ways.
+- Fragmentation (RFC 7383): certificates make IKE_AUTH larger than the path: the wan link's
+  MTU is 1000 octets and nftables in both namespaces drops IP fragments, so only IKE's own
+  fragments get through. pyipsec fragments for a 576-octet IPv4 path, strongSwan for its
+  ``fragment_size``; both directions must be reassembled for the tunnel to come up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab, lab_prerequisites, two_sites
+from tests.conftest import require
+from tests.harness.strongswan import Charon, strongswan_prerequisites
+from tests.interop.helpers import (
+    bring_up,
+    console,
+    log_text,
+    make_pki,
+    ping,
+    ros_script,
+    start_pyipsec,
+    strongswan_pair,
+    swanctl_conf,
+    tcp_transfer,
+    with_logs,
+)
+from tests.io.daemon_proc import DaemonProc
+
+pytestmark = pytest.mark.netns
+
+SNAT = "pyipsec_v2_snat"
+NOFRAG = "pyipsec_v2_nofrag"
+SNAT_IKE, SNAT_NATT = 1500, 14500
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[Lab, str, str]]:
+    tools = (("nft", "nftables"), ("conntrack", "conntrack"))
+    missing = [f"{t} (Debian package {pkg})" for t, pkg in tools if shutil.which(t) is None]
+    require(lab_prerequisites() + strongswan_prerequisites() + missing)
+    with Lab(f"pyi2n{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        yield lab, a, b
+
+
+def nft(lab: Lab, ns: str, tmp: Path, name: str, rules: str) -> None:
+    path = tmp / f"{name}-{ns}.nft"
+    path.write_text(rules)
+    lab.sh(ns, "nft", "-f", str(path))
+
+
+def snat_rules() -> str:
+    """strongSwan's side: its IKE ports leave as other ports (a NAT that keeps the address,
+    so the cookie, bound to the address, survives it)."""
+    return f"""table ip {SNAT} {{
+    chain post {{
+        type nat hook postrouting priority srcnat;
+        oifname "wan0" udp sport 500 snat to {WAN_B}:{SNAT_IKE}
+        oifname "wan0" udp sport 4500 snat to {WAN_B}:{SNAT_NATT}
+    }}
+}}
+"""
+
+
+def ike2_script(prelude: str = "", peer_extra: str = "") -> str:
+    return ros_script(
+        peer_extra=f"exchange-mode=ike2 {peer_extra}",
+        prelude=prelude,
+    )
+
+
+def test_strongswan_through_snat_meets_cookie_mode(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    lab, a, b = site
+    nft(lab, b, tmp_path, SNAT, snat_rules())
+    lab.sh(b, "conntrack", "-F", check=False)
+    try:
+        script = ike2_script(prelude="/ip ipsec settings set ddos-cookie-threshold=0\n")
+        conf = swanctl_conf(version=2)
+        with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, charon):
+            line = bring_up(lab, a, b, daemon, charon, "strongswan")
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+            tcp_transfer(lab, a, b, LAN_A, LAN_B)
+            log = (charon.state / "charon.log").read_text(errors="replace")
+            # strongSwan got our COOKIE and came back with it (its log of parsed messages)
+            assert "IKE_SA_INIT response 0 [ N(COOKIE) ]" in log, log[-3000:]
+            assert "[ N(COOKIE) SA KE No" in log
+            # pyipsec saw strongSwan at the NAT's ports, NAT detected, ESP in UDP
+            assert "nat=yes" in line or "nat=True" in line, line
+            peers = console(tmp_path / "a.db", "/ip ipsec remote-peers print detail")
+            assert "established" in peers, peers
+            rows = console(tmp_path / "a.db", "/ip ipsec installed-sa print detail")
+            assert rows.count("spi=") == 2, rows
+    finally:
+        lab.sh(b, "nft", "delete", "table", "ip", SNAT, check=False)
+
+
+@contextmanager
+def charon_pair(
+    a: str, b: str, tmp: Path, script: str, conf: str, extra: str, files: dict[str, bytes]
+) -> Iterator[tuple[DaemonProc, Charon]]:
+    """``helpers.strongswan_pair`` with extra strongswan.conf settings."""
+    charon = Charon(b, tmp / "charon", conf, extra)
+    for rel, data in files.items():
+        path = charon.state / "swanctl" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    charon.start()
+    try:
+        daemon = start_pyipsec(a, tmp / "a.db", script)
+        try:
+            with with_logs(daemon, charon):
+                yield daemon, charon
+        finally:
+            rc = daemon.stop()
+        assert rc == 0, log_text(daemon)
+    finally:
+        charon.stop()
+
+
+def nofrag_rules() -> str:
+    """Drop IP fragments arriving on wan0: only unfragmented datagrams get through."""
+    return f"""table ip {NOFRAG} {{
+    chain in {{
+        type filter hook prerouting priority raw;
+        iifname "wan0" ip frag-off & 0x3fff != 0 counter drop
+    }}
+}}
+"""
+
+
+def test_certificates_over_a_small_mtu_path_need_ike_fragments(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    lab, a, b = site
+    for ns in (a, b):
+        lab.sh(ns, "ip", "link", "set", "wan0", "mtu", "1000")
+        nft(lab, ns, tmp_path, NOFRAG, nofrag_rules())
+    try:
+        pki = make_pki()
+        for name in ("ca.crt", "a.crt", "a.key"):
+            (tmp_path / name).write_bytes(pki[name])
+        prelude = (
+            "/certificate\n"
+            "import file-name=ca.crt name=ca\n"
+            "import file-name=a.crt name=a\n"
+            "import file-name=a.key\n"
+        )
+        script = ike2_script(prelude=prelude, peer_extra="auth-method=rsa-signature certificate=a")
+        # RouterOS my-id=auto with a certificate: the ID is the certificate's subject DN
+        conf = swanctl_conf(
+            version=2,
+            auth="pubkey",
+            local_id='"O=pyipsec interop lab, CN=b.lab.example"',
+            remote_id='"O=pyipsec interop lab, CN=a.lab.example"',
+            local_cert="b.crt",
+            conn_extra="fragmentation = yes\n        send_cert = always",
+        )
+        files = {
+            "x509ca/ca.crt": pki["ca.crt"],
+            "x509/b.crt": pki["b.crt"],
+            "private/b.key": pki["b.key"],
+        }
+        # strongSwan's fragments must fit the 1000-octet link too (its default is 1280)
+        extra = "charon {\n    fragment_size = 900\n}\n"
+        with charon_pair(a, b, tmp_path, script, conf, extra, files) as (daemon, charon):
+            bring_up(lab, a, b, daemon, charon, "strongswan")
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+            log = (charon.state / "charon.log").read_text(errors="replace")
+            # strongSwan split its IKE_AUTH request and reassembled our fragmented response
+            assert "generating IKE_AUTH request 1 [ EF(1/2) ]" in log, log[-3000:]
+            assert "parsed IKE_AUTH response 1 [ EF(1/" in log, log[-3000:]
+            assert "reassembled fragmented IKE message" in log, log[-3000:]
+        for ns in (a, b):
+            counters = lab.sh(ns, "nft", "list", "table", "ip", NOFRAG)
+            assert "counter packets 0 " in counters, counters  # no IP fragment was needed
+    finally:
+        for ns in (a, b):
+            lab.sh(ns, "nft", "delete", "table", "ip", NOFRAG, check=False)
+            lab.sh(ns, "ip", "link", "set", "wan0", "mtu", "1500", check=False)
