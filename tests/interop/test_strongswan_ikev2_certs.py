@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
-from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
+from tests.harness.strongswan import Charon, strongswan_prerequisites
 from tests.interop.helpers import (
     Phase1,
     Phase2,
@@ -51,6 +51,8 @@ from tests.interop.helpers import (
     swanctl_conf,
 )
 from tests.interop.pki import Pki, b_good, chain_pki
+from tests.interop.test_strongswan_certs import initiate as swanctl_initiate
+from tests.interop.test_strongswan_certs import wait_error
 from tests.io.daemon_proc import DaemonProc
 
 pytestmark = pytest.mark.netns
@@ -221,27 +223,6 @@ def test_strongswan_sends_its_intermediate_when_our_certreq_asks(
         strongswan_accepted_our_signature(log)
 
 
-def wait_error(daemon: DaemonProc, text: str, timeout: float = 15) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        daemon.read_log(0.2)
-        found = [line for line in daemon.log if "ipsec,error" in line and text in line]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, "\n".join(daemon.log)
-
-
-def swanctl_initiate(charon: Charon, timeout: int = 10) -> tuple[bool, str]:
-    import subprocess
-
-    proc = subprocess.run(
-        [SWANCTL, "--initiate", "--child", "net", "--timeout", str(timeout),
-         "--uri", f"unix://{charon.state}/charon.vici"],
-        capture_output=True, text=True, env=charon.env, timeout=timeout + 10, check=False,
-    )  # fmt: skip
-    return proc.returncode == 0, proc.stdout + proc.stderr
-
-
 @pytest.mark.parametrize("initiator", INITIATORS)
 def test_identity_not_named_by_the_certificate_is_refused(
     site: tuple[Lab, str, str], tmp_path: Path, pki: Pki, initiator: str
@@ -266,7 +247,7 @@ def test_identity_not_named_by_the_certificate_is_refused(
         b_id="*.lab.example",
     ) as (daemon, charon):
         if initiator == "strongswan":
-            ok, out = swanctl_initiate(charon)
+            ok, out = swanctl_initiate(charon, timeout=10)
             assert not ok, out
             claimed = "fqdn:'*.lab.example'"
         else:
@@ -304,7 +285,7 @@ def test_revoked_certificate_is_refused(
         b_holds_intermediate=True,
         crl=pki.crl([0x7E7E]),
     ) as (daemon, charon):
-        ok, out = swanctl_initiate(charon)
+        ok, out = swanctl_initiate(charon, timeout=10)
         assert not ok, out
         refusal = wait_error(daemon, "revoked")
         assert "7E7E" in refusal and "b.lab.example" in refusal, refusal

@@ -16,6 +16,10 @@ the certificate it sent. Before that key is believed, pyipsec checks, as strongS
    a DN equals the subject, an FQDN a dNSName, a user-FQDN an rfc822Name, an address an
    iPAddress of the subjectAltName extension.
 
+For what an IKEv2 sender puts on the wire it also gives the CA key hash of CERTREQ
+(``key_hash``, RFC 7296 §3.7) and the intermediates above our own certificate
+(``issuer_chain``, sent as further CERT payloads, §3.6).
+
 Everything here is pure: the time comes in as ``at``.
 """
 
