@@ -19,9 +19,10 @@ typecheck:
 pytest:
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# `make demo DEMO=--ike2` shows an IKEv2 tunnel, `DEMO=--manual` manually keyed SAs
 demo:
 	@bash scripts/bootstrap.sh demo
-	$(BIN)/pyipsec demo
+	$(BIN)/pyipsec demo $(DEMO)
 
 # Benchmarks print figures and ratios; they are never part of `make test`. The last two need
 # root, strongSwan and iperf3 (bootstrap installs them) and take several minutes.

@@ -6,8 +6,9 @@ LAN to the other through the tunnel, measures a short TCP transfer, prints
 ``/ip ipsec installed-sa print`` and ``/ip ipsec statistics print`` from both sides, and tears
 everything down again. By default the tunnel is negotiated by IKEv1 (main mode with a
 pre-shared key, then quick mode with PFS), started by the first packet that hits the policy, as
-on RouterOS; ``--manual`` uses manually keyed SAs (``/ip ipsec manual-sa``) instead. Secrets and
-keys are generated fresh for every run.
+on RouterOS; ``--ike2`` makes both peers ``exchange-mode=ike2`` (IKE_SA_INIT and IKE_AUTH with
+the first child SA, RFC 7296); ``--manual`` uses manually keyed SAs (``/ip ipsec manual-sa``)
+instead. Secrets and keys are generated fresh for every run.
 """
 
 from __future__ import annotations
@@ -61,15 +62,17 @@ def site_script(side: str, keys: dict[str, str]) -> str:
     )
 
 
-def ike_script(side: str, psk: str) -> str:
-    """IKEv1 main mode PSK between the two wan addresses, one tunnel policy per side."""
+def ike_script(side: str, psk: str, exchange_mode: str = "main") -> str:
+    """IKE with a PSK between the two wan addresses (IKEv1 main mode, or IKEv2 with
+    ``exchange_mode="ike2"``: the proposal's PFS group then serves CREATE_CHILD_SA rekeys),
+    one tunnel policy per side."""
     local, remote = (WAN_A, WAN_B) if side == "a" else (WAN_B, WAN_A)
     src, dst = (NET_A, NET_B) if side == "a" else (NET_B, NET_A)
     return (
         f"/system identity set name=site-{side}\n"
         "/ip ipsec peer\n"
-        f'add address={remote}/32 secret="{psk}" exchange-mode=main enc-algorithm=aes-128 '
-        "hash-algorithm=sha256 dh-group=modp2048\n"
+        f'add address={remote}/32 secret="{psk}" exchange-mode={exchange_mode} '
+        "enc-algorithm=aes-128 hash-algorithm=sha256 dh-group=modp2048\n"
         "/ip ipsec proposal\n"
         "set [ find default=yes ] auth-algorithms=sha256 enc-algorithms=aes-128-cbc "
         "pfs-group=modp2048\n"
@@ -169,7 +172,7 @@ def wait_for_sas(lab: Lab, a: str, daemon: DemoDaemon, timeout: float = 20) -> f
     raise RuntimeError("IKE did not install the SAs in time")
 
 
-def run_demo(manual: bool = False) -> int:
+def run_demo(manual: bool = False, ike2: bool = False) -> int:
     missing = lab_prerequisites()
     if missing:
         print("pyipsec demo needs " + " and ".join(missing) + ".", file=sys.stderr)
@@ -188,12 +191,19 @@ def run_demo(manual: bool = False) -> int:
                 if manual:
                     say(f"starting the pyipsec daemon in {ns} (manually keyed ESP, aes-128/sha1)")
                     script = site_script(side, keys)
+                elif ike2:
+                    say(f"starting the pyipsec daemon in {ns} (IKEv2, pre-shared key)")
+                    script = ike_script(side, psk, "ike2")
                 else:
                     say(f"starting the pyipsec daemon in {ns} (IKEv1 main mode, pre-shared key)")
                     script = ike_script(side, psk)
                 daemons.append(DemoDaemon(ns, Path(tmp), script))
             if not manual:
-                say("first packet hits the policy: IKE negotiates phase 1 and quick mode")
+                if ike2:
+                    say("first packet hits the policy: IKE_SA_INIT and IKE_AUTH set up the IKE "
+                        "SA and the first child SA")  # fmt: skip
+                else:
+                    say("first packet hits the policy: IKE negotiates phase 1 and quick mode")
                 print(f"   SAs installed after {wait_for_sas(lab, a, daemons[0]):.2f} s")
                 say("site-a: /ip ipsec remote-peers print")
                 print(daemons[0].console("/ip ipsec remote-peers print").rstrip())

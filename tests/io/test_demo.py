@@ -16,10 +16,10 @@ pytestmark = pytest.mark.netns
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
 
 
-@pytest.mark.parametrize("mode", ["ike", "manual"])
+@pytest.mark.parametrize("mode", ["ike", "ike2", "manual"])
 def test_demo_brings_up_a_tunnel_and_tears_it_down(mode: str) -> None:
     require(lab_prerequisites())
-    extra = ["--manual"] if mode == "manual" else []
+    extra = {"ike": [], "ike2": ["--ike2"], "manual": ["--manual"]}[mode]
     proc = subprocess.run(
         [sys.executable, "-m", "pyipsec", "demo", *extra], capture_output=True, text=True,
         timeout=300, env=ENV,
@@ -34,6 +34,10 @@ def test_demo_brings_up_a_tunnel_and_tears_it_down(mode: str) -> None:
     assert out.rstrip().endswith("== done")
     if mode == "ike":
         assert "IKEv1 main mode" in out and "state=established" in out
+        assert "side=initiator" in out and "SAs installed after" in out
+    elif mode == "ike2":  # `pyipsec demo --ike2` (`make demo DEMO=--ike2`)
+        assert "(IKEv2, pre-shared key)" in out and "IKE_SA_INIT and IKE_AUTH" in out
+        assert "state=established" in out and "exchange-mode=ike2" in out
         assert "side=initiator" in out and "SAs installed after" in out
     else:
         assert "manually keyed" in out
