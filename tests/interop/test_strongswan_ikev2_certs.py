@@ -14,6 +14,7 @@ What strongSwan, the independent implementation, proves here:
   ``send_cert = ifasked``, sends its certificate because of it;
 - pyipsec signs with RFC 7427 (method 14, RSA PKCS#1 v1.5 SHA-256) after strongSwan's
   SIGNATURE_HASH_ALGORITHMS, and strongSwan's verifier accepts it;
+- strongSwan's ECDSA P-256 certificate and its RFC 7427 ECDSA signature verify at pyipsec;
 - each direction carries a ping both ways, strongSwan's IKE_AUTH with two certificates
   arriving in RFC 7383 fragments;
 - strongSwan claiming an identity its certificate does not name is refused, in either role,
@@ -33,7 +34,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
@@ -101,6 +102,7 @@ def pair(
     b_holds_intermediate: bool,
     b_id: str = "b.lab.example",
     crl: bytes | None = None,
+    b_key: bytes | None = None,
 ) -> Iterator[tuple[DaemonProc, Charon]]:
     """pyipsec trusts the root and holds ``a_cert`` (and the intermediate, trusted=no, when
     told); strongSwan trusts the root (holding the intermediate too when told), claims
@@ -136,7 +138,7 @@ def pair(
     files = {
         "x509ca/ca.crt": pki.files["ca.crt"],
         "x509/b.crt": b_cert,
-        "private/b.key": pki.files["b.key"],
+        "private/b.key": b_key or pki.files["b.key"],
     }
     if b_holds_intermediate:
         files["x509ca/int.crt"] = pki.files["int.crt"]
@@ -290,3 +292,34 @@ def test_revoked_certificate_is_refused(
         refusal = wait_error(daemon, "revoked")
         assert "7E7E" in refusal and "b.lab.example" in refusal, refusal
         assert installed_spis(daemon.db) == set()
+
+
+@pytest.mark.parametrize("initiator", INITIATORS)
+def test_strongswan_ecdsa_certificate_is_verified(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki, initiator: str
+) -> None:
+    """strongSwan authenticates with an ECDSA P-256 key (its certificate issued by the RSA
+    root): it signs an RFC 7427 ECDSA-with-SHA-256 AUTH (we announced SHA-256), which pyipsec
+    verifies with the key from the certificate; pyipsec still signs with RSA."""
+    lab, a, b = site
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    san: list[x509.GeneralName] = [x509.DNSName("b.lab.example")]
+    ec_cert = pki.issue("b.lab.example", ec_key, by_intermediate=False, san=san)  # type: ignore[arg-type]
+    with pair(
+        site,
+        tmp_path,
+        pki,
+        a_cert=pki.files["a.crt"],
+        a_holds_intermediate=False,
+        b_cert=ec_cert,
+        b_holds_intermediate=False,
+        b_key=ec_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    ) as (daemon, charon):
+        bring_up(lab, a, b, daemon, charon, initiator)
+        log = check_tunnel(lab, a, b, daemon, charon)
+        assert re.search(r"authentication of 'b.lab.example' \(myself\) with ECDSA", log), log
+        strongswan_accepted_our_signature(log)
