@@ -8,6 +8,8 @@ starts its own charon and daemon and stops both (by their handles).
   its own namespace that rewrites its UDP 500/4500 source ports. strongSwan must get the
   COOKIE, repeat IKE_SA_INIT with it, float to 4500 through the NAT (§2.23) and carry ESP in
   UDP; pings both ways.
+- pyipsec behind a NAT (SNAT in its namespace) initiates: it floats to 4500 and sends
+  NAT-keepalives, which strongSwan's side counts.
 - Fragmentation (RFC 7383): certificates make IKE_AUTH larger than the path: the wan link's
   MTU is 1000 octets and nftables in both namespaces drops IP fragments, so only IKE's own
   fragments get through. pyipsec fragments for a 576-octet IPv4 path, strongSwan for its
@@ -17,14 +19,17 @@ starts its own charon and daemon and stops both (by their handles).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab, lab_prerequisites, two_sites
+from pyipsec.core.ikev2.natt import KEEPALIVE_INTERVAL
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
 from tests.harness.strongswan import Charon, strongswan_prerequisites
 from tests.interop.helpers import (
@@ -197,3 +202,62 @@ def test_certificates_over_a_small_mtu_path_need_ike_fragments(
         for ns in (a, b):
             lab.sh(ns, "nft", "delete", "table", "ip", NOFRAG, check=False)
             lab.sh(ns, "ip", "link", "set", "wan0", "mtu", "1500", check=False)
+
+
+A_NAT = "pyipsec_v2_anat"
+A_NATT_PORT = 24500
+KEEPALIVES = "pyipsec_v2_keepalives"
+
+
+def test_pyipsec_behind_a_nat_initiates_and_keeps_the_mapping_open(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """pyipsec (ns a) initiates from behind an SNAT in its own namespace: it must see that it
+    is behind a NAT (NAT_DETECTION_DESTINATION_IP), float to 4500, and send NAT-keepalives
+    (RFC 3948: one 0xFF octet, a UDP length of 9) that strongSwan's side counts."""
+    lab, a, b = site
+    nft(
+        lab,
+        a,
+        tmp_path,
+        A_NAT,
+        f"""table ip {A_NAT} {{
+    chain post {{
+        type nat hook postrouting priority srcnat;
+        oifname "wan0" udp sport 500 snat to {WAN_A}:1500
+        oifname "wan0" udp sport 4500 snat to {WAN_A}:{A_NATT_PORT}
+    }}
+}}
+""",
+    )
+    nft(
+        lab,
+        b,
+        tmp_path,
+        KEEPALIVES,
+        f"""table ip {KEEPALIVES} {{
+    chain in {{
+        type filter hook prerouting priority raw;
+        iifname "wan0" udp sport {A_NATT_PORT} udp dport 4500 udp length 9 counter
+    }}
+}}
+""",
+    )
+    lab.sh(a, "conntrack", "-F", check=False)
+    try:
+        conf = swanctl_conf(version=2)
+        with strongswan_pair(a, b, tmp_path, ike2_script(), conf) as (daemon, charon):
+            line = bring_up(lab, a, b, daemon, charon, "pyipsec")
+            assert "nat=yes" in line or "nat=True" in line, line
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+            log = (charon.state / "charon.log").read_text(errors="replace")
+            assert f"{WAN_A}[{A_NATT_PORT}]" in log, log[-3000:]  # IKE_AUTH came via the NAT
+            time.sleep(KEEPALIVE_INTERVAL + 3)
+            counted = lab.sh(b, "nft", "list", "table", "ip", KEEPALIVES)
+            packets = int(re.search(r"counter packets (\d+)", counted).group(1))  # type: ignore[union-attr]
+            assert packets >= 1, counted
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+    finally:
+        lab.sh(a, "nft", "delete", "table", "ip", A_NAT, check=False)
+        lab.sh(b, "nft", "delete", "table", "ip", KEEPALIVES, check=False)
