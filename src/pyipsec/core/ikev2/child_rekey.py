@@ -32,7 +32,8 @@ Collisions
     rekey answered so: if the peer rekeyed the child itself, its exchange stands; if the
     child is gone, nothing is left to do; a TEMPORARY_FAILURE for a child still there is
     retried after a short random delay (the peer may be rekeying the IKE SA), a
-    CHILD_SA_NOT_FOUND replaces the child by a new one.
+    CHILD_SA_NOT_FOUND replaces the child by a new one
+    (the old one goes once the new one is in).
 Hard expiry deletes the child (``children.sa_expired``).
 """
 
@@ -116,18 +117,20 @@ def completed(
         if passive is None and not old.deleted:
             old.rekeyed = False  # a later soft expiry (or an acquire) may try again
         return
-    if old.deleted:  # the peer deleted it meanwhile: the new child simply serves
-        return
     if passive is not None and not passive.child.deleted:
         if lost(task.nonces, (passive.nonce_i, passive.nonce_r)):
-            # §2.8.1: ours is redundant; we close it, the peer closes the old child
+            # §2.8.1: ours is redundant; we close it, the peer closes the old child (it may
+            # have done so already: then the peer's child has its outbound SA in)
             eng.count("rekey-collision-lost")
             passive.child.rekeyed = False
-            old.successor = passive.child
+            if not old.deleted:
+                old.successor = passive.child
             children.delete(eng, new, now, reason="rekey collision lost", notify=True)
             return
         eng.count("rekey-collision-won")
         passive.child.rekeyed = True  # redundant: the peer deletes it
+    if old.deleted:  # the peer deleted it meanwhile: the new child simply serves
+        return
     retire(eng, sa, old, new, now)
 
 
@@ -177,8 +180,15 @@ def refused(eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, what: str, now: 
                 f"{old.spi_out:#x} (CHILD_SA_NOT_FOUND); negotiating a new one",
             )
         )
-        children.delete(eng, old, now, reason="unknown to the peer", notify=False)
-        child_create.start(eng, sa, old.policy, now)
+        old.rekeyed = True
+
+        def replaced(
+            eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, new: ChildSa | None, now: float
+        ) -> None:
+            if new is not None:  # make-before-break here too
+                children.delete(eng, old, now, reason="unknown to the peer", notify=False)
+
+        child_create.start(eng, sa, old.policy, now, on_done=replaced)
         return
     eng.count("temporary-failure-received")
     _retry_later(eng, sa, task, now)

@@ -502,6 +502,8 @@ class Ikev2Engine:
         msg, data = opened
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
+        if sa.predecessor is not None:  # the peer uses an IKE SA a rekey made (ike_rekey.py)
+            ike_rekey.peer_uses(self, sa, msg, now)
         if header.exchange == ExchangeType.IKE_AUTH:
             from . import ike_auth
 

@@ -39,8 +39,14 @@ from typing import TYPE_CHECKING, Any
 from pyipsec.core.events import IkeSaEstablished, NegotiationFailed
 from pyipsec.crypto.base import CryptoError, KeyExchangeGroup
 from pyipsec.wire.ikev2 import message as wm
-from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
-from pyipsec.wire.ikev2.payloads import KePayload, NoncePayload, NotifyPayload, SaPayload
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
+from pyipsec.wire.ikev2.payloads import (
+    DeletePayload,
+    KePayload,
+    NoncePayload,
+    NotifyPayload,
+    SaPayload,
+)
 
 from . import keymat, proposals
 from .child_create import NONCE_SIZE
@@ -56,6 +62,7 @@ __all__ = [
     "IkeRekeyTask",
     "handle_request",
     "peer_deletes",
+    "peer_uses",
     "schedule_lifetime",
     "start",
 ]
@@ -63,6 +70,10 @@ __all__ = [
 SOFT_RANGE = {True: (0.85, 0.90), False: (0.90, 0.95)}  # by "original initiator"
 RETRY_DELAY = (2.0, 5.0)  # after TEMPORARY_FAILURE
 MAX_INVALID_KE_RETRIES = 2
+# A collision's loser deletes its redundant IKE SA once its own rekey is answered; if that
+# answer never comes (its old IKE SA went first), it never learns of that SA: the winner
+# forgets it silently after the loser's retransmissions are over (task_manager: 62 s).
+REDUNDANT_TIMEOUT = 70.0
 
 
 def schedule_lifetime(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
@@ -185,6 +196,9 @@ class IkeRekeyTask:
                 eng.delete_ike(new, now, reason="IKE SA rekey collision lost")
                 return
             eng.count("ike-rekey-collision-won")
+            eng.later.at(
+                now + REDUNDANT_TIMEOUT, sa.remote, lambda at: _drop_redundant(eng, passive, at)
+            )
         adopt(eng, sa, new, now, delete_old=True)
 
     def _complete(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> IkeSa:
@@ -299,6 +313,12 @@ def _announce(eng: Ikev2Engine, new: IkeSa) -> None:
     )
 
 
+def _drop_redundant(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
+    if not sa.dead and not sa.children and sa.state is IkeState.ESTABLISHED:
+        eng.count("ike-rekey-redundant-forgotten")
+        eng.delete_ike(sa, now, reason="redundant after an IKE SA rekey collision", notify=False)
+
+
 def adopt(eng: Ikev2Engine, old: IkeSa, new: IkeSa, now: float, *, delete_old: bool) -> None:
     """The children and queued requests of ``old`` (and of an IKE SA that lost a collision)
     move to ``new``; with ``delete_old`` we delete ``old`` (we initiated the winning rekey)."""
@@ -378,6 +398,21 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
         NoncePayload(data=nonce_r),
         KePayload(group=choice.group.id, data=mine.public_value),
     ]
+
+
+def peer_uses(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
+    """An authenticated request came on ``sa``, which we made answering the peer's rekey of
+    its predecessor: unless it deletes ``sa`` (the peer lost a collision and closes its
+    redundant IKE SA), the peer has finished that rekey and uses ``sa``, so the children
+    still kept on the predecessor (a collision we have not resolved yet) move to it now."""
+    old = sa.predecessor
+    if old is None or old.dead or old.passive_rekey is not sa:
+        return
+    if any(isinstance(p, DeletePayload) and p.protocol == ProtocolId.IKE for p in msg.payloads):
+        return
+    if old.children or old.tasks.queue:
+        eng.count("ike-rekey-peer-moved-on")
+        adopt(eng, old, sa, now, delete_old=False)
 
 
 def peer_deletes(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
