@@ -4,6 +4,9 @@ forged and expired cookies refused, secret rotation with grace, cookies with INV
 
 from __future__ import annotations
 
+import ipaddress
+import random
+
 from pyipsec.core.events import Datagram, IkeSaEstablished, NegotiationFailed
 from pyipsec.core.ikev2.cookies import MAX_COOKIE_RETRIES, CookieLimits, Cookies
 from pyipsec.core.ikev2.engine import Ikev2Engine
@@ -233,3 +236,75 @@ def test_initiator_gives_up_on_endless_cookie_requests() -> None:
     assert net.a.engine.stats()["cookie-retry"] == MAX_COOKIE_RETRIES
     assert any("cookie" in e.reason for e in net.a.of(NegotiationFailed))
     assert not net.a.engine.ike
+
+
+def flooded_pair(cookie_threshold: int) -> tuple[Net, object, bytes]:
+    """B serves a road-warrior prefix (198.51.100.0/24) that A (198.51.100.1) is in; a
+    template IKE_SA_INIT request that the flood replays with fresh SPIs."""
+    net, pa, _ = ike2_pair(peer_b={"address": ipaddress.ip_network("198.51.100.0/24")})
+    threshold(net.b, cookie_threshold)
+    ghost = make_side(b"ghost", A_ADDR, Ikev2Engine)
+    configure(
+        ghost,
+        peers=[peer(f"{B_ADDR}/32", exchange_mode=ExchangeMode.IKE2)],
+        policies=[tunnel_policy(pa.src, pa.dst, A_ADDR, B_ADDR)],
+    )
+    ghost.engine.acquire(pa, net.now)
+    return net, pa, first_datagram(ghost).data
+
+
+def run_under_flood(net: Net, template: bytes, per_step: int, seconds: float) -> tuple[int, int]:
+    """Deliver the engines' datagrams one batch at a time, ``per_step`` spoofed IKE_SA_INIT
+    requests (random sources in 198.51.100.0/24, fresh SPIs) reaching B before each batch;
+    timers fire as in ``Net.run`` (the clock moves at most 0.5 s at a time). Returns how many
+    spoofed requests were sent and the most half-open IKE SAs B held."""
+    rand = random.Random(7)
+    sent = peak = 0
+    end = net.now + seconds
+    while net.now <= end:
+        for _ in range(50):
+            batch = net._collect()
+            for _ in range(per_step):
+                spi = rand.randbytes(8)
+                src = ipaddress.ip_address(f"198.51.100.{rand.randrange(2, 255)}")
+                net.b.engine.receive_datagram(
+                    spi + template[8:], (src, 500), (B_ADDR, 500), net.now
+                )
+                sent += 1
+            net.b.engine.datagrams_to_send()  # the answers go to the spoofed addresses
+            peak = max(peak, len(net.b.engine.half_open))
+            if not batch:
+                break
+            for d in batch:
+                net._deliver(d)
+        timers = [t for s in (net.a, net.b) if (t := s.engine.next_timer()) is not None]
+        net.now = min(net.now + 0.5, max(net.now, min(timers, default=net.now)))
+        for side in (net.a, net.b):
+            t = side.engine.next_timer()
+            if t is not None and t <= net.now:
+                side.engine.handle_timer(net.now)
+    return sent, peak
+
+
+def test_spoofed_flood_keeps_half_open_at_the_threshold_and_a_real_peer_gets_through() -> None:
+    net, pa, template = flooded_pair(20)
+    net.a.engine.acquire(pa, net.now)
+    sent, peak = run_under_flood(net, template, per_step=200, seconds=10)
+    assert sent >= 1000
+    assert len(net.a.of(IkeSaEstablished)) == 1 and len(net.b.of(IkeSaEstablished)) == 1
+    # State for the flood: only the first 20 requests, before cookies were asked for; the
+    # one more is A's, admitted with its cookie.
+    assert peak == 21
+    stats = net.b.engine.stats()
+    assert stats["cookie-sent"] >= sent - 20
+    assert stats.get("half-open-rate", 0) == 0  # the key-pair budget was never exhausted
+
+
+def test_without_cookies_the_same_flood_keeps_the_real_peer_out() -> None:
+    """The control: with cookies off the flood spends the key-pair budget before A's request
+    (and each of its retransmissions) arrives."""
+    net, pa, template = flooded_pair(10**9)
+    net.a.engine.acquire(pa, net.now)
+    run_under_flood(net, template, per_step=200, seconds=10)
+    assert not net.a.of(IkeSaEstablished)
+    assert net.b.engine.stats()["half-open-rate"] > 0
