@@ -212,6 +212,8 @@ def test_issuer_chain_walks_up_to_below_the_root() -> None:
     assert certcheck.issuer_chain(leaf, [root, inter]) == []  # the gap ends the walk
     assert certcheck.issuer_chain(leaf, []) == []
     assert certcheck.issuer_chain(root, [root, inter]) == []  # a root has nothing above
+    assert certcheck.issuer_chain(leaf, [root, inter, sub], include_root=True) == [sub, inter, root]
+    assert certcheck.issuer_chain(leaf, [inter, sub], include_root=True) == [sub, inter]
 
 
 def test_issuer_chain_needs_the_issuers_signature_not_only_its_name() -> None:

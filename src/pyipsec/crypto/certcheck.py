@@ -173,20 +173,27 @@ def _self_issued(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject
 
 
-def issuer_chain(leaf_der: bytes, pool: Sequence[bytes]) -> list[bytes]:
+def issuer_chain(
+    leaf_der: bytes, pool: Sequence[bytes], *, include_root: bool = False
+) -> list[bytes]:
     """The certificates of ``pool`` above ``leaf_der`` on its path, nearest first, without
-    the self-issued root: what a sender adds to its own CERT payload so that a peer holding
-    only the root can build the path (RFC 7296 §3.6: the end entity first, then
-    intermediates). An issuer is the pool certificate whose subject is the issuer name and
-    whose key verifies the signature; the walk stops at a root, at a loop, at MAX_DEPTH or
-    where the pool has no issuer. No dates or revocation: the peer judges the path."""
+    the self-issued root (with it last when ``include_root``): what a sender adds to its own
+    CERT payload so that a peer holding only the root can build the path (RFC 7296 §3.6: the
+    end entity first, then intermediates). An issuer is the pool certificate whose subject is
+    the issuer name and whose key verifies the signature; the walk stops at a root, at a loop,
+    at MAX_DEPTH or where the pool has no issuer. No dates or revocation: the peer judges the
+    path."""
     certs = _loads(pool)
     out: list[bytes] = []
     current = load_certificate(leaf_der)
     seen = {current.fingerprint(_SHA256)}
     while not _self_issued(current) and len(out) < MAX_DEPTH:
         issuer = next((c for c in certs if _directly_issued(current, c)), None)
-        if issuer is None or _self_issued(issuer) or issuer.fingerprint(_SHA256) in seen:
+        if issuer is None or issuer.fingerprint(_SHA256) in seen:
+            break
+        if _self_issued(issuer):
+            if include_root:
+                out.append(issuer.public_bytes(serialization.Encoding.DER))
             break
         seen.add(issuer.fingerprint(_SHA256))
         out.append(issuer.public_bytes(serialization.Encoding.DER))

@@ -170,6 +170,7 @@ class AuthTask:
             what = notify_name(error.type) if error is not None else "no AUTH payload"
             reason = (
                 "the peer refused our authentication (AUTHENTICATION_FAILED)"
+                + signatures.refusal_hint(eng.credentials, sa)
                 if failed
                 else f"IKE_AUTH answered without AUTH: {what}"
             )
@@ -208,6 +209,7 @@ def receive_request(
     if sa.initiator or sa.state is not IkeState.INIT_DONE:
         raise Dropped(f"unexpected-request: IKE_AUTH in state {sa.state.value}")
     sa_init.promote(eng, sa)
+    signatures.note_certreq(sa, msg)
     try:
         ident = _verify_peer(eng, sa, msg, now)
     except AuthError as e:

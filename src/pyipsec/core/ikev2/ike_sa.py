@@ -123,6 +123,7 @@ class IkeSa:
     # what the peer said it supports (IKE_SA_INIT notifies)
     peer_fragmentation: bool = False  # IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383)
     peer_hash_algorithms: tuple[int, ...] = ()  # SIGNATURE_HASH_ALGORITHMS (RFC 7427)
+    peer_certreq: tuple[bytes, ...] = ()  # CA key hashes of its CERTREQ (§3.7; signatures.py)
     nat_local: bool = False  # we are behind a NAT (NAT_DETECTION_DESTINATION_IP mismatch)
     nat_remote: bool = False  # the peer is (NAT_DETECTION_SOURCE_IP mismatch)
     floated: bool = False  # IKE moved to port 4500 (natt.py)

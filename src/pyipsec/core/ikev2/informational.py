@@ -20,6 +20,7 @@ from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
 from pyipsec.wire.ikev2.payloads import DeletePayload, NotifyPayload
 
+from . import signatures
 from .ike_sa import ChildSa, IkeSa, IkeState
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
             if p.type == NotifyType.AUTHENTICATION_FAILED:
                 # §2.21.2: the initiator did not accept our AUTH; the IKE SA is no more
                 reason = "the peer refused our authentication (AUTHENTICATION_FAILED)"
+                reason += signatures.refusal_hint(eng.credentials, sa)
                 eng.emit(AuthenticationFailed(remote=sa.remote, reason=reason))
                 _peer_deleted_ike(eng, sa, now, reason="peer refused our authentication")
                 return []

@@ -104,6 +104,7 @@ def _learn_peer(sa: IkeSa, msg: wm.Message) -> None:
     for n in notifies(msg, NotifyType.SIGNATURE_HASH_ALGORITHMS):
         hashes += authdata.decode_signature_hash_algorithms(n.data[: len(n.data) // 2 * 2])
     sa.peer_hash_algorithms = tuple(hashes)
+    signatures.note_certreq(sa, msg)
 
 
 def _detect_nat(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message) -> None:

@@ -24,7 +24,6 @@ trusted CA, an empty one, which still asks the peer to send its certificate.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +44,9 @@ __all__ = [
     "MAX_CERTREQ_CAS",
     "SignatureProblem",
     "certreq",
+    "note_certreq",
     "own_subject",
+    "refusal_hint",
     "sign",
     "verify",
 ]
@@ -112,13 +113,42 @@ def certreq(creds: Credentials, peer: PeerProfile) -> list[CertReqPayload]:
     return [CertReqPayload(encoding=CertEncoding.X509_CERTIFICATE_SIGNATURE, data=data)]
 
 
-def requested_cas(msg: Any) -> Sequence[bytes]:
-    """The CA key hashes of the peer's X.509 CERTREQ payloads in ``msg`` (§3.7)."""
-    out: list[bytes] = []
-    for p in msg.payloads:
-        if isinstance(p, CertReqPayload) and p.encoding == CertEncoding.X509_CERTIFICATE_SIGNATURE:
-            out += [p.data[i : i + 20] for i in range(0, len(p.data) - 19, 20)]
-    return out
+def note_certreq(sa: Any, msg: Any) -> None:
+    """Keep the CA key hashes of the peer's X.509 CERTREQ payloads in ``msg`` (§3.7) on
+    ``sa`` for ``refusal_hint``; a message without CERTREQ leaves what is known."""
+    reqs = [
+        p
+        for p in msg.payloads
+        if isinstance(p, CertReqPayload) and p.encoding == CertEncoding.X509_CERTIFICATE_SIGNATURE
+    ]
+    if reqs:
+        hashes = [r.data[i : i + 20] for r in reqs for i in range(0, len(r.data) - 19, 20)]
+        sa.peer_certreq = tuple(hashes[:MAX_CERTREQ_CAS])
+
+
+def refusal_hint(creds: Credentials, sa: Any) -> str:
+    """When the peer refused our certificate and its CERTREQ named CAs, none of which is on
+    our certificate's path in ``/certificate``: a plain-words hint for the log line (the
+    peer trusts other CAs than the one that issued our certificate), else ""."""
+    asked = getattr(sa, "peer_certreq", ())
+    if not asked or sa.peer.auth_method is not PeerAuthMethod.RSA_SIGNATURE:
+        return ""
+    ours = creds.certificates.get(sa.peer.certificate or "")
+    if ours is None or ours.certificate is None:
+        return ""
+    pool = tuple(creds.trusted() + creds.untrusted())
+    try:
+        above = certcheck.issuer_chain(ours.certificate, pool, include_root=True)
+        subject = certcheck.subject_text(ours.certificate)
+    except sig.SignatureError:
+        return ""
+    if {_key_hash(c) for c in above} & set(asked):
+        return ""
+    count = f"{len(asked)} CA" + ("s" if len(asked) > 1 else "")
+    return (
+        f"; its CERTREQ asked for {count}, none of which is on the path of our certificate "
+        f"{subject!r} (does the peer trust our CA?)"
+    )
 
 
 def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:

@@ -456,3 +456,38 @@ def test_both_sides_use_method_14_when_both_announce(initiator: str) -> None:
     for _, m in exchange(net, ExchangeType.IKE_AUTH):
         data = payloads_of(m, AuthPayload)[0].data
         assert data[: 1 + data[0]] == bytes.fromhex("0f300d06092a864886f70d01010b0500")
+
+
+# --- the peer's CERTREQ in our refusal line (§3.7) ----------------------------------------------
+
+SECOND_KEY = key()
+SECOND_CA = cert("second ca", SECOND_KEY, "second ca", SECOND_KEY, ca=True)
+
+
+@pytest.mark.parametrize("initiator", ROLES)
+def test_refusal_says_when_the_peer_asked_for_other_cas(initiator: str) -> None:
+    """B trusts only another CA (and says so in its CERTREQ); it refuses A's certificate from
+    the lab CA (A pinned B's certificate, so only B refuses). A's log line says the peer's
+    CERTREQ named no CA on its path - whether A learnt it from B's IKE_SA_INIT response (A
+    initiates) or B's IKE_AUTH request (B initiates)."""
+    b_second = cert("b.lab.example", B_KEY, "second ca", SECOND_KEY, san=B_SAN)
+    net = run(
+        b_cert=b_second,
+        b_extra={"ca": Credential(certificate=SECOND_CA, trusted=True)},
+        a_extra={"b-pinned": Credential(certificate=b_second)},
+        a_peer={"remote_certificate": "b-pinned"},  # A accepts B whatever its CA
+        initiator=initiator,
+    )
+    refused = net.b.of(AuthenticationFailed)
+    assert refused and "not issued by a trusted CA" in refused[0].reason, net.b.events
+    (told,) = net.a.of(AuthenticationFailed)
+    assert "AUTHENTICATION_FAILED" in told.reason
+    assert "its CERTREQ asked for 1 CA, none of which is on the path" in told.reason, told
+    assert "'O=pyipsec test, CN=a.lab.example'" in told.reason
+
+
+@pytest.mark.parametrize("initiator", ROLES)
+def test_no_hint_when_the_peer_asked_for_our_ca(initiator: str) -> None:
+    net = run(a_crls=[crl("lab ca", CA_KEY, [0xB1])], initiator=initiator)
+    (told,) = net.b.of(AuthenticationFailed)
+    assert told.reason == "the peer refused our authentication (AUTHENTICATION_FAILED)"
