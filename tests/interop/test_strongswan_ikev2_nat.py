@@ -8,6 +8,9 @@ starts its own charon and daemon and stops both (by their handles).
   its own namespace that rewrites its UDP 500/4500 source ports. strongSwan must get the
   COOKIE, repeat IKE_SA_INIT with it, float to 4500 through the NAT (§2.23) and carry ESP in
   UDP; pings both ways.
+- strongSwan's NAT rebinds after the tunnel is up: pyipsec follows strongSwan's next
+  authenticated liveness check to the new port (without that rule the check is never
+  answered: tried by hand with the rule removed).
 - pyipsec behind a NAT (SNAT in its namespace) initiates: it floats to 4500 and sends
   NAT-keepalives, which strongSwan's side counts.
 - Fragmentation (RFC 7383): certificates make IKE_AUTH larger than the path: the wan link's
@@ -261,3 +264,34 @@ def test_pyipsec_behind_a_nat_initiates_and_keeps_the_mapping_open(
     finally:
         lab.sh(a, "nft", "delete", "table", "ip", A_NAT, check=False)
         lab.sh(b, "nft", "delete", "table", "ip", KEEPALIVES, check=False)
+
+
+def test_strongswan_behind_a_rebinding_nat_is_followed(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan (behind its SNAT) established with pyipsec; then the NAT gives its 4500 a
+    new port and forgets the old mapping. strongSwan's next liveness check (authenticated,
+    new) comes from the new port: pyipsec must answer there (§2.23), and ESP from the new
+    port moves the child SAs (the data plane's rule), so pings go on both ways."""
+    lab, a, b = site
+    nft(lab, b, tmp_path, SNAT, snat_rules())
+    lab.sh(b, "conntrack", "-F", check=False)
+    try:
+        conf = swanctl_conf(version=2, dpd_delay="2s")
+        with strongswan_pair(a, b, tmp_path, ike2_script(), conf) as (daemon, charon):
+            bring_up(lab, a, b, daemon, charon, "strongswan")
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            moved = SNAT_NATT + 1000
+            lab.sh(b, "nft", "delete", "table", "ip", SNAT)
+            nft(lab, b, tmp_path, SNAT, snat_rules().replace(str(SNAT_NATT), str(moved)))
+            lab.sh(b, "conntrack", "-F", check=False)
+            mark = len((charon.state / "charon.log").read_text(errors="replace"))
+            time.sleep(8)  # a few of strongSwan's 2 s liveness checks
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+            after = (charon.state / "charon.log").read_text(errors="replace")[mark:]
+            assert "parsed INFORMATIONAL response" in after, after[-3000:]
+            assert "retransmit" not in after, after[-3000:]
+            assert f"from {WAN_A}[4500] to {WAN_B}[4500]" in after  # answered (de-NATed)
+    finally:
+        lab.sh(b, "nft", "delete", "table", "ip", SNAT, check=False)
