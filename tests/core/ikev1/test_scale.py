@@ -6,10 +6,17 @@ peers or 2,000; before, every tick visited every IKE SA and every DPD check walk
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from pyipsec.core.ikev1 import renewal
+from pyipsec.core.ikev1.ike_sa import ChildSa, IkeSa, identity_key
+from pyipsec.dataplane.policy import Policy
 from pyipsec.dataplane.sad import ExpiryReason, SaHardExpired, SaProtocol
-from tests.harness.ike_scale import Counted, hub
+from pyipsec.wire.ikev1.constants import IdentificationType
+from pyipsec.wire.ikev1.payloads import IdPayload
+from tests.harness.ike_scale import SPOKES, Counted, hub
 
 
 @pytest.mark.parametrize("n", [10, 2000])
@@ -84,3 +91,60 @@ def test_a_deadline_changed_without_touch_is_caught() -> None:
     h.engine.handle_timer(1060.5)  # sweep due (60 s after the first): found and run at once
     assert h.engine.stats().get("timer-missed") == 1
     assert sa.dpd_pending is not None
+
+
+def test_phase_1s_from_one_address_adopt_children_without_examining_every_older_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many phase 1s with one peer address and identity (the IKE setup benchmark: one
+    initiator address, a phase 1 to each of the responder's addresses): each new one, as
+    responder, adopts the children of the older ones (a reauthentication, renewal.py), so in
+    the end all hang under the newest. Only the older phase 1 that still holds children is
+    examined each time; before, every older one was (identity compared, children listed and
+    re-indexed one by one), and a burst of n setups cost O(n^2)."""
+    n = 300
+    h = hub(1, children=0)
+    engine, peer_sa = h.engine, h.sas[0]
+    remote = peer_sa.remote[0]
+    engine.delete_ike(peer_sa, 1000.0, reason="test", children=True, notify=False)
+    examined = [0]
+    real_identity_key = renewal.identity_key
+
+    def counting(ident: IdPayload | None) -> tuple[int, bytes] | None:
+        examined[0] += 1
+        return real_identity_key(ident)
+
+    monkeypatch.setattr(renewal, "identity_key", counting)
+    ident = IdPayload(id_type=IdentificationType.ID_IPV6_ADDR, data=remote.packed)
+    sas: list[IkeSa] = []
+    children: list[ChildSa] = []
+    for i in range(n):
+        sa = dataclasses.replace(
+            peer_sa,
+            cky_i=(1000 + i).to_bytes(8, "big"),
+            peer_id=ident,
+            expires_at=5000.0,
+            dead=False,
+            dpd_next=None,
+        )
+        engine.ike[sa.cky_i] = sa
+        engine.touch(sa)
+        renewal.established(engine, sa, 1000.0)  # sets renew_at, adopts the older children
+        sas.append(sa)
+        child = ChildSa(
+            peer_id=1, local=peer_sa.local[0], remote=remote,
+            policy=Policy(id=0x4000_0000 + i, src=SPOKES, dst=SPOKES),
+            sas=((SaProtocol.ESP, 0x1000 + 2 * i, 0x1001 + 2 * i),),
+            installed=1000.0, initiator=False, peer_identity=identity_key(ident),
+            made_by=sa.cky_i,
+        )  # fmt: skip
+        engine.children.append(child)
+        children.append(child)
+    newest = sas[-1]
+    assert renewal.made_under(engine, newest) == children  # all of them, in their order
+    assert all(c.made_by == newest.cky_i for c in children)
+    assert all(not renewal.made_under(engine, sa) for sa in sas[:-1])
+    assert all(sa.renew_at is None for sa in sas[:-1]) and newest.renew_at is not None
+    assert engine.stats()["children-adopted"] == n * (n - 1) // 2  # each moved at every step
+    # each step: the new SA itself and the one older SA holding the children (before: all)
+    assert examined[0] <= 2 * n, examined[0]

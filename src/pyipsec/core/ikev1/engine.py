@@ -343,8 +343,9 @@ class Ikev1Engine:
         self._stats[key] += 1
         self._events.append(DatagramDropped(remote=src, reason=reason))
 
-    def count(self, what: str) -> None:
-        self._stats[what] += 1
+    def count(self, what: str, n: int = 1) -> None:
+        if n:
+            self._stats[what] += n
 
     def send(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
         self._out.append(Datagram(data=data, src=src, dst=dst))

@@ -10,7 +10,8 @@ the children in insertion order (a dict keyed by object identity: ``ChildSa`` is
 hence unhashable) and one index per question, all maintained by ``append`` and ``remove``.
 
 The indexed fields (``remote``, ``peer_identity``, ``policy``, ``sas``, ``dynamic_policy_id``)
-are fixed once a child is appended; ``made_by`` changes only through ``set_made_by``.
+are fixed once a child is appended; ``made_by`` changes only through ``set_made_by`` and
+``hand_over``.
 ``deleted`` is not indexed (the engine removes a child when it deletes it; readers still skip
 ``deleted`` ones). Iteration, ``len``, ``in`` and ``==`` with a list behave as the list did.
 """
@@ -96,6 +97,31 @@ class ChildTable:
             self._by_maker.setdefault(cky_i, {})[key] = child
         child.made_by = cky_i
 
+    def hand_over(self, old_cky: bytes, new_cky: bytes) -> int:
+        """Hand every live child of the phase 1 ``old_cky`` over to ``new_cky`` (as
+        ``set_made_by`` one by one would, in the same order); returns how many moved. The
+        index bucket moves whole when the new phase 1 has none yet, so a reauthentication
+        costs a few attribute writes per child, not a re-index of each."""
+        bucket = self._by_maker.get(old_cky)
+        if not bucket or old_cky == new_cky:
+            return 0
+        live = {key: c for key, c in bucket.items() if not c.deleted}
+        if not live:
+            return 0
+        if len(live) == len(bucket):
+            del self._by_maker[old_cky]
+        else:
+            for key in live:
+                del bucket[key]
+        target = self._by_maker.get(new_cky)
+        if target is None:
+            self._by_maker[new_cky] = live
+        else:
+            target.update(live)
+        for child in live.values():
+            child.made_by = new_cky
+        return len(live)
+
     def __iter__(self) -> Iterator[ChildSa]:
         return iter(list(self._all.values()))  # a snapshot: callers delete while walking
 
@@ -135,6 +161,11 @@ class ChildTable:
     def made_by(self, cky_i: bytes) -> list[ChildSa]:
         """Live children negotiated under the phase 1 with this initiator cookie."""
         return [c for c in self._by_maker.get(cky_i, {}).values() if not c.deleted]
+
+    def has_made(self, cky_i: bytes) -> bool:
+        """Whether any child (live or deleted) is recorded under this phase 1; cheaper than
+        ``made_by`` when the answer is usually no."""
+        return cky_i in self._by_maker
 
     def of_policy(self, policy_id: int) -> list[ChildSa]:
         """Children installed for the policy with this id (deleted ones included)."""
