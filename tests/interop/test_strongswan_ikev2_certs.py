@@ -103,6 +103,8 @@ def pair(
     b_id: str = "b.lab.example",
     crl: bytes | None = None,
     b_key: bytes | None = None,
+    b_expects: str = A_DN,
+    b_trusts: bytes | None = None,
 ) -> Iterator[tuple[DaemonProc, Charon]]:
     """pyipsec trusts the root and holds ``a_cert`` (and the intermediate, trusted=no, when
     told); strongSwan trusts the root (holding the intermediate too when told), claims
@@ -132,11 +134,11 @@ def pair(
         esp=P2.swan,
         auth="pubkey",
         local_id=b_id,
-        remote_id=f'"{A_DN}"',
+        remote_id=f'"{b_expects}"',
         local_cert="b.crt",
     )
     files = {
-        "x509ca/ca.crt": pki.files["ca.crt"],
+        "x509ca/ca.crt": b_trusts or pki.files["ca.crt"],
         "x509/b.crt": b_cert,
         "private/b.key": b_key or pki.files["b.key"],
     }
@@ -323,3 +325,58 @@ def test_strongswan_ecdsa_certificate_is_verified(
         log = check_tunnel(lab, a, b, daemon, charon)
         assert re.search(r"authentication of 'b.lab.example' \(myself\) with ECDSA", log), log
         strongswan_accepted_our_signature(log)
+
+
+@pytest.mark.parametrize("b_trusts", ["our-root", "another-ca"])
+def test_refusal_by_strongswan_names_its_certreq_when_it_trusts_other_cas(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki, b_trusts: str
+) -> None:
+    """strongSwan (responder) refuses pyipsec's IKE_AUTH. Trusting our root, it refuses
+    because it expects another identity, and its CERTREQ (the SHA-1 of the root's
+    SubjectPublicKeyInfo as strongSwan computes it) matches the hash pyipsec computes for
+    its root: the line is the bare refusal. Trusting only another CA, its CERTREQ names that
+    CA and pyipsec's line adds that the peer asked for a CA not on our path."""
+    lab, a, _ = site
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    with pair(
+        site,
+        tmp_path,
+        pki,
+        a_cert=pki.files["a.crt"],
+        a_holds_intermediate=False,
+        b_cert=b_good(pki, by_intermediate=False),
+        b_holds_intermediate=False,
+        b_expects=A_DN if b_trusts == "another-ca" else "O=pyipsec cert lab, CN=c.lab.example",
+        b_trusts=None if b_trusts == "our-root" else _self_signed_ca(other_key),
+    ) as (daemon, _charon):
+        with pytest.raises(AssertionError, match="negotiation failed"):
+            ping_until(lab, a, LAN_A, LAN_B, timeout=15, fail_on=daemon)
+        line = wait_error(daemon, "the peer refused our authentication")
+        if b_trusts == "our-root":
+            assert line.endswith("the peer refused our authentication (AUTHENTICATION_FAILED)")
+        else:
+            assert "its CERTREQ asked for 1 CA, none of which is on the path" in line, line
+            assert "CN=a.lab.example" in line, line
+        assert installed_spis(daemon.db) == set()
+
+
+def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> bytes:
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "another lab CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return ca.public_bytes(serialization.Encoding.PEM)
