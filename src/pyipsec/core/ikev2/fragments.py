@@ -16,11 +16,12 @@ retransmitted whole (every fragment, §2.6 - so a lost fragment comes again with
 retransmission), and a cached response is sent again whole when fragment 1 of the
 retransmitted request arrives (its other fragments are then duplicates and are dropped).
 
-Received fragments (``receive``) go through the IKE SA's ``Reassembler`` (one message per
-direction, at most ``max_fragments`` fragments and ``max_bytes`` octets, each fragment's ICV
-checked before it is kept, §2.6.1); the message is handled once the last fragment arrives,
-as if it had come in one datagram whose bytes are fragment 1's (what the response cache
-recognises a retransmission by).
+Received fragments (``receive``) go through the IKE SA's ``Reassembler``: one message per
+direction, at most ``max_fragments`` fragments and ``max_bytes`` octets (``max_bytes_setup``
+until the IKE SA is established), each fragment's ICV checked before it is kept (§2.6.1).
+The message is handled once the last fragment arrives, as if it had come in one datagram
+whose bytes are fragment 1's (what the response cache recognises a retransmission by).
+Fragments from a peer that did not announce support are dropped (§2.5).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pyipsec.wire.ikev2.fragment import Reassembler, encode_fragments
 from pyipsec.wire.ikev2.header import HEADER_LEN, Header
 from pyipsec.wire.ikev2.payloads import push_payloads
 
-from .ike_sa import IkeSa
+from .ike_sa import Dropped, IkeSa
 from .natt import NATT_PORT
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class FragmentLimits:
     ipv6: int = 1280
     max_fragments: int = 64  # a message announcing more is refused
     max_bytes: int = 64 * 1024  # reassembled size
+    # ... until IKE_AUTH has authenticated the peer: a half-open IKE SA is cheap to make
+    # (thousands may exist, core/admission.py), so what each may hold stays small; an
+    # IKE_AUTH with a certificate chain is a few kilobytes.
+    max_bytes_setup: int = 16 * 1024
 
 
 @dataclass(slots=True)
@@ -110,14 +115,12 @@ def receive(
     (the engine's drops) for a bad fragment; fragments are not accepted before IKE_AUTH
     (§2.5: never in IKE_SA_INIT) nor from a peer that did not announce support."""
     if not sa.peer_fragmentation:
-        eng.count("ike-fragment-unannounced")
-        return None
+        raise Dropped("fragment-unannounced: the peer did not announce RFC 7383 support")
+    limits = eng.fragment_limits
     state = sa.fragments
     if state is None:
-        limits = eng.fragment_limits
-        state = sa.fragments = Fragments(
-            Reassembler(max_fragments=limits.max_fragments, max_bytes=limits.max_bytes)
-        )
+        state = sa.fragments = Fragments(Reassembler(max_fragments=limits.max_fragments))
+    state.reassembler.max_bytes = limits.max_bytes if sa.established else limits.max_bytes_setup
     fragment_one = data[HEADER_LEN + 4 : HEADER_LEN + 6] == b"\x00\x01"
     msg = state.reassembler.add(data, keys)  # raises for a fragment that does not verify
     if msg is not None:

@@ -182,3 +182,36 @@ def ike_sa(remote: str, local_port: int) -> IkeSa:
 )
 def test_datagram_limit(remote: str, port: int, limit: int) -> None:
     assert datagram_limit(ike_sa(remote, port), FragmentLimits()) == limit
+
+
+def test_setup_reassembly_limit_is_smaller_than_the_established_one() -> None:
+    """Before IKE_AUTH completes an IKE SA may hold at most max_bytes_setup of fragments."""
+    net, pa = cert_pair()
+    net.b.engine.fragment_limits = FragmentLimits(max_bytes_setup=600)
+    net.a.engine.acquire(pa, net.now)  # type: ignore[arg-type]
+    net.run(30)
+    assert not net.b.of(IkeSaEstablished)
+    assert net.b.engine.stats()["malformed"] >= 1
+    net2, pa2 = cert_pair()
+    net2.b.engine.fragment_limits = FragmentLimits(max_bytes=600)  # for established SAs only
+    net2.a.engine.acquire(pa2, net2.now)  # type: ignore[arg-type]
+    net2.run(30)
+    up(net2)
+
+
+def test_fragments_from_a_peer_that_did_not_announce_support_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = sa_init._learn_peer
+
+    def b_deaf(sa: IkeSa, msg: object) -> None:
+        real(sa, msg)  # type: ignore[arg-type]
+        if not sa.initiator:
+            sa.peer_fragmentation = False  # B believes A never announced it
+
+    monkeypatch.setattr(sa_init, "_learn_peer", b_deaf)
+    net, pa = cert_pair()
+    net.a.engine.acquire(pa, net.now)  # type: ignore[arg-type]
+    net.run(30)
+    assert not net.b.of(IkeSaEstablished)
+    assert net.b.engine.stats()["fragment-unannounced"] >= 3
