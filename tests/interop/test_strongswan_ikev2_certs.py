@@ -17,6 +17,8 @@ What strongSwan, the independent implementation, proves here:
 - strongSwan's ECDSA P-256 certificate and its RFC 7427 ECDSA signature verify at pyipsec;
 - each direction carries a ping both ways, strongSwan's IKE_AUTH with two certificates
   arriving in RFC 7383 fragments;
+- strongSwan identifying itself by FQDN, subject DN or address is matched against its
+  certificate;
 - strongSwan claiming an identity its certificate does not name is refused, in either role,
   with an ``ipsec,error`` line saying which ID and which certificate.
 """
@@ -380,3 +382,29 @@ def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> bytes:
         .sign(key, hashes.SHA256())
     )
     return ca.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize("initiator", INITIATORS)
+@pytest.mark.parametrize("b_id", ["dn", "address"])
+def test_strongswan_identity_types(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki, initiator: str, b_id: str
+) -> None:
+    """strongSwan identifies itself by its certificate's subject DN (ID_DER_ASN1_DN, strongSwan
+    encoding the configured DN with its own string types) or by its address
+    (ID_IPV4_ADDR, a subjectAltName iPAddress of its certificate); pyipsec matches either
+    against the certificate, in either role."""
+    lab, a, b = site
+    claimed = {"dn": '"O=pyipsec cert lab, CN=b.lab.example"', "address": WAN_B}[b_id]
+    with pair(
+        site,
+        tmp_path,
+        pki,
+        a_cert=pki.files["a.crt"],
+        a_holds_intermediate=False,
+        b_cert=b_good(pki, by_intermediate=False),
+        b_holds_intermediate=False,
+        b_id=claimed,
+    ) as (daemon, charon):
+        bring_up(lab, a, b, daemon, charon, initiator)
+        log = check_tunnel(lab, a, b, daemon, charon)
+        assert f"authentication of '{claimed.strip(chr(34))}' (myself)" in log, log
