@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["Passive", "RetireTask", "completed", "handle_request", "lost", "refused", "start"]
 
 RETRY_DELAY = child_create.RETRY_DELAY
+POSTPONE = 10.0  # seconds before a child whose outbound SA waits is looked at again
 _SA_PROTOCOL = {int(ProtocolId.ESP): SaProtocol.ESP, int(ProtocolId.AH): SaProtocol.AH}
 _PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.ESP, SaProtocol.AH: ProtocolId.AH}
 
@@ -100,9 +101,21 @@ def start(eng: Ikev2Engine, child: ChildSa, now: float) -> None:
         return
     if not _live(child) or child.rekey_task is not None:
         return
+    if child.deferred_out is not None:
+        # we answered the rekey that made it and the peer has not yet deleted the old child
+        # (our answer may be lost): rekeying it now could race that exchange; wait
+        child.rekeyed = False
+        eng.later.at(now + POSTPONE, owner.remote, lambda at: _postponed(eng, child, at))
+        return
     child_create.start(
         eng, owner, child.policy, now, rekey_of=child, on_done=completed, on_refused=refused
     )
+
+
+def _postponed(eng: Ikev2Engine, child: ChildSa, now: float) -> None:
+    if _live(child) and not child.rekeyed:
+        child.rekeyed = True
+        start(eng, child, now)
 
 
 def completed(
@@ -117,18 +130,21 @@ def completed(
         if passive is None and not old.deleted:
             old.rekeyed = False  # a later soft expiry (or an acquire) may try again
         return
-    if passive is not None and not passive.child.deleted:
+    if passive is not None:
+        alive = not passive.child.deleted  # (the peer may have rekeyed it already)
         if lost(task.nonces, (passive.nonce_i, passive.nonce_r)):
             # §2.8.1: ours is redundant; we close it, the peer closes the old child (it may
             # have done so already: then the peer's child has its outbound SA in)
             eng.count("rekey-collision-lost")
-            passive.child.rekeyed = False
-            if not old.deleted:
-                old.successor = passive.child
+            if alive:
+                passive.child.rekeyed = False
+                if not old.deleted:
+                    old.successor = passive.child
             children.delete(eng, new, now, reason="rekey collision lost", notify=True)
             return
         eng.count("rekey-collision-won")
-        passive.child.rekeyed = True  # redundant: the peer deletes it
+        if alive:
+            passive.child.rekeyed = True  # redundant: the peer deletes it
     if old.deleted:  # the peer deleted it meanwhile: the new child simply serves
         return
     retire(eng, sa, old, new, now)
@@ -139,6 +155,7 @@ def retire(eng: Ikev2Engine, sa: IkeSa, old: ChildSa, new: ChildSa, now: float) 
     old.retiring = True
     old.successor = new
     old.rekeyed = True
+    old.deferred_out = None  # never in use (we answered its own rekey): ``new`` takes over
     eng.backend.delete_sa(old.spi_out, old.protocol, old.remote)
     eng.queue(sa, RetireTask(old), now)
 

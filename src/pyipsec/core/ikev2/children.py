@@ -435,8 +435,11 @@ def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify:
     responder's side of a rekey) gets its outbound SA first: traffic never lacks an SA."""
     if child.deleted:
         return
-    if child.successor is not None:
-        install_outbound(eng, child.successor, now)
+    successor = child.successor
+    while successor is not None and successor.retiring and successor.successor is not None:
+        successor = successor.successor  # rekeyed in turn: the newest one takes over
+    if successor is not None:
+        install_outbound(eng, successor, now)
     child.deleted = True
     eng.backend.delete_sa(child.spi_in, child.protocol, child.local)
     eng.backend.delete_sa(child.spi_out, child.protocol, child.remote)
