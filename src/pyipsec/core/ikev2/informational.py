@@ -145,12 +145,18 @@ def after_response(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
 
 
 def initial_contact(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
-    """§2.4 INITIAL_CONTACT: the peer has no other IKE SA with us; ours (same peer entry and
-    address, not ``sa``) are stale: delete them and their children without a word."""
+    """§2.4 INITIAL_CONTACT: "this IKE SA is the only one currently active between the
+    authenticated identities": ours between the same two (the peer entry, the peer's address
+    and ID, our address) other than ``sa`` are stale; delete them and their children without
+    a word. IKE SAs of the same peer to another address of ours are other identities (a
+    gateway with several addresses) and stay."""
     for other in list(eng.ike.values()):
         if other is sa or other.dead or other.peer.id != sa.peer.id:
             continue
-        if other.remote[0] != sa.remote[0]:
+        if other.remote[0] != sa.remote[0] or other.local[0] != sa.local[0]:
+            continue
+        mine, theirs = other.peer_identity, sa.peer_identity
+        if mine is not None and theirs is not None and mine.body() != theirs.body():
             continue
         eng.count("initial-contact-deleted")
         eng.delete_ike(other, now, reason="peer sent INITIAL_CONTACT", notify=False)

@@ -159,7 +159,8 @@ class InitTask:
 
     def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]:
         assert sa.group is not None  # start() chose it
-        sa.ke = sa.group.new(eng.rng)
+        if sa.ke is None or sa.ke.group != sa.group.id:  # a cookie retry keeps the key pair
+            sa.ke = sa.group.new(eng.rng)
         payloads: tuple[Payload, ...] = (
             self.offer,
             KePayload(group=sa.group.id, data=sa.ke.public_value),
@@ -206,9 +207,10 @@ def start(
 
 def _restart(eng: Ikev2Engine, sa: IkeSa, task: InitTask, now: float) -> None:
     """Send the IKE_SA_INIT request again, changed (another group or a cookie): same SPIi,
-    message ID 0 (§1.2, §2.6), a fresh key pair. The nonce stays: §2.6 wants "all other
-    payloads unchanged" beside the cookie, and a responder may hash Ni into its cookie (ours
-    does), so a new nonce would void the cookie on the retry after INVALID_KE_PAYLOAD."""
+    message ID 0 (§1.2, §2.6); a fresh key pair only for another group (``InitTask.build``).
+    The nonce stays: §2.6 wants "all other payloads unchanged" beside the cookie, and a
+    responder may hash Ni into its cookie (ours does), so a new nonce would void the cookie on
+    the retry after INVALID_KE_PAYLOAD."""
     sa.tasks.abandon()
     eng.send_request(sa, task, now)
 
@@ -353,9 +355,12 @@ def _answer_error(
 
 def _cookie_gate(
     eng: Ikev2Engine, msg: wm.Message, src: Endpoint, dst: Endpoint, now: float
-) -> bool:
+) -> bool | None:
     """§2.6: once ``ddos-cookie-threshold`` IKE SAs are half-open, a request without a valid
-    cookie is answered with a COOKIE notify alone and forgotten (no state, no key pair)."""
+    cookie is answered with a COOKIE notify alone and forgotten (no state, no key pair):
+    False. None: go on, with the source's return routability proven by a valid cookie (as
+    IKEv1 main mode's message 3 proves it: such a request needs no key-pair budget); True:
+    go on, unproven."""
     verdict = cookies.screen_request(
         eng.cookies,
         msg,
@@ -372,7 +377,7 @@ def _cookie_gate(
         return False
     if not verdict.proceed:
         raise Dropped(f"{verdict.reason}: IKE_SA_INIT refused before any work")
-    return True
+    return None if verdict.proven else True
 
 
 def receive_request(
@@ -394,8 +399,10 @@ def receive_request(
     if peer is None:
         raise Dropped("no-peer: no ike2 peer entry covers this address")
     msg = wm.decode(data)
-    if not _cookie_gate(eng, msg, src, dst, now):
+    gate = _cookie_gate(eng, msg, src, dst, now)
+    if gate is False:
         return
+    proven = gate is None
     rank = _standing(eng, peer, src[0])
     if not eng.half_open.admits(src[0], rank):
         raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
@@ -420,7 +427,7 @@ def receive_request(
         eng.emit(NegotiationFailed(remote=src, reason=f"IKE_SA_INIT: {e}"))
         eng.count(e.notify.name.lower().replace("_", "-"))
         return
-    if not eng.key_pairs.take(rank, now):
+    if not proven and not eng.key_pairs.take(rank, now):
         raise Dropped("half-open-rate: no key pair budget left for this source")
     sa = IkeSa(
         spi_i=header.spi_i,

@@ -1,0 +1,132 @@
+"""Many IKE SAs between one initiator address and several responder addresses at once (the
+IKE benchmark's shape): INITIAL_CONTACT clears only IKE SAs between the same identities and
+addresses, a cookie-proven IKE_SA_INIT draws nothing from the key-pair budget (its source
+answered, as IKEv1 main mode's message 3 shows), and a cookie retry keeps its key pair."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pyipsec.core.admission import AdmissionLimits
+from pyipsec.core.events import ChildSaInstalled, IkeSaDeleted
+from pyipsec.core.ikev2.engine import Ikev2Engine
+from pyipsec.core.profiles import (
+    ExchangeMode,
+    GeneratePolicy,
+    IkeSettings,
+    PeerProfile,
+    ProposalProfile,
+    TemplatePolicy,
+)
+from pyipsec.dataplane.fake import FakeBackend
+from pyipsec.dataplane.policy import Policy
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2.constants import ExchangeType
+from pyipsec.wire.ikev2.payloads import KePayload
+from tests.core.ikev1.exchanges.harness import seeded_rng
+
+A = ipaddress.ip_address("198.51.100.1")
+KW: dict[str, object] = {"exchange_mode": ExchangeMode.IKE2, "secret": b"k", "dpd_interval": None}
+PROPOSAL = [ProposalProfile(name="default", pfs_group=None)]
+
+
+def pair(
+    n: int, admission: AdmissionLimits | None = None
+) -> tuple[Ikev2Engine, Ikev2Engine, list[Policy]]:
+    bs = [ipaddress.ip_address(f"203.0.113.{i + 1}") for i in range(n)]
+    a = Ikev2Engine(
+        backend=FakeBackend(rng=seeded_rng(b"sa")), rng=seeded_rng(b"a"), local_addresses=[A]
+    )
+    b = Ikev2Engine(
+        backend=FakeBackend(rng=seeded_rng(b"sb")), rng=seeded_rng(b"b"), local_addresses=bs,
+        admission=admission,
+    )  # fmt: skip
+    policies = [
+        Policy(
+            id=i + 1,
+            src=ipaddress.ip_network(f"10.1.0.{i + 1}/32"),
+            dst=ipaddress.ip_network(f"10.2.0.{i + 1}/32"),
+            tunnel=True,
+            sa_src=A,
+            sa_dst=ip,
+        )
+        for i, ip in enumerate(bs)
+    ]
+    peers = [
+        PeerProfile(id=i + 1, address=ipaddress.ip_network(f"{ip}/32"), **KW)  # type: ignore[arg-type]
+        for i, ip in enumerate(bs)
+    ]
+    a.configure(peers=peers, proposals=PROPOSAL, policies=policies, templates=[], now=0)
+    template = TemplatePolicy(
+        id=1,
+        group="default",
+        src=ipaddress.ip_network("10.2.0.0/16"),
+        dst=ipaddress.ip_network("10.1.0.0/16"),
+        protocol=None,
+        proposal="default",
+    )
+    hub = PeerProfile(
+        id=1,
+        address=ipaddress.ip_network("198.51.100.0/24"),
+        passive=True,
+        generate_policy=GeneratePolicy.PORT_OVERRIDE,
+        **KW,  # type: ignore[arg-type]
+    )
+    b.configure(peers=[hub], proposals=PROPOSAL, policies=[], templates=[template], now=0)
+    return a, b, policies
+
+
+def pump(a: Ikev2Engine, b: Ikev2Engine, log: list[bytes] | None = None) -> None:
+    for _ in range(1000):
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            for d in src.datagrams_to_send():
+                if log is not None and src is a:
+                    log.append(d.data)
+                dst.receive_datagram(d.data, d.src, d.dst, 1.0)
+                moved = True
+        if not moved:
+            return
+
+
+def test_initial_contact_only_clears_the_same_identities() -> None:
+    a, b, policies = pair(5)
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    events = b.pop_events()
+    assert sum(isinstance(e, ChildSaInstalled) for e in events) == 5
+    assert not [e for e in events if isinstance(e, IkeSaDeleted)]
+    assert len(b.ike) == 5 and b.stats().get("initial-contact-deleted", 0) == 0
+
+
+def test_cookie_proven_requests_need_no_key_pair_budget() -> None:
+    limits = AdmissionLimits(key_pairs_per_second=2.0)
+    a, b, policies = pair(12, limits)
+    b.settings = IkeSettings(ddos_cookie_threshold=0)  # every request needs a cookie
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 12
+    assert b.stats()["cookie-accepted"] == 12 and "half-open-rate" not in b.stats()
+
+
+def test_without_cookies_the_key_pair_budget_still_holds() -> None:
+    limits = AdmissionLimits(key_pairs_per_second=2.0)
+    a, b, policies = pair(12, limits)
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    assert b.stats()["half-open-rate"] == 10  # 2 tokens in the bucket at the start
+
+
+def test_cookie_retry_keeps_the_key_pair_and_nonce() -> None:
+    a, b, policies = pair(1)
+    b.settings = IkeSettings(ddos_cookie_threshold=0)
+    log: list[bytes] = []
+    a.acquire(policies[0], 1.0)
+    pump(a, b, log)
+    inits = [wm.decode(d) for d in log if wm.peek(d).exchange == ExchangeType.IKE_SA_INIT]
+    assert len(inits) == 2
+    kes = [next(p for p in m.payloads if isinstance(p, KePayload)).data for m in inits]
+    assert kes[0] == kes[1]
