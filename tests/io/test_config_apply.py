@@ -212,3 +212,70 @@ def test_random_edits_keep_spd_and_routes_equal_to_a_rebuild(tmp_path: Path) -> 
         assert +routes.pairs == Counter(
             (p.src, p.dst) for p in d.compiled.policies if p.action is not Action.NONE
         ), text
+
+
+def _dynamic(n: int, dst: int = 0) -> Policy:
+    return Policy(
+        id=(1 << 40) + n,
+        src=ip_network(f"10.{100 + n // 250}.{n % 250}.0/24"),
+        dst=ip_network(f"10.{200 + dst}.0.0/24"),
+    )
+
+
+def test_a_generated_policy_is_applied_without_comparing_the_other_generated_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IKE adds a generated policy per setup (generate-policy): the SPD takes it without the
+    daemon comparing it against every generated policy it already has (before: each addition
+    compared all of them, so a burst of n setups cost O(n^2) policy comparisons)."""
+    d, _interp = _daemon(tmp_path, 5)
+    for n in range(1000):
+        d.backend.add_policy(_dynamic(n))
+    compared = [0]
+    real_eq = Policy.__eq__
+
+    def counting_eq(self: Policy, other: object) -> bool:
+        compared[0] += 1
+        return real_eq(self, other)
+
+    monkeypatch.setattr(Policy, "__eq__", counting_eq)
+    calls = Calls(d.spd, monkeypatch)
+    d.backend.add_policy(_dynamic(1000))
+    d.backend.remove_policy(_dynamic(500).id)
+    d.backend.add_policy(_dynamic(7, dst=1))  # the same id, another policy: replaced
+    assert calls.take() == ["add", "add", "remove", "remove"]
+    assert compared[0] <= 4, compared[0]
+    # a replaced generated policy goes to the end, as a new one does
+    order = [_dynamic(n).id for n in (*range(7), *range(8, 500), *range(501, 1001), 7)]
+    assert _spd_ids(d) == [*_configured_ids(d), *order]
+    assert [p for p in d.spd][-1] == _dynamic(7, dst=1)
+
+
+def test_generated_and_configured_changes_mixed_keep_the_spd_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SPD holds the configured policies in order, then the generated ones in the order
+    they were added (a replaced one counts as added anew; a rebuild of the SPD after a
+    configuration change takes them in the backend's order): checked against that model."""
+    d, interp = _daemon(tmp_path, 10)
+    calls = Calls(d.spd, monkeypatch)
+    rng = random.Random(7)
+    model: dict[int, Policy] = {}  # generated policies in SPD order
+    for step in range(300):
+        n = rng.randrange(60)
+        roll = rng.random()
+        if roll < 0.4:
+            p = _dynamic(n, dst=rng.randrange(3))
+            d.backend.add_policy(p)
+            if model.get(p.id) != p:
+                model.pop(p.id, None)
+                model[p.id] = p
+        elif roll < 0.7:
+            d.backend.remove_policy(_dynamic(n).id)
+            model.pop(_dynamic(n).id, None)
+        else:
+            net = f"10.{30 + step // 250}.{step % 250}.0/24"
+            _run(d, interp, f"/ip ipsec policy add src-address={net} dst-address=10.31.0.0/24")
+            if "replace_all" in calls.take():
+                model = dict(d.backend.dynamic)
+        assert list(d.spd) == [*(d.compiled.policies if d.compiled else ()), *model.values()]

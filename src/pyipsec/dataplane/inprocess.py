@@ -31,6 +31,7 @@ class InProcessBackend:
         self.rng = rng
         self.on_policies_changed = on_policies_changed
         self.dynamic: dict[int, Policy] = {}
+        self._changed: dict[int, None] = {}  # dynamic ids added/removed, in order, not yet taken
         self._reserved: set[tuple[int, SaProtocol, IPAddress]] = set()
 
     def allocate_spi(self, protocol: SaProtocol, src: IPAddress, dst: IPAddress) -> int:
@@ -70,12 +71,23 @@ class InProcessBackend:
 
     def add_policy(self, policy: Policy) -> None:
         self.dynamic[policy.id] = policy
+        self._changed[policy.id] = None
         if self.on_policies_changed is not None:
             self.on_policies_changed()
 
     def remove_policy(self, policy_id: int) -> None:
-        if self.dynamic.pop(policy_id, None) is not None and self.on_policies_changed is not None:
-            self.on_policies_changed()
+        if self.dynamic.pop(policy_id, None) is not None:
+            self._changed[policy_id] = None
+            if self.on_policies_changed is not None:
+                self.on_policies_changed()
+
+    def take_changed(self) -> list[int]:
+        """The ids of the dynamic policies added, replaced or removed since the last call, in
+        the order of their first change: the owner re-applies just those (``dynamic`` says
+        what each is now) instead of comparing every dynamic policy."""
+        out = list(self._changed)
+        self._changed.clear()
+        return out
 
     def policies(self, configured: Iterable[Policy]) -> list[Policy]:
         """The SPD contents: configured policies first, then the dynamic ones."""

@@ -266,10 +266,11 @@ class Daemon:
         between its neighbours (``Spd.insert``); a reordering of unchanged policies (``move``)
         or a change of a large part of the list rebuilds the SPD with ``replace_all``."""
         configured = self.compiled.policies if self.compiled is not None else ()
-        policies = self.backend.policies(configured)
+        changed = self.backend.take_changed()  # dynamic ids added/removed since the last sync
         added: list[Policy] = []
         removed: list[Policy] = []
         if configured != self._spd_configured:
+            policies = self.backend.policies(configured)
             old = self._spd_configured
             if old is None or not self._update_configured(old, configured, added, removed):
                 self.spd.replace_all(policies)
@@ -279,10 +280,18 @@ class Daemon:
                     self.dataplane.sync_policies(policies)
                 return
             self._spd_configured = tuple(configured)
-        wanted = {p.id: p for p in policies[len(configured) :]}
-        for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
-            self.spd.remove(pid)
-            removed.append(self._spd_dynamic.pop(pid))
+            changed = None  # look at every dynamic policy
+        if changed is None:
+            wanted = dict(self.backend.dynamic)
+            for pid in [pid for pid in self._spd_dynamic if pid not in wanted]:
+                self.spd.remove(pid)
+                removed.append(self._spd_dynamic.pop(pid))
+        else:  # only what IKE changed: a generated policy costs the same with 10 or 10,000
+            wanted = {pid: p for pid in changed if (p := self.backend.dynamic.get(pid)) is not None}
+            for pid in changed:
+                if pid not in wanted and pid in self._spd_dynamic:
+                    self.spd.remove(pid)
+                    removed.append(self._spd_dynamic.pop(pid))
         for pid, policy in wanted.items():
             if self._spd_dynamic.get(pid) != policy:
                 if pid in self._spd_dynamic:
