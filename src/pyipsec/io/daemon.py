@@ -266,7 +266,8 @@ class Daemon:
         between its neighbours (``Spd.insert``); a reordering of unchanged policies (``move``)
         or a change of a large part of the list rebuilds the SPD with ``replace_all``."""
         configured = self.compiled.policies if self.compiled is not None else ()
-        changed = self.backend.take_changed()  # dynamic ids added/removed since the last sync
+        # the dynamic ids added/removed since the last sync (None: look at all of them)
+        changed: list[int] | None = self.backend.take_changed()
         added: list[Policy] = []
         removed: list[Policy] = []
         if configured != self._spd_configured:
