@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import socket
 import statistics
@@ -146,7 +147,7 @@ def _ike_count(sess: vici.Session) -> int:
 def run_strongswan(
     n: int, window: int, pfs: str | None, timeout: float, suite: Suite = IKEV1
 ) -> Result:
-    with Lab("pyikeb") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
+    with Lab(f"pyikeb{os.getpid()}") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
         a, b = two_sites(lab)
         add_setup_addresses(lab, a, b, n)
         ca = Charon(a, Path(tmp) / "a", swanctl_initiator(n, pfs, suite=suite), STRONGSWAN_EXTRA)
@@ -283,7 +284,7 @@ def run_pyipsec(
     static: bool = False,
     suite: Suite = IKEV1,
 ) -> Result:
-    with Lab("pyikeb") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
+    with Lab(f"pyikeb{os.getpid()}") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
         a, b = two_sites(lab)
         add_setup_addresses(lab, a, b, n)
         responder = ros_responder(n, pfs, static=static, suite=suite)
