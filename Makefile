@@ -33,6 +33,7 @@ bench:
 	$(BIN)/python bench/bench_esp.py
 	$(BIN)/python bench/bench_tunnel.py --runs 3 --seconds 10
 	$(BIN)/python bench/bench_ike.py --runs 3 -n 200
+	$(BIN)/python bench/bench_ike.py --runs 3 -n 200 --ike2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
