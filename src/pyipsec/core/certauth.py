@@ -1,5 +1,8 @@
 """Certificate checks both IKE versions share: which certificate speaks for a peer, and
-whether it names the identity the peer claims (RFC 4945 §3.1; RFC 7296 §3.5 for IKEv2).
+whether it names the identity the peer claims (RFC 4945 §3.1; RFC 7296 §3.5 for IKEv2), and
+which certificate speaks for us.
+
+``own_certificate``: the peer entry's ``certificate``, which must come with its private key.
 
 ``peer_certificate``: the peer entry's ``remote-certificate`` when set (pinned by the
 administrator: no path is built, but its dates and the imported CRLs still count), else the
@@ -17,7 +20,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
 
-from pyipsec.core.credentials import Credentials
+from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.crypto import certcheck
 
@@ -26,6 +29,7 @@ __all__ = [
     "CertProblem",
     "check_identity",
     "describe_id",
+    "own_certificate",
     "peer_certificate",
 ]
 
@@ -34,6 +38,15 @@ MAX_SENT_INTERMEDIATES = 8  # a peer's extra CERT payloads searched for its path
 
 class CertProblem(Exception):
     """The peer's certificate or identity is not acceptable (the text says why)."""
+
+
+def own_certificate(creds: Credentials, name: str | None) -> Credential:
+    """Our ``/certificate`` entry ``name`` with its private key and DER form: what we sign
+    with, send in CERT payloads and (``my-id=auto``) take our DN from."""
+    found = creds.certificates.get(name or "")
+    if found is None or found.private_key is None or found.certificate is None:
+        raise CertProblem(f"no certificate with a private key named {name!r}")
+    return found
 
 
 def peer_certificate(

@@ -122,10 +122,14 @@ class SignatureAuthenticator:
         return km.skeyid_sig(sa.prf, sa.ni, sa.nr, sa.g_xy)
 
     def _ours(self, sa: IkeSa, creds: Credentials) -> Credential:
-        name = sa.peer.certificate if self.certs else sa.peer.key
-        found = (creds.certificates if self.certs else creds.keys).get(name or "")
+        if self.certs:
+            try:
+                return certauth.own_certificate(creds, sa.peer.certificate)
+            except certauth.CertProblem as e:
+                raise AuthError(str(e), _FAILED) from e
+        found = creds.keys.get(sa.peer.key or "")
         if found is None or found.private_key is None:
-            raise AuthError(f"no private key for {name!r}", _FAILED)
+            raise AuthError(f"no private key for {sa.peer.key!r}", _FAILED)
         return found
 
     def identity(self, sa: IkeSa, creds: Credentials) -> IdPayload | None:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyipsec.core import certauth
-from pyipsec.core.credentials import Credential, Credentials
+from pyipsec.core.credentials import Credentials
 from pyipsec.core.profiles import AuthMethod as PeerAuthMethod
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.crypto import certcheck
@@ -69,19 +69,14 @@ class SignatureProblem(Exception):
     """What made signing or verifying impossible, in plain words."""
 
 
-def _ours(creds: Credentials, peer: PeerProfile) -> Credential:
-    found = creds.certificates.get(peer.certificate or "")
-    if found is None or found.private_key is None or found.certificate is None:
-        raise SignatureProblem(f"no certificate with a private key named {peer.certificate!r}")
-    return found
-
-
 def own_subject(creds: Credentials, peer: PeerProfile) -> bytes | None:
-    """The subject DN of our certificate (ID_DER_ASN1_DN for ``my-id=auto``)."""
-    found = creds.certificates.get(peer.certificate or "")
-    if found is None or found.certificate is None:
+    """The subject DN of our certificate (ID_DER_ASN1_DN for ``my-id=auto``); None when
+    there is none to sign with (``sign`` then says why)."""
+    try:
+        cert = certauth.own_certificate(creds, peer.certificate).certificate
+        return None if cert is None else sig.certificate_subject(cert)
+    except (certauth.CertProblem, sig.SignatureError):
         return None
-    return sig.certificate_subject(found.certificate)
 
 
 @functools.lru_cache(maxsize=256)
@@ -154,8 +149,11 @@ def refusal_hint(creds: Credentials, sa: Any) -> str:
 def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
     """CERT payloads (ours, then our intermediates) and the AUTH payload signing ``octets``
     for ``sa`` (module docstring)."""
-    ours = _ours(creds, sa.peer)
-    assert ours.private_key is not None and ours.certificate is not None  # _ours checked
+    try:
+        ours = certauth.own_certificate(creds, sa.peer.certificate)
+    except certauth.CertProblem as e:
+        raise SignatureProblem(str(e)) from e
+    assert ours.private_key is not None and ours.certificate is not None  # checked there
     try:
         method, data = authdata.sign_auth(
             sig.load_signer(ours.private_key),

@@ -491,3 +491,16 @@ def test_no_hint_when_the_peer_asked_for_our_ca(initiator: str) -> None:
     net = run(a_crls=[crl("lab ca", CA_KEY, [0xB1])], initiator=initiator)
     (told,) = net.b.of(AuthenticationFailed)
     assert told.reason == "the peer refused our authentication (AUTHENTICATION_FAILED)"
+
+
+@pytest.mark.parametrize("initiator", ROLES)
+def test_own_certificate_without_its_private_key_is_a_plain_words_failure(initiator: str) -> None:
+    """A's ``certificate=mine`` entry has no private key (imported without it): A cannot
+    sign, says so, and nothing is installed on either side (core/certauth.own_certificate,
+    which IKEv1 uses too)."""
+    net = run(a_extra={"mine": Credential(certificate=A_ROOT)}, initiator=initiator)
+    failed = net.a.of(AuthenticationFailed)
+    assert failed, net.a.events
+    assert failed[0].reason == "cannot authenticate: no certificate with a private key named 'mine'"
+    assert net.a.sas() == [] and net.b.sas() == []
+    assert not net.a.of(IkeSaEstablished)
