@@ -11,6 +11,8 @@ import ipaddress
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as c_hmac
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyipsec.core.ikev2 import cookies as cookies_mod
 from pyipsec.core.ikev2.cookies import (
@@ -343,3 +345,16 @@ def test_with_cookie_replaces_and_removes() -> None:
     assert two[0] == NotifyPayload(type=NotifyType.COOKIE, data=b"b" * 8)
     assert two[1:] == base
     assert with_cookie(two, None) == base
+
+
+@given(
+    cookie=st.binary(max_size=80),
+    nonce=st.binary(min_size=16, max_size=256),
+    spi=st.binary(min_size=8, max_size=8),
+)
+def test_check_of_arbitrary_bytes_never_raises_and_refuses(
+    cookie: bytes, nonce: bytes, spi: bytes
+) -> None:
+    c = Cookies(CountingRng())
+    make(c, 0.0)  # a secret exists (version 1)
+    assert c.check(cookie, nonce=nonce, address=ADDR4, spi_i=spi, now=1.0) is False
