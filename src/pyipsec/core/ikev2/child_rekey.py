@@ -80,7 +80,10 @@ def lost(ours: tuple[bytes, bytes], theirs: tuple[bytes, bytes]) -> bool:
 
 
 def owner_of(eng: Ikev2Engine, child: ChildSa) -> IkeSa | None:
-    return next((s for s in eng.ike.values() if child in s.children and not s.dead), None)
+    return next(
+        (s for s in eng.ike.with_address(child.remote) if child in s.children and not s.dead),
+        None,
+    )
 
 
 def _live(child: ChildSa) -> bool:

@@ -211,7 +211,7 @@ def start(
 
 
 def negotiating(eng: Ikev2Engine, policy: Policy, remote: IPAddress) -> bool:
-    for sa in eng.ike.values():
+    for sa in eng.ike.with_address(remote):
         if sa.dead or sa.remote[0] != remote:
             continue
         pend = [sa.first_child, *sa.pending.values()]
@@ -448,7 +448,7 @@ def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify:
     ):
         eng.backend.remove_policy(child.dynamic_policy_id)
     eng.children.remove(child)
-    owner = next((s for s in eng.ike.values() if child in s.children), None)
+    owner = next((s for s in eng.ike.with_address(child.remote) if child in s.children), None)
     if owner is not None:
         owner.children.remove(child)
     eng.emit(
@@ -483,7 +483,10 @@ def sa_expired(eng: Ikev2Engine, event: SaSoftExpired | SaHardExpired, now: floa
     peer = next((p for p in eng.peers if p.id == child.peer_id), None)
     if peer is None:
         return
-    owner = next((s for s in eng.ike.values() if child in s.children and s.established), None)
+    owner = next(
+        (s for s in eng.ike.with_address(child.remote) if child in s.children and s.established),
+        None,
+    )
     if owner is not None:
         start(eng, owner, child.policy, now, rekey_of=child)
     elif any(p.id == child.policy.id for p in eng.policies):

@@ -89,6 +89,7 @@ from . import (
 from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
 from .schedule import Scheduler
+from .tables import SWEEP_INTERVAL, DeadlineHeap, IkeTable
 from .task_manager import PeerDead, RequestVerdict
 
 __all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
@@ -147,10 +148,17 @@ class Ikev2Engine:
         # ``now`` + this = POSIX time, for certificate validity (as in IKEv1).
         self.wall_clock_offset = wall_clock_offset
         self.peers: tuple[PeerProfile, ...] = ()
+        self._peer_index: tuple[object, dict[IPAddress, PeerProfile], list[PeerProfile]] = (
+            None,
+            {},
+            [],
+        )
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
         self.templates: tuple[TemplatePolicy, ...] = ()
-        self.ike: dict[bytes, IkeSa] = {}  # by our SPI
+        self.ike = IkeTable()  # by our SPI, indexed by the peer's address (tables.py)
+        self.deadlines = DeadlineHeap(self._deadline_of)
+        self._sweep_at: float | None = None
         # Responder IKE SAs whose initiator has not yet sent IKE_AUTH: by (source, SPIi).
         # An IKEv2 initiator resends IKE_AUTH 2, 6, 14 and 30 s after its first try: the entry
         # waits at least HALF_OPEN_MIN (strongSwan's half_open_timeout) so that a lost request
@@ -264,7 +272,7 @@ class Ikev2Engine:
         """The data plane saw the peer's ESP-in-UDP move to ``new_port`` (its NAT rebound):
         the IKE SAs with that peer on ``old_port`` follow (RFC 7296 §2.23)."""
         moved = 0
-        for sa in self.ike.values():
+        for sa in self.ike.with_address(peer):
             if sa.nat and sa.remote == (peer, old_port):
                 sa.remote = (peer, new_port)
                 moved += 1
@@ -279,7 +287,7 @@ class Ikev2Engine:
         (IKEv2 sends nothing unprotected for it, §2.21.4)."""
         self._now = max(self._now, now)
         self.count("unknown-spi")
-        sa = next((s for s in self.ike.values() if s.established and s.remote[0] == src), None)
+        sa = next((s for s in self.ike.with_address(src) if s.established), None)
         if sa is None:
             return
         if not self.invalid_spi_by_spi.ready((src, spi), now):
@@ -325,7 +333,7 @@ class Ikev2Engine:
         return rows
 
     def next_timer(self) -> float | None:
-        times = [t for sa in self.ike.values() if (t := self._deadline_of(sa)) is not None]
+        times = [t for t in (self.deadlines.next_deadline(),) if t is not None]
         half_open = self.half_open.next_deadline()
         if half_open is not None:
             times.append(half_open)
@@ -339,10 +347,13 @@ class Ikev2Engine:
         self._now = max(self._now, now)
         for gone in self.half_open.expire(now):
             self.emit(HalfOpenDiscarded(remote=gone.value.remote, reason=gone.reason))
-        for sa in list(self.ike.values()):
-            deadline = self._deadline_of(sa)
-            if deadline is not None and now >= deadline:
-                self._guarded(lambda sa=sa: self._sa_timers(sa, now), src=sa.remote)
+        if self._sweep_at is None or now >= self._sweep_at:  # tables.py: the safety net
+            self._sweep_at = now + SWEEP_INTERVAL
+            for sa in list(self.ike.values()):
+                self.deadlines.touch(sa)
+        for sa in list(self.deadlines.due(now)):
+            self._guarded(lambda sa=sa: self._sa_timers(sa, now), src=sa.remote)
+            self.deadlines.touch(sa)
         for remote, job in self.later.due(now):
             self._guarded(lambda job=job: job(now), src=remote)
 
@@ -419,6 +430,7 @@ class Ikev2Engine:
         if task.exchange == ExchangeType.IKE_SA_INIT:
             sa.init_request = packets[0]
         sa.tasks.sent(task, packets, now)
+        self.deadlines.touch(sa)
         for p in packets:
             self.send(sa.local, sa.remote, p)
 
@@ -692,10 +704,9 @@ class Ikev2Engine:
         remote = policy.sa_dst if policy.tunnel else policy.dst.network_address
         if remote is None:
             return None
-        found = [p for p in self.peers if p.matches(remote)]
-        if not found:
+        peer = self.peer_for(remote)
+        if peer is None:
             return None
-        peer = max(found, key=lambda p: p.address.prefixlen)
         local = policy.sa_src if policy.tunnel else policy.src.network_address
         if local is None or local.is_unspecified:
             local = peer.local_address or next(
@@ -710,10 +721,9 @@ class Ikev2Engine:
         """Our newest established IKE SA with ``peer`` at ``remote``, else one in setup."""
         found = [
             s
-            for s in self.ike.values()
+            for s in self.ike.with_address(remote)
             if not s.dead
             and s.peer.id == peer.id
-            and s.remote[0] == remote
             and s.replaced_by is None
             and s.state is not IkeState.DELETING
         ]
@@ -723,7 +733,22 @@ class Ikev2Engine:
         return found[0] if found else None
 
     def peer_for(self, address: IPAddress) -> PeerProfile | None:
-        found = [p for p in self.peers if p.matches(address)]
+        """The most specific ike2 peer entry covering ``address`` (host entries by a dict
+        built once per configuration, then the prefixes)."""
+        cached, hosts, prefixes = self._peer_index
+        if cached is not self.peers:
+            hosts, prefixes = {}, []
+            for p in reversed(self.peers):  # the first entry wins among equals
+                if p.address.num_addresses == 1:
+                    hosts[p.address.network_address] = p
+                else:
+                    prefixes.append(p)
+            prefixes.reverse()
+            self._peer_index = (self.peers, hosts, prefixes)
+        host = hosts.get(address)
+        if host is not None:
+            return host
+        found = [p for p in prefixes if p.matches(address)]
         return max(found, key=lambda p: p.address.prefixlen, default=None)
 
     def _half_open_items(self) -> list[tuple[tuple[IPAddress, bytes], IkeSa]]:

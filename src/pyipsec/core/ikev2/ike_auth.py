@@ -119,7 +119,7 @@ def _initial_contact(eng: Ikev2Engine, sa: IkeSa) -> bool:
         return False
     return not any(
         s is not sa and s.established and s.peer.id == sa.peer.id and s.remote[0] == sa.remote[0]
-        for s in eng.ike.values()
+        for s in eng.ike.with_address(sa.remote[0])
     )
 
 

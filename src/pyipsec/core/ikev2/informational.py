@@ -150,7 +150,7 @@ def initial_contact(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
     and ID, our address) other than ``sa`` are stale; delete them and their children without
     a word. IKE SAs of the same peer to another address of ours are other identities (a
     gateway with several addresses) and stay."""
-    for other in list(eng.ike.values()):
+    for other in eng.ike.between(sa.remote[0], sa.local[0]):
         if other is sa or other.dead or other.peer.id != sa.peer.id:
             continue
         if other.remote[0] != sa.remote[0] or other.local[0] != sa.local[0]:

@@ -130,3 +130,25 @@ def test_cookie_retry_keeps_the_key_pair_and_nonce() -> None:
     assert len(inits) == 2
     kes = [next(p for p in m.payloads if isinstance(p, KePayload)).data for m in inits]
     assert kes[0] == kes[1]
+
+
+def test_timer_questions_do_not_walk_every_ike_sa() -> None:
+    a, b, policies = pair(60)
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    assert len(a.ike) == 60 and len(b.ike) == 60
+    calls = [0]
+    inner = b.deadlines._deadline_of
+
+    def counting(sa: object) -> float | None:
+        calls[0] += 1
+        return inner(sa)  # type: ignore[arg-type]
+
+    b.deadlines._deadline_of = counting  # type: ignore[method-assign]
+    b.handle_timer(1.0)  # the first tick sweeps (tables.SWEEP_INTERVAL): 60
+    calls[0] = 0
+    for _ in range(100):
+        b.next_timer()
+        b.handle_timer(2.0)
+    assert calls[0] <= 10  # not 100 x 60
