@@ -294,6 +294,7 @@ def successor(
         peer_hash_algorithms=sa.peer_hash_algorithms,
         nat_local=sa.nat_local,
         nat_remote=sa.nat_remote,
+        floated=sa.floated,  # natt.follow: the successor is on 4500 already
         peer_identity=sa.peer_identity,
         last_heard=now,
         predecessor=sa,

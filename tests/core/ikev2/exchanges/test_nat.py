@@ -100,3 +100,22 @@ def test_unauthenticated_or_replayed_messages_move_nothing() -> None:
     assert all(d.dst == before for d in sent)  # the cached answer goes to A, not the spoofer
     assert net.b.engine.stats()["ike-endpoint-moved"] == moves
     assert net.b.engine.stats()["retransmission-answered"] == 1
+
+
+def test_nat_state_and_keepalives_survive_an_ike_sa_rekey() -> None:
+    """The successor of a rekeyed IKE SA (RFC 7296 §2.18) is still on 4500, still behind the
+    NAT, and A's keepalives go on from it."""
+    net, pa, _ = ike2_pair(nat=True, peer_a={"lifetime": 600})
+    net.a.engine.acquire(pa, net.now)
+    net.run(5)
+    established(net)
+    old = only_sa(net.a)
+    net.run(600)
+    new = only_sa(net.a)
+    assert new is not old
+    assert new.floated and new.nat_local and new.local[1] == 4500  # type: ignore[attr-defined]
+    b_new = only_sa(net.b)
+    assert b_new.floated and b_new.nat_remote  # type: ignore[attr-defined]
+    before = len(net.a.of(NatKeepaliveDue))
+    net.run(3 * KEEPALIVE_INTERVAL + 1)
+    assert len(net.a.of(NatKeepaliveDue)) - before == 3
