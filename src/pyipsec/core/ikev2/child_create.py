@@ -61,6 +61,8 @@ __all__ = [
 NONCE_SIZE = 32  # §2.10: at least half the PRF key size, at least 16 bytes
 MAX_INVALID_KE_RETRIES = 2
 RETRY_DELAY = (1.0, 3.0)  # seconds before a request the peer answered TEMPORARY_FAILURE again
+RETRY_MAX = 60.0  # the wait grows with the time the peer has been answering so
+OUT_OF_SYNC = 300.0  # §2.25: after "several minutes" of TEMPORARY_FAILURE the IKE SA goes
 
 # child_rekey.py's continuations of a rekey task
 Done = Callable[["Ikev2Engine", IkeSa, "CreateChildTask", "ChildSa | None", float], None]
@@ -213,6 +215,7 @@ class CreateChildTask:
             else:
                 _fail(eng, sa, f"policy {self.policy.id}: the peer answered {notify_name(kind)}")
             return
+        sa.temporary_failure_since = None  # an answer that is not TEMPORARY_FAILURE
         nonce = first(msg, NoncePayload)
         if error is None and (nonce is None or not 16 <= len(nonce.data) <= 256):
             children.abandon(eng, pending, sa)
@@ -259,12 +262,35 @@ class CreateChildTask:
             self.on_done(eng, sa, self, child, now)
 
 
+def temporary_failure(eng: Ikev2Engine, sa: IkeSa, now: float) -> float | None:
+    """The peer answered one of our CREATE_CHILD_SA requests on ``sa`` TEMPORARY_FAILURE
+    (§2.25: wait, retry over several minutes, then conclude the state is out of sync and close
+    the IKE SA). Returns the delay before a retry, or None when the IKE SA was closed."""
+    eng.count("temporary-failure-received")
+    since = sa.temporary_failure_since
+    if since is None:
+        since = sa.temporary_failure_since = now
+    if now - since >= OUT_OF_SYNC:
+        eng.emit(
+            NegotiationFailed(
+                remote=sa.remote,
+                reason=f"the peer has answered TEMPORARY_FAILURE for {now - since:.0f} s: "
+                "state out of sync, closing the IKE SA",
+            )
+        )
+        eng.delete_ike(sa, now, reason="out of sync (TEMPORARY_FAILURE for minutes)")
+        return None
+    lo, hi = RETRY_DELAY
+    draw = lo + (hi - lo) * int.from_bytes(eng.rng(2), "big") / 65536.0
+    return min(RETRY_MAX, max(draw, (now - since) / 2))
+
+
 def _retry_later(eng: Ikev2Engine, sa: IkeSa, policy: Policy, now: float) -> None:
     """§2.25: TEMPORARY_FAILURE (e.g. the peer is rekeying the IKE SA): try again after a
     short random delay, on whatever IKE SA then serves the peer."""
-    eng.count("temporary-failure-received")
-    lo, hi = RETRY_DELAY
-    delay = lo + (hi - lo) * int.from_bytes(eng.rng(2), "big") / 65536.0
+    delay = temporary_failure(eng, sa, now)
+    if delay is None:
+        return
 
     def again(at: float) -> None:
         target = eng.ike_for(sa.peer, sa.remote[0])

@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Passive", "RetireTask", "completed", "handle_request", "lost", "refused", "start"]
 
-RETRY_DELAY = child_create.RETRY_DELAY
 POSTPONE = 10.0  # seconds before a child whose outbound SA waits is looked at again
 _SA_PROTOCOL = {int(ProtocolId.ESP): SaProtocol.ESP, int(ProtocolId.AH): SaProtocol.AH}
 _PROTOCOL_ID = {SaProtocol.ESP: ProtocolId.ESP, SaProtocol.AH: ProtocolId.AH}
@@ -210,13 +209,13 @@ def refused(eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, what: str, now: 
 
         child_create.start(eng, sa, old.policy, now, on_done=replaced)
         return
-    eng.count("temporary-failure-received")
     _retry_later(eng, sa, task, now)
 
 
 def _retry_later(eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, now: float) -> None:
-    lo, hi = RETRY_DELAY
-    delay = lo + (hi - lo) * int.from_bytes(eng.rng(2), "big") / 65536.0
+    delay = child_create.temporary_failure(eng, sa, now)
+    if delay is None:
+        return
     old = task.rekey_of
 
     def again(at: float) -> None:

@@ -49,7 +49,7 @@ from pyipsec.wire.ikev2.payloads import (
 )
 
 from . import keymat, proposals
-from .child_create import NONCE_SIZE
+from .child_create import NONCE_SIZE, temporary_failure
 from .child_rekey import lost
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import IkeSa, IkeState
@@ -68,7 +68,6 @@ __all__ = [
 ]
 
 SOFT_RANGE = {True: (0.85, 0.90), False: (0.90, 0.95)}  # by "original initiator"
-RETRY_DELAY = (2.0, 5.0)  # after TEMPORARY_FAILURE
 MAX_INVALID_KE_RETRIES = 2
 # A collision's loser deletes its redundant IKE SA once its own rekey is answered; if that
 # answer never comes (its old IKE SA went first), it never learns of that SA: the winner
@@ -178,11 +177,11 @@ class IkeRekeyTask:
             adopt(eng, sa, passive, now, delete_old=False)
             return
         if error is not None and kind == NotifyType.TEMPORARY_FAILURE:
-            eng.count("temporary-failure-received")
-            lo, hi = RETRY_DELAY
-            delay = lo + (hi - lo) * int.from_bytes(eng.rng(2), "big") / 65536.0
-            eng.later.at(now + delay, sa.remote, lambda at: _soft_expired(eng, sa, at))
+            delay = temporary_failure(eng, sa, now)
+            if delay is not None:
+                eng.later.at(now + delay, sa.remote, lambda at: _soft_expired(eng, sa, at))
             return
+        sa.temporary_failure_since = None
         try:
             new = self._complete(eng, sa, msg, now)
         except (ProtocolError, CryptoError, keymat.KeymatError) as e:

@@ -146,6 +146,7 @@ class IkeSa:
     predecessor: IkeSa | None = field(default=None, repr=False)  # the IKE SA this one rekeyed
     lifetime_jobs: list[Any] = field(default_factory=list, repr=False)  # schedule entries
     deleting_spis: list[int] = field(default_factory=list, repr=False)  # children we delete
+    temporary_failure_since: float | None = None  # §2.25: the peer's first of a series
 
     @property
     def established(self) -> bool:

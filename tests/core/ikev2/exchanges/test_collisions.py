@@ -335,3 +335,29 @@ def test_random_rekeys_over_a_bad_network_keep_traffic_covered(seed: int) -> Non
     assert sum(s.engine.stats().get("ike-rekey-started", 0) for s in (net.a, net.b)) >= 2
     one_pair_each(net)
     assert net.checks > 100
+
+
+@pytest.mark.parametrize("what", ["child", "ike"])
+def test_temporary_failure_for_minutes_closes_the_ike_sa(what: str) -> None:
+    """§2.25: retries wait, longer and longer; a peer still answering TEMPORARY_FAILURE after
+    several minutes (300 s) is out of sync: the IKE SA is closed."""
+    from pyipsec.core.events import NegotiationFailed
+
+    net = up()
+    net.b.engine.handlers[int(ExchangeType.CREATE_CHILD_SA)] = lambda eng, sa, msg, now: [
+        NotifyPayload(type=NotifyType.TEMPORARY_FAILURE)
+    ]
+    start = net.now
+    if what == "child":
+        soft_expire(net.a, live_children(net.a)[0], net.now)
+    else:
+        ike_rekey.start(net.a.engine, live_ike(net.a)[0], net.now)  # type: ignore[arg-type]
+    net.run(290)
+    assert len(live_ike(net.a)) == 1 and len(net.a.sas()) == 2  # still retrying
+    net.run(100)
+    (fail,) = [e for e in net.a.of(NegotiationFailed) if "TEMPORARY_FAILURE" in e.reason]
+    assert "out of sync" in fail.reason
+    assert live_ike(net.a) == [] and live_ike(net.b) == [] and net.b.sas() == []
+    tries = [t for t, d in net.log if peek(d.data).exchange == ExchangeType.CREATE_CHILD_SA]
+    assert 10 <= len(tries) // 2 <= 25  # waits grow: not one retry every few seconds
+    assert all(t - start < 400 for t in tries)
