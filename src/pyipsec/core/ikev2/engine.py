@@ -593,6 +593,7 @@ class Ikev2Engine:
         sa.established_at = now
         self.proven.add(sa.remote[0])
         sa.keepalive_next = natt.first_keepalive(sa, now)
+        self.deadlines.touch(sa)  # the keepalive is one of its deadlines
         ike_rekey.schedule_lifetime(self, sa, now)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
