@@ -10,8 +10,9 @@ IKE_AUTH goes to port 4500 and every SA here is ESP in UDP 4500, tunnel mode.
 Covered, each marked below: PSK with the IKE groups modp2048, ecp256 and x25519 and the child
 ciphers AES-GCM-16 and AES-CBC + HMAC-SHA-256, with strongSwan initiating (swanctl) and with
 pyipsec initiating on traffic (acquire), each with a ping both ways and a checked TCP transfer
-both ways; RSA signatures with certificates from a root CA through an intermediate, both
-directions.
+both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no loss, each driven by
+either side's short lifetime; RSA signatures with certificates from a root CA through an
+intermediate, both directions.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.interop.helpers import (
     bring_up,
     console,
     installed_spis,
+    log_text,
     ping,
     ros_script,
     strongswan_pair,
@@ -137,6 +139,88 @@ def test_psk(site: tuple[Lab, str, str], tmp_path: Path, suite: Suite, initiator
         assert ("AES_GCM_16-128" if suite.p2 is GCM else "AES_CBC-128/HMAC_SHA2_256_128") in listed
         group = {"modp2048": "MODP_2048", "ecp256": "ECP_256", "x25519": "CURVE_25519"}[suite.dh]
         assert f"AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/{group}" in listed, listed
+        no_errors(daemon)
+
+
+# -- rekeying under traffic ------------------------------------------------------------------
+
+
+def lossless_ping(lab: Lab, a: str, seconds: float) -> tuple[int, int]:
+    """A ping every 0.2 s for ``seconds`` from LAN a to LAN b; (sent, lost)."""
+    count = int(seconds / 0.2)
+    received = ping(lab, a, LAN_A, LAN_B, count=count, interval=0.2, wait=1)
+    return count, count - received
+
+
+@pytest.mark.parametrize("rekeyer", ["pyipsec", "strongswan"])
+def test_child_sa_rekey_under_continuous_ping(
+    site: tuple[Lab, str, str], tmp_path: Path, rekeyer: str
+) -> None:
+    """CREATE_CHILD_SA rekeying the child (RFC 7296 §1.3.3) with PFS ecp256, driven by the side
+    with the short lifetime (pyipsec: proposal lifetime 20 s; strongSwan: rekey_time 15 s),
+    pyipsec having initiated the IKE SA: a new SA pair replaces the first and a ping every
+    0.2 s for 35 s loses nothing."""
+    lab, a, b = site
+    p2 = Phase2("aes-128-gcm", "null", "ecp256", lifetime="20s" if rekeyer == "pyipsec" else "1h")
+    suite = Suite("rekey", "ecp256", p2)
+    child = (
+        "rekey_time = 15s\n                life_time = 60s\n                rand_time = 0s"
+        if rekeyer == "strongswan"
+        else "rekey_time = 1h"
+    )
+    with strongswan_pair(a, b, tmp_path, script(suite), conf(suite, child_extra=child)) as (
+        daemon,
+        charon,
+    ):
+        bring_up(lab, a, b, daemon, charon, "pyipsec")
+        first = installed_spis(daemon.db)
+        assert len(first) == 2, first
+        sent, lost = lossless_ping(lab, a, 35)
+        print(f"child rekey by {rekeyer} under ping -i 0.2: {lost} of {sent} lost")
+        daemon.read_log()
+        rekeys = [x for x in daemon.log if "ChildSaInstalled" in x and "rekey=True" in x]
+        assert rekeys, log_text(daemon)
+        assert installed_spis(daemon.db) - first, "no new SA pair in use"
+        listed = charon.swanctl("--list-sas")
+        assert re.search(r"net: #[2-9]", listed), listed  # strongSwan's rekeyed CHILD_SA
+        assert listed.count("INSTALLED, TUNNEL") >= 1, listed
+        assert lost == 0, f"{lost} of {sent} pings lost across the child rekey"
+        assert ping(lab, b, LAN_B, LAN_A) == 3
+        no_errors(daemon)
+
+
+@pytest.mark.parametrize("rekeyer", ["pyipsec", "strongswan"])
+def test_ike_sa_rekey_under_continuous_ping(
+    site: tuple[Lab, str, str], tmp_path: Path, rekeyer: str
+) -> None:
+    """CREATE_CHILD_SA rekeying the IKE SA (RFC 7296 §1.3.2, §2.18), driven by the side with
+    the short IKE lifetime (pyipsec: peer lifetime 40 s; strongSwan: rekey_time 20 s): the
+    child SA moves to the new IKE SA untouched, strongSwan holds one established IKE SA with a
+    new id, pyipsec one remote peer, and a ping every 0.2 s for 45 s loses nothing."""
+    lab, a, b = site
+    peer = "lifetime=40s" if rekeyer == "pyipsec" else "lifetime=1d"
+    ike = (
+        "rekey_time = 20s\n        over_time = 20s\n        rand_time = 0s"
+        if rekeyer == "strongswan"
+        else "rekey_time = 1h"
+    )
+    with strongswan_pair(a, b, tmp_path, script(peer_extra=peer), conf(conn_extra=ike)) as (
+        daemon,
+        charon,
+    ):
+        bring_up(lab, a, b, daemon, charon, "pyipsec")
+        before = ike_sa_ids(charon)
+        assert len(before) == 1, charon.swanctl("--list-sas")
+        spis = installed_spis(daemon.db)
+        sent, lost = lossless_ping(lab, a, 45)
+        print(f"IKE SA rekey by {rekeyer} under ping -i 0.2: {lost} of {sent} lost")
+        after = ike_sa_ids(charon)
+        assert len(after) == 1 and after[0] != before[0], (before, after)
+        assert installed_spis(daemon.db) == spis, "the child SA must survive the IKE SA rekey"
+        peers = console(daemon.db, "/ip ipsec remote-peers print")
+        assert peers.count(WAN_B) == 1, peers
+        assert lost == 0, f"{lost} of {sent} pings lost across the IKE SA rekey"
+        assert ping(lab, b, LAN_B, LAN_A) == 3
         no_errors(daemon)
 
 
