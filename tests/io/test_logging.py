@@ -262,3 +262,56 @@ def test_setup_with_rate_zero_lets_every_line_through() -> None:
     finally:
         root.handlers, root.level, root.propagate = saved
         topics._rate_limit = None
+
+
+class CountingStream:
+    """A text stream that records each write call."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_lines_of_one_loop_iteration_reach_the_stream_in_one_write() -> None:
+    """Inside the daemon's event loop the stderr lines of one iteration go out as one write
+    after it (a write per line woke the pipe's reader for each line); outside a loop every
+    line is written at once."""
+    import asyncio
+
+    from pyipsec.io.logging import BatchedStreamHandler, TopicFormatter
+
+    stream = CountingStream()
+    handler = BatchedStreamHandler(stream)  # type: ignore[arg-type]
+    handler.setFormatter(TopicFormatter())
+    log = logging.getLogger("pyipsec.ipsec.batchtest")
+    log.propagate = False
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        log.info("outside a loop")
+        assert len(stream.writes) == 1 and stream.writes[0].endswith(" outside a loop\n")
+
+        async def burst() -> list[int]:
+            seen = []
+            for i in range(5):
+                log.info("line %d", i)
+            seen.append(len(stream.writes))  # nothing written during the iteration
+            await asyncio.sleep(0)  # the loop's next iteration
+            seen.append(len(stream.writes))
+            log.info("line 5")
+            await asyncio.sleep(0)
+            seen.append(len(stream.writes))
+            return seen
+
+        assert asyncio.run(burst()) == [1, 2, 3]
+        lines = stream.writes[1].splitlines()
+        assert [line.split(" ", 2)[2] for line in lines] == [f"line {i}" for i in range(5)]
+        assert stream.writes[2].endswith(" line 5\n")
+    finally:
+        log.removeHandler(handler)

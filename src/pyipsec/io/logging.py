@@ -10,6 +10,10 @@ template is just ``%s``, as for the IKE events) gets at most ``RateLimit.per_sec
 second; the rest are counted and reported once that second is over, as one line
 ``N similar lines suppressed: <kind>`` with the same topics (docs/admission.md).
 
+Lines logged while the daemon's event loop runs reach stderr once per loop iteration, as one
+write (``BatchedStreamHandler``): a write per line woke the reader of the pipe (a supervisor,
+the benchmarks) for every line and often lost the CPU to it in the middle of a datagram burst.
+
 A line that is costly to write (an IKE event's fields) is logged as ``"%s"`` with a
 ``LazyLine``: it names its kind up front and is formatted only when a handler emits it, so a
 line below the level or suppressed by the rate limit costs no formatting at all.
@@ -17,12 +21,14 @@ line below the level or suppressed by the rate limit costs no formatting at all.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
 _LEVEL_TOPIC = {
     logging.DEBUG: "debug",
@@ -162,6 +168,49 @@ class RingHandler(logging.Handler):
         self.entries.append(LogEntry(record.created, topics_of(record), record.getMessage()))
 
 
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A ``StreamHandler`` that, inside a running event loop, collects the lines of one loop
+    iteration and writes them with one call at its end (``loop.call_soon``); outside a loop
+    (start-up, shutdown, another thread) it writes at once, after anything still collected.
+    ``flush()`` (also called by ``logging.shutdown``) writes what is collected."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._scheduled = False
+            if self._pending:
+                text = "\n".join(self._pending) + self.terminator
+                self._pending.clear()
+                self.stream.write(text)
+            if self.stream is not None and hasattr(self.stream, "flush"):
+                self.stream.flush()
+        except Exception:
+            pass  # stderr gone (a closed pipe): nothing to report it to
+        finally:
+            self.release()
+
+
 class TopicFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
@@ -177,7 +226,7 @@ def setup(debug: bool = False, per_second: int = 5) -> RingHandler:
     root.handlers.clear()
     global _rate_limit
     _rate_limit = RateLimit(per_second) if per_second > 0 else None
-    stream = logging.StreamHandler(sys.stderr)
+    stream = BatchedStreamHandler(sys.stderr)
     stream.setFormatter(TopicFormatter())
     ring = RingHandler()
     for handler in (stream, ring):
