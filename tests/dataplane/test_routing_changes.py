@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
@@ -77,4 +78,44 @@ def test_a_pair_two_policies_share_stays_until_both_are_removed() -> None:
     r.change(added=[], removed=[(src, dst)])
     r.wait()
     assert ipr.routes == {}
+    r.clear()
+
+
+def test_the_preferred_source_is_the_first_local_address_inside_the_source_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With many local addresses (a responder with one per setup) the preferred source of a
+    route is found without testing every address against the source prefix (before: each
+    new source prefix tested all of them, in the netlink worker, holding the GIL), and it is
+    still the first one in the kernel's dump order."""
+    ipr = FakeIpr()
+    many = [f"203.0.113.{x}" for x in range(250, 1, -1)]  # descending: dump order != sorted
+    many += [f"198.51.100.{x}" for x in range(2, 200)]
+    ipr.addrs = ["2001:db8::9", "198.51.100.200", *many, "2001:db8::1", "::1"]
+    r = make(ipr)
+    r.setup_device(1400)
+    tested = [0]
+    real = ipaddress._BaseNetwork.__contains__
+
+    def counting(self: object, other: object) -> bool:
+        tested[0] += 1
+        return real(self, other)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ipaddress._BaseNetwork, "__contains__", counting)
+    cases = {
+        "203.0.113.0/24": "203.0.113.250",  # the first dumped of 249 inside
+        "203.0.113.7/32": "203.0.113.7",
+        "198.51.100.0/24": "198.51.100.200",  # dumped before 198.51.100.1
+        "198.51.100.128/25": "198.51.100.200",
+        "198.51.100.64/26": "198.51.100.64",
+        "10.99.0.0/16": None,
+        "2001:db8::/32": "2001:db8::9",
+        "0.0.0.0/0": "198.51.100.200",
+    }
+    for i, src in enumerate(cases):
+        r.change(added=[(net(src), net(f"10.{i}.0.0/16"))], removed=[])
+    r.wait()
+    for i, (src, pref) in enumerate(cases.items()):
+        assert ipr.routes[(f"10.{i}.0.0", 16, 2207)]["prefsrc"] == pref, src
+    assert tested[0] < 50, tested[0]  # before: ~1,000 here (every address up to the first inside)
     r.clear()

@@ -25,6 +25,7 @@ removed, for the daemon's log. Everything installed or adopted is removed by ``c
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import logging
 import os
@@ -81,6 +82,16 @@ def read_local_addresses(ipr: Any) -> list[IPAddress]:
         if addr:
             found.append(ipaddress.ip_address(str(addr).split("%")[0]))
     return found
+
+
+def _by_value(addresses: list[IPAddress]) -> dict[int, tuple[list[int], list[int]]]:
+    """Per IP version, the addresses' integer values in ascending order and, beside each, its
+    position in ``addresses``."""
+    out: dict[int, tuple[list[int], list[int]]] = {}
+    for version in (4, 6):
+        pairs = sorted((int(a), i) for i, a in enumerate(addresses) if a.version == version)
+        out[version] = ([v for v, _ in pairs], [i for _, i in pairs])
+    return out
 
 
 def local_addresses() -> list[IPAddress]:
@@ -159,6 +170,8 @@ class TunRouting:
         self._index = 0
         self._locals: list[IPAddress] = []
         self._locals_read = float("-inf")
+        # by IP version: the local addresses as sorted integers, and each one's dump position
+        self._locals_sorted: dict[int, tuple[list[int], list[int]]] = {}
         self._preferred: dict[IPNetwork, IPAddress | None] = {}
         # wanted state: written by sync() and change() on the caller's thread. ``_srcs`` is
         # the multiset of wanted (src, dst) pairs by dst; ``_dirty`` the dsts changed since
@@ -375,7 +388,14 @@ class TunRouting:
                 log.warning("netlink address dump failed: %s", exc)
             self._locals_read = now
             self._preferred.clear()
-        pref = next((a for a in self._locals if a.version == src.version and a in src), None)
+            self._locals_sorted = _by_value(self._locals)
+        # the first address (in dump order) inside src: bisect the ones in its range (a
+        # gateway with hundreds of addresses used to test every one for each new source)
+        keys, positions = self._locals_sorted.get(src.version, ((), ()))
+        lo = bisect.bisect_left(keys, int(src.network_address))
+        hi = bisect.bisect_right(keys, int(src.broadcast_address), lo)
+        first = min(positions[lo:hi], default=None)
+        pref = self._locals[first] if first is not None else None
         self._preferred[src] = pref
         return pref
 
