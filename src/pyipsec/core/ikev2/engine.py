@@ -595,6 +595,7 @@ class Ikev2Engine:
         sa.keepalive_next = natt.first_keepalive(sa, now)
         self.deadlines.touch(sa)  # the keepalive is one of its deadlines
         ike_rekey.schedule_lifetime(self, sa, now)
+        self.deadlines.touch(sa)  # its keepalive (an IKE SA a rekey made sends no request)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
         """Delete ``sa`` and its children (``informational.py`` sends the Delete)."""
