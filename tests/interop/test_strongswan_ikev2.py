@@ -11,14 +11,18 @@ Covered, each marked below: PSK with the IKE groups modp2048, ecp256 and x25519 
 ciphers AES-GCM-16 and AES-CBC + HMAC-SHA-256, with strongSwan initiating (swanctl) and with
 pyipsec initiating on traffic (acquire), each with a ping both ways and a checked TCP transfer
 both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no loss, each driven by
-either side's short lifetime; RSA signatures with certificates from a root CA through an
-intermediate, both directions.
+either side's short lifetime; both sides rekeying a child SA or the IKE SA at once, under
+the same ping; RSA signatures with certificates from a root CA through an intermediate, both
+directions.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,6 +226,123 @@ def test_ike_sa_rekey_under_continuous_ping(
         assert lost == 0, f"{lost} of {sent} pings lost across the IKE SA rekey"
         assert ping(lab, b, LAN_B, LAN_A) == 3
         no_errors(daemon)
+
+
+# -- both sides rekeying at once -------------------------------------------------------------
+
+# In ns a: count what pyipsec sends as IKE to strongSwan (UDP 4500 with the zero non-ESP marker
+# after the 8-byte UDP header, RFC 3948 §2.2); the input chain gets a rule dropping strongSwan's
+# IKE while a collision is being arranged (its ESP passes, so traffic is untouched).
+COLLIDE_TABLE = f"""table ip pyipsec_collide {{
+    chain input {{
+        type filter hook input priority 0;
+    }}
+    chain output {{
+        type filter hook output priority 0;
+        oifname "wan0" ip daddr {WAN_B} udp dport 4500 @th,64,32 0 counter
+    }}
+}}
+"""
+DROP_STRONGSWAN_IKE = f'iifname "wan0" ip saddr {WAN_B} udp sport 4500 @th,64,32 0 drop'
+
+
+def ike_sent(lab: Lab, a: str) -> int:
+    """IKE datagrams pyipsec has sent to strongSwan since the table was made."""
+    out = lab.sh(a, "nft", "list", "chain", "ip", "pyipsec_collide", "output")
+    m = re.search(r"counter packets (\d+)", out)
+    assert m, out
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("what", ["child", "ike"])
+def test_both_sides_rekeying_at_once_under_continuous_ping(
+    site: tuple[Lab, str, str], tmp_path: Path, what: str
+) -> None:
+    """Simultaneous rekeys (RFC 7296 §2.8.1 for a child SA, §2.8.2 for the IKE SA), arranged:
+    strongSwan's rekey is due first (child rekey_time 12 s / IKE rekey_time 30 s), pyipsec's
+    a few seconds later (proposal lifetime 20 s, soft at 85-95 % / peer lifetime 40 s, soft
+    at 85-90 %). strongSwan's IKE to pyipsec is dropped from shortly before its rekey until
+    pyipsec has sent its own CREATE_CHILD_SA, then let through: each side holds an
+    outstanding rekey of the same SA when the other's request arrives (strongSwan logs the
+    collision). A ping every 0.2 s throughout loses nothing, and afterwards each side keeps
+    one child SA pair (and strongSwan one IKE SA) that carries traffic both ways."""
+    require([] if shutil.which("nft") else ["nft (Debian package nftables)"])
+    lab, a, b = site
+    if what == "child":
+        p2 = Phase2("aes-128-gcm", "null", "none", lifetime="20s")
+        suite = Suite("collide", "ecp256", p2)
+        ros = script(suite, peer_extra="dpd-interval=disable-dpd")
+        conf_b = conf(
+            suite,
+            child_extra="rekey_time = 12s\n                life_time = 60s\n"
+            "                rand_time = 0s",
+        )
+        block_at, seconds = 9.0, 35
+    else:
+        suite = SUITES[1]
+        ros = script(suite, peer_extra="lifetime=40s dpd-interval=disable-dpd")
+        conf_b = conf(
+            suite, conn_extra="rekey_time = 30s\n        over_time = 30s\n        rand_time = 0s"
+        )
+        block_at, seconds = 27.0, 50
+    rules = tmp_path / "collide.nft"
+    rules.write_text(COLLIDE_TABLE)
+    with strongswan_pair(a, b, tmp_path, ros, conf_b) as (daemon, charon):
+        lab.sh(a, "nft", "-f", str(rules))
+        try:
+            bring_up(lab, a, b, daemon, charon, "pyipsec")
+            up = time.monotonic()
+            first_ids = ike_sa_ids(charon)
+            count = int(seconds / 0.2)
+            pinger = subprocess.Popen(
+                ["ip", "netns", "exec", a, "ping", "-n", "-q", "-c", str(count), "-i", "0.2",
+                 "-W", "1", "-I", LAN_A, LAN_B],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            try:
+                time.sleep(max(0.0, up + block_at - time.monotonic()))
+                sent = ike_sent(lab, a)
+                lab.sh(a, "nft", "add", "rule", "ip", "pyipsec_collide", "input",
+                       *DROP_STRONGSWAN_IKE.split())  # fmt: skip
+                blocked = time.monotonic()
+                while ike_sent(lab, a) == sent:  # pyipsec's own rekey request
+                    assert time.monotonic() - blocked < 15, log_text(daemon)
+                    time.sleep(0.05)
+                time.sleep(0.3)
+                lab.sh(a, "nft", "flush", "chain", "ip", "pyipsec_collide", "input")
+                print(f"{what}: strongSwan's IKE dropped for {time.monotonic() - blocked:.1f}s")
+                out, _ = pinger.communicate(timeout=seconds + 20)
+            finally:
+                if pinger.poll() is None:
+                    pinger.kill()
+                    pinger.wait()
+            m = re.search(r"(\d+) received", out)
+            lost = count - (int(m.group(1)) if m else 0)
+            print(f"{what} rekeys at once under ping -i 0.2: {lost} of {count} lost")
+            log = charon.log_tail(600)
+            kind = "CHILD_REKEY" if what == "child" else "IKE_REKEY"
+            assert f"collision with {kind}" in log, log
+            # the redundant SAs go: one pair in pyipsec, one installed child in strongSwan
+            deadline = time.monotonic() + 20
+            while True:
+                listed = charon.swanctl("--list-sas")
+                settled = (
+                    len(installed_spis(daemon.db)) == 2
+                    and listed.count("INSTALLED, TUNNEL") == 1
+                    and len(ike_sa_ids(charon)) == 1
+                )
+                if settled or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert settled, (console(daemon.db, "/ip ipsec installed-sa print"), listed)
+            if what == "ike":
+                assert ike_sa_ids(charon) != first_ids, listed
+            assert lost == 0, f"{lost} of {count} pings lost across the rekey collision"
+            assert ping(lab, a, LAN_A, LAN_B) == 3
+            assert ping(lab, b, LAN_B, LAN_A) == 3
+            no_errors(daemon)
+        finally:
+            lab.sh(a, "nft", "delete", "table", "ip", "pyipsec_collide", check=False)
 
 
 # -- certificates ----------------------------------------------------------------------------
