@@ -223,3 +223,38 @@ def test_issuer_chain_needs_the_issuers_signature_not_only_its_name() -> None:
     leaf, _ = _issue("leaf", "inter", inter_key)
     assert certcheck.issuer_chain(leaf, [impostor]) == []
     assert certcheck.issuer_chain(leaf, [impostor, inter]) == [inter]
+
+
+def test_a_certificate_with_any_byte_flipped_fails_only_as_signature_error() -> None:
+    """cryptography parses fields lazily: a certificate whose subject, issuer, validity or key
+    is malformed loads and then raises ValueError (or InvalidVersion, UnsupportedAlgorithm)
+    where the field is read. Flipping each byte of a real certificate in turn, every function
+    a peer's certificate reaches either works or raises SignatureError (CertificateRejected is
+    one): never anything else (found by the IKEv2 junk-CERT fuzz test, where a flipped byte in
+    the subject escaped ``describe`` as ValueError)."""
+    from pyipsec.crypto import signatures
+
+    root, root_key = _ca()
+    leaf, _ = _issue("leaf", "root", root_key)
+    for i in range(len(leaf)):
+        bad = leaf[:i] + bytes([leaf[i] ^ 0x01]) + leaf[i + 1 :]
+        for fn in (
+            lambda: certcheck.verify_path(bad, anchors=[root], intermediates=[bad], at=AT),
+            lambda: certcheck.check_dates(bad, AT),
+            lambda: certcheck.identity_matches(bad, IdKind.FQDN, b"leaf"),
+            lambda: certcheck.identity_matches(bad, IdKind.DN, b"\x30\x00"),
+            lambda: certcheck.subject_text(bad),
+            lambda: certcheck.key_hash(bad),
+            lambda: certcheck.issuer_chain(bad, [root, bad]),
+            lambda: certcheck.check_not_revoked(bad, issuers=[root, bad], crls=[]),
+            lambda: signatures.certificate_public_key(bad),
+            lambda: signatures.certificate_subject(bad),
+        ):
+            try:
+                fn()
+            except certcheck.SignatureError:
+                pass
+    # a malformed store entry is skipped, never fatal to the path of a good certificate
+    broken_root = root[:20] + bytes([root[20] ^ 0x01]) + root[21:]
+    chain = certcheck.verify_path(leaf, anchors=[broken_root, root], at=AT)
+    assert len(chain) == 2

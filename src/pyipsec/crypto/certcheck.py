@@ -119,8 +119,8 @@ def _loads(ders: Sequence[bytes]) -> list[x509.Certificate]:
     out = []
     for der in ders:
         try:
-            out.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+            out.append(load_certificate(der))
+        except SignatureError:
             continue  # a broken entry never helps a path; it must not break one either
     return out
 

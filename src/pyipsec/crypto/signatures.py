@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from math import gcd
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -287,11 +287,19 @@ def verify_ed25519(public_der: bytes, data: bytes, signature: bytes) -> bool:
 
 
 def load_certificate(der: bytes) -> x509.Certificate:
-    """A DER certificate, or SignatureError."""
+    """A DER certificate, or SignatureError.
+
+    cryptography parses a certificate's fields lazily: a peer's certificate whose subject,
+    issuer, validity, key or extensions are malformed loads, then raises ValueError (or
+    UnsupportedAlgorithm) where a field is first read. Every field IKE reads is touched here,
+    so a malformed one is this SignatureError and nothing later."""
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as e:
+        cert = x509.load_der_x509_certificate(der)
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc)
+        _ = (cert.serial_number, cert.extensions, cert.public_key())
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as e:
         raise SignatureError("not a DER X.509 certificate") from e
+    return cert
 
 
 def certificate_der(pem: str | bytes) -> bytes:

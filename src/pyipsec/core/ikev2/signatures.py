@@ -196,8 +196,10 @@ def verify(
             kind, type_name = None, str(ident.id_type)
         certauth.check_identity(cert, kind, ident.data, type_name)
         key = sig.certificate_public_key(cert)
-    except (certauth.CertProblem, sig.SignatureError) as e:
+    except certauth.CertProblem as e:
         raise SignatureProblem(str(e)) from e
+    except sig.SignatureError as e:  # its CERT payload does not hold a usable certificate
+        raise SignatureProblem(f"peer certificate: {e}") from e
     if auth.method in (
         AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
         AuthMethod.NULL_AUTHENTICATION,

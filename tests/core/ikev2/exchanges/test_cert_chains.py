@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyipsec.core.credentials import Credential, Credentials
 from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished
@@ -504,3 +506,65 @@ def test_own_certificate_without_its_private_key_is_a_plain_words_failure(initia
     assert failed[0].reason == "cannot authenticate: no certificate with a private key named 'mine'"
     assert net.a.sas() == [] and net.b.sas() == []
     assert not net.a.of(IkeSaEstablished)
+
+
+# --- hostile CERT and CERTREQ payloads never escape the engine --------------------------------
+
+_JUNK_CERTS = st.one_of(
+    st.binary(max_size=300),
+    st.builds(lambda n: A_ROOT[:n], st.integers(0, len(A_ROOT))),  # a certificate cut short
+    st.builds(  # one flipped byte inside a real certificate
+        lambda i, x: A_ROOT[:i] + bytes([A_ROOT[i] ^ (x or 1)]) + A_ROOT[i + 1 :],
+        st.integers(0, len(A_ROOT) - 1),
+        st.integers(0, 255),
+    ),
+    st.sampled_from([A_ROOT, CA, INTERMEDIATE, B_ROOT]),  # real ones, maybe the wrong one
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    certs=st.lists(st.tuples(st.sampled_from([4, 4, 4, 1, 12, 200]), _JUNK_CERTS), max_size=4),
+    certreq=st.lists(st.tuples(st.sampled_from([4, 1, 99]), st.binary(max_size=70)), max_size=3),
+    initiator=st.sampled_from(ROLES),
+)
+def test_junk_cert_and_certreq_payloads_end_as_a_refusal(
+    certs: list[tuple[int, bytes]], certreq: list[tuple[int, bytes]], initiator: str
+) -> None:
+    """A signs correctly but its CERT payloads are replaced by junk (any encoding, cut or
+    flipped certificates, certificates of others) and its CERTREQ by junk of any length. B
+    (strict: an exception would surface here) either refuses A in plain words or - when the
+    junk happens to hold A's own certificate first - accepts it; it never raises."""
+    real_sign, real_certreq = signatures.sign, signatures.certreq
+
+    def prepare(net: Net) -> None:
+        a_creds = net.a.engine.credentials
+
+        def sign(creds: Credentials, sa: Any, octets: bytes, rng: Any) -> list[Any]:
+            out = real_sign(creds, sa, octets, rng)
+            if creds is not a_creds:
+                return out
+            junk = [CertPayload(encoding=e, data=d) for e, d in certs]
+            return [*junk, *[p for p in out if isinstance(p, AuthPayload)]]
+
+        def junk_certreq(creds: Credentials, peer: Any) -> list[CertReqPayload]:
+            if creds is not a_creds:
+                return real_certreq(creds, peer)
+            return [CertReqPayload(encoding=e, data=d) for e, d in certreq]
+
+        signatures.sign = sign  # type: ignore[assignment]
+        signatures.certreq = junk_certreq  # type: ignore[assignment]
+
+    try:
+        net = run(prepare=prepare, initiator=initiator)
+    finally:
+        signatures.sign, signatures.certreq = real_sign, real_certreq  # type: ignore[assignment]
+    assert "internal-error" not in net.b.engine.stats()
+    assert "internal-error" not in net.a.engine.stats()
+    first_x509 = next((d for e, d in certs if e == 4), None)
+    if first_x509 == A_ROOT:
+        established(net)
+    else:  # B judges A's IKE_AUTH message in either role (request or response)
+        (refused,) = net.b.of(AuthenticationFailed)
+        assert refused.reason.startswith(("peer ", "no certificate from the peer")), refused
+        assert net.a.sas() == [] and net.b.sas() == []
