@@ -32,8 +32,19 @@ Everything a peer sends that we cannot use ends as a counted drop (``stats()``) 
 ``DatagramDropped`` event, an error notify where RFC 7296 asks for one, or a failure event
 whose reason says in plain words what did not match; never as an exception.
 
+Around that path: stateless cookies before any responder state (``cookies.py``, §2.6), RFC
+7383 fragments reassembled after their ICVs and sent past the path size (``fragments.py``),
+NAT detection and floating to 4500 (``natt.py``, §2.23), certificates and signatures
+(``signatures.py``, core/certauth.py). Acquires find their peer entry and IKE SA in
+``lookups.py``.
+
 Children (``children.py``) are installed through the backend in both directions, bound to
 their policy's selectors (SaSelector), with soft/hard lifetimes from the proposal.
+
+Cost: the IKE SAs sit in ``tables.IkeTable`` (by our SPI, indexed by the peer's address and
+by address pair) and their deadlines in ``tables.DeadlineHeap`` (touched on every request
+sent; a sweep every 10 s catches the rest), so a datagram, an acquire or a tick costs what it
+touches, not the number of peers.
 """
 
 from __future__ import annotations
@@ -67,7 +78,7 @@ from pyipsec.core.profiles import (
 )
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
-from pyipsec.dataplane.policy import Action, IPAddress, Policy
+from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
@@ -83,6 +94,7 @@ from . import (
     fragments,
     ike_rekey,
     informational,
+    lookups,
     natt,
     sa_init,
 )
@@ -148,11 +160,7 @@ class Ikev2Engine:
         # ``now`` + this = POSIX time, for certificate validity (as in IKEv1).
         self.wall_clock_offset = wall_clock_offset
         self.peers: tuple[PeerProfile, ...] = ()
-        self._peer_index: tuple[object, dict[IPAddress, PeerProfile], list[PeerProfile]] = (
-            None,
-            {},
-            [],
-        )
+        self._peer_index = lookups.PeerIndex()
         self.proposals: dict[str, ProposalProfile] = {}
         self.policies: tuple[Policy, ...] = ()
         self.templates: tuple[TemplatePolicy, ...] = ()
@@ -678,80 +686,19 @@ class Ikev2Engine:
         self.emit(PeerUnreachable(remote=sa.remote, reason=f"IKEv2 retransmissions: {detail}"))
         self.delete_ike(sa, now, reason="peer unreachable", notify=False)
 
-    # --- lookups ----------------------------------------------------------------------------
+    # --- lookups (lookups.py) ---------------------------------------------------------------
 
     def _acquire(self, policy: Policy, now: float) -> None:
-        if policy.action is not Action.ENCRYPT:
-            return
-        ends = self.endpoints_for(policy)
-        if ends is None:
-            return
-        peer, local, remote = ends
-        if children.negotiating(self, policy, remote) or children.installed(self, policy):
-            return
-        sa = self.ike_for(peer, remote)
-        if sa is not None and sa.established:
-            children.start(self, sa, policy, now)
-            return
-        if sa is not None:  # still negotiating: its first child or a later one will serve
-            first = sa.first_child
-            if first is not None and first.policy is not None and first.policy.id != policy.id:
-                sa.waiting.append(policy)
-            return
-        self.start_ike(peer, local, remote, now, policy)
+        lookups.acquire(self, policy, now)
 
     def endpoints_for(self, policy: Policy) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
-        """The ike2 peer, local and remote address for ``policy``'s SAs (tunnel: sa-src/
-        sa-dst; transport: the policy's own addresses)."""
-        remote = policy.sa_dst if policy.tunnel else policy.dst.network_address
-        if remote is None:
-            return None
-        peer = self.peer_for(remote)
-        if peer is None:
-            return None
-        local = policy.sa_src if policy.tunnel else policy.src.network_address
-        if local is None or local.is_unspecified:
-            local = peer.local_address or next(
-                (a for a in self.local_addresses if a.version == remote.version), None
-            )
-        if local is None:
-            self.emit(NegotiationFailed(remote=(remote, peer.port), reason="no local address"))
-            return None
-        return peer, local, remote
+        return lookups.endpoints_for(self, policy)
 
     def ike_for(self, peer: PeerProfile, remote: IPAddress) -> IkeSa | None:
-        """Our newest established IKE SA with ``peer`` at ``remote``, else one in setup."""
-        found = [
-            s
-            for s in self.ike.with_address(remote)
-            if not s.dead
-            and s.peer.id == peer.id
-            and s.replaced_by is None
-            and s.state is not IkeState.DELETING
-        ]
-        est = [s for s in found if s.established]
-        if est:
-            return max(est, key=lambda s: s.established_at or 0.0)
-        return found[0] if found else None
+        return lookups.ike_for(self, peer, remote)
 
     def peer_for(self, address: IPAddress) -> PeerProfile | None:
-        """The most specific ike2 peer entry covering ``address`` (host entries by a dict
-        built once per configuration, then the prefixes)."""
-        cached, hosts, prefixes = self._peer_index
-        if cached is not self.peers:
-            hosts, prefixes = {}, []
-            for p in reversed(self.peers):  # the first entry wins among equals
-                if p.address.num_addresses == 1:
-                    hosts[p.address.network_address] = p
-                else:
-                    prefixes.append(p)
-            prefixes.reverse()
-            self._peer_index = (self.peers, hosts, prefixes)
-        host = hosts.get(address)
-        if host is not None:
-            return host
-        found = [p for p in prefixes if p.matches(address)]
-        return max(found, key=lambda p: p.address.prefixlen, default=None)
+        return self._peer_index.best(self.peers, address)
 
     def _half_open_items(self) -> list[tuple[tuple[IPAddress, bytes], IkeSa]]:
         return [((sa.remote[0], sa.spi_i), sa) for sa in self.half_open.values()]
