@@ -7,6 +7,9 @@ from __future__ import annotations
 import ipaddress
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from pyipsec.core.events import Datagram, IkeSaEstablished, NegotiationFailed
 from pyipsec.core.ikev2.cookies import MAX_COOKIE_RETRIES, CookieLimits, Cookies
 from pyipsec.core.ikev2.engine import Ikev2Engine
@@ -308,3 +311,24 @@ def test_without_cookies_the_same_flood_keeps_the_real_peer_out() -> None:
     run_under_flood(net, template, per_step=200, seconds=10)
     assert not net.a.of(IkeSaEstablished)
     assert net.b.engine.stats()["half-open-rate"] > 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=6))
+def test_mangled_cookie_requests_never_escape(flips: list[tuple[int, int]]) -> None:
+    """A real request with a real cookie, bytes flipped, against a responder in cookie mode
+    (strict: an engine bug raises here): a counted drop, a fresh cookie, or an answer."""
+    net, pa, _ = ike2_pair()
+    threshold(net.b, 0)
+    net.a.engine.acquire(pa, net.now)
+    request = first_datagram(net.a)
+    net.b.engine.receive_datagram(request.data, request.src, request.dst, net.now)
+    reply = first_datagram(net.b)
+    net.a.engine.receive_datagram(reply.data, reply.src, reply.dst, net.now)
+    data = bytearray(first_datagram(net.a).data)
+    for at, mask in flips:
+        data[at % len(data)] ^= mask
+    net.b.engine.receive_datagram(bytes(data), request.src, request.dst, net.now)
+    stats = net.b.engine.stats()
+    acted = stats.get("cookie-sent", 0) + stats.get("cookie-accepted", 0)
+    assert acted >= 1 and stats["received"] == 2
