@@ -91,6 +91,7 @@ from . import (
     child_rekey,
     children,
     create_child_sa,
+    dpd,
     fragments,
     ike_rekey,
     informational,
@@ -603,6 +604,7 @@ class Ikev2Engine:
         sa.keepalive_next = natt.first_keepalive(sa, now)
         self.deadlines.touch(sa)  # the keepalive is one of its deadlines
         ike_rekey.schedule_lifetime(self, sa, now)
+        dpd.schedule(self, sa, now)  # liveness checks (dpd-interval)
         self.deadlines.touch(sa)  # its keepalive (an IKE SA a rekey made sends no request)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:

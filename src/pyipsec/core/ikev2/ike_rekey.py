@@ -82,7 +82,7 @@ def schedule_lifetime(eng: Ikev2Engine, sa: IkeSa, now: float) -> None:
         return
     lo, hi = SOFT_RANGE[sa.initiator]
     soft = lifetime * (lo + (hi - lo) * int.from_bytes(eng.rng(2), "big") / 65536.0)
-    sa.lifetime_jobs = [
+    sa.lifetime_jobs += [
         eng.later.at(now + soft, sa.remote, lambda at: _soft_expired(eng, sa, at)),
         eng.later.at(now + lifetime, sa.remote, lambda at: _hard_expired(eng, sa, at)),
     ]

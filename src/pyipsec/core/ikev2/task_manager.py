@@ -74,6 +74,7 @@ class Outstanding(Generic[T]):
     sent_at: float
     tries: int = 1  # sends so far
     next_at: float = 0.0
+    timeouts: tuple[float, ...] = RETRANSMIT_TIMEOUTS  # waits after each send
 
 
 @dataclass(slots=True, kw_only=True)
@@ -111,12 +112,15 @@ class TaskManager(Generic[T]):
         """We sent a request with ID ``my_mid``: wait for its response, resend on the timer."""
         if self.outstanding is not None:
             raise RuntimeError("a request is already outstanding (window size 1)")
+        # a task may bring its own waits (a liveness check: dpd-interval, dpd-maximum-failures)
+        timeouts = getattr(task, "timeouts", None) or self.timeouts
         self.outstanding = Outstanding(
             message_id=self.my_mid,
             packets=packets,
             task=task,
             sent_at=now,
-            next_at=now + self.timeouts[0],
+            next_at=now + timeouts[0],
+            timeouts=timeouts,
         )
         return self.outstanding
 
@@ -152,9 +156,9 @@ class TaskManager(Generic[T]):
         out = self.outstanding
         if out is None or now < out.next_at:
             return None
-        if out.tries >= len(self.timeouts):
+        if out.tries >= len(out.timeouts):
             raise PeerDead(out.tries)
-        out.next_at = now + self.timeouts[out.tries]
+        out.next_at = now + out.timeouts[out.tries]
         out.tries += 1
         return out.packets
 
