@@ -8,6 +8,8 @@ starts its own charon and daemon and stops both (by their handles).
   its own namespace that rewrites its UDP 500/4500 source ports. strongSwan must get the
   COOKIE, repeat IKE_SA_INIT with it, float to 4500 through the NAT (§2.23) and carry ESP in
   UDP; pings both ways.
+- Cookie mode meets INVALID_KE_PAYLOAD (§2.6.1): strongSwan keeps the cookie on its retry
+  with the group pyipsec asked for, and needs no second cookie.
 - strongSwan's NAT rebinds after the tunnel is up: pyipsec follows strongSwan's next
   authenticated liveness check to the new port (without that rule the check is never
   answered: tried by hand with the rule removed).
@@ -295,3 +297,29 @@ def test_strongswan_behind_a_rebinding_nat_is_followed(
             assert f"from {WAN_A}[4500] to {WAN_B}[4500]" in after  # answered (de-NATed)
     finally:
         lab.sh(b, "nft", "delete", "table", "ip", SNAT, check=False)
+
+
+def test_strongswan_cookie_then_invalid_ke_in_cookie_mode(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """RFC 7296 §2.6.1 against strongSwan: it offers ecp256 first, pyipsec (cookie mode)
+    wants modp2048. COOKIE, then INVALID_KE_PAYLOAD, then strongSwan's request with the
+    cookie still first and the group we asked for is accepted - no second cookie."""
+    lab, a, b = site
+    script = ike2_script(prelude="/ip ipsec settings set ddos-cookie-threshold=0\n")
+    conf = swanctl_conf(version=2, ike="aes256-sha256-ecp256-modp2048")
+    with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, charon):
+        bring_up(lab, a, b, daemon, charon, "strongswan")
+        assert ping(lab, b, LAN_B, LAN_A) == 3
+        log = (charon.state / "charon.log").read_text(errors="replace")
+        parsed = [
+            line.split("parsed ", 1)[1]
+            for line in log.splitlines()
+            if "parsed IKE_SA_INIT response" in line
+        ]
+        assert [p.split(" [")[1] for p in parsed[:2]] == [
+            " N(COOKIE) ]",
+            " N(INVAL_KE) ]",
+        ], parsed
+        assert len([p for p in parsed if "N(COOKIE)" in p]) == 1, parsed
+        assert "MODP_2048" in log
