@@ -6,7 +6,13 @@ import ipaddress
 
 import pytest
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, Standing
+from pyipsec.core.admission import (
+    AdmissionLimits,
+    HalfOpenTable,
+    KeyPairBudget,
+    SourceBudget,
+    Standing,
+)
 
 PEER = ipaddress.ip_address("198.51.100.7")
 OTHER = [ipaddress.ip_address(f"203.0.113.{i}") for i in range(1, 60)]
@@ -99,3 +105,17 @@ def test_key_pair_budget_is_per_standing_and_refills() -> None:
     assert not budget.take(Standing.UNKNOWN, 0.05)  # half a token so far
     assert budget.take(Standing.UNKNOWN, 0.1)
     assert sum(budget.take(Standing.UNKNOWN, 100.0) for _ in range(50)) == 10  # one second's
+
+
+def test_source_budget_is_per_address_refills_and_stays_bounded() -> None:
+    limits = AdmissionLimits(proven_key_pairs_per_second=20, proven_sources_max=3)
+    budget = SourceBudget(limits)
+    a, b = OTHER[0], OTHER[1]
+    assert sum(budget.take(a, 0.0) for _ in range(50)) == 20
+    assert budget.take(b, 0.0)  # another address has its own bucket
+    assert not budget.take(a, 0.025)  # half a token so far
+    assert budget.take(a, 0.05)
+    assert sum(budget.take(a, 100.0) for _ in range(50)) == 20  # one second's worth at most
+    for n in range(3, 10):
+        budget.take(OTHER[n], 100.0)
+    assert len(budget) == 3  # the least recently used buckets went

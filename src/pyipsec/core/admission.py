@@ -41,6 +41,14 @@ message 2; IKEv2 IKE_SA_INIT likewise). Bounding their number does not bound the
 they also draw from a ``KeyPairBudget``: a token bucket per standing (``key_pairs_per_second``,
 as much again in reserve), so that a flood of them costs a few per cent of a core and a flood
 from unknown addresses cannot spend the budget of configured or proven ones.
+
+A protocol with stateless cookies (IKEv2, RFC 7296 §2.6) need not drop a first message when its
+standing's bucket is empty: it answers with a cookie instead, which costs a hash and no key
+pair. A request that comes back with a valid cookie has shown that its source receives our
+replies; it draws from a ``SourceBudget``, a much larger bucket per source address
+(``proven_key_pairs_per_second``), so that one legitimate source may set up IKE SAs as fast as
+the daemon can, while one source (even a real one) cannot take more than its own bucket and the
+spoofed flood, which never sees the cookie, none of it.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ __all__ = [
     "Discarded",
     "HalfOpenTable",
     "KeyPairBudget",
+    "SourceBudget",
     "Standing",
 ]
 
@@ -93,6 +102,9 @@ class AdmissionLimits:
     per_source: tuple[int, int, int] = (32, 1024, 1024)  # by Standing
     timeout: float = 10.0  # seconds an unproven exchange waits for the initiator's answer
     key_pairs_per_second: float = 100.0  # per standing, for first messages that need one
+    # per source address that proved it receives our replies (a valid IKEv2 cookie)
+    proven_key_pairs_per_second: float = 1000.0
+    proven_sources_max: int = 4096  # buckets kept, the least recently used go first
 
     def share(self, standing: Standing) -> int:
         return max(1, min(self.per_source[standing], self.half_open_max))
@@ -237,4 +249,38 @@ class KeyPairBudget:
         if self._tokens[standing] < 1.0:
             return False
         self._tokens[standing] -= 1.0
+        return True
+
+
+class SourceBudget:
+    """Token buckets per source address, for first messages whose source proved that it
+    receives our replies (a valid cookie): ``proven_key_pairs_per_second`` each, at most one
+    second's worth held. At most ``proven_sources_max`` buckets are kept; the least recently
+    used one goes first (its source starts again with a full bucket: it had to prove its
+    address for it, so a flood of spoofed sources never gets here)."""
+
+    def __init__(self, limits: AdmissionLimits | None = None) -> None:
+        limits = limits or AdmissionLimits()
+        self.rate = limits.proven_key_pairs_per_second
+        self.max_sources = max(1, limits.proven_sources_max)
+        self._buckets: OrderedDict[IPAddress, list[float]] = OrderedDict()  # [tokens, at]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, source: IPAddress, now: float) -> bool:
+        """Spend one key pair for ``source``; False when its bucket is empty."""
+        bucket = self._buckets.get(source)
+        if bucket is None:
+            bucket = self._buckets[source] = [self.rate, now]
+            while len(self._buckets) > self.max_sources:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(source)
+            if now > bucket[1]:
+                bucket[0] = min(self.rate, bucket[0] + (now - bucket[1]) * self.rate)
+                bucket[1] = now
+        if bucket[0] < 1.0:
+            return False
+        bucket[0] -= 1.0
         return True

@@ -7,7 +7,11 @@ the number of half-open IKE SAs reaches ``ddos-cookie-threshold`` (`/ip ipsec se
 answers a request that carries no valid cookie with nothing but a COOKIE notify and keeps no
 state for it; only an initiator that receives our replies at the address it claims can repeat
 its request with that cookie (return routability), and only then does the request cost us a
-key pair and a half-open entry.
+key pair and a half-open entry. Below the threshold, a request without a valid cookie that
+finds its standing's key-pair budget spent (core/admission.py) gets a cookie too, instead of
+being dropped; a cookie-proven request draws from its source address's own, larger budget
+(``sa_init.py``), so a legitimate source that sets up many IKE SAs at once pays one round
+trip per request, not a retransmission timeout.
 
 The cookie is the RFC's "expected implementation" (§2.6), with the hash keyed::
 
@@ -61,6 +65,7 @@ __all__ = [
     "CookieVerdict",
     "Cookies",
     "cookie_in_reply",
+    "cookie_reply",
     "cookie_required",
     "screen_request",
     "with_cookie",
@@ -273,7 +278,21 @@ def screen_request(
         return CookieVerdict(proceed=True)
     if nonce is None:
         return CookieVerdict(proceed=False, reason="cookie-no-nonce")
-    cookie = cookies.make(nonce=nonce.data, address=address, spi_i=request.spi_i, now=now)
+    reply = cookie_reply(cookies, request, nonce=nonce.data, address=address, now=now)
+    return CookieVerdict(proceed=False, reply=reply, reason="cookie-sent")
+
+
+def cookie_reply(
+    cookies: Cookies,
+    request: Message,
+    *,
+    nonce: bytes,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    now: float,
+) -> bytes:
+    """The IKE_SA_INIT response that asks for a cookie: a COOKIE notify alone, SPIr zero
+    (§2.6); nothing is kept."""
+    cookie = cookies.make(nonce=nonce, address=address, spi_i=request.spi_i, now=now)
     reply = Message(
         spi_i=request.spi_i,
         spi_r=bytes(8),
@@ -283,7 +302,7 @@ def screen_request(
         message_id=request.message_id,
         payloads=(NotifyPayload(type=NotifyType.COOKIE, data=cookie),),
     )
-    return CookieVerdict(proceed=False, reply=encode(reply), reason="cookie-sent")
+    return encode(reply)
 
 
 def cookie_in_reply(reply: Message) -> bytes | None:

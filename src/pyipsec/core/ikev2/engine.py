@@ -54,7 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, SourceBudget
 from pyipsec.core.credentials import Credentials
 from pyipsec.core.events import (
     Datagram,
@@ -175,7 +175,8 @@ class Ikev2Engine:
         limits = admission or AdmissionLimits()
         limits = replace(limits, timeout=max(limits.timeout, HALF_OPEN_MIN))
         self.half_open: HalfOpenTable[tuple[IPAddress, bytes], IkeSa] = HalfOpenTable(limits)
-        self.key_pairs = KeyPairBudget(admission)
+        self.key_pairs = KeyPairBudget(admission)  # unproven requests, by standing
+        self.proven_key_pairs = SourceBudget(admission)  # cookie-proven, by source address
         self.proven: set[IPAddress] = set()  # peers an IKE SA completed with (Standing.PROVEN)
         # `/ip ipsec settings` (the daemon sets it from the configuration) and the stateless
         # cookies it turns on past ddos-cookie-threshold half-open IKE SAs (cookies.py, §2.6)

@@ -359,8 +359,8 @@ def _cookie_gate(
     """§2.6: once ``ddos-cookie-threshold`` IKE SAs are half-open, a request without a valid
     cookie is answered with a COOKIE notify alone and forgotten (no state, no key pair):
     False. None: go on, with the source's return routability proven by a valid cookie (as
-    IKEv1 main mode's message 3 proves it: such a request needs no key-pair budget); True:
-    go on, unproven."""
+    IKEv1 main mode's message 3 proves it: such a request draws from its address's own
+    budget, not its standing's); True: go on, unproven."""
     verdict = cookies.screen_request(
         eng.cookies,
         msg,
@@ -378,6 +378,18 @@ def _cookie_gate(
     if not verdict.proceed:
         raise Dropped(f"{verdict.reason}: IKE_SA_INIT refused before any work")
     return None if verdict.proven else True
+
+
+def budget_short(
+    eng: Ikev2Engine, msg: wm.Message, nonce: bytes, src: Endpoint, dst: Endpoint, now: float
+) -> None:
+    """An unproven request whose standing's key-pair budget is spent (core/admission.py):
+    ask for a cookie instead of dropping it (docs/admission.md). A spoofed source never sees
+    the cookie; a real one repeats its request with it one round trip later, and that
+    request draws from its own address's budget (``SourceBudget``)."""
+    eng.count("cookie-sent")
+    eng.count("cookie-budget")
+    eng.send(dst, src, cookies.cookie_reply(eng.cookies, msg, nonce=nonce, address=src[0], now=now))
 
 
 def receive_request(
@@ -427,8 +439,12 @@ def receive_request(
         eng.emit(NegotiationFailed(remote=src, reason=f"IKE_SA_INIT: {e}"))
         eng.count(e.notify.name.lower().replace("_", "-"))
         return
-    if not proven and not eng.key_pairs.take(rank, now):
-        raise Dropped("half-open-rate: no key pair budget left for this source")
+    if proven:
+        if not eng.proven_key_pairs.take(src[0], now):
+            raise Dropped("half-open-rate: the cookie-proven source is over its key pair rate")
+    elif not eng.key_pairs.take(rank, now):
+        budget_short(eng, msg, nonce.data, src, dst, now)
+        return
     sa = IkeSa(
         spi_i=header.spi_i,
         spi_r=eng.new_spi(),

@@ -1,18 +1,22 @@
 """Stateless cookies between two IKEv2 engines (RFC 7296 §2.6, §2.6.1): the COOKIE round
 trip once ddos-cookie-threshold is reached, no state for a request without a valid cookie,
-forged and expired cookies refused, secret rotation with grace, cookies with INVALID_KE."""
+forged and expired cookies refused, secret rotation with grace, cookies with INVALID_KE, and
+cookies instead of drops once the key-pair budget is spent."""
 
 from __future__ import annotations
 
 import ipaddress
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyipsec.core.events import Datagram, IkeSaEstablished, NegotiationFailed
+from pyipsec.core.ikev2 import sa_init
 from pyipsec.core.ikev2.cookies import MAX_COOKIE_RETRIES, CookieLimits, Cookies
 from pyipsec.core.ikev2.engine import Ikev2Engine
+from pyipsec.core.ikev2.ike_sa import Dropped
 from pyipsec.core.profiles import ExchangeMode, IkeSettings
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
 from pyipsec.wire.ikev2.header import peek
@@ -303,9 +307,34 @@ def test_spoofed_flood_keeps_half_open_at_the_threshold_and_a_real_peer_gets_thr
     assert stats.get("half-open-rate", 0) == 0  # the key-pair budget was never exhausted
 
 
-def test_without_cookies_the_same_flood_keeps_the_real_peer_out() -> None:
-    """The control: with cookies off the flood spends the key-pair budget before A's request
-    (and each of its retransmissions) arrives."""
+def test_below_the_threshold_a_spent_budget_asks_for_cookies_and_the_real_peer_gets_in() -> None:
+    """ddos-cookie-threshold out of reach: the flood spends the unknown standing's key-pair
+    budget (its first 100 requests get state, docs/admission.md); every request after that
+    gets a cookie instead of a drop, so A's comes back with its cookie and is admitted on its
+    own address's budget. The spoofed sources never see their cookies: the flood never holds
+    more than the first budget's worth of half-open IKE SAs."""
+    net, pa, template = flooded_pair(10**9)
+    net.a.engine.acquire(pa, net.now)
+    sent, peak = run_under_flood(net, template, per_step=200, seconds=10)
+    assert len(net.a.of(IkeSaEstablished)) == 1 and len(net.b.of(IkeSaEstablished)) == 1
+    stats = net.b.engine.stats()
+    assert stats.get("half-open-rate", 0) == 0
+    assert stats["cookie-budget"] >= sent - 2000  # at most 100 a second got a key pair
+    assert stats["cookie-accepted"] == 1  # A's, and no spoofed request's
+    assert peak <= 100 + 10 * 100 + 1
+
+
+def test_dropping_on_a_spent_budget_keeps_the_real_peer_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The control for the test above: with the rule before it (a request that finds the
+    budget spent is dropped, ``sa_init.budget_short``) the same flood spends the budget
+    before A's request (and each of its retransmissions) arrives."""
+
+    def drop(*args: object) -> None:
+        raise Dropped("half-open-rate: no key pair budget left for this source")
+
+    monkeypatch.setattr(sa_init, "budget_short", drop)
     net, pa, template = flooded_pair(10**9)
     net.a.engine.acquire(pa, net.now)
     run_under_flood(net, template, per_step=200, seconds=10)

@@ -1,7 +1,8 @@
 """Many IKE SAs between one initiator address and several responder addresses at once (the
 IKE benchmark's shape): INITIAL_CONTACT clears only IKE SAs between the same identities and
-addresses, a cookie-proven IKE_SA_INIT draws nothing from the key-pair budget (its source
-answered, as IKEv1 main mode's message 3 shows), and a cookie retry keeps its key pair."""
+addresses, a spent key-pair budget answers with cookies instead of drops, a cookie-proven
+IKE_SA_INIT draws from its source's own budget instead of its standing's (its source answered,
+as IKEv1 main mode's message 3 shows), and a cookie retry keeps its key pair."""
 
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def test_initial_contact_only_clears_the_same_identities() -> None:
     assert len(b.ike) == 5 and b.stats().get("initial-contact-deleted", 0) == 0
 
 
-def test_cookie_proven_requests_need_no_key_pair_budget() -> None:
+def test_cookie_proven_requests_draw_from_their_source_budget_not_the_standing() -> None:
     limits = AdmissionLimits(key_pairs_per_second=2.0)
     a, b, policies = pair(12, limits)
     b.settings = IkeSettings(ddos_cookie_threshold=0)  # every request needs a cookie
@@ -111,13 +112,35 @@ def test_cookie_proven_requests_need_no_key_pair_budget() -> None:
     assert b.stats()["cookie-accepted"] == 12 and "half-open-rate" not in b.stats()
 
 
-def test_without_cookies_the_key_pair_budget_still_holds() -> None:
-    limits = AdmissionLimits(key_pairs_per_second=2.0)
+def test_a_cookie_proven_source_is_held_to_its_own_rate() -> None:
+    limits = AdmissionLimits(key_pairs_per_second=2.0, proven_key_pairs_per_second=5.0)
     a, b, policies = pair(12, limits)
+    b.settings = IkeSettings(ddos_cookie_threshold=0)
     for p in policies:
         a.acquire(p, 1.0)
-    pump(a, b)
-    assert b.stats()["half-open-rate"] == 10  # 2 tokens in the bucket at the start
+    pump(a, b)  # all at one instant: the source's bucket holds 5
+    assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 5
+    assert b.stats()["cookie-accepted"] == 12 and b.stats()["half-open-rate"] == 7
+
+
+def test_a_spent_key_pair_budget_asks_for_cookies_instead_of_dropping() -> None:
+    """Below ddos-cookie-threshold, 12 requests at once from one address against a budget of
+    2 key pairs: the first 2 are answered at once, the other 10 get a cookie (no key pair, no
+    state) and come back with it; none is dropped, all 12 establish (before: 10 dropped as
+    half-open-rate, each waiting for the initiator's retransmission)."""
+    limits = AdmissionLimits(key_pairs_per_second=2.0)
+    a, b, policies = pair(12, limits)
+    log: list[bytes] = []
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b, log)
+    assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 12
+    stats = b.stats()
+    assert "half-open-rate" not in stats
+    assert stats["cookie-budget"] == stats["cookie-sent"] == 10 == stats["cookie-accepted"]
+    assert a.stats()["cookie-retry"] == 10
+    inits = [wm.decode(d) for d in log if wm.peek(d).exchange == ExchangeType.IKE_SA_INIT]
+    assert len(inits) == 22  # 12 requests, 10 of them again with the cookie
 
 
 def test_cookie_retry_keeps_the_key_pair_and_nonce() -> None:
