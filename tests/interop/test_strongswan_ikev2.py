@@ -12,8 +12,8 @@ ciphers AES-GCM-16 and AES-CBC + HMAC-SHA-256, with strongSwan initiating (swanc
 pyipsec initiating on traffic (acquire), each with a ping both ways and a checked TCP transfer
 both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no loss, each driven by
 either side's short lifetime; both sides rekeying a child SA or the IKE SA at once, under
-the same ping; RSA signatures with certificates from a root CA through an intermediate, both
-directions.
+the same ping; DPD (liveness checks) noticing a SIGKILLed charon; RSA signatures with
+certificates from a root CA through an intermediate, both directions.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -40,10 +41,12 @@ from tests.interop.helpers import (
     installed_spis,
     log_text,
     ping,
+    ping_until,
     ros_script,
     strongswan_pair,
     swanctl_conf,
     tcp_transfer,
+    wait_log,
 )
 from tests.interop.pki import Pki, b_good, chain_pki
 from tests.io.daemon_proc import DaemonProc
@@ -343,6 +346,36 @@ def test_both_sides_rekeying_at_once_under_continuous_ping(
             no_errors(daemon)
         finally:
             lab.sh(a, "nft", "delete", "table", "ip", "pyipsec_collide", check=False)
+
+
+# -- liveness --------------------------------------------------------------------------------
+
+
+def test_dpd_notices_killed_charon(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+    """dpd-interval=2s, dpd-maximum-failures=2: while charon lives, the empty INFORMATIONAL
+    liveness checks (RFC 7296 §2.4) are answered and nothing is torn down; after charon is
+    SIGKILLed (by its PID), pyipsec logs PeerUnreachable and drops its SAs and remote peer."""
+    lab, a, b = site
+    conf_b = conf()
+    with strongswan_pair(
+        a, b, tmp_path, script(peer_extra="dpd-interval=2s dpd-maximum-failures=2"), conf_b
+    ) as (daemon, charon):
+        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        time.sleep(5)  # idle intervals with a live peer
+        assert "PeerUnreachable" not in log_text(daemon)
+        assert len(installed_spis(daemon.db)) == 2
+        assert charon.proc is not None
+        killed_at = time.monotonic()
+        charon.proc.send_signal(signal.SIGKILL)  # by its PID, which the Charon handle owns
+        charon.proc.wait(timeout=10)
+        line = wait_log(daemon, "PeerUnreachable", timeout=40)
+        took = time.monotonic() - killed_at
+        print(f"IKEv2 DPD declared the peer dead {took:.1f}s after SIGKILL")
+        assert WAN_B in line, line
+        assert installed_spis(daemon.db) == set()
+        peers = console(daemon.db, "/ip ipsec remote-peers print")
+        assert WAN_B not in peers, peers
+        assert took < 30, f"DPD took {took:.1f}s"
 
 
 # -- certificates ----------------------------------------------------------------------------
