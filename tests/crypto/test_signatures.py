@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import itertools
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -103,3 +104,30 @@ def test_pss_verified_by_cryptography() -> None:
     assert sig.public_key_kind(signer.public_der) == "rsa"
     assert sig.rsa_modulus_bits(signer.public_der) == 1024
     assert sig.public_key_kind(b"junk") is None
+
+
+def test_a_faulty_crt_computation_never_leaves_as_a_signature() -> None:
+    """RSA with the Chinese remainder theorem: one wrong half (a fault) would give a
+    signature from which gcd(s^e - m, n) is a prime factor (the Bellcore attack). The result
+    is checked with the public exponent and refused instead."""
+    import types
+
+    real = KEY.private_numbers()
+
+    class Faulty:
+        key_size = KEY.key_size
+
+        def private_numbers(self) -> object:
+            return types.SimpleNamespace(
+                public_numbers=real.public_numbers, p=real.p, q=real.q,
+                dmp1=real.dmp1 ^ 2, dmq1=real.dmq1, iqmp=real.iqmp,
+            )  # fmt: skip
+
+    with pytest.raises(sig.SignatureError, match="fault"):
+        sig.sign_pkcs1_v15(sig.RsaSigner(Faulty()), "sha256", b"x", lambda n: b"\x07" * n)  # type: ignore[arg-type]
+
+
+def test_signers_are_loaded_once_per_key() -> None:
+    """Loading validates the key (tens of milliseconds); every IKE SA signs with the same
+    configured key, so the same PEM gives the same signer object."""
+    assert sig.load_signer(PEM) is sig.load_signer(PEM.encode() if isinstance(PEM, str) else PEM)

@@ -18,6 +18,7 @@ hash, salt from the rng) for the same reason. Verification (PKCS#1 v1.5, PSS, EC
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -73,8 +74,15 @@ class RsaSigner:
 
 
 def load_signer(private_pem: str | bytes) -> RsaSigner:
-    """An RSA private key from PEM (PKCS#1 or PKCS#8, unencrypted)."""
-    data = private_pem.encode() if isinstance(private_pem, str) else private_pem
+    """An RSA private key from PEM (PKCS#1 or PKCS#8, unencrypted).
+
+    Loading checks the key's consistency (about 75 ms for RSA-2048), so the signers of the
+    last few PEMs are kept: every IKE SA signs with the same configured key."""
+    return _load_signer(private_pem.encode() if isinstance(private_pem, str) else private_pem)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_signer(data: bytes) -> RsaSigner:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as e:
@@ -85,9 +93,14 @@ def load_signer(private_pem: str | bytes) -> RsaSigner:
 
 
 def _rsa_sign_block(signer: RsaSigner, block: bytes, rng: Rng) -> bytes:
-    """RSASP1 of the encoded block (as long as the modulus), blinded with a factor from rng."""
+    """RSASP1 of the encoded block (as long as the modulus), blinded with a factor from rng.
+
+    The private operation uses the Chinese remainder theorem (RFC 8017 §5.1.2, 2.b: two
+    half-size exponentiations, about three times faster than one with d), and the result is
+    checked against the public exponent before it leaves, so that a faulty computation never
+    hands out a signature that would reveal a prime factor."""
     numbers = signer.key.private_numbers()
-    n, d, e = numbers.public_numbers.n, numbers.d, numbers.public_numbers.e
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
     k = (n.bit_length() + 7) // 8
     m = int.from_bytes(block, "big")
     if m >= n:
@@ -96,7 +109,13 @@ def _rsa_sign_block(signer: RsaSigner, block: bytes, rng: Rng) -> bytes:
         r = int.from_bytes(rng(k), "big") % n
         if r > 1 and gcd(r, n) == 1:
             break
-    s = pow(m * pow(r, e, n) % n, d, n) * pow(r, -1, n) % n
+    c = m * pow(r, e, n) % n
+    p, q = numbers.p, numbers.q
+    s1, s2 = pow(c, numbers.dmp1, p), pow(c, numbers.dmq1, q)
+    blinded = s2 + q * (numbers.iqmp * (s1 - s2) % p)
+    s = blinded * pow(r, -1, n) % n
+    if pow(s, e, n) != m:
+        raise SignatureError("RSA signing fault: the signature does not verify")
     return s.to_bytes(k, "big")
 
 
