@@ -297,6 +297,15 @@ class IkeEngines:
         for eng in self.engines:
             eng.handle_timer(now)
 
+    def precompute(self) -> bool:
+        """Work an engine can do ahead of time (IKEv1: a key pair, ``core/kex_pool.py``), one
+        piece per call, for the shell to call while no datagram waits; whether more is left."""
+        for eng in self.engines:
+            step = getattr(eng, "precompute", None)
+            if step is not None and step():
+                return True
+        return False
+
     # --- internals --------------------------------------------------------------------------
 
     def owner_of(self, protocol: SaProtocol, spi: int, dst: IPAddress | None = None) -> str | None:

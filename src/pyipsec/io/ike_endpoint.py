@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class IkeEndpoint:
         self.sockets: dict[int, socket.socket] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._precompute_handle: asyncio.Handle | None = None
         self.errors = 0  # exceptions the engine let out (a bug; the safety nets below count them)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -75,6 +77,9 @@ class IkeEndpoint:
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._precompute_handle is not None:
+            self._precompute_handle.cancel()
+            self._precompute_handle = None
         for sock in self.sockets.values():
             if self._loop is not None:
                 self._loop.remove_reader(sock.fileno())
@@ -120,6 +125,7 @@ class IkeEndpoint:
     def flush(self) -> None:
         self.send_pending()
         self.reschedule()
+        self._precompute_soon()
 
     def send_pending(self) -> None:
         """Send what the engine has queued and let the daemon see its events (no timer)."""
@@ -150,6 +156,30 @@ class IkeEndpoint:
                 sock.sendmsg([NAT_KEEPALIVE], _pktinfo(src[0]), 0, (str(dst[0]), dst[1]))
             except OSError as exc:
                 log.debug("NAT keepalive to %s failed: %s", dst[0], exc.strerror)
+
+    # -- work ahead of time ------------------------------------------------------------
+
+    def _precompute_soon(self) -> None:
+        """After a batch: let the engine make a key pair ahead (``IkeEngines.precompute``) in
+        the loop's next iteration, one at a time, while no IKE datagram waits."""
+        if self._loop is None or self._precompute_handle is not None:
+            return
+        if getattr(self.engine, "precompute", None) is not None:
+            self._precompute_handle = self._loop.call_soon(self._precompute)
+
+    def _precompute(self) -> None:
+        self._precompute_handle = None
+        socks = [*self.sockets.values(), *self.nat_t.values()]
+        try:
+            if socks and select.select(socks, [], [], 0)[0]:
+                return  # a datagram first; its batch's flush schedules this again
+            more = self.engine.precompute()  # type: ignore[attr-defined]
+        except Exception:
+            self.errors += 1
+            log.exception("IKE engine precompute failed")
+            return
+        if more and self._loop is not None:
+            self._precompute_handle = self._loop.call_soon(self._precompute)
 
     # -- timers --------------------------------------------------------------------------
 

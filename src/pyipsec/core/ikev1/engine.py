@@ -50,6 +50,7 @@ from pyipsec.core.events import (
     PeerUnreachable,
     RemotePeer,
 )
+from pyipsec.core.kex_pool import KeyPairPool
 from pyipsec.core.profiles import (
     PeerProfile,
     ProposalProfile,
@@ -132,6 +133,7 @@ class Ikev1Engine:
         # configured policies by the address their SAs go to (invalid_spi.bring_up), per policies
         self._policies_by_remote: tuple[object, dict[IPAddress, list[Policy]]] = (None, {})
         self.key_pairs = KeyPairBudget(admission)
+        self.kex_pool = KeyPairPool(rng)  # key pairs made ahead when the shell is idle
         self.children = ChildTable()  # indexed by peer, maker, policy and SPI
         self._out: list[Datagram] = []
         self._events: list[Event] = []
@@ -205,6 +207,11 @@ class Ikev1Engine:
 
     def stats(self) -> Mapping[str, int]:
         return dict(self._stats)
+
+    def precompute(self) -> bool:
+        """Make one Diffie-Hellman key pair ahead of time for a group in use (``kex_pool``);
+        the shell calls this while no datagram waits. Returns whether more are wanted."""
+        return self.kex_pool.fill_one()
 
     def acquire(self, policy: Policy, now: float) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pyipsec.core.credentials import Credentials
 from pyipsec.core.events import Endpoint
 from pyipsec.core.profiles import AuthMethod, ExchangeMode, PeerProfile
-from pyipsec.crypto.base import CryptoError
+from pyipsec.crypto.base import CryptoError, KeyExchange, KeyExchangeGroup
 from pyipsec.wire.ikev1.constants import (
     IPSEC_DOI,
     VID_DPD,
@@ -163,6 +163,8 @@ class Context:
     first_contact: bool = False  # no phase 1 with this peer address has completed yet
     credentials: Credentials = field(default_factory=Credentials)
     wall_time: float = 0.0  # POSIX seconds at ``now``: certificate validity is checked at it
+    # a fresh key pair of a group (the engine's pool of pairs made ahead); None: made here
+    new_key_pair: Callable[[KeyExchangeGroup], KeyExchange] | None = None
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -263,7 +265,8 @@ def _b_ke(sa: IkeSa, ctx: Context) -> list[Payload]:
         # it for message 4, after message 3 proved the initiator receives our replies (as
         # strongSwan does); nobody pays a modular exponentiation for a spoofed message 1.
         assert sa.choice is not None  # chosen when the SA payloads were exchanged
-        sa.ke = sa.choice.group.new(ctx.rng)
+        group = sa.choice.group
+        sa.ke = ctx.new_key_pair(group) if ctx.new_key_pair else group.new(ctx.rng)
     if sa.side is INIT:
         sa.g_xi = sa.ke.public_value
     else:

@@ -97,7 +97,7 @@ def start(
     if kind is ExchangeKind.AGGRESSIVE:
         # RFC 2409 §5: aggressive mode cannot negotiate the group: offer the first one.
         try:
-            sa.ke = groups.group(peer.dh_groups[0]).new(eng.rng)
+            sa.ke = eng.kex_pool.take(groups.group(peer.dh_groups[0]))
         except (KeyError, IndexError):
             eng.emit(NegotiationFailed(remote=sa.remote, reason="no dh-group"))
             return None
@@ -128,6 +128,7 @@ def context(
         first_contact=sa.remote[0] not in eng._contacted,
         credentials=eng.credentials,
         wall_time=now + eng.wall_clock_offset,
+        new_key_pair=eng.kex_pool.take,
     )
 
 

@@ -166,7 +166,7 @@ def start(
     payloads: list[Payload] = [offer, NoncePayload(data=q.ni)]
     pfs = proposals.proposal_pfs_group(proposal)
     if pfs is not None:
-        q.ke = pfs.new(eng.rng)
+        q.ke = eng.kex_pool.take(pfs)
         payloads.append(KePayload(data=q.ke.public_value))
     if sel.needs_ids(policy):
         q.ids = sel.policy_ids(policy)
@@ -322,7 +322,7 @@ def _respond(
     q.nr = eng.rng(NONCE_SIZE)
     payloads: list[Payload] = [answer, NoncePayload(data=q.nr)]
     if choice.pfs_group is not None and ke is not None:
-        q.ke = choice.pfs_group.new(eng.rng)
+        q.ke = eng.kex_pool.take(choice.pfs_group)
         try:
             q.g_qm_xy = q.ke.shared_secret(ke.data)
         except (CryptoError, ValueError):
