@@ -20,7 +20,8 @@ What strongSwan, the independent implementation, proves here:
 - strongSwan identifying itself by FQDN, subject DN or address is matched against its
   certificate;
 - strongSwan claiming an identity its certificate does not name is refused, in either role,
-  with an ``ipsec,error`` line saying which ID and which certificate.
+  with an ``ipsec,error`` line saying which ID and which certificate; so are a revoked and an
+  expired certificate (the daemon's wall clock reaches the IKEv2 engine).
 """
 
 from __future__ import annotations
@@ -408,3 +409,54 @@ def test_strongswan_identity_types(
         bring_up(lab, a, b, daemon, charon, initiator)
         log = check_tunnel(lab, a, b, daemon, charon)
         assert f"authentication of '{claimed.strip(chr(34))}' (myself)" in log, log
+
+
+def test_expired_certificate_is_refused(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki
+) -> None:
+    """strongSwan's certificate (from the trusted root) expired yesterday by the wall clock
+    the daemon hands the IKEv2 engine: refused, the line saying when it expired."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    lab_name = "pyipsec cert lab"
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, lab_name),
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            ]
+        )
+
+    expired = (
+        x509.CertificateBuilder()
+        .subject_name(name("b.lab.example"))
+        .issuer_name(name("pyipsec lab root"))
+        .public_key(pki.b_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=30))
+        .not_valid_after(now - datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("b.lab.example")]), False)
+        .sign(pki.ca_key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    with pair(
+        site,
+        tmp_path,
+        pki,
+        a_cert=pki.files["a.crt"],
+        a_holds_intermediate=False,
+        b_cert=expired,
+        b_holds_intermediate=False,
+    ) as (daemon, charon):
+        ok, out = swanctl_initiate(charon, timeout=10)
+        assert not ok, out
+        refusal = wait_error(daemon, "expired on")
+        assert "AuthenticationFailed" in refusal and "b.lab.example" in refusal, refusal
+        day = (now - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        assert day in refusal, refusal
+        assert installed_spis(daemon.db) == set()
