@@ -12,13 +12,16 @@ SIGNATURE_HASH_ALGORITHMS, else an RSA Digital Signature (method 1, PKCS#1 v1.5 
 
 Theirs: the certificate that speaks for the peer (``core/certauth.py``: remote-certificate
 pinned, or the one it sent on a path to a trusted CA, not revoked, valid at wall-clock time)
-must name the ID the peer claims, and its key must verify the AUTH: method 1, or method 14 with
-one of the hashes we announced.
+must name the ID the peer claims, and its key must verify the AUTH: method 1, the ECDSA
+methods 9-11 (RFC 4754), or method 14 with one of the hashes we announced. A peer certificate
+that does not parse is a refusal like any other ("peer certificate: ...").
 
 Our CERTREQ (§3.7; in the IKE_SA_INIT response and the IKE_AUTH request when the peer entry
 uses rsa-signature): the SHA-1 hashes of the SubjectPublicKeyInfo of our trusted CAs (at most
 MAX_CERTREQ_CAS), so that a peer with several certificates can pick one we can check; with no
-trusted CA, an empty one, which still asks the peer to send its certificate.
+trusted CA, an empty one, which still asks the peer to send its certificate. The peer's
+CERTREQ (``note_certreq``) only serves the log: when the peer refuses our certificate and
+named none of the CAs on its path, ``refusal_hint`` says so.
 """
 
 from __future__ import annotations
