@@ -167,7 +167,7 @@ class CreateChildTask:
         pending = PendingChild(policy=self.policy, rekey_of=old, started=now)
         pending.nonce_i = eng.rng(NONCE_SIZE)
         if self.group is not None:
-            pending.ke = self.group.new(eng.rng)
+            pending.ke = eng.kex_pool.take(self.group)
         offered = children.offer(eng, sa, pending, now)
         if not offered:  # reported by ``offer``
             self.done = True
@@ -334,7 +334,7 @@ def kex_reply(
         group = groups.group_by_id(ke.group)
     except Exception:
         return ke.group, None, None, None
-    mine = group.new(eng.rng)
+    mine = eng.kex_pool.take(group)
     try:
         secret = mine.shared_secret(ke.data)
     except CryptoError as e:

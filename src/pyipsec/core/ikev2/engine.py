@@ -69,6 +69,7 @@ from pyipsec.core.events import (
     RemotePeer,
 )
 from pyipsec.core.ikev1.invalid_spi import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
+from pyipsec.core.kex_pool import KeyPairPool
 from pyipsec.core.profiles import (
     ExchangeMode,
     IkeSettings,
@@ -177,6 +178,9 @@ class Ikev2Engine:
         self.half_open: HalfOpenTable[tuple[IPAddress, bytes], IkeSa] = HalfOpenTable(limits)
         self.key_pairs = KeyPairBudget(admission)  # unproven requests, by standing
         self.proven_key_pairs = SourceBudget(admission)  # cookie-proven, by source address
+        # Diffie-Hellman key pairs made ahead while the shell is idle (core/kex_pool.py): the
+        # IKE_SA_INIT of either side and CREATE_CHILD_SA's KE take one instead of making it.
+        self.kex_pool = KeyPairPool(rng)
         self.proven: set[IPAddress] = set()  # peers an IKE SA completed with (Standing.PROVEN)
         # `/ip ipsec settings` (the daemon sets it from the configuration) and the stateless
         # cookies it turns on past ddos-cookie-threshold half-open IKE SAs (cookies.py, §2.6)
@@ -253,6 +257,11 @@ class Ikev2Engine:
             if self.strict:
                 raise
             self.drop(src, f"internal-error: {type(e).__name__}")
+
+    def precompute(self) -> bool:
+        """Make one key pair ahead of time for a group in use (``core/kex_pool.py``); the
+        shell calls this while no datagram waits. Returns whether more are wanted."""
+        return self.kex_pool.fill_one()
 
     def datagrams_to_send(self) -> list[Datagram]:
         out, self._out = self._out, []

@@ -154,7 +154,7 @@ class IkeRekeyTask:
             return None
         self.spi = eng.new_spi()
         self.offer = proposals.ike_offer(sa.peer, spi=self.spi)
-        self.ke = self.group.new(eng.rng)
+        self.ke = eng.kex_pool.take(self.group)
         self.nonce_i = eng.rng(NONCE_SIZE)
         self.in_flight = True
         return [
@@ -366,7 +366,7 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
         return [NotifyPayload(type=e.notify, data=e.notify_data)]
     if len(choice.peer_spi) != 8 or not any(choice.peer_spi):
         return [NotifyPayload(type=NotifyType.INVALID_SYNTAX)]
-    mine = choice.group.new(eng.rng)
+    mine = eng.kex_pool.take(choice.group)
     try:
         secret = mine.shared_secret(ke.data)
     except CryptoError as e:

@@ -160,7 +160,7 @@ class InitTask:
     def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]:
         assert sa.group is not None  # start() chose it
         if sa.ke is None or sa.ke.group != sa.group.id:  # a cookie retry keeps the key pair
-            sa.ke = sa.group.new(eng.rng)
+            sa.ke = eng.kex_pool.take(sa.group)
         payloads: tuple[Payload, ...] = (
             self.offer,
             KePayload(group=sa.group.id, data=sa.ke.public_value),
@@ -456,7 +456,7 @@ def receive_request(
         state=IkeState.INIT_DONE,
         choice=choice,
         group=choice.group,
-        ke=choice.group.new(eng.rng),
+        ke=eng.kex_pool.take(choice.group),
         nonce_i=nonce.data,
         nonce_r=eng.rng(NONCE_SIZE),
     )

@@ -175,3 +175,19 @@ def test_timer_questions_do_not_walk_every_ike_sa() -> None:
         b.next_timer()
         b.handle_timer(2.0)
     assert calls[0] <= 10  # not 100 x 60
+
+
+def test_key_pairs_made_ahead_serve_both_sides_ike_sa_init() -> None:
+    """core/kex_pool.py in the IKEv2 engine: after the first setup asked for the group, idle
+    time (``precompute``) makes pairs that the next IKE_SA_INITs take, on either side."""
+    a, b, policies = pair(4)
+    a.acquire(policies[0], 1.0)
+    pump(a, b)
+    while a.precompute() or b.precompute():
+        pass
+    assert a.kex_pool.made_ahead == b.kex_pool.made_ahead == 8
+    for p in policies[1:]:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 4
+    assert a.kex_pool.taken_ready == b.kex_pool.taken_ready == 3
