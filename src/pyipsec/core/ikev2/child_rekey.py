@@ -128,6 +128,8 @@ def completed(
     assert old is not None  # only rekey tasks call this
     old.rekey_task = None
     passive: Passive | None = task.collision
+    if new is not None and new.policy.id == old.dynamic_policy_id:
+        new.dynamic_policy_id = old.dynamic_policy_id  # a policy we generated lives on in it
     if new is None:  # refused: the old child serves on until its hard expiry
         if passive is None and not old.deleted:
             old.rekeyed = False  # a later soft expiry (or an acquire) may try again
@@ -205,6 +207,8 @@ def refused(eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, what: str, now: 
             eng: Ikev2Engine, sa: IkeSa, task: CreateChildTask, new: ChildSa | None, now: float
         ) -> None:
             if new is not None:  # make-before-break here too
+                if new.policy.id == old.dynamic_policy_id:
+                    new.dynamic_policy_id = old.dynamic_policy_id
                 children.delete(eng, old, now, reason="unknown to the peer", notify=False)
 
         child_create.start(eng, sa, old.policy, now, on_done=replaced)

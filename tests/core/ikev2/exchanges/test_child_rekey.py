@@ -175,3 +175,52 @@ def test_invalid_ke_after_a_pfs_group_change_is_retried(who: str) -> None:
     assert side.engine.stats()["invalid-ke-retry"] == 1
     assert len(net.a.sas()) == 4 and assert_pairs_match(net.a, net.b) == 2
     assert next(c for c in live_children(side) if c.policy.id == 2).choice.group.id == 14
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_rekey_of_a_child_whose_policy_b_generated_from_a_template(who: str) -> None:
+    """B (generate-policy) made its policy from a template when the first child came; a rekey
+    either way keeps one generated policy for the traffic, bound to the new SAs, and
+    deleting the child at the end removes it."""
+    import ipaddress
+
+    from pyipsec.core.profiles import ExchangeMode, GeneratePolicy, TemplatePolicy
+    from pyipsec.dataplane.policy import Direction
+    from tests.core.ikev1.exchanges.harness import configure, peer
+
+    net, pa, _ = ike2_pair()
+    template = TemplatePolicy(
+        id=9,
+        group="default",
+        src=ipaddress.ip_network("10.2.0.0/16"),
+        dst=ipaddress.ip_network("10.1.0.0/16"),
+        protocol=None,
+        proposal="default",
+    )
+    b_peer = peer(
+        f"{net.a.address}/32",
+        exchange_mode=ExchangeMode.IKE2,
+        generate_policy=GeneratePolicy.PORT_OVERRIDE,
+    )
+    configure(net.b, peers=[b_peer], policies=[], templates=[template])
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    (first,) = net.b.backend.policies.values()
+    side, _ = sides(who, net)
+    net.watch = coverage_check(net, flows=1)
+    for _ in range(2):
+        (child,) = live_children(side)
+        soft_expire(side, child, net.now)
+        net.run(10)
+    assert len(net.a.sas()) == 2 and len(net.b.sas()) == 2
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
+    (generated,) = net.b.backend.policies.values()  # one policy, not one per rekey
+    assert (generated.src, generated.dst) == (first.src, first.dst)
+    for params in net.b.sas():
+        bound = params.selector
+        assert bound is not None and {bound.src, bound.dst} == {generated.src, generated.dst}
+        assert params.direction in (Direction.IN, Direction.OUT)
+    net.watch = None  # from here on the SAs go on purpose
+    net.b.engine.kill_connections(net.now)
+    net.run(10)
+    assert net.b.backend.policies == {}
