@@ -404,14 +404,21 @@ class Ikev2Engine:
 
     def sk_out(self, sa: IkeSa) -> wm.SkKeys:
         """Our sending direction's SK_e/SK_a (the original initiator sends with the i keys)."""
-        k, c = sa.keys, sa.choice
-        enc, auth = (k.sk_ei, k.sk_ai) if sa.initiator else (k.sk_er, k.sk_ar)
-        return wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
+        return self._sk(sa, sa.initiator)
 
     def sk_in(self, sa: IkeSa) -> wm.SkKeys:
+        return self._sk(sa, not sa.initiator)
+
+    def _sk(self, sa: IkeSa, initiator_keys: bool) -> wm.SkKeys:
+        """One direction's SkKeys, built (with its keyed cipher and MAC) once per key set."""
         k, c = sa.keys, sa.choice
-        enc, auth = (k.sk_er, k.sk_ar) if sa.initiator else (k.sk_ei, k.sk_ai)
-        return wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
+        cached = sa.sk_cache.get(initiator_keys)
+        if cached is not None and cached[0] is k:
+            return cached[1]  # type: ignore[no-any-return]
+        enc, auth = (k.sk_ei, k.sk_ai) if initiator_keys else (k.sk_er, k.sk_ar)
+        keys = wm.SkKeys(encryption=c.encryption, integrity=c.integrity, enc_key=enc, auth_key=auth)
+        sa.sk_cache[initiator_keys] = (k, keys)
+        return keys
 
     def seal(self, sa: IkeSa, msg: wm.Message) -> tuple[bytes, ...]:
         """The datagram(s) of ``msg`` on ``sa``: plain for IKE_SA_INIT, else SK-protected,

@@ -33,7 +33,6 @@ from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, PayloadType
 from pyipsec.wire.ikev2.fragment import Reassembler, encode_fragments
 from pyipsec.wire.ikev2.header import HEADER_LEN, Header
-from pyipsec.wire.ikev2.payloads import push_payloads
 
 from .ike_sa import Dropped, IkeSa
 from .natt import NATT_PORT
@@ -79,13 +78,6 @@ def datagram_limit(sa: IkeSa, limits: FragmentLimits) -> int:
     return path - IP_HEADER[version] - UDP_HEADER - marker
 
 
-def _protected_size(msg: wm.Message, keys: wm.SkKeys) -> int:
-    _, inner = push_payloads(msg.payloads)
-    fixed, align = wm.sk_overhead(keys)
-    padded = -(-(len(inner) + 1) // align) * align
-    return HEADER_LEN + 4 + fixed + padded
-
-
 def seal(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message) -> tuple[bytes, ...]:
     """The datagram(s) of ``msg`` on ``sa``: IKE_SA_INIT in the clear; later messages in one
     SK payload, or in SKF fragments when the peer supports them and one datagram would be
@@ -93,12 +85,15 @@ def seal(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message) -> tuple[bytes, ...]:
     if msg.exchange == ExchangeType.IKE_SA_INIT:
         return (wm.encode(msg),)
     keys = eng.sk_out(sa)
+    whole = wm.encode_protected(msg, keys, eng.rng)
+    if not sa.peer_fragmentation:
+        return (whole,)
     limit = datagram_limit(sa, eng.fragment_limits)
-    if sa.peer_fragmentation and _protected_size(msg, keys) > limit:
-        packets = tuple(encode_fragments(msg, keys, eng.rng, limit))
-        eng.count("ike-fragmented")
-        return packets
-    return (wm.encode_protected(msg, keys, eng.rng),)
+    if len(whole) <= limit:  # the usual case: encoded once, no second pass to size it
+        return (whole,)
+    packets = tuple(encode_fragments(msg, keys, eng.rng, limit))
+    eng.count("ike-fragmented")
+    return packets
 
 
 def is_fragment(header: Header) -> bool:

@@ -117,6 +117,8 @@ class IkeSa:
     nonce_r: bytes = field(default=b"", repr=False)
     cookie: bytes = field(default=b"", repr=False)  # §2.6: echoed on the retried request
     keys: Any = field(default=None, repr=False)  # keymat.IkeKeys
+    # SkKeys per direction (True: the original initiator's), keyed to the ``keys`` they came from
+    sk_cache: dict[bool, tuple[Any, Any]] = field(default_factory=dict, repr=False)
     # the IKE_SA_INIT messages as sent: the AUTH payloads sign them (§2.15)
     init_request: bytes = field(default=b"", repr=False)
     init_response: bytes = field(default=b"", repr=False)
