@@ -31,7 +31,7 @@ from pyipsec.wire.ikev2.constants import NotifyType
 from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 
 from . import child_proposals, keymat, traffic_selectors
-from .errors import ProtocolError
+from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
 from .sa_init import error_notify, first, notifies, notify_name
 
@@ -284,7 +284,8 @@ def accept(
     except ProtocolError as e:
         if spi_in:
             eng.backend.delete_sa(spi_in, protocol, sa.local[0])
-        _fail(eng, sa, f"child SA: {e}")
+        if not isinstance(e, InvalidKePayload):  # that one is a step: the peer retries (§1.3)
+            _fail(eng, sa, f"child SA: {e}")
         eng.count(e.notify.name.lower().replace("_", "-"))
         return [NotifyPayload(type=e.notify, data=e.notify_data)]
     pending = PendingChild(

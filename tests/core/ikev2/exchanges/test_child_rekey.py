@@ -173,6 +173,7 @@ def test_invalid_ke_after_a_pfs_group_change_is_retried(who: str) -> None:
     assert [[p.group for p in m.payloads if isinstance(p, KePayload)] for m in reqs] == [[2], [14]]
     assert other.engine.stats()["invalid-ke-payload"] == 1
     assert side.engine.stats()["invalid-ke-retry"] == 1
+    assert other.of(NegotiationFailed) == [] and side.of(NegotiationFailed) == []
     assert len(net.a.sas()) == 4 and assert_pairs_match(net.a, net.b) == 2
     assert next(c for c in live_children(side) if c.policy.id == 2).choice.group.id == 14
 
