@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import gc
 import logging
 import os
 import signal
@@ -139,6 +140,17 @@ def describe_ike_event(event: object, *, version: int = 1) -> str:
             value = f"{value[0]}:{value[1]}"
         parts.append(f"{f}={value}")
     return f"{name} " + " ".join(parts)
+
+
+def settle_heap() -> None:
+    """Move what start-up made (modules, the compiled configuration, the CLI's menus: some
+    50,000 objects) out of the garbage collector's reach (``gc.freeze``), after collecting
+    what start-up left over. Those objects live as long as the daemon, yet every full
+    collection walked them: 20-40 ms of CPU (0.1-0.3 s of wall time on a loaded machine) a
+    few times a minute under IKE load, with the event loop stopped. Later objects are
+    collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _wall_clock_offset() -> float:
@@ -392,6 +404,7 @@ class Daemon:
                 "pyipsec daemon started on %s (pid %d, data plane %s)",
                 self.options.db, os.getpid(), self.dataplane.tun_name,
             )  # fmt: skip
+            settle_heap()
             tickers = [asyncio.create_task(self._tick()), asyncio.create_task(self._events_tick())]
             await self._stop.wait()
             for ticker in tickers:
