@@ -17,6 +17,8 @@ What strongSwan, the independent implementation, proves here:
 - strongSwan's ECDSA P-256 certificate and its RFC 7427 ECDSA signature verify at pyipsec;
 - each direction carries a ping both ways, strongSwan's IKE_AUTH with two certificates
   arriving in RFC 7383 fragments;
+- with ``remote-certificate`` pinned, strongSwan at ``send_cert = never`` authenticates with
+  the pinned key and no CERT payload;
 - strongSwan identifying itself by FQDN, subject DN or address is matched against its
   certificate;
 - strongSwan claiming an identity its certificate does not name is refused, in either role,
@@ -108,6 +110,8 @@ def pair(
     b_key: bytes | None = None,
     b_expects: str = A_DN,
     b_trusts: bytes | None = None,
+    a_pins_b: bool = False,
+    b_conn_extra: str = "",
 ) -> Iterator[tuple[DaemonProc, Charon]]:
     """pyipsec trusts the root and holds ``a_cert`` (and the intermediate, trusted=no, when
     told); strongSwan trusts the root (holding the intermediate too when told), claims
@@ -120,6 +124,11 @@ def pair(
         files_a["int.crt"] = pki.files["int.crt"]
         prelude += "import file-name=int.crt name=int\nset int trusted=no\n"
     prelude += "import file-name=a.crt name=a\nimport file-name=a.key\n"
+    peer_extra = "exchange-mode=ike2 auth-method=rsa-signature certificate=a"
+    if a_pins_b:
+        files_a["b.crt"] = b_cert
+        prelude += "import file-name=b.crt name=b\n"
+        peer_extra += " remote-certificate=b"
     if crl is not None:
         files_a["lab.crl"] = crl
         prelude += "import file-name=lab.crl\n"
@@ -129,7 +138,7 @@ def pair(
         p1=P1,
         p2=P2,
         prelude=prelude,
-        peer_extra="exchange-mode=ike2 auth-method=rsa-signature certificate=a",
+        peer_extra=peer_extra,
     )
     conf = swanctl_conf(
         version=2,
@@ -139,6 +148,7 @@ def pair(
         local_id=b_id,
         remote_id=f'"{b_expects}"',
         local_cert="b.crt",
+        conn_extra=b_conn_extra,
     )
     files = {
         "x509ca/ca.crt": b_trusts or pki.files["ca.crt"],
@@ -460,3 +470,28 @@ def test_expired_certificate_is_refused(
         day = (now - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
         assert day in refusal, refusal
         assert installed_spis(daemon.db) == set()
+
+
+@pytest.mark.parametrize("initiator", INITIATORS)
+def test_pinned_remote_certificate_without_a_cert_payload(
+    site: tuple[Lab, str, str], tmp_path: Path, pki: Pki, initiator: str
+) -> None:
+    """strongSwan never sends its certificate (``send_cert = never``); pyipsec pins it with
+    ``remote-certificate=b`` and verifies strongSwan's AUTH with that key - no CERT payload,
+    no path (its issuer, the intermediate, is in neither store)."""
+    lab, a, b = site
+    with pair(
+        site,
+        tmp_path,
+        pki,
+        a_cert=pki.files["a.crt"],
+        a_holds_intermediate=False,
+        b_cert=b_good(pki),
+        b_holds_intermediate=False,
+        a_pins_b=True,
+        b_conn_extra="send_cert = never",
+    ) as (daemon, charon):
+        bring_up(lab, a, b, daemon, charon, initiator)
+        log = check_tunnel(lab, a, b, daemon, charon)
+        assert "sending end entity cert" not in log, log
+        strongswan_accepted_our_signature(log)
