@@ -53,36 +53,53 @@ SOFT_RANGE = {True: (0.85, 0.90), False: (0.90, 0.95)}  # by "we initiated the e
 
 
 class ChildIndex:
-    """The live children by (protocol, SPI, destination) of each of their two SAs."""
+    """The live children by (protocol, SPI, destination) of each of their two SAs and by
+    policy id: the lookups of a setup or a delete cost the same with ten children or ten
+    thousand (a child of a generated policy has that policy's id: ``install``)."""
 
     def __init__(self) -> None:
         self._by_spi: dict[tuple[SaProtocol, int, IPAddress], ChildSa] = {}
-        self._all: list[ChildSa] = []
+        self._all: dict[int, ChildSa] = {}  # by id(child), in insertion order
+        self._by_policy: dict[int, dict[int, ChildSa]] = {}
 
     def __iter__(self) -> Any:
-        return iter(list(self._all))
+        return iter(list(self._all.values()))
 
     def __len__(self) -> int:
         return len(self._all)
 
     def add(self, child: ChildSa) -> None:
-        self._all.append(child)
+        self._all[id(child)] = child
+        self._by_policy.setdefault(child.policy.id, {})[id(child)] = child
         self._by_spi[(child.protocol, child.spi_in, child.local)] = child
         self._by_spi[(child.protocol, child.spi_out, child.remote)] = child
 
     def remove(self, child: ChildSa) -> None:
-        if child in self._all:
-            self._all.remove(child)
-        for key in ((child.protocol, child.spi_in, child.local),
-                    (child.protocol, child.spi_out, child.remote)):  # fmt: skip
-            if self._by_spi.get(key) is child:
-                del self._by_spi[key]
+        if self._all.get(id(child)) is not child:
+            return
+        del self._all[id(child)]
+        group = self._by_policy.get(child.policy.id)
+        if group is not None:
+            group.pop(id(child), None)
+            if not group:
+                del self._by_policy[child.policy.id]
+        for spi_key in ((child.protocol, child.spi_in, child.local),
+                        (child.protocol, child.spi_out, child.remote)):  # fmt: skip
+            if self._by_spi.get(spi_key) is child:
+                del self._by_spi[spi_key]
 
     def by_spi(self, protocol: SaProtocol, spi: int, dst: IPAddress) -> ChildSa | None:
         return self._by_spi.get((protocol, spi, dst))
 
     def of_policy(self, policy_id: int) -> list[ChildSa]:
-        return [c for c in self._all if c.policy.id == policy_id and not c.deleted]
+        return [c for c in self._by_policy.get(policy_id, {}).values() if not c.deleted]
+
+    def of_dynamic_policy(self, policy_id: int) -> list[ChildSa]:
+        """The indexed children (deleted or not) that the generated policy ``policy_id``
+        serves: they have that policy (``install``; a rekey hands the generated policy on
+        only to a child of the same policy, child_rekey.py)."""
+        group = self._by_policy.get(policy_id, {})
+        return [c for c in group.values() if c.dynamic_policy_id == policy_id]
 
 
 def _protocol(policy: Policy) -> SaProtocol:
@@ -445,7 +462,7 @@ def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify:
     eng.backend.delete_sa(child.spi_in, child.protocol, child.local)
     eng.backend.delete_sa(child.spi_out, child.protocol, child.remote)
     if child.dynamic_policy_id is not None and not any(
-        c.dynamic_policy_id == child.dynamic_policy_id for c in eng.children if c is not child
+        c is not child for c in eng.children.of_dynamic_policy(child.dynamic_policy_id)
     ):
         eng.backend.remove_policy(child.dynamic_policy_id)
     eng.children.remove(child)

@@ -49,6 +49,7 @@ inside one it sent in the same payload (else TS_UNACCEPTABLE: the responder wide
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import itertools
 from collections.abc import Callable, Sequence
@@ -159,13 +160,18 @@ def _intersect(a: TrafficSelector, b: TrafficSelector) -> TrafficSelector | None
     if a.protocol and b.protocol and a.protocol != b.protocol:
         return None
     ports = _intersect_ports(_port_range(a), _port_range(b))
-    lo, hi = max(int(a.start), int(b.start)), min(int(a.end), int(b.end))
+    a_lo, a_hi, b_lo, b_hi = int(a.start), int(a.end), int(b.start), int(b.end)
+    lo, hi = max(a_lo, b_lo), min(a_hi, b_hi)
     if ports is None or lo > hi:
         return None
+    protocol = a.protocol or b.protocol
+    for x, x_lo, x_hi in ((a, a_lo, a_hi), (b, b_lo, b_hi)):  # one side inside the other
+        if (x_lo, x_hi, x.protocol, x.start_port, x.end_port) == (lo, hi, protocol, *ports):
+            return x
     start, end = _address(a.ts_type, lo), _address(a.ts_type, hi)
     return TrafficSelector(
         ts_type=a.ts_type,
-        protocol=a.protocol or b.protocol,
+        protocol=protocol,
         start_port=ports[0],
         end_port=ports[1],
         start=start,
@@ -205,7 +211,14 @@ def _minimal(selectors: Sequence[TrafficSelector]) -> Selectors:
 
 def selector_networks(ts: TrafficSelector) -> list[IPNetwork]:
     """The prefixes that make up a selector's address range (for SPD/SAD entries)."""
-    return list(ipaddress.summarize_address_range(ts.start, ts.end))
+    return list(_networks(ts.start, ts.end))
+
+
+@functools.lru_cache(maxsize=1024)
+def _networks(start: IPAddress, end: IPAddress) -> tuple[IPNetwork, ...]:
+    if start == end:  # a host: the common case, without summarize_address_range
+        return (ipaddress.ip_network(start),)
+    return tuple(ipaddress.summarize_address_range(start, end))
 
 
 def describe(selectors: Sequence[TrafficSelector]) -> str:
@@ -258,7 +271,12 @@ def _configured(
 
 def _template_side(net: IPNetwork, protocol: int | None, ts: TrafficSelector) -> TrafficSelector:
     """A template's prefix as a selector of ``ts``'s family (``::/0`` covers both)."""
-    if net.version == 6 and net.prefixlen == 0 and ts.ts_type == TsType.TS_IPV4_ADDR_RANGE:
+    return _template_ts(net, protocol, ts.ts_type == TsType.TS_IPV4_ADDR_RANGE)
+
+
+@functools.lru_cache(maxsize=256)
+def _template_ts(net: IPNetwork, protocol: int | None, ipv4: bool) -> TrafficSelector:
+    if net.version == 6 and net.prefixlen == 0 and ipv4:
         net = ipaddress.ip_network("0.0.0.0/0")
     return ts_for(net, protocol, None)
 
@@ -270,6 +288,8 @@ def _largest_prefix(ts: TrafficSelector) -> TrafficSelector:
     ports = _port_range(ts)
     if ports not in (ANY_PORTS, OPAQUE) and ports[0] != ports[1]:
         ports = (ports[0], ports[0])
+    if len(nets) == 1 and ports == _port_range(ts):
+        return ts  # one prefix already
     return TrafficSelector(
         ts_type=ts.ts_type,
         protocol=ts.protocol,
