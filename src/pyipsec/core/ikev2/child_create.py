@@ -117,7 +117,7 @@ def start(
         return None
     group = pfs_group(eng, policy)
     if group is not None and rekey_of is not None:
-        old = getattr(rekey_of.choice, "group", None)  # §1.3.3 reuse the old child's group
+        old = getattr(rekey_of.choice, "group", None)  # the old child's group, as strongSwan
         if old is not None:
             group = old
     task = CreateChildTask(policy, rekey_of=rekey_of, group=group)
