@@ -225,3 +225,21 @@ def test_rekey_of_a_child_whose_policy_b_generated_from_a_template(who: str) -> 
     net.b.engine.kill_connections(net.now)
     net.run(10)
     assert net.b.backend.policies == {}
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_ah_child_rekey(who: str) -> None:
+    """An AH child (ipsec-protocols=ah) is rekeyed the same way: REKEY_SA names protocol AH."""
+    ah = {"ah": True, "esp": False}
+    net = up(policy_a=ah, policy_b=ah)
+    side, other = sides(who, net)
+    assert {p.protocol.name for p in net.a.sas()} == {"AH"}
+    net.watch = coverage_check(net, flows=1)
+    (child,) = live_children(side)
+    soft_expire(side, child, net.now)
+    net.run(10)
+    assert len(net.a.sas()) == 2 and assert_pairs_match(net.a, net.b) == 1
+    (req,) = child_requests(net, side, other)
+    (rekey,) = [p for p in req.payloads if isinstance(p, NotifyPayload)][:1]
+    assert rekey.type == NotifyType.REKEY_SA and rekey.protocol == 2  # AH
+    assert [e.rekey for e in side.of(ChildSaInstalled)] == [False, True]
