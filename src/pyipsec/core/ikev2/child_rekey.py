@@ -19,7 +19,8 @@ proposals, a KE payload with PFS. Make-before-break, so that no packet finds no 
 
 Collisions
     Both sides rekey the same child at once (§2.8.1): each answers the other's request as
-    usual (step 1) and notes the crossing in its own task (``collision``). When its own
+    usual (step 1); when the task manager shows its own rekey of that child in flight
+    (``TaskManager.in_flight``) it notes the crossing in that task (``collision``). When its own
     response arrives it compares the lower nonce of each exchange (the lowest of the four
     nonces marks the redundant SA, as in strongSwan): the loser deletes the child its own
     exchange made and keeps the peer's (whose outbound SA it installs when the winner deletes
@@ -256,7 +257,7 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
     old.rekeyed = True
     old.successor = new
     task = old.rekey_task
-    if task is not None and not task.done and task.pending is not None:
+    if task is not None and task.sa is not None and task.sa.tasks.in_flight(task):
         nonce = first(msg, NoncePayload)
         ours = next(p for p in payloads if isinstance(p, NoncePayload))
         task.collision = Passive(child=new, nonce_i=nonce.data, nonce_r=ours.data)

@@ -29,7 +29,7 @@ def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> 
     sa_payload = first(msg, SaPayload)
     if sa_payload is not None and any(p.protocol == ProtocolId.IKE for p in sa_payload.proposals):
         return ike_rekey.handle_request(eng, sa, msg, now)
-    if sa.rekey_task is not None and sa.rekey_task.in_flight:
+    if sa.rekey_task is not None and sa.tasks.in_flight(sa.rekey_task):
         eng.count("temporary-failure-sent")
         return [NotifyPayload(type=NotifyType.TEMPORARY_FAILURE)]
     if notifies(msg, NotifyType.REKEY_SA):

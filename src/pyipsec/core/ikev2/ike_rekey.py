@@ -21,7 +21,8 @@ Rekey
     old IKE SA (Delete(IKE) on it). The responder moves the children as soon as it answers.
 
 Collisions
-    Both sides rekey at once (§2.8.2): each answers the other's request, noting the IKE SA it
+    Both sides rekey at once (§2.8.2, found by ``TaskManager.in_flight``: our rekey is the
+    request outstanding): each answers the other's request, noting the IKE SA it
     made (``IkeSa.passive_rekey``) but leaving the children where they are; when its own
     response arrives it compares the lower nonces of the two exchanges: the exchange with the
     lowest nonce made the redundant IKE SA, which its initiator deletes; the winner moves the
@@ -141,7 +142,6 @@ class IkeRekeyTask:
     def __init__(self, group: KeyExchangeGroup) -> None:
         self.group = group
         self.retries = 0
-        self.in_flight = False
         self.spi = b""
         self.offer: SaPayload | None = None
         self.ke: Any = None
@@ -156,7 +156,6 @@ class IkeRekeyTask:
         self.offer = proposals.ike_offer(sa.peer, spi=self.spi)
         self.ke = eng.kex_pool.take(self.group)
         self.nonce_i = eng.rng(NONCE_SIZE)
-        self.in_flight = True
         return [
             self.offer,
             NoncePayload(data=self.nonce_i),
@@ -164,7 +163,6 @@ class IkeRekeyTask:
         ]
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
-        self.in_flight = False
         error = error_notify(msg)
         kind = error.type if error is not None else 0
         passive = sa.passive_rekey if sa.passive_rekey and not sa.passive_rekey.dead else None
@@ -345,7 +343,7 @@ def adopt(eng: Ikev2Engine, old: IkeSa, new: IkeSa, now: float, *, delete_old: b
 def handle_request(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> list[Any]:
     """The peer rekeys ``sa`` (module docstring)."""
     ours_task = sa.rekey_task
-    colliding = ours_task is not None and ours_task.in_flight
+    colliding = ours_task is not None and sa.tasks.in_flight(ours_task)
     busy = sa.tasks.outstanding is not None and not colliding
     if sa.replaced_by is not None or busy:
         eng.count("temporary-failure-sent")  # §2.25.2: retry when we are done

@@ -130,6 +130,12 @@ class TaskManager(Generic[T]):
         if self.outstanding is not None:
             self.outstanding.packets = packets
 
+    def in_flight(self, task: T) -> bool:
+        """Whether ``task``'s request is the one awaiting its response: how a request of the
+        peer is found to cross one of ours (RFC 7296 §2.8.1, §2.8.2; the rekey tasks resolve
+        the collision)."""
+        return self.outstanding is not None and self.outstanding.task is task
+
     def is_response_to_outstanding(self, message_id: int) -> bool:
         """Whether a response with ``message_id`` answers the request we are waiting for."""
         return self.outstanding is not None and self.outstanding.message_id == message_id
