@@ -622,7 +622,6 @@ class Ikev2Engine:
         self.deadlines.touch(sa)  # the keepalive is one of its deadlines
         ike_rekey.schedule_lifetime(self, sa, now)
         dpd.schedule(self, sa, now)  # liveness checks (dpd-interval)
-        self.deadlines.touch(sa)  # its keepalive (an IKE SA a rekey made sends no request)
 
     def delete_ike(self, sa: IkeSa, now: float, *, reason: str, notify: bool = True) -> None:
         """Delete ``sa`` and its children (``informational.py`` sends the Delete)."""
