@@ -199,6 +199,10 @@ class CreateChildTask:
         pending = sa.pending.pop(self.message_id, None)
         if pending is None or self.pending is None:
             return
+        if not sa.established:  # we are deleting the IKE SA (kill-connections, lifetime):
+            children.abandon(eng, pending, sa)  # a child made now would outlive it
+            self._finished(eng, sa, None, now)
+            return
         error = error_notify(msg)
         kind = error.type if error is not None else 0
         if kind == NotifyType.INVALID_KE_PAYLOAD and error is not None:

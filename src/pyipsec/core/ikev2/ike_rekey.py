@@ -163,6 +163,9 @@ class IkeRekeyTask:
         ]
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
+        if not sa.established:  # we are deleting it meanwhile: no successor
+            sa.rekey_task = None
+            return
         error = error_notify(msg)
         kind = error.type if error is not None else 0
         passive = sa.passive_rekey if sa.passive_rekey and not sa.passive_rekey.dead else None

@@ -243,3 +243,19 @@ def test_ah_child_rekey(who: str) -> None:
     (rekey,) = [p for p in req.payloads if isinstance(p, NotifyPayload)][:1]
     assert rekey.type == NotifyType.REKEY_SA and rekey.protocol == 2  # AH
     assert [e.rekey for e in side.of(ChildSaInstalled)] == [False, True]
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_kill_connections_while_a_rekey_is_in_flight(who: str) -> None:
+    """The rekey's answer arrives after we started deleting the IKE SA: no child is
+    installed on a dying IKE SA (it used to outlive it, with its SAs in the data plane)."""
+    net = up()
+    side, _other = sides(who, net)
+    (child,) = live_children(side)
+    soft_expire(side, child, net.now)  # the CREATE_CHILD_SA request is out
+    side.engine.kill_connections(net.now)  # before its answer
+    net.run(30)
+    for s in (net.a, net.b):
+        assert list(s.engine.children) == [] and s.backend.sas == {}
+        assert not s.engine.ike and s.backend.reserved == set()
+    assert [e.rekey for e in side.of(ChildSaInstalled)] == [False]
