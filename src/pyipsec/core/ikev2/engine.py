@@ -628,9 +628,14 @@ class Ikev2Engine:
         informational.delete_ike(self, sa, now, reason=reason, notify=notify)
 
     def forget(self, sa: IkeSa, reason: str | None = None) -> None:
-        """End ``sa`` silently: out of the tables (its children stay to the caller)."""
+        """End ``sa`` silently: out of the tables. Children still on it go too (RFC 7296
+        §1.4.1: they cannot outlive their IKE SA), without a Delete: callers that want the
+        peer told delete them first; what is left here was installed after that (an exchange
+        answered while our Delete of the IKE SA waited its turn)."""
         if sa.dead:
             return
+        for child in list(sa.children):
+            self.delete_child(child, self._now, reason="its IKE SA is gone", notify=False)
         sa.dead = True
         sa.state = IkeState.DEAD
         for job in sa.lifetime_jobs:  # ike_rekey.schedule_lifetime
