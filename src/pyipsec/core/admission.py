@@ -163,6 +163,14 @@ class HalfOpenTable(Generic[K, V]):
             return True
         return any(self._by_standing[s] for s in Standing if s <= standing)
 
+    def has_room(self, source: IPAddress, standing: Standing) -> bool:
+        """Whether a new exchange from ``source`` fits without pushing out another one (its
+        source is below its share and the table is not full)."""
+        return (
+            self.count(source) < self.limits.share(standing)
+            and len(self._entries) < self.limits.half_open_max
+        )
+
     def add(
         self, key: K, source: IPAddress, standing: Standing, value: V, now: float
     ) -> list[Discarded[V]]:

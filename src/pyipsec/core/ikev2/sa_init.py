@@ -380,15 +380,23 @@ def _cookie_gate(
     return None if verdict.proven else True
 
 
-def budget_short(
-    eng: Ikev2Engine, msg: wm.Message, nonce: bytes, src: Endpoint, dst: Endpoint, now: float
+def cookie_instead(
+    eng: Ikev2Engine,
+    msg: wm.Message,
+    nonce: bytes,
+    src: Endpoint,
+    dst: Endpoint,
+    now: float,
+    why: str,
 ) -> None:
-    """An unproven request whose standing's key-pair budget is spent (core/admission.py):
-    ask for a cookie instead of dropping it (docs/admission.md). A spoofed source never sees
-    the cookie; a real one repeats its request with it one round trip later, and that
-    request draws from its own address's budget (``SourceBudget``)."""
+    """An unproven request that finds no free place in the half-open table (``why`` =
+    "share") or its standing's key-pair budget spent ("budget") (core/admission.py): ask for
+    a cookie instead of dropping it or pushing out another exchange (docs/admission.md). A
+    spoofed source never sees the cookie; a real one repeats its request with it one round
+    trip later, and that request ranks as proven and draws from its own address's budget
+    (``SourceBudget``)."""
     eng.count("cookie-sent")
-    eng.count("cookie-budget")
+    eng.count(f"cookie-{why}")
     eng.send(dst, src, cookies.cookie_reply(eng.cookies, msg, nonce=nonce, address=src[0], now=now))
 
 
@@ -415,10 +423,17 @@ def receive_request(
     if gate is False:
         return
     proven = gate is None
-    rank = _standing(eng, peer, src[0])
-    if not eng.half_open.admits(src[0], rank):
-        raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
+    # a valid cookie shows that the source receives our replies: it ranks as proven (a
+    # source that completed an IKE SA) in the half-open table
+    rank = Standing.PROVEN if proven else _standing(eng, peer, src[0])
     sa_payload, ke, nonce = first(msg, SaPayload), first(msg, KePayload), first(msg, NoncePayload)
+    if proven and not eng.half_open.admits(src[0], rank):
+        raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
+    if not proven and not eng.half_open.has_room(src[0], rank):
+        if nonce is None:
+            raise Dropped("half-open-full: admission refused the IKE_SA_INIT")
+        cookie_instead(eng, msg, nonce.data, src, dst, now, "share")
+        return
     if sa_payload is None or ke is None or nonce is None or not 16 <= len(nonce.data) <= 256:
         _answer_error(eng, header, src, dst, NotifyType.INVALID_SYNTAX)
         eng.emit(
@@ -443,7 +458,7 @@ def receive_request(
         if not eng.proven_key_pairs.take(src[0], now):
             raise Dropped("half-open-rate: the cookie-proven source is over its key pair rate")
     elif not eng.key_pairs.take(rank, now):
-        budget_short(eng, msg, nonce.data, src, dst, now)
+        cookie_instead(eng, msg, nonce.data, src, dst, now, "budget")
         return
     sa = IkeSa(
         spi_i=header.spi_i,

@@ -328,13 +328,13 @@ def test_dropping_on_a_spent_budget_keeps_the_real_peer_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The control for the test above: with the rule before it (a request that finds the
-    budget spent is dropped, ``sa_init.budget_short``) the same flood spends the budget
+    budget spent is dropped, ``sa_init.cookie_instead``) the same flood spends the budget
     before A's request (and each of its retransmissions) arrives."""
 
     def drop(*args: object) -> None:
         raise Dropped("half-open-rate: no key pair budget left for this source")
 
-    monkeypatch.setattr(sa_init, "budget_short", drop)
+    monkeypatch.setattr(sa_init, "cookie_instead", drop)
     net, pa, template = flooded_pair(10**9)
     net.a.engine.acquire(pa, net.now)
     run_under_flood(net, template, per_step=200, seconds=10)

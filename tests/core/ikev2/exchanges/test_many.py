@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from pyipsec.core.admission import AdmissionLimits
-from pyipsec.core.events import ChildSaInstalled, IkeSaDeleted
+from pyipsec.core.events import ChildSaInstalled, HalfOpenDiscarded, IkeSaDeleted
 from pyipsec.core.ikev2.engine import Ikev2Engine
 from pyipsec.core.profiles import (
     ExchangeMode,
@@ -191,3 +191,20 @@ def test_key_pairs_made_ahead_serve_both_sides_ike_sa_init() -> None:
     pump(a, b)
     assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 4
     assert a.kex_pool.taken_ready == b.kex_pool.taken_ready == 3
+
+
+def test_requests_beyond_a_sources_share_get_cookies_not_each_others_places() -> None:
+    """80 requests at once from one road-warrior address (unknown standing: 32 half-open
+    places) with the cookie threshold out of reach: the first 32 take places, the other 48
+    are asked for cookies instead of pushing out the first ones (before: each replaced its
+    own source's oldest half-open IKE SA, whose IKE_AUTH then found nothing); with their
+    cookies they rank as proven and all 80 establish."""
+    a, b, policies = pair(80)
+    b.settings = IkeSettings(ddos_cookie_threshold=10**9)
+    for p in policies:
+        a.acquire(p, 1.0)
+    pump(a, b)
+    assert sum(isinstance(e, ChildSaInstalled) for e in a.pop_events()) == 80
+    stats = b.stats()
+    assert stats["cookie-share"] == 48 == stats["cookie-accepted"]
+    assert not [e for e in b.pop_events() if isinstance(e, HalfOpenDiscarded)]
