@@ -315,3 +315,40 @@ def test_lines_of_one_loop_iteration_reach_the_stream_in_one_write() -> None:
         assert stream.writes[2].endswith(" line 5\n")
     finally:
         log.removeHandler(handler)
+
+
+def test_a_line_costs_no_stack_walk_and_its_stamp_one_strftime_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After ``setup`` a record does not look up its caller (a stack walk per line), thread
+    or process, which no handler prints; the formatter makes its time stamp once a second."""
+    from pyipsec.io import logging as topics
+
+    root = logging.getLogger("pyipsec")
+    saved = root.handlers[:], root.level, root.propagate
+    saved_globals = logging._srcfile, logging.logThreads, logging.logProcesses
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    try:
+        topics.setup(per_second=0)
+        root.handlers = [Keep()]
+        logging.getLogger("pyipsec.ipsec").info("%s", "IkeSaEstablished remote=x")
+        record = records[0]
+        assert record.funcName == "(unknown function)" and record.lineno == 0
+        assert record.threadName is None and record.process is None
+        calls: list[float] = []
+        real = topics.time.strftime
+        monkeypatch.setattr(topics.time, "strftime", lambda f, t: calls.append(0.0) or real(f, t))
+        formatter = topics.TopicFormatter()
+        for created in (100.1, 100.5, 100.9, 101.2):
+            record.created = created
+            assert formatter.format(record).endswith(" ipsec IkeSaEstablished remote=x")
+        assert len(calls) == 2
+    finally:
+        root.handlers, root.level, root.propagate = saved
+        logging._srcfile, logging.logThreads, logging.logProcesses = saved_globals
+        logging.logMultiprocessing = True

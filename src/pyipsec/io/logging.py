@@ -212,15 +212,30 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class TopicFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-        return f"{stamp} {topics_of(record)} {record.getMessage()}"
+        second = int(record.created)
+        if second != self._second:  # one strftime a second, not one a line
+            self._second = second
+            self._stamp = time.strftime("%H:%M:%S", time.localtime(second))
+        return f"{self._stamp} {topics_of(record)} {record.getMessage()}"
 
 
 def setup(debug: bool = False, per_second: int = 5) -> RingHandler:
     """Route the ``pyipsec`` loggers to stderr and a ring; returns the ring. ``per_second``
     lines of each kind at most (``pyipsec daemon --log-rate``); 0 lifts the limit, for the
     benchmarks that time events by their log lines."""
+    # what a record would otherwise look up for every line and no handler here prints: the
+    # caller's file and line (a stack walk), thread, process (the logging HOWTO's
+    # "Optimization": under IKE load the daemon writes a few lines per setup)
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger("pyipsec")
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.handlers.clear()
