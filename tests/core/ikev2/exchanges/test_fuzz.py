@@ -108,3 +108,41 @@ def test_replayed_real_messages_change_nothing(index: int) -> None:
     net.run(10)
     assert len(net.a.of(IkeSaEstablished)) == 1 and len(net.b.of(IkeSaEstablished)) == 1
     assert len(net.a.sas()) == 2 and len(net.b.sas()) == 2
+
+
+def half_open_pair() -> Net:
+    """A pair stopped between the exchanges: A has B's IKE_SA_INIT response (its IKE_AUTH
+    request is out but held back), B holds a half-open IKE SA waiting for IKE_AUTH."""
+    from pyipsec.wire.ikev2.header import peek
+
+    net, pa, _ = ike2_pair(drop_if=lambda d: peek(d.data).exchange != 34)
+    net.a.engine.acquire(pa, net.now)
+    net.pump()
+    assert len(net.b.engine.half_open) == 1
+    net.drop_if = None
+    return net
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=mutation, to_a=st.booleans())
+def test_mutated_messages_mid_negotiation_never_raise(
+    m: tuple[int, list[tuple[int, int]], int | None, bytes], to_a: bool
+) -> None:
+    """The same mutations against the states a negotiation passes through: B's half-open
+    responder SA and A's initiator waiting for IKE_AUTH's answer. The negotiation must still
+    complete afterwards (a mutated copy can cost a retransmission, never the exchange)."""
+    index, flips, cut, junk = m
+    log = recorded()
+    data = bytearray(log[index % len(log)])
+    for pos, val in flips:
+        data[pos % len(data)] = val
+    if cut is not None:
+        data = data[: cut % (len(data) + 1)]
+    data += junk
+    net = half_open_pair()
+    side, other = (net.a, net.b) if to_a else (net.b, net.a)
+    side.engine.receive_datagram(bytes(data), (other.address, 500), (side.address, 500), net.now)
+    net.run(100)
+    for s in (net.a, net.b):
+        assert "internal-error" not in s.engine.stats()
+    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
