@@ -145,4 +145,6 @@ def test_mutated_messages_mid_negotiation_never_raise(
     net.run(100)
     for s in (net.a, net.b):
         assert "internal-error" not in s.engine.stats()
-    assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
+    if bytes(data) not in log:  # an unchanged recorded message is genuine (the pairs are
+        # deterministic): B's recorded IKE_AUTH answer completes A without B seeing IKE_AUTH
+        assert net.a.of(IkeSaEstablished) and net.b.of(IkeSaEstablished)
