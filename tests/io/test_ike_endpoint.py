@@ -14,7 +14,7 @@ import pytest
 
 from pyipsec.core.events import Datagram, Endpoint
 from pyipsec.dataplane.userspace.rawsock import IP_PKTINFO
-from pyipsec.io.ike_endpoint import IkeEndpoint
+from pyipsec.io.ike_endpoint import EAGER_ANSWERS, IkeEndpoint
 
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 
@@ -56,9 +56,10 @@ def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
 def test_each_datagram_of_a_batch_is_answered_before_the_next_is_handled(
     udp_pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    """Datagrams read in one wake-up are answered one by one: the answer to the first leaves
-    before the engine sees the second, so the peer can work on it meanwhile (the endpoint
-    used to send all answers after the whole batch, and two busy daemons took turns)."""
+    """The first datagrams read in one wake-up are answered one by one: the answer to the
+    first leaves before the engine sees the second, so the peer can work on it meanwhile (the
+    endpoint used to send all answers after the whole batch, and two busy daemons took
+    turns)."""
     rx, tx = udp_pair
     trace: list[tuple[str, bytes]] = []
     activity: list[int] = []
@@ -87,3 +88,25 @@ def test_each_datagram_of_a_batch_is_answered_before_the_next_is_handled(
     ]
     # the daemon hears of the engine's events after each datagram too (its log lines)
     assert activity[:3] == [2, 4, 6]
+
+
+def test_a_long_batch_sends_the_rest_of_its_answers_at_its_end(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Beyond the first EAGER_ANSWERS datagrams of one read batch the answers wait for the
+    batch's end (each early send may wake the peer: CPU spent for nothing in a burst); all of
+    them still leave in the same loop iteration, in order."""
+    rx, tx = udp_pair
+    trace: list[tuple[str, bytes]] = []
+    endpoint = IkeEndpoint(AnsweringEngine(trace), {}, port=rx.getsockname()[1])  # type: ignore[arg-type]
+    endpoint.send = lambda data, src, dst: trace.append(("sent", data))  # type: ignore[method-assign]
+    n = EAGER_ANSWERS + 3
+    for i in range(n):
+        tx.sendto(b"m%d" % i, rx.getsockname())
+    endpoint._on_readable(rx, int(socket.AF_INET))
+    expected: list[tuple[str, bytes]] = []
+    for i in range(EAGER_ANSWERS):
+        expected += [("received", b"m%d" % i), ("sent", b"re:m%d" % i)]
+    expected += [("received", b"m%d" % i) for i in range(EAGER_ANSWERS, n)]
+    expected += [("sent", b"re:m%d" % i) for i in range(EAGER_ANSWERS, n)]
+    assert trace == expected
