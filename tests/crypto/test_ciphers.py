@@ -521,3 +521,29 @@ def test_aead_every_single_bit_flip_fails(name: str, pt: bytes, aad: bytes, bit:
     bad[bit // 8] ^= 1 << (bit % 8)
     with pytest.raises(AuthenticationFailed):
         cipher.decrypt(iv, bytes(bad), aad)
+
+
+def test_cbc_makes_only_the_context_it_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SA (or one direction of an IKE SA) only encrypts or only decrypts: a keyed CBC
+    cipher makes its encryptor or decryptor context when first used, not both up front."""
+    from pyipsec.crypto import ciphers
+
+    made: list[str] = []
+    real = ciphers.Cipher
+
+    def counting(alg: object, mode: object) -> object:
+        made.append(type(mode).__name__)
+        return real(alg, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ciphers, "Cipher", counting)
+    c = ciphers.make_aes_cbc(bytes(16), 0)
+    assert made == []
+    iv = bytes(range(16))
+    ct = c.encrypt(iv, b"a" * 32)
+    c.encrypt(iv, b"b" * 32)
+    assert made == ["CBC"]
+    fresh = real(ciphers.algorithms.AES(bytes(16)), ciphers.modes.CBC(iv)).encryptor()
+    assert ct == fresh.update(b"a" * 32)
+    d = ciphers.make_aes_cbc(bytes(16), 0)
+    assert d.decrypt(iv, ct) == b"a" * 32
+    assert made == ["CBC", "CBC"]

@@ -18,6 +18,7 @@ from cryptography.hazmat.decrepit.ciphers import algorithms as legacy
 from cryptography.hazmat.primitives.ciphers import (
     BlockCipherAlgorithm,
     Cipher,
+    CipherContext,
     algorithms,
     modes,
 )
@@ -59,15 +60,25 @@ class BlockCbc:
     must not be used from two threads at once; the packet engine owns one per SA.
     """
 
-    __slots__ = ("_block", "_dec", "_dec_prev", "_enc", "_enc_prev")
+    __slots__ = ("_alg", "_block", "_dec", "_dec_prev", "_enc", "_enc_prev")
 
     def __init__(self, alg: BlockCipherAlgorithm, block_size: int) -> None:
-        zero_iv = bytes(block_size)
+        self._alg = alg
         self._block = block_size
-        self._enc = Cipher(alg, modes.CBC(zero_iv)).encryptor()
-        self._dec = Cipher(alg, modes.CBC(zero_iv)).decryptor()
+        # Each context is made on first use: an SA, or one direction of an IKE SA, only ever
+        # encrypts or only ever decrypts, and a context costs as much as a small packet.
+        self._enc: CipherContext | None = None
+        self._dec: CipherContext | None = None
         self._enc_prev = 0  # last ciphertext block the encryptor produced, as an integer
         self._dec_prev = 0  # last ciphertext block the decryptor consumed
+
+    def _context(self, encrypt: bool) -> CipherContext:
+        cipher = Cipher(self._alg, modes.CBC(bytes(self._block)))
+        if encrypt:
+            self._enc = cipher.encryptor()
+            return self._enc
+        self._dec = cipher.decryptor()
+        return self._dec
 
     def _check(self, iv: bytes, data: bytes) -> None:
         if len(iv) != self._block:
@@ -81,7 +92,8 @@ class BlockCbc:
             return b""
         b = self._block
         first = int.from_bytes(data[:b], "big") ^ int.from_bytes(iv, "big") ^ self._enc_prev
-        out = self._enc.update(first.to_bytes(b, "big") + data[b:])
+        enc = self._enc if self._enc is not None else self._context(True)
+        out = enc.update(first.to_bytes(b, "big") + data[b:])
         self._enc_prev = int.from_bytes(out[-b:], "big")
         return out
 
@@ -90,7 +102,8 @@ class BlockCbc:
         if not data:
             return b""
         b = self._block
-        out = self._dec.update(data)
+        dec = self._dec if self._dec is not None else self._context(False)
+        out = dec.update(data)
         first = int.from_bytes(out[:b], "big") ^ self._dec_prev ^ int.from_bytes(iv, "big")
         self._dec_prev = int.from_bytes(data[-b:], "big")
         return first.to_bytes(b, "big") + out[b:]
