@@ -132,15 +132,17 @@ def test_peers_proposals_and_templates(tmp_path: Path) -> None:
     assert template.group == "default" and template.src.version == 6
 
 
-def test_ike2_peer_and_proposal_may_name_x25519(tmp_path: Path) -> None:
-    """Curve25519 (RFC 8031, IKEv2 group 31) is accepted as dh-group and pfs-group beyond
-    RouterOS 6.x's list (docs/ikev2.md); strongSwan's x25519 proposals need it."""
+def test_ike2_peer_and_proposal_may_name_x25519_and_chacha20poly1305(tmp_path: Path) -> None:
+    """Curve25519 (RFC 8031, IKEv2 group 31) is accepted as dh-group and pfs-group, and
+    ChaCha20-Poly1305 (RFC 7634) as a proposal's enc-algorithm, beyond RouterOS 6.x's lists
+    (docs/ikev2.md); strongSwan's x25519 and chacha20poly1305 proposals need them."""
     from pyipsec.core.profiles import ExchangeMode
 
     store = configure(
         tmp_path,
         "/ip ipsec proposal set [ find default=yes ] enc-algorithms=aes-128-gcm "
         "pfs-group=x25519\n"
+        "/ip ipsec proposal add name=cc auth-algorithms=null enc-algorithms=chacha20poly1305\n"
         "/ip ipsec peer add address=198.51.100.0/24 secret=lab exchange-mode=ike2 "
         "dh-group=x25519,ecp256 enc-algorithm=aes-128 hash-algorithm=sha256\n",
     )
@@ -149,6 +151,7 @@ def test_ike2_peer_and_proposal_may_name_x25519(tmp_path: Path) -> None:
     assert peer.exchange_mode is ExchangeMode.IKE2
     assert peer.dh_groups == ("x25519", "ecp256")
     assert compiled.proposals[0].pfs_group == "x25519"
+    assert compiled.proposals[1].enc_algorithms == ("chacha20poly1305",)  # RFC 7634, RouterOS 7
 
 
 def test_certificates_and_keys_become_credentials(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from tests.io.daemon_proc import DaemonProc
 pytestmark = pytest.mark.netns
 
 AUTHS = ("md5", "sha1", "sha256", "sha512")
+# ciphers IKEv1 cannot negotiate (no IANA IKEv1 number): test_strongswan_ikev2.py covers them
+IKEV2_ONLY = frozenset({"chacha20poly1305"})
 PFS = ("none", "modp1024", "modp768", "modp1536", "modp2048", "ec2n155", "ec2n185", "ecp256")
 
 
@@ -39,7 +41,7 @@ class Variant:
 
 def _variants() -> list[Variant]:
     out = []
-    for n, enc in enumerate(PHASE2_ENC):
+    for n, enc in enumerate(e for e in PHASE2_ENC if e not in IKEV2_ONLY):
         # AEAD (GCM) carries its own integrity; everything else rotates through the hashes
         auth = "null" if enc.endswith("-gcm") else AUTHS[n % len(AUTHS)]
         out.append(Variant(f"esp-{enc}-{auth}", enc, auth, PFS[n % len(PFS)]))
@@ -126,5 +128,5 @@ def test_all_sas_raw_without_udp(pair: tuple[Lab, DaemonProc, DaemonProc]) -> No
 
 def test_menu_fully_covered() -> None:
     encs = {v.enc for v in VARIANTS}
-    assert encs == set(PHASE2_ENC)
+    assert encs | IKEV2_ONLY == set(PHASE2_ENC)
     assert {v.auth for v in VARIANTS} == set(PHASE2_AUTH)

@@ -8,12 +8,12 @@ handles (PIDs). strongSwan's libipsec always UDP-encapsulates (it fakes NAT dete
 IKE_AUTH goes to port 4500 and every SA here is ESP in UDP 4500, tunnel mode.
 
 Covered, each marked below: PSK with the IKE groups modp2048, ecp256 and x25519 and the child
-ciphers AES-GCM-16 and AES-CBC + HMAC-SHA-256, with strongSwan initiating (swanctl) and with
-pyipsec initiating on traffic (acquire), each with a ping both ways and a checked TCP transfer
-both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no loss, each driven by
-either side's short lifetime; both sides rekeying a child SA or the IKE SA at once, under
-the same ping; DPD (liveness checks) noticing a SIGKILLed charon; RSA signatures with
-certificates from a root CA through an intermediate, both directions.
+ciphers AES-GCM-16, AES-CBC + HMAC-SHA-256 and ChaCha20-Poly1305, with strongSwan initiating
+(swanctl) and with pyipsec initiating on traffic (acquire), each with a ping both ways and a
+checked TCP transfer both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no
+loss, each driven by either side's short lifetime; both sides rekeying a child SA or the IKE SA
+at once, under the same ping; DPD (liveness checks) noticing a SIGKILLed charon; RSA signatures
+with certificates from a root CA through an intermediate, both directions.
 """
 
 from __future__ import annotations
@@ -82,11 +82,13 @@ class Suite:
 
 CBC = Phase2("aes-128-cbc", "sha256", "none")  # strongSwan: aes128-sha256
 GCM = Phase2("aes-128-gcm", "null", "none")  # strongSwan: aes128gcm16
+CHACHA = Phase2("chacha20poly1305", "null", "none")  # RFC 7634; strongSwan: chacha20poly1305
 SUITES = [
     Suite("modp2048-esp-aes128-sha256", "modp2048", CBC),
     Suite("ecp256-esp-aes128gcm16", "ecp256", GCM),
     Suite("x25519-esp-aes128gcm16", "x25519", GCM),
     Suite("x25519-esp-aes128-sha256", "x25519", CBC),
+    Suite("x25519-esp-chacha20poly1305", "x25519", CHACHA),
 ]
 
 
@@ -143,7 +145,8 @@ def test_psk(site: tuple[Lab, str, str], tmp_path: Path, suite: Suite, initiator
         tcp_transfer(lab, a, b, LAN_A, LAN_B, size=TRANSFER)
         tcp_transfer(lab, b, a, LAN_B, LAN_A, size=TRANSFER)
         listed = charon.swanctl("--list-sas")
-        assert ("AES_GCM_16-128" if suite.p2 is GCM else "AES_CBC-128/HMAC_SHA2_256_128") in listed
+        child = {GCM: "AES_GCM_16-128", CBC: "AES_CBC-128/HMAC_SHA2_256_128"}
+        assert child.get(suite.p2, "ESP:CHACHA20_POLY1305") in listed, listed
         group = {"modp2048": "MODP_2048", "ecp256": "ECP_256", "x25519": "CURVE_25519"}[suite.dh]
         assert f"AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/{group}" in listed, listed
         no_errors(daemon)
