@@ -254,3 +254,98 @@ def test_unbound_params_keep_their_meaning() -> None:
     assert transport.admits(S["gw_a"], S["gw_b"], 6, 1, 2)
     assert not transport.admits(ip("203.0.113.250"), S["gw_b"], 6, 1, 2)
     assert isinstance(base, SaParams) and base.selector is None
+
+
+# -- SAs bound to narrowed selectors (IKEv2 TSi/TSr, several per SA) --------------------------
+
+# A's policy is net_a -> net_b (two /25s); the peer agreed to two parts of it only.
+NARROW = (
+    SaSelector(src=net("198.51.100.0/28"), dst=net("198.51.100.128/28")),
+    SaSelector(
+        src=net("198.51.100.16/28"),
+        dst=net("198.51.100.200/32"),
+        protocol=17,
+        dst_port=2000,
+        dst_port_end=2010,
+    ),
+)
+
+
+def narrowed_pair() -> Pair:
+    """A's outbound and B's inbound SA 0x101 bound to ``NARROW``, as the IKEv2 engine installs
+    them when TSi/TSr were narrowed (both policies stay the wide /25s)."""
+    pair = make_pair("aes-128-gcm", None)
+    for proc, direction, sels in (
+        (pair.a, Direction.OUT, NARROW),
+        (pair.b, Direction.IN, NARROW),  # the same SA, the same direction: the same selectors
+    ):
+        sa = next(s for s in proc.sad if s.spi == 0x101 and s.params.direction is direction)
+        proc.sad.remove(sa)
+        proc.sad.add(replace(sa.params, selector=sels[0], selectors=sels), 0.0)
+    return pair
+
+
+def test_outbound_sends_on_a_narrowed_sa_only_the_agreed_traffic() -> None:
+    """RFC 4301 §5.1: a packet of the wide policy outside what the peer agreed must not go into
+    the SA (the peer would drop it); it finds no SA (out-no-states, an acquire)."""
+    pair = narrowed_pair()
+    spi = (0x101).to_bytes(4, "big")
+    inside = [
+        udp_packet(ip("198.51.100.5"), ip("198.51.100.130"), 1, 9, b"a"),  # first selector
+        udp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 1, 2005, b"b"),  # second
+    ]
+    for _ in range(2):  # twice: the second time through the fast path's flow table
+        for pkt in inside:
+            out = pair.a.outbound(pkt, 1.0)
+            assert out.verdict is Verdict.PROTECTED, out.reason
+            assert out.packet[20:24] == spi
+    outside = [
+        udp_packet(ip("198.51.100.100"), ip("198.51.100.130"), 1, 9, b"c"),  # src
+        udp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 1, 3000, b"d"),  # port
+        tcp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 1, 2005, b"e"),  # protocol
+        udp_packet(ip("198.51.100.5"), ip("198.51.100.200"), 1, 9, b"f"),  # dst of 2nd only
+    ]
+    for pkt in outside:
+        out = pair.a.outbound(pkt, 1.0)
+        assert out.verdict is Verdict.DROPPED and out.reason == "no SA for the policy", out
+    assert pair.a.stats.counts[XfrmStat.OUT_NO_STATES] == len(outside)
+
+
+def test_inbound_narrowed_sa_admits_each_of_its_selectors_and_nothing_else() -> None:
+    pair = narrowed_pair()
+    sa = outbound_sa(pair)
+    ok = [
+        udp_packet(ip("198.51.100.5"), ip("198.51.100.130"), 1, 9, b"a"),
+        udp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 7, 2010, b"b"),
+    ]
+    seq = 0
+    for pkt in ok:
+        seq += 1
+        got = pair.b.inbound(forged_esp(sa, seq, S["gw_a"], pkt, IpProtocol.IPV4), 1.0)
+        assert got.verdict is Verdict.DELIVER, got.reason
+    bad = [
+        udp_packet(ip("198.51.100.100"), ip("198.51.100.130"), 1, 9, b"c"),
+        udp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 7, 2011, b"d"),
+        tcp_packet(ip("198.51.100.20"), ip("198.51.100.200"), 7, 2005, b"e"),
+    ]
+    for pkt in bad:
+        seq += 1
+        got = pair.b.inbound(forged_esp(sa, seq, S["gw_a"], pkt, IpProtocol.IPV4), 1.0)
+        assert got.verdict is Verdict.DROPPED and "selector" in got.reason, got
+    only(pair, XfrmStat.IN_STATE_MISMATCHES, len(bad))
+
+
+def test_a_unique_policy_sa_with_narrowed_selectors_carries_only_them() -> None:
+    """level=unique binds the SA by policy id; the agreed selectors still hold per packet."""
+    pair = narrowed_pair()
+    sa = outbound_sa(pair)
+    pair.a.sad.remove(sa)
+    pair.a.sad.add(replace(sa.params, policy_id=pair.policy_a.id), 0.0)
+    assert (
+        pair.a.outbound(
+            udp_packet(ip("198.51.100.5"), ip("198.51.100.130"), 1, 9, b"a"), 1.0
+        ).verdict
+        is Verdict.PROTECTED
+    )
+    out = pair.a.outbound(udp_packet(ip("198.51.100.100"), ip("198.51.100.130"), 1, 9, b"c"), 1.0)
+    assert out.verdict is Verdict.DROPPED

@@ -76,11 +76,17 @@ class OutboundPath:
         return self._rbuf[pos : pos + n]
 
     def _find_out(
-        self, policy: Policy, proto: SaProtocol, src: IPAddress | None, dst: IPAddress, now: float
+        self,
+        policy: Policy,
+        proto: SaProtocol,
+        src: IPAddress | None,
+        dst: IPAddress,
+        now: float,
+        packet: Selector,
     ) -> SecurityAssociation | None:
         sad = self.sad
         while True:
-            sa = sad.find_outbound(policy, proto, src, dst)
+            sa = sad.find_outbound(policy, proto, src, dst, packet)
             if sa is None or sad.check_time(sa, now):
                 return sa
 
@@ -135,8 +141,16 @@ class OutboundPath:
             sa_dst = sa_dst or info.dst
         if sa_dst is None:
             raise PacketDropped(XfrmStat.OUT_POLICY_ERRORS, "tunnel policy without sa-dst")
-        esp_sa = self._find_out(policy, SaProtocol.ESP, sa_src, sa_dst, now) if policy.esp else None
-        ah_sa = self._find_out(policy, SaProtocol.AH, sa_src, sa_dst, now) if policy.ah else None
+        esp_sa = (
+            self._find_out(policy, SaProtocol.ESP, sa_src, sa_dst, now, selector)
+            if policy.esp
+            else None
+        )
+        ah_sa = (
+            self._find_out(policy, SaProtocol.AH, sa_src, sa_dst, now, selector)
+            if policy.ah
+            else None
+        )
         if (policy.esp and esp_sa is None) or (policy.ah and ah_sa is None):
             if policy.level is Level.USE:
                 return OutboundResult(
@@ -270,7 +284,10 @@ class OutboundPath:
         else:
             if spd.lookup(Direction.OUT, flow.selector) is not policy:
                 return None
-            if self._find_out(policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now) is not sa:
+            found = self._find_out(
+                policy, SaProtocol.ESP, flow.sa_src, flow.sa_dst, now, flow.selector
+            )
+            if found is not sa:
                 return None
             flow.spd_gen, flow.sad_gen = spd.generation, sad.generation
         params = sa.params

@@ -269,7 +269,8 @@ class Processor(OutboundPath):
             info = parse_ip(packet)
         except MalformedPacket:
             return None
-        policy = self.spd.lookup(Direction.OUT, selector_of(info))
+        selector = selector_of(info)
+        policy = self.spd.lookup(Direction.OUT, selector)
         if policy is None or policy.action is not Action.ENCRYPT:
             return None
         sa_src, sa_dst = self._endpoints(policy)
@@ -278,8 +279,16 @@ class Processor(OutboundPath):
         if sa_dst is None:
             return None
         sad = self.sad
-        esp_sa = sad.find_outbound(policy, SaProtocol.ESP, sa_src, sa_dst) if policy.esp else None
-        ah_sa = sad.find_outbound(policy, SaProtocol.AH, sa_src, sa_dst) if policy.ah else None
+        esp_sa = (
+            sad.find_outbound(policy, SaProtocol.ESP, sa_src, sa_dst, selector)
+            if policy.esp
+            else None
+        )
+        ah_sa = (
+            sad.find_outbound(policy, SaProtocol.AH, sa_src, sa_dst, selector)
+            if policy.ah
+            else None
+        )
         if (policy.esp and esp_sa is None) or (policy.ah and ah_sa is None):
             return None
         first = esp_sa or ah_sa

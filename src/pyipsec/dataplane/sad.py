@@ -43,6 +43,7 @@ from pyipsec.dataplane.policy import (
     Level,
     Mode,
     Policy,
+    Selector,
 )
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.wire.ip import IpProtocol
@@ -94,6 +95,10 @@ class SaSelector:
     protocol: int | None = None
     src_port: int | None = None
     dst_port: int | None = None
+    # A port range (IKEv2 traffic selectors, RFC 7296 §3.13.1): ``src_port``..``src_port_end``
+    # when set; None with a port: that one port.
+    src_port_end: int | None = None
+    dst_port_end: int | None = None
 
     @classmethod
     def of_policy(cls, policy: Policy, direction: Direction) -> SaSelector:
@@ -135,6 +140,12 @@ class SaParams:
     # outside it is dropped (in-state-mismatches); outbound: the SA serves only policies
     # inside it. None: no selector (a transport-mode SA is still bound to its endpoints).
     selector: SaSelector | None = None
+    # The traffic agreed when it is not the policy's (IKEv2, RFC 7296 §2.9: the responder
+    # narrowed, TS payloads may hold several selectors and the SA carries every TSi x TSr
+    # combination): ``selector`` is then the first of them. The SA admits inbound and carries
+    # outbound, checked per packet, only traffic inside one of them (RFC 4301 §5.1, §5.2).
+    # Empty: ``selector`` alone (IKEv1, manual SAs, IKEv2 when the agreement is the policy).
+    selectors: tuple[SaSelector, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +190,7 @@ class SecurityAssociation:
     __slots__ = (
         "_bind",
         "_hard_deadline",
+        "_more",
         "_order",
         "_serves",
         "_soft_deadline",
@@ -219,7 +231,11 @@ class SecurityAssociation:
         self.current_bytes = 0
         self.current_packets = 0
         self._order = order
-        self._bind = _binding(params)
+        self._bind = _binding(params, params.selector)
+        # the further agreed selectors (SaParams.selectors), tried when ``_bind`` fails
+        self._more = tuple(
+            b for sel in params.selectors[1:] if (b := _binding(params, sel)) is not None
+        )
         self._serves: tuple[Policy, bool] | None = None  # the last answer of ``serves``
         self._soft_deadline = math.inf
         self._hard_deadline = math.inf
@@ -241,21 +257,37 @@ class SecurityAssociation:
         src_port: int | None,
         dst_port: int | None,
     ) -> bool:
-        """Whether a packet this SA decapsulated lies within what it was negotiated for
-        (RFC 4301 §5.2 step 4): its selector and, in transport mode, its endpoints."""
+        """Whether a packet lies within what this SA was negotiated for (RFC 4301 §5.2 step 4
+        for a packet it decapsulated; §5.1 for one an outbound SA of narrowed selectors is to
+        carry): its selector(s) and, in transport mode, its endpoints."""
         bind = self._bind
         if bind is None:
             return True
-        version, slo, shi, dlo, dhi, proto, sport, dport = bind
-        if src.version != version or dst.version != version:
+        version, slo, shi, dlo, dhi, proto, sport, sport_end, dport, dport_end = bind
+        if src.version == version and dst.version == version:  # the first selector, inline
+            s, d = int(src), int(dst)
+            if (
+                slo <= s <= shi
+                and dlo <= d <= dhi
+                and (proto is None or proto == protocol)
+                and (sport is None or (src_port is not None and sport <= src_port <= sport_end))
+                and (dport is None or (dst_port is not None and dport <= dst_port <= dport_end))
+            ):
+                return True
+        more = self._more
+        return bool(more) and any(_matches(b, src, dst, protocol, src_port, dst_port) for b in more)
+
+    def carries(self, policy: Policy, packet: Selector | None) -> bool:
+        """Whether this outbound SA may carry ``packet``, which matched ``policy``: when the SA
+        covers the whole policy (``serves``), or, for an SA of agreed selectors
+        (``SaParams.selectors``), when the packet lies inside them. Without a packet, only
+        ``serves``."""
+        if self.serves(policy):
+            return True
+        if packet is None or not self.params.selectors:
             return False
-        s, d = int(src), int(dst)
-        return (
-            slo <= s <= shi
-            and dlo <= d <= dhi
-            and (proto is None or proto == protocol)
-            and (sport is None or sport == src_port)
-            and (dport is None or dport == dst_port)
+        return self.admits(
+            packet.src, packet.dst, packet.protocol, packet.src_port, packet.dst_port
         )
 
     def serves(self, policy: Policy) -> bool:
@@ -271,8 +303,8 @@ class SecurityAssociation:
             _covers(sel.src, policy.src)
             and _covers(sel.dst, policy.dst)
             and sel.protocol in (None, policy.protocol)
-            and sel.src_port in (None, policy.src_port)
-            and sel.dst_port in (None, policy.dst_port)
+            and _covers_port(sel.src_port, sel.src_port_end, policy.src_port)
+            and _covers_port(sel.dst_port, sel.dst_port_end, policy.dst_port)
         )
         self._serves = (policy, answer)
         return answer
@@ -295,28 +327,32 @@ class SecurityAssociation:
         self._hard_deadline = min(hard, default=math.inf)
 
 
-def _binding(
-    params: SaParams,
-) -> tuple[int, int, int, int, int, int | None, int | None, int | None] | None:
-    """``admits``'s precomputed form: (version, src range, dst range, protocol, ports).
+# (version, src range, dst range, protocol, src port range, dst port range); None = any
+_Binding = tuple[int, int, int, int, int, int | None, int | None, int, int | None, int]
+
+
+def _binding(params: SaParams, sel: SaSelector | None) -> _Binding | None:
+    """``admits``'s precomputed form of one selector of ``params``.
 
     Transport mode: the packet's own header is the SA's outer header, so its addresses must be
     the SA's endpoints (the inbound lookup checks only the destination); they stand for the
     selector's addresses, which behind a NAT may name the peer's private address (RFC 3947
     §5.2), and the selector narrows protocol and ports. Tunnel mode: the selector, or anything.
     """
-    sel = params.selector
     proto = sport = dport = None
+    sport_end = dport_end = 0
     if sel is not None:
         proto, sport, dport = sel.protocol, sel.src_port, sel.dst_port
+        sport_end = sel.src_port_end if sel.src_port_end is not None else (sport or 0)
+        dport_end = sel.dst_port_end if sel.dst_port_end is not None else (dport or 0)
     if params.mode is Mode.TRANSPORT:
         src, dst = int(params.src), int(params.dst)
-        return (params.src.version, src, src, dst, dst, proto, sport, dport)
+        return (params.src.version, src, src, dst, dst, proto, sport, sport_end, dport, dport_end)
     if sel is None:
         return None
     s, d = sel.src, sel.dst
     if s.version != d.version:
-        return (0, 1, 0, 1, 0, None, None, None)  # matches nothing
+        return (0, 1, 0, 1, 0, None, None, 0, None, 0)  # matches nothing
     return (
         s.version,
         int(s.network_address),
@@ -325,8 +361,40 @@ def _binding(
         int(d.broadcast_address),
         proto,
         sport,
+        sport_end,
         dport,
+        dport_end,
     )
+
+
+def _matches(
+    bind: _Binding,
+    src: IPAddress,
+    dst: IPAddress,
+    protocol: int,
+    src_port: int | None,
+    dst_port: int | None,
+) -> bool:
+    version, slo, shi, dlo, dhi, proto, sport, sport_end, dport, dport_end = bind
+    if src.version != version or dst.version != version:
+        return False
+    s, d = int(src), int(dst)
+    return (
+        slo <= s <= shi
+        and dlo <= d <= dhi
+        and (proto is None or proto == protocol)
+        and (sport is None or (src_port is not None and sport <= src_port <= sport_end))
+        and (dport is None or (dst_port is not None and dport <= dst_port <= dport_end))
+    )
+
+
+def _covers_port(start: int | None, end: int | None, port: int | None) -> bool:
+    """Whether a selector's port (range) covers a policy's port (None = any)."""
+    if start is None:
+        return True
+    if port is None:
+        return False
+    return start <= port <= (start if end is None else end)
 
 
 def _covers(outer: IPNetwork, inner: IPNetwork) -> bool:
@@ -442,14 +510,21 @@ class Sad:
         protocol: SaProtocol,
         src: IPAddress | None,
         dst: IPAddress,
+        packet: Selector | None = None,
     ) -> SecurityAssociation | None:
         """The SA to send with for ``policy`` (newest mature, else newest dying).
 
-        ``src``/``dst`` are the SA endpoints the policy asks for (``src`` None = any).
+        ``src``/``dst`` are the SA endpoints the policy asks for (``src`` None = any);
+        ``packet`` the packet's selector: an SA of agreed selectors narrower than the policy
+        (``SaParams.selectors``) carries only packets inside them.
         """
         bound: SecurityAssociation | None = None
         for sa in self._by_policy.get(policy.id, ()):
-            if sa.params.protocol is protocol and _better(sa, bound):
+            if (
+                sa.params.protocol is protocol
+                and _better(sa, bound)
+                and (not sa.params.selectors or sa.carries(policy, packet))
+            ):
                 bound = sa
         if bound is not None:
             return bound
@@ -463,7 +538,7 @@ class Sad:
                 (src is None or p.src == src)
                 and p.mode is mode
                 and _better(sa, shared)
-                and sa.serves(policy)
+                and sa.carries(policy, packet)
             ):
                 shared = sa
         return shared

@@ -315,3 +315,44 @@ def test_generated_policy_never_mixes_two_protocols() -> None:
         narrow(tsi, tsr, peer=p, templates=(DEFAULT_TEMPLATE,))
     got = narrow(tsi, [*tsr, net("10.1.0.0/24")], peer=p, templates=(DEFAULT_TEMPLATE,))
     assert got.policy.protocol == UDP and got.tsr == (net("10.1.0.0/24", UDP),)
+
+
+# --- the SAs' selectors (RFC 4301 §4.4.2) ---------------------------------------------------
+
+
+def test_sa_selectors_every_tsi_x_tsr_combination_in_each_direction() -> None:
+    from pyipsec.dataplane.policy import Direction
+    from pyipsec.dataplane.sad import SaSelector
+
+    policy = Policy(id=1, src=NET("198.51.100.0/24"), dst=NET("203.0.113.0/24"))
+    tsi = (sel("198.51.100.0", "198.51.100.15"), sel("198.51.100.64", "198.51.100.64", UDP))
+    tsr = (sel("203.0.113.0", "203.0.113.11", UDP, (500, 510)),)  # .0/29 + .8/30
+    first, out = ts.sa_selectors(policy, tsi, tsr, Direction.OUT, we_initiated=True)
+    want = (
+        SaSelector(src=NET("198.51.100.0/28"), dst=NET("203.0.113.0/29"), protocol=UDP,
+                   dst_port=500, dst_port_end=510),
+        SaSelector(src=NET("198.51.100.0/28"), dst=NET("203.0.113.8/30"), protocol=UDP,
+                   dst_port=500, dst_port_end=510),
+        SaSelector(src=NET("198.51.100.64/32"), dst=NET("203.0.113.0/29"), protocol=UDP,
+                   dst_port=500, dst_port_end=510),
+        SaSelector(src=NET("198.51.100.64/32"), dst=NET("203.0.113.8/30"), protocol=UDP,
+                   dst_port=500, dst_port_end=510),
+    )  # fmt: skip
+    assert (first, out) == (want[0], want)
+    # the responder's inbound SA carries the same traffic (its direction: initiator -> us)
+    assert ts.sa_selectors(policy, tsi, tsr, Direction.IN, we_initiated=False)[1] == want
+    # a TCP selector against a UDP one carries nothing: that combination is left out
+    tcp = (sel("198.51.100.0", "198.51.100.15", TCP), tsi[1])
+    assert ts.sa_selectors(policy, tcp, tsr, Direction.OUT, we_initiated=True)[1] == want[2:]
+
+
+def test_sa_selectors_of_exactly_the_policy_are_the_policys_own() -> None:
+    from pyipsec.dataplane.policy import Direction
+    from pyipsec.dataplane.sad import SaSelector
+
+    policy = Policy(id=1, src=NET("198.51.100.0/24"), dst=NET("203.0.113.0/24"), protocol=TCP,
+                    dst_port=443)  # fmt: skip
+    tsi, tsr = ts.policy_selectors(policy)
+    for direction in (Direction.OUT, Direction.IN):
+        got = ts.sa_selectors(policy, tsi, tsr, direction, we_initiated=True)
+        assert got == (SaSelector.of_policy(policy, direction), ())

@@ -5,7 +5,8 @@ The first child rides IKE_AUTH (``ike_auth.py``); later ones CREATE_CHILD_SA (th
 helper's tasks call ``offer``/``accept``/``complete`` with their own nonces and KE). Each child
 is one ESP or AH SA pair, installed through the backend in both directions with the keys of
 §2.17 (the i keys protect what the exchange's initiator sends), bound to its policy's selectors
-(``SaSelector``; a narrowed TS pair makes the policy), with the proposal's lifetime as hard
+(``SaSelector``: the TSi/TSr agreed, which may be narrower than the policy,
+``traffic_selectors.sa_selectors``), with the proposal's lifetime as hard
 limit and a soft limit 85-95 % of it drawn from the rng (the exchange's initiator lower, so it
 rekeys first; a draw so that children made together do not all rekey at once).
 """
@@ -23,7 +24,6 @@ from pyipsec.dataplane.sad import (
     SaHardExpired,
     SaParams,
     SaProtocol,
-    SaSelector,
     SaSoftExpired,
 )
 from pyipsec.wire.ikev2 import message as wm
@@ -384,6 +384,10 @@ def install(
         (Direction.OUT, spi_out, out_keys),
     ):
         inbound = direction is Direction.IN
+        # RFC 4301 §4.4.2, §5.2: the SA carries what TSi/TSr agreed, not the whole policy
+        selector, selectors = traffic_selectors.sa_selectors(
+            policy, narrowed.tsi, narrowed.tsr, direction, we_initiated=we_initiated
+        )
         params = SaParams(
             spi=spi,
             protocol=choice.protocol,
@@ -400,7 +404,8 @@ def install(
             udp_encap=encap_in if inbound else encap_out,
             lifetime=lifetime,
             policy_id=policy.id if policy.level is Level.UNIQUE else None,
-            selector=SaSelector.of_policy(policy, direction),
+            selector=selector,
+            selectors=selectors,
         )
         if defer_outbound and not inbound:
             deferred = params

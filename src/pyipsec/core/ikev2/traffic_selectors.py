@@ -59,7 +59,8 @@ from pyipsec.core.ikev2.errors import TsUnacceptable
 from pyipsec.core.profiles import GeneratePolicy, PeerProfile, TemplatePolicy
 from pyipsec.core.selectors import TrafficSelector as PolicySelector
 from pyipsec.core.selectors import generate_policy, serves_peer
-from pyipsec.dataplane.policy import Action, IPAddress, IPNetwork, Policy, Selector
+from pyipsec.dataplane.policy import Action, Direction, IPAddress, IPNetwork, Policy, Selector
+from pyipsec.dataplane.sad import SaSelector
 from pyipsec.wire.ikev2.constants import TsType
 from pyipsec.wire.ikev2.payloads import TrafficSelector
 
@@ -69,6 +70,7 @@ __all__ = [
     "describe",
     "narrow",
     "policy_selectors",
+    "sa_selectors",
     "selector_networks",
     "ts_for",
 ]
@@ -474,3 +476,53 @@ def accept_narrowed(
                     f"{describe(sent)}"
                 )
     return _known(got_i), _known(got_r)
+
+
+# --- the SAs' selectors ----------------------------------------------------------------------
+
+
+def sa_selectors(
+    policy: Policy,
+    tsi: Sequence[TrafficSelector],
+    tsr: Sequence[TrafficSelector],
+    direction: Direction,
+    *,
+    we_initiated: bool,
+) -> tuple[SaSelector, tuple[SaSelector, ...]]:
+    """(``SaParams.selector``, ``SaParams.selectors``) of a child's SA of ``direction`` from
+    the TSi/TSr agreed (RFC 4301 §4.4.2: the SAD entry holds the selectors negotiated, not the
+    policy's). Every TSi x TSr combination, each address range as its prefixes; ports as
+    ranges (OPAQUE as any); combinations of two different protocols carry nothing and are left
+    out. When the agreement is exactly ``policy``'s traffic: the policy's selector and no
+    further ones, as IKEv1 installs (the common case costs the data plane nothing more)."""
+    own = SaSelector.of_policy(policy, direction)
+    ours, theirs = (tsi, tsr) if we_initiated else (tsr, tsi)
+    src_side, dst_side = (ours, theirs) if direction is Direction.OUT else (theirs, ours)
+    out: list[SaSelector] = []
+    for a, b in itertools.product(_known(src_side), _known(dst_side)):
+        if a.protocol and b.protocol and a.protocol != b.protocol:
+            continue
+        if a.ts_type != b.ts_type:
+            continue
+        protocol = a.protocol or b.protocol or None
+        sport, sport_end = _sa_ports(a)
+        dport, dport_end = _sa_ports(b)
+        for src, dst in itertools.product(selector_networks(a), selector_networks(b)):
+            sel = SaSelector(
+                src=src, dst=dst, protocol=protocol, src_port=sport, dst_port=dport,
+                src_port_end=sport_end, dst_port_end=dport_end,
+            )  # fmt: skip
+            if sel not in out:
+                out.append(sel)
+    if not out:  # nothing the two sides can both carry (not accepted by the callers)
+        return own, ()
+    if out == [own]:
+        return own, ()
+    return out[0], tuple(out)
+
+
+def _sa_ports(ts: TrafficSelector) -> tuple[int | None, int | None]:
+    ports = _port_range(ts)
+    if ports in (ANY_PORTS, OPAQUE):
+        return None, None
+    return ports[0], (ports[1] if ports[1] != ports[0] else None)
