@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pyipsec.dataplane.policy import IPAddress, IPNetwork
-from pyipsec.dataplane.userspace.rtbatch import RouteBatcher, RouteOp
+from pyipsec.dataplane.userspace.rtbatch import RouteBatcher, RouteOp, dump_local_addresses
 
 ROUTE_TABLE = 2207
 RULE_PRIORITY = 2207
@@ -150,6 +150,7 @@ class TunRouting:
         batcher: Callable[[], Any] = RouteBatcher,
         address_ttl: float = 2.0,
         clock: Callable[[], float] | None = None,
+        addresses: Callable[[], list[IPAddress]] | None = None,
     ) -> None:
         self.device = device
         self.mark = mark
@@ -164,6 +165,11 @@ class TunRouting:
         self.failures = 0  # netlink requests that failed (each is logged)
         self._stale: set[IPNetwork] = set()  # adopted routes not (yet) wanted again
         self._netlink = netlink
+        # the local addresses: a raw rtnetlink dump (rtbatch.py), or through an injected
+        # netlink object (tests) the way pyroute2's dump gives them
+        if addresses is None and netlink is open_netlink:
+            addresses = dump_local_addresses
+        self._read_addresses = addresses or (lambda: read_local_addresses(self._nl()))
         self._ipr: Any = None
         self._batcher = batcher
         self._routes_out: Any = None  # the RouteBatcher, made in the worker
@@ -383,7 +389,7 @@ class TunRouting:
         now = self.clock()
         if now - self._locals_read > self.address_ttl:
             try:
-                self._locals = read_local_addresses(self._nl())
+                self._locals = self._read_addresses()
             except Exception as exc:
                 log.warning("netlink address dump failed: %s", exc)
             self._locals_read = now
