@@ -353,6 +353,10 @@ class Ikev2Engine:
 
     def next_timer(self) -> float | None:
         times = [t for t in (self.deadlines.next_deadline(),) if t is not None]
+        if self.ike:  # the safety sweep (handle_timer, tables.py) is a timer too
+            if self._sweep_at is None:
+                self._sweep_at = self._now + SWEEP_INTERVAL
+            times.append(self._sweep_at)
         half_open = self.half_open.next_deadline()
         if half_open is not None:
             times.append(half_open)

@@ -50,3 +50,26 @@ def test_garbage_is_a_counted_drop() -> None:
     assert stats["received"] == 1
     assert sum(v for k, v in stats.items() if k != "received") == 1
     assert any(isinstance(e, DatagramDropped) for e in side.engine.pop_events())
+
+
+def test_next_timer_includes_the_safety_sweep() -> None:
+    """An IKE SA whose deadline changed without ``deadlines.touch`` is found by the sweep every
+    ``SWEEP_INTERVAL`` (tables.py): ``next_timer`` must wake the shell for it, not leave the SA
+    waiting for some other timer."""
+    from pyipsec.core.events import NatKeepaliveDue
+    from pyipsec.core.ikev2.tables import SWEEP_INTERVAL
+
+    from .harness import ike2_pair
+
+    net, pa, _ = ike2_pair()
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    eng = net.a.engine
+    eng.handle_timer(net.now)  # the sweep ran now: the next is due SWEEP_INTERVAL later
+    (sa,) = [s for s in eng.ike.values() if s.established]
+    sa.keepalive_next = net.now + 1.0  # a keepalive due, set behind the heap's back
+    due = eng.next_timer()
+    assert due is not None and due <= net.now + SWEEP_INTERVAL
+    eng.pop_events()
+    eng.handle_timer(due)
+    assert [type(e) for e in eng.pop_events()] == [NatKeepaliveDue]  # late, but not lost
