@@ -504,8 +504,8 @@ def sa_expired(eng: Ikev2Engine, event: SaSoftExpired | SaHardExpired, now: floa
         eng.rekey_child(child, now)
         return
     peer = next((p for p in eng.peers if p.id == child.peer_id), None)
-    if peer is None:
-        return
+    if peer is None or (peer.passive and not child.initiator):
+        return  # RouterOS passive: it answers, it does not start (as core/ikev1/deletion.py)
     owner = next(
         (s for s in eng.ike.with_address(child.remote) if child in s.children and s.established),
         None,

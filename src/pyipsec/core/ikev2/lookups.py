@@ -1,17 +1,18 @@
 """Which peer entry, addresses and IKE SA serve a policy (the IKEv2 engine's acquire path).
 
-An acquire for an ``encrypt`` policy finds its ike2 peer entry (the most specific one covering
-the SA's remote address: host entries by a dict built once per configuration, then the
-prefixes), the local address (sa-src, else the peer's local-address, else the first local
-address of the family), and then: nothing when a child for the policy is installed or under
-way; a child on our newest established IKE SA with that peer (CREATE_CHILD_SA); a place in the
-queue of an IKE SA still in setup; or a new IKE SA.
+An acquire for an ``encrypt`` policy finds its ike2 peer entry and addresses by the rule both
+IKE versions share (``core/peers.initiator_endpoints``: the most specific entry covering the
+SA's remote address, none when it is ``passive``; here host entries by a dict built once per
+configuration, then the prefixes), and then: nothing when a child for the policy is installed
+or under way; a child on our newest established IKE SA with that peer (CREATE_CHILD_SA); a
+place in the queue of an IKE SA still in setup; or a new IKE SA.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyipsec.core import peers as core_peers
 from pyipsec.core.events import NegotiationFailed
 from pyipsec.core.profiles import PeerProfile
 from pyipsec.dataplane.policy import Action, IPAddress, Policy
@@ -74,23 +75,26 @@ def acquire(eng: Ikev2Engine, policy: Policy, now: float) -> None:
 def endpoints_for(
     eng: Ikev2Engine, policy: Policy
 ) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
-    """The ike2 peer, local and remote address for ``policy``'s SAs (tunnel: sa-src/sa-dst;
-    transport: the policy's own addresses)."""
-    remote = policy.sa_dst if policy.tunnel else policy.dst.network_address
-    if remote is None:
+    """The ike2 peer, local and remote address for ``policy``'s SAs: the rule both IKE
+    versions share (``core/peers.initiator_endpoints``: a ``passive`` entry initiates
+    nothing); when there are none, a NegotiationFailed says why."""
+    found = core_peers.initiator_endpoints(
+        eng.peers, eng.local_addresses, policy, _Best(eng), ike2=True
+    )
+    if isinstance(found, core_peers.NoEndpoints):
+        eng.emit(NegotiationFailed(remote=found.remote, reason=found.reason))
         return None
-    peer = eng.peer_for(remote)
-    if peer is None:
-        return None
-    local = policy.sa_src if policy.tunnel else policy.src.network_address
-    if local is None or local.is_unspecified:
-        local = peer.local_address or next(
-            (a for a in eng.local_addresses if a.version == remote.version), None
-        )
-    if local is None:
-        eng.emit(NegotiationFailed(remote=(remote, peer.port), reason="no local address"))
-        return None
-    return peer, local, remote
+    return found
+
+
+class _Best:
+    """``core/peers.BestPeer`` over the engine's peer index."""
+
+    def __init__(self, eng: Ikev2Engine) -> None:
+        self.eng = eng
+
+    def best_peer(self, address: IPAddress) -> PeerProfile | None:
+        return self.eng.peer_for(address)
 
 
 def ike_for(eng: Ikev2Engine, peer: PeerProfile, remote: IPAddress) -> IkeSa | None:

@@ -90,3 +90,15 @@ def test_soft_expiry_uses_the_rekey_hook() -> None:
         net.now,
     )
     assert calls == [1]
+
+
+def test_a_passive_peer_initiates_nothing_but_answers() -> None:
+    from pyipsec.core.events import NegotiationFailed
+
+    net, pa, pb = ike2_pair(peer_b={"passive": True})
+    net.b.engine.acquire(pb, net.now)
+    net.run(10)
+    assert not net.log and "no peer" in net.b.of(NegotiationFailed)[0].reason
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    assert len(net.b.of(IkeSaEstablished)) == 1 and len(net.b.sas()) == 2
