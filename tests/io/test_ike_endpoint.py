@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 from collections.abc import Iterator
 
 import pytest
 
 from pyipsec.core.events import Datagram, Endpoint
 from pyipsec.dataplane.userspace.rawsock import IP_PKTINFO
-from pyipsec.io.ike_endpoint import EAGER_ANSWERS, IkeEndpoint
+from pyipsec.io.ike_endpoint import EAGER_ANSWERS, IkeEndpoint, batch_rank
 
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 
@@ -110,3 +111,47 @@ def test_a_long_batch_sends_the_rest_of_its_answers_at_its_end(
     expected += [("received", b"m%d" % i) for i in range(EAGER_ANSWERS, n)]
     expected += [("sent", b"re:m%d" % i) for i in range(EAGER_ANSWERS, n)]
     assert trace == expected
+
+
+def _ike(
+    exchange: int, *, flags: int = 0, responder_cookie: bytes = b"r" * 8, v: int = 0x10
+) -> bytes:
+    """An IKE header (RFC 2408 §3.1: cookies, next payload, version, exchange, flags,
+    message id, length) and a little body."""
+    body = b"\0" * 8
+    return (
+        b"i" * 8 + responder_cookie
+        + struct.pack("!BBBBII", 0, v, exchange, flags, 7, 28 + len(body))
+        + body
+    )  # fmt: skip
+
+
+MM1 = _ike(2, responder_cookie=bytes(8))  # main mode, first message: no responder cookie
+MM3 = _ike(2)
+MM5 = _ike(2, flags=1)  # encrypted
+QM = _ike(32, flags=1)
+DPD = _ike(5, flags=1)
+IKEV2 = _ike(34, responder_cookie=bytes(8), v=0x20)
+
+
+def test_batch_rank_puts_exchanges_further_along_first() -> None:
+    assert [batch_rank(d) for d in (QM, DPD, MM5, MM3, IKEV2, b"short", MM1)] == [
+        0, 0, 1, 2, 2, 2, 3
+    ]  # fmt: skip
+
+
+def test_a_batch_is_handled_later_stages_first_in_arrival_order_within_a_stage(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """In one read batch quick-mode messages go first and first messages last, so the
+    exchanges of a burst finish one after another instead of all advancing in lockstep."""
+    rx, tx = udp_pair
+    trace: list[tuple[str, bytes]] = []
+    endpoint = IkeEndpoint(AnsweringEngine(trace), {}, port=rx.getsockname()[1])  # type: ignore[arg-type]
+    endpoint.send = lambda data, src, dst: None  # type: ignore[method-assign]
+    arrivals = [MM1 + b"a", MM3 + b"b", QM + b"c", MM1 + b"d", MM5 + b"e", QM + b"f"]
+    for data in arrivals:
+        tx.sendto(data, rx.getsockname())
+    endpoint._on_readable(rx, int(socket.AF_INET))
+    handled = [data[-1:] for kind, data in trace if kind == "received"]
+    assert handled == [b"c", b"f", b"e", b"b", b"a", b"d"]
