@@ -336,8 +336,8 @@ def accept(
 def install(
     eng: Ikev2Engine,
     sa: IkeSa,
-    narrowed: Any,  # traffic_selectors.Narrowed: the policy the SAs serve
-    choice: Any,  # child_proposals.ChildChoice
+    narrowed: traffic_selectors.Narrowed,  # the policy the SAs serve
+    choice: child_proposals.ChildChoice,
     pending: PendingChild,
     now: float,
     *,
@@ -349,7 +349,7 @@ def install(
     With ``defer_outbound`` (the responder of a child rekey) the outbound SA is kept in the
     record until ``install_outbound`` (child_rekey.py: make-before-break)."""
     policy: Policy = narrowed.policy
-    if getattr(narrowed, "generated", False):
+    if narrowed.generated:
         eng.backend.add_policy(policy)
     local, remote = sa.local[0], sa.remote[0]
     keys = keymat.derive_child_keys(
@@ -423,7 +423,7 @@ def install(
         installed=now,
         initiator=we_initiated,
         choice=choice,
-        dynamic_policy_id=policy.id if getattr(narrowed, "generated", False) else None,
+        dynamic_policy_id=policy.id if narrowed.generated else None,
         deferred_out=deferred,
     )
     for old in eng.children.of_policy(policy.id):
