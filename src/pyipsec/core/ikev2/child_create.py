@@ -46,7 +46,7 @@ from pyipsec.wire.ikev2.payloads import (
 from . import child_proposals, children
 from .errors import ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
-from .sa_init import error_notify, first, notify_name
+from .message_parts import error_notify, first, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine

@@ -51,7 +51,7 @@ from pyipsec.wire.ikev2.payloads import DeletePayload, NoncePayload, NotifyPaylo
 
 from . import child_create, children
 from .ike_sa import ChildSa, IkeSa
-from .sa_init import first, notifies
+from .message_parts import first, notifies
 
 if TYPE_CHECKING:
     from .child_create import CreateChildTask

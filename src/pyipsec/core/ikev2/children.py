@@ -33,7 +33,7 @@ from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 from . import child_proposals, keymat, traffic_selectors
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
-from .sa_init import error_notify, first, notifies, notify_name
+from .message_parts import error_notify, first, notifies, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine

@@ -16,7 +16,7 @@ from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload
 
 from . import child_create, child_rekey, ike_rekey
 from .ike_sa import IkeSa
-from .sa_init import first, notifies
+from .message_parts import first, notifies
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine

@@ -25,9 +25,9 @@ from pyipsec.wire.ikev2.constants import ExchangeType, IdType, NotifyType
 from pyipsec.wire.ikev2.header import Header
 from pyipsec.wire.ikev2.payloads import AuthPayload, IdPayload, NotifyPayload
 
-from . import authdata, children, sa_init, signatures
+from . import authdata, children, signatures
 from .ike_sa import Dropped, IkeSa, IkeState
-from .sa_init import error_notify, first, notifies, notify_name
+from .message_parts import error_notify, first, notifies, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine
@@ -155,7 +155,7 @@ class AuthTask:
             eng.forget(sa)
             return []
         payloads: list[Any] = [ident, *[p for p in auth if not isinstance(p, AuthPayload)]]
-        payloads += sa_init._certreq(eng, sa.peer)
+        payloads += signatures.certreq(eng.credentials, sa.peer)  # §3.7
         if _initial_contact(eng, sa):
             payloads.append(NotifyPayload(type=NotifyType.INITIAL_CONTACT))
         payloads += [p for p in auth if isinstance(p, AuthPayload)]
@@ -208,7 +208,7 @@ def receive_request(
     """The initiator's IKE_AUTH (already decrypted and verified with SK_ei/SK_ai)."""
     if sa.initiator or sa.state is not IkeState.INIT_DONE:
         raise Dropped(f"unexpected-request: IKE_AUTH in state {sa.state.value}")
-    sa_init.promote(eng, sa)
+    promote(eng, sa)
     signatures.note_certreq(sa, msg)
     try:
         ident = _verify_peer(eng, sa, msg, now)
@@ -233,3 +233,9 @@ def receive_request(
         informational.initial_contact(eng, sa, now)
     child_payloads = children.accept(eng, sa, msg, sa.nonce_i, sa.nonce_r, now, first=True)
     eng.respond(sa, header, data, [ours, *auth, *child_payloads])
+
+
+def promote(eng: Ikev2Engine, sa: IkeSa) -> None:
+    """The initiator's IKE_AUTH verified: the exchange leaves the half-open table."""
+    if eng.half_open.promote((sa.remote[0], sa.spi_i)) is sa or sa.spi_r not in eng.ike:
+        eng.ike[sa.spi_r] = sa

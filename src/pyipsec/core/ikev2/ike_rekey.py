@@ -54,7 +54,7 @@ from .child_create import NONCE_SIZE, temporary_failure
 from .child_rekey import lost
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import IkeSa, IkeState
-from .sa_init import error_notify, first, notify_name
+from .message_parts import error_notify, first, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine

@@ -42,6 +42,7 @@ from pyipsec.wire.ikev2.payloads import (
 from . import authdata, cookies, keymat, natd, natt, proposals, signatures
 from .errors import InvalidKePayload, ProtocolError
 from .ike_sa import Dropped, IkeSa, IkeState, PendingChild
+from .message_parts import error_notify, first, notifies, notify_name
 from .signatures import ANNOUNCED_HASHES
 from .task_manager import RequestVerdict
 
@@ -52,28 +53,6 @@ __all__ = ["InitTask", "receive_request", "receive_response", "start"]
 
 NONCE_SIZE = 32  # §2.10: at least half the PRF key size, at least 16 bytes
 MAX_INVALID_KE_RETRIES = 3  # a responder that keeps asking for other groups is given up
-
-
-def notifies(msg: wm.Message, kind: NotifyType) -> list[NotifyPayload]:
-    return [p for p in msg.payloads if isinstance(p, NotifyPayload) and p.type == kind]
-
-
-def first(msg: wm.Message, cls: type[Any]) -> Any:
-    return next((p for p in msg.payloads if isinstance(p, cls)), None)
-
-
-def error_notify(msg: wm.Message) -> NotifyPayload | None:
-    """The first error notify (type < 16384) in ``msg``."""
-    return next(
-        (p for p in msg.payloads if isinstance(p, NotifyPayload) and 0 < p.type < 16384), None
-    )
-
-
-def notify_name(kind: int) -> str:
-    try:
-        return NotifyType(kind).name
-    except ValueError:
-        return f"notify {kind}"
 
 
 def _status_notifies(
@@ -491,9 +470,3 @@ def receive_request(
     sa.init_response = packets[0]
     for gone in eng.half_open.add(key, src[0], rank, sa, now):
         eng.emit(HalfOpenDiscarded(remote=gone.value.remote, reason=gone.reason))
-
-
-def promote(eng: Ikev2Engine, sa: IkeSa) -> None:
-    """The initiator's IKE_AUTH verified: the exchange leaves the half-open table."""
-    if eng.half_open.promote((sa.remote[0], sa.spi_i)) is sa or sa.spi_r not in eng.ike:
-        eng.ike[sa.spi_r] = sa
