@@ -174,14 +174,11 @@ def decode_signature_hash_algorithms(data: bytes) -> tuple[int, ...]:
     """
     if len(data) % 2:
         raise AuthDataError("SIGNATURE_HASH_ALGORITHMS data of odd length")
-    out: list[int] = []
-    for i in range(0, len(data), 2):
-        value = int.from_bytes(data[i : i + 2], "big")
-        try:
-            out.append(HashAlgorithm(value))
-        except ValueError:
-            out.append(value)
-    return tuple(out)
+    known = HashAlgorithm._value2member_map_  # a dict lookup, not an enum call per id
+    return tuple(
+        known.get(v, v)  # type: ignore[misc]
+        for v in (int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    )
 
 
 def choose_hash(

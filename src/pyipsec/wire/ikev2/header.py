@@ -33,6 +33,11 @@ HEADER_LEN = 28
 MAX_MESSAGE_LEN = 65523
 
 
+# the flag bits as plain ints: ``int & IntFlag`` builds an enum member on every test
+_INITIATOR = int(IkeFlag.INITIATOR)
+_RESPONSE = int(IkeFlag.RESPONSE)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Header:
     """An IKE header. ``length`` counts the whole message, header included."""
@@ -57,12 +62,12 @@ class Header:
     @property
     def initiator(self) -> bool:
         """The I flag: sent by the original initiator of the IKE SA."""
-        return bool(self.flags & IkeFlag.INITIATOR)
+        return bool(self.flags & _INITIATOR)
 
     @property
     def response(self) -> bool:
         """The R flag."""
-        return bool(self.flags & IkeFlag.RESPONSE)
+        return bool(self.flags & _RESPONSE)
 
 
 def push_header(h: Header) -> bytes:

@@ -66,6 +66,10 @@ P = TypeVar("P")
 _SYNTAX = NotifyType.INVALID_SYNTAX
 
 
+_INITIATOR = int(IkeFlag.INITIATOR)  # plain ints: no enum member built per message
+_RESPONSE = int(IkeFlag.RESPONSE)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     """A decoded IKEv2 message: header fields and payloads (inner payloads when protected).
@@ -83,9 +87,7 @@ class Message:
 
     @property
     def flags(self) -> int:
-        return (IkeFlag.INITIATOR if self.initiator else 0) | (
-            IkeFlag.RESPONSE if self.response else 0
-        )
+        return (_INITIATOR if self.initiator else 0) | (_RESPONSE if self.response else 0)
 
     def get(self, cls: type[P]) -> P | None:
         """The first payload of class ``cls``, or None."""
