@@ -261,7 +261,7 @@ def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path, mode
     the engine by the peer's exchange-mode): `remote-peers print` shows the peer (an IKEv2
     one with exchange-mode=ike2); `kill-connections` removes the IKE SA and the SAs on both
     sides (Delete notifies); the next packet negotiates again; `installed-sa flush` empties
-    the SAD."""
+    the SAD, and the peer's next ESP has the lost SAs deleted and negotiated again."""
     from pyipsec.demo import ike_script
 
     def script(side: str) -> str:
@@ -301,6 +301,19 @@ def test_ike_tunnel_remote_peers_kill_connections_and_flush(tmp_path: Path, mode
             assert (
                 console(tmp_path / "b.db", "/ip ipsec installed-sa print count-only").strip() == "0"
             )
+            # A's next packets hit SPIs B no longer has: B deletes the lost child (a Delete
+            # tells A) and negotiates it again, and the pings pass with two SAs on each side
+            # (IKEv1: invalid_spi.py; IKEv2: children.lost)
+            for _ in range(15):
+                out = lab.sh(a, "ping", "-c1", "-W1", "-I", LAN_A, LAN_B, check=False)
+                counts = [
+                    console(db, "/ip ipsec installed-sa print count-only").strip()
+                    for db in (tmp_path / "a.db", tmp_path / "b.db")
+                ]
+                if " 0% packet loss" in out and counts == ["2", "2"]:
+                    break
+            else:
+                raise AssertionError(f"not back after the flush: {counts}, {out}")
         finally:
             assert da.stop() == 0
             assert db_.stop() == 0

@@ -44,6 +44,7 @@ __all__ = [
     "complete",
     "delete",
     "install",
+    "lost",
     "offer",
     "sa_expired",
     "start",
@@ -488,6 +489,32 @@ def delete(eng: Ikev2Engine, child: ChildSa, now: float, *, reason: str, notify:
 
         owner.deleting_spis = [*owner.deleting_spis[-31:], child.spi_out]
         informational.send_delete_child(eng, owner, child, now)
+
+
+def lost(
+    eng: Ikev2Engine, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
+) -> bool:
+    """ESP/AH from ``src`` for ``spi``, the inbound SPI of a child we still have whose SAs the
+    data plane lost (``installed-sa flush`` removes them without telling IKE): delete the child
+    with a Delete to the peer (§1.4.1: it removes its side, instead of sending into SAs we no
+    longer have) and, when a configured policy still wants it, negotiate it again at once
+    (CREATE_CHILD_SA on the IKE SA, ``lookups.acquire``), as IKEv1 does
+    (core/ikev1/invalid_spi.py). False when ``spi`` is no such child's: INVALID_SPI then."""
+    child = eng.children.by_spi(protocol, spi, dst)  # our inbound SPI at our address
+    if child is None or child.deleted or child.remote != src or child.spi_in != spi:
+        return False
+    if eng.backend.sa_usage(spi, protocol, dst) is not None:
+        return False  # the SA is there: not ours to act on (the data plane will deliver)
+    if not eng.invalid_spi_by_spi.allow((src, spi), now):
+        eng.count("unknown-spi-rate-limited")
+        return True
+    eng.count("lost-sa-deleted")
+    delete(eng, child, now, reason="SAs lost from the data plane", notify=True)
+    if child.dynamic_policy_id is None:
+        policy = next((p for p in eng.policies if p.id == child.policy.id), None)
+        if policy is not None:
+            eng.acquire(policy, now)
+    return True
 
 
 def sa_expired(eng: Ikev2Engine, event: SaSoftExpired | SaHardExpired, now: float) -> None:

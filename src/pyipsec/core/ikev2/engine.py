@@ -303,9 +303,15 @@ class Ikev2Engine:
         """ESP/AH for an SPI we do not have: with an established IKE SA to ``src``, tell the
         peer in an INFORMATIONAL with INVALID_SPI (RFC 7296 §1.5, §3.10.1: the SPI as data),
         at most once a second per peer and once per 10 s per SPI; without one, only counted
-        (IKEv2 sends nothing unprotected for it, §2.21.4)."""
+        (IKEv2 sends nothing unprotected for it, §2.21.4). The inbound SPI of a child we still
+        have, lost from the data plane (``installed-sa flush``): ``children.lost``."""
         self._now = max(self._now, now)
         self.count("unknown-spi")
+        lost = self._guarded(
+            lambda: children.lost(self, spi, protocol, src, dst, now), src=(src, 0)
+        )
+        if lost:  # a child of ours whose SAs the data plane lost: deleted, made again
+            return
         sa = next((s for s in self.ike.with_address(src) if s.established), None)
         if sa is None:
             return
@@ -730,10 +736,12 @@ class Ikev2Engine:
     def _half_open_items(self) -> list[tuple[tuple[IPAddress, bytes], IkeSa]]:
         return [((sa.remote[0], sa.spi_i), sa) for sa in self.half_open.values()]
 
-    def _guarded(self, fn: Any, *, src: Endpoint) -> None:
+    def _guarded(self, fn: Any, *, src: Endpoint) -> Any:
+        """``fn()``'s result; None (and a counted drop) if it raised."""
         try:
-            fn()
+            return fn()
         except Exception as e:  # the safety net, as for datagrams
             if self.strict:
                 raise
             self.drop(src, f"internal-error: {type(e).__name__}")
+            return None

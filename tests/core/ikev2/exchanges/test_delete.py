@@ -133,3 +133,54 @@ def test_unknown_spi_tells_the_peer_invalid_spi_rate_limited() -> None:
         0xBEEF, SaProtocol.ESP, ipaddress.ip_address("198.51.100.77"), net.b.address, net.now + 5
     )
     assert b.datagrams_to_send() == []
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_installed_sa_flush_deletes_the_lost_child_and_makes_it_again(who: str) -> None:
+    """`installed-sa flush` empties one side's data plane behind IKE's back; the peer's ESP
+    then hits unknown SPIs. The child whose SAs were lost is deleted with a Delete to the peer
+    (which drops its side) and made again with CREATE_CHILD_SA on the same IKE SA, as IKEv1
+    does (core/ikev1/invalid_spi.py); before, only INVALID_SPI went out and both sides kept
+    the dead child."""
+    from pyipsec.core.events import ChildSaInstalled
+    from tests.core.ikev1.exchanges.harness import assert_pairs_match
+
+    net = up()
+    side: Side = net.a if who == "a" else net.b
+    other: Side = net.b if who == "a" else net.a
+    (old,) = list(side.engine.children)
+    for spi, proto, dst in list(side.backend.sas):  # the flush
+        side.backend.delete_sa(spi, proto, dst)
+    for _ in range(3):  # the peer's ESP keeps coming
+        side.engine.unknown_spi(old.spi_in, old.protocol, other.address, side.address, net.now)
+    net.run(10)
+    assert [e.reason for e in side.of(ChildSaDeleted)] == ["SAs lost from the data plane"]
+    assert len(other.of(ChildSaDeleted)) == 1  # the peer acted on our Delete
+    exchanges = [peek(d.data).exchange for _, d in net.log]
+    assert exchanges.count(ExchangeType.CREATE_CHILD_SA) == 2  # request and response
+    assert [e.rekey for e in side.of(ChildSaInstalled)] == [False, False]
+    for s in (net.a, net.b):
+        (child,) = [c for c in s.engine.children if not c.deleted]
+        assert child.spi_in not in (old.spi_in, old.spi_out)
+        assert len(s.sas()) == 2 and len(s.engine.ike) == 1
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
+    stats = side.engine.stats()
+    assert stats["lost-sa-deleted"] == 1 and stats.get("invalid-spi-sent", 0) == 0
+
+
+def test_a_flushed_child_whose_policy_is_gone_is_only_deleted() -> None:
+    net = up()
+    b = net.b
+    (old,) = list(b.engine.children)
+    eng = b.engine
+    eng.configure(
+        peers=list(eng.peers), proposals=list(eng.proposals.values()), policies=[],
+        templates=list(eng.templates), now=net.now,
+    )  # fmt: skip
+    for spi, proto, dst in list(b.backend.sas):
+        b.backend.delete_sa(spi, proto, dst)
+    eng.unknown_spi(old.spi_in, old.protocol, net.a.address, b.address, net.now)
+    net.run(10)
+    assert not [c for c in eng.children if not c.deleted]
+    assert net.a.sas() == [] and b.sas() == []
+    assert [peek(d.data).exchange for _, d in net.log].count(ExchangeType.CREATE_CHILD_SA) == 0
