@@ -56,6 +56,7 @@ from pyipsec.core.profiles import (
     ProposalProfile,
     TemplatePolicy,
 )
+from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy
@@ -141,8 +142,8 @@ class Ikev1Engine:
         self._next_policy_id = 0x4000_0000  # dynamic (generated) policy ids
         self._contacted: set[IPAddress] = set()  # peers we completed a phase 1 with
         self.strict = False  # tests: let engine bugs raise instead of counting them
-        self.invalid_spi_by_peer = invalid_spi.RateLimit(invalid_spi.NOTIFY_INTERVAL)
-        self.invalid_spi_by_spi = invalid_spi.RateLimit(invalid_spi.SPI_INTERVAL)
+        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)
+        self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
         # Deadlines of the IKE SAs in a heap: a tick visits the due ones (timer_queue.py).
         self.timers = TimerQueue(self._deadline_of)
         self._sweep_at: float | None = None

@@ -13,9 +13,9 @@ SPIs of our quick modes in progress get nothing (the initiator may send before o
 processing has installed them). Addresses that are not configured peers get nothing either (an
 address only a wildcard peer entry covers counts as one only while it has a phase 1 with us): an
 unauthenticated notify would be ignored by any peer that checks, and answering strangers only
-helps a reflector. Rate limits: one notify a second per peer address and one per SPI in
-``SPI_INTERVAL``, in tables of bounded size, so a flood of random SPIs costs a dictionary
-lookup per report.
+helps a reflector. Rate limits (``core/ratelimit.py``, shared with IKEv2): one notify a second
+per peer address and one per SPI in ``SPI_INTERVAL``, in tables of bounded size, so a flood of
+random SPIs costs a dictionary lookup per report.
 
 A bundle we still have whose SAs the data plane lost (``installed-sa flush`` removes them
 without telling anyone) is deleted with Delete notifies instead and negotiated again: peers act
@@ -38,7 +38,6 @@ other direction) and, for a configured policy we may initiate for, negotiates a 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pyipsec.core.admission import Standing, standing_of
@@ -54,49 +53,12 @@ if TYPE_CHECKING:
     from .engine import Ikev1Engine
 
 __all__ = [
-    "NOTIFY_INTERVAL",
-    "SPI_INTERVAL",
-    "RateLimit",
     "bring_up",
     "received",
     "unknown_spi",
 ]
 
-NOTIFY_INTERVAL = 1.0  # seconds between two INVALID-SPI notifies to one address
-SPI_INTERVAL = 10.0  # seconds between two notifies for the same SPI
-TABLE_MAX = 1024  # entries per rate table; past it the least recently marked key goes
 PENDING_MAX = 8  # notifies waiting for one phase 1
-
-
-class RateLimit:
-    """Last-sent times by key, at most one event per ``interval`` per key, bounded memory:
-    keys are kept in the order they were marked, so the oldest goes first when the table is
-    full (a flood of new keys cannot reset the limits of the others all at once)."""
-
-    __slots__ = ("interval", "last")
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.last: OrderedDict[object, float] = OrderedDict()
-
-    def ready(self, key: object, now: float) -> bool:
-        """May ``key`` have its event now? (Nothing is recorded.)"""
-        at = self.last.get(key)
-        return at is None or now - at >= self.interval
-
-    def mark(self, key: object, now: float) -> None:
-        """``key`` had its event at ``now``."""
-        self.last.pop(key, None)
-        self.last[key] = now
-        if len(self.last) > TABLE_MAX:
-            self.last.popitem(last=False)
-
-    def allow(self, key: object, now: float) -> bool:
-        """``ready``, and if so ``mark``."""
-        if not self.ready(key, now):
-            return False
-        self.mark(key, now)
-        return True
 
 
 def unknown_spi(

@@ -27,12 +27,11 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyipsec.core import child_sa
 from pyipsec.core.events import ChildSaInstalled, Endpoint, NegotiationFailed
-from pyipsec.crypto import registry
 from pyipsec.crypto.base import CryptoError
 from pyipsec.dataplane.policy import Direction, Level, Policy
 from pyipsec.dataplane.sad import (
-    DEFAULT_REPLAY_WINDOW,
     Lifetime,
     SaParams,
     SaProtocol,
@@ -460,9 +459,7 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
         hard_bytes=hard_bytes,
     )
     q.reserved = {}  # add_sa takes the reserved SPIs
-    encap_in = encap_out = None
-    if choice.udp_encap:
-        encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
+    encap_in, encap_out = child_sa.udp_encap_ports(sa.local, sa.remote, choice.udp_encap)
     policy_id = policy.id if policy.level is Level.UNIQUE else None
     ni, nr = q.ni, q.nr
     sas: list[tuple[SaProtocol, int, int]] = []
@@ -486,15 +483,8 @@ def _install(eng: Ikev1Engine, sa: IkeSa, q: QuickMode, now: float) -> None:
                 g_qm_xy=q.g_qm_xy,
             )
             enc_key, auth_key = km.split_keymat(keymat, item.encryption, item.integrity)
-            integrity = item.integrity
-            replay = DEFAULT_REPLAY_WINDOW
-            if integrity is None and item.encryption is not None and not item.encryption.aead:
-                # ESP without an Authentication Algorithm (RFC 2407 §4.5): the SAD's "null",
-                # and no anti-replay (RFC 4303 §3.4.3: the window moves only for packets whose
-                # integrity was verified; here anyone who saw the SPI could move it far ahead
-                # with one forged sequence number and have every real packet dropped)
-                integrity = registry.integrity("null")
-                replay = 0
+            # ESP without an Authentication Algorithm (RFC 2407 §4.5): "null", no anti-replay
+            integrity, replay = child_sa.integrity_and_replay(item.encryption, item.integrity)
             inbound = direction is Direction.IN
             eng.backend.add_sa(
                 SaParams(

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyipsec.core import child_sa
 from pyipsec.core.events import ChildSaDeleted, ChildSaInstalled, NegotiationFailed
-from pyipsec.crypto import registry
 from pyipsec.dataplane.policy import Direction, IPAddress, Level, Mode, Policy
 from pyipsec.dataplane.sad import (
-    DEFAULT_REPLAY_WINDOW,
     Lifetime,
     SaHardExpired,
     SaParams,
@@ -371,13 +370,10 @@ def install(
     lo, hi = SOFT_RANGE[we_initiated]
     draw = int.from_bytes(eng.rng(2), "big") / 65536.0
     lifetime = Lifetime(soft_add=hard * (lo + (hi - lo) * draw), hard_add=hard)
-    encap_in = encap_out = None
-    if sa.nat:  # RFC 3948 ESP in UDP on the IKE SA's ports
-        encap_in, encap_out = (sa.remote[1], sa.local[1]), (sa.local[1], sa.remote[1])
-    integrity = choice.integrity
-    replay = DEFAULT_REPLAY_WINDOW
-    if integrity is None and choice.encryption is not None and not choice.encryption.aead:
-        integrity, replay = registry.integrity("null"), 0  # as IKEv1: no anti-replay then
+    # RFC 3948 ESP in UDP on the IKE SA's ports behind a NAT
+    encap_in, encap_out = child_sa.udp_encap_ports(sa.local, sa.remote, sa.nat)
+    # ESP without integrity (§3.3.3 NONE): "null", no anti-replay
+    integrity, replay = child_sa.integrity_and_replay(choice.encryption, choice.integrity)
     spi_out = choice.peer_spi
     deferred: SaParams | None = None
     for direction, spi, (enc_key, auth_key) in (

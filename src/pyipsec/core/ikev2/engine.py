@@ -68,7 +68,6 @@ from pyipsec.core.events import (
     PeerUnreachable,
     RemotePeer,
 )
-from pyipsec.core.ikev1.invalid_spi import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.core.kex_pool import KeyPairPool
 from pyipsec.core.profiles import (
     ExchangeMode,
@@ -77,6 +76,7 @@ from pyipsec.core.profiles import (
     ProposalProfile,
     TemplatePolicy,
 )
+from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy

@@ -18,7 +18,7 @@ from pyipsec.core.events import (
     IkeSaDeleted,
     IkeSaEstablished,
 )
-from pyipsec.core.ikev1 import invalid_spi, renewal
+from pyipsec.core.ikev1 import renewal
 from pyipsec.core.ikev1.ike_sa import IkeSa, QuickMode
 from pyipsec.core.ikev1.ike_sa import Side as IkeSide
 from pyipsec.core.profiles import ProposalProfile
@@ -373,15 +373,3 @@ def test_an_spi_held_back_by_the_peer_limit_is_not_held_for_the_spi_interval() -
     net.run(1.5)
     eng.unknown_spi(7002, SaProtocol.ESP, A_ADDR, B_ADDR, net.now)
     assert eng.stats()["invalid-spi-sent"] == 2
-
-
-def test_a_full_rate_table_drops_its_oldest_key_only() -> None:
-    """A flood of new keys pushes out the least recently marked one; the others keep their
-    limits (a table that was cleared when full let every key through again)."""
-    limit = invalid_spi.RateLimit(10.0)
-    for key in range(invalid_spi.TABLE_MAX):
-        assert limit.allow(key, 0.0)
-    assert limit.allow("new", 1.0)  # one past the bound: key 0 goes
-    assert len(limit.last) == invalid_spi.TABLE_MAX
-    assert limit.allow(0, 2.0)
-    assert not limit.allow(5, 2.0)  # still inside its ten seconds
