@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished
+from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished, NegotiationFailed
 from pyipsec.core.profiles import AuthMethod
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, IdType, NotifyType
@@ -37,6 +37,10 @@ __all__ = ["AuthTask", "receive_request"]
 
 class AuthError(Exception):
     """Our side cannot authenticate or the peer's AUTH did not verify (the text says why)."""
+
+
+class MissingPayload(AuthError):
+    """IKE_AUTH without the ID or AUTH payload it must carry (§1.2): INVALID_SYNTAX."""
 
 
 def our_id(eng: Ikev2Engine, sa: IkeSa, initiator: bool) -> IdPayload:
@@ -93,7 +97,7 @@ def _verify_peer(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> Id
     )
     auth = first(msg, AuthPayload)
     if ident is None or auth is None:
-        raise AuthError("the peer sent no ID or no AUTH payload")
+        raise MissingPayload("the peer's IKE_AUTH has no ID or no AUTH payload: INVALID_SYNTAX")
     octets = _signed_octets(sa, ident, by_initiator=not sa.initiator)
     method = sa.peer.auth_method
     if method is AuthMethod.PRE_SHARED_KEY:
@@ -212,6 +216,11 @@ def receive_request(
     signatures.note_certreq(sa, msg)
     try:
         ident = _verify_peer(eng, sa, msg, now)
+    except MissingPayload as e:  # §2.21.2: a malformed IKE_AUTH request fails the IKE SA
+        eng.emit(NegotiationFailed(remote=sa.remote, reason=str(e)))
+        eng.respond(sa, header, data, [NotifyPayload(type=NotifyType.INVALID_SYNTAX)])
+        eng.forget(sa)
+        return
     except AuthError as e:
         eng.emit(AuthenticationFailed(remote=sa.remote, reason=str(e)))
         eng.respond(sa, header, data, [NotifyPayload(type=NotifyType.AUTHENTICATION_FAILED)])

@@ -141,3 +141,24 @@ def test_authentic_but_malformed_request_is_answered_invalid_syntax() -> None:
     net.b.engine.receive_datagram(bytes(forged), sa.local, sa.remote, net.now)
     assert net.b.engine.datagrams_to_send() == []
     assert net.b.engine.stats()["integrity"] == 1
+
+
+def test_ike_auth_without_auth_payload_is_invalid_syntax(monkeypatch: object) -> None:
+    from pyipsec.core.ikev2 import ike_auth
+    from pyipsec.wire.ikev2.payloads import AuthPayload
+
+    build = ike_auth.AuthTask.build
+
+    def without_auth(self, eng, sa, now):  # type: ignore[no-untyped-def]
+        return [p for p in build(self, eng, sa, now) if not isinstance(p, AuthPayload)]
+
+    monkeypatch.setattr(ike_auth.AuthTask, "build", without_auth)  # type: ignore[attr-defined]
+    net, pa, _ = ike2_pair()
+    net.a.engine.acquire(pa, net.now)
+    net.run(100)
+    (b_fail,) = net.b.of(NegotiationFailed)
+    assert "no ID or no AUTH payload" in b_fail.reason and "INVALID_SYNTAX" in b_fail.reason
+    assert not net.b.of(AuthenticationFailed)
+    (a_fail,) = net.a.of(AuthenticationFailed)
+    assert "INVALID_SYNTAX" in a_fail.reason
+    assert not net.a.engine.ike and not net.b.engine.ike
