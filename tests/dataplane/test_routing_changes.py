@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from pyipsec.dataplane.userspace.routing import TunRouting
 from tests.dataplane.test_routing import FakeIpr, make, net
 
 
@@ -118,4 +121,45 @@ def test_the_preferred_source_is_the_first_local_address_inside_the_source_prefi
     for i, (src, pref) in enumerate(cases.items()):
         assert ipr.routes[(f"10.{i}.0.0", 16, 2207)]["prefsrc"] == pref, src
     assert tested[0] < 50, tested[0]  # before: ~1,000 here (every address up to the first inside)
+    r.clear()
+
+
+def test_with_defer_the_changes_of_one_loop_iteration_wake_the_worker_once() -> None:
+    """IKE adds one generated policy at a time; with ``defer`` (the daemon's loop.call_soon)
+    the worker is submitted one pass for all the changes made before the loop runs the
+    deferred call, where it used to be woken for each change it had already finished."""
+    ipr = FakeIpr()
+    deferred: list[Callable[[], None]] = []
+    r = TunRouting("pyipsec0", 0x5049, netlink=lambda: ipr, batcher=lambda: ipr,
+                   defer=deferred.append)  # fmt: skip
+    r.setup_device(1400)
+    submitted = []
+    real_submit = r._pool.submit
+    r._pool.submit = lambda fn, *a: submitted.append(fn) or real_submit(fn, *a)  # type: ignore[method-assign]
+    src = net("198.51.100.0/25")
+    for n in range(20):
+        r.change(added=[(src, net(f"10.0.{n}.0/24"))], removed=[])
+        time.sleep(0.001)  # the worker would have finished a pass by now
+    assert submitted == [] and len(deferred) == 1  # nothing applied before the loop's turn
+    deferred.pop()()
+    r.wait()
+    assert len(submitted) == 2  # the one pass, and wait()'s own marker
+    assert ipr.batches[-1] == 20 and len(ipr.routes) == 20
+    r.change(added=[], removed=[(src, net("10.0.0.0/24"))])
+    r.wait()  # wait() applies a wake still waiting for the loop
+    assert ("10.0.0.0", 24, 2207) not in ipr.routes and len(ipr.routes) == 19
+    deferred.pop()()  # the loop's call afterwards finds nothing to do
+    assert len(submitted) == 4
+    r.clear()
+
+
+def test_without_defer_each_change_is_submitted_when_the_worker_is_idle() -> None:
+    ipr = FakeIpr()
+    r = make(ipr)
+    r.setup_device(1400)
+    src = net("198.51.100.0/25")
+    for n in range(5):
+        r.change(added=[(src, net(f"10.0.{n}.0/24"))], removed=[])
+        r.wait()
+    assert ipr.batches[-5:] == [1, 1, 1, 1, 1]
     r.clear()

@@ -193,7 +193,9 @@ class UserspaceDataplane:
                 self._coalescer = Coalescer(self._write_tun)
             if existed:
                 self.found.append(f"adopted the existing TUN device {self.tun_name}")
-            self.routing = TunRouting(self.tun_name, self.mark)
+            # route changes of one loop iteration wake the worker once (sync_policies and
+            # change_policies run on the loop's thread)
+            self.routing = TunRouting(self.tun_name, self.mark, defer=loop.call_soon)
             self.routing.setup_device(self.mtu)
             self.found += self.routing.found
             self.sender = RawSender(self.mark)

@@ -151,6 +151,7 @@ class TunRouting:
         address_ttl: float = 2.0,
         clock: Callable[[], float] | None = None,
         addresses: Callable[[], list[IPAddress]] | None = None,
+        defer: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.device = device
         self.mark = mark
@@ -188,6 +189,12 @@ class TunRouting:
         self._dirty: set[IPNetwork] | None = None
         self._queued: Future[None] | None = None
         self._closing = False
+        # ``defer`` (the daemon's loop.call_soon): sync()/change() then wake the worker once
+        # from the caller's loop, after the rest of its iteration, instead of once per call.
+        # IKE changes routes one generated policy at a time, tens per read batch; each wake
+        # of the worker thread costs the caller's thread a GIL hand-over.
+        self._defer = defer
+        self._wake_pending = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyipsec-netlink")
 
     # -- the caller's side -----------------------------------------------------------------
@@ -212,8 +219,7 @@ class TunRouting:
                 srcs = self._srcs.setdefault(dst, {})
                 srcs[src] = srcs.get(src, 0) + 1
             self._dirty = None
-            if self._queued is None and not self._closing:
-                self._queued = self._pool.submit(self._apply)
+            self._wake()
 
     def change(
         self,
@@ -244,6 +250,24 @@ class TunRouting:
                 return
             if self._dirty is not None:
                 self._dirty |= touched
+            self._wake()
+
+    def _wake(self) -> None:
+        """Have the worker apply the wanted state: now, or (with ``defer``) once the caller's
+        loop iteration is over. Called with the lock held."""
+        if self._queued is not None or self._closing or self._wake_pending:
+            return
+        if self._defer is None:
+            self._queued = self._pool.submit(self._apply)
+            return
+        self._wake_pending = True
+        self._defer(self._deferred_wake)
+
+    def _deferred_wake(self) -> None:
+        with self._lock:
+            if not self._wake_pending:  # wait() submitted it already
+                return
+            self._wake_pending = False
             if self._queued is None and not self._closing:
                 self._queued = self._pool.submit(self._apply)
 
@@ -254,6 +278,11 @@ class TunRouting:
 
     def wait(self, timeout: float = 30) -> None:
         """Block until every ``sync()`` so far is applied."""
+        with self._lock:  # a wake still waiting for the caller's loop: not any more
+            if self._wake_pending:
+                self._wake_pending = False
+                if self._queued is None and not self._closing:
+                    self._queued = self._pool.submit(self._apply)
         self._pool.submit(lambda: None).result(timeout=timeout)
 
     def clear(self) -> None:
