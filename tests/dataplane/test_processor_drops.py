@@ -222,6 +222,20 @@ def test_tfc_dummy_is_discarded_silently() -> None:
     assert sa_of(pair.b.sad, 0x101, Direction.IN).replay.top == 1
 
 
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_tfc_padding_after_a_tunnel_inner_packet_is_cut_off(fast_path: bool) -> None:
+    """RFC 4303 §2.7: TFC padding follows the inner packet in the Payload Data; a tunnel
+    receiver finds its start by the inner IP header's total length and discards it. (What
+    lets IKEv2 omit ESP_TFC_PADDING_NOT_SUPPORTED for tunnel children, docs/ikev2.md.)"""
+    pair = make_pair("aes-128-gcm", None)
+    pair.b.fast_path = fast_path
+    inner = pair.packet(b"payload")
+    sa = sa_of(pair.a.sad, 0x101)
+    esp = esp_protect(sa, inner + bytes(300), 4, 1, counter_iv(1))  # 300 octets of TFC padding
+    got = pair.b.inbound(build_ip(sa.params.src, sa.params.dst, 50, esp), 1.0)
+    assert got.verdict is Verdict.DELIVER and got.packet == inner
+
+
 def test_decapsulated_packet_without_policy_is_no_policies() -> None:
     pair = make_pair("aes-128-cbc", "sha1")
     # A encrypts everything to B; B's policy covers only A's net.

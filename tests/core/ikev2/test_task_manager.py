@@ -81,3 +81,16 @@ def test_message_ids_wrap_safely() -> None:
     assert tm.peer_mid == 0
     assert tm.classify_request(0, b"n") is RequestVerdict.NEW
     assert tm.classify_request(0xFFFF_FFFE, b"o") is RequestVerdict.DUPLICATE
+
+
+def test_peer_window_noted_from_set_window_size_data() -> None:
+    """§3.10.1 SET_WINDOW_SIZE: 4 octets, at least 1; anything else is not noted. We keep
+    one request outstanding whatever the peer allows, and its requests get our window (1)."""
+    tm: TaskManager[str] = TaskManager()
+    assert tm.note_window((16).to_bytes(4, "big")) and tm.peer_window == 16
+    assert not tm.note_window(b"\x00\x00\x00\x00") and tm.peer_window == 16
+    assert not tm.note_window(b"\x00\x10") and tm.peer_window == 16
+    tm.sent("a", (b"r0",), now=0.0)
+    assert not tm.idle
+    assert tm.classify_request(0, b"q0") is RequestVerdict.NEW
+    assert tm.classify_request(1, b"q1") is RequestVerdict.OUT_OF_WINDOW  # 0 unanswered

@@ -26,11 +26,11 @@ from pyipsec.dataplane.sad import (
     SaSoftExpired,
 )
 from pyipsec.wire.ikev2 import message as wm
-from pyipsec.wire.ikev2.constants import NotifyType
+from pyipsec.wire.ikev2.constants import NotifyType, ProtocolId
 from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 
 from . import child_proposals, keymat, traffic_selectors
-from .errors import InvalidKePayload, ProtocolError
+from .errors import InvalidKePayload, NoProposalChosen, ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
 from .message_parts import error_notify, first, notifies, notify_name
 
@@ -138,9 +138,21 @@ def offer(eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, now: float) -> lis
     pending.proposals = (sa_payload,)
     pending.ts_i, pending.ts_r = (tsi,), (tsr,)
     out: list[Any] = [sa_payload, tsi, tsr]
-    if policy.mode is Mode.TRANSPORT:
-        out.append(NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE))
-    return out
+    return out + mode_notifies(policy.mode)
+
+
+def mode_notifies(mode: Mode) -> list[NotifyPayload]:
+    """The child's mode notifies, the same in a request and its answer (§1.3.1, §3.10.1):
+    transport mode asks for (or grants) USE_TRANSPORT_MODE and says
+    ESP_TFC_PADDING_NOT_SUPPORTED, as our receive path strips TFC padding (RFC 4303 §2.7)
+    only in tunnel mode, by the inner IP header's length; a transport payload (TCP) has no
+    length to strip it by. Tunnel mode sends neither."""
+    if mode is not Mode.TRANSPORT:
+        return []
+    return [
+        NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE),
+        NotifyPayload(type=NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED),
+    ]
 
 
 def complete(
@@ -188,9 +200,17 @@ def complete(
         return None
     transport = bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
     if transport != (policy.mode is Mode.TRANSPORT):
-        abandon(eng, pending, sa)
+        # §1.3.1: a responder that declines transport mode makes the child a tunnel; "if this
+        # is unacceptable to the initiator, the initiator MUST delete the SA". The peer has
+        # installed it: a Delete of our inbound SPI (its outbound) removes it there.
+        asked = "transport" if policy.mode is Mode.TRANSPORT else "tunnel"
+        got = "transport" if transport else "tunnel"
+        _delete_refused(eng, sa, pending, now)
         _fail(
-            eng, sa, f"policy {policy.id}: the peer answered in the other mode (tunnel/transport)"
+            eng,
+            sa,
+            f"policy {policy.id}: we asked for {asked} mode, the peer answered {got} mode;"
+            " the child is deleted",
         )
         return None
     shared = _pfs_secret(pending, msg)
@@ -206,6 +226,19 @@ def _pfs_secret(pending: PendingChild, msg: wm.Message) -> bytes | None:
     if ke is None:
         raise ProtocolError("the reply has no KE payload for our PFS group")
     return pending.ke.shared_secret(ke.data)
+
+
+def _delete_refused(eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, now: float) -> None:
+    """Tell the peer to delete the child it installed for ``pending`` (which we do not install),
+    then release our reserved SPI."""
+    from pyipsec.wire.ikev2.payloads import DeletePayload
+
+    from . import informational
+
+    spi = pending.spi_in.to_bytes(4, "big")
+    protocol = ProtocolId.AH if pending.protocol is SaProtocol.AH else ProtocolId.ESP
+    eng.queue(sa, informational.InfoTask([DeletePayload(protocol=protocol, spis=(spi,))]), now)
+    abandon(eng, pending, sa)
 
 
 def abandon(eng: Ikev2Engine, pending: PendingChild | None, sa: IkeSa | None = None) -> None:
@@ -290,6 +323,13 @@ def accept(
             nat_transport=transport and sa.nat,
         )
         policy = narrowed.policy
+        if policy.mode is Mode.TRANSPORT and not transport:
+            # §1.3.1 lets a responder decline transport (tunnel then), not impose it: a
+            # tunnel=no policy is transport only, and a tunnel request for it is refused
+            raise NoProposalChosen(
+                f"policy {policy.id} is transport mode (tunnel=no), the peer asked for"
+                " tunnel mode (no USE_TRANSPORT_MODE)"
+            )
         profile = eng.proposals.get(policy.proposal)
         if profile is None:
             raise ProtocolError(f"policy {policy.id}: proposal {policy.proposal!r} does not exist")
@@ -325,8 +365,10 @@ def accept(
         TsPayload(initiator=True, selectors=narrowed.tsi),
         TsPayload(initiator=False, selectors=narrowed.tsr),
     ]
-    if child is not None and policy.mode is Mode.TRANSPORT:
-        out.append(NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE))
+    if child is not None:
+        # transport only when asked and our policy is transport; a transport request for a
+        # tunnel policy is answered without the notify: a tunnel child (§1.3.1)
+        out += mode_notifies(policy.mode)
     return out
 
 

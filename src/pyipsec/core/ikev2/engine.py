@@ -102,6 +102,7 @@ from . import (
 )
 from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
+from .message_parts import notifies
 from .schedule import Scheduler
 from .tables import SWEEP_INTERVAL, DeadlineHeap, IkeTable
 from .task_manager import PeerDead, RequestVerdict
@@ -550,6 +551,7 @@ class Ikev2Engine:
         msg, data = opened
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
+        self._note_window(sa, msg)
         if sa.predecessor is not None:  # the peer uses an IKE SA a rekey made (ike_rekey.py)
             ike_rekey.peer_uses(self, sa, msg, now)
         if header.exchange == ExchangeType.IKE_AUTH:
@@ -567,6 +569,12 @@ class Ikev2Engine:
             return
         self.respond(sa, header, data, payloads)
         informational.after_response(self, sa, now)
+
+    def _note_window(self, sa: IkeSa, msg: wm.Message) -> None:
+        """§2.3 SET_WINDOW_SIZE from the peer: noted; we still keep one request outstanding."""
+        for n in notifies(msg, NotifyType.SET_WINDOW_SIZE):
+            if not sa.tasks.note_window(n.data):
+                self.count("malformed-window-size")
 
     def _receive_response(
         self, sa: IkeSa, header: Header, data: bytes, src: Endpoint, dst: Endpoint, now: float
@@ -592,6 +600,7 @@ class Ikev2Engine:
         msg, _ = opened
         self._follow_peer(sa, src, dst)
         sa.last_heard = now
+        self._note_window(sa, msg)
         task = sa.tasks.response_received(header.message_id)
         if task is None:
             return

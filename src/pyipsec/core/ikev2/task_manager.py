@@ -3,8 +3,9 @@
 
 Our requests
     ``my_mid`` is the message ID of our next request. We keep at most one request outstanding
-    (window size 1, §2.3): a peer that announces a larger window with SET_WINDOW_SIZE is noted
-    (``peer_window``) but we still send one at a time, which every peer must accept. Further
+    (window size 1, §2.3): a peer that announces a larger window with SET_WINDOW_SIZE (in any
+    message it sends, ``note_window``) is noted (``peer_window``) but we still send
+    one at a time, which every peer must accept. Further
     requests wait in ``queue`` (the engine's exchanges, as opaque tasks) until the outstanding
     one is answered. A request is retransmitted, the same bytes, after 2 s, then doubling
     (``RETRANSMIT_TIMEOUTS``); when the last timeout passes without a response the IKE SA is
@@ -18,7 +19,10 @@ Peer's requests
     request with the previous ID is a retransmission: if its bytes are those of the request we
     answered, it gets the cached response again, never a second processing (§2.1: "the
     responder MUST ... retransmit the response" without acting again); otherwise it is dropped.
-    Older IDs, and IDs beyond our window (we announce none: 1), are dropped.
+    Older IDs, and IDs beyond our window (we announce none: 1), are dropped: the window the
+    peer may use towards us is the one WE announce, whatever it announced to us, so its request
+    ``peer_mid + 1`` before we answered ``peer_mid`` is out of window even from a peer that
+    announced 10.
 
 Sans-IO: the manager holds bytes and times; the engine sends and receives.
 """
@@ -135,6 +139,17 @@ class TaskManager(Generic[T]):
         peer is found to cross one of ours (RFC 7296 §2.8.1, §2.8.2; the rekey tasks resolve
         the collision)."""
         return self.outstanding is not None and self.outstanding.task is task
+
+    def note_window(self, data: bytes) -> bool:
+        """The Notification Data of the peer's SET_WINDOW_SIZE (§3.10.1: a 4-octet window
+        size, at least 1): noted in ``peer_window``. False (nothing noted) when malformed."""
+        if len(data) != 4:
+            return False
+        size = int.from_bytes(data, "big")
+        if size < 1:
+            return False
+        self.peer_window = size
+        return True
 
     def is_response_to_outstanding(self, message_id: int) -> bool:
         """Whether a response with ``message_id`` answers the request we are waiting for."""
