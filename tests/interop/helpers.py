@@ -143,6 +143,7 @@ def swanctl_conf(
     dpd_delay: str | None = None,
     child_extra: str = "",
     conn_extra: str = "",
+    mode: str = "tunnel",
 ) -> str:
     """swanctl.conf for strongSwan in ns b: one connection ``v<version>`` (IKEv1 by default,
     ``version=2`` for IKEv2, where ``aggressive`` does not apply) with child ``net``."""
@@ -185,7 +186,7 @@ def swanctl_conf(
             net {{
                 local_ts = {local_ts}
                 remote_ts = {remote_ts}
-                mode = tunnel
+                mode = {mode}
                 esp_proposals = {esp}
                 start_action = none
                 {child_extra}

@@ -141,6 +141,33 @@ def test_ah_esp_and_transport_mode(
             assert "tunnel=no" in policies, policies
 
 
+@pytest.mark.parametrize("initiator", ["a", "b"])
+def test_ike2_transport_mode(site: tuple[Lab, str, str], tmp_path: Path, initiator: str) -> None:
+    """IKEv2 between two pyipsec with tunnel=no host-to-host policies (RFC 7296 §1.3.1): the
+    child is negotiated with USE_TRANSPORT_MODE and installed as transport; a ping both ways
+    between the wan addresses, raw ESP. (strongSwan with libipsec cannot do transport mode:
+    tests/interop/test_strongswan_ikev2.py checks the negotiation with it.)"""
+    lab, a, b = site
+    script_a, script_b = mirrored(tunnel=False, peer_extra="exchange-mode=ike2")
+    first, src, dst = (a, WAN_A, WAN_B) if initiator == "a" else (b, WAN_B, WAN_A)
+    with pyipsec_pair(a, b, tmp_path, script_a, script_b) as (da, db_):
+        ping_until(lab, first, src, dst, timeout=30, fail_on=da if initiator == "a" else db_)
+        for d in (da, db_):
+            line = wait_log(d, "IkeSaEstablished")
+            assert "exchange=ike2" in line and "nat=False" in line, line
+            wait_log(d, "ChildSaInstalled")
+        assert ping(lab, a, WAN_A, WAN_B) == 3
+        assert ping(lab, b, WAN_B, WAN_A) == 3
+        assert_raw(da.db, 2)
+        assert_raw(db_.db, 2)
+        # installed-sa print shows no mode (as RouterOS); the mode is the agreed one because
+        # a tunnel answer to our transport request is deleted and a tunnel request for a
+        # tunnel=no policy refused, each with an ipsec,error line: there is none
+        for d in (da, db_):
+            d.read_log()
+            assert not [x for x in d.log if "ipsec,error" in x], d.log
+
+
 def test_secrets_never_reach_the_logs(site: tuple[Lab, str, str], tmp_path: Path) -> None:
     """With --debug on both daemons, a working tunnel and then a wrong secret on one side:
     neither the pre-shared keys nor anything derived from them in printable form shows up in

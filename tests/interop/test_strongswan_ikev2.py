@@ -13,7 +13,10 @@ ciphers AES-GCM-16, AES-CBC + HMAC-SHA-256 and ChaCha20-Poly1305, with strongSwa
 checked TCP transfer both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no
 loss, each driven by either side's short lifetime; both sides rekeying a child SA or the IKE SA
 at once, under the same ping; DPD (liveness checks) noticing a SIGKILLed charon; RSA signatures
-with certificates from a root CA through an intermediate, both directions.
+with certificates from a root CA through an intermediate, both directions; a tunnel=no
+(transport) policy against strongSwan, which with libipsec declines transport: our request's
+USE_TRANSPORT_MODE and ESP_TFC_PADDING_NOT_SUPPORTED as strongSwan parses them, the tunnel
+child it answers deleted by us, and its tunnel request for our transport policy refused.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab, lab_prerequisites, two_sites
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
 from tests.harness.strongswan import Charon, strongswan_prerequisites
 from tests.interop.helpers import (
@@ -437,3 +440,69 @@ def test_rsa_certificates_through_an_intermediate(
         # fragment_size: it went as RFC 7383 fragments, which pyipsec reassembled
         assert "splitting IKE message" in log, log
         no_errors(daemon)
+
+
+# -- child mode: transport, and tunnel/transport mismatches (RFC 7296 §1.3.1) ----------------
+
+HOST_TS = {"local_ts": f"{WAN_B}/32", "remote_ts": f"{WAN_A}/32"}
+
+
+def host_script(tunnel: bool) -> str:
+    """pyipsec's host-to-host policy between the two wan addresses."""
+    return script(src=f"{WAN_A}/32", dst=f"{WAN_B}/32", tunnel=tunnel)
+
+
+def charon_log(charon: Charon) -> str:
+    return (charon.state / "charon.log").read_text()
+
+
+def test_transport_policy_meets_strongswan_declining_transport(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """pyipsec's tunnel=no policy asks for transport: IKE_AUTH carries N(USE_TRANSPORT_MODE)
+    and N(ESP_TFC_PADDING_NOT_SUPPORTED), as strongSwan parses them (and logs that it will not
+    use TFC padding). strongSwan 5.9.8 with kernel-libipsec, which installs tunnel mode only
+    and fakes a NAT, declines (answers without the notify: a tunnel child, §1.3.1), so pyipsec
+    deletes that child with an INFORMATIONAL Delete that strongSwan acts on; the IKE SA stays.
+    A transport child carrying a ping cannot be made with this strongSwan (libipsec supports
+    only tunnel mode, and this kernel has no ESP for xfrm); the pyipsec pair covers transport
+    traffic (tests/interop/test_pyipsec_pair.py, IKEv1) and the in-memory exchange tests the
+    IKEv2 negotiation (tests/core/ikev2/exchanges/test_modes.py)."""
+    lab, a, b = site
+    swan = conf(mode="transport", **HOST_TS)
+    with strongswan_pair(a, b, tmp_path, host_script(False), swan) as (daemon, charon):
+        ping(lab, a, WAN_A, WAN_B, count=1, wait=1)  # the acquire starts IKE_SA_INIT
+        line = wait_log(daemon, "NegotiationFailed")
+        assert "we asked for transport mode, the peer answered tunnel mode" in line, line
+        deadline = time.monotonic() + 15  # the Delete exchange follows
+        while "CHILD_SA closed" not in charon_log(charon) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = charon_log(charon)
+        assert re.search(r"parsed IKE_AUTH request 1 \[.* N\(USE_TRANSP\) N\(ESP_TFC_PAD_N\)", log)
+        assert "received ESP_TFC_PADDING_NOT_SUPPORTED, not using ESPv3 TFC padding" in log
+        assert "generating IKE_AUTH response 1 [ IDr AUTH SA TSi TSr ]" in log, log
+        assert "received DELETE for ESP CHILD_SA" in log, log
+        assert "CHILD_SA closed" in log, log
+        listed = charon.swanctl("--list-sas")
+        assert "ESTABLISHED, IKEv2" in listed and "INSTALLED" not in listed, listed
+        assert installed_spis(daemon.db) == set()
+
+
+def test_tunnel_request_for_our_transport_policy_is_refused(
+    site: tuple[Lab, str, str], tmp_path: Path
+) -> None:
+    """strongSwan initiates a child for our host-to-host tunnel=no policy without
+    N(USE_TRANSPORT_MODE) (libipsec: tunnel only; its `mode = transport` is not even asked
+    for): pyipsec answers NO_PROPOSAL_CHOSEN and says why; strongSwan keeps the IKE SA."""
+    _, a, b = site
+    swan = conf(mode="transport", **HOST_TS)
+    with strongswan_pair(a, b, tmp_path, host_script(False), swan) as (daemon, charon):
+        charon.swanctl("--initiate", "--child", "net", "--timeout", "20", check=False)
+        line = wait_log(daemon, "NegotiationFailed")
+        assert "is transport mode (tunnel=no), the peer asked for tunnel mode" in line, line
+        assert "ipsec,error" in line, line
+        log = charon_log(charon)
+        assert "received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built" in log, log
+        assert "failed to establish CHILD_SA, keeping IKE_SA" in log, log
+        assert "N(USE_TRANSP)" not in log, log
+        assert installed_spis(daemon.db) == set()
