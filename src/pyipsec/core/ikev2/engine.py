@@ -84,7 +84,7 @@ from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
 from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
-from pyipsec.wire.ikev2.header import Header, peek, pull_header
+from pyipsec.wire.ikev2.header import Header, check_header, peek
 from pyipsec.wire.ikev2.payloads import NotifyPayload
 
 from . import (
@@ -117,12 +117,12 @@ class AuthenticatedMalformed(Exception):
     """A message whose integrity checked out but whose inner payloads do not parse."""
 
 
-def open_message(data: bytes, keys: wm.SkKeys) -> wm.Message:
+def open_message(data: bytes, keys: wm.SkKeys, header: Header | None = None) -> wm.Message:
     """``wm.decode_protected``, with a malformed message told apart by whether it was authentic:
     MalformedMessage / IntegrityCheckFailed before the ICV verified (dropped silently,
     §2.21.2), AuthenticatedMalformed after (a request is answered INVALID_SYNTAX)."""
     try:
-        return wm.decode_protected(data, keys)
+        return wm.decode_protected(data, keys, header)
     except MalformedMessage as e:
         if e.authenticated:
             raise AuthenticatedMalformed(e.detail or e.notify.name) from None
@@ -496,7 +496,7 @@ class Ikev2Engine:
         header = peek(data)
         if header.major_version != 2:
             raise Dropped(f"not-ikev2: major version {header.major_version}")
-        header = pull_header(data)
+        header = check_header(header, data)  # pull_header's checks, without decoding again
         if header.exchange == ExchangeType.IKE_SA_INIT:
             if header.response:
                 sa_init.receive_response(self, header, data, src, dst, now)
@@ -613,7 +613,7 @@ class Ikev2Engine:
         fragmented one, RFC 7383), or None while fragments are still missing."""
         if fragments.is_fragment(header):
             return fragments.receive(self, sa, header, data, self.sk_in(sa))
-        return open_message(data, self.sk_in(sa)), data
+        return open_message(data, self.sk_in(sa), header), data
 
     def _follow_peer(self, sa: IkeSa, src: Endpoint, dst: Endpoint) -> None:
         """Where to send from now on, after an authenticated, new message from ``src`` to

@@ -224,7 +224,7 @@ def receive_response(
         raise Dropped("unexpected-response: IKE_SA_INIT flags or message ID")
     if src[0] != sa.remote[0]:
         raise Dropped("address-mismatch: IKE_SA_INIT response from another address")
-    msg = wm.decode(data)
+    msg = wm.decode(data, header)
     task = sa.tasks.outstanding.task if sa.tasks.outstanding is not None else None
     assert isinstance(task, InitTask)  # only InitTask is outstanding in INIT_SENT
     error = error_notify(msg)
@@ -397,7 +397,7 @@ def receive_request(
     peer = eng.peer_for(src[0])
     if peer is None:
         raise Dropped("no-peer: no ike2 peer entry covers this address")
-    msg = wm.decode(data)
+    msg = wm.decode(data, header)
     gate = _cookie_gate(eng, msg, src, dst, now)
     if gate is False:
         return

@@ -22,6 +22,7 @@ __all__ = [
     "HEADER_LEN",
     "MAX_MESSAGE_LEN",
     "Header",
+    "check_header",
     "peek",
     "pull_header",
     "push_header",
@@ -108,7 +109,12 @@ def pull_header(data: bytes) -> Header:
     version and the unknown flag bits are ignored (RFC 7296 §2.5, §3.1). Length must equal the
     datagram's size.
     """
-    h = peek(data)
+    return check_header(peek(data), data)
+
+
+def check_header(h: Header, data: bytes) -> Header:
+    """``pull_header``'s checks on the header ``peek(data)`` returned: a receiver that peeked
+    (to tell IKEv1 from IKEv2) need not decode the same 28 bytes again."""
     if h.major_version > IKEV2_MAJOR_VERSION:
         raise InvalidMajorVersion(h.major_version)
     if h.major_version < IKEV2_MAJOR_VERSION:

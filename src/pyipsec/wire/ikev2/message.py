@@ -186,14 +186,15 @@ def message_from_header(h: Header, payloads: Sequence[Payload]) -> Message:
     )
 
 
-def decode(data: bytes) -> Message:
+def decode(data: bytes, header: Header | None = None) -> Message:
     """Decode a datagram; raises ``MalformedMessage`` (only), carrying the notify to answer with.
 
     An Encrypted or Encrypted Fragment payload comes out unopened (``SkPayload``,
-    ``SkfPayload``).
+    ``SkfPayload``). ``header``: what ``pull_header(data)`` (or ``check_header``) already
+    returned for these bytes, not decoded again.
     """
     data = bytes(data)
-    header = pull_header(data)
+    header = pull_header(data) if header is None else header
     pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
     return message_from_header(header, [p for p, _ in pairs])
 
@@ -290,17 +291,18 @@ def encode_protected(msg: Message, keys: SkKeys, rng: Rng) -> bytes:
     )
 
 
-def decode_protected(data: bytes, keys: SkKeys) -> Message:
+def decode_protected(data: bytes, keys: SkKeys, header: Header | None = None) -> Message:
     """Decode a message whose last payload is an Encrypted payload, and open it.
 
     ``keys`` are the sender's direction. The result holds any cleartext payloads that precede
     the SK payload, then the inner payloads. A message without an SK payload, or with an
     Encrypted Fragment payload (see ``fragment.Reassembler``), is MalformedMessage. A
     ``MalformedMessage`` raised after the ICV verified has ``authenticated`` True (RFC 7296
-    §2.21.2: answer INVALID_SYNTAX to such a request; drop the others silently).
+    §2.21.2: answer INVALID_SYNTAX to such a request; drop the others silently). ``header`` as
+    for ``decode``.
     """
     data = bytes(data)
-    header = pull_header(data)
+    header = pull_header(data) if header is None else header
     pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
     sk = pairs[-1][0] if pairs else None
     if not isinstance(sk, SkPayload):
