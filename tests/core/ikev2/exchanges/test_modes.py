@@ -25,7 +25,7 @@ from pyipsec.wire.ikev2.header import peek
 from pyipsec.wire.ikev2.payloads import DeletePayload, NotifyPayload
 from tests.core.ikev1.exchanges.harness import A_ADDR, B_ADDR, Net, Side, assert_pairs_match
 
-from .harness import ike2_pair
+from .harness import ike2_pair, live_children, soft_expire
 
 HOST_A, HOST_B = ipaddress.ip_network(f"{A_ADDR}/32"), ipaddress.ip_network(f"{B_ADDR}/32")
 MODE_NOTIFIES = {NotifyType.USE_TRANSPORT_MODE, NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED}
@@ -217,3 +217,25 @@ def test_peer_window_is_noted_and_its_requests_still_get_a_window_of_one() -> No
     eng.queue(sa_a, InfoTask([]), net.now)
     eng.queue(sa_a, InfoTask([]), net.now)
     assert sa_a.tasks.outstanding is not None and len(sa_a.tasks.queue) == 1
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_transport_child_rekeys_as_transport(who: str) -> None:
+    """A rekey (CREATE_CHILD_SA with N(REKEY_SA), §1.3.3) of a transport child asks for and
+    is granted transport again, both mode notifies each way; the new SAs are transport."""
+    net, pa, _ = hosts(False, False)
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    side = net.a if who == "a" else net.b
+    (child,) = live_children(side)
+    soft_expire(side, child, net.now)
+    net.run(10)
+    for s in (net.a, net.b):
+        assert [e.rekey for e in s.of(ChildSaInstalled)] == [False, True]
+        assert s.of(NegotiationFailed) == []
+        assert len(s.sas()) == 2 and {sa.mode for sa in s.sas()} == {Mode.TRANSPORT}
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
+    create = messages(net, ExchangeType.CREATE_CHILD_SA)
+    assert [(s, r) for s, r, _ in create] == [(who, False), ("ba"[who == "b"], True)]
+    for _, _, msg in create:
+        assert notify_types(msg) >= MODE_NOTIFIES
