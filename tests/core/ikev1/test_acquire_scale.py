@@ -10,6 +10,7 @@ every peer entry.
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import sys
 from collections.abc import Callable
@@ -32,11 +33,18 @@ def calls_during(action: Callable[[], Any]) -> int:
         if event in ("call", "c_call"):
             count += 1
 
+    # no garbage collection meanwhile: its callbacks (Hypothesis installs one once a fuzz test
+    # has run in this process) would be counted as the engine's calls whenever a collection
+    # happened to fall into one of the measured acquires
+    enabled = gc.isenabled()
+    gc.disable()
     sys.setprofile(profile)
     try:
         action()
     finally:
         sys.setprofile(None)
+        if enabled:
+            gc.enable()
     return count
 
 
