@@ -166,11 +166,11 @@ def swanctl_conf(
         else ""
     )
     dpd = f"dpd_delay = {dpd_delay}" if dpd_delay else ""
-    mode = f"aggressive = {'yes' if aggressive else 'no'}" if version == 1 else ""
+    exchange = f"aggressive = {'yes' if aggressive else 'no'}" if version == 1 else ""
     return f"""connections {{
     v{version} {{
         version = {version}
-        {mode}
+        {exchange}
         local_addrs = {local_addrs}
         remote_addrs = {remote_addrs}
         proposals = {ike}
