@@ -131,7 +131,11 @@ class Charon:
         else:
             self.stop()
             raise CharonError(f"charon in {self.ns} did not come up: {self.log_tail()}")
-        self.swanctl("--load-all", "--noprompt")
+        try:
+            self.swanctl("--load-all", "--noprompt")
+        except BaseException:  # a refused configuration: no charon left behind (by its PID)
+            self.stop()
+            raise
 
     def swanctl(self, *args: str, check: bool = True, timeout: float = 30) -> str:
         proc = subprocess.run(
