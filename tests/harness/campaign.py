@@ -244,6 +244,7 @@ class LogWatch:
         self.topics: Counter[str] = Counter()
         self.bad: list[str] = []
         self.errors: list[str] = []  # error lines a malformed datagram may rightly cause
+        self.info: list[str] = []  # SA lifecycle lines: why a tunnel stopped, when one does
         self.tail: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -269,6 +270,8 @@ class LogWatch:
                 self.bad.append(line)
             elif ",error" in line and len(self.errors) < 20:
                 self.errors.append(line)
+            elif parts[1:2] == ["ipsec"] and len(self.info) < 200:
+                self.info.append(line)
         self.tail = (self.tail + new)[-40:]
         del log[:]  # keep the process's memory flat over a million datagrams
         self._seen = 0
@@ -404,6 +407,8 @@ class CampaignResult:
     bad_log: list[str]
     error_log: list[str]
     alive: bool
+    info_log: list[str] = field(default_factory=list)  # the daemon's SA lifecycle lines
+    peer_log: list[str] = field(default_factory=list)  # the last lines of b's daemon
     renegotiations: list[float] = field(default_factory=list)  # seconds to a working tunnel
     verdicts: dict[str, bool] = field(default_factory=dict)
     accounting: dict[str, int] = field(default_factory=dict)
@@ -438,6 +443,15 @@ def renegotiate(ml: MutationLab, every: float, stop: threading.Event, took: list
             took.append(time.monotonic() - start)
         except AssertionError:
             took.append(float("inf"))
+
+
+def peer_tail(ml: MutationLab, n: int = 40) -> list[str]:
+    """The last lines b's daemon logged (b is not attacked; its view of a dead tunnel)."""
+    if ml.peer is None:
+        return []
+    with contextlib.suppress(OSError, ValueError):
+        ml.peer.read_log(0.2)
+    return list(ml.peer.log[-n:])
 
 
 def run_campaign(
@@ -487,7 +501,7 @@ def run_campaign(
     result = CampaignResult(
         sent=sent, before=before, after=after, tunnels=tunnels, pings_during=pings,
         log_topics=dict(watch.topics), bad_log=watch.bad, error_log=watch.errors, alive=alive,
-        renegotiations=took,
+        renegotiations=took, info_log=watch.info, peer_log=peer_tail(ml),
     )  # fmt: skip
     judge(result)
     return result
@@ -607,5 +621,8 @@ def report(r: CampaignResult) -> str:
         lines += ["error lines (first 20):", *(f"  {x}" for x in r.error_log)]
     if r.bad_log:
         lines += ["suspicious log lines:", *(f"  {x}" for x in r.bad_log[:20])]
+    if not all(n >= 3 for n in r.tunnels.values()):  # why a tunnel stopped: both daemons' view
+        lines += ["a's SA lifecycle lines:", *(f"  {x}" for x in r.info_log[-60:])]
+        lines += ["b's last log lines:", *(f"  {x}" for x in r.peer_log)]
     lines += [f"verdict {'PASS' if ok else 'FAIL'}: {name}" for name, ok in r.verdicts.items()]
     return "\n".join(lines)

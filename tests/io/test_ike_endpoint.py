@@ -114,13 +114,18 @@ def test_a_long_batch_sends_the_rest_of_its_answers_at_its_end(
 
 
 def _ike(
-    exchange: int, *, flags: int = 0, responder_cookie: bytes = b"r" * 8, v: int = 0x10
+    exchange: int,
+    *,
+    flags: int = 0,
+    responder_cookie: bytes = b"r" * 8,
+    v: int = 0x10,
+    initiator_cookie: bytes = b"i" * 8,
 ) -> bytes:
     """An IKE header (RFC 2408 §3.1: cookies, next payload, version, exchange, flags,
     message id, length) and a little body."""
     body = b"\0" * 8
     return (
-        b"i" * 8 + responder_cookie
+        initiator_cookie + responder_cookie
         + struct.pack("!BBBBII", 0, v, exchange, flags, 7, 28 + len(body))
         + body
     )  # fmt: skip
@@ -149,9 +154,42 @@ def test_a_batch_is_handled_later_stages_first_in_arrival_order_within_a_stage(
     trace: list[tuple[str, bytes]] = []
     endpoint = IkeEndpoint(AnsweringEngine(trace), {}, port=rx.getsockname()[1])  # type: ignore[arg-type]
     endpoint.send = lambda data, src, dst: None  # type: ignore[method-assign]
-    arrivals = [MM1 + b"a", MM3 + b"b", QM + b"c", MM1 + b"d", MM5 + b"e", QM + b"f"]
+    arrivals = [  # six exchanges, each of its own IKE SA
+        _spi(MM1, b"a") + b"a", _spi(MM3, b"b") + b"b", _spi(QM, b"c") + b"c",
+        _spi(MM1, b"d") + b"d", _spi(MM5, b"e") + b"e", _spi(QM, b"f") + b"f",
+    ]  # fmt: skip
     for data in arrivals:
         tx.sendto(data, rx.getsockname())
     endpoint._on_readable(rx, int(socket.AF_INET))
     handled = [data[-1:] for kind, data in trace if kind == "received"]
     assert handled == [b"c", b"f", b"e", b"b", b"a", b"d"]
+
+
+def _spi(datagram: bytes, tag: bytes) -> bytes:
+    """``datagram`` with the initiator cookie ``tag`` * 8 (another IKE SA)."""
+    return tag * 8 + datagram[8:]
+
+
+def test_the_datagrams_of_one_ike_sa_keep_their_arrival_order(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """An aggressive-mode initiator sends message 3 (encrypted phase 1) and at once its
+    INITIAL-CONTACT notify (informational): ranked apart, the notify went first, could not be
+    decrypted and the responder gave up that phase 1 (the mutation campaign's tunnel without
+    integrity stayed down). Unrelated exchanges are still reordered."""
+    rx, tx = udp_pair
+    trace: list[tuple[str, bytes]] = []
+    endpoint = IkeEndpoint(AnsweringEngine(trace), {}, port=rx.getsockname()[1])  # type: ignore[arg-type]
+    endpoint.send = lambda data, src, dst: None  # type: ignore[method-assign]
+    arrivals = [
+        _spi(MM1, b"n") + b"1",  # a new exchange
+        _spi(MM5, b"x") + b"2",  # aggressive mode message 3 of SA x (encrypted phase 1)
+        _spi(DPD, b"x") + b"3",  # its INITIAL-CONTACT notify, sent right after it
+        _spi(QM, b"x") + b"4",  # and its first quick mode
+        _spi(QM, b"y") + b"5",  # another SA's quick mode
+    ]
+    for data in arrivals:
+        tx.sendto(data, rx.getsockname())
+    endpoint._on_readable(rx, int(socket.AF_INET))
+    handled = [data[-1:] for kind, data in trace if kind == "received"]
+    assert handled == [b"5", b"2", b"3", b"4", b"1"]

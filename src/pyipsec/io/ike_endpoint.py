@@ -48,9 +48,9 @@ def batch_rank(data: bytes) -> int:
     cookie yet) last; IKEv2 and anything else in the middle. Exchanges that are further along
     finish first, instead of every exchange of a burst advancing in lockstep (both daemons
     then wait for each other's whole stage), and a flood of first messages cannot delay
-    established peers. Two messages of one exchange never wait on each other in a batch (each
-    answers the other's predecessor), so only unrelated exchanges change order (RFC 2408 and
-    RFC 2409 already allow any order between them: the network may reorder too)."""
+    established peers. Only unrelated exchanges change order (RFC 2408 and RFC 2409 allow
+    any order between them: the network may reorder too); ``batch_order`` keeps the datagrams
+    of one IKE SA in arrival order."""
     if len(data) < 28 or data[17] >> 4 != 1:  # the IKE header's major version (octet 17)
         return 2
     exchange, flags = data[18], data[19]
@@ -61,6 +61,26 @@ def batch_rank(data: bytes) -> int:
     if not any(data[8:16]):  # responder cookie zero: a new exchange's first message
         return 3
     return 2
+
+
+def batch_order(
+    batch: list[tuple[bytes, Endpoint, Endpoint]],
+) -> list[tuple[bytes, Endpoint, Endpoint]]:
+    """The batch sorted by ``batch_rank``, except that the datagrams of one IKE SA (the same
+    initiator cookie / SPIi) keep their arrival order: they all take the rank of the SA's
+    first datagram in the batch. An IKEv1 initiator may send several messages back to back:
+    aggressive mode's message 3 and then its INITIAL-CONTACT notify and first quick mode.
+    Handled the other way round, the notify cannot be decrypted (its IV follows from message
+    3), and the responder ended that phase 1 as an authentication failure."""
+    ranks: dict[bytes, int] = {}
+    keys: list[int] = []
+    for data, _src, _dst in batch:
+        spi = data[:8]
+        rank = ranks.get(spi)
+        if rank is None:
+            rank = ranks[spi] = batch_rank(data)
+        keys.append(rank)
+    return [batch[i] for i in sorted(range(len(batch)), key=keys.__getitem__)]
 
 
 def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:
@@ -130,8 +150,7 @@ class IkeEndpoint:
             src = (ipaddress.ip_address(addr[0].split("%")[0]), addr[1])
             local = ipaddress.ip_address(pktinfo_dst(anc, family))
             batch.append((data, src, (local, self.port)))
-        batch.sort(key=lambda item: batch_rank(item[0]))  # stable: arrival order within a rank
-        for i, (data, src, dst) in enumerate(batch):
+        for i, (data, src, dst) in enumerate(batch_order(batch)):
             self.deliver(data, src, dst)
             if i < EAGER_ANSWERS:
                 self.send_pending()
