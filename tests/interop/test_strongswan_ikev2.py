@@ -461,15 +461,17 @@ def test_transport_policy_meets_strongswan_declining_transport(
 ) -> None:
     """pyipsec's tunnel=no policy asks for transport: IKE_AUTH carries N(USE_TRANSPORT_MODE)
     and N(ESP_TFC_PADDING_NOT_SUPPORTED), as strongSwan parses them (and logs that it will not
-    use TFC padding). strongSwan 5.9.8 with kernel-libipsec, which installs tunnel mode only
-    and fakes a NAT, declines (answers without the notify: a tunnel child, §1.3.1), so pyipsec
-    deletes that child with an INFORMATIONAL Delete that strongSwan acts on; the IKE SA stays.
+    use TFC padding). strongSwan 5.9.8 with kernel-libipsec installs tunnel mode only (with
+    `mode = transport` it accepts the request and then fails to install the SAs), so it is
+    configured for tunnel mode and declines (answers without the notify: a tunnel child,
+    §1.3.1); pyipsec deletes that child with an INFORMATIONAL Delete that strongSwan acts on;
+    the IKE SA stays.
     A transport child carrying a ping cannot be made with this strongSwan (libipsec supports
     only tunnel mode, and this kernel has no ESP for xfrm); the pyipsec pair covers transport
     traffic (tests/interop/test_pyipsec_pair.py, IKEv1) and the in-memory exchange tests the
     IKEv2 negotiation (tests/core/ikev2/exchanges/test_modes.py)."""
     lab, a, b = site
-    swan = conf(mode="transport", **HOST_TS)
+    swan = conf(**HOST_TS)  # strongSwan in tunnel mode
     with strongswan_pair(a, b, tmp_path, host_script(False), swan) as (daemon, charon):
         ping(lab, a, WAN_A, WAN_B, count=1, wait=1)  # the acquire starts IKE_SA_INIT
         line = wait_log(daemon, "NegotiationFailed")
@@ -491,11 +493,11 @@ def test_transport_policy_meets_strongswan_declining_transport(
 def test_tunnel_request_for_our_transport_policy_is_refused(
     site: tuple[Lab, str, str], tmp_path: Path
 ) -> None:
-    """strongSwan initiates a child for our host-to-host tunnel=no policy without
-    N(USE_TRANSPORT_MODE) (libipsec: tunnel only; its `mode = transport` is not even asked
-    for): pyipsec answers NO_PROPOSAL_CHOSEN and says why; strongSwan keeps the IKE SA."""
+    """strongSwan (tunnel mode: libipsec installs nothing else) initiates a child for our
+    host-to-host tunnel=no policy without N(USE_TRANSPORT_MODE): pyipsec answers
+    NO_PROPOSAL_CHOSEN and says why; strongSwan keeps the IKE SA."""
     _, a, b = site
-    swan = conf(mode="transport", **HOST_TS)
+    swan = conf(**HOST_TS)  # strongSwan in tunnel mode
     with strongswan_pair(a, b, tmp_path, host_script(False), swan) as (daemon, charon):
         charon.swanctl("--initiate", "--child", "net", "--timeout", "20", check=False)
         line = wait_log(daemon, "NegotiationFailed")
