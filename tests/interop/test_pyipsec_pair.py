@@ -168,16 +168,20 @@ def test_ike2_transport_mode(site: tuple[Lab, str, str], tmp_path: Path, initiat
             assert not [x for x in d.log if "ipsec,error" in x], d.log
 
 
-def test_secrets_never_reach_the_logs(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["main", "ike2"])
+def test_secrets_never_reach_the_logs(
+    site: tuple[Lab, str, str], tmp_path: Path, mode: str
+) -> None:
     """With --debug on both daemons, a working tunnel and then a wrong secret on one side:
     neither the pre-shared keys nor anything derived from them in printable form shows up in
-    the daemons' output or in `/log print`."""
+    the daemons' output or in `/log print` (IKEv1 main mode and IKEv2)."""
     lab, a, b = site
     good, bad = "k3y-" + os.urandom(12).hex(), "b4d-" + os.urandom(12).hex()
-    script_a, script_b = mirrored(secret=good)
+    script_a, script_b = mirrored(secret=good, peer_extra=f"exchange-mode={mode}")
     with pyipsec_pair(a, b, tmp_path, script_a, script_b, "--debug") as (da, db_):
         ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=da)
         wait_log(db_, "ChildSaInstalled")
+        assert f"exchange={mode}" in wait_log(da, "IkeSaEstablished")
         console(db_.db, f'/ip ipsec peer set [ find ] secret="{bad}"')
         console(da.db, "/ip ipsec remote-peers kill-connections")
         console(db_.db, "/ip ipsec remote-peers kill-connections")
