@@ -216,6 +216,9 @@ class Daemon:
         )
         if not interp.run(f'/import file-name="{path.name}"'):
             raise DaemonError(f"import of {path} failed: {''.join(out).strip()}")
+        for line in "".join(out).splitlines():  # skipped menus of a whole-router export
+            if line.startswith("warning: "):
+                syslog.warning("import of %s: %s", path.name, line.removeprefix("warning: "))
 
     def apply_config(self) -> None:
         """Bring the SPD, the manual SAs and the routes in line with the configuration.

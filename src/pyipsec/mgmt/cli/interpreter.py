@@ -19,6 +19,7 @@ from pyipsec.config.menus import MENUS, children
 from pyipsec.config.schema import Menu
 from pyipsec.mgmt import commands
 from pyipsec.mgmt.cli import printer
+from pyipsec.mgmt.cli.foreign import ForeignMenus
 from pyipsec.mgmt.cli.tokenizer import Command, Lit, ScriptSyntaxError, Sub, Word, tokenize
 from pyipsec.mgmt.commands import CommandError, Session, UnknownArgument
 
@@ -118,6 +119,7 @@ class Interpreter:
         self.write = write
         self.width = width
         self.cwd: Path = ()
+        self.foreign = ForeignMenus()  # lines of menus pyipsec does not implement (skipped)
 
     # -- entry points
 
@@ -138,7 +140,8 @@ class Interpreter:
                     self.write(f"{exc}\n")
                     ok = False
                     if stop_on_error:
-                        return False
+                        break
+        self.write(self.foreign.report())
         return ok
 
     def import_file(self, name: str) -> None:
@@ -156,6 +159,7 @@ class Interpreter:
                     cwd = self.execute(cmd, cwd, top=True)[1]
         finally:
             self.cwd = saved
+            self.write(self.foreign.report())
 
     # -- one command
 
@@ -166,6 +170,8 @@ class Interpreter:
             value = " ".join(self.value(w.parts, cwd) for w in words[1:])
             self.write(value + "\n")
             return value, cwd
+        if top and (moved := self.foreign.skip(words, cwd)) is not None:
+            return "", moved  # a menu pyipsec does not implement: skipped, counted
         path, command, rest = self.locate(words, cwd)
         if command is None:
             return "", path
