@@ -255,3 +255,18 @@ def test_a_failed_batch_socket_is_replaced_and_the_batch_retried() -> None:
     r.wait()
     assert set(ipr.routes) == {("203.0.113.0", 25, 2207), ("10.0.0.0", 8, 2207)}
     r.clear()
+
+
+def test_a_policy_from_everything_never_gets_loopback_or_link_local_as_route_source() -> None:
+    """A policy from ``::/0`` (or ``0.0.0.0/0``): the route's preferred source is a global
+    address, not ``::1``/``127.0.0.1`` or ``fe80::`` (first in the dump); Linux refuses an
+    IPv6 route with ``src ::1`` (EINVAL, seen in the IKEv2 IPv6 interop test)."""
+    ipr = FakeIpr()
+    ipr.addrs = ["127.0.0.1", "::1", "fe80::1", "2001:db8:ff::1", "198.51.100.129"]
+    r = make(ipr)
+    r.setup_device(1400)
+    r.sync([(net("::/0"), net("::/0")), (net("0.0.0.0/0"), net("203.0.113.0/25"))])
+    r.wait()
+    assert ipr.routes[("::", 0, 2207)]["prefsrc"] == "2001:db8:ff::1"
+    assert ipr.routes[("203.0.113.0", 25, 2207)]["prefsrc"] == "198.51.100.129"
+    r.clear()

@@ -233,8 +233,9 @@ def ping_until(
 
 def tcp_transfer(lab: Lab, a: str, b: str, src: str, dst: str, size: int = 256 << 10) -> None:
     """Send ``size`` bytes over TCP from ``src`` in ns a to ``dst`` in ns b; compare digests."""
+    family = "socket.AF_INET6" if ":" in dst else "socket.AF_INET"  # IPv6 LANs too
     server_code = (
-        "import socket,hashlib;s=socket.socket();s.setsockopt(1,2,1);"
+        f"import socket,hashlib;s=socket.socket({family});s.setsockopt(1,2,1);"
         f"s.bind(('{dst}',5001));s.listen(1);print('ready',flush=True);s.settimeout(30);"
         "c,_=s.accept();c.settimeout(30);h=hashlib.sha256();n=0\n"
         "while True:\n d=c.recv(65536)\n if not d: break\n h.update(d);n+=len(d)\n"

@@ -84,12 +84,25 @@ def read_local_addresses(ipr: Any) -> list[IPAddress]:
     return found
 
 
+def _host_only(a: IPAddress) -> bool:
+    """Loopback (127/8, ::1) or link-local (169.254/16, fe80::/10), by integer value (the
+    ``ipaddress`` properties test network membership, slow for thousands of addresses)."""
+    v = int(a)
+    if a.version == 4:
+        return v >> 24 == 127 or v >> 16 == 0xA9FE
+    return v == 1 or v >> 118 == 0x3FA
+
+
 def _by_value(addresses: list[IPAddress]) -> dict[int, tuple[list[int], list[int]]]:
     """Per IP version, the addresses' integer values in ascending order and, beside each, its
-    position in ``addresses``."""
+    position in ``addresses``. Loopback and link-local addresses are left out: neither can
+    source a packet that leaves through the tunnel, and the kernel refuses ``::1`` (or any
+    IPv6 address not usable off-link) as an IPv6 route's preferred source (EINVAL), so a
+    policy from ``::/0`` had no route at all."""
     out: dict[int, tuple[list[int], list[int]]] = {}
+    usable = [(i, a) for i, a in enumerate(addresses) if not _host_only(a)]
     for version in (4, 6):
-        pairs = sorted((int(a), i) for i, a in enumerate(addresses) if a.version == version)
+        pairs = sorted((int(a), i) for i, a in usable if a.version == version)
         out[version] = ([v for v, _ in pairs], [i for _, i in pairs])
     return out
 
