@@ -7,6 +7,14 @@ SA pair it implies:
 - outbound: from ``sa-src-address`` to ``sa-dst-address`` with the *out* SPI and keys;
 - inbound: from ``sa-dst-address`` to ``sa-src-address`` with the *in* SPI and keys.
 
+A RouterOS 7 configuration (``config.dialect == "v7"``) compiles to the same records: each
+enabled `/ip ipsec peer` with its `profile` (phase-1 crypto) and its first enabled
+`/ip ipsec identity` (authentication) is one ``PeerProfile``, exactly the one the equivalent
+6.x peer gives (config/convert.py maps between the two; docs/config.md "Dialects"), and a
+policy's ``peer=`` supplies the SA addresses (``local-address`` -> sa-src, the peer's host
+address -> sa-dst), as RouterOS 7 does. What a 6.x engine cannot honour (a DNS name not
+resolved yet, a ``remote-id`` to check, EAP) leaves that peer out with a problem.
+
 Manual SA keys and SPIs are written ``in/out`` (a single value serves both directions), the
 form of the v2.9-v5 manuals. ``ipsec-protocols`` of the policy says which of the manual SA's
 ESP and AH parts are used. Problems that make a policy unusable (a manual SA without the keys
@@ -17,7 +25,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import MappingProxyType
 
@@ -30,8 +39,9 @@ from pyipsec.config.menus.ipsec import (
     PROPOSAL,
     SETTINGS,
 )
+from pyipsec.config.menus.ipsec7 import IDENTITY, PROFILE, V7, is_dns_name
 from pyipsec.config.menus.system import CRL
-from pyipsec.config.table import Config, Item, derived, value_of
+from pyipsec.config.table import Config, Item, derived, format_id, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
 from pyipsec.config.verify import invalid_items
 from pyipsec.core.credentials import Credential, Credentials
@@ -232,6 +242,131 @@ def peer_profile(config: Config, item: Item) -> PeerProfile:
     )
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# v7 identity auth-method -> the engine's (6.x names); absent = not supported here.
+_V7_AUTH = {
+    "pre-shared-key": AuthMethod.PRE_SHARED_KEY,
+    "digital-signature": AuthMethod.RSA_SIGNATURE,
+    "rsa-key": AuthMethod.RSA_KEY,
+    "pre-shared-key-xauth": AuthMethod.PRE_SHARED_KEY_XAUTH,
+    "rsa-signature-hybrid": AuthMethod.RSA_SIGNATURE_HYBRID,
+    "eap-radius": AuthMethod.EAP_RADIUS,
+}
+
+
+def _v7_address(
+    text: str, resolved: Mapping[str, IPAddress]
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A v7 peer address as a network: a prefix as is, a DNS name by its resolved address."""
+    if not is_dns_name(text):
+        return as_network(text)
+    addr = resolved.get(text)
+    if addr is None:
+        raise ValueError(f"address {text} is not resolved yet")
+    return ipaddress.ip_network(addr)
+
+
+def v7_peer_profile(
+    config: Config, peer: Item, identity: Item, resolved: Mapping[str, IPAddress]
+) -> PeerProfile:
+    """The engine record of a v7 peer with its profile and identity: the same record the
+    equivalent 6.x peer compiles to. ValueError when the engine cannot honour it."""
+    peer_menu, id_menu, prof_menu = config.menu(PEER), config.menu(IDENTITY), config.menu(PROFILE)
+
+    def pv(name: str) -> str:
+        return value_of(peer_menu, peer, name) or ""
+
+    def iv(name: str) -> str:
+        return value_of(id_menu, identity, name) or ""
+
+    profile = config.table(PROFILE).by_name(pv("profile"))
+    if profile is None:
+        raise ValueError(f"profile {pv('profile')} does not exist")
+
+    def fv(name: str) -> str:
+        return value_of(prof_menu, profile, name) or ""
+
+    method = _V7_AUTH.get(iv("auth-method"))
+    if method is None:
+        raise ValueError(f"auth-method {iv('auth-method')} is not supported")
+    if iv("remote-id") not in ("auto", "ignore") or iv("match-by") != "remote-id":
+        raise ValueError("remote-id/match-by checks are not supported (remote-id=auto)")
+    my_id = iv("my-id")
+    kind, _, value = ("auto" if my_id == "dn" else my_id).partition(":")
+    dpd = fv("dpd-interval")
+    return PeerProfile(
+        id=peer.id,
+        address=_v7_address(pv("address"), resolved),
+        local_address=_address(pv("local-address")),
+        passive=as_bool(pv("passive")),
+        port=int(pv("port") or 500),
+        auth_method=method,
+        secret=secret_bytes(iv("secret")),
+        certificate=_opt(iv("certificate")),
+        remote_certificate=_opt(iv("remote-certificate")),
+        key=_opt(iv("key")),
+        remote_key=_opt(iv("remote-key")),
+        generate_policy=GeneratePolicy(iv("generate-policy")),
+        policy_template_group=iv("policy-template-group"),
+        exchange_mode=ExchangeMode(pv("exchange-mode")),
+        send_initial_contact=as_bool(pv("send-initial-contact")),
+        nat_traversal=as_bool(fv("nat-traversal")),
+        my_id=Identity(kind=kind or "auto", value=value),
+        proposal_check=ProposalCheck(fv("proposal-check")),
+        hash_algorithm=fv("hash-algorithm"),
+        enc_algorithms=tuple(as_list(fv("enc-algorithm"))),
+        dh_groups=tuple(as_list(fv("dh-group"))),
+        lifetime=parse_seconds(fv("lifetime") or "0s"),
+        lifebytes=int(fv("lifebytes") or 0),
+        dpd_interval=None if dpd == "disable-dpd" else parse_seconds(dpd or "0s"),
+        dpd_maximum_failures=int(fv("dpd-maximum-failures") or 5),
+        mode_config=_opt(iv("mode-config")),
+    )
+
+
+def _v7_peers(
+    config: Config, resolved: Mapping[str, IPAddress], problems: list[str]
+) -> dict[str, PeerProfile]:
+    """Enabled v7 peers by name, each with its first enabled identity."""
+    identities: dict[str, Item] = {}
+    for item in config.table(IDENTITY):
+        if not _enabled(config, IDENTITY, item):
+            continue
+        name = item.values.get("peer", "")
+        if name in identities:
+            problems.append(f"identity {format_id(item.id)}: peer {name} has an identity already")
+            continue
+        identities[name] = item
+    out: dict[str, PeerProfile] = {}
+    for peer in config.table(PEER):
+        name = peer.values.get("name", "")
+        if not _enabled(config, PEER, peer):
+            continue
+        identity = identities.get(name)
+        if identity is None:
+            problems.append(f"peer {name}: no identity")
+            continue
+        try:
+            out[name] = v7_peer_profile(config, peer, identity, resolved)
+        except (ValueError, KeyError) as exc:
+            problems.append(f"peer {name}: {exc}")
+    return out
+
+
+def _with_peer(
+    record: Policy, peer_name: str, peers: Mapping[str, PeerProfile], number: int
+) -> Policy | str:
+    """A v7 policy's SA addresses from its peer (RouterOS 7 shows them read-only)."""
+    peer = peers.get(peer_name)
+    if peer is None:
+        return f"policy {number}: peer {peer_name} is not usable"
+    net = peer.address
+    sa_dst = net.network_address if net.prefixlen == net.max_prefixlen else record.sa_dst
+    sa_src = peer.local_address or record.sa_src
+    return replace(record, sa_src=sa_src, sa_dst=sa_dst)
+
+
 def proposal_profile(config: Config, item: Item) -> ProposalProfile:
     menu = config.menu(PROPOSAL)
 
@@ -315,12 +450,16 @@ def _policy_of(config: Config, item: Item) -> tuple[str, Policy | TemplatePolicy
         return "problem", str(exc)
 
 
-def compile_config(config: Config) -> Compiled:
-    """The active policies in evaluation order and the manual SAs they reference."""
+def compile_config(config: Config, *, resolved: Mapping[str, IPAddress] | None = None) -> Compiled:
+    """The active policies in evaluation order, the manual SAs they reference, the peers.
+
+    ``resolved`` maps the DNS names of v7 peer addresses to addresses (the caller resolves;
+    this module does no I/O): a peer whose name is not in it is left out until it is."""
     invalid = invalid_items(config).get(POLICY, set())
     policies: list[Policy] = []
     sas: list[SaParams] = []
     problems: list[str] = []
+    v7_peers = _v7_peers(config, resolved or {}, problems) if config.dialect == V7 else None
     templates: list[TemplatePolicy] = []
     manual: dict[str | None, Item] | None = None  # manual-sa items by name, when needed
     for number, item in enumerate(config.table(POLICY)):
@@ -336,6 +475,13 @@ def compile_config(config: Config) -> Compiled:
             problems.append(f"policy {number}: {record}")
             continue
         assert isinstance(record, Policy)
+        peer_name = item.values.get("peer", "none") if v7_peers is not None else "none"
+        if peer_name != "none" and v7_peers is not None:
+            with_peer = _with_peer(record, peer_name, v7_peers, number)
+            if isinstance(with_peer, str):
+                problems.append(with_peer)
+                continue
+            record = with_peer
         if record.manual_sa is not None:
             # depends on the manual-sa item too: kept with the policy item together with the
             # manual-sa item it was made from, and made again when that item changed
@@ -354,11 +500,14 @@ def compile_config(config: Config) -> Compiled:
                 continue
             sas.extend(kept[1])
         policies.append(record)
-    peers = tuple(
-        derived(item, "peer", partial(peer_profile, config, item))
-        for item in config.table(PEER)
-        if _enabled(config, PEER, item)
-    )
+    if v7_peers is not None:
+        peers = tuple(v7_peers.values())
+    else:
+        peers = tuple(
+            derived(item, "peer", partial(peer_profile, config, item))
+            for item in config.table(PEER)
+            if _enabled(config, PEER, item)
+        )
     proposals = tuple(
         derived(item, "proposal", partial(proposal_profile, config, item))
         for item in config.table(PROPOSAL)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from pyipsec.config.menus import MENUS
+from pyipsec.config.menus import DIALECTS, V6, menus_for
 from pyipsec.config.table import SEALED, Config, Item, Table
 
 T = TypeVar("T")
@@ -65,9 +65,17 @@ def _menu_key(path: tuple[str, ...]) -> str:
 
 
 class Store:
-    """A configuration database file (or ``:memory:``)."""
+    """A configuration database file (or ``:memory:``).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``dialect`` is the console dialect a *new* database starts in (``v6`` when not given); an
+    existing database keeps the one stored in it (``meta.dialect``, absent = ``v6``). A
+    transaction whose change sets ``config.dialect`` (a conversion) rewrites every table.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, dialect: str | None = None) -> None:
+        if dialect is not None and dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect}")
+        self._new_dialect = dialect or V6
         self.path = str(path)
         if self.path != ":memory:":
             parent = os.path.dirname(os.path.abspath(self.path))
@@ -106,7 +114,8 @@ class Store:
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 db.execute("INSERT INTO meta VALUES ('generation', '0')")
-                self._write(Config.initial(), None)
+                db.execute("INSERT INTO meta VALUES ('dialect', ?)", (self._new_dialect,))
+                self._write(Config.initial(self._new_dialect), None)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -132,11 +141,17 @@ class Store:
         process (a cheap way to learn that nothing changed)."""
         return self._current_generation()
 
+    def _dialect(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key='dialect'").fetchone()
+        return str(row[0]) if row is not None and row[0] in DIALECTS else V6
+
     def _read(self) -> Config:
         generation = self._current_generation()
         if self._cache is not None and generation == self._generation:
             return self._cache
-        config = Config.initial()
+        dialect = self._dialect()
+        menus = menus_for(dialect)
+        config = Config.initial(dialect)
         counters = dict(self._db.execute("SELECT menu, next_id FROM counters").fetchall())
         rows = self._db.execute(
             "SELECT menu, id, position, is_default, props FROM items ORDER BY menu, position"
@@ -145,7 +160,7 @@ class Store:
         positions: dict[str, dict[int, int]] = {}
         for menu_key, item_id, position, is_default, props in rows:
             path = tuple(menu_key.split("/"))
-            if path not in items or path not in MENUS:
+            if path not in items or path not in menus:
                 continue  # a menu this version does not know
             items[path].append(Item(id=item_id, values=json.loads(props), default=bool(is_default)))
             positions.setdefault(menu_key, {})[item_id] = position
@@ -161,7 +176,7 @@ class Store:
             tables[path] = Table(menu=table.menu, items=items[path], next_id=next_id)
         self._positions = positions
         self._counted = set(counters)
-        self._install(Config(tables=tables), generation)
+        self._install(Config(tables=tables, dialect=dialect), generation)
         assert self._cache is not None
         return self._cache
 
@@ -272,6 +287,15 @@ class Store:
 
     def _write(self, new: Config, old: Config | None) -> None:
         db = self._db
+        if old is not None and new.dialect != old.dialect:
+            # a conversion: the tables mean something else now; rewrite every one of them
+            db.execute("DELETE FROM items")
+            db.execute("DELETE FROM counters")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('dialect', ?)", (new.dialect,))
+            self._positions = {}
+            self._counted = set()
+            self._unsaved = set()
+            old = None
         for path, table in new.tables.items():
             before = old.tables.get(path) if old else None
             key = _menu_key(path)
@@ -296,8 +320,9 @@ class Store:
             old = self._read()
             new = old.copy()
             result = change(new)
-            changed = any(
-                old.tables[p].next_id != table.next_id
+            changed = new.dialect != old.dialect or any(
+                p not in old.tables
+                or old.tables[p].next_id != table.next_id
                 or (bool(table.touched) and old.tables[p].items != table.items)
                 for p, table in new.tables.items()
             )

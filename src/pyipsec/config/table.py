@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from pyipsec.config.menus import ALL_MENUS, MENUS
+from pyipsec.config.menus import V6, all_menus, menus_for
 from pyipsec.config.schema import Menu, MenuKind
 
 T = TypeVar("T")
@@ -179,15 +179,18 @@ class Config:
     """The whole configuration: one table per configured (non-runtime) menu."""
 
     tables: dict[tuple[str, ...], Table]
+    # The console dialect whose menus describe the tables (v6: 6.x peers; v7: profile + peer +
+    # identity; docs/config.md "Dialects").
+    dialect: str = V6
     # Results derived from this configuration (verification), computed once per version;
     # a copy starts without them, since it is about to be changed.
     memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def initial(cls) -> Config:
+    def initial(cls, dialect: str = V6) -> Config:
         """A fresh router: every menu's default items and nothing else."""
         tables: dict[tuple[str, ...], Table] = {}
-        for menu in ALL_MENUS:
+        for menu in all_menus(dialect):
             if menu.is_runtime:
                 continue
             table = Table(menu=menu)
@@ -196,16 +199,16 @@ class Config:
             for values in menu.default_items:
                 table.add(values, default=True)
             tables[menu.path] = table
-        return cls(tables=tables)
+        return cls(tables=tables, dialect=dialect)
 
     def copy(self) -> Config:
-        return Config(tables={p: t.copy() for p, t in self.tables.items()})
+        return Config(tables={p: t.copy() for p, t in self.tables.items()}, dialect=self.dialect)
 
     def table(self, path: tuple[str, ...]) -> Table:
         return self.tables[path]
 
     def menu(self, path: tuple[str, ...]) -> Menu:
-        return MENUS[path]
+        return menus_for(self.dialect)[path]
 
     def single(self, path: tuple[str, ...]) -> Item:
         """The one item of a settings-style menu."""

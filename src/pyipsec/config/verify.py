@@ -12,6 +12,7 @@ from functools import partial
 
 from pyipsec.config.menus import MENUS
 from pyipsec.config.menus.ipsec import PEER, POLICY
+from pyipsec.config.menus.ipsec7 import IDENTITY, V7
 from pyipsec.config.table import SEALED, Config, Item, derived, format_id, value_of
 
 
@@ -48,7 +49,7 @@ def _references(config: Config) -> list[Problem]:
     """Properties naming an item of another menu that does not exist."""
     problems = []
     for path, table in config.tables.items():
-        menu = MENUS[path]
+        menu = config.menu(path)
         for prop in menu.properties:
             if prop.ref is None or prop.ref not in config.tables:
                 continue
@@ -93,19 +94,22 @@ def _policy_duplicates(config: Config) -> list[Problem]:
 
 
 def _peer_auth(config: Config) -> list[Problem]:
-    """Certificate/key authentication needs the certificate/key it names."""
-    menu = MENUS[PEER]
+    """Certificate/key authentication needs the certificate/key it names (6.x: on the peer;
+    v7: on the identity)."""
+    path = IDENTITY if config.dialect == V7 else PEER
+    menu = config.menu(path)
     needs = {
         "rsa-signature": "certificate",
+        "digital-signature": "certificate",
         "rsa-signature-hybrid": "certificate",
         "rsa-key": "key",
     }
     problems = []
-    for item in config.table(PEER):
+    for item in config.table(path):
         method = value_of(menu, item, "auth-method") or ""
         prop = needs.get(method)
         if prop and value_of(menu, item, prop) in (None, "none"):
-            problems.append(Problem(menu=PEER, item=item.id, prop=prop, message=f"{prop} required"))
+            problems.append(Problem(menu=path, item=item.id, prop=prop, message=f"{prop} required"))
     return problems
 
 

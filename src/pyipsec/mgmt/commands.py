@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from pyipsec.config.menus import MENUS
+from pyipsec.config.menus import menus_for
 from pyipsec.config.menus.runtime import STATISTICS_COUNTERS
 from pyipsec.config.schema import Menu, MenuKind, Property
 from pyipsec.config.store import Store
@@ -342,7 +342,7 @@ def _check_name(table: Table, item_id: int | None, values: Mapping[str, str]) ->
 def _rename_references(config: Config, path: tuple[str, ...], old: str, new: str) -> None:
     """RouterOS refers to items by id: renaming an item renames every reference to it."""
     for other_path, table in config.tables.items():
-        menu = MENUS[other_path]
+        menu = config.menu(other_path)
         refs = [p.name for p in menu.properties if p.ref == path]
         for item in list(table):
             changed = {n: new for n in refs if item.values.get(n) == old}
@@ -750,7 +750,7 @@ def dispatch(
         args = {("numbers" if k == ".id" else k): v for k, v in args.items()}
     if command == "export":
         return cmd_export(session, path, args)
-    menu = MENUS.get(path)
+    menu = menus_for(session.store.snapshot().dialect).get(path)
     if menu is None:
         raise CommandError(f"bad command name {command}", category=0)
     if command in menu.generic_commands and command in GENERIC:

@@ -161,7 +161,7 @@ def export_text(
 ) -> str:
     """The export of the subtree at ``path`` (``()`` = everything), with its header."""
     lines = header(now)
-    for menu in menus_under(path):
+    for menu in menus_under(path, config.dialect):
         body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive, terse=terse)
         if body:
             if not terse:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from pyipsec.config.menus import MENUS, children
+from pyipsec.config.menus import V6, children, menus_for
 from pyipsec.config.schema import Menu
 from pyipsec.mgmt import commands
 from pyipsec.mgmt.cli import printer
@@ -49,10 +49,10 @@ def _where(word: Word) -> str:
     return f"(line {word.line} column {word.col})"
 
 
-def command_names(path: Path) -> dict[str, str]:
+def command_names(path: Path, dialect: str = V6) -> dict[str, str]:
     """Names usable at ``path``: sub-menus (``dir``) and commands (``cmd``)."""
-    names = dict.fromkeys(children(path), "dir")
-    menu = MENUS.get(path)
+    names = dict.fromkeys(children(path, dialect), "dir")
+    menu = menus_for(dialect).get(path)
     if menu is not None:
         names.update(dict.fromkeys(menu.all_commands(), "cmd"))
     names["export"] = "cmd"
@@ -70,13 +70,13 @@ def match(word: str, choices: list[str] | tuple[str, ...] | dict[str, str]) -> s
     return found[0] if len(found) == 1 else None
 
 
-def arg_names(path: Path, command: str) -> tuple[str, ...]:
+def arg_names(path: Path, command: str, dialect: str = V6) -> tuple[str, ...]:
     """Argument names of ``command`` at ``path`` (for abbreviations, completion, help)."""
     if command == "export":
         return (*EXPORT_SWITCHES, "file")
     if command == "import" and path == ():
         return ("file-name", "verbose")
-    menu = MENUS.get(path)
+    menu = menus_for(dialect).get(path)
     if menu is None:
         return ()
     props = tuple(p.name for p in menu.writable)
@@ -120,6 +120,10 @@ class Interpreter:
         self.width = width
         self.cwd: Path = ()
         self.foreign = ForeignMenus()  # lines of menus pyipsec does not implement (skipped)
+
+    def dialect(self) -> str:
+        """The console dialect of the session's database (v6 or v7: which menus exist)."""
+        return self.session.store.snapshot().dialect
 
     # -- entry points
 
@@ -196,7 +200,7 @@ class Interpreter:
                 if seg == "..":
                     path = path[:-1]
                     continue
-                names = command_names(path)
+                names = command_names(path, self.dialect())
                 name = match(seg, names)
                 if name is None:
                     raise ConsoleError(f"bad command name {seg} {_where(word)}")
@@ -228,13 +232,13 @@ class Interpreter:
         self, path: Path, command: str, words: list[Word], cmd: Command, words_of: dict[str, Word]
     ) -> dict[str, str]:
         """API-style arguments of a command; ``words_of`` records each one's word (for errors)."""
-        names = arg_names(path, command)
+        names = arg_names(path, command, self.dialect())
         switches = {
             "print": PRINT_SWITCHES,
             "export": EXPORT_SWITCHES,
         }.get(command, ())
         positional = list(POSITIONAL.get(command, ()))
-        menu = MENUS.get(path)
+        menu = menus_for(self.dialect()).get(path)
         if menu is not None and command in ("set", "get") and menu.kind.value.endswith("single"):
             positional = positional[1:]  # settings menus have no item list
         args: dict[str, str] = {}
@@ -315,5 +319,5 @@ class Interpreter:
         return f"[{self.session.user}@{printer.escape(name)}] {where}> "
 
 
-def menu_of(path: Path) -> Menu | None:
-    return MENUS.get(path)
+def menu_of(path: Path, dialect: str = V6) -> Menu | None:
+    return menus_for(dialect).get(path)

@@ -1,0 +1,163 @@
+"""The RouterOS 7 dialect's model: profile + peer + identity menus, policy ``peer=``, the
+database's dialect, and compilation to the very records the equivalent 6.x configuration gives
+(reference §2.4-§2.6; the 6.x <-> v7 mapping is in docs/config.md, "Dialects")."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pyipsec.config.compile import compile_config
+from pyipsec.config.store import Store
+from tests.mgmt.helpers import Console
+
+# The MikroTik site-to-site example of reference §3.6 in both dialects.
+V7_SITE = """\
+/ip ipsec profile add dh-group=modp2048 enc-algorithm=aes-128 name=ike1-site2
+/ip ipsec peer add address=192.168.80.1/32 name=ike1-site2 profile=ike1-site2
+/ip ipsec proposal add enc-algorithms=aes-128-cbc name=ike1-site2 pfs-group=modp2048
+/ip ipsec identity add peer=ike1-site2 secret=thisisnotasecurepsk
+/ip ipsec policy add dst-address=10.1.101.0/24 peer=ike1-site2 proposal=ike1-site2 \\
+    src-address=10.1.202.0/24 tunnel=yes
+"""
+V6_SITE = """\
+/ip ipsec peer add address=192.168.80.1/32 dh-group=modp2048 enc-algorithm=aes-128 \\
+    secret=thisisnotasecurepsk
+/ip ipsec proposal add enc-algorithms=aes-128-cbc name=ike1-site2 pfs-group=modp2048
+/ip ipsec policy add dst-address=10.1.101.0/24 proposal=ike1-site2 src-address=10.1.202.0/24 \\
+    sa-dst-address=192.168.80.1 tunnel=yes
+"""
+
+
+def v7_console() -> Console:
+    return Console(Store(":memory:", dialect="v7"))
+
+
+def test_v7_and_v6_site_compile_to_the_same_engine_records() -> None:
+    c7, c6 = v7_console(), Console()
+    c7.ok(V7_SITE)
+    c6.ok(V6_SITE)
+    a, b = compile_config(c7.store.snapshot()), compile_config(c6.store.snapshot())
+    assert a.problems == b.problems == ()
+    assert [replace(p, id=0) for p in a.peers] == [replace(p, id=0) for p in b.peers]
+    assert [replace(p, id=0) for p in a.policies] == [replace(p, id=0) for p in b.policies]
+    assert a.proposals == b.proposals
+    assert a.peers[0].secret == b"thisisnotasecurepsk"
+    assert a.peers[0].dh_groups == ("modp2048",)
+    assert a.policies[0].sa_dst == ipaddress.ip_address("192.168.80.1")
+
+
+def test_v7_local_address_becomes_the_policy_sa_source() -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec peer set ike1-site2 local-address=203.0.113.1 exchange-mode=ike2\n")
+    compiled = compile_config(c7.store.snapshot())
+    assert compiled.policies[0].sa_src == ipaddress.ip_address("203.0.113.1")
+    assert compiled.peers[0].exchange_mode.value == "ike2"
+
+
+def test_v6_database_has_no_v7_menus() -> None:
+    c6 = Console()
+    assert c6.run("/ip ipsec profile add name=x") == "bad command name profile (line 1 column 11)\n"
+    assert "bad command name identity" in c6.run("/ip ipsec identity print")
+
+
+def test_v7_database_has_no_6x_only_menus_and_peer_properties() -> None:
+    c7 = v7_console()
+    assert "bad command name manual-sa" in c7.run("/ip ipsec manual-sa print")
+    assert "bad command name remote-peers" in c7.run("/ip ipsec remote-peers print")
+    # 6.x peer properties belong to profile/identity in v7
+    assert c7.run("/ip ipsec peer add name=p secret=x").startswith("expected end of command")
+    assert c7.run("/ip ipsec peer add name=p dh-group=modp2048").startswith("expected end")
+
+
+def test_dialect_is_kept_in_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    with Store(db, dialect="v7") as store:
+        Console(store).ok(V7_SITE)
+    with Store(db) as store:  # reopened without saying: stays v7
+        assert store.snapshot().dialect == "v7"
+        out = Console(store).ok("/ip ipsec profile print count-only")
+        assert out == "2\n"
+    with Store(tmp_path / "old.db") as store:
+        assert store.snapshot().dialect == "v6"
+
+
+def test_default_profile_exists_and_cannot_be_removed() -> None:
+    c7 = v7_console()
+    assert c7.ok(":put [/ip ipsec profile get default dh-group]") == "modp2048,modp1024\n"
+    assert c7.run("/ip ipsec profile remove default") == "failure: can not remove default profile\n"
+
+
+def test_peer_without_name_is_named_like_routeros() -> None:
+    c7 = v7_console()
+    c7.ok("/ip ipsec peer add address=198.51.100.1/32")
+    assert c7.ok(":put [/ip ipsec peer get [find] name]") == "peer1\n"
+
+
+def test_peer_address_takes_dns_names() -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec peer set ike1-site2 address=Gw.Example.NET.\n")
+    assert c7.ok(":put [/ip ipsec peer get ike1-site2 address]") == "gw.example.net\n"
+    unresolved = compile_config(c7.store.snapshot())
+    assert unresolved.peers == ()
+    assert "peer ike1-site2: address gw.example.net is not resolved yet" in unresolved.problems
+    resolved = compile_config(
+        c7.store.snapshot(), resolved={"gw.example.net": ipaddress.ip_address("198.51.100.7")}
+    )
+    assert resolved.peers[0].address == ipaddress.ip_network("198.51.100.7/32")
+    assert resolved.policies[0].sa_dst == ipaddress.ip_address("198.51.100.7")
+
+
+def test_peer_without_identity_is_left_out_with_a_problem() -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec identity remove [find]\n")
+    compiled = compile_config(c7.store.snapshot())
+    assert compiled.peers == ()
+    assert "peer ike1-site2: no identity" in compiled.problems
+    assert compiled.policies == ()  # its policy has no usable peer
+
+
+def test_identity_auth_methods_map_to_the_engine() -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec identity set 0 auth-method=eap\n")
+    assert (
+        "peer ike1-site2: auth-method eap is not supported"
+        in compile_config(c7.store.snapshot()).problems
+    )
+    c7.ok("/ip ipsec identity set 0 auth-method=pre-shared-key remote-id=fqdn:x.example")
+    assert compile_config(c7.store.snapshot()).peers == ()
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        ("/ip ipsec profile add", "failure: name must be specified"),
+        ("/ip ipsec profile add name=default", "failure: item with such name already exists"),
+        ("/ip ipsec profile add name=x enc-algorithm=blowfish", "input does not match any"),
+        ("/ip ipsec profile add name=x dh-group=ec2n155", "input does not match any value"),
+        ("/ip ipsec profile add name=x dpd-interval=2h", "invalid value for argument dpd-interval"),
+        ("/ip ipsec profile add name=x ppk=psk", "input does not match any value of ppk"),
+        ("/ip ipsec peer add name=ike1-site2", "failure: item with such name already exists"),
+        ("/ip ipsec peer add name=q address=10.1.2", "invalid value for argument address"),
+        ("/ip ipsec peer add name=q address=bad_name", "invalid value for argument address"),
+        ("/ip ipsec peer add name=q profile=nope", "input does not match any value of profile"),
+        ("/ip ipsec peer add name=q exchange-mode=main-l2tp", "input does not match any value"),
+        ("/ip ipsec identity add secret=x", "failure: peer must be specified"),
+        ("/ip ipsec identity add peer=nope", "input does not match any value of peer"),
+        ("/ip ipsec identity add peer=ike1-site2 auth-method=rsa-signature", "input does not"),
+        ("/ip ipsec identity add peer=ike1-site2 remote-id=bogus", "input does not match any"),
+        ("/ip ipsec identity add peer=ike1-site2 match-by=x", "input does not match any value"),
+        ("/ip ipsec policy add peer=nope", "input does not match any value of peer"),
+        ("/ip ipsec policy add priority=1", "expected end of command"),
+        ("/ip ipsec profile remove default", "failure: can not remove default profile"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(command: str, error: str) -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE)
+    before = c7.export("verbose")
+    assert c7.run(command).startswith(error)
+    assert c7.export("verbose") == before
