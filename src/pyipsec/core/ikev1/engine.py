@@ -57,6 +57,7 @@ from pyipsec.core.profiles import (
     TemplatePolicy,
 )
 from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
+from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy
@@ -132,7 +133,7 @@ class Ikev1Engine:
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self._peers_by_id: tuple[object, dict[int, PeerProfile]] = (None, {})
         # configured policies by the address their SAs go to (invalid_spi.bring_up), per policies
-        self._policies_by_remote: tuple[object, dict[IPAddress, list[Policy]]] = (None, {})
+        self.policies_by_remote = PoliciesByRemote()
         self.key_pairs = KeyPairBudget(admission)
         self.kex_pool = KeyPairPool(rng)  # key pairs made ahead when the shell is idle
         self.children = ChildTable()  # indexed by peer, maker, policy and SPI

@@ -13,9 +13,10 @@ SPIs of our quick modes in progress get nothing (the initiator may send before o
 processing has installed them). Addresses that are not configured peers get nothing either (an
 address only a wildcard peer entry covers counts as one only while it has a phase 1 with us): an
 unauthenticated notify would be ignored by any peer that checks, and answering strangers only
-helps a reflector. Rate limits (``core/ratelimit.py``, shared with IKEv2): one notify a second
-per peer address and one per SPI in ``SPI_INTERVAL``, in tables of bounded size, so a flood of
-random SPIs costs a dictionary lookup per report.
+helps a reflector. Rate limits (``core/ratelimit.py``): one notify a second per peer address
+and one per SPI in ``SPI_INTERVAL``, in tables of bounded size, so a flood of random SPIs costs
+a dictionary lookup per report. That decision (peer, limits, notify, join, passive, wildcard,
+initiate) is ``core/unknown_spi.react``, the rule IKEv2 applies too; this module acts on it.
 
 A bundle we still have whose SAs the data plane lost (``installed-sa flush`` removes them
 without telling anyone) is deleted with Delete notifies instead and negotiated again: peers act
@@ -40,9 +41,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyipsec.core.admission import Standing, standing_of
 from pyipsec.core.profiles import ExchangeMode
-from pyipsec.dataplane.policy import Action, IPAddress, Level, Policy
+from pyipsec.core.unknown_spi import Reaction, bring_up_policies, react
+from pyipsec.dataplane.policy import IPAddress
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.wire.ikev1.constants import IPSEC_DOI, NotifyMessageType
 from pyipsec.wire.ikev1.payloads import NotifyPayload
@@ -81,20 +82,18 @@ def unknown_spi(
     sa = _newest_established(eng, src)
     # the peer index, as for an acquire: per packet, so never a walk over every peer entry
     peer = sa.peer if sa is not None else eng._peers_indexed().best_peer(src)
-    if peer is None:
-        eng.count("unknown-spi-not-a-peer")
+    if peer is not None and peer.exchange_mode is ExchangeMode.IKE2:
+        eng.count("unknown-spi-ike2-peer")  # the IKEv2 engine's peer (core/engine.py)
         return
-    if peer.exchange_mode is ExchangeMode.IKE2:  # the IKEv2 engine's peer (core/engine.py)
-        eng.count("unknown-spi-ike2-peer")
+    pending = next((s for s in eng.ike.with_address(src) if s.side is Side.INITIATOR), None)
+    reaction = react(
+        peer=peer, src=src, spi=spi, now=now,
+        by_spi=eng.invalid_spi_by_spi, by_peer=eng.invalid_spi_by_peer,
+        protected=sa is not None, joining=pending is not None, proven=eng._contacted,
+    )  # fmt: skip
+    eng.count(reaction.value)
+    if reaction not in (Reaction.NOTIFY, Reaction.JOIN, Reaction.INITIATE):
         return
-    # both limits must allow it before either records it: a notify refused by one limit must
-    # not use up the other's slot
-    by_spi, by_peer = eng.invalid_spi_by_spi, eng.invalid_spi_by_peer
-    if not (by_spi.ready((src, spi), now) and by_peer.ready(src, now)):
-        eng.count("unknown-spi-rate-limited")
-        return
-    by_spi.mark((src, spi), now)
-    by_peer.mark(src, now)
     notify = NotifyPayload(
         doi=IPSEC_DOI,
         protocol_id=PROTOCOL_ID[protocol],
@@ -102,22 +101,9 @@ def unknown_spi(
         spi=spi.to_bytes(4, "big"),
     )
     if sa is not None:
-        eng.count("invalid-spi-sent")
         eng.send_informational(sa, [notify])
         return
-    pending = next(
-        (s for s in eng.ike.with_address(src) if s.side is Side.INITIATOR),
-        None,
-    )
-    if pending is None:
-        if peer.passive:
-            eng.count("unknown-spi-passive-peer")
-            return
-        if standing_of(src, peer.address, eng._contacted) is Standing.UNKNOWN:
-            # only a wildcard peer entry (road warriors) covers the address and it has no
-            # phase 1 with us: spoofed ESP must not start phase 1s towards arbitrary addresses
-            eng.count("unknown-spi-wildcard-peer")
-            return
+    if pending is None and peer is not None:  # INITIATE
         pending = eng.start_phase1(peer, dst, src, now)
     if pending is not None:
         pending.bring_up = True
@@ -175,9 +161,7 @@ def bring_up(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
     if sa.peer.passive or sa.side is not Side.INITIATOR:
         return
     remote = sa.remote[0]
-    for policy in _policies_to(eng, remote):
-        if policy.action is not Action.ENCRYPT or policy.level is Level.USE:
-            continue
+    for policy in bring_up_policies(eng.policies_by_remote, eng.policies, remote):
         ends = eng._endpoints_for(policy, quiet=True)
         if ends is None or ends[0].id != sa.peer.id or ends[2] != remote:
             continue  # another, more specific peer entry, or not ours to initiate
@@ -185,23 +169,6 @@ def bring_up(eng: Ikev1Engine, sa: IkeSa, now: float) -> None:
             continue
         eng.count("restart-bring-up")
         eng.acquire(policy, now)
-
-
-def _policies_to(eng: Ikev1Engine, remote: IPAddress) -> list[Policy]:
-    """The configured policies whose SAs go to ``remote`` (``sa-dst``, or ``dst`` when it is
-    one host, as ``peers.initiator_endpoints`` picks it): indexed once per configuration, so a
-    hub's thousands of restarted spokes do not each walk every policy."""
-    cached, index = eng._policies_by_remote
-    if cached is not eng.policies:
-        index = {}
-        for p in eng.policies:
-            to = p.sa_dst
-            if to is None and p.dst.num_addresses == 1:
-                to = p.dst.network_address
-            if to is not None:
-                index.setdefault(to, []).append(p)
-        eng._policies_by_remote = (eng.policies, index)
-    return index.get(remote, [])
 
 
 def received(eng: Ikev1Engine, sa: IkeSa, n: NotifyPayload, now: float) -> None:

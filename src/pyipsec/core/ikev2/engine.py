@@ -77,12 +77,13 @@ from pyipsec.core.profiles import (
     TemplatePolicy,
 )
 from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
+from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
-from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId
+from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
 from pyipsec.wire.ikev2.errors import IntegrityCheckFailed, MalformedMessage
 from pyipsec.wire.ikev2.header import Header, check_header, peek
 from pyipsec.wire.ikev2.payloads import NotifyPayload
@@ -99,6 +100,7 @@ from . import (
     lookups,
     natt,
     sa_init,
+    unknown_spi,
 )
 from .cookies import Cookies
 from .ike_sa import ChildSa, Dropped, IkeSa, IkeState
@@ -202,8 +204,9 @@ class Ikev2Engine:
             self._create_child
         )
         self.rekey_child: Callable[[ChildSa, float], None] | None = self._rekey_child
-        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)
+        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)  # unknown_spi.py
         self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
+        self.policies_by_remote = PoliciesByRemote()
         # rekey helper: retries and IKE SA lifetimes (child_rekey.py, ike_rekey.py)
         self.later = Scheduler()
         self._out: list[Datagram] = []
@@ -301,32 +304,12 @@ class Ikev2Engine:
     def unknown_spi(
         self, spi: int, protocol: SaProtocol, src: IPAddress, dst: IPAddress, now: float
     ) -> None:
-        """ESP/AH for an SPI we do not have: with an established IKE SA to ``src``, tell the
-        peer in an INFORMATIONAL with INVALID_SPI (RFC 7296 §1.5, §3.10.1: the SPI as data),
-        at most once a second per peer and once per 10 s per SPI; without one, only counted
-        (IKEv2 sends nothing unprotected for it, §2.21.4). The inbound SPI of a child we still
-        have, lost from the data plane (``installed-sa flush``): ``children.lost``."""
+        """ESP/AH for an SPI we do not have (``unknown_spi.py``): a lost child of ours is
+        deleted and made again; a peer with an IKE SA is told INVALID_SPI on it; a configured
+        peer without one gets an IKE SA and its policies' children (after our restart)."""
         self._now = max(self._now, now)
-        self.count("unknown-spi")
-        lost = self._guarded(
-            lambda: children.lost(self, spi, protocol, src, dst, now), src=(src, 0)
-        )
-        if lost:  # a child of ours whose SAs the data plane lost: deleted, made again
-            return
-        sa = next((s for s in self.ike.with_address(src) if s.established), None)
-        if sa is None:
-            return
-        if not self.invalid_spi_by_spi.ready((src, spi), now):
-            return
-        if not self.invalid_spi_by_peer.allow(src, now):
-            return
-        self.invalid_spi_by_spi.mark((src, spi), now)
-        self.count("invalid-spi-sent")
-        proto = ProtocolId.AH if protocol is SaProtocol.AH else ProtocolId.ESP
-        note = NotifyPayload(
-            protocol=proto, type=NotifyType.INVALID_SPI, data=spi.to_bytes(4, "big")
-        )
-        self.queue(sa, informational.InfoTask([note]), now)
+        self._guarded(lambda: unknown_spi.unknown_spi(self, spi, protocol, src, dst, now),
+                      src=(src, 0))  # fmt: skip
 
     def kill_connections(self, now: float) -> None:
         """`/ip ipsec remote-peers kill-connections`: delete every IKE SA and its children."""

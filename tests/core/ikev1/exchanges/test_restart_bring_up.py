@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from pyipsec.core.events import IkeSaEstablished
-from pyipsec.dataplane.policy import Direction, Level
+from pyipsec.dataplane.policy import Direction, Level, Policy
 from pyipsec.dataplane.sad import SaProtocol
 
 from .harness import (
@@ -81,12 +81,9 @@ def test_peer_traffic_first_after_a_restart_brings_the_tunnel_back() -> None:
     assert flows(net.a, net.b) and flows(net.b, net.a)
 
 
-def test_bring_up_covers_the_peers_policies_only_and_once() -> None:
-    """Two require policies and a level=use one toward B, one toward another peer C: quick
-    modes for the two, nothing for the others; a second burst of reports changes nothing."""
-    net, pa, pb = site_to_site()
-    net.a.engine.acquire(pa, net.now)
-    net.run(10)
+def more_policies(pa: Policy, pb: Policy) -> tuple[list[Policy], list[Policy]]:
+    """A's and B's policies for the bring-up tests (IKEv2's too): besides ``pa``/``pb``, a
+    unique pair and a level=use pair between A and B, and one of A's toward C."""
     pa2 = tunnel_policy(
         net4("10.1.1.0/24"), net4("10.2.1.0/24"), A_ADDR, B_ADDR, id=2, level=Level.UNIQUE
     )
@@ -98,9 +95,19 @@ def test_bring_up_covers_the_peers_policies_only_and_once() -> None:
         net4("10.2.1.0/24"), net4("10.1.1.0/24"), B_ADDR, A_ADDR, id=2, level=Level.UNIQUE
     )
     pb_use = tunnel_policy(net4("10.2.2.0/24"), net4("10.1.2.0/24"), B_ADDR, A_ADDR, id=3)
-    configure(net.b, peers=list(net.b.engine.peers), policies=[pb, pb2, pb_use], now=net.now)
+    return [pa, pa2, pa_use, pa_c], [pb, pb2, pb_use]
+
+
+def test_bring_up_covers_the_peers_policies_only_and_once() -> None:
+    """Two require policies and a level=use one toward B, one toward another peer C: quick
+    modes for the two, nothing for the others; a second burst of reports changes nothing."""
+    net, pa, pb = site_to_site()
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    a_policies, b_policies = more_policies(pa, pb)
+    configure(net.b, peers=list(net.b.engine.peers), policies=b_policies, now=net.now)
     peers = [*net.a.engine.peers, peer(f"{C_ADDR}/32", id=2)]
-    fresh = restart_a(net, peers=peers, policies=[pa, pa2, pa_use, pa_c])
+    fresh = restart_a(net, peers=peers, policies=a_policies)
     b_keeps_sending(net, 10)
     assert fresh.engine.stats()["restart-bring-up"] == 2
     assert {c.policy.id for c in fresh.engine.children} == {1, 2}
