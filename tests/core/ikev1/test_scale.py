@@ -93,6 +93,29 @@ def test_a_deadline_changed_without_touch_is_caught() -> None:
     assert sa.dpd_pending is not None
 
 
+def test_next_timer_includes_the_safety_sweep() -> None:
+    """The sweep only helps if the shell wakes up for it: ``next_timer`` names it, so a
+    deadline changed without ``touch`` runs at most ``SWEEP_INTERVAL`` late even when no other
+    timer is near (before, the shell slept until the next scheduled deadline, here the phase
+    1's renewal hours away), as the IKEv2 engine does (core/ikev2/engine.next_timer)."""
+    from pyipsec.core.ikev1.timer_queue import SWEEP_INTERVAL
+    from tests.core.ikev1.exchanges.harness import site_to_site
+
+    net, pa, _ = site_to_site()
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    eng = net.a.engine
+    eng.strict = False
+    eng.handle_timer(net.now)  # the sweep ran now: the next is due SWEEP_INTERVAL later
+    (sa,) = [s for s in eng.ike.values() if s.established]
+    sa.dpd_next = net.now + 1.0  # a liveness check due, set behind the heap's back
+    due = eng.next_timer()
+    assert due is not None and due <= net.now + SWEEP_INTERVAL
+    eng.handle_timer(due)
+    assert eng.stats().get("timer-missed") == 1
+    assert sa.dpd_next is None  # it ran, late but not lost (DPD is off: nothing to probe)
+
+
 def test_phase_1s_from_one_address_adopt_children_without_examining_every_older_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -164,6 +164,7 @@ class Ikev1Engine:
         """Take a new configuration. IKE SAs whose peer went away or changed are deleted
         (with their child SAs, Delete notifies sent). A change that leaves the peers as they
         were (a policy edited on a hub with thousands of spokes) does not walk the SAs."""
+        self._now = max(self._now, now)
         unchanged = tuple(peers) == self.peers
         if not unchanged:  # the same tuple otherwise: the responder's PeerIndex stays valid
             self.peers = tuple(peers)
@@ -217,6 +218,7 @@ class Ikev1Engine:
 
     def acquire(self, policy: Policy, now: float) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""
+        self._now = max(self._now, now)
         ends = self._endpoints_for(policy, quiet=True)
         if ends is not None and self._negotiating(policy, ends[2]):
             return  # already negotiating for this policy
@@ -248,6 +250,7 @@ class Ikev1Engine:
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
         """Soft expiry: negotiate a replacement (old SAs stay until hard expiry); hard: delete
         (``deletion.py``)."""
+        self._now = max(self._now, now)
         deletion.sa_expired(self, event, now)
 
     def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int:
@@ -305,6 +308,10 @@ class Ikev1Engine:
     def next_timer(self) -> float | None:
         self.timers.flush(self._live)
         times = [t for t in (self.timers.next_deadline(self._live),) if t is not None]
+        if self.ike:  # the safety sweep (handle_timer, timer_queue.py) is a timer too
+            if self._sweep_at is None:
+                self._sweep_at = self._now + SWEEP_INTERVAL
+            times.append(self._sweep_at)
         half_open = self.half_open.next_deadline()
         if half_open is not None:
             times.append(half_open)
