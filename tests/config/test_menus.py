@@ -34,11 +34,14 @@ def test_menu_is_consistent(menu) -> None:  # type: ignore[no-untyped-def]
 def test_tree() -> None:
     assert children(("ip", "ipsec")) == (
         "installed-sa", "key", "manual-sa", "mode-config", "peer", "policy", "proposal",
-        "remote-peers", "settings", "statistics",
+        "remote-peers", "settings", "statistics", "user",
     )  # fmt: skip
     assert ("ip",) in PATHS and ("ip", "ipsec", "policy", "group") in PATHS
     order = [m.path[-1] for m in menus_under(("ip", "ipsec"))]
-    assert order == ["mode-config", "group", "peer", "proposal", "manual-sa", "policy", "settings"]
+    assert order == [
+        "mode-config", "group", "peer", "proposal", "manual-sa", "policy", "user", "settings",
+        "settings",
+    ]  # fmt: skip
 
 
 def test_statistics_counters_in_xfrm_order() -> None:

@@ -24,6 +24,11 @@ DATA = Path(__file__).resolve().parent / "data"
 
 SETUP = r"""
 /system identity set name=gw1
+/ip pool add name=pool1 ranges=10.99.0.2-10.99.0.254
+/ip pool add name=pool2 ranges=10.98.0.2-10.98.0.9,10.98.0.20-10.98.0.29 next-pool=pool1 \
+    comment="road warriors"
+/ip ipsec user add name=road1 password=xauth-pass1 address=10.99.0.10
+/ip ipsec user add name=road2 password="pass two" disabled=yes comment="old laptop"
 /ip ipsec mode-config add name=cfg1 address-pool=pool1 split-include=10.0.0.0/8,192.168.0.0/16 \
     static-dns=10.0.0.53 system-dns=no
 /ip ipsec policy group add name=logserver

@@ -106,6 +106,7 @@ class Menu:
     commands: tuple[MenuCommand, ...] = ()
     export_rank: int = 0  # sections are exported in increasing rank; 0 = never exported
     line_format: str = ""  # plain `print` renders each row as this str.format line (`/log`)
+    table_print: bool = False  # plain `print` is the brief table (`/ip pool`, as RouterOS)
     legacy: Mapping[str, LegacyRule] = field(default_factory=dict)
     dialect: str = "v6"  # the console dialect whose print/export style the menu follows
     _by_name: Mapping[str, Property] = field(init=False, compare=False, repr=False)

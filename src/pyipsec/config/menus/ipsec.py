@@ -69,6 +69,7 @@ MODE_CONFIG = (*IPSEC, "mode-config")
 KEY = (*IPSEC, "key")
 SETTINGS = (*IPSEC, "settings")
 CERTIFICATE = ("certificate",)
+POOL = ("ip", "pool")  # config/menus/pool.py
 
 DISABLED = Property(name="disabled", type=Bool(), default="no")
 COMMENT = Property(name="comment", default="")
@@ -413,7 +414,7 @@ MODE_CONFIG_MENU = Menu(
     properties=(
         _name(),
         Property(name="responder", type=Bool(), default="no", hide_default=True),
-        Property(name="address-pool", default="none"),
+        Property(name="address-pool", default="none", ref=POOL, ref_keywords=("none",)),
         Property(name="address-prefix-length", type=Int(lo=1, hi=128)),
         Property(name="split-include", type=ListOf(item=Prefix()), default=""),
         Property(name="static-dns", type=ListOf(item=Address()), default=""),

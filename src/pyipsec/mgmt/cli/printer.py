@@ -168,7 +168,7 @@ def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
         lines = format_settings(result)
     elif result.mode == "terse":
         lines = format_terse(result)
-    elif result.mode == "brief":
+    elif result.mode == "brief" or (result.mode == "plain" and result.menu.table_print):
         lines = format_brief(result)
     elif result.mode == "value-list":
         lines = format_value_list(result)

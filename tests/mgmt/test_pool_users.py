@@ -1,0 +1,73 @@
+"""``/ip pool``, ``/ip ipsec user`` and ``/ip ipsec user settings`` through the console."""
+
+from __future__ import annotations
+
+from tests.mgmt.helpers import Console
+
+
+def test_mode_config_address_pool_names_a_pool() -> None:
+    c = Console()
+    # before: any text was accepted, and the export named a pool that did not exist
+    assert c.run("/ip ipsec mode-config add name=c1 address-pool=nopool") == (
+        "input does not match any value of address-pool\n"
+    )
+    c.ok("/ip pool add name=vpn ranges=10.10.0.2-10.10.0.254")
+    c.ok("/ip ipsec mode-config add name=c1 address-pool=vpn address-prefix-length=32")
+    assert c.ok(":put [/ip ipsec mode-config get c1 address-pool]") == "vpn\n"
+    c.ok("/ip ipsec mode-config set c1 address-pool=none")
+
+
+def test_pool_errors_change_nothing() -> None:
+    c = Console()
+    assert c.run("/ip pool add name=p ranges=10.0.0.9-10.0.0.1") == (
+        "invalid value for argument ranges\n"
+    )
+    assert c.run("/ip pool add name=p") == "failure: ranges must be specified\n"
+    assert c.run("/ip pool add ranges=10.0.0.1-10.0.0.9 next-pool=p9") == (
+        "input does not match any value of next-pool\n"
+    )
+    c.ok("/ip pool add name=p ranges=10.0.0.1-10.0.0.9")
+    assert c.run("/ip pool add name=p ranges=10.0.1.1") == (
+        "failure: item with such name already exists\n"
+    )
+    assert c.ok("/ip pool print count-only") == "1\n"
+    assert c.ok("/ip pool used print") == " # POOL  ADDRESS  OWNER  INFO\n"
+
+
+def test_user_password_is_sensitive() -> None:
+    c = Console()
+    c.ok("/ip ipsec user add name=alice password=Xauth-s3cret address=10.10.0.7")
+    assert "Xauth-s3cret" in c.export()
+    hidden = c.export("hide-sensitive")
+    assert "Xauth-s3cret" not in hidden and "add address=10.10.0.7 name=alice\n" in hidden
+    assert c.run("/ip ipsec user add name=bob address=nonsense") == (
+        "invalid value for argument address\n"
+    )
+    assert c.run("/ip ipsec user add password=x") == "failure: name must be specified\n"
+
+
+def test_user_settings() -> None:
+    c = Console()
+    assert c.ok("/ip ipsec user settings print") == "  xauth-use-radius: no\n"
+    c.ok("/ip ipsec user settings set xauth-use-radius=yes")
+    assert c.ok("/ip ipsec user settings export").endswith(
+        "/ip ipsec user settings\nset xauth-use-radius=yes\n"
+    )
+    assert c.run("/ip ipsec user settings set xauth-use-radius=maybe") == (
+        "input does not match any value of xauth-use-radius\n"
+    )
+
+
+def test_export_with_pool_users_reimports() -> None:
+    c = Console()
+    c.ok(
+        "/ip pool add name=p1 ranges=10.1.0.2-10.1.0.9\n"
+        "/ip pool add name=p2 ranges=10.2.0.2-10.2.0.9 next-pool=p1\n"
+        "/ip ipsec mode-config add name=rw address-pool=p2\n"
+        '/ip ipsec user add name="road warrior" password="a b$c" address=10.2.0.5\n'
+        "/ip ipsec user settings set xauth-use-radius=yes"
+    )
+    text = c.export()
+    again = Console()
+    again.ok(text)
+    assert again.export() == text
