@@ -149,3 +149,19 @@ def test_daemon_import_logs_the_summary(tmp_path: Path, caplog: pytest.LogCaptur
         "import of all.rsc: " + SUMMARY.removeprefix("warning: ").rstrip("\n")
     ]
     assert len(d.store.snapshot().table(("ip", "ipsec", "peer"))) == 1
+
+
+def test_v7_menus_are_ours_in_a_v7_database() -> None:
+    from pyipsec.config.store import Store
+
+    c = Console(Store(":memory:", dialect="v7"))
+    out = c.ok(
+        "/interface bridge\nadd name=br1\n/ip ipsec profile\nadd name=p1\n"
+        "/ip pool\nadd name=vpn ranges=10.10.0.2-10.10.0.9\n"
+    )
+    assert out == (
+        "warning: skipped lines of menus pyipsec does not implement: /interface bridge (1)\n"
+    )
+    assert c.ok("/ip ipsec profile print count-only") == "2\n"  # default and p1
+    # in a 6.x database the same line is a `bad command name`, never skipped
+    assert Console().run("/ip ipsec profile add name=p1").startswith("bad command name profile")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyipsec.config.menus import MENUS, PATHS, children
+from pyipsec.config.menus import V6, children, menus_for
 from pyipsec.mgmt.cli.tokenizer import Word
 
 Path = tuple[str, ...]
@@ -82,19 +82,24 @@ def _match(word: str, names: Sequence[str] | frozenset[str]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _ours(path: Path) -> tuple[str, ...]:
+def _known(path: Path, dialect: str) -> bool:
+    """Whether pyipsec has ``path`` (a menu or a directory of menus) in ``dialect``."""
+    return path == () or path in menus_for(dialect) or bool(children(path, dialect))
+
+
+def _ours(path: Path, dialect: str) -> tuple[str, ...]:
     """What may follow at ``path`` in pyipsec: sub-menus and the menu's commands."""
-    menu = MENUS.get(path)
+    menu = menus_for(dialect).get(path)
     cmds = menu.all_commands() if menu is not None else ()
-    return (*children(path), *cmds, "export", *(("import",) if path == () else ()))
+    return (*children(path, dialect), *cmds, "export", *(("import",) if path == () else ()))
 
 
-def classify(words: Sequence[Word], cwd: Path) -> tuple[Path, bool] | None:
+def classify(words: Sequence[Word], cwd: Path, dialect: str = V6) -> tuple[Path, bool] | None:
     """``(menu path, path only)`` when the command belongs to a foreign menu, else None.
 
     ``path only``: the line only names the menu (a section header, which moves there)."""
     path = cwd
-    foreign = path not in PATHS
+    foreign = not _known(path, dialect)
     for i, word in enumerate(words):
         text = word.plain
         if text is None or word.split_assignment() is not None:
@@ -106,18 +111,18 @@ def classify(words: Sequence[Word], cwd: Path) -> tuple[Path, bool] | None:
         for seg in (s for s in text.split("/") if s):
             if seg == "..":
                 path = path[:-1]
-                foreign = path not in PATHS
+                foreign = not _known(path, dialect)
                 continue
             if foreign:
                 if seg in COMMANDS:
                     return path, False
                 path = (*path, seg)
                 continue
-            ours = _ours(path)
-            if _match(seg, ours) is not None:
-                if (*path, _match(seg, ours)) not in PATHS:
+            name = _match(seg, _ours(path, dialect))
+            if name is not None:
+                if not _known((*path, name), dialect):
                     return None  # a command of an implemented menu
-                path = (*path, _match(seg, ours) or seg)
+                path = (*path, name)
                 continue
             name = _match(seg, FOREIGN.get(path, frozenset()))
             if name is None:
@@ -132,9 +137,9 @@ class ForeignMenus:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    def skip(self, words: Sequence[Word], cwd: Path) -> Path | None:
+    def skip(self, words: Sequence[Word], cwd: Path, dialect: str = V6) -> Path | None:
         """The location after the command when it is skipped (counted), None to run it."""
-        found = classify(words, cwd)
+        found = classify(words, cwd, dialect)
         if found is None:
             return None
         path, path_only = found

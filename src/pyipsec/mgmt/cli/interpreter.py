@@ -174,7 +174,7 @@ class Interpreter:
             value = " ".join(self.value(w.parts, cwd) for w in words[1:])
             self.write(value + "\n")
             return value, cwd
-        if top and (moved := self.foreign.skip(words, cwd)) is not None:
+        if top and (moved := self.foreign.skip(words, cwd, self.dialect())) is not None:
             return "", moved  # a menu pyipsec does not implement: skipped, counted
         path, command, rest = self.locate(words, cwd)
         if command is None:
