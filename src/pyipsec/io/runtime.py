@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from pyipsec.config.menus.ipsec7 import ACTIVE_PEERS
 from pyipsec.config.menus.runtime import INSTALLED_SA, REMOTE_PEERS, STATISTICS
 from pyipsec.config.menus.system import LOG
 from pyipsec.config.table import Item
@@ -125,6 +126,8 @@ class DaemonRuntime:
             return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
         if path == REMOTE_PEERS and self.ike is not None:
             return [self._peer_row(n + 1, p) for n, p in enumerate(self.ike.remote_peers())]
+        if path == ACTIVE_PEERS and self.ike is not None:  # RouterOS 7's name for remote-peers
+            return [self._active_row(n + 1, p) for n, p in enumerate(self.ike.remote_peers())]
         if path == LOG and self.log is not None:
             return [
                 RuntimeRow(
@@ -138,6 +141,12 @@ class DaemonRuntime:
                 for n, e in enumerate(self.log.entries)
             ]
         return ()
+
+    def _active_row(self, number: int, p: PeerRow) -> RuntimeRow:
+        row = self._peer_row(number, p)
+        values = {("uptime" if k == "established" else k): v for k, v in row.values.items()}
+        flags = frozenset({"responder"}) if p.side == "responder" else frozenset()
+        return RuntimeRow(id=number, values=values, flags=flags)
 
     def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
         if path == STATISTICS:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from pyipsec import __version__
 from pyipsec.config.menus import menus_under
+from pyipsec.config.menus.ipsec7 import V7, VERBOSE_AS_PRINTED, VERBOSE_HIDDEN
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import INTERNAL_PREFIX, Config, Item
 
@@ -83,10 +84,14 @@ def item_pairs(
     menu: Menu, item: Item, *, verbose: bool, hide_sensitive: bool, baseline: dict[str, str | None]
 ) -> list[tuple[str, str]]:
     """The ``name=value`` pairs an export writes for ``item``, sorted by name."""
-    flags = frozenset(n for n in ("template",) if item.values.get(n) == "yes")
+    v7 = menu.dialect == V7
+    variants = tuple(f for f, _ in menu.print_variants) if v7 else ("template",)
+    flags = frozenset(n for n in variants if item.values.get(n) == "yes")
     relevant = set(menu.order_for(flags)) | {"disabled", "comment"}
     if menu.key:
         relevant.add(menu.key)
+    as_printed = v7 and menu.path in VERBOSE_AS_PRINTED
+    hidden = VERBOSE_HIDDEN.get(menu.path, frozenset()) if v7 else frozenset()
     pairs = []
     for prop in sorted(menu.writable, key=lambda p: p.name):
         if prop.name.startswith(INTERNAL_PREFIX) or (hide_sensitive and prop.sensitive):
@@ -95,7 +100,10 @@ def item_pairs(
         if value is None:
             continue
         if verbose:
-            if flags and prop.name not in relevant and prop.name not in item.values:
+            unset = prop.name not in item.values
+            if (flags or as_printed) and prop.name not in relevant and unset:
+                continue
+            if prop.name in hidden and unset:
                 continue
             if prop.name == "comment" and value == "":
                 continue
@@ -145,8 +153,12 @@ def menu_lines(
     return lines
 
 
-def header(now: datetime) -> list[str]:
-    stamp = now.strftime("%b/%d/%Y %H:%M:%S").lower()
+def header(now: datetime, dialect: str = "v6") -> list[str]:
+    """The comment lines an export starts with; RouterOS 7.10+ writes ISO dates (§3.6)."""
+    if dialect == V7:
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        stamp = now.strftime("%b/%d/%Y %H:%M:%S").lower()
     return [f"# {stamp} by pyipsec {__version__}", "# software id =", "#"]
 
 
@@ -160,7 +172,7 @@ def export_text(
     terse: bool = False,
 ) -> str:
     """The export of the subtree at ``path`` (``()`` = everything), with its header."""
-    lines = header(now)
+    lines = header(now, config.dialect)
     for menu in menus_under(path, config.dialect):
         body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive, terse=terse)
         if body:

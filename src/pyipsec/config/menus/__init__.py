@@ -39,7 +39,7 @@ def menus_for(dialect: str = V6) -> dict[tuple[str, ...], Menu]:
 
 
 @cache
-def _paths(dialect: str) -> frozenset[tuple[str, ...]]:
+def paths(dialect: str = V6) -> frozenset[tuple[str, ...]]:
     """Every path a console can stand in (menus and their parent directories)."""
     menus = menus_for(dialect)
     dirs: set[tuple[str, ...]] = {()}
@@ -49,13 +49,13 @@ def _paths(dialect: str) -> frozenset[tuple[str, ...]]:
     return frozenset(dirs) | frozenset(menus)
 
 
-PATHS: frozenset[tuple[str, ...]] = _paths(V6)
+PATHS: frozenset[tuple[str, ...]] = paths(V6)
 
 
 def children(path: tuple[str, ...], dialect: str = V6) -> tuple[str, ...]:
     """Names of the sub-menus/directories directly under ``path``, sorted."""
     n = len(path)
-    return tuple(sorted({p[n] for p in _paths(dialect) if len(p) > n and p[:n] == path}))
+    return tuple(sorted({p[n] for p in paths(dialect) if len(p) > n and p[:n] == path}))
 
 
 def menus_under(path: tuple[str, ...], dialect: str = V6) -> tuple[Menu, ...]:

@@ -280,11 +280,17 @@ IDENTITY_MENU = Menu(
 )
 
 _POLICY_PROPS = {p.name: p for p in v6.POLICY_MENU.properties}
+# v7: without peer= a policy may still name its SA addresses; with peer= they come from the
+# peer. Unset (not printed, not exported) until given.
+_POLICY_PROPS["sa-src-address"] = Property(name="sa-src-address", type=Address())
+_POLICY_PROPS["sa-dst-address"] = Property(name="sa-dst-address", type=Address())
 
 POLICY_MENU = _v7(
     v6.POLICY_MENU,
     properties=(
         Property(name="peer", ref=v6.PEER, ref_keywords=("none",)),
+        _POLICY_PROPS["sa-src-address"],
+        _POLICY_PROPS["sa-dst-address"],
         *(
             _POLICY_PROPS[n]
             for n in (
@@ -297,8 +303,6 @@ POLICY_MENU = _v7(
                 "level",
                 "ipsec-protocols",
                 "tunnel",
-                "sa-src-address",
-                "sa-dst-address",
                 "proposal",
                 "template",
                 "group",
@@ -424,9 +428,9 @@ INSTALLED_SA_MENU = _v7(
 
 # §2.8: 6.45 renamed remote-peers to active-peers; the rows are the same runtime rows.
 _ACTIVE_FIELDS = (
-    "id", "local-address", "port", "remote-address", "state", "side", "dynamic-address",
-    "uptime", "last-seen", "ph2-total", "exchange-mode",
-)  # fmt: skip
+    "id", "local-address", "local-port", "remote-address", "port", "state", "side",
+    "dynamic-address", "uptime", "last-seen", "ph2-total", "spii", "spir", "exchange-mode",
+)  # fmt: skip  # fmt: skip
 
 ACTIVE_PEERS_MENU = Menu(
     path=ACTIVE_PEERS,
@@ -434,7 +438,8 @@ ACTIVE_PEERS_MENU = Menu(
     dialect=V7,
     description="peers with an established or negotiating IKE SA (read-only)",
     properties=tuple(
-        Property(name=n, readonly=True, quoted=n == "id", default="") for n in _ACTIVE_FIELDS
+        Property(name=n, readonly=True, quoted=n in ("id", "spii", "spir"), default="")
+        for n in _ACTIVE_FIELDS
     ),
     flags=((Flag(letter="R", name="responder"),), (Flag(letter="N", name="natt-peer"),)),
     print_order=_ACTIVE_FIELDS,
@@ -446,6 +451,15 @@ ACTIVE_PEERS_MENU = Menu(
 )
 
 STATISTICS_MENU = _v7(runtime.STATISTICS_MENU)
+
+# What a v7 verbose export leaves out (reference §2.5, 7.21: the default profile's line has no
+# prf-algorithm and no lifebytes): these properties while at their default.
+VERBOSE_HIDDEN: dict[tuple[str, ...], frozenset[str]] = {
+    PROFILE: frozenset({"prf-algorithm", "lifebytes"}),
+}
+# Menus whose verbose export writes only the properties the item's print variant shows (§2.15:
+# the default mode-config is `name=request-only responder=no use-responder-dns=exclusively`).
+VERBOSE_AS_PRINTED: frozenset[tuple[str, ...]] = frozenset({v6.MODE_CONFIG})
 
 MENUS = (
     POLICY_MENU,

@@ -1,9 +1,15 @@
-"""Render :class:`~pyipsec.mgmt.commands.PrintResult` as RouterOS v6 console text (§3.4).
+"""Render :class:`~pyipsec.mgmt.commands.PrintResult` as RouterOS console text (§3.4).
 
 Rows are ``<number> <one char per flag group> <values>``; values in the menu's print order,
 wrapped at the terminal width with continuation lines indented to the first value's column,
 a blank line after each item, ``;;; comment`` before the values. ``terse`` puts an item on one
 line, ``brief`` prints a table, single-item menus print ``name: value`` lines.
+
+Menus of the RouterOS 7 dialect (``menu.dialect == "v7"``) print as RouterOS 7 does: a plain
+``print`` is a table (``Flags:`` with the upper-case names of the flags set on a printed row,
+``Columns:``, a ``#`` header, one flag column per flag group in use, numbers right-aligned,
+``;;; comment`` on a line of its own); the ``detail`` legend lists every flag, groups separated
+by ``;`` (reference §2.8, §3.4).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from pyipsec.mgmt.commands import PrintResult, PrintRow
 from pyipsec.mgmt.export import quote
 
 DEFAULT_WIDTH = 80
+V7 = "v7"
+# Names a runtime row keeps apart that RouterOS prints alike (active-peers' two ``port=``).
+DISPLAY_NAMES = {"local-port": "port"}
 
 
 def escape(text: str) -> str:
@@ -41,15 +50,36 @@ def show_value(menu: Menu, name: str, value: str) -> str:
     return quote(value)
 
 
-def legend(menu: Menu, width: int = DEFAULT_WIDTH) -> list[str]:
-    """The ``Flags:`` legend, wrapped at ``width``; empty for menus without flags."""
-    names = [f"{f.letter} - {f.name}" for group in menu.flags for f in group]
+def _legend_pieces(menu: Menu, used: frozenset[str] | None, upper: bool) -> list[str]:
+    """``L - name`` with its separator: ``,`` between flags; v7 ``;`` between flag groups."""
+    pieces: list[str] = []
+    for group in menu.flags:
+        flags = [f for f in group if used is None or f.name in used]
+        for i, f in enumerate(flags):
+            name = f.name.upper() if upper else f.name
+            last_of_group = i == len(flags) - 1
+            sep = ";" if menu.dialect == V7 and last_of_group else ","
+            pieces.append(f"{f.letter} - {name}{sep}")
+    if pieces:
+        pieces[-1] = pieces[-1][:-1]
+    return pieces
+
+
+def legend(
+    menu: Menu,
+    width: int = DEFAULT_WIDTH,
+    *,
+    used: frozenset[str] | None = None,
+    upper: bool = False,
+) -> list[str]:
+    """The ``Flags:`` legend, wrapped at ``width``; empty for menus without flags. ``used``
+    keeps only those flags (v7 tables), ``upper`` prints their names in capitals."""
+    names = _legend_pieces(menu, used, upper)
     if not names:
         return []
     lines: list[str] = []
     cur = "Flags:"
-    for i, part in enumerate(names):
-        piece = part + ("," if i < len(names) - 1 else "")
+    for piece in names:
         if len(cur) + 1 + len(piece) > width - 1 and cur != "Flags:":
             lines.append(cur)
             cur = piece
@@ -87,12 +117,59 @@ def _wrap(indent: int, first: str, words: list[str], width: int) -> list[str]:
 
 
 def _words(menu: Menu, row: PrintRow) -> list[str]:
-    return [f"{name}={show_value(menu, name, value)}" for name, value in row.values]
+    return [
+        f"{DISPLAY_NAMES.get(name, name)}={show_value(menu, name, value)}"
+        for name, value in row.values
+    ]
+
+
+def _numeric(values: list[str]) -> bool:
+    present = [v for v in values if v]
+    return bool(present) and all(v.isdigit() for v in present)
+
+
+def format_v7_table(result: PrintResult) -> list[str]:
+    """A RouterOS 7 table (the default ``print`` of v7 list menus)."""
+    menu = result.menu
+    rows = result.rows
+    if not rows:
+        return []
+    used = frozenset(f for row in rows for f in row.flags)
+    groups = [g for g in menu.flags if any(f.name in used for f in g)]
+    cells_by_row = [dict(row.values) for row in rows]
+    columns = [c for c in menu.brief_columns if any(cells.get(c) for cells in cells_by_row)]
+    cells = [[escape(c.get(col, "")) for col in columns] for c in cells_by_row]
+    titles = [DISPLAY_NAMES.get(c, c).upper() for c in columns]
+    widths = [max([len(t)] + [len(r[i]) for r in cells]) for i, t in enumerate(titles)]
+    right = [_numeric([r[i] for r in cells]) for i in range(len(columns))]
+    nw = len(str(max(r.number for r in rows)))
+    lines = legend(menu, 10_000, used=used, upper=True)
+    if columns:
+        lines.append("Columns: " + ", ".join(titles))
+    flag_head = " " * len(groups) + (" " if groups else "")
+    lines.append(
+        (
+            f"{'#':<{nw}} "
+            + flag_head
+            + "  ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True))
+        ).rstrip()
+    )
+    for row, cell in zip(rows, cells, strict=True):
+        if row.comment:
+            lines.append(f";;; {escape(row.comment)}")
+        marks = "".join(next((f.letter for f in g if f.name in row.flags), " ") for g in groups)
+        prefix = f"{row.number:<{nw}} " + marks + (" " if groups else "")
+        text = "  ".join(
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(cell, widths, right, strict=True)
+        )
+        lines.append((prefix + text).rstrip())
+    return lines
 
 
 def format_detail(result: PrintResult, width: int) -> list[str]:
     menu = result.menu
-    lines = legend(menu, width)
+    # RouterOS 7 does not wrap the legend (reference §2.2: the policy legend on one line)
+    lines = legend(menu, 10_000 if menu.dialect == V7 else width)
     nw = _number_width(result)
     for row in result.rows:
         prefix = _prefix(menu, row, nw)
@@ -168,6 +245,8 @@ def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
         lines = format_settings(result)
     elif result.mode == "terse":
         lines = format_terse(result)
+    elif result.menu.dialect == V7 and result.mode in ("plain", "brief"):
+        lines = format_v7_table(result)
     elif result.mode == "brief" or (result.mode == "plain" and result.menu.table_print):
         lines = format_brief(result)
     elif result.mode == "value-list":
