@@ -120,7 +120,13 @@ def test_script_stops_at_first_error_keeping_earlier_commands(console: Console) 
     assert names.count("*") == 3  # default, tset1, p1
 
 
-def test_dangling_reference_marks_policy_invalid(console: Console) -> None:
+def test_removing_a_proposal_in_use_is_refused(console: Console) -> None:
+    """Before: the policy kept the dangling name, was flagged invalid, and the export no longer
+    imported. Now the removal is refused (mgmt/references.py) and nothing changes."""
     console.ok("/ip ipsec policy add src-address=10.5.0.0/24 proposal=tset1")
+    assert console.run("/ip ipsec proposal remove tset1") == (
+        "failure: proposal tset1 is used by /ip ipsec policy *3\n"
+    )
+    assert console.ok("/ip ipsec policy print count-only where invalid") == "0\n"
+    console.ok("/ip ipsec policy set [ find proposal=tset1 ] proposal=default")
     console.ok("/ip ipsec proposal remove tset1")
-    assert console.ok("/ip ipsec policy print count-only where invalid") == "1\n"

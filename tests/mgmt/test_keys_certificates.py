@@ -63,6 +63,11 @@ def test_certificate_import_pem_der_and_key(console: Console) -> None:
     assert console.ok("/certificate print count-only where private-key") == "1\n"
     console.ok("/certificate set gw1.der_0 name=gw1")
     assert console.ok(":put [/ip ipsec peer get 0 certificate]") == "gw1\n"
+    # the peer still names it: refused (mgmt/references.py), nothing removed
+    assert console.run("/certificate remove gw1") == (
+        "failure: certificate gw1 is used by /ip ipsec peer *1\n"
+    )
+    console.ok("/ip ipsec peer remove 0")
     console.ok("/certificate remove gw1")
     assert console.ok("/certificate print count-only") == "0\n"
 

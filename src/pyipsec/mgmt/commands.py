@@ -30,7 +30,7 @@ from pyipsec.config.table import Config, Item, Table, format_id, parse_id, value
 from pyipsec.config.types import ValueProblem
 from pyipsec.config.verify import invalid_items
 from pyipsec.mgmt import export as exporter
-from pyipsec.mgmt import query
+from pyipsec.mgmt import query, references
 
 
 class CommandError(Exception):
@@ -459,12 +459,16 @@ def cmd_remove(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     def change(config: Config) -> None:
         ids = resolve(session, config, menu, args.get("numbers", ""))
         for item_id in ids:
-            table, item = _find_configured(config, menu, item_id)
+            _, item = _find_configured(config, menu, item_id)
             if item.default:
                 raise CommandError(
                     f"failure: can not remove default {menu.default_thing}", category=4
                 )
-            table.remove(item_id)
+        refusal = references.check_remove(config, menu, ids)
+        if refusal is not None:
+            raise CommandError(refusal, category=4)
+        for item_id in ids:
+            config.table(menu.path).remove(item_id)
 
     session.store.transaction(change)
     return Result()
