@@ -103,6 +103,7 @@ class Store:
         self._unsaved: set[tuple[str, ...]] = set()
         self._counted: set[str] = set()
         self._bulk = False  # inside bulk(): commits are not synced one by one
+        self._rewrite = False  # inside replace(): every table is written in full
         self._init()
 
     def _init(self) -> None:
@@ -287,7 +288,7 @@ class Store:
 
     def _write(self, new: Config, old: Config | None) -> None:
         db = self._db
-        if old is not None and new.dialect != old.dialect:
+        if old is not None and (new.dialect != old.dialect or self._rewrite):
             # a conversion: the tables mean something else now; rewrite every one of them
             db.execute("DELETE FROM items")
             db.execute("DELETE FROM counters")
@@ -308,6 +309,23 @@ class Store:
                 db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (key, table.next_id))
                 self._counted.add(key)
 
+    def replace(self, config: Config) -> None:
+        """Make ``config`` (tables and dialect) the whole stored configuration, atomically:
+        what a dialect conversion and an import in the other dialect commit."""
+        new = config.copy()
+
+        def change(current: Config) -> None:
+            current.tables = new.tables
+            current.dialect = new.dialect
+            for table in current.tables.values():  # every row is written again
+                table.touched.update(item.id for item in table)
+
+        self._rewrite = True
+        try:
+            self.transaction(change)
+        finally:
+            self._rewrite = False
+
     def transaction(self, change: Callable[[Config], T]) -> T:
         """Run ``change`` on a copy of the configuration and commit what it changed, atomically.
 
@@ -320,11 +338,15 @@ class Store:
             old = self._read()
             new = old.copy()
             result = change(new)
-            changed = new.dialect != old.dialect or any(
-                p not in old.tables
-                or old.tables[p].next_id != table.next_id
-                or (bool(table.touched) and old.tables[p].items != table.items)
-                for p, table in new.tables.items()
+            changed = (
+                self._rewrite
+                or new.dialect != old.dialect
+                or any(
+                    p not in old.tables
+                    or old.tables[p].next_id != table.next_id
+                    or (bool(table.touched) and old.tables[p].items != table.items)
+                    for p, table in new.tables.items()
+                )
             )
             generation = self._generation
             if changed:

@@ -715,15 +715,19 @@ def read_file(session: Session, name: str) -> bytes:
 
 
 def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str]) -> Result:
-    _check_args(args, {"verbose", "compact", "hide-sensitive", "terse", "file"})
-    text = exporter.export_text(
-        session.store.snapshot(),
-        path,
-        now=session.now(),
-        verbose=_switch(args, "verbose"),
-        hide_sensitive=_switch(args, "hide-sensitive"),
-        terse=_switch(args, "terse"),
-    )
+    _check_args(args, {"verbose", "compact", "hide-sensitive", "terse", "file", "dialect"})
+    try:
+        text = exporter.export_text(
+            session.store.snapshot(),
+            path,
+            now=session.now(),
+            verbose=_switch(args, "verbose"),
+            hide_sensitive=_switch(args, "hide-sensitive"),
+            terse=_switch(args, "terse"),
+            dialect=args.get("dialect"),
+        )
+    except exporter.ExportError as exc:
+        raise CommandError(exc.message, arg="dialect") from exc
     if args.get("file"):
         name = args["file"] if args["file"].endswith(".rsc") else args["file"] + ".rsc"
         write_file(session, name, text.encode())

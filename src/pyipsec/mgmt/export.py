@@ -14,10 +14,20 @@ import re
 from datetime import datetime
 
 from pyipsec import __version__
-from pyipsec.config.menus import menus_under
+from pyipsec.config.convert import ConversionError, convert
+from pyipsec.config.menus import DIALECTS, menus_under
 from pyipsec.config.menus.ipsec7 import V7, VERBOSE_AS_PRINTED, VERBOSE_HIDDEN
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import INTERNAL_PREFIX, Config, Item
+
+
+class ExportError(Exception):
+    """An export that cannot be written (``message`` is the console's text)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
 
 LINE_LIMIT = 78
 INDENT = "    "
@@ -170,8 +180,25 @@ def export_text(
     verbose: bool = False,
     hide_sensitive: bool = False,
     terse: bool = False,
+    dialect: str | None = None,
 ) -> str:
-    """The export of the subtree at ``path`` (``()`` = everything), with its header."""
+    """The export of the subtree at ``path`` (``()`` = everything), with its header.
+
+    ``dialect`` (``v6``/``v7``) writes the configuration converted to that dialect (the
+    configuration itself is not changed); what it cannot say is an :class:`ExportError`."""
+    if dialect is not None and dialect != config.dialect:
+        if dialect not in DIALECTS:
+            raise ExportError("input does not match any value of dialect")
+        try:
+            config = convert(config, dialect)
+        except ConversionError as exc:
+            raise ExportError(exc.message()) from exc
+        if (
+            path
+            and path not in {m.path for m in menus_under((), dialect)}
+            and not any(m.path[: len(path)] == path for m in menus_under((), dialect))
+        ):
+            raise ExportError(f"bad command name {path[-1]}")
     lines = header(now, config.dialect)
     for menu in menus_under(path, config.dialect):
         body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive, terse=terse)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from pyipsec.config.menus import V6, children, menus_for
 from pyipsec.config.schema import Menu
-from pyipsec.mgmt import commands
+from pyipsec.mgmt import commands, dialects
 from pyipsec.mgmt.cli import printer
 from pyipsec.mgmt.cli.foreign import ForeignMenus
 from pyipsec.mgmt.cli.tokenizer import Command, Lit, ScriptSyntaxError, Sub, Word, tokenize
@@ -73,7 +73,7 @@ def match(word: str, choices: list[str] | tuple[str, ...] | dict[str, str]) -> s
 def arg_names(path: Path, command: str, dialect: str = V6) -> tuple[str, ...]:
     """Argument names of ``command`` at ``path`` (for abbreviations, completion, help)."""
     if command == "export":
-        return (*EXPORT_SWITCHES, "file")
+        return (*EXPORT_SWITCHES, "file", "dialect")
     if command == "import" and path == ():
         return ("file-name", "verbose")
     menu = menus_for(dialect).get(path)
@@ -153,12 +153,14 @@ class Interpreter:
         data = commands.read_file(self.session, name)
         saved = self.cwd
         try:
+            text = data.decode("utf-8", errors="replace")
             try:
-                cmds = tokenize(data.decode("utf-8", errors="replace"))
+                cmds = tokenize(text)
             except ScriptSyntaxError as exc:
                 raise ConsoleError(str(exc)) from exc
             cwd: Path = ()
-            with self.session.store.bulk():
+            # a script in the other dialect: used or converted (mgmt/dialects.py)
+            with self.session.store.bulk(), dialects.script_dialect(self, text):
                 for cmd in cmds:
                     cwd = self.execute(cmd, cwd, top=True)[1]
         finally:
