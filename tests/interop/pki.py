@@ -1,6 +1,7 @@
 """A small RSA PKI for the certificate interop tests: root CA -> intermediate CA -> strongSwan's
-certificates, root CA -> pyipsec's (shared by the IKEv1 and IKEv2 tests; issue 9, issue 10).
-Generated with pyca/cryptography for every test module, nothing read from outside."""
+certificates, root CA -> pyipsec's (shared by the IKEv1 and IKEv2 tests; issue 9, issue 10);
+``ecdsa_chain_pki`` makes the same chain with ECDSA keys. Generated with pyca/cryptography for
+every test module, nothing read from outside."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from pyipsec.io.labnet import WAN_A, WAN_B
@@ -29,11 +30,14 @@ def _name(cn: str) -> x509.Name:
     )
 
 
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
 def _key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _pem_key(k: rsa.RSAPrivateKey) -> bytes:
+def _pem_key(k: PrivateKey) -> bytes:
     return k.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -43,15 +47,15 @@ def _pem_key(k: rsa.RSAPrivateKey) -> bytes:
 class Pki:
     """root CA -> intermediate CA -> strongSwan's certificates; root CA -> pyipsec's."""
 
-    ca_key: rsa.RSAPrivateKey
-    int_key: rsa.RSAPrivateKey
-    b_key: rsa.RSAPrivateKey
+    ca_key: PrivateKey
+    int_key: PrivateKey
+    b_key: PrivateKey
     files: dict[str, bytes]
 
     def issue(
         self,
         cn: str,
-        key: rsa.RSAPrivateKey,
+        key: PrivateKey,
         *,
         by_intermediate: bool = True,
         san: list[x509.GeneralName] | None = None,
@@ -71,7 +75,7 @@ class Pki:
             .not_valid_before(NOW - DAY)
             .not_valid_after(NOW + 30 * DAY)
             .add_extension(x509.SubjectAlternativeName(san or []), critical=False)
-            .sign(issuer_key, hashes.SHA256())
+            .sign(issuer_key, _sig_hash(issuer_key))
         )
         return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -89,7 +93,11 @@ class Pki:
         return b.sign(self.int_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
-def _ca(cn: str, key: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSAPrivateKey) -> bytes:
+def _sig_hash(issuer_key: PrivateKey) -> hashes.SHA256 | None:
+    return None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def _ca(cn: str, key: PrivateKey, issuer: str, issuer_key: PrivateKey) -> bytes:
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(cn))
@@ -100,7 +108,7 @@ def _ca(cn: str, key: rsa.RSAPrivateKey, issuer: str, issuer_key: rsa.RSAPrivate
         .not_valid_after(NOW + 60 * DAY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(**KEY_USAGE_CA), critical=True)
-        .sign(issuer_key, hashes.SHA256())
+        .sign(issuer_key, _sig_hash(issuer_key))
     )
     return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -122,6 +130,30 @@ def chain_pki() -> Pki:
             san=[x509.DNSName("a.lab.example"), x509.IPAddress(ipaddress.ip_address(WAN_A))],
         ),
         "a.key": _pem_key(a_key),
+        "b.key": _pem_key(b_key),
+    }
+    return p
+
+
+def ecdsa_chain_pki(a_key: PrivateKey | None = None) -> Pki:
+    """``chain_pki`` with ECDSA: a P-384 root, a P-256 intermediate it signs, pyipsec's
+    certificate for a.lab.example (``a_key``, by default P-256; ns a's wan address in its
+    SAN) issued by the intermediate, and ``b_key`` P-384 for strongSwan's (``b_good``).
+    ``files`` also holds ``a.crt`` and ``a.key``."""
+    ca_key = ec.generate_private_key(ec.SECP384R1())
+    int_key = ec.generate_private_key(ec.SECP256R1())
+    a = a_key or ec.generate_private_key(ec.SECP256R1())
+    b_key = ec.generate_private_key(ec.SECP384R1())
+    p = Pki(ca_key=ca_key, int_key=int_key, b_key=b_key, files={})
+    p.files = {
+        "ca.crt": _ca("pyipsec lab root", ca_key, "pyipsec lab root", ca_key),
+        "int.crt": _ca("pyipsec lab intermediate", int_key, "pyipsec lab root", ca_key),
+        "a.crt": p.issue(
+            "a.lab.example",
+            a,
+            san=[x509.DNSName("a.lab.example"), x509.IPAddress(ipaddress.ip_address(WAN_A))],
+        ),
+        "a.key": _pem_key(a),
         "b.key": _pem_key(b_key),
     }
     return p

@@ -187,6 +187,77 @@ def test_strongswan_signatures_verify(name: str, role: str, side: dict[str, Any]
 
 
 @pytest.mark.parametrize(
+    ("name", "role", "side"), [s for s in _sides() if s[2]["key_kind"] != "rsa2048"]
+)
+def test_our_ecdsa_and_ed25519_signatures_for_strongswans_keys(
+    name: str, role: str, side: dict[str, Any]
+) -> None:
+    """With the key strongSwan signed with, in the method it used: Ed25519 (RFC 8032 is
+    deterministic) gives strongSwan's very bytes; ECDSA (random nonce) a different signature
+    that verifies with the key, both in RFC 7427's DER form and RFC 4754's r | s."""
+    signer = signatures.load_signer(side["private_key_pem"])
+    pub = bytes.fromhex(side["public_key_der"])
+    octets = bytes.fromhex(side["octets"])
+    auth = bytes.fromhex(side["auth_data"])
+    method = int(side["method"])
+    if method in (9, 10):  # strongSwan sent no SIGNATURE_HASH_ALGORITHMS: RFC 4754
+        ours_method, ours = sign_auth(signer, octets, peer_hashes=None)
+        assert ours_method == method and len(ours) == len(auth) and ours != auth
+        assert verify_auth(method, pub, octets, ours)
+        return
+    algorithm, _sig = parse_digital_signature(auth)
+    ours = digital_signature_auth(signer, algorithm, octets)
+    if algorithm.key_kind == "ed25519":
+        assert ours == auth
+        assert sign_auth(signer, octets, peer_hashes=[2, 3, 4, 5]) == (14, auth)
+    else:
+        assert ours[: 1 + len(algorithm.identifier)] == auth[: 1 + len(algorithm.identifier)]
+        assert ours != auth and verify_digital_signature_auth(pub, octets, ours)
+        # strongSwan's list (2, 3, 4, 5): the hash of the key's curve (P-384: SHA-384)
+        method, data = sign_auth(signer, octets, peer_hashes=[2, 3, 4, 5])
+        assert method == 14 and parse_digital_signature(data)[0] == algorithm
+        assert verify_auth(method, pub, octets, data)
+
+
+def test_ecdsa_and_ed25519_method_choice() -> None:
+    """P-521 without the peer's hashes: RFC 4754 method 11 (r | s, 66 octets each); with
+    only SHA-256 announced: method 14 ecdsa-with-sha256; a curve RFC 4754 does not cover
+    needs RFC 7427; Ed25519 needs the Identity hash (RFC 8420 §2)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    def signer_of(key: Any) -> signatures.Signer:
+        return signatures.load_signer(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+
+    p521 = signer_of(ec.generate_private_key(ec.SECP521R1()))
+    method, data = sign_auth(p521, b"octets", peer_hashes=None)
+    assert method == 11 and len(data) == 132
+    assert verify_auth(11, p521.public_der, b"octets", data)
+    assert not verify_auth(9, p521.public_der, b"octets", data)
+    method, data = sign_auth(p521, b"octets", peer_hashes=[2])
+    assert method == 14 and parse_digital_signature(data)[0].name == "ecdsa-with-sha256"
+    assert verify_auth(14, p521.public_der, b"octets", data)
+    method, data = sign_auth(p521, b"octets", peer_hashes=[2, 4])
+    assert parse_digital_signature(data)[0].name == "ecdsa-with-sha512"
+    k1 = signer_of(ec.generate_private_key(ec.SECP256K1()))
+    with pytest.raises(AuthDataError, match="no RFC 4754 method"):
+        sign_auth(k1, b"octets", peer_hashes=None)
+    assert sign_auth(k1, b"octets", peer_hashes=[3])[0] == 14
+    ed = signer_of(ed25519.Ed25519PrivateKey.generate())
+    with pytest.raises(AuthDataError, match="Identity"):
+        sign_auth(ed, b"octets", peer_hashes=[2, 3, 4])
+    method, data = sign_auth(ed, b"octets", peer_hashes=[5])
+    assert method == 14 and verify_auth(14, ed.public_der, b"octets", data)
+    with pytest.raises(AuthDataError):  # a key of another kind than the algorithm
+        digital_signature_auth(ed, signature_algorithm("ecdsa", HashAlgorithm.SHA2_256), b"x")
+
+
+@pytest.mark.parametrize(
     ("name", "role", "side"), [s for s in _sides() if s[2]["key_kind"] == "rsa2048"]
 )
 def test_our_rsa_signatures_match_strongswan(name: str, role: str, side: dict[str, Any]) -> None:
@@ -196,10 +267,10 @@ def test_our_rsa_signatures_match_strongswan(name: str, role: str, side: dict[st
     auth = bytes.fromhex(side["auth_data"])
     if side["method"] == "1":
         # PKCS#1 v1.5 is deterministic: the same key and octets give strongSwan's bytes.
-        assert rsa_signature_auth(signer, octets, rng) == auth
+        assert rsa_signature_auth(signer, octets) == auth
         return
     algorithm, _sig = parse_digital_signature(auth)
-    ours = digital_signature_auth(signer, algorithm, octets, rng)
+    ours = digital_signature_auth(signer, algorithm, octets)
     if algorithm.pss:
         # PSS is salted: compare the AlgorithmIdentifier, and verify with both stacks.
         assert ours[: 1 + len(algorithm.identifier)] == auth[: 1 + len(algorithm.identifier)]
@@ -222,7 +293,7 @@ def test_signing_refusals() -> None:
     signer = signatures.load_signer(side["private_key_pem"])
     ecdsa = signature_algorithm("ecdsa", HashAlgorithm.SHA2_256)
     with pytest.raises(AuthDataError):
-        digital_signature_auth(signer, ecdsa, b"octets", rng)
+        digital_signature_auth(signer, ecdsa, b"octets")
     with pytest.raises(AuthDataError):
         signature_algorithm("rsa", HashAlgorithm.SHA1, pss=True)
     for junk in (b"", b"\x05", b"\x0f" + bytes(15), b"\x02\x30\x00sig"):
@@ -244,14 +315,14 @@ def test_sign_auth_picks_the_method_from_the_peers_hashes() -> None:
     pub = bytes.fromhex(side["public_key_der"])
     octets = bytes.fromhex(side["octets"])
     # The peer sent no SIGNATURE_HASH_ALGORITHMS: method 1, strongSwan's exact bytes.
-    assert sign_auth(signer, octets, rng, peer_hashes=None) == (1, bytes.fromhex(side["auth_data"]))
+    assert sign_auth(signer, octets, peer_hashes=None) == (1, bytes.fromhex(side["auth_data"]))
     # Nothing in common (SHA-1 only): method 1 too.
-    assert sign_auth(signer, octets, rng, peer_hashes=[1])[0] == 1
+    assert sign_auth(signer, octets, peer_hashes=[1])[0] == 1
     # strongSwan's list (2, 3, 4, 5): method 14 with SHA2-256, PKCS#1 v1.5 or PSS.
-    method, data = sign_auth(signer, octets, rng, peer_hashes=[2, 3, 4, 5])
+    method, data = sign_auth(signer, octets, peer_hashes=[2, 3, 4, 5])
     assert method == 14 and parse_digital_signature(data)[0].name == "sha256WithRSAEncryption"
     assert verify_auth(method, pub, octets, data)
-    method, data = sign_auth(signer, octets, rng, peer_hashes=[4], pss=True)
+    method, data = sign_auth(signer, octets, peer_hashes=[4], pss=True)
     assert parse_digital_signature(data)[0].name == "rsassa-pss-sha512"
     assert verify_auth(method, pub, octets, data)
     # We only accept hashes we announced.

@@ -27,13 +27,19 @@ Signatures over the signed octets:
   byte for byte (a table, not an ASN.1 parser); RSASSA-PSS carries explicit parameters with
   MGF1 over the same hash and a salt as long as the hash (RFC 7427 A.4.3).
 
-Verification also takes the ECDSA methods of RFC 4754 (9: P-256/SHA-256, 10: P-384/SHA-384,
-11: P-521/SHA-512; the signature is r | s), which peers without RFC 7427 use for EC keys.
+- the ECDSA methods of RFC 4754 (9: P-256/SHA-256, 10: P-384/SHA-384, 11: P-521/SHA-512;
+  the signature is r | s), which peers without RFC 7427 use for EC keys;
+- Ed25519 (RFC 8420): method 14 with the id-Ed25519 AlgorithmIdentifier, the signature over
+  the octets themselves, allowed only when the peer announced the Identity hash (5).
+
 ``sign_auth`` and ``verify_auth`` pick and check the method for the engine.
 
 Which hash method 14 may use is negotiated with SIGNATURE_HASH_ALGORITHMS notifies in
 IKE_SA_INIT (RFC 7427 §4): each side lists the hashes it can verify; a signer picks one the
-peer listed, else falls back to the method of the key type (RSA: method 1).
+peer listed, else falls back to the method of the key type (RSA: method 1; ECDSA on P-256,
+P-384, P-521: RFC 4754's method for the curve). An ECDSA signer prefers the hash of its
+curve's strength (P-384: SHA-384, as RFC 4754 pairs them) when the peer listed it. Ed25519
+has no fallback: without Identity in the peer's list we cannot sign (``AuthDataError``).
 """
 
 from __future__ import annotations
@@ -44,8 +50,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyipsec.crypto import signatures
-from pyipsec.crypto.base import PrfAlgorithm, Rng
-from pyipsec.crypto.signatures import RsaSigner
+from pyipsec.crypto.base import PrfAlgorithm
+from pyipsec.crypto.signatures import Signer
 
 __all__ = [
     "ANNOUNCED_HASHES",
@@ -113,9 +119,9 @@ def verify_psk_auth(
 # --- RFC 7296 §3.8 method 1 --------------------------------------------------------------------
 
 
-def rsa_signature_auth(signer: RsaSigner, signed_octets: bytes, rng: Rng) -> bytes:
+def rsa_signature_auth(signer: Signer, signed_octets: bytes) -> bytes:
     """AUTH data for RSA Digital Signature (method 1): PKCS#1 v1.5 with SHA-1 (§3.8)."""
-    return signatures.sign_pkcs1_v15(signer, "sha1", signed_octets, rng)
+    return signatures.sign_pkcs1_v15(signer, "sha1", signed_octets)
 
 
 def verify_rsa_signature_auth(public_der: bytes, signed_octets: bytes, auth_data: bytes) -> bool:
@@ -313,16 +319,22 @@ def signature_algorithm(
 
 
 def digital_signature_auth(
-    signer: RsaSigner, algorithm: SignatureAlgorithm, signed_octets: bytes, rng: Rng
+    signer: Signer, algorithm: SignatureAlgorithm, signed_octets: bytes
 ) -> bytes:
-    """AUTH data for Digital Signature (method 14, RFC 7427 §3) with an RSA key."""
-    if algorithm.key_kind != "rsa":
-        raise AuthDataError(f"cannot sign {algorithm.name}: only RSA keys sign here")
-    hash_name = _HASH_NAMES[algorithm.hash]
-    if algorithm.pss:
-        sig = signatures.sign_pss(signer, hash_name, signed_octets, rng)
-    else:
-        sig = signatures.sign_pkcs1_v15(signer, hash_name, signed_octets, rng)
+    """AUTH data for Digital Signature (method 14, RFC 7427 §3; RFC 8420 for Ed25519)."""
+    if algorithm.key_kind != signer.kind:
+        raise AuthDataError(f"cannot sign {algorithm.name} with an {signer.kind} key")
+    try:
+        if algorithm.key_kind == "ed25519":
+            sig = signatures.sign_ed25519(signer, signed_octets)
+        elif algorithm.key_kind == "ecdsa":
+            sig = signatures.sign_ecdsa(signer, _HASH_NAMES[algorithm.hash], signed_octets)
+        elif algorithm.pss:
+            sig = signatures.sign_pss(signer, _HASH_NAMES[algorithm.hash], signed_octets)
+        else:
+            sig = signatures.sign_pkcs1_v15(signer, _HASH_NAMES[algorithm.hash], signed_octets)
+    except signatures.SignatureError as e:
+        raise AuthDataError(str(e)) from e
     return bytes((len(algorithm.identifier),)) + algorithm.identifier + sig
 
 
@@ -386,25 +398,55 @@ _RFC4754 = {
 }
 
 
+# RFC 4754 §3 pairs each curve with a hash of its strength; an ECDSA signer prefers that one
+_CURVE_HASH = {
+    "secp256r1": HashAlgorithm.SHA2_256,
+    "secp384r1": HashAlgorithm.SHA2_384,
+    "secp521r1": HashAlgorithm.SHA2_512,
+}
+_CURVE_METHOD = {curve: method for method, (_h, curve) in _RFC4754.items()}
+
+
 def sign_auth(
-    signer: RsaSigner,
+    signer: Signer,
     signed_octets: bytes,
-    rng: Rng,
     *,
     peer_hashes: Iterable[int] | None,
     pss: bool = False,
     preference: Iterable[HashAlgorithm] = DEFAULT_HASH_PREFERENCE,
 ) -> tuple[int, bytes]:
-    """(AUTH method, AUTH data) for our RSA key (RFC 7427 §4).
+    """(AUTH method, AUTH data) for our key (RFC 7427 §4, module docstring).
 
     Method 14 with the preferred hash among ``peer_hashes`` (the peer's
-    SIGNATURE_HASH_ALGORITHMS, None if it sent none), else method 1.
+    SIGNATURE_HASH_ALGORITHMS, None if it sent none), else the key's own method: 1 for RSA,
+    9-11 for ECDSA on the NIST curves. Ed25519 needs Identity among ``peer_hashes``.
+    ``AuthDataError`` when no method fits the key and the peer.
     """
-    chosen = None if peer_hashes is None else choose_hash(peer_hashes, preference)
-    if chosen is None:
-        return AUTH_RSA_DIGITAL_SIGNATURE, rsa_signature_auth(signer, signed_octets, rng)
-    algorithm = signature_algorithm("rsa", chosen, pss=pss)
-    return AUTH_DIGITAL_SIGNATURE, digital_signature_auth(signer, algorithm, signed_octets, rng)
+    announced = () if peer_hashes is None else tuple(peer_hashes)
+    if signer.kind == "ed25519":
+        if HashAlgorithm.IDENTITY not in announced:
+            raise AuthDataError(
+                "an Ed25519 key signs only with RFC 8420, and the peer did not announce the "
+                "Identity hash in SIGNATURE_HASH_ALGORITHMS"
+            )
+        algorithm = signature_algorithm("ed25519", HashAlgorithm.IDENTITY)
+        return AUTH_DIGITAL_SIGNATURE, digital_signature_auth(signer, algorithm, signed_octets)
+    curve = signer.curve
+    if curve in _CURVE_HASH:
+        preference = (_CURVE_HASH[curve], *preference)
+    chosen = choose_hash(announced, preference)
+    if chosen is not None:
+        algorithm = signature_algorithm(signer.kind, chosen, pss=pss and signer.kind == "rsa")
+        return AUTH_DIGITAL_SIGNATURE, digital_signature_auth(signer, algorithm, signed_octets)
+    if signer.kind == "rsa":
+        return AUTH_RSA_DIGITAL_SIGNATURE, rsa_signature_auth(signer, signed_octets)
+    if curve in _CURVE_METHOD:
+        hash_name, _curve = _RFC4754[_CURVE_METHOD[curve]]
+        return _CURVE_METHOD[curve], signatures.sign_ecdsa_raw(signer, hash_name, signed_octets)
+    raise AuthDataError(
+        f"an ECDSA key on {curve} has no RFC 4754 method, and the peer announced no hash "
+        "for RFC 7427 signatures"
+    )
 
 
 def verify_auth(

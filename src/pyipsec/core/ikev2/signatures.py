@@ -1,14 +1,17 @@
-"""IKEv2 authentication with RSA certificates (RFC 7296 §2.15, §3.6, §3.8; RFC 7427).
+"""IKEv2 authentication with certificates (RFC 7296 §2.15, §3.6, §3.8; RFC 7427, 4754, 8420).
 
 Ours: the peer entry's ``certificate`` (with its private key) goes out in a CERT payload
 (X.509 Certificate - Signature, §3.6), followed by one CERT for each intermediate CA of
 ``/certificate`` above it (nearest first, the self-signed root left out), so that a peer holding
 only the root can build the path. It goes out whether or not the peer sent a CERTREQ (as
 RouterOS does, and strongSwan with ``send_cert = always``): a CERTREQ only asks for what is
-sent anyway, and a peer with a pinned certificate ignores it. The AUTH is a Digital Signature
-(method 14, RFC 7427) with the first of SHA-256/384/512 the peer announced in
-SIGNATURE_HASH_ALGORITHMS, else an RSA Digital Signature (method 1, PKCS#1 v1.5 with SHA-1).
-``my-id=auto`` is the certificate's subject DN.
+sent anyway, and a peer with a pinned certificate ignores it. The certificate's key may be
+RSA, ECDSA or Ed25519 (``auth-method=rsa-signature`` names them all, as RouterOS 6 does). The
+AUTH is a Digital Signature (method 14, RFC 7427) with the first of SHA-256/384/512 the peer
+announced in SIGNATURE_HASH_ALGORITHMS (ECDSA: its curve's hash first), else the key's own
+method: RSA Digital Signature (method 1, PKCS#1 v1.5 with SHA-1) or ECDSA with SHA-256/384/512
+on P-256/384/521 (methods 9-11, RFC 4754). Ed25519 signs only as RFC 8420 (method 14, the
+Identity hash announced by the peer). ``my-id=auto`` is the certificate's subject DN.
 
 Theirs: the certificate that speaks for the peer (``core/certauth.py``: remote-certificate
 pinned, or the one it sent on a path to a trusted CA, not revoked, valid at wall-clock time)
@@ -151,7 +154,8 @@ def refusal_hint(creds: Credentials, sa: Any) -> str:
 
 def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
     """CERT payloads (ours, then our intermediates) and the AUTH payload signing ``octets``
-    for ``sa`` (module docstring)."""
+    for ``sa`` (module docstring). ``rng`` is not drawn from: OpenSSL signs, with its own
+    CSPRNG for the PSS salt and the ECDSA nonce (``pyipsec.crypto.signatures``)."""
     try:
         ours = certauth.own_certificate(creds, sa.peer.certificate)
     except certauth.CertProblem as e:
@@ -161,7 +165,6 @@ def sign(creds: Credentials, sa: Any, octets: bytes, rng: Rng) -> list[Any]:
         method, data = authdata.sign_auth(
             sig.load_signer(ours.private_key),
             octets,
-            rng,
             peer_hashes=sa.peer_hash_algorithms or None,
         )
     except (sig.SignatureError, authdata.AuthDataError) as e:
