@@ -15,8 +15,9 @@ and requires, from the moment the new process is launched:
   write is then undone so the next run starts from the same configuration;
 - the restart's log says it found a dead predecessor.
 
-At the end strongSwan's log must show INITIAL-CONTACT in the phase 1s pyipsec started after
-each restart (the peer drops the dead instance's SAs on it).
+At the end strongSwan's log must show INITIAL-CONTACT in the phase 1s (IKEv2: the IKE_AUTH
+requests) pyipsec started after each restart (the peer drops the dead instance's SAs on it).
+``version=2`` runs the same cycle over IKEv2 (an ike2 peer entry, strongSwan's connection v2).
 
 Moment kinds: ``phase1`` (connections killed, a ping starts phase 1, kill within 0.4 s),
 ``quick-mode`` (kill shortly after pyipsec logs IkeSaEstablished), ``rekey`` (strongSwan is told
@@ -73,6 +74,7 @@ class CrashCycle:
     db: Path
     seed: int
     daemon: DaemonProc
+    version: int = 1  # the IKE version of the peer entry and of strongSwan's connection v<N>
     results: list[RunResult] = field(default_factory=list)
     baseline: str = ""
     with_probe: str = ""
@@ -140,7 +142,7 @@ class CrashCycle:
             elif kind == "rekey":
                 # alternately the child SA (quick mode) and the IKE SA (a new phase 1)
                 self.rekeys += 1
-                target = ["--child", "net"] if self.rekeys % 2 else ["--ike", "v1"]
+                target = ["--child", "net"] if self.rekeys % 2 else ["--ike", f"v{self.version}"]
                 helper = subprocess.Popen(
                     [SWANCTL, "--rekey", *target,
                      "--uri", f"unix://{self.charon.state}/charon.vici"],
@@ -236,7 +238,10 @@ class CrashCycle:
         return self.results
 
     def initial_contacts(self) -> int:
-        """Phase-1 messages with INITIAL-CONTACT that strongSwan parsed."""
+        """Phase-1 messages (IKEv2: IKE_AUTH requests) with INITIAL-CONTACT that strongSwan
+        parsed (its short name for IKEv2's notify 16384 is INIT_CONTACT)."""
         path = self.charon.state / "charon.log"
         text = path.read_text(errors="replace") if path.exists() else ""
+        if self.version == 2:
+            return len(re.findall(r"parsed IKE_AUTH request \d+ \[[^\]]*N\(INIT_CONTACT\)", text))
         return len(re.findall(r"parsed ID_PROT \w+ \d+ \[[^\]]*N\(INITIAL_CONTACT\)", text))
