@@ -3,8 +3,9 @@
 
 The 2016 pastebin of a RouterOS 6.3x router (reference §2.3) shows policy, peer and proposal
 prints on a wide terminal; the addresses the poster masked (xxx..., yyy...) are replaced by
-addresses of the same length, and the policy legend is ours (6.4x: ``I - invalid, A - active``
-where 6.3x had ``I - inactive``).
+addresses of the same length. Our model is RouterOS 6.40-6.42 (docs/config.md): the policy
+legend is 6.4x's (``I - invalid, A - active`` where 6.3x had ``I - inactive``) and ``priority``,
+removed in 6.40, is printed only when set, so the 6.3x policy line lacks its ``priority=0``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ SETUP = f"""
 POLICY_6_3X = f"""\
  0 T * group=default src-address=::/0 dst-address=::/0 protocol=all proposal=default template=yes
 
- 1     src-address=192.168.88.0/24 src-port=any dst-address=192.168.91.0/24 dst-port=any protocol=all action=encrypt level=require ipsec-protocols=esp tunnel=yes sa-src-address={Y} sa-dst-address={X} proposal=default priority=0
+ 1     src-address=192.168.88.0/24 src-port=any dst-address=192.168.91.0/24 dst-port=any protocol=all action=encrypt level=require ipsec-protocols=esp tunnel=yes sa-src-address={Y} sa-dst-address={X} proposal=default
 
 """
 

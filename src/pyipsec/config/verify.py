@@ -113,8 +113,32 @@ def _peer_auth(config: Config) -> list[Problem]:
     return problems
 
 
+def _family(prefix: str | None) -> int:
+    return 6 if prefix is not None and ":" in prefix else 4
+
+
+def _policy_families(config: Config) -> list[Problem]:
+    """A policy's selectors are of one address family: an IPv6 source with an IPv4
+    destination (or the reverse) matches no packet, and RouterOS flags it ``I`` (invalid).
+    The SA addresses may be of the other family (IPv6 over an IPv4 tunnel)."""
+    menu = config.menu(POLICY)
+    problems = []
+    for item in config.table(POLICY):
+        src, dst = value_of(menu, item, "src-address"), value_of(menu, item, "dst-address")
+        if _family(src) != _family(dst):
+            problems.append(
+                Problem(
+                    menu=POLICY,
+                    item=item.id,
+                    prop="dst-address",
+                    message="src-address and dst-address are of different address families",
+                )
+            )
+    return problems
+
+
 _INVALID = "invalid-items"
-CHECKS = (_references, _policy_duplicates, _peer_auth)
+CHECKS = (_references, _policy_duplicates, _peer_auth, _policy_families)
 
 
 def verify(config: Config) -> list[Problem]:

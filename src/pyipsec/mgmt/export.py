@@ -16,6 +16,11 @@ from datetime import datetime
 from pyipsec import __version__
 from pyipsec.config.convert import ConversionError, convert
 from pyipsec.config.menus import DIALECTS, menus_under
+from pyipsec.config.menus.ipsec import (
+    MODE_CONFIG,
+    MODE_CONFIG_INITIATOR_VERBOSE,
+    VERBOSE_HIDDEN_V6,
+)
 from pyipsec.config.menus.ipsec7 import V7, VERBOSE_AS_PRINTED, VERBOSE_HIDDEN
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import INTERNAL_PREFIX, Config, Item
@@ -101,7 +106,9 @@ def item_pairs(
     if menu.key:
         relevant.add(menu.key)
     as_printed = v7 and menu.path in VERBOSE_AS_PRINTED
-    hidden = VERBOSE_HIDDEN.get(menu.path, frozenset()) if v7 else frozenset()
+    if not v7 and menu.path == MODE_CONFIG and item.values.get("responder") != "yes":
+        as_printed, relevant = True, {"comment", *MODE_CONFIG_INITIATOR_VERBOSE}
+    hidden = (VERBOSE_HIDDEN if v7 else VERBOSE_HIDDEN_V6).get(menu.path, frozenset())
     pairs = []
     for prop in sorted(menu.writable, key=lambda p: p.name):
         if prop.name.startswith(INTERNAL_PREFIX) or (hide_sensitive and prop.sensitive):

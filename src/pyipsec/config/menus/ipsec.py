@@ -9,6 +9,7 @@ aliases so those exports import unchanged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pyipsec.config.schema import (
     LIST_COMMANDS,
@@ -32,7 +33,9 @@ from pyipsec.config.types import (
     Prefix,
     SpiPair,
     TaggedId,
+    Text,
     Time,
+    ValueProblem,
 )
 
 # §8 glossary / §2.13: names the crypto registry must know (tests/config/test_menus.py).
@@ -75,8 +78,26 @@ DISABLED = Property(name="disabled", type=Bool(), default="no")
 COMMENT = Property(name="comment", default="")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Name:
+    """An item's name: any text but the empty one (``add name=""``: RouterOS refuses it with
+    its codec error, ``invalid value for argument name``)."""
+
+    kind: str = "text"
+
+    def parse(self, text: str) -> str:
+        if not text:
+            raise ValueProblem(text)
+        return Text().parse(text)
+
+    def choices(self) -> tuple[str, ...]:
+        return ()
+
+
 def _name(required: bool = True) -> Property:
-    return Property(name="name", required=required, quoted=True)
+    return Property(
+        name="name", type=Name() if required else Text(), required=required, quoted=True
+    )
 
 
 def _legacy_address_port(prop: str, port_prop: str) -> LegacyRule:
@@ -123,7 +144,14 @@ POLICY_MENU = Menu(
         Property(name="sa-src-address", type=Address(), default="0.0.0.0"),
         Property(name="sa-dst-address", type=Address(), default="0.0.0.0"),
         Property(name="proposal", default="default", ref=PROPOSAL),
-        Property(name="priority", type=Int(lo=-2147483646, hi=2147483647), default="0"),
+        # 6.40 removed `priority` (list order decides); the 6.42 model accepts it from older
+        # exports and keeps a non-zero value, and print/export show it only then.
+        Property(
+            name="priority",
+            type=Int(lo=-2147483646, hi=2147483647),
+            default="0",
+            hide_default=True,
+        ),
         Property(name="template", type=Bool(), default="no"),
         Property(name="group", default="default", ref=POLICY_GROUP),
         Property(
@@ -182,7 +210,6 @@ POLICY_MENU = Menu(
         "protocol",
         "action",
         "level",
-        "priority",
     ),
     default_items=(
         {
@@ -441,6 +468,14 @@ MODE_CONFIG_MENU = Menu(
     generic_commands=tuple(c for c in LIST_COMMANDS if c not in ("enable", "disable", "move")),
     export_rank=10,
 )
+
+# What a 6.x verbose export writes for a mode-config that is not a responder, besides what is
+# set on it: reference §2.15, a real 6.4x verbose export of the default item is
+# `set [ find default=yes ] name=request-only responder=no` (the pool, split and DNS properties
+# are a responder's).
+MODE_CONFIG_INITIATOR_VERBOSE = frozenset({"name", "responder", "src-address-list"})
+# What a 6.x verbose export leaves out while at its default: `priority`, gone since 6.40.
+VERBOSE_HIDDEN_V6: dict[tuple[str, ...], frozenset[str]] = {POLICY: frozenset({"priority"})}
 
 KEY_MENU = Menu(
     path=KEY,

@@ -10,6 +10,7 @@ checks an initiator's XAuth login against these users (reference §1.2 "XAuth", 
 
 from __future__ import annotations
 
+from pyipsec.config.menus.ipsec import Name
 from pyipsec.config.schema import LIST_COMMANDS, Flag, Menu, MenuKind, Property
 from pyipsec.config.types import Address, Bool
 
@@ -21,7 +22,7 @@ USER_MENU = Menu(
     kind=MenuKind.LIST,
     description="XAuth users a responder accepts",
     properties=(
-        Property(name="name", required=True, quoted=True),
+        Property(name="name", type=Name(), required=True, quoted=True),
         Property(name="password", default="", sensitive=True, quoted=True),
         Property(name="address", type=Address()),
         Property(name="disabled", type=Bool(), default="no"),

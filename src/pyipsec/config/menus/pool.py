@@ -13,6 +13,7 @@ import ipaddress
 import itertools
 from dataclasses import dataclass
 
+from pyipsec.config.menus.ipsec import Name
 from pyipsec.config.schema import LIST_COMMANDS, RUNTIME_LIST_COMMANDS, Menu, MenuKind, Property
 from pyipsec.config.types import ValueProblem
 
@@ -66,7 +67,7 @@ POOL_MENU = Menu(
     kind=MenuKind.LIST,
     description="IP address pools (mode-config address-pool=)",
     properties=(
-        Property(name="name", required=True),
+        Property(name="name", type=Name(), required=True),
         Property(name="ranges", type=Ranges(), required=True),
         Property(name="next-pool", ref=POOL, ref_keywords=("none",)),
         Property(name="comment", default=""),

@@ -82,8 +82,13 @@ def arg_names(path: Path, command: str, dialect: str = V6) -> tuple[str, ...]:
     props = tuple(p.name for p in menu.writable)
     legacy = tuple(menu.legacy)
     table: dict[str, tuple[str, ...]] = {
-        "add": props + legacy + ("copy-from",) + (("place-before",) if menu.ordered else ()),
-        "set": ("numbers", *props, *legacy),
+        # a legacy name may also be a property (src-address=a/n:port): listed once
+        "add": tuple(
+            dict.fromkeys(
+                props + legacy + ("copy-from",) + (("place-before",) if menu.ordered else ())
+            )
+        ),
+        "set": tuple(dict.fromkeys(("numbers", *props, *legacy))),
         "find": (*(p.name for p in menu.properties), *menu.flag_names, "where"),
         "print": (*PRINT_SWITCHES, "where", "from"),
         "unset": ("numbers", "value-name"),
