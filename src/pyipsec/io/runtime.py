@@ -22,7 +22,8 @@ from pyipsec.config.types import format_seconds
 from pyipsec.dataplane.processor import Processor
 from pyipsec.dataplane.sad import SaProtocol, SecurityAssociation
 from pyipsec.io.logging import RingHandler
-from pyipsec.mgmt.commands import RuntimeRow
+from pyipsec.mgmt.base import RuntimeRow
+from pyipsec.mgmt.stable_ids import StableIds
 
 # installed-sa enc-algorithm names are the family, as RouterOS prints them (reference §2.9)
 _ENC_FAMILY = {"cbc": "aes-cbc", "ctr": "aes-ctr", "gcm": "aes-gcm"}
@@ -79,6 +80,9 @@ class DaemonRuntime:
         self.ike = ike
         self.now = now
         self.wall = wall
+        # stable .ids (mgmt/stable_ids.py): an SA or a peer keeps its id while it lives
+        self._sa_ids = StableIds()
+        self._peer_ids = StableIds()
 
     def _sa_row(self, number: int, sa: SecurityAssociation) -> RuntimeRow:
         p = sa.params
@@ -123,11 +127,19 @@ class DaemonRuntime:
 
     def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
         if path == INSTALLED_SA:
-            return [self._sa_row(n + 1, sa) for n, sa in enumerate(self.processor.sad)]
-        if path == REMOTE_PEERS and self.ike is not None:
-            return [self._peer_row(n + 1, p) for n, p in enumerate(self.ike.remote_peers())]
-        if path == ACTIVE_PEERS and self.ike is not None:  # RouterOS 7's name for remote-peers
-            return [self._active_row(n + 1, p) for n, p in enumerate(self.ike.remote_peers())]
+            sas = list(self.processor.sad)
+            ids = self._sa_ids.assign(
+                (int(sa.params.protocol), sa.params.spi, str(sa.params.dst)) for sa in sas
+            )
+            return [self._sa_row(i, sa) for i, sa in zip(ids, sas, strict=True)]
+        if path in (REMOTE_PEERS, ACTIVE_PEERS) and self.ike is not None:
+            peers = list(self.ike.remote_peers())
+            ids = self._peer_ids.assign(
+                (str(p.local_address), str(p.remote_address), p.side, p.exchange_mode)
+                for p in peers
+            )
+            row = self._peer_row if path == REMOTE_PEERS else self._active_row
+            return [row(i, p) for i, p in zip(ids, peers, strict=True)]
         if path == LOG and self.log is not None:
             return [
                 RuntimeRow(

@@ -17,152 +17,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from pyipsec.config.menus import menus_for
-from pyipsec.config.menus.runtime import STATISTICS_COUNTERS
 from pyipsec.config.schema import Menu, MenuKind, Property
-from pyipsec.config.store import Store
 from pyipsec.config.table import Config, Item, Table, format_id, parse_id, value_of
 from pyipsec.config.types import ValueProblem
 from pyipsec.config.verify import invalid_items
 from pyipsec.mgmt import export as exporter
 from pyipsec.mgmt import query, references
-
-
-class CommandError(Exception):
-    """A command failed; ``message`` is RouterOS's text, ``arg`` the argument it concerns."""
-
-    def __init__(self, message: str, *, arg: str | None = None, category: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.arg = arg
-        self.category = category
-
-
-class UnknownArgument(CommandError):
-    """An argument the command does not take (console: ``expected end of command``)."""
-
-    def __init__(self, arg: str) -> None:
-        super().__init__("unknown parameter", arg=arg, category=0)
-
-
-def no_such_item() -> CommandError:
-    return CommandError("no such item", category=0)
-
-
-# -- runtime data (a daemon supplies it; until then everything is empty)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuntimeRow:
-    """One row of a read-only runtime menu (installed-sa, remote-peers)."""
-
-    id: int
-    values: Mapping[str, str]
-    flags: frozenset[str] = frozenset()
-
-
-class RuntimeProvider(Protocol):
-    """Live state a running daemon exposes to the command layer."""
-
-    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
-        """Rows of a runtime list menu."""
-        ...
-
-    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
-        """Counters of a runtime single menu (statistics)."""
-        ...
-
-    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
-        """Read-only properties and flags of a configured item (``ph2-state``, ``active``)."""
-        ...
-
-    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
-        """Dynamic items (``D``) of a configured menu, created at run time."""
-        ...
-
-    def flush_installed_sa(self, sa_type: str) -> None: ...
-
-    def kill_connections(self) -> None: ...
-
-
-class NullRuntime:
-    """No daemon: no SAs, no peers, zero counters."""
-
-    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
-        return ()
-
-    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
-        return (
-            dict.fromkeys(STATISTICS_COUNTERS, 0) if path == ("ip", "ipsec", "statistics") else {}
-        )
-
-    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
-        return {}
-
-    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
-        return ()
-
-    def flush_installed_sa(self, sa_type: str) -> None:
-        return None
-
-    def kill_connections(self) -> None:
-        return None
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True, kw_only=True)
-class Session:
-    """One console/API session: the store, live data, and the last print's numbering."""
-
-    store: Store
-    runtime: RuntimeProvider = field(default_factory=NullRuntime)
-    files_dir: Path = field(default_factory=Path.cwd)
-    now: Callable[[], datetime] = _utc_now
-    user: str = "admin"
-    numbering: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
-
-
-# -- results
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PrintRow:
-    """One printed item: console number, id, flags, the shown values in print order."""
-
-    number: int
-    id: int
-    flags: frozenset[str]
-    values: tuple[tuple[str, str], ...]
-    comment: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PrintResult:
-    """What ``print`` shows; ``mode`` is plain, detail, terse, brief, value-list, settings or
-    count-only."""
-
-    menu: Menu
-    mode: str
-    rows: tuple[PrintRow, ...] = ()
-    count: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Result:
-    """A command's outcome: ``ret`` (new id, get value, find ids), a print, or text."""
-
-    ret: str | None = None
-    table: PrintResult | None = None
-    text: str | None = None
-
+from pyipsec.mgmt.base import CommandError as CommandError
+from pyipsec.mgmt.base import NullRuntime as NullRuntime
+from pyipsec.mgmt.base import PrintResult as PrintResult
+from pyipsec.mgmt.base import PrintRow as PrintRow
+from pyipsec.mgmt.base import Result as Result
+from pyipsec.mgmt.base import RuntimeProvider as RuntimeProvider
+from pyipsec.mgmt.base import RuntimeRow as RuntimeRow
+from pyipsec.mgmt.base import Session as Session
+from pyipsec.mgmt.base import UnknownArgument as UnknownArgument
+from pyipsec.mgmt.base import no_such_item as no_such_item
 
 # -- helpers
 
@@ -244,13 +117,19 @@ def _normalizer(menu: Menu) -> Callable[[str, str], str]:
 
 
 def _query(args: Mapping[str, str], key: str = "where") -> query.Node | None:
-    if key not in args:
-        return None
-    col = int(args.get(".where-col", "1"))
+    """The condition of ``where`` (console text) and ``.query`` (the API's ``?`` words,
+    separated by ``query.API_QUERY_SEP``); both when both are given."""
+    nodes: list[query.Node] = []
     try:
-        return query.parse(args[key], col)
+        if key in args:
+            nodes.append(query.parse(args[key], int(args.get(".where-col", "1"))))
+        if ".query" in args:
+            nodes.append(query.from_api(args[".query"].split(query.API_QUERY_SEP)))
     except query.QueryError as exc:
-        raise CommandError(str(exc), arg=key) from exc
+        raise CommandError(str(exc), arg=key if key in args else ".query") from exc
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else query.And(operands=tuple(nodes))
 
 
 def resolve(session: Session, config: Config, menu: Menu, spec: str) -> list[int]:
@@ -579,7 +458,7 @@ def _eq_query(menu: Menu, args: Mapping[str, str], skip: set[str]) -> list[query
 
 
 def cmd_find(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
-    nodes = _eq_query(menu, args, {"where"})
+    nodes = _eq_query(menu, args, {"where"})  # (.query is skipped there: it starts with .)
     where = _query(args)
     if where is not None:
         nodes.append(where)
@@ -628,42 +507,62 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
 PRINT_SWITCHES = {"detail", "terse", "brief", "value-list", "count-only", "without-paging"}
 
 
-def _shown(
-    menu: Menu, get: Callable[[str], str | None], flags: frozenset[str]
+def _full(
+    session: Session, menu: Menu, get: Callable[[str], str | None], flags: frozenset[str]
 ) -> list[tuple[str, str]]:
+    """Every value an item has (set, default or live), print order first: machine callers
+    get them all, the console printer keeps what RouterOS's console shows
+    (``base.console_values``). Sensitive values only for sessions with ``sensitive``."""
+    order = menu.order_for(flags)
+    names = list(order) + [p.name for p in menu.properties if p.name not in order]
+    hide = not session.may("sensitive")
     values = []
-    for name in menu.order_for(flags):
+    for name in names:
         value = get(name)
-        prop = menu.prop(name)
-        if value is None:
-            value = prop.print_unset
         if value is None:
             continue
-        if prop.hide_default and value == prop.default:
+        if hide and menu.has(name) and menu.prop(name).sensitive:
             continue
         values.append((name, value))
     return values
 
 
+def _proplist(args: Mapping[str, str]) -> tuple[str, ...] | None:
+    if ".proplist" not in args:
+        return None
+    return tuple(n for n in (p.strip() for p in args[".proplist"].split(",")) if n)
+
+
+def _only(
+    values: Sequence[tuple[str, str]], proplist: tuple[str, ...] | None
+) -> tuple[tuple[str, str], ...]:
+    if proplist is None:
+        return tuple(values)
+    return tuple((n, v) for n, v in values if n in proplist)
+
+
 def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
-    _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col"})
+    _check_args(args, PRINT_SWITCHES | {"where", "from", ".where-col", ".proplist", ".query"})
     modes = ("count-only", "terse", "brief", "value-list", "detail")
     mode = next((m for m in modes if _switch(args, m)), "plain")
+    props = _proplist(args)
     if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
         values = _settings_values(session, menu)
-        row = PrintRow(
-            number=0,
-            id=0,
-            flags=frozenset(),
-            values=tuple((n, values[n]) for n in menu.print_order),
+        order = [*menu.print_order, *(n for n in values if n not in menu.print_order)]
+        shown = [(n, values[n]) for n in order if n in values]
+        if not session.may("sensitive"):
+            shown = [(n, v) for n, v in shown if not (menu.has(n) and menu.prop(n).sensitive)]
+        row = PrintRow(number=0, id=0, flags=frozenset(), values=_only(shown, props))
+        return Result(
+            table=PrintResult(menu=menu, mode="settings", rows=(row,), count=1, proplist=props)
         )
-        return Result(table=PrintResult(menu=menu, mode="settings", rows=(row,), count=1))
     node = _query(args)
     rows: list[PrintRow] = []
     if menu.kind is MenuKind.RUNTIME_LIST:
         for n, r in enumerate(_runtime_matching(session, menu, node)):
-            vals = tuple((k, r.values[k]) for k in menu.print_order if r.values.get(k, "") != "")
-            rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=vals))
+            order = [*menu.print_order, *(k for k in r.values if k not in menu.print_order)]
+            vals = [(k, r.values[k]) for k in order if r.values.get(k, "") != ""]
+            rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=_only(vals, props)))
         if mode != "count-only":
             session.numbering[menu.path] = [r.id for r in rows]
     elif mode == "count-only" and node is None and "from" not in args:
@@ -686,13 +585,15 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
                     number=n,
                     id=item.id,
                     flags=flags,
-                    values=tuple(_shown(menu, get, flags)),
+                    values=_only(_full(session, menu, get, flags), props),
                     comment=item.values.get("comment", ""),
                 )
             )
         if mode != "count-only":
             session.numbering[menu.path] = [r.id for r in rows]
-    return Result(table=PrintResult(menu=menu, mode=mode, rows=tuple(rows), count=len(rows)))
+    return Result(
+        table=PrintResult(menu=menu, mode=mode, rows=tuple(rows), count=len(rows), proplist=props)
+    )
 
 
 def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:

@@ -18,6 +18,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pyipsec.config.types import parse_seconds
 
@@ -53,7 +54,14 @@ class Or:
     operands: tuple[Node, ...]
 
 
-Node = Cmp | Has | Not | And | Or
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Present:
+    """``?name``: the item has a (non-empty) value for ``prop``."""
+
+    prop: str
+
+
+Node = Cmp | Has | Not | And | Or | Present
 
 _OPS = ("!=", "<=", ">=", "=", "<", ">", "~")
 _TOKEN_RE = re.compile(
@@ -188,7 +196,7 @@ def parse(text: str, col0: int = 1) -> Node:
 def props_of(node: Node) -> set[str]:
     """Property names an expression mentions."""
     match node:
-        case Cmp(prop=p) | Has(prop=p):
+        case Cmp(prop=p) | Has(prop=p) | Present(prop=p):
             return {p}
         case Not(operand=o):
             return props_of(o)
@@ -202,7 +210,7 @@ Getter = Callable[[str], str | None]
 Normalizer = Callable[[str, str], str]
 
 
-def _ordered(text: str) -> tuple[int, object] | None:
+def _ordered(text: str) -> tuple[int, Any] | None:
     if re.fullmatch(r"-?\d+", text):
         return (0, int(text))
     try:
@@ -210,9 +218,11 @@ def _ordered(text: str) -> tuple[int, object] | None:
     except ValueError:
         pass
     try:
-        return (2, ipaddress.ip_address(text.split("/")[0]))
+        address = ipaddress.ip_address(text.split("/")[0])
     except ValueError:
         return None
+    # IPv4 sorts before IPv6 (comparing the two raised TypeError)
+    return (2 + (address.version == 6), address)
 
 
 def _in(value: str, container: str) -> bool:
@@ -258,6 +268,8 @@ def evaluate(node: Node, get: Getter, normalize: Normalizer) -> bool:
             return _compare(op, get(p), want)
         case Has(prop=p):
             return get(p) not in (None, "", "no", "0")
+        case Present(prop=p):
+            return get(p) not in (None, "")
         case Not(operand=o):
             return not evaluate(o, get, normalize)
         case And(operands=ops):
@@ -265,3 +277,87 @@ def evaluate(node: Node, get: Getter, normalize: Normalizer) -> bool:
         case Or(operands=ops):
             return any(evaluate(o, get, normalize) for o in ops)
     return False
+
+
+# -- the RouterOS API's query words (reference §4.4): a stack machine compiled to a tree
+
+
+TRUE: Node = And(operands=())
+# The API's query words travel to the command layer as one ``.query`` argument, joined by this.
+API_QUERY_SEP = "\x00"  # the stack's bottom: an endless supply of true
+
+
+def _api_operations(ops: str, stack: list[Node], word: str) -> None:
+    """Apply the operations of a ``?#...`` word to ``stack`` (its top is the end of the list).
+
+    Digits are a stack index (0 = top): followed by another character they push a copy of
+    that element, at the end of the word they replace the whole stack with it. ``!`` negates
+    the top, ``&``/``|`` pop two and push their and/or, ``.`` after an index does nothing and
+    after anything else pushes a copy of the top. Popping an empty stack yields true."""
+
+    def pop() -> Node:
+        return stack.pop() if stack else TRUE
+
+    i = 0
+    while i < len(ops):
+        ch = ops[i]
+        if ch.isdigit():
+            j = i
+            while j < len(ops) and ops[j].isdigit():
+                j += 1
+            index = int(ops[i:j])
+            picked = stack[-1 - index] if index < len(stack) else TRUE
+            if j == len(ops):
+                stack[:] = [picked]
+                return
+            stack.append(picked)
+            if ops[j] == ".":
+                j += 1  # "." after an index does nothing
+            i = j
+            continue
+        if ch == "!":
+            stack.append(Not(operand=pop()))
+        elif ch in "&|":
+            b, a = pop(), pop()
+            stack.append(And(operands=(a, b)) if ch == "&" else Or(operands=(a, b)))
+        elif ch == ".":
+            top = pop()
+            stack += [top, top]
+        else:
+            raise QueryError(f"unknown query operation in {word}")
+        i += 1
+
+
+def from_api(words: list[str] | tuple[str, ...]) -> Node:
+    """The condition of an API ``print``'s query words (given without their leading ``?``):
+    ``name`` (has a value), ``-name`` (has none), ``name=x`` / ``=name=x`` (equal, compared by
+    the property's codec as the console's ``where`` is), ``<name=x``, ``>name=x``, and
+    ``#ops`` stack operations. An item passes when every value left on the stack is true."""
+    stack: list[Node] = []
+    for word in words:
+        if word.startswith("#"):
+            _api_operations(word[1:], stack, "?" + word)
+            continue
+        op = "="
+        body = word
+        if body[:1] in ("<", ">"):
+            op, body = body[0], body[1:]
+        elif body.startswith("="):
+            body = body[1:]
+        elif body.startswith("-"):
+            if not body[1:] or "=" in body:
+                raise QueryError(f"invalid query word ?{word}")
+            stack.append(Not(operand=Present(prop=body[1:])))
+            continue
+        name, eq, value = body.partition("=")
+        if not name:
+            raise QueryError(f"invalid query word ?{word}")
+        if not eq:
+            if op != "=" or word.startswith("="):
+                raise QueryError(f"invalid query word ?{word}")
+            stack.append(Present(prop=name))
+            continue
+        stack.append(Cmp(prop=name, op=op, value=value))
+    if not stack:
+        return TRUE
+    return stack[0] if len(stack) == 1 else And(operands=tuple(stack))

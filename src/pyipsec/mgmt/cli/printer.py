@@ -15,9 +15,10 @@ by ``;`` (reference §2.8, §3.4).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from pyipsec.config.schema import Menu
-from pyipsec.mgmt.commands import PrintResult, PrintRow
+from pyipsec.mgmt.base import PrintResult, PrintRow, console_values
 from pyipsec.mgmt.export import quote
 
 DEFAULT_WIDTH = 80
@@ -237,8 +238,24 @@ def format_settings(result: PrintResult) -> list[str]:
     return [f"{name:>{width}}: {escape(value)}" for name, value in row.values]
 
 
+def console_view(result: PrintResult) -> PrintResult:
+    """What the console shows of a print's full rows (the command returns every value; the
+    console drops what RouterOS's console does not show: ``base.console_values``)."""
+    menu = result.menu
+    if result.mode == "settings":
+        keep = set(menu.print_order)
+        rows = tuple(
+            replace(r, values=tuple((n, v) for n, v in r.values if n in keep)) for r in result.rows
+        )
+    else:
+        rows = tuple(replace(r, values=console_values(menu, r)) for r in result.rows)
+    return replace(result, rows=rows)
+
+
 def format_print(result: PrintResult, width: int = DEFAULT_WIDTH) -> str:
     """The console text of a print result (with a trailing newline unless empty)."""
+    if result.mode != "count-only":
+        result = console_view(result)
     if result.mode == "count-only":
         lines = [str(result.count)]
     elif result.mode == "settings":
