@@ -77,8 +77,17 @@ def ros_script(
     tunnel: bool = True,
     protocols: str = "esp",
     prelude: str = "",
+    dialect: str = "v6",
 ) -> str:
-    """A RouterOS 6.x script for pyipsec: one peer, the default proposal, one policy."""
+    """A RouterOS script for pyipsec: one peer, the default proposal, one policy; 6.x syntax,
+    or with ``dialect="v7"`` the same configuration in RouterOS 7 syntax (profile + peer +
+    identity, the policy naming its peer; ``peer_extra`` is split among them)."""
+    if dialect == "v7":
+        return _ros_script_v7(
+            p1=p1, p2=p2, peer_address=peer_address, peer_extra=peer_extra, secret=secret,
+            src=src, dst=dst, sa_src=sa_src, sa_dst=sa_dst, tunnel=tunnel,
+            protocols=protocols, prelude=prelude,
+        )  # fmt: skip
     auth = f"secret={secret}" if "auth-method=" not in peer_extra else ""
     return (
         prelude + "/ip ipsec peer\n"
@@ -91,6 +100,57 @@ def ros_script(
         f"add src-address={src} dst-address={dst} sa-src-address={sa_src} "
         f"sa-dst-address={sa_dst} tunnel={'yes' if tunnel else 'no'} "
         f"ipsec-protocols={protocols}\n"
+    )
+
+
+def _ros_script_v7(
+    *,
+    p1: Phase1,
+    p2: Phase2,
+    peer_address: str,
+    peer_extra: str,
+    secret: str,
+    src: str,
+    dst: str,
+    sa_src: str,
+    sa_dst: str,
+    tunnel: bool,
+    protocols: str,
+    prelude: str,
+) -> str:
+    """ros_script's RouterOS 7 form (docs/config.md "Dialects": 6.x peer = profile + peer +
+    identity); sa-src-address is the peer's local-address, sa-dst-address its address."""
+    from pyipsec.config.convert import AUTH_TO_V7, IDENTITY_PROPS, PEER_PROPS, PROFILE_PROPS
+
+    assert peer_address == f"{sa_dst}/32", "a v7 policy's SAs go to its peer's address"
+    extra = dict(word.split("=", 1) for word in peer_extra.split())
+    profile = {"enc-algorithm": p1.enc, "hash-algorithm": p1.hash, "dh-group": p1.dh}
+    profile |= {k: v for k, v in extra.items() if k in PROFILE_PROPS}
+    peer = {"address": peer_address, "local-address": sa_src}
+    peer |= {k: v for k, v in extra.items() if k in PEER_PROPS}
+    identity = {} if "auth-method" in extra else {"secret": secret}
+    identity |= {
+        IDENTITY_PROPS[k]: AUTH_TO_V7.get(v, v) for k, v in extra.items() if k in IDENTITY_PROPS
+    }
+    unknown = set(extra) - set(PROFILE_PROPS) - set(PEER_PROPS) - set(IDENTITY_PROPS)
+    assert not unknown, f"no v7 place for {unknown}"
+
+    def words(values: dict[str, str]) -> str:
+        return " ".join(f"{k}={v}" for k, v in values.items())
+
+    return (
+        prelude + "/ip ipsec profile\n"
+        f"add name=lab-p1 {words(profile)}\n"
+        "/ip ipsec peer\n"
+        f"add name=lab-peer profile=lab-p1 {words(peer)}\n"
+        "/ip ipsec identity\n"
+        f"add peer=lab-peer {words(identity)}\n"
+        "/ip ipsec proposal\n"
+        f"set [ find default=yes ] auth-algorithms={p2.auth} enc-algorithms={p2.enc} "
+        f"pfs-group={p2.pfs} lifetime={p2.lifetime}\n"
+        "/ip ipsec policy\n"
+        f"add src-address={src} dst-address={dst} peer=lab-peer "
+        f"tunnel={'yes' if tunnel else 'no'} ipsec-protocols={protocols}\n"
     )
 
 

@@ -1,0 +1,99 @@
+"""The same tunnels against strongSwan 5.9.8 (kernel-libipsec, ns b) with pyipsec configured in
+either console dialect (issue 11): ``ros_script(dialect=...)`` writes the RouterOS 6.x script
+(everything on the peer, policy sa-src/sa-dst-address) or its RouterOS 7 form (profile + peer +
+identity, the policy naming its peer), which the daemon's ``--import`` loads into a new
+database (the script's dialect becomes the database's). IKEv1 main mode and aggressive mode with
+FQDN ids, and IKEv2 PSK: the tunnel comes up from either side and carries pings both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab, lab_prerequisites, two_sites
+from tests.conftest import require
+from tests.harness.strongswan import strongswan_prerequisites
+from tests.interop.helpers import (
+    bring_up,
+    console,
+    ping,
+    ros_script,
+    strongswan_pair,
+    swanctl_conf,
+)
+from tests.io.daemon_proc import DaemonProc
+
+pytestmark = pytest.mark.netns
+
+DIALECTS = ["v6", "v7"]
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[Lab, str, str]]:
+    require(lab_prerequisites() + strongswan_prerequisites())
+    with Lab(f"pyidl{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        yield lab, a, b
+
+
+def check(lab: Lab, a: str, b: str, daemon: DaemonProc, dialect: str) -> None:
+    """Pings both ways, one SA pair, and the database speaks ``dialect``."""
+    assert ping(lab, a, LAN_A, LAN_B) == 3
+    assert ping(lab, b, LAN_B, LAN_A) == 3
+    # (a v7 plain print is a table: count the SPIs of the detail print, which both have)
+    sas = console(daemon.db, "/ip ipsec installed-sa print detail")
+    assert len(set(re.findall(r"spi=(0x[0-9A-F]+)", sas))) == 2, sas
+    if dialect == "v7":
+        assert "lab-peer" in console(daemon.db, "/ip ipsec identity print")
+        assert WAN_B in console(daemon.db, "/ip/ipsec/active-peers/print")
+    else:
+        assert WAN_B in console(daemon.db, "/ip ipsec remote-peers print")
+        assert "secret=" in console(daemon.db, "/ip ipsec peer print")
+
+
+@pytest.mark.parametrize("initiator", ["pyipsec", "strongswan"])
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ikev1_main_mode_psk(
+    site: tuple[Lab, str, str], tmp_path: Path, dialect: str, initiator: str
+) -> None:
+    lab, a, b = site
+    script = ros_script(dialect=dialect)
+    with strongswan_pair(a, b, tmp_path, script, swanctl_conf()) as (daemon, charon):
+        line = bring_up(lab, a, b, daemon, charon, initiator)
+        assert "exchange=main" in line, line
+        check(lab, a, b, daemon, dialect)
+        assert "ESTABLISHED, IKEv1" in charon.swanctl("--list-sas")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ikev1_aggressive_mode_fqdn_ids(
+    site: tuple[Lab, str, str], tmp_path: Path, dialect: str
+) -> None:
+    lab, a, b = site
+    extra = "exchange-mode=aggressive my-id=fqdn:a.lab.example"
+    script = ros_script(dialect=dialect, peer_extra=extra)
+    conf = swanctl_conf(aggressive=True, local_id="b.lab.example", remote_id="a.lab.example")
+    with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, charon):
+        line = bring_up(lab, a, b, daemon, charon, "pyipsec")
+        assert "exchange=aggressive" in line, line
+        check(lab, a, b, daemon, dialect)
+        assert "remote 'a.lab.example'" in charon.swanctl("--list-sas")
+
+
+@pytest.mark.parametrize("initiator", ["pyipsec", "strongswan"])
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ikev2_psk(
+    site: tuple[Lab, str, str], tmp_path: Path, dialect: str, initiator: str
+) -> None:
+    lab, a, b = site
+    script = ros_script(dialect=dialect, peer_extra="exchange-mode=ike2")
+    with strongswan_pair(a, b, tmp_path, script, swanctl_conf(version=2)) as (daemon, charon):
+        line = bring_up(lab, a, b, daemon, charon, initiator)
+        assert "exchange=ike2" in line, line
+        check(lab, a, b, daemon, dialect)
+        assert "ESTABLISHED, IKEv2" in charon.swanctl("--list-sas")
