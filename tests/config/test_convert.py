@@ -99,7 +99,7 @@ def _config(script: str, dialect: str = "v6") -> Config:
 def _export(config: Config, args: str = "") -> str:
     store = Store(":memory:", dialect=config.dialect)
     store.replace(config)
-    return _body(Console(store).ok(f"/ip ipsec export {args}"))
+    return _body(Console(store).ok(f"/ip ipsec export show-sensitive {args}"))
 
 
 def _records(compiled: Compiled) -> tuple[object, ...]:
@@ -202,7 +202,8 @@ def test_script_dialect_detection(text: str, dialect: str | None) -> None:
 def test_export_writes_either_dialect_without_changing_the_database() -> None:
     c6 = Console()
     c6.ok(V6_HUB)
-    assert _body(c6.ok("/ip ipsec export dialect=v7")) == V7_HUB
+    assert _body(c6.ok("/ip ipsec export dialect=v7 show-sensitive")) == V7_HUB
+    assert "secret" not in c6.ok("/ip ipsec export dialect=v7")  # v7 hides them by default
     assert c6.store.snapshot().dialect == "v6"
     assert _body(c6.ok("/ip ipsec export dialect=v6")) == _body(c6.ok("/ip ipsec export"))
     assert c6.ok("/export dialect=v7").startswith("# 2026-01-02 03:04:05 by pyipsec")
@@ -226,7 +227,8 @@ def test_first_import_decides_a_new_databases_dialect(tmp_path: Path) -> None:
         console = Console(store, files_dir=tmp_path)
         console.ok("/import file-name=v7.rsc")
         assert store.snapshot().dialect == "v7"
-        assert console.ok("/ip ipsec export") == (GOLDEN_V7 / "site.export.txt").read_text()
+        out = console.ok("/ip ipsec export show-sensitive")
+        assert out == (GOLDEN_V7 / "site.export.txt").read_text()
     with Store(db) as store:
         assert store.snapshot().dialect == "v7"
     # and a 6.x export into a fresh v7 database makes it a 6.x one

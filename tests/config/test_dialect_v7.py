@@ -181,3 +181,21 @@ def test_interop_scripts_of_both_dialects_compile_alike(extra: str) -> None:
     assert [replace(p, id=0, local_address=peer7.local_address) for p in a.peers] == [
         replace(peer7, id=0)
     ]
+
+
+def test_v7_console_prompt_completion_and_help() -> None:
+    from pyipsec.mgmt.cli.console import candidates, help_text
+
+    c7 = v7_console()
+    c7.ok("/ip ipsec profile")
+    assert c7.interp.prompt() == "[admin@MikroTik] /ip/ipsec/profile> "
+    assert Console().interp.prompt() == "[admin@MikroTik] > "
+    c6 = Console()
+    c6.ok("/ip ipsec policy")
+    assert c6.interp.prompt() == "[admin@MikroTik] /ip ipsec policy> "
+    c7.ok("/")
+    assert candidates(c7.interp, "/ip ipsec pro") == ["profile", "proposal"]
+    assert candidates(c7.interp, "ip/ipsec/pro") == ["ip/ipsec/profile", "ip/ipsec/proposal"]
+    assert candidates(c6.interp, "/ip ipsec pro") == ["proposal"]
+    assert "ppk=" in candidates(c7.interp, "/ip ipsec profile add p")
+    assert "profile" in help_text(c7.interp, "/ip ipsec ")

@@ -77,8 +77,8 @@ def test_fresh_v7_router_verbose_export_matches_the_reference_lines() -> None:
 @pytest.mark.parametrize(
     ("fixture", "export"),
     [
-        ("site.export.txt", "/ip ipsec export"),
-        ("site.export-verbose.txt", "/ip ipsec export verbose"),
+        ("site.export.txt", "/ip ipsec export show-sensitive"),
+        ("site.export-verbose.txt", "/ip ipsec export verbose show-sensitive"),
         ("defaults.export-verbose.txt", "/ip ipsec export verbose"),
     ],
 )
@@ -96,7 +96,17 @@ def test_verbose_and_compact_exports_describe_the_same_configuration(tmp_path: P
     (tmp_path / "in.rsc").write_text(_fixture("site.export-verbose.txt"))
     console = v7_console(tmp_path)
     console.ok("/import file-name=in.rsc")
-    assert console.ok("/ip ipsec export") == _fixture("site.export.txt")
+    assert console.ok("/ip ipsec export show-sensitive") == _fixture("site.export.txt")
+
+
+def test_v7_export_hides_secrets_unless_show_sensitive() -> None:
+    """RouterOS 7 exports leave secrets out by default (reference §3.6)."""
+    console = v7_console()
+    console.ok(_fixture("site.export.txt"))
+    hidden = console.ok("/ip ipsec export")
+    assert "secret" not in hidden
+    assert hidden == _fixture("site.export.txt").replace(" secret=thisisnotasecurepsk", "")
+    assert "secret=thisisnotasecurepsk" in console.ok("/export show-sensitive")
 
 
 class HubRuntime(NullRuntime):

@@ -616,7 +616,10 @@ def read_file(session: Session, name: str) -> bytes:
 
 
 def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str]) -> Result:
-    _check_args(args, {"verbose", "compact", "hide-sensitive", "terse", "file", "dialect"})
+    _check_args(
+        args,
+        {"verbose", "compact", "hide-sensitive", "show-sensitive", "terse", "file", "dialect"},
+    )
     try:
         text = exporter.export_text(
             session.store.snapshot(),
@@ -624,6 +627,7 @@ def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str])
             now=session.now(),
             verbose=_switch(args, "verbose"),
             hide_sensitive=_switch(args, "hide-sensitive"),
+            show_sensitive=_switch(args, "show-sensitive"),
             terse=_switch(args, "terse"),
             dialect=args.get("dialect"),
         )

@@ -1,7 +1,8 @@
 """``export``: the configuration as a RouterOS script (reference §3.6).
 
 Compact (default) writes only values that differ from the schema default; ``verbose`` writes
-every configured value; ``hide-sensitive`` drops secrets. Properties are sorted alphabetically,
+every configured value; ``hide-sensitive`` drops secrets (a RouterOS 7 export drops them unless
+``show-sensitive``, as RouterOS 7 does, reference §3.6). Properties are sorted alphabetically,
 default items are addressed as ``set [ find default=yes ]`` (``set 0`` for the default
 policy), and lines wrap RouterOS-style: at most 78 characters including the trailing ``\\``,
 continuation lines indented by four spaces, a break after ``name=`` when the whole pair does not
@@ -186,6 +187,7 @@ def export_text(
     now: datetime,
     verbose: bool = False,
     hide_sensitive: bool = False,
+    show_sensitive: bool = False,
     terse: bool = False,
     dialect: str | None = None,
 ) -> str:
@@ -206,6 +208,8 @@ def export_text(
             and not any(m.path[: len(path)] == path for m in menus_under((), dialect))
         ):
             raise ExportError(f"bad command name {path[-1]}")
+    if config.dialect == V7 and not show_sensitive:
+        hide_sensitive = True  # RouterOS 7 hides secrets unless asked (show-sensitive)
     lines = header(now, config.dialect)
     for menu in menus_under(path, config.dialect):
         body = menu_lines(config, menu, verbose=verbose, hide_sensitive=hide_sensitive, terse=terse)

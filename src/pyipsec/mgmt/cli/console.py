@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from pyipsec.config.menus import MENUS
+from pyipsec.config.menus import menus_for
 from pyipsec.mgmt.cli.interpreter import (
     POSITIONAL,
     Interpreter,
@@ -50,7 +50,7 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
             if seg == "..":
                 path = path[:-1]
                 continue
-            names = command_names(path)
+            names = command_names(path, interp.dialect())
             name = match(seg, names)
             if name is None:
                 return []
@@ -65,12 +65,14 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
             head, _, partial = partial.rpartition("/")
             prefix = head + "/"
             for seg in (s for s in head.split("/") if s):
-                name = match(seg, command_names(path)) if seg != ".." else None
+                name = match(seg, command_names(path, interp.dialect())) if seg != ".." else None
                 path = path[:-1] if seg == ".." else ((*path, name) if name else path)
-        return sorted(prefix + n for n in command_names(path) if n.startswith(partial))
+        return sorted(
+            prefix + n for n in command_names(path, interp.dialect()) if n.startswith(partial)
+        )
     if "=" in partial:
         name, _, value = partial.partition("=")
-        menu = MENUS.get(path)
+        menu = menus_for(interp.dialect()).get(path)
         if menu is None or not menu.has(name):
             return []
         choices = menu.prop(name).type.choices()
@@ -81,8 +83,8 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
         head, _, last = value.rpartition(",")
         head = head + "," if head else ""
         return sorted(f"{name}={head}{c}" for c in choices if c.startswith(last))
-    found = [n + "=" for n in arg_names(path, command) if n.startswith(partial)]
-    menu = MENUS.get(path)
+    found = [n + "=" for n in arg_names(path, command, interp.dialect()) if n.startswith(partial)]
+    menu = menus_for(interp.dialect()).get(path)
     if command in POSITIONAL and "numbers" in POSITIONAL[command] and menu and menu.key:
         # item names for the item list (names with blanks would need quotes: not offered)
         items = interp.session.store.snapshot().table(path).names() if not menu.is_runtime else []
@@ -95,16 +97,20 @@ def help_text(interp: Interpreter, line: str) -> str:
     words = _split(line)
     path = interp.cwd
     for word in words:
-        name = match(word.strip("/"), command_names(path)) if word not in ("/", "..") else word
+        name = (
+            match(word.strip("/"), command_names(path, interp.dialect()))
+            if word not in ("/", "..")
+            else word
+        )
         if word == "/":
             path = ()
         elif word == "..":
             path = path[:-1]
-        elif name and command_names(path).get(name) == "dir":
+        elif name and command_names(path, interp.dialect()).get(name) == "dir":
             path = (*path, name)
         else:
             break
-    menu = MENUS.get(path)
+    menu = menus_for(interp.dialect()).get(path)
     out = []
     if menu is not None:
         out.append(f"{menu.name}: {menu.description}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from pyipsec.config.menus import V6, children, menus_for
+from pyipsec.config.menus import V6, V7, children, menus_for
 from pyipsec.config.schema import Menu
 from pyipsec.mgmt import commands, dialects
 from pyipsec.mgmt.cli import printer
@@ -26,7 +26,7 @@ from pyipsec.mgmt.commands import CommandError, Session, UnknownArgument
 Path = tuple[str, ...]
 
 PRINT_SWITCHES = ("detail", "terse", "brief", "value-list", "count-only", "without-paging")
-EXPORT_SWITCHES = ("verbose", "compact", "hide-sensitive", "terse")
+EXPORT_SWITCHES = ("verbose", "compact", "hide-sensitive", "show-sensitive", "terse")
 # Positional arguments after the item list, per command.
 POSITIONAL = {
     "set": ("numbers",),
@@ -322,7 +322,9 @@ class Interpreter:
     def prompt(self) -> str:
         identity = self.session.store.snapshot().single(("system", "identity"))
         name = identity.values.get("name", "MikroTik")
-        where = "/" + " ".join(self.cwd) if self.cwd else ""
+        # RouterOS 7 shows the slash form (reference §3.1): /ip/ipsec/policy
+        sep = "/" if self.dialect() == V7 else " "
+        where = "/" + sep.join(self.cwd) if self.cwd else ""
         return f"[{self.session.user}@{printer.escape(name)}] {where}> "
 
 
