@@ -356,13 +356,33 @@ _V6_PEER = re.compile(
 )
 
 
+_SECTION = re.compile(r"^\s*/(\S+(?:[ /][a-z][a-z0-9-]*)*)")
+_CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+
+
+def _ipsec_part(text: str) -> str:
+    """The lines of ``text`` outside sections of other menus: a whole-router export's
+    ``/ppp secret`` ``add ... profile=`` or ``/interface ... peer=`` says nothing about the
+    IPsec dialect (continuations joined)."""
+    keep: list[str] = []
+    inside = True  # before any section header: a pasted snippet
+    for line in _CONTINUATION.sub("", text).splitlines():
+        head = _SECTION.match(line)
+        if head is not None:
+            inside = head.group(1).replace("/", " ").startswith(("ip ipsec", "ip/ipsec"))
+        if inside:
+            keep.append(line)
+    return "\n".join(keep)
+
+
 def detect_dialect(text: str) -> str | None:
     """``v7``, ``v6`` or None (nothing telling) for a RouterOS script or export."""
-    if _V7_HEADER.search(text) or _V7_LINES.search(text):
+    ipsec = _ipsec_part(text)
+    if _V7_HEADER.search(text) or _V7_LINES.search(ipsec):
         return V7
     if _V6_HEADER.search(text):
         return V6
-    in_peer = re.search(r"^/ip ipsec peer\s*$", text, re.M)
-    if (in_peer or "/ip ipsec peer add" in text) and _V6_PEER.search(text):
+    in_peer = re.search(r"^/ip ipsec peer\s*$", ipsec, re.M)
+    if (in_peer or "/ip ipsec peer add" in ipsec) and _V6_PEER.search(ipsec):
         return V6
     return None
