@@ -89,7 +89,7 @@ class FakeEngine:
     def stats(self) -> Mapping[str, int]:
         return dict(self.counters)
 
-    def acquire(self, policy: Policy, now: float) -> None:
+    def acquire(self, policy: Policy, now: float, packet: object = None) -> None:
         self.calls.append(("acquire", policy.id))
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:

@@ -54,7 +54,7 @@ from pyipsec.core.events import (
 )
 from pyipsec.core.peers import LongestPrefix, policy_remote
 from pyipsec.core.profiles import ExchangeMode, PeerProfile, ProposalProfile, TemplatePolicy
-from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.policy import IPAddress, Policy, Selector
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 
 __all__ = ["HEADER_LEN", "IKE2_PREFIX", "IkeEngine", "IkeEngines", "major_version"]
@@ -93,7 +93,7 @@ class IkeEngine(Protocol):
     def datagrams_to_send(self) -> list[Datagram]: ...
     def pop_events(self) -> list[Event]: ...
     def stats(self) -> Mapping[str, int]: ...
-    def acquire(self, policy: Policy, now: float) -> None: ...
+    def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None: ...
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None: ...
     def peer_port_changed(self, peer: IPAddress, old_port: int, new_port: int) -> int: ...
     def unknown_spi(
@@ -228,8 +228,10 @@ class IkeEngines:
                 merged["received"] += ikev2["received"]
         return dict(merged)
 
-    def acquire(self, policy: Policy, now: float) -> None:
-        """Traffic hit ``policy`` without SAs: the engine of its peer's version negotiates."""
+    def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None:
+        """Traffic hit ``policy`` without SAs: the engine of its peer's version negotiates.
+        ``packet`` is the acquire's packet (IKEv2 asks for a further child when it lies outside
+        what a narrowed policy's children carry; IKEv1 proposes the policy as configured)."""
         remote = policy_remote(policy)
         peer = self._index.lookup(remote) if remote is not None else None
         if remote is not None and peer is not None and peer.exchange_mode is ExchangeMode.IKE2:
@@ -240,7 +242,7 @@ class IkeEngines:
                 failed = NegotiationFailed(remote=(remote, peer.port), reason=reason)
                 self._events.append((2, failed))
                 return
-            self.ikev2.acquire(policy, now)
+            self.ikev2.acquire(policy, now, packet)
         else:
             self.ikev1.acquire(policy, now)
 

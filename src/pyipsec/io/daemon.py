@@ -447,7 +447,7 @@ class Daemon:
                 if policy.manual_sa is not None:
                     continue
                 log.info("acquire for policy %s", policy.id)
-                self.engine.acquire(policy, now)
+                self.engine.acquire(policy, now, event.selector)
             elif isinstance(event, SaSoftExpired | SaHardExpired):
                 log.info("SA spi=0x%X %s (%s)", event.spi, type(event).__name__, event.reason.value)
                 self.engine.sa_expired(event, now)

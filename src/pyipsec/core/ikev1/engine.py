@@ -60,7 +60,7 @@ from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
-from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.policy import IPAddress, Policy, Selector
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev1.constants import (
     ExchangeType,
@@ -216,8 +216,9 @@ class Ikev1Engine:
         the shell calls this while no datagram waits. Returns whether more are wanted."""
         return self.kex_pool.fill_one()
 
-    def acquire(self, policy: Policy, now: float) -> None:
-        """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409)."""
+    def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None:
+        """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409;
+        ``packet`` is not used: Quick Mode proposes the policy as configured)."""
         self._now = max(self._now, now)
         ends = self._endpoints_for(policy, quiet=True)
         if ends is not None and self._negotiating(policy, ends[2]):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pyipsec.core.events import NegotiationFailed
 from pyipsec.crypto import groups
 from pyipsec.crypto.base import CryptoError, KeyExchangeGroup
-from pyipsec.dataplane.policy import Policy
+from pyipsec.dataplane.policy import Policy, Selector
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType, ProtocolId, TransformType
 from pyipsec.wire.ikev2.payloads import (
@@ -106,11 +106,13 @@ def start(
     rekey_of: ChildSa | None = None,
     on_done: Done | None = None,
     on_refused: Refused | None = None,
+    packet: Selector | None = None,
 ) -> CreateChildTask | None:
     """Queue a CREATE_CHILD_SA for ``policy`` on the established ``sa`` (a rekey of
     ``rekey_of`` with N(REKEY_SA) when given: ``child_rekey.py`` passes ``on_done``, called
     with the installed child or None, and ``on_refused``, called for TEMPORARY_FAILURE and
-    CHILD_SA_NOT_FOUND)."""
+    CHILD_SA_NOT_FOUND). ``packet``: a further child for traffic outside the policy's
+    narrowed children (``narrowed_traffic.py``), offered first in TSi/TSr."""
     problem = _offerable(eng, sa, policy)
     if problem is not None:
         _fail(eng, sa, problem)
@@ -122,6 +124,7 @@ def start(
             group = old
     task = CreateChildTask(policy, rekey_of=rekey_of, group=group)
     task.on_done, task.on_refused = on_done, on_refused
+    task.packet = packet
     if rekey_of is not None:
         rekey_of.rekey_task = task
     eng.queue(sa, task, now)
@@ -152,6 +155,7 @@ class CreateChildTask:
         self.done = False
         self.on_done: Done | None = None
         self.on_refused: Refused | None = None
+        self.packet: Selector | None = None  # narrowed_traffic.py: a further child's packet
 
     @property
     def nonces(self) -> tuple[bytes, bytes]:
@@ -164,7 +168,7 @@ class CreateChildTask:
             self.done = True  # deleted, or the peer's rekey replaced it while we queued
             old.rekey_task = None
             return None
-        pending = PendingChild(policy=self.policy, rekey_of=old, started=now)
+        pending = PendingChild(policy=self.policy, rekey_of=old, started=now, packet=self.packet)
         pending.nonce_i = eng.rng(NONCE_SIZE)
         if self.group is not None:
             pending.ke = eng.kex_pool.take(self.group)

@@ -132,7 +132,11 @@ def offer(eng: Ikev2Engine, sa: IkeSa, pending: PendingChild, now: float) -> lis
         eng.backend.delete_sa(pending.spi_in, pending.protocol, sa.local[0])
         _fail(eng, sa, f"policy {policy.id}: {e.detail or e}")
         return []
-    sel_i, sel_r = traffic_selectors.policy_selectors(policy)
+    old = pending.rekey_of
+    if old is not None and old.agreed[0] and old.agreed[1]:
+        sel_i, sel_r = old.agreed  # a rekey asks for the traffic the child carries (§2.9.2)
+    else:  # with the acquire's packet first when the child is for it (narrowed_traffic.py)
+        sel_i, sel_r = traffic_selectors.policy_selectors(policy, packet=pending.packet)
     tsi = TsPayload(initiator=True, selectors=sel_i)
     tsr = TsPayload(initiator=False, selectors=sel_r)
     pending.proposals = (sa_payload,)
@@ -464,10 +468,16 @@ def install(
         choice=choice,
         dynamic_policy_id=policy.id if narrowed.generated else None,
         deferred_out=deferred,
+        agreed=(narrowed.tsi, narrowed.tsr) if we_initiated else (narrowed.tsr, narrowed.tsi),
     )
     for old in eng.children.of_policy(policy.id):
-        if old.remote == remote and old is not child:
-            old.rekeyed = True  # superseded: it must not rekey again
+        # superseded (it must not rekey again): the child this one rekeys, or one carrying
+        # the same traffic; a policy's children for other traffic (a narrowed policy's further
+        # children, narrowed_traffic.py) stay, and so does the old one when ours is such a
+        # further child (which the caller deletes if it duplicates it)
+        same = old is pending.rekey_of or (pending.packet is None and old.agreed == child.agreed)
+        if old.remote == remote and old is not child and same:
+            old.rekeyed = True
     eng.children.add(child)
     sa.children.append(child)
     eng.emit(

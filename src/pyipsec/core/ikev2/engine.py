@@ -80,7 +80,7 @@ from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
 from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
-from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.policy import IPAddress, Policy, Selector
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
@@ -278,11 +278,16 @@ class Ikev2Engine:
     def stats(self) -> Mapping[str, int]:
         return dict(self._stats)
 
-    def acquire(self, policy: Policy, now: float) -> None:
+    def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate a child SA, on an
-        established IKE SA with the peer if there is one, else with a new IKE SA."""
+        established IKE SA with the peer if there is one, else with a new IKE SA. ``packet``
+        (the data plane's acquire names it) outside what the policy's narrowed children carry
+        asks for a further child for it (RFC 7296 §2.9, ``narrowed_traffic.py``)."""
         self._now = max(self._now, now)
-        self._guarded(lambda: self._acquire(policy, now), src=(policy.dst.network_address, 0))
+        self._guarded(
+            lambda: lookups.acquire(self, policy, now, packet),
+            src=(policy.dst.network_address, 0),
+        )
 
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
         """Soft expiry: negotiate a replacement (the rekey helper's CREATE_CHILD_SA when it is
@@ -712,9 +717,6 @@ class Ikev2Engine:
         self.delete_ike(sa, now, reason="peer unreachable", notify=False)
 
     # --- lookups (lookups.py) ---------------------------------------------------------------
-
-    def _acquire(self, policy: Policy, now: float) -> None:
-        lookups.acquire(self, policy, now)
 
     def endpoints_for(self, policy: Policy) -> tuple[PeerProfile, IPAddress, IPAddress] | None:
         return lookups.endpoints_for(self, policy)

@@ -61,6 +61,9 @@ class PendingChild:
     ke: KeyExchange | None = field(default=None, repr=False)  # PFS (CREATE_CHILD_SA)
     rekey_of: ChildSa | None = None
     started: float = 0.0
+    # a further child for traffic outside the policy's narrowed children (narrowed_traffic.py):
+    # the acquire's packet (dataplane Selector), offered first in TSi/TSr (§2.9)
+    packet: Any = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -87,6 +90,8 @@ class ChildSa:
     successor: ChildSa | None = field(default=None, repr=False)  # the child that replaces it
     rekey_task: Any = field(default=None, repr=False)  # our rekey of it, queued or in flight
     retiring: bool = False  # rekeyed by us: outbound gone, our Delete out, inbound kept
+    # the traffic selectors agreed (§2.9), (our side, the peer's side): what a rekey offers
+    agreed: tuple[tuple[Any, ...], tuple[Any, ...]] = ((), ())
 
     @property
     def sas(self) -> tuple[tuple[SaProtocol, int, int], ...]:
@@ -149,6 +154,9 @@ class IkeSa:
     lifetime_jobs: list[Any] = field(default_factory=list, repr=False)  # schedule entries
     deleting_spis: list[int] = field(default_factory=list, repr=False)  # children we delete
     temporary_failure_since: float | None = None  # §2.25: the peer's first of a series
+    # policy id -> until when traffic outside its children asks for no further child
+    # (narrowed_traffic.py: the peer refused or narrowed the last such request)
+    uncarried_until: dict[int, float] = field(default_factory=dict, repr=False)
 
     @property
     def established(self) -> bool:

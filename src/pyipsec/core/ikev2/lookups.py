@@ -3,9 +3,10 @@
 An acquire for an ``encrypt`` policy finds its ike2 peer entry and addresses by the rule both
 IKE versions share (``core/peers.initiator_endpoints``: the most specific entry covering the
 SA's remote address, none when it is ``passive``; here host entries by a dict built once per
-configuration, then the prefixes), and then: nothing when a child for the policy is installed
-or under way; a child on our newest established IKE SA with that peer (CREATE_CHILD_SA); a
-place in the queue of an IKE SA still in setup; or a new IKE SA.
+configuration, then the prefixes), and then: nothing when a child for the policy is under way
+or installed (unless the acquire's packet lies outside what the policy's children carry: a
+further child for it, ``narrowed_traffic.py``); a child on our newest established IKE SA with
+that peer (CREATE_CHILD_SA); a place in the queue of an IKE SA still in setup; or a new IKE SA.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING
 from pyipsec.core import peers as core_peers
 from pyipsec.core.events import NegotiationFailed
 from pyipsec.core.profiles import PeerProfile
-from pyipsec.dataplane.policy import Action, IPAddress, Policy
+from pyipsec.dataplane.policy import Action, IPAddress, Policy, Selector
 
-from . import children
+from . import children, narrowed_traffic
 from .ike_sa import IkeSa, IkeState
 
 if TYPE_CHECKING:
@@ -51,14 +52,19 @@ class PeerIndex:
         return max(found, key=lambda p: p.address.prefixlen, default=None)
 
 
-def acquire(eng: Ikev2Engine, policy: Policy, now: float) -> None:
+def acquire(eng: Ikev2Engine, policy: Policy, now: float, packet: Selector | None = None) -> None:
     if policy.action is not Action.ENCRYPT:
         return
     ends = endpoints_for(eng, policy)
     if ends is None:
         return
     peer, local, remote = ends
-    if children.negotiating(eng, policy, remote) or children.installed(eng, policy):
+    if children.negotiating(eng, policy, remote):
+        return
+    if children.installed(eng, policy):
+        sa = ike_for(eng, peer, remote)
+        if packet is not None and sa is not None and sa.established:
+            narrowed_traffic.acquire(eng, sa, policy, packet, now)  # RFC 7296 §2.9
         return
     sa = ike_for(eng, peer, remote)
     if sa is not None and sa.established:

@@ -67,8 +67,10 @@ from pyipsec.wire.ikev2.payloads import TrafficSelector
 __all__ = [
     "Narrowed",
     "accept_narrowed",
+    "contains",
     "describe",
     "narrow",
+    "packet_selectors",
     "policy_selectors",
     "sa_selectors",
     "selector_networks",
@@ -115,6 +117,20 @@ def ts_for(net: IPNetwork, protocol: int | None, port: int | None) -> TrafficSel
 
 def _packet_ts(address: IPAddress, protocol: int, port: int | None) -> TrafficSelector:
     return ts_for(ipaddress.ip_network(address), protocol, port)
+
+
+def packet_selectors(packet: Selector) -> tuple[TrafficSelector, TrafficSelector]:
+    """(source, destination) of one packet: single-address selectors with its protocol and
+    ports."""
+    return (
+        _packet_ts(packet.src, packet.protocol, packet.src_port),
+        _packet_ts(packet.dst, packet.protocol, packet.dst_port),
+    )
+
+
+def contains(outer: TrafficSelector, inner: TrafficSelector) -> bool:
+    """Whether ``outer`` names all the traffic ``inner`` does (addresses, protocol, ports)."""
+    return _subset(inner, outer)
 
 
 def policy_selectors(
