@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.mgmt.helpers import Console
 
 
@@ -71,3 +73,33 @@ def test_export_with_pool_users_reimports() -> None:
     again = Console()
     again.ok(text)
     assert again.export() == text
+
+
+BAD = [
+    ("/ip pool add name=q ranges=10.0.0.300", "invalid value for argument ranges"),
+    ("/ip pool add name=q ranges=10.0.0.1-10.0.0.9,10.0.0.9", "invalid value for argument ranges"),
+    ("/ip pool add ranges=10.0.0.1 next-pool=x", "input does not match any value of next-pool"),
+    ("/ip pool add name=q ranges=10.0.0.1 bogus=1", "expected end of command (line 1 column 37)"),
+    ("/ip pool set p1 ranges=", "invalid value for argument ranges"),
+    ("/ip pool set p1 name=p2", "failure: item with such name already exists"),
+    ("/ip pool remove p9", "no such item"),
+    ("/ip pool used add pool=p1", "bad command name add (line 1 column 15)"),
+    ("/ip ipsec user add name=u address=10.0.0.1/24", "invalid value for argument address"),
+    ("/ip ipsec user add name=u disabled=maybe", "input does not match any value of disabled"),
+    ("/ip ipsec user add name=alice", "failure: item with such name already exists"),
+    ("/ip ipsec user settings set xauth-use-radius=1", "input does not match any value of "
+     "xauth-use-radius"),
+    ("/ip ipsec user settings set bogus=1", "expected end of command (line 1 column 29)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "message"), BAD, ids=[c for c, _ in BAD])
+def test_bad_input_changes_nothing(command: str, message: str) -> None:
+    c = Console()
+    c.ok(
+        "/ip pool add name=p1 ranges=10.1.0.2-10.1.0.9\n/ip pool add name=p2 ranges=10.2.0.1\n"
+        "/ip ipsec user add name=alice password=a"
+    )
+    before = c.export("verbose")
+    assert c.run(command) == message + "\n"
+    assert c.export("verbose") == before
