@@ -103,3 +103,17 @@ def test_bad_input_changes_nothing(command: str, message: str) -> None:
     before = c.export("verbose")
     assert c.run(command) == message + "\n"
     assert c.export("verbose") == before
+
+
+def test_pool_prints_as_a_table_in_both_dialects() -> None:
+    from pyipsec.config.store import Store
+
+    setup = "/ip pool add name=dhcp ranges=192.168.88.10-192.168.88.254"
+    c6 = Console()
+    c6.ok(setup)
+    assert c6.ok("/ip pool print") == (" # NAME  RANGES\n 0 dhcp  192.168.88.10-192.168.88.254\n")
+    c7 = Console(Store(":memory:", dialect="v7"))
+    c7.ok(setup)
+    assert c7.ok("/ip pool print") == (
+        "Columns: NAME, RANGES\n# NAME  RANGES\n0 dhcp  192.168.88.10-192.168.88.254\n"
+    )

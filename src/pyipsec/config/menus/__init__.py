@@ -23,7 +23,7 @@ ALL_MENUS: tuple[Menu, ...] = (
 MENUS: dict[tuple[str, ...], Menu] = {m.path: m for m in ALL_MENUS}
 
 # v7: its own ipsec menus; /ip pool, /certificate, /system identity and /log are the same.
-_V7_ALL: tuple[Menu, ...] = ipsec7.MENUS + pool.MENUS + system.MENUS
+_V7_ALL: tuple[Menu, ...] = ipsec7.MENUS + pool.MENUS_V7 + system.MENUS
 _TREES: dict[str, tuple[Menu, ...]] = {V6: ALL_MENUS, V7: _V7_ALL}
 
 

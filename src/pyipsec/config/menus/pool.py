@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyipsec.config.menus.ipsec import Name
 from pyipsec.config.schema import LIST_COMMANDS, RUNTIME_LIST_COMMANDS, Menu, MenuKind, Property
@@ -96,3 +96,5 @@ POOL_USED_MENU = Menu(
 )
 
 MENUS = (POOL_MENU, POOL_USED_MENU)
+# RouterOS 7 has the same menus; they print as v7 does (`Columns:` tables).
+MENUS_V7 = tuple(replace(m, dialect="v7") for m in MENUS)
