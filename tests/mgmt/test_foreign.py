@@ -165,3 +165,19 @@ def test_v7_menus_are_ours_in_a_v7_database() -> None:
     assert c.ok("/ip ipsec profile print count-only") == "2\n"  # default and p1
     # in a 6.x database the same line is a `bad command name`, never skipped
     assert Console().run("/ip ipsec profile add name=p1").startswith("bad command name profile")
+
+
+def test_ipsec_names_of_skipped_things_are_kept() -> None:
+    """docs/config.md "Whole-router exports": an address list or a raw chain named by an
+    /ip ipsec item is kept as text (no effect: pyipsec has no firewall) and exported again."""
+    c = Console()
+    out = c.ok(
+        "/ip firewall address-list\nadd address=192.168.88.0/24 list=lan-nets\n"
+        "/ip ipsec mode-config\nadd name=cfg-client src-address-list=lan-nets\n"
+        "/ip ipsec peer\nadd address=203.0.113.5/32 mode-config=cfg-client "
+        "notrack-chain=prerouting secret=x\n"
+    )
+    assert out.endswith("/ip firewall address-list (1)\n")
+    text = c.export()
+    assert "add name=cfg-client src-address-list=lan-nets\n" in text
+    assert "notrack-chain=prerouting" in text
