@@ -122,7 +122,8 @@ def _ros_script_v7(
     identity); sa-src-address is the peer's local-address, sa-dst-address its address."""
     from pyipsec.config.convert import AUTH_TO_V7, IDENTITY_PROPS, PEER_PROPS, PROFILE_PROPS
 
-    assert peer_address == f"{sa_dst}/32", "a v7 policy's SAs go to its peer's address"
+    dns = not peer_address[0].isdigit() and ":" not in peer_address  # a DNS name (v7 only)
+    assert dns or peer_address == f"{sa_dst}/32", "a v7 policy's SAs go to its peer's address"
     extra = dict(word.split("=", 1) for word in peer_extra.split())
     profile = {"enc-algorithm": p1.enc, "hash-algorithm": p1.hash, "dh-group": p1.dh}
     profile |= {k: v for k, v in extra.items() if k in PROFILE_PROPS}

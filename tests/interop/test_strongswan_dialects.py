@@ -8,6 +8,7 @@ FQDN ids, and IKEv2 PSK: the tunnel comes up from either side and carries pings 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -97,3 +98,41 @@ def test_ikev2_psk(
         assert "exchange=ike2" in line, line
         check(lab, a, b, daemon, dialect)
         assert "ESTABLISHED, IKEv2" in charon.swanctl("--list-sas")
+
+
+@contextlib.contextmanager
+def netns_hosts(ns: str, text: str) -> Iterator[None]:
+    """/etc/netns/<ns>/hosts: what `ip netns exec <ns>` shows programs as /etc/hosts (iproute2
+    bind-mounts it), so a name resolves inside our namespace only; removed afterwards."""
+    base = Path("/etc/netns")
+    made_base = not base.exists()
+    folder = base / ns
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hosts").write_text(text)
+    try:
+        yield
+    finally:
+        (folder / "hosts").unlink()
+        folder.rmdir()
+        if made_base:
+            with contextlib.suppress(OSError):  # another test may use it now
+                base.rmdir()
+
+
+@pytest.mark.parametrize("initiator", ["pyipsec", "strongswan"])
+def test_ikev2_peer_named_by_dns(
+    site: tuple[Lab, str, str], tmp_path: Path, initiator: str
+) -> None:
+    """RouterOS 7 peer address=<DNS name>: the daemon resolves it (io/dns_peers.py) and the
+    tunnel comes up at that address as with the address itself."""
+    lab, a, b = site
+    name = "peer-b.lab.example"
+    script = ros_script(dialect="v7", peer_address=name, peer_extra="exchange-mode=ike2")
+    with (
+        netns_hosts(a, f"127.0.0.1 localhost\n{WAN_B} {name}\n"),
+        strongswan_pair(a, b, tmp_path, script, swanctl_conf(version=2)) as (daemon, charon),
+    ):
+        line = bring_up(lab, a, b, daemon, charon, initiator)
+        assert "exchange=ike2" in line, line
+        check(lab, a, b, daemon, "v7")
+        assert f"address={name}" in console(daemon.db, "/ip ipsec peer print detail")

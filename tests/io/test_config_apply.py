@@ -134,7 +134,9 @@ def test_nothing_is_compiled_while_the_configuration_is_unchanged(
     d, interp = _daemon(tmp_path, 50)
     compiles: list[int] = []
     real = daemon_module.compile_config
-    monkeypatch.setattr(daemon_module, "compile_config", lambda c: compiles.append(1) or real(c))
+    monkeypatch.setattr(
+        daemon_module, "compile_config", lambda c, **kw: compiles.append(1) or real(c, **kw)
+    )
     for _ in range(5):  # what the control socket and the once-a-second tick do
         _run(d, interp, "/ip ipsec policy print count-only")
         d.apply_config()

@@ -325,6 +325,19 @@ def v7_peer_profile(
     )
 
 
+def dns_names(config: Config) -> frozenset[str]:
+    """The DNS names of enabled v7 peers' addresses (what a caller resolves for compile)."""
+    if config.dialect != V7:
+        return frozenset()
+    menu = config.menu(PEER)
+    return frozenset(
+        address
+        for item in config.table(PEER)
+        if _enabled(config, PEER, item)
+        and is_dns_name(address := value_of(menu, item, "address") or "0.0.0.0/0")
+    )
+
+
 def _v7_peers(
     config: Config, resolved: Mapping[str, IPAddress], problems: list[str]
 ) -> dict[str, PeerProfile]:

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyipsec.config.compile import Compiled, compile_config
+from pyipsec.config.compile import Compiled, compile_config, dns_names
 from pyipsec.config.store import Store
 from pyipsec.core import events as ike_events
 from pyipsec.core.engine import IkeEngines
@@ -54,6 +54,7 @@ from pyipsec.dataplane.userspace.router import UserspaceDataplane
 from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
 from pyipsec.dataplane.userspace.tun import TunError
 from pyipsec.io.control import ControlServer, socket_path
+from pyipsec.io.dns_peers import PeerResolver
 from pyipsec.io.ike_endpoint import IkeEndpoint
 from pyipsec.io.logging import LazyLine, RingHandler
 from pyipsec.io.runtime import DaemonRuntime
@@ -199,6 +200,8 @@ class Daemon:
         self._applied_generation = -1
         self.control: ControlServer | None = None
         self.compiled: Compiled | None = None
+        # DNS names in (RouterOS 7) peer addresses, resolved in the background
+        self.resolver = PeerResolver(on_change=self._addresses_changed)
         self.manual: dict[tuple[int, int, str], SaParams] = {}
         self._stop = asyncio.Event()
 
@@ -231,7 +234,9 @@ class Daemon:
         generation = self.store.generation()  # before the read: a later write is seen next time
         if generation == self._applied_generation:
             return
-        compiled = compile_config(self.store.snapshot())
+        config = self.store.snapshot()
+        self.resolver.want(dns_names(config))
+        compiled = compile_config(config, resolved=self.resolver.resolved)
         self._applied_generation = generation
         if compiled == self.compiled:
             return
@@ -270,6 +275,10 @@ class Daemon:
             "configuration applied: %d policies, %d peers",
             len(compiled.policies), len(compiled.peers),
         )  # fmt: skip
+
+    def _addresses_changed(self) -> None:
+        """A peer's DNS name resolves to a new address: compile again on the next tick."""
+        self._applied_generation = -1
 
     def _sync_spd(self) -> None:
         """SPD and routes = configured policies + IKE's dynamic (generate-policy) ones.
@@ -395,6 +404,9 @@ class Daemon:
             self.ike = IkeEndpoint(self.engine, self.dataplane.udp, on_activity=self.drain_ike)
             self.dataplane.on_ike = self.ike.on_nat_t
             self.ike.start(loop)
+            # peers named by DNS (RouterOS 7) are resolved before the first configuration
+            self.resolver.want(dns_names(self.store.snapshot()))
+            await self.resolver.refresh()
             self.apply_config()
             # the first routes before "started": traffic may follow at once
             await loop.run_in_executor(None, self.dataplane.wait_routes)
@@ -408,7 +420,11 @@ class Daemon:
                 self.options.db, os.getpid(), self.dataplane.tun_name,
             )  # fmt: skip
             settle_heap()
-            tickers = [asyncio.create_task(self._tick()), asyncio.create_task(self._events_tick())]
+            tickers = [
+                asyncio.create_task(self._tick()),
+                asyncio.create_task(self._events_tick()),
+                asyncio.create_task(self.resolver.run()),
+            ]
             await self._stop.wait()
             for ticker in tickers:
                 ticker.cancel()
