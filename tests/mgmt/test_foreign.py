@@ -118,7 +118,7 @@ def test_terse_and_slash_forms() -> None:
         ("routing", "ospf", "instance"),
         False,
     )
-    assert menu("/ip service set telnet disabled=yes") == (("ip", "service"), False)
+    assert menu("/ip ssh set strong-crypto=yes") == (("ip", "ssh"), False)
     assert menu("/system ntp client") == (("system", "ntp", "client"), True)
     assert menu("/certificate settings set crl-use=yes") == (("certificate", "settings"), False)
     assert menu("/system identity set name=x") is None

@@ -64,6 +64,9 @@ add src-address=10.9.0.0/16 dst-address=0.0.0.0/0 action=discard protocol=udp ds
 /certificate import file-name=gw1.crt
 /certificate import file-name=gw1.key
 /certificate import file-name=gw1.crl
+/user group add name=ops policy=read,write,api,rest-api comment="network team"
+/user add name=ops1 group=ops password=not-shown address=198.51.100.0/24,203.0.113.7 comment=noc
+/ip service set api address=127.0.0.0/8 port=18728
 """
 
 

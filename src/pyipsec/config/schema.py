@@ -44,6 +44,9 @@ class Property:
     quoted: bool = False  # print always double-quotes it (name="default", secret="...")
     print_unset: str | None = None  # what print shows while unset (local-address=::)
     required: bool = False  # `add` without it fails
+    # write-only secret: the command layer stores a salted hash under ``_<name>`` instead
+    # (``/user password=``, mgmt/passwords.py); never printed, exported or compared in clear
+    hashed: bool = False
     description: str = ""
 
     @property

@@ -224,3 +224,29 @@ def load_crls(data: bytes) -> list[CrlInfo]:
     """Every CRL (RFC 5280 §5) in a PEM bundle or a DER blob."""
     loaded = _load_all(data, b"X509 CRL", x509.load_pem_x509_crl, x509.load_der_x509_crl)
     return [_crl_info(crl) for crl in loaded]
+
+
+def self_signed(
+    common_name: str, *, now: datetime, days: int, serial: int
+) -> tuple[CertInfo, KeyInfo]:
+    """A new P-256 key and a self-signed certificate for it, valid from ``now`` for ``days``
+    days (the management services' TLS certificate when none is configured)."""
+    from datetime import timedelta
+
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return _cert_info(cert), _key_info(key, key.public_key())

@@ -21,11 +21,19 @@ from pathlib import Path
 
 from pyipsec.config.menus import menus_for
 from pyipsec.config.schema import Menu, MenuKind, Property
-from pyipsec.config.table import Config, Item, Table, format_id, parse_id, value_of
+from pyipsec.config.table import (
+    INTERNAL_PREFIX,
+    Config,
+    Item,
+    Table,
+    format_id,
+    parse_id,
+    value_of,
+)
 from pyipsec.config.types import ValueProblem
 from pyipsec.config.verify import invalid_items
+from pyipsec.mgmt import auth, passwords, query, references
 from pyipsec.mgmt import export as exporter
-from pyipsec.mgmt import query, references
 from pyipsec.mgmt.base import CommandError as CommandError
 from pyipsec.mgmt.base import NullRuntime as NullRuntime
 from pyipsec.mgmt.base import PrintResult as PrintResult
@@ -205,6 +213,9 @@ def parse_props(
         for prop_name, prop_text in expanded:
             if not menu.has(prop_name) or menu.prop(prop_name).readonly:
                 raise UnknownArgument(name)
+            if menu.prop(prop_name).hashed:  # stored as a salted hash only (/user password=)
+                out[INTERNAL_PREFIX + prop_name] = passwords.hash_password(prop_text)
+                continue
             out[prop_name] = parse_value(config, menu, menu.prop(prop_name), prop_text)
     return out
 
@@ -626,8 +637,8 @@ def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str])
             path,
             now=session.now(),
             verbose=_switch(args, "verbose"),
-            hide_sensitive=_switch(args, "hide-sensitive"),
-            show_sensitive=_switch(args, "show-sensitive"),
+            hide_sensitive=_switch(args, "hide-sensitive") or not session.may("sensitive"),
+            show_sensitive=_switch(args, "show-sensitive") and session.may("sensitive"),
             terse=_switch(args, "terse"),
             dialect=args.get("dialect"),
         )
@@ -662,10 +673,12 @@ def dispatch(
     if ".id" in args and "numbers" not in args:  # API form: =.id=*1
         args = {("numbers" if k == ".id" else k): v for k, v in args.items()}
     if command == "export":
+        auth.authorize(session, path, command)
         return cmd_export(session, path, args)
     menu = menus_for(session.store.snapshot().dialect).get(path)
     if menu is None:
         raise CommandError(f"bad command name {command}", category=0)
+    auth.authorize(session, path, command)
     if command in menu.generic_commands and command in GENERIC:
         return GENERIC[command](session, menu, args)
     special = menu.command(command)

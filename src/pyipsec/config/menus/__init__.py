@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from pyipsec.config.menus import ipsec, ipsec7, ipsec_users, pool, runtime, system
+from pyipsec.config.menus import ipsec, ipsec7, ipsec_users, pool, runtime, system, users
 from pyipsec.config.schema import Menu
 
 V6 = "v6"
@@ -18,12 +18,12 @@ V7 = ipsec7.V7
 DIALECTS = (V6, V7)
 
 ALL_MENUS: tuple[Menu, ...] = (
-    ipsec.MENUS + ipsec_users.MENUS + pool.MENUS + runtime.MENUS + system.MENUS
+    ipsec.MENUS + ipsec_users.MENUS + pool.MENUS + runtime.MENUS + system.MENUS + users.MENUS
 )
 MENUS: dict[tuple[str, ...], Menu] = {m.path: m for m in ALL_MENUS}
 
 # v7: its own ipsec menus; /ip pool, /certificate, /system identity and /log are the same.
-_V7_ALL: tuple[Menu, ...] = ipsec7.MENUS + pool.MENUS_V7 + system.MENUS
+_V7_ALL: tuple[Menu, ...] = ipsec7.MENUS + pool.MENUS_V7 + system.MENUS + users.MENUS
 _TREES: dict[str, tuple[Menu, ...]] = {V6: ALL_MENUS, V7: _V7_ALL}
 
 

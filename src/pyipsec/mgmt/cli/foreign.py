@@ -40,17 +40,19 @@ FOREIGN: dict[Path, frozenset[str]] = {
             "app", "caps-man", "capsman", "console", "container", "disk", "driver", "dude",
             "file", "interface", "iot", "ipv6", "lcd", "lora", "metarouter", "mme", "mpls",
             "openflow", "partitions", "port", "ppp", "queue", "radius", "routing", "snmp",
-            "special-login", "store", "tool", "user", "user-manager", "x86", "zerotier",
+            "special-login", "store", "tool", "user-manager", "x86", "zerotier",
         )
     ),
     ("ip",): frozenset(
         (
             "accounting", "address", "arp", "cloud", "dhcp-client", "dhcp-relay", "dhcp-server",
             "dns", "firewall", "hotspot", "kid-control", "media", "nat-pmp", "neighbor",
-            "packing", "proxy", "route", "service", "settings", "smb", "socks", "socksify",
+            "packing", "proxy", "route", "settings", "smb", "socks", "socksify",
             "ssh", "tftp", "traffic-flow", "upnp", "vrf",
         )
     ),
+    # /user and /ip service are pyipsec's (config/menus/users.py); these parts of /user are not
+    ("user",): frozenset(("aaa", "settings", "ssh-keys")),
     ("system",): frozenset(
         (
             "backup", "clock", "console", "default-configuration", "device-mode", "gps",
