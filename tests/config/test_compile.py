@@ -176,3 +176,39 @@ def test_certificates_and_keys_become_credentials(tmp_path: Path) -> None:
     assert key.private_key is not None and key.private_key.startswith("-----BEGIN")
     assert key.public_key is not None and key.public_key[0] == 0x30  # DER SEQUENCE
     assert "BEGIN" not in repr(key)  # private keys never in a repr
+
+
+def test_ike2_peer_with_every_property_the_issue_names(tmp_path: Path) -> None:
+    """Issue 10's configuration line: an ike2 peer with every phase-1 property RouterOS 6.x
+    gives it compiles to a PeerProfile the IKEv2 engine serves, each property carried over
+    (the engine's use of each is tested in tests/core/ikev2/exchanges: test_peer_switches.py
+    for send-initial-contact and nat-traversal)."""
+    from pyipsec.core.profiles import ExchangeMode, GeneratePolicy, Identity
+
+    store = configure(
+        tmp_path,
+        "/ip ipsec policy group add name=rw\n"
+        "/ip ipsec proposal set [ find default=yes ] enc-algorithms=aes-128-gcm,aes-256-cbc "
+        "auth-algorithms=sha256 pfs-group=ecp256 lifetime=20m\n"
+        "/ip ipsec peer add address=203.0.113.0/24 exchange-mode=ike2 "
+        "auth-method=pre-shared-key secret=lab-only my-id=fqdn:gw.lab.example "
+        "enc-algorithm=aes-256,aes-128 hash-algorithm=sha256 dh-group=ecp256,modp2048 "
+        "lifetime=8h dpd-interval=30s dpd-maximum-failures=3 nat-traversal=no "
+        "generate-policy=port-strict policy-template-group=rw send-initial-contact=no\n",
+    )
+    compiled = compile_config(store.load())
+    (peer,) = compiled.peers
+    assert peer.exchange_mode is ExchangeMode.IKE2
+    assert peer.secret == b"lab-only"
+    assert peer.my_id == Identity(kind="fqdn", value="gw.lab.example")
+    assert peer.enc_algorithms == ("aes-256", "aes-128")
+    assert peer.hash_algorithm == "sha256"
+    assert peer.dh_groups == ("ecp256", "modp2048")
+    assert peer.lifetime == 8 * 3600
+    assert (peer.dpd_interval, peer.dpd_maximum_failures) == (30, 3)
+    assert peer.nat_traversal is False and peer.send_initial_contact is False
+    assert peer.generate_policy is GeneratePolicy.PORT_STRICT
+    assert peer.policy_template_group == "rw"
+    (proposal,) = compiled.proposals
+    assert proposal.enc_algorithms == ("aes-128-gcm", "aes-256-cbc")
+    assert (proposal.pfs_group, proposal.lifetime) == ("ecp256", 1200)

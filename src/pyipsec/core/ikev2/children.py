@@ -29,7 +29,7 @@ from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import NotifyType, ProtocolId
 from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 
-from . import child_proposals, keymat, traffic_selectors
+from . import child_proposals, keymat, proposals, traffic_selectors
 from .errors import InvalidKePayload, NoProposalChosen, ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
 from .message_parts import error_notify, first, notifies, notify_name
@@ -174,7 +174,8 @@ def complete(
         what = notify_name(error.type) if error is not None else "no SA payload"
         kind = error.type if error is not None else 0
         if kind == NotifyType.NO_PROPOSAL_CHOSEN:
-            why = "the peer accepted none of our child SA proposals"
+            offered = proposals.describe_sa(pending.proposals[0])
+            why = f"the peer accepted none of our child SA proposals ({offered})"
         elif kind == NotifyType.TS_UNACCEPTABLE:
             ts_i = traffic_selectors.describe([t for p in pending.ts_i for t in p.selectors])
             ts_r = traffic_selectors.describe([t for p in pending.ts_r for t in p.selectors])

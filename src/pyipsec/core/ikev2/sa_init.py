@@ -56,11 +56,17 @@ MAX_INVALID_KE_RETRIES = 3  # a responder that keeps asking for other groups is 
 
 
 def _status_notifies(
-    eng: Ikev2Engine, spi_i: bytes, spi_r: bytes, local: Endpoint, remote: Endpoint
+    eng: Ikev2Engine,
+    peer: PeerProfile,
+    spi_i: bytes,
+    spi_r: bytes,
+    local: Endpoint,
+    remote: Endpoint,
 ) -> list[NotifyPayload]:
-    """NAT detection (§2.23: hashes of our source and of the destination as we address it),
+    """NAT detection (§2.23: hashes of our source and of the destination as we address it;
+    none for a ``nat-traversal=no`` peer, which must not be told we would float),
     fragmentation support (RFC 7383 §2.3) and our signature hashes (RFC 7427 §4)."""
-    return [
+    nat_d = [
         NotifyPayload(
             type=NotifyType.NAT_DETECTION_SOURCE_IP,
             data=natd.natd_hash(spi_i, spi_r, local[0], local[1]),
@@ -69,6 +75,9 @@ def _status_notifies(
             type=NotifyType.NAT_DETECTION_DESTINATION_IP,
             data=natd.natd_hash(spi_i, spi_r, remote[0], remote[1]),
         ),
+    ]
+    return [
+        *(nat_d if peer.nat_traversal else ()),
         NotifyPayload(type=NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
         NotifyPayload(
             type=NotifyType.SIGNATURE_HASH_ALGORITHMS,
@@ -144,7 +153,7 @@ class InitTask:
             self.offer,
             KePayload(group=sa.group.id, data=sa.ke.public_value),
             NoncePayload(data=sa.nonce_i),
-            *_status_notifies(eng, sa.spi_i, bytes(8), sa.local, sa.remote),
+            *_status_notifies(eng, sa.peer, sa.spi_i, bytes(8), sa.local, sa.remote),
         )
         return list(cookies.with_cookie(payloads, sa.cookie or None))  # §2.6: cookie first
 
@@ -463,7 +472,7 @@ def receive_request(
         reply,
         KePayload(group=choice.group.id, data=sa.ke.public_value),
         NoncePayload(data=sa.nonce_r),
-        *_status_notifies(eng, sa.spi_i, sa.spi_r, sa.local, sa.remote),
+        *_status_notifies(eng, peer, sa.spi_i, sa.spi_r, sa.local, sa.remote),
         *_certreq(eng, peer),
     ]
     packets = eng.respond(sa, header, data, payloads)
