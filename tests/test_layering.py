@@ -227,3 +227,55 @@ def test_cycle_detection_finds_a_function_level_cycle() -> None:
 def test_no_import_cycles_under_core() -> None:
     found = cycles(graph())
     assert [c for c in found if not set(c) <= KNOWN_CYCLE_MODULES] == []
+
+
+# --- issue 10's architecture: shared seams, module size ----------------------------------------
+
+# The seams both IKE engines stand on (docs/ikev2.md, ../shared/reference/seams-for-ikev2-and-api.md
+# S1-S8): records and events, errors, retransmission, admission and rate limits, proposal
+# matching, selectors, credentials and certificate checks, liveness, the unknown-SPI rule.
+SHARED_SEAMS = frozenset(
+    f"{CORE}.{name}"
+    for name in (
+        "admission",
+        "certauth",
+        "child_sa",
+        "credentials",
+        "errors",
+        "events",
+        "kex_pool",
+        "liveness",
+        "profiles",
+        "proposals",
+        "ratelimit",
+        "retransmit",
+        "selectors",
+        "unknown_spi",
+    )
+)
+
+
+def test_both_engines_stand_on_the_shared_seams() -> None:
+    """Issue 10: IKEv2 is built beside IKEv1 on one set of shared modules, not on copies:
+    each engine package imports every shared seam (IKEv2's task manager took its own
+    retransmission schedule before), and neither imports the other."""
+    g = graph()
+    for version in ("ikev1", "ikev2"):
+        package = f"{CORE}.{version}"
+        used = set().union(*(deps for m, deps in g.items() if m.startswith(package + ".")))
+        assert SHARED_SEAMS - used == set(), f"{version} does not use {SHARED_SEAMS - used}"
+        other = f"{CORE}.{'ikev2' if version == 'ikev1' else 'ikev1'}"
+        assert not {d for d in used if d.startswith(other)}, f"{version} imports {other}"
+
+
+MAX_MODULE_LINES = 800
+
+
+def test_modules_stay_under_800_lines() -> None:
+    """House style and issue 10: modules stay under ~800 lines (split by task when one grows)."""
+    long = {
+        str(p.relative_to(SRC_ROOT)): n
+        for p in sorted(SRC.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, long

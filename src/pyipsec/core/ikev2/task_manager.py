@@ -35,6 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from pyipsec.core.retransmit import RFC7296_TIMEOUTS
+
 __all__ = [
     "ANSWER_LIMIT",
     "RETRANSMIT_TIMEOUTS",
@@ -45,8 +47,9 @@ __all__ = [
 ]
 
 # Seconds to wait after each send of a request: 2 s doubling, five sends in all; after the last
-# wait (62 s from the first send) the peer is considered dead.
-RETRANSMIT_TIMEOUTS = (2.0, 4.0, 8.0, 16.0, 32.0)
+# wait (62 s from the first send) the peer is considered dead. The schedule is the shared
+# retransmission layer's (core/retransmit.py), which IKEv1 takes its own from.
+RETRANSMIT_TIMEOUTS = RFC7296_TIMEOUTS
 # How often one cached response is sent again for copies of its request: enough for any honest
 # initiator's retransmissions, not a reflector for a flood of captured copies.
 ANSWER_LIMIT = 2 * len(RETRANSMIT_TIMEOUTS)
