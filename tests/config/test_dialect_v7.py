@@ -199,3 +199,30 @@ def test_v7_console_prompt_completion_and_help() -> None:
     assert candidates(c6.interp, "/ip ipsec pro") == ["proposal"]
     assert "ppk=" in candidates(c7.interp, "/ip ipsec profile add p")
     assert "profile" in help_text(c7.interp, "/ip ipsec ")
+
+
+def test_passive_peers_carry_the_responder_flag() -> None:
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec peer add name=road passive=yes exchange-mode=ike2\n")
+    assert c7.ok(":put [/ip ipsec peer find responder]") == "*2\n"
+    assert c7.ok(":put [/ip ipsec peer get road responder]") == "yes\n"
+    assert c7.ok("/ip ipsec peer print count-only where responder") == "1\n"
+    assert c7.ok("/ip ipsec peer print detail").startswith(
+        "Flags: X - disabled; D - dynamic; R - responder\n"
+    )
+
+
+def test_renames_follow_and_used_items_stay() -> None:
+    """RouterOS refers to items by id: a renamed profile/peer is renamed where it is used, and
+    an item in use is not removed (the v7 references: peer profile=, identity/policy peer=)."""
+    c7 = v7_console()
+    c7.ok(V7_SITE)
+    c7.ok("/ip ipsec profile set ike1-site2 name=renamed")
+    c7.ok("/ip ipsec peer set ike1-site2 name=p2")
+    assert c7.ok(":put [/ip ipsec peer get p2 profile]") == "renamed\n"
+    assert c7.ok(":put [/ip ipsec identity get 0 peer]") == "p2\n"
+    assert c7.ok(":put [/ip ipsec policy get 1 peer]") == "p2\n"
+    before = c7.export("verbose show-sensitive")
+    assert c7.run("/ip ipsec profile remove renamed").startswith("failure: profile renamed is used")
+    assert c7.run("/ip ipsec peer remove p2").startswith("failure: peer p2 is used by")
+    assert c7.export("verbose show-sensitive") == before

@@ -57,10 +57,13 @@ class Property:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flag:
-    """A print flag: ``letter`` shown when the item's ``name`` flag/property is set."""
+    """A print flag: ``letter`` shown when the item's ``name`` flag/property is set (or the
+    boolean property ``source`` names, when the flag is named otherwise: v7 peers show
+    ``R - responder`` for ``passive=yes``)."""
 
     letter: str
     name: str
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +136,14 @@ class Menu:
     @property
     def flag_names(self) -> tuple[str, ...]:
         return self._flag_names
+
+    def flag_source(self, name: str) -> str:
+        """The property that sets flag ``name`` (itself unless the flag says otherwise)."""
+        for group in self.flags:
+            for f in group:
+                if f.name == name and f.source:
+                    return f.source
+        return name
 
     @property
     def writable(self) -> tuple[Property, ...]:

@@ -80,8 +80,8 @@ def item_flags(
             on = item.dynamic
         elif name == "invalid":
             on = item.id in invalid
-        elif menu.has(name):
-            on = value_of(menu, item, name) == "yes"
+        elif menu.has(source := menu.flag_source(name)):
+            on = value_of(menu, item, source) == "yes"
         else:
             on = state.get(name) == "yes"
         if on:

@@ -184,7 +184,7 @@ PEER_MENU = Menu(
     flags=(
         (Flag(letter="X", name="disabled"),),
         (Flag(letter="D", name="dynamic"),),
-        (Flag(letter="R", name="passive"),),
+        (Flag(letter="R", name="responder", source="passive"),),
     ),
     print_order=(
         "name",
