@@ -123,6 +123,26 @@ def test_base_point_order(curve: EcpCurve) -> None:
     assert m.x == g.x and m.y != g.y
 
 
+@pytest.mark.parametrize("curve", [P256, P384, P521], ids=lambda c: c.name)
+def test_key_pair_as_openssl_derives_it(curve: EcpCurve) -> None:
+    # The private key is loaded from an RFC 5915 encoding of the scalar alone (OpenSSL makes
+    # the public point); the result must be what cryptography's derive_private_key gives for
+    # the same scalar, at both ends of [1, n-1] and for random ones. The oid must name the
+    # curve (a wrong one would load a key on another curve).
+    rng = seeded_rng(7)
+    scalars = [1, 2, curve.order - 1] + [
+        int.from_bytes(rng(curve.field_bytes), "big") % (curve.order - 1) + 1 for _ in range(8)
+    ]
+    for d in scalars:
+        ours = EcpKeyExchange(curve, no_rng, private_value=d)
+        numbers = ec.derive_private_key(d, curve.curve).public_key().public_numbers()
+        n = curve.field_bytes
+        assert ours.public_value == numbers.x.to_bytes(n, "big") + numbers.y.to_bytes(n, "big")
+    for bad in (0, curve.order):
+        with pytest.raises(ValueError):
+            EcpKeyExchange(curve, no_rng, private_value=bad)
+
+
 @pytest.mark.parametrize("group", ECP_GROUPS, ids=lambda g: g.name)
 def test_two_sides_agree(group) -> None:  # type: ignore[no-untyped-def]
     for seed in range(3):

@@ -35,6 +35,7 @@ class EcpCurve:
     curve: ec.EllipticCurve
     field_bytes: int  # bytes of one coordinate
     order: int  # order n of the base point
+    oid: bytes  # the curve's OBJECT IDENTIFIER, DER-encoded (RFC 5480 §2.1.1.1)
 
     @property
     def size(self) -> int:
@@ -49,6 +50,7 @@ P256 = EcpCurve(
     curve=ec.SECP256R1(),
     field_bytes=32,
     order=0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    oid=bytes.fromhex("06082A8648CE3D030107"),  # secp256r1, 1.2.840.10045.3.1.7
 )
 P384 = EcpCurve(
     name="ecp384",
@@ -60,6 +62,7 @@ P384 = EcpCurve(
         "581A0DB248B0A77AECEC196ACCC52973",
         16,
     ),
+    oid=bytes.fromhex("06052B81040022"),  # secp384r1, 1.3.132.0.34
 )
 P521 = EcpCurve(
     name="ecp521",
@@ -71,7 +74,26 @@ P521 = EcpCurve(
         "51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
         16,
     ),
+    oid=bytes.fromhex("06052B81040023"),  # secp521r1, 1.3.132.0.35
 )
+
+
+def _private_key(curve: EcpCurve, d: int) -> ec.EllipticCurvePrivateKey:
+    """The private key of scalar ``d`` (1 <= d < n), its public point d*G made by OpenSSL.
+
+    Loaded as an RFC 5915 ECPrivateKey without the optional public key: OpenSSL computes the
+    point on load. ``ec.derive_private_key`` gives the same key but then checks it with
+    EC_KEY_check_key, a second (variable-base) scalar multiplication that a scalar drawn in
+    [1, n-1] does not need: twice the time (about 46 against 23 us for ecp256)."""
+    if not 1 <= d < curve.order:
+        raise ValueError("private scalar out of range")
+    key = d.to_bytes(curve.field_bytes, "big")
+    body = b"\x02\x01\x01\x04" + bytes((len(key),)) + key + b"\xa0" + bytes((len(curve.oid),))
+    body += curve.oid
+    der = b"\x30" + bytes((len(body),)) + body  # every body here is < 128 bytes (short form)
+    private = serialization.load_der_private_key(der, None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)  # our own encoding, not input
+    return private
 
 
 class EcpKeyExchange:
@@ -83,10 +105,11 @@ class EcpKeyExchange:
         """Draw a private scalar in [1, n-1] from ``rng`` (or take ``private_value``: tests)."""
         self._curve = curve
         d = random_scalar(rng, curve.order) if private_value is None else private_value
-        self._private = ec.derive_private_key(d, curve.curve)
-        numbers = self._private.public_key().public_numbers()
-        n = curve.field_bytes
-        self._public = numbers.x.to_bytes(n, "big") + numbers.y.to_bytes(n, "big")
+        self._private = _private_key(curve, d)
+        point = self._private.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        self._public = point[1:]  # 0x04 || x || y without the point-format octet (RFC 5903 §7)
 
     def __repr__(self) -> str:
         return f"<EcpKeyExchange {self._curve.name}>"
