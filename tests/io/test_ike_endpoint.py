@@ -193,3 +193,30 @@ def test_the_datagrams_of_one_ike_sa_keep_their_arrival_order(
     endpoint._on_readable(rx, int(socket.AF_INET))
     handled = [data[-1:] for kind, data in trace if kind == "received"]
     assert handled == [b"5", b"2", b"3", b"4", b"1"]
+
+
+def test_socket_addresses_are_parsed_once_and_the_caches_stay_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Received addresses come from a small cache of parsed ones (an IPv6 scope is cut, as
+    before); a flood from many sources empties a cache instead of growing it."""
+    from pyipsec.io import ike_endpoint as ep
+
+    monkeypatch.setattr(ep, "_CACHE_MAX", 4)
+    monkeypatch.setattr(ep, "_addresses", {})
+    monkeypatch.setattr(ep, "_send_args", {})
+    monkeypatch.setattr(ep, "_pktinfos", {})
+    a = ep._address("198.51.100.7")
+    assert a == ipaddress.IPv4Address("198.51.100.7")
+    assert ep._address("198.51.100.7") is a  # parsed once
+    assert ep._address("fe80::1%eth0") == ipaddress.IPv6Address("fe80::1")
+    for i in range(10):
+        assert ep._address(f"203.0.113.{i}") == ipaddress.IPv4Address(f"203.0.113.{i}")
+        assert len(ep._addresses) <= 4
+    assert ep._host(a) == "198.51.100.7"
+    assert ep._pktinfo(a) == [(socket.IPPROTO_IP, IP_PKTINFO, bytes(4) + a.packed + bytes(4))]
+    assert ep._pktinfo(ipaddress.IPv4Address("0.0.0.0")) == []
+    for i in range(10):
+        ep._host(ipaddress.IPv4Address(f"203.0.113.{i}"))
+        ep._pktinfo(ipaddress.IPv4Address(f"203.0.113.{i}"))
+    assert len(ep._send_args) <= 4 and len(ep._pktinfos) <= 4

@@ -46,10 +46,19 @@ class LogEntry:
     message: str
 
 
+_topics: dict[tuple[str, int], str] = {}  # (logger name, level) -> topics, a handful
+
+
 def topics_of(record: logging.LogRecord) -> str:
-    parts = record.name.split(".")[1:] or ["system"]
-    level = _LEVEL_TOPIC.get(record.levelno, "info")
-    return ",".join([*parts, level]) if level != "info" else ",".join(parts)
+    key = (record.name, record.levelno)
+    topics = _topics.get(key)
+    if topics is None:
+        parts = record.name.split(".")[1:] or ["system"]
+        level = _LEVEL_TOPIC.get(record.levelno, "info")
+        topics = ",".join([*parts, level]) if level != "info" else ",".join(parts)
+        if len(_topics) < 256:  # logger names are ours; bounded all the same
+            _topics[key] = topics
+    return topics
 
 
 class LazyLine:
