@@ -346,6 +346,45 @@ def test_sa_selectors_every_tsi_x_tsr_combination_in_each_direction() -> None:
     assert ts.sa_selectors(policy, tcp, tsr, Direction.OUT, we_initiated=True)[1] == want[2:]
 
 
+def test_sa_selectors_shortcut_answers_as_the_general_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A single TSi and TSr that name exactly the policy's traffic take a shortcut to the
+    policy's own selector; for every case here (hosts, prefixes, ranges, protocols incl. 0,
+    ports, opaque ports, IPv6, both directions and roles) its answer is the general loop's."""
+    from pyipsec.dataplane.policy import Direction
+
+    policies = [
+        Policy(id=1, src=NET("198.51.100.0/24"), dst=NET("203.0.113.0/24")),
+        Policy(id=2, src=NET("198.51.100.5/32"), dst=NET("203.0.113.9/32"), protocol=UDP,
+               src_port=500, dst_port=4500),
+        Policy(id=3, src=NET("198.51.100.0/25"), dst=NET("203.0.113.0/24"), protocol=0),
+        Policy(id=4, src=NET("2001:db8::/64"), dst=NET("2001:db8:1::1/128"), protocol=TCP),
+    ]  # fmt: skip
+    offers = [
+        sel("198.51.100.0", "198.51.100.255"), sel("203.0.113.0", "203.0.113.255"),
+        sel("198.51.100.5", proto=UDP, ports=(500, 500)), sel("203.0.113.9", proto=UDP,
+        ports=(4500, 4500)), sel("198.51.100.5", proto=UDP), sel("203.0.113.9", proto=UDP),
+        sel("198.51.100.0", "198.51.100.127"), sel("198.51.100.0", "198.51.100.126"),
+        sel("198.51.100.0", "198.51.100.127", proto=0, ports=(65535, 0)),
+        sel("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff", TCP),
+        sel("2001:db8:1::1", proto=TCP), sel("2001:db8:1::1", proto=TCP, ports=(1, 2)),
+    ]  # fmt: skip
+    cases = []
+    for policy in policies:
+        own_i, own_r = ts.policy_selectors(policy)
+        for tsi in [own_i, *((o,) for o in offers)]:
+            for tsr in [own_r, *((o,) for o in offers)]:
+                for direction in (Direction.OUT, Direction.IN):
+                    for initiated in (True, False):
+                        cases.append((policy, tsi, tsr, direction, initiated))
+    fast = [ts.sa_selectors(p, i, r, d, we_initiated=w) for p, i, r, d, w in cases]
+    monkeypatch.setattr(ts, "_names_exactly", lambda *a: False)
+    slow = [ts.sa_selectors(p, i, r, d, we_initiated=w) for p, i, r, d, w in cases]
+    assert fast == slow
+    assert sum(f[1] == () for f in fast) >= 8  # the shortcut was taken
+
+
 def test_sa_selectors_of_exactly_the_policy_are_the_policys_own() -> None:
     from pyipsec.dataplane.policy import Direction
     from pyipsec.dataplane.sad import SaSelector

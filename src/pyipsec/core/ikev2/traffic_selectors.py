@@ -48,7 +48,6 @@ inside one it sent in the same payload (else TS_UNACCEPTABLE: the responder wide
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import ipaddress
 import itertools
@@ -355,9 +354,9 @@ def _generated(
                 src_port=_policy_port(nr),
                 dst_port=_policy_port(ni),
             )
-            policy = generate_policy(peer, [t], selector, local, remote, 0)
+            policy = generate_policy(peer, [t], selector, local, remote, new_id)
             if policy is not None:
-                return dataclasses.replace(policy, id=new_id()), (ni,), (nr,)
+                return policy, (ni,), (nr,)
     return None
 
 
@@ -514,6 +513,13 @@ def sa_selectors(
     own = SaSelector.of_policy(policy, direction)
     ours, theirs = (tsi, tsr) if we_initiated else (tsr, tsi)
     src_side, dst_side = (ours, theirs) if direction is Direction.OUT else (theirs, ours)
+    if (
+        len(src_side) == 1
+        and len(dst_side) == 1
+        and _names_exactly(src_side[0], own.src, own.protocol, own.src_port)
+        and _names_exactly(dst_side[0], own.dst, own.protocol, own.dst_port)
+    ):
+        return own, ()  # the common case, what the loop below finds too, without its work
     out: list[SaSelector] = []
     for a, b in itertools.product(_known(src_side), _known(dst_side)):
         if a.protocol and b.protocol and a.protocol != b.protocol:
@@ -535,6 +541,21 @@ def sa_selectors(
     if out == [own]:
         return own, ()
     return out[0], tuple(out)
+
+
+def _names_exactly(
+    ts: TrafficSelector, net: IPNetwork, protocol: int | None, port: int | None
+) -> bool:
+    """Whether ``ts`` is exactly the prefix ``net`` with ``protocol`` (None: any) and ``port``
+    as an SA selector carries them (``sa_selectors`` would make that one selector of it)."""
+    return (
+        ts.ts_type == _TS_TYPES[net.version]
+        and protocol != 0  # 0 comes back as None from the loop: not "exactly"
+        and ts.protocol == (protocol or 0)
+        and ts.start == net.network_address
+        and ts.end == net.broadcast_address
+        and _sa_ports(ts) == (port, None)
+    )
 
 
 def _sa_ports(ts: TrafficSelector) -> tuple[int | None, int | None]:
