@@ -132,7 +132,8 @@ def test_copy_from_and_rename_propagates() -> None:
     c = Console()
     c.ok("/ip ipsec proposal add name=p1 lifetime=1h pfs-group=none")
     c.ok("/ip ipsec proposal add copy-from=p1 name=p2")
-    assert ids(c, "/ip ipsec proposal get p2 lifetime") == "1h"
+    # `get` gives scripts a typed value: a time prints as RouterOS's :put shows times
+    assert ids(c, "/ip ipsec proposal get p2 lifetime") == "01:00:00"
     c.ok("/ip ipsec policy add proposal=p1 src-address=10.0.0.0/8")
     c.ok("/ip ipsec proposal set p1 name=renamed")
     assert ids(c, "/ip ipsec policy get [find src-address=10.0.0.0/8] proposal") == "renamed"
@@ -147,7 +148,7 @@ def test_quoting_escapes_continuation_and_comments() -> None:
         "    1h ; /ip ipsec proposal add name=second\n"
     )
     assert ids(c, '/ip ipsec proposal get "with space" comment') == 'say "hi" $x \\ end'
-    assert ids(c, '/ip ipsec proposal get "with space" lifetime') == "1h"
+    assert ids(c, '/ip ipsec proposal get "with space" lifetime') == "01:00:00"
     out = c.export()
     assert 'add comment="say \\"hi\\" \\$x \\\\ end" lifetime=1h name="with space"' in out
     assert "add name=second" in out
@@ -156,9 +157,11 @@ def test_quoting_escapes_continuation_and_comments() -> None:
 def test_time_values_normalise() -> None:
     c = Console()
     c.ok("/ip ipsec proposal add name=p lifetime=1800")
-    assert ids(c, "/ip ipsec proposal get p lifetime") == "30m"
+    assert ids(c, "/ip ipsec proposal get p lifetime") == "00:30:00"
+    assert "lifetime=30m" in c.ok("/ip ipsec proposal print detail where name=p")
     c.ok("/ip ipsec proposal set p lifetime=01:30:00")
-    assert ids(c, "/ip ipsec proposal get p lifetime") == "1h30m"
+    assert ids(c, "/ip ipsec proposal get p lifetime") == "01:30:00"
+    assert "lifetime=1h30m" in c.ok("/ip ipsec proposal print detail where name=p")
     assert ids(c, "/ip ipsec proposal find where lifetime=5400") == "*2"
 
 

@@ -17,6 +17,7 @@ def test_complete_paths_and_commands() -> None:
         "add",
         "comment",
         "disable",
+        "edit",
         "enable",
         "export",
         "find",

@@ -56,7 +56,10 @@ def test_substitution() -> None:
     [
         ('a "b', "unterminated string (line 1 column 3)"),
         ("a [b", "syntax error (line 1 column 5)"),
-        ("a {b}", "syntax error (line 1 column 3)"),
+        ("a {b", "syntax error (line 1 column 5)"),
+        ("a b}", "syntax error (line 1 column 4)"),
+        (":put (1 +)", "syntax error (line 1 column 10)"),
+        (":put $-x", "syntax error (line 1 column 6)"),
     ],
 )
 def test_errors(text: str, message: str) -> None:

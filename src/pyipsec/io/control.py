@@ -5,7 +5,10 @@ connection gets its own console interpreter over the daemon's store and live run
 `print` numbering and current menu are its own. The protocol is one JSON object per line:
 request ``{"text": "<console text>", "cwd": [...]}`` (cwd optional), reply
 ``{"ok": bool, "output": "<what the console printed>", "cwd": [...]}``. After every request the
-daemon re-reads the configuration, so changes apply at once.
+daemon re-reads the configuration, so changes apply at once. ``:global`` variables are shared
+by all connections and live as long as the daemon. A request runs inside the daemon's event
+loop, so its ``:delay``s (``DELAY_BUDGET``) and its number of commands (``STEP_BUDGET``) are
+bounded: a script that needs more fails with a ``failure:`` message instead of stalling IKE.
 
 A request ``{"stats": true}`` is answered with ``{"ok": true, "stats": {...}}``: the daemon's
 internal counters (the IKE engine's drop reasons, the packet engine's `/ip ipsec statistics`,
@@ -26,10 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from pyipsec.mgmt.cli.interpreter import Interpreter
+from pyipsec.mgmt.cli.script.scope import Globals
 from pyipsec.mgmt.commands import Session
 
 log = logging.getLogger("pyipsec.system")
 MAX_REQUEST = 1 << 20
+DELAY_BUDGET = 2.0  # seconds of `:delay` one request may spend
+STEP_BUDGET = 200_000  # commands one request may run
 
 
 def socket_path(db: Path) -> Path:
@@ -48,6 +54,7 @@ class ControlServer:
         self.make_session = make_session
         self.on_change = on_change
         self.stats = stats
+        self.globals = Globals()  # `:global` variables live as long as the daemon
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -64,7 +71,10 @@ class ControlServer:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         out: list[str] = []
-        interp = Interpreter(self.make_session(), write=out.append)
+        interp = Interpreter(self.make_session(), write=out.append, globals=self.globals)
+        # a request holds the daemon's event loop: bound its `:delay`s and its commands
+        interp.delay_budget = DELAY_BUDGET
+        interp.step_budget = STEP_BUDGET
         try:
             while line := await reader.readline():
                 try:

@@ -3,69 +3,52 @@
 Handles ``\\`` line continuation (the continuation's leading blanks are dropped, so an export
 wrapped as ``name=\\`` / ``    proposal1`` reads ``name=proposal1``), ``#`` comments at the
 start of a command, ``;`` and newlines between commands, double-quoted strings with RouterOS
-escapes, and ``[ ... ]`` command substitution (nested). Every word keeps its line/column and
-source span so that errors can point at it and ``where`` can take the raw rest of a command.
+escapes and ``$var`` / ``$[...]`` / ``$(...)`` inside them, ``$name`` / ``$"odd name"``
+variables with ``->key`` accessors, ``[ ... ]`` command substitution, ``{ ... }`` blocks and
+``( ... )`` expressions at the start of a value (``do={...}``, ``name=("a" . $b)``; in the
+middle of a word they are plain characters, as in exported comments), and ``where`` taking the
+rest of its command. Every word keeps its line/column and source span so that errors can
+point at it. The parsed forms are in :mod:`pyipsec.mgmt.cli.script.ast`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from pyipsec.mgmt.cli.script import exprparse
+from pyipsec.mgmt.cli.script.ast import (
+    Block,
+    Command,
+    Expr,
+    Lit,
+    Part,
+    Sub,
+    Var,
+    Where,
+    Word,
+)
 from pyipsec.mgmt.query import unescape
+
+__all__ = [
+    "Block",
+    "Command",
+    "Expr",
+    "Lit",
+    "ScriptSyntaxError",
+    "Sub",
+    "Var",
+    "Where",
+    "Word",
+    "tokenize",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9]+")
+_STOP = " \t\r\n;"
 
 
 class ScriptSyntaxError(ValueError):
     """Unbalanced quotes/brackets and the like; message is RouterOS's text."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lit:
-    """Literal text; ``quoted`` when it came from a ``"..."`` string."""
-
-    text: str
-    quoted: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sub:
-    """A ``[ ... ]`` command substitution."""
-
-    commands: tuple[Command, ...]
-    raw: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Word:
-    parts: tuple[Lit | Sub, ...]
-    line: int
-    col: int
-    start: int  # offset in the joined source
-    end: int
-
-    @property
-    def plain(self) -> str | None:
-        """The word's text when it is one unquoted literal, else None."""
-        if len(self.parts) == 1 and isinstance(self.parts[0], Lit) and not self.parts[0].quoted:
-            return self.parts[0].text
-        return None
-
-    def split_assignment(self) -> tuple[str, tuple[Lit | Sub, ...]] | None:
-        """``(name, value parts)`` when the word is ``name=value`` (= unquoted, in front)."""
-        first = self.parts[0]
-        if not isinstance(first, Lit) or first.quoted or "=" not in first.text:
-            return None
-        name, _, rest = first.text.partition("=")
-        if not name:
-            return None
-        value = ((Lit(text=rest),) if rest else ()) + self.parts[1:]
-        return name, value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Command:
-    words: tuple[Word, ...]
-    source: str  # the joined text the offsets refer to
-    line: int
 
 
 @dataclass(slots=True)
@@ -126,8 +109,12 @@ class _Lexer:
         self.text = src.text
         self.pos = 0
 
-    def error(self, what: str) -> ScriptSyntaxError:
-        line, col = self.src.lines[self.pos], self.src.cols[self.pos]
+    def where(self, pos: int | None = None) -> tuple[int, int]:
+        p = self.pos if pos is None else pos
+        return self.src.lines[p], self.src.cols[p]
+
+    def error(self, what: str, pos: int | None = None) -> ScriptSyntaxError:
+        line, col = self.where(pos)
         return ScriptSyntaxError(f"{what} (line {line} column {col})")
 
     def commands(self, closing: str | None = None) -> list[Command]:
@@ -153,7 +140,7 @@ class _Lexer:
                 self.pos += 1
                 flush()
                 return cmds
-            if ch in "\n;" or (closing and ch == "\n"):
+            if ch in "\n;":
                 self.pos += 1
                 flush()
                 continue
@@ -161,15 +148,26 @@ class _Lexer:
                 while self.pos < len(text) and text[self.pos] != "\n":
                     self.pos += 1
                 continue
-            if ch in "{}":
+            if ch in "}])":
                 raise self.error("syntax error")
+            if words and self._at_where(words):
+                words.append(self.where_rest(closing))
+                continue
             words.append(self.word(closing))
+
+    def _at_where(self, words: list[Word]) -> bool:
+        first = words[0].plain or ""
+        if first.startswith(":") or not self.text.startswith("where", self.pos):
+            return False
+        after = self.text[self.pos + 5 : self.pos + 6]
+        return after == "" or after in _STOP or after in "]}"
 
     def word(self, closing: str | None) -> Word:
         text = self.text
         start = self.pos
-        parts: list[Lit | Sub] = []
+        parts: list[Part] = []
         buf: list[str] = []
+        value_start = True  # a `{` or `(` here opens a block / an expression
 
         def lit() -> None:
             if buf:
@@ -178,42 +176,161 @@ class _Lexer:
 
         while self.pos < len(text):
             ch = text[self.pos]
-            if ch in " \t\r\n;" or (closing and ch == closing):
+            if ch in _STOP or ch in "]}" or (closing and ch == closing):
                 break
-            if ch == '"':
+            if value_start and ch in "{(":
                 lit()
-                self.pos += 1
-                body_start = self.pos
-                while self.pos < len(text) and text[self.pos] != '"':
-                    if text[self.pos] == "\\":
-                        self.pos += 1
-                    self.pos += 1
-                if self.pos >= len(text):
-                    self.pos = body_start - 1
-                    raise self.error("unterminated string")
-                parts.append(Lit(text=unescape(text[body_start : self.pos]), quoted=True))
-                self.pos += 1
+                parts.extend(self.value_part())
+                value_start = False
                 continue
-            if ch == "[":
+            if ch in '"$[':
                 lit()
-                self.pos += 1
-                inner_start = self.pos
-                inner = self.commands("]")
-                parts.append(Sub(commands=tuple(inner), raw=text[inner_start : self.pos - 1]))
+                parts.extend(self.value_part())
+                value_start = False
                 continue
             if ch == "\\" and self.pos + 1 < len(text):
                 buf.append(unescape(text[self.pos : self.pos + 2]))
                 self.pos += 2
+                value_start = False
                 continue
             buf.append(ch)
             self.pos += 1
+            # `name=` in front of a word: its value may be a block or an expression
+            value_start = ch == "=" and not parts and "=" not in "".join(buf[:-1])
         lit()
+        line, col = self.where(start)
+        return Word(parts=tuple(parts), line=line, col=col, start=start, end=self.pos)
+
+    def value_part(self) -> list[Part]:
+        """The part(s) at ``"``, ``$``, ``[``, ``{`` or ``(``."""
+        ch = self.text[self.pos]
+        if ch == '"':
+            return self.quoted()
+        if ch == "$":
+            return [self.variable(quoted=False)]
+        if ch == "[":
+            return [self.substitution()]
+        if ch == "{":
+            self.pos += 1
+            start = self.pos
+            inner = self.commands("}")
+            return [Block(commands=tuple(inner), raw=self.text[start : self.pos - 1])]
+        self.pos += 1  # (
+        return [Expr(node=exprparse.parse(self))]
+
+    def substitution(self) -> Sub:
+        self.pos += 1
+        start = self.pos
+        inner = self.commands("]")
+        return Sub(commands=tuple(inner), raw=self.text[start : self.pos - 1])
+
+    def variable(self, *, quoted: bool) -> Var:
+        """``$name``, ``$"name"``, with ``->key`` accessors outside strings."""
+        text = self.text
+        line, col = self.where()
+        self.pos += 1
+        if text[self.pos : self.pos + 1] == '"' and not quoted:
+            end = text.find('"', self.pos + 1)
+            if end < 0:
+                raise self.error("unterminated string", self.pos)
+            name = unescape(text[self.pos + 1 : end])
+            self.pos = end + 1
+        else:
+            m = _NAME.match(text, self.pos)
+            if m is None:
+                raise self.error("syntax error", self.pos - 1)
+            name = m.group(0)
+            self.pos = m.end()
+        keys = []
+        while not quoted and text.startswith("->", self.pos):
+            self.pos += 2
+            keys.append(exprparse.primary(self))
+        return Var(name=name, keys=tuple(keys), quoted=quoted, line=line, col=col)
+
+    def quoted(self) -> list[Part]:
+        """A ``"..."`` string: literal text with ``$var``, ``$[...]``, ``$(...)`` in it."""
+        text = self.text
+        open_pos = self.pos
+        self.pos += 1
+        parts: list[Part] = []
+        buf: list[str] = []
+
+        def lit() -> None:
+            parts.append(Lit(text=unescape("".join(buf)), quoted=True))
+            buf.clear()
+
+        while True:
+            if self.pos >= len(text):
+                raise self.error("unterminated string", open_pos)
+            ch = text[self.pos]
+            if ch == '"':
+                self.pos += 1
+                break
+            if ch == "\\" and self.pos + 1 < len(text):
+                buf.append(text[self.pos : self.pos + 2])
+                self.pos += 2
+                continue
+            if ch == "$":
+                nxt = text[self.pos + 1 : self.pos + 2]
+                if buf:
+                    lit()
+                if nxt == "[":
+                    self.pos += 1
+                    parts.append(self.substitution())
+                elif nxt == "(":
+                    self.pos += 2
+                    parts.append(Expr(node=exprparse.parse(self), quoted=True))
+                else:
+                    parts.append(self.variable(quoted=True))
+                continue
+            buf.append(ch)
+            self.pos += 1
+        if buf or not parts:
+            lit()
+        return parts
+
+    def where_rest(self, closing: str | None) -> Word:
+        """``where`` and the rest of the command: text, with its ``$vars`` and ``[...]``."""
+        text = self.text
+        start = self.pos
+        self.pos += 5
+        while self.pos < len(text) and text[self.pos] in " \t\r":
+            self.pos += 1
+        col = self.where()[1]
+        segments: list[str | Var | Sub] = []
+        buf: list[str] = []
+        in_string = False
+        inside: set[int] = set()
+        while self.pos < len(text):
+            ch = text[self.pos]
+            if not in_string and (ch in "\n;" or (closing and ch == closing)):
+                break
+            if ch == "\\" and self.pos + 1 < len(text):
+                buf.append(text[self.pos : self.pos + 2])
+                self.pos += 2
+                continue
+            if ch == '"':
+                in_string = not in_string
+            elif ch == "$" or (ch == "[" and not in_string):
+                segments.append("".join(buf))
+                buf.clear()
+                if in_string:
+                    inside.add(len(segments))
+                if ch == "$" and text[self.pos + 1 : self.pos + 2] == "[":
+                    self.pos += 1
+                    ch = "["
+                sub = self.substitution() if ch == "[" else self.variable(quoted=in_string)
+                segments.append(sub)
+                continue
+            buf.append(ch)
+            self.pos += 1
+        if in_string:
+            raise self.error("unterminated string")
+        segments.append("".join(buf).rstrip())
+        line, wcol = self.where(start)
+        where = Where(segments=tuple(segments), col=col, in_string=frozenset(inside))
         return Word(
-            parts=tuple(parts),
-            line=self.src.lines[start],
-            col=self.src.cols[start],
-            start=start,
-            end=self.pos,
+            parts=(Lit(text="where"), where), line=line, col=wcol, start=start, end=self.pos
         )
 
 
