@@ -42,8 +42,9 @@ _ESCAPE = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": 
 
 
 def quote(value: str) -> str:
-    """``value`` as a script word: bare when safe, else double-quoted with escapes."""
-    if value and _SAFE.fullmatch(value):
+    """``value`` as a script word: bare when safe, else double-quoted with escapes (a value
+    starting with ``(`` too: there the console reads an expression)."""
+    if value and _SAFE.fullmatch(value) and value[0] != "(":
         return value
     out = []
     for ch in value:

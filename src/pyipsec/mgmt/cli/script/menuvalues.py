@@ -111,9 +111,7 @@ def whole_item(session: Session, path: Path, numbers: str) -> Array:
     return row_array(table.menu, table.rows[0])
 
 
-def result_value(
-    menu: Menu | None, command: str, args: Mapping[str, str], result: Result
-) -> Value:
+def result_value(menu: Menu | None, command: str, args: Mapping[str, str], result: Result) -> Value:
     """What a menu command gives a script."""
     if result.table is not None and result.table.mode == "count-only":
         return result.table.count
