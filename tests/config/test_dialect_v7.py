@@ -226,3 +226,17 @@ def test_renames_follow_and_used_items_stay() -> None:
     assert c7.run("/ip ipsec profile remove renamed").startswith("failure: profile renamed is used")
     assert c7.run("/ip ipsec peer remove p2").startswith("failure: peer p2 is used by")
     assert c7.export("verbose show-sensitive") == before
+
+
+def test_peer_policy_shows_the_peers_sa_addresses_read_only() -> None:
+    """RouterOS 7 shows a peer= policy's SA addresses from its peer (reference §2.2)."""
+    c7 = v7_console()
+    c7.ok(V7_SITE + "/ip ipsec peer set ike1-site2 local-address=203.0.113.1\n")
+    assert c7.ok(":put [/ip ipsec policy get 1 sa-dst-address]") == "192.168.80.1\n"
+    assert c7.ok(":put [/ip ipsec policy get 1 sa-src-address]") == "203.0.113.1\n"
+    assert c7.ok("/ip ipsec policy print count-only where sa-dst-address=192.168.80.1") == "1\n"
+    detail = c7.ok("/ip ipsec policy print detail")
+    assert "sa-src-address=203.0.113.1" in detail and "sa-dst-address=192.168.80.1" in detail
+    assert "sa-dst-address" not in c7.ok("/ip ipsec policy export")  # not configured values
+    c7.ok("/ip ipsec peer set ike1-site2 address=198.51.100.0/24")  # no host: nothing shown
+    assert c7.ok(":put [/ip ipsec policy get 1 sa-dst-address]") == "\n"

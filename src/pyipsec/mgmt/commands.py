@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pyipsec.config.menus import menus_for
+from pyipsec.config.menus.ipsec7 import shown_from_peer, shows_from_peer
 from pyipsec.config.schema import Menu, MenuKind, Property
 from pyipsec.config.table import (
     INTERNAL_PREFIX,
@@ -90,9 +91,15 @@ def item_flags(
 
 
 def _getter(
-    session: Session, menu: Menu, item: Item, flags: frozenset[str]
+    session: Session,
+    menu: Menu,
+    item: Item,
+    flags: frozenset[str],
+    config: Config | None = None,
 ) -> Callable[[str], str | None]:
     state = session.runtime.item_state(menu.path, item.id)
+    # read-only values shown from other items (a v7 policy's SA addresses from its peer)
+    shown = shown_from_peer(config, menu.path, item) if config is not None else {}
 
     def get(name: str) -> str | None:
         if name == ".id":
@@ -101,6 +108,8 @@ def _getter(
             return "yes" if name in flags else "no"
         if name in state:
             return state[name]
+        if name in shown:
+            return shown[name]
         if name.startswith("_"):
             return None
         return value_of(menu, item, name)
@@ -419,7 +428,8 @@ def _matching(
     normalize = _normalizer(menu)
     early = node is not None and not query.props_of(node).isdisjoint(menu.flag_names)
     invalid = invalid_items(config).get(menu.path, set()) if early or flags else set()
-    equal = _equalities(menu, node, normalize)
+    # (values shown from other items are not in the item: compared through the getter)
+    equal = None if shows_from_peer(config, menu.path) else _equalities(menu, node, normalize)
     out = []
     for item in listing(session, config, menu):
         if equal is not None:  # prop=value [and ...]: compared straight, no per-item getter
@@ -432,7 +442,9 @@ def _matching(
                 )
             continue
         found = item_flags(session, config, menu, item, invalid) if early else frozenset()
-        if node is None or query.evaluate(node, _getter(session, menu, item, found), normalize):
+        if node is None or query.evaluate(
+            node, _getter(session, menu, item, found, config), normalize
+        ):
             if flags and not early:
                 found = item_flags(session, config, menu, item, invalid)
             out.append((item, found))
@@ -511,7 +523,7 @@ def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         if item.id == item_ids[0]:
             invalid = invalid_items(config).get(menu.path, set())
             flags = item_flags(session, config, menu, item, invalid)
-            return Result(ret=_getter(session, menu, item, flags)(name) or "")
+            return Result(ret=_getter(session, menu, item, flags, config)(name) or "")
     raise no_such_item()
 
 
@@ -590,7 +602,7 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
         if mode == "count-only":  # the number is all it shows
             return Result(table=PrintResult(menu=menu, mode=mode, count=len(matched)))
         for n, (item, flags) in enumerate(matched):
-            get = _getter(session, menu, item, flags)
+            get = _getter(session, menu, item, flags, config)
             rows.append(
                 PrintRow(
                     number=n,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from pyipsec.config.menus import ipsec as v6
 from pyipsec.config.menus import runtime
@@ -42,6 +43,9 @@ from pyipsec.config.types import (
     Time,
     ValueProblem,
 )
+
+if TYPE_CHECKING:
+    from pyipsec.config.table import Config, Item
 
 V7 = "v7"
 
@@ -475,3 +479,39 @@ MENUS = (
     ACTIVE_PEERS_MENU,
     STATISTICS_MENU,
 )
+
+
+def _peer_sa(config: Config) -> dict[str, dict[str, str]]:
+    """SA addresses by peer name, as a v7 policy naming the peer shows them (computed once per
+    stored configuration version)."""
+    kept = config.memo.get("v7-peer-sa")
+    if isinstance(kept, dict):
+        return kept
+    out: dict[str, dict[str, str]] = {}
+    for peer in config.table(v6.PEER):
+        values: dict[str, str] = {}
+        if "local-address" in peer.values:
+            values["sa-src-address"] = peer.values["local-address"]
+        address = peer.values.get("address", "0.0.0.0/0")
+        if not is_dns_name(address):
+            net = ipaddress.ip_network(address, strict=False)
+            if net.prefixlen == net.max_prefixlen:
+                values["sa-dst-address"] = str(net.network_address)
+        out[peer.values.get("name", "")] = values
+    if config.memo.get("sealed"):
+        config.memo["v7-peer-sa"] = out
+    return out
+
+
+def shows_from_peer(config: Config, path: tuple[str, ...]) -> bool:
+    """Whether items of ``path`` may show values of their peer (:func:`shown_from_peer`)."""
+    return config.dialect == V7 and path == v6.POLICY
+
+
+def shown_from_peer(config: Config, path: tuple[str, ...], item: Item) -> dict[str, str]:
+    """What a v7 policy with ``peer=`` shows of its peer: the SA addresses, read-only
+    (reference §2.2; the addresses config/compile.py gives the policy's SAs)."""
+    if not shows_from_peer(config, path):
+        return {}
+    name = item.values.get("peer", "none")
+    return {} if name == "none" else _peer_sa(config).get(name, {})
