@@ -31,6 +31,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pyipsec.config.compile import Compiled, compile_config, dns_names
@@ -55,9 +56,13 @@ from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
 from pyipsec.dataplane.userspace.tun import TunError
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
+from pyipsec.io.http_server import HttpContext, HttpServer
 from pyipsec.io.ike_endpoint import IkeEndpoint
 from pyipsec.io.logging import LazyLine, RingHandler
 from pyipsec.io.runtime import DaemonRuntime
+from pyipsec.mgmt import first_start
+from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.changes import ChangeFeed
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
 
@@ -203,6 +208,10 @@ class Daemon:
         # DNS names in (RouterOS 7) peer addresses, resolved in the background
         self.resolver = PeerResolver(on_change=self._addresses_changed)
         self.manual: dict[tuple[int, int, str], SaParams] = {}
+        # management front-ends (issue 12): accounts, the change feed, www/www-ssl
+        self.accounts: Accounts | None = None
+        self.changes: ChangeFeed | None = None
+        self.http: HttpServer | None = None
         self._stop = asyncio.Event()
 
     # -- configuration -------------------------------------------------------------------
@@ -238,6 +247,8 @@ class Daemon:
         self.resolver.want(dns_names(config))
         compiled = compile_config(config, resolved=self.resolver.resolved)
         self._applied_generation = generation
+        if self.http is not None:
+            self.http.poke()  # /ip service may have changed
         if compiled == self.compiled:
             return
         for problem in compiled.problems:
@@ -415,6 +426,7 @@ class Daemon:
                 syslog.warning("removed stale control socket %s", control)
             self.control = ControlServer(control, self.session, self.apply_config, self.counters)
             await self.control.start()
+            await self.start_management()
             syslog.info(
                 "pyipsec daemon started on %s (pid %d, data plane %s)",
                 self.options.db, os.getpid(), self.dataplane.tun_name,
@@ -435,12 +447,56 @@ class Daemon:
         finally:
             await self._shutdown()
 
+    def first_start(self) -> None:
+        """An admin with a random password on a database that never had a user (written
+        once to the log and to a root-only file), a self-signed certificate for TLS services
+        without one (mgmt/first_start.py)."""
+        assert self.store is not None
+        password = first_start.ensure_admin(self.store)
+        if password is not None:
+            secret = self.options.db.with_name(self.options.db.name + ".admin-password")
+            fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(password + "\n")
+            syslog.warning(
+                "first start: user admin created with password %s (also in %s)", password, secret
+            )
+        cert = first_start.ensure_certificate(self.store, datetime.now(UTC))
+        if cert is not None:
+            syslog.info("first start: self-signed certificate %s for api-ssl/www-ssl", cert)
+
+    async def start_management(self) -> None:
+        """Accounts, the change feed, and the www/www-ssl listeners (REST, web page)."""
+        assert self.store is not None
+        self.first_start()
+        self.accounts = Accounts(store=self.store)
+        self.changes = ChangeFeed(self.store, self.runtime)
+        changes = self.changes
+
+        def after_command() -> None:
+            self.apply_config()
+            changes.check()
+
+        context = HttpContext(
+            store=self.store,
+            accounts=self.accounts,
+            runtime=self.runtime,
+            changes=self.changes,
+            log_ring=self.options.log_ring,
+            files_dir=self.options.db.parent,
+            after_command=after_command,
+        )
+        self.http = HttpServer(context)
+        await self.http.start()
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             self.engine.wall_clock_offset = _wall_clock_offset()  # follows clock steps
             try:
                 self.apply_config()
+                if self.changes is not None:  # live pages and listeners
+                    self.changes.check()
             except Exception:  # a bad edit must not kill the daemon
                 log.exception("re-reading the configuration failed")
             self.sad.expire(time.monotonic())
@@ -543,6 +599,9 @@ class Daemon:
             self.ike.flush()
 
     async def _shutdown(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         if self.ike is not None:
             self.engine.kill_connections(time.monotonic())  # Delete notifies to the peers
             self.ike.flush()
