@@ -166,6 +166,18 @@ def _quote_for_where(value: Value) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _quoted_key(word: Word) -> tuple[str, tuple[Part, ...]] | None:
+    """``"odd-key"=value`` in an array literal."""
+    parts = word.parts
+    if len(parts) < 2 or not isinstance(parts[0], Lit) or not parts[0].quoted:
+        return None
+    second = parts[1]
+    if not isinstance(second, Lit) or second.quoted or not second.text.startswith("="):
+        return None
+    rest = second.text[1:]
+    return parts[0].text, ((Lit(text=rest),) if rest else ()) + parts[2:]
+
+
 @dataclass(slots=True)
 class Context:
     """Where a command runs: its variables and its menu."""
@@ -452,7 +464,7 @@ class Interpreter:
             if len(cmd.words) != 1:
                 raise ConsoleError(f"expected end of command {_where(cmd.words[1])}")
             word = cmd.words[0]
-            assignment = word.split_assignment()
+            assignment = word.split_assignment() or _quoted_key(word)
             if assignment is not None:
                 out.named[assignment[0]] = self.parts_value(assignment[1], ctx)
             else:

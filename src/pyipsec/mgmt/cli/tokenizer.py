@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9]+")
+_VALUE_BEFORE = re.compile(r"(?:[=~<>]|\bin)\s*$")
 _STOP = " \t\r\n;"
 
 
@@ -297,7 +298,7 @@ class _Lexer:
         while self.pos < len(text) and text[self.pos] in " \t\r":
             self.pos += 1
         col = self.where()[1]
-        segments: list[str | Var | Sub] = []
+        segments: list[str | Var | Sub | Expr] = []
         buf: list[str] = []
         in_string = False
         inside: set[int] = set()
@@ -311,6 +312,14 @@ class _Lexer:
                 continue
             if ch == '"':
                 in_string = not in_string
+            elif ch == "(" and not in_string and _VALUE_BEFORE.search("".join(buf)):
+                # `comment~("^" . $p)`: an expression as a compared value (grouping parens
+                # elsewhere stay the condition's own)
+                segments.append("".join(buf))
+                buf.clear()
+                self.pos += 1
+                segments.append(Expr(node=exprparse.parse(self)))
+                continue
             elif ch == "$" or (ch == "[" and not in_string):
                 segments.append("".join(buf))
                 buf.clear()

@@ -60,7 +60,7 @@ class Expr:
 class Where:
     """The rest of a command after ``where``: text and the variables/substitutions in it."""
 
-    segments: tuple[str | Var | Sub, ...]
+    segments: tuple[str | Var | Sub | Expr, ...]
     col: int
     in_string: frozenset[int] = frozenset()  # segments inside a "..." string: their text only
 
