@@ -12,7 +12,8 @@ ciphers AES-GCM-16, AES-CBC + HMAC-SHA-256 and ChaCha20-Poly1305, with strongSwa
 (swanctl) and with pyipsec initiating on traffic (acquire), each with a ping both ways and a
 checked TCP transfer both ways; a child SA rekey and an IKE SA rekey under a 0.2 s ping with no
 loss, each driven by either side's short lifetime; both sides rekeying a child SA or the IKE SA
-at once, under the same ping; DPD (liveness checks) noticing a SIGKILLed charon; RSA signatures
+at once, under the same ping (each followed by a TCP transfer over the new SAs); DPD (liveness
+checks) noticing a SIGKILLed charon, either side having initiated; RSA signatures
 with certificates from a root CA through an intermediate, both directions; a tunnel=no
 (transport) policy against strongSwan, which with libipsec declines transport: our request's
 USE_TRANSPORT_MODE and ESP_TFC_PADDING_NOT_SUPPORTED as strongSwan parses them, the tunnel
@@ -44,7 +45,6 @@ from tests.interop.helpers import (
     installed_spis,
     log_text,
     ping,
-    ping_until,
     ros_script,
     strongswan_pair,
     swanctl_conf,
@@ -199,6 +199,7 @@ def test_child_sa_rekey_under_continuous_ping(
         assert listed.count("INSTALLED, TUNNEL") >= 1, listed
         assert lost == 0, f"{lost} of {sent} pings lost across the child rekey"
         assert ping(lab, b, LAN_B, LAN_A) == 3
+        tcp_transfer(lab, a, b, LAN_A, LAN_B)  # over the rekeyed SA pair
         no_errors(daemon)
 
 
@@ -234,6 +235,7 @@ def test_ike_sa_rekey_under_continuous_ping(
         assert peers.count(WAN_B) == 1, peers
         assert lost == 0, f"{lost} of {sent} pings lost across the IKE SA rekey"
         assert ping(lab, b, LAN_B, LAN_A) == 3
+        tcp_transfer(lab, a, b, LAN_A, LAN_B)
         no_errors(daemon)
 
 
@@ -349,6 +351,7 @@ def test_both_sides_rekeying_at_once_under_continuous_ping(
             assert lost == 0, f"{lost} of {count} pings lost across the rekey collision"
             assert ping(lab, a, LAN_A, LAN_B) == 3
             assert ping(lab, b, LAN_B, LAN_A) == 3
+            tcp_transfer(lab, a, b, LAN_A, LAN_B)  # over what the collision left
             no_errors(daemon)
         finally:
             lab.sh(a, "nft", "delete", "table", "ip", "pyipsec_collide", check=False)
@@ -357,8 +360,12 @@ def test_both_sides_rekeying_at_once_under_continuous_ping(
 # -- liveness --------------------------------------------------------------------------------
 
 
-def test_dpd_notices_killed_charon(site: tuple[Lab, str, str], tmp_path: Path) -> None:
-    """dpd-interval=2s, dpd-maximum-failures=2: while charon lives, the empty INFORMATIONAL
+@pytest.mark.parametrize("initiator", INITIATORS)
+def test_dpd_notices_killed_charon(
+    site: tuple[Lab, str, str], tmp_path: Path, initiator: str
+) -> None:
+    """dpd-interval=2s, dpd-maximum-failures=2, the IKE SA started by either side: the
+    tunnel carries a ping both ways and TCP; while charon lives, the empty INFORMATIONAL
     liveness checks (RFC 7296 §2.4) are answered and nothing is torn down; after charon is
     SIGKILLed (by its PID), pyipsec logs PeerUnreachable and drops its SAs and remote peer."""
     lab, a, b = site
@@ -366,7 +373,10 @@ def test_dpd_notices_killed_charon(site: tuple[Lab, str, str], tmp_path: Path) -
     with strongswan_pair(
         a, b, tmp_path, script(peer_extra="dpd-interval=2s dpd-maximum-failures=2"), conf_b
     ) as (daemon, charon):
-        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        bring_up(lab, a, b, daemon, charon, initiator)
+        assert ping(lab, a, LAN_A, LAN_B) == 3
+        assert ping(lab, b, LAN_B, LAN_A) == 3
+        tcp_transfer(lab, a, b, LAN_A, LAN_B)
         time.sleep(5)  # idle intervals with a live peer
         assert "PeerUnreachable" not in log_text(daemon)
         assert len(installed_spis(daemon.db)) == 2
