@@ -111,3 +111,29 @@ def test_complete_item_names() -> None:
     assert candidates(c.interp, "/ip ipsec proposal set t") == ["tset1"]
     assert "default" in candidates(c.interp, "/ip ipsec proposal remove ")
     assert candidates(c.interp, "/ip ipsec proposal add t") == []
+
+
+def test_edit_and_print_interval_at_the_interactive_console(tmp_path: Path) -> None:
+    c = Console()
+    c.ok("/ip ipsec peer add address=203.0.113.5 comment=old")
+    answers = iter(["/ip ipsec peer edit 0 comment", "new", "/ip ipsec peer print interval=2"])
+
+    def read(prompt: str) -> str:
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None
+
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # Ctrl-C on the third wait
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            raise KeyboardInterrupt
+
+    c.interp.sleep = sleep
+    interact(c.interp, tmp_path / "history", read)
+    printed = "".join(c.output)
+    assert sleeps == [2.0, 2.0, 2.0]  # printed, waited, ... until Ctrl-C
+    assert printed.count(";;; new") == 3
+    assert c.ok(":put [/ip ipsec peer get 0 comment]") == "new\n"

@@ -121,12 +121,37 @@ def help_text(interp: Interpreter, line: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def line_editor(read: Callable[[str], str]) -> Callable[[str, str], str | None]:
+    """``edit``'s editor at the interactive console: the value's one line, pre-filled for
+    editing; Enter saves, Ctrl-C or Ctrl-D cancels."""
+
+    def edit(current: str, prompt: str) -> str | None:
+        try:
+            import readline
+        except ImportError:  # pragma: no cover - platforms without readline
+            readline = None  # type: ignore[assignment]
+        if readline is not None:
+            readline.set_startup_hook(lambda: readline.insert_text(current))
+        try:
+            return read(prompt)
+        except (EOFError, KeyboardInterrupt):
+            return None
+        finally:
+            if readline is not None:
+                readline.set_startup_hook(None)
+
+    return edit
+
+
 def interact(interp: Interpreter, history: Path | None, read: Callable[[str], str] = input) -> int:
     """Run the read-eval-print loop until quit or end of input."""
     try:
         import readline
     except ImportError:  # pragma: no cover - platforms without readline
         readline = None  # type: ignore[assignment]
+    # `print follow` / `interval=` run until Ctrl-C here; `edit` edits the value's line
+    interp.interactive = True
+    interp.editor = line_editor(read)
     pending = ""
     if readline is not None:
         matches: list[str] = []

@@ -1,0 +1,51 @@
+"""The daemon's control socket and the scripting language: ``:global`` variables outlive a
+console connection (they live as long as the daemon, as on RouterOS until a reboot), and a
+request cannot hold the daemon's event loop with long ``:delay``s or endless loops."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pyipsec.config.store import Store
+from pyipsec.io.control import ControlClient, ControlServer
+from pyipsec.mgmt.commands import Session
+
+
+def test_globals_outlive_a_connection_and_requests_are_bounded(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.db")
+    sock = tmp_path / "c.sock"
+
+    def one_request(text: str) -> tuple[bool, str]:
+        client = ControlClient(sock)
+        try:
+            return client.run(text)
+        finally:
+            client.close()
+
+    async def scenario() -> list[tuple[bool, str]]:
+        server = ControlServer(sock, lambda: Session(store=store), on_change=lambda: None)
+        await server.start()
+        try:
+            texts = [
+                ':global site "hq"; :local only 1',
+                ":put $site; :put [:typeof $only]",
+                ":delay 2100ms",
+                ":while (true) do={}",
+                ":put $site",
+            ]
+            return [await asyncio.to_thread(one_request, t) for t in texts]
+        finally:
+            await server.stop()
+
+    try:
+        replies = asyncio.run(scenario())
+    finally:
+        store.close()
+    assert replies == [
+        (True, ""),
+        (True, "hq\nnothing\n"),
+        (False, "failure: more than 2s of delay in one request\n"),
+        (False, "failure: script stopped after 200000 commands\n"),
+        (True, "hq\n"),
+    ]
