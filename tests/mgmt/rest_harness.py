@@ -67,11 +67,16 @@ class RestServer:
         root = Session(store=self.store)
         for name, group in USERS.items():
             if self.store.snapshot().table(("user",)).by_name(name) is None:
-                dispatch(root, ("user",), "add", {"name": name, "group": group,
-                                                  "password": f"{name}-pw"})  # fmt: skip
+                dispatch(
+                    root, ("user",), "add", {"name": name, "group": group, "password": f"{name}-pw"}
+                )
         dispatch(root, SERVICE, "set", {"numbers": "www", "port": str(self.port)})
-        dispatch(root, SERVICE, "set", {"numbers": "www-ssl", "port": str(self.tls_port),
-                                        "disabled": "no"})  # fmt: skip
+        dispatch(
+            root,
+            SERVICE,
+            "set",
+            {"numbers": "www-ssl", "port": str(self.tls_port), "disabled": "no"},
+        )
         first_start.ensure_certificate(self.store, datetime.now(UTC))
         material = tls_material(self.store.snapshot(), first_start.SELF_SIGNED)
         assert material is not None
@@ -85,6 +90,14 @@ class RestServer:
         self.server = HttpServer(self.context, host="127.0.0.1")
         await self.server.start()
 
+    def generation(self) -> int:
+        return int(self.run(self.store.generation))
+
+    def dispatch(self, path: str, command: str, args: dict[str, str] | None = None) -> Any:
+        """A console command as root (in the server's thread)."""
+        session = Session(store=self.store)
+        return self.run(dispatch, session, tuple(path.strip("/").split("/")), command, args or {})
+
     def run(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)`` in the server's thread (for store access from a test)."""
 
@@ -95,6 +108,7 @@ class RestServer:
 
     def _after(self) -> None:
         self.commands += 1
+        self.server.poke()  # as the daemon does: /ip service may have changed
 
     def call(self, coro: Any, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -53,7 +53,6 @@ log = logging.getLogger("pyipsec.system")
 
 PREFIX = "/rest"
 NOT_PERMITTED = "not enough permissions (9)"
-NO_SUCH_ITEM = "no such item"
 REALM = 'Basic realm="pyipsec"'
 SINGLE_KINDS = (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE)
 
@@ -110,10 +109,10 @@ def _item_query(menu: Menu, spec: str) -> str:
     """The ``.query`` that selects the item a URL names (``*1F``, or a name)."""
     if spec.startswith("*"):
         if parse_id(spec) is None:
-            raise RestError(404, NO_SUCH_ITEM)
+            raise RestError(404)
         return f".id={spec}"
     if menu.key is None or menu.kind is not MenuKind.LIST:
-        raise RestError(404, NO_SUCH_ITEM)
+        raise RestError(404)
     return f"{menu.key}={spec}"
 
 
@@ -127,7 +126,7 @@ def _get_item(session: Session, menu: Menu, spec: str, proplist: str | None) -> 
     table = _run(session, menu.path, "print", args).table
     rows = table_json(table) if table is not None else []
     if not rows:
-        raise RestError(404, NO_SUCH_ITEM)
+        raise RestError(404)
     return rows[0]
 
 
@@ -179,7 +178,7 @@ def _patch(session: Session, menu: Menu, spec: str | None, body: Mapping[str, An
     args = _values(body)
     if spec is None:
         if menu.kind is not MenuKind.SINGLE:
-            raise RestError(404, NO_SUCH_ITEM)
+            raise RestError(404)
         _run(session, menu.path, "set", args)
         return _get(session, menu, None, {})
     found = _get_item(session, menu, spec, ".id")  # 404 before anything is tried

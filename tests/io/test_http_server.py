@@ -1,0 +1,128 @@
+"""The www/www-ssl listeners follow /ip service (io/http_server.py): port, disabled, address
+allow-list, certificate and tls-version (checked with the standard ssl module's client), and a
+change made through REST itself takes effect without a restart. Web sessions expire."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyipsec.io.http_server import WebSessions
+from pyipsec.mgmt.commands import Session
+from tests.mgmt.rest_harness import RestServer, free_port
+
+POLICY = "/rest/ip/ipsec/policy"
+
+
+@pytest.fixture
+def rest(tmp_path: Path) -> Iterator[RestServer]:
+    server = RestServer(tmp_path)
+    yield server
+    server.close()
+
+
+def refused(rest: RestServer, port: int, *, tls: bool = False) -> bool:
+    conn: http.client.HTTPConnection
+    if tls:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=5, context=rest.tls_client_context()
+        )
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", POLICY)
+        conn.getresponse().read()
+    except ConnectionRefusedError:
+        return True
+    finally:
+        conn.close()
+    return False
+
+
+def test_both_services_listen_and_tls_uses_the_self_signed_certificate(rest: RestServer) -> None:
+    assert set(rest.server.ports) == {"www", "www-ssl"}
+    assert rest.request("GET", POLICY, tls=True).status == 200
+    strict = ssl.create_default_context()  # the system's CAs do not know it
+    conn = http.client.HTTPSConnection("127.0.0.1", rest.tls_port, timeout=5, context=strict)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        conn.request("GET", POLICY)
+    conn.close()
+
+
+def tls13_only(rest: RestServer) -> ssl.SSLContext:
+    ctx = rest.tls_client_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def test_tls_version_only_1_2(rest: RestServer) -> None:
+    conn = http.client.HTTPSConnection("127.0.0.1", rest.tls_port, context=tls13_only(rest))
+    conn.request("GET", POLICY, headers={"Authorization": "Basic YWRtaW46YWRtaW4tcHc="})
+    assert conn.getresponse().status == 200  # admin:admin-pw over TLS 1.3 with "any"
+    conn.close()
+    r = rest.request("PATCH", "/rest/ip/service/www-ssl", {"tls-version": "only-1.2"})
+    assert r.status == 200 and r.json["tls-version"] == "only-1.2"
+    rest.reconfigure()
+    conn = http.client.HTTPSConnection("127.0.0.1", rest.tls_port, context=tls13_only(rest))
+    with pytest.raises(ssl.SSLError):
+        conn.request("GET", POLICY)
+    conn.close()
+    r = rest.request("GET", POLICY, tls=True)  # a TLS 1.2 client still gets in
+    assert r.status == 200
+
+
+def test_address_allow_list(rest: RestServer) -> None:
+    r = rest.request("PATCH", "/rest/ip/service/www", {"address": "203.0.113.0/24"})
+    assert r.status == 200
+    r = rest.request("GET", POLICY)
+    assert r.status == 403  # 127.0.0.1 is not in the list
+    r = rest.request("GET", POLICY, tls=True)  # www-ssl has its own (empty) list
+    assert r.status == 200
+    r = rest.request(
+        "PATCH", "/rest/ip/service/www", {"address": "203.0.113.0/24,127.0.0.0/8"}, tls=True
+    )
+    assert rest.request("GET", POLICY).status == 200
+
+
+def test_disable_and_port_change_through_rest(rest: RestServer) -> None:
+    r = rest.request("PATCH", "/rest/ip/service/www", {"disabled": "yes"}, tls=True)
+    assert r.status == 200
+    rest.reconfigure()
+    assert refused(rest, rest.port)
+    assert "www" not in rest.server.ports
+    new = free_port()
+    r = rest.request("PATCH", "/rest/ip/service/www", {"disabled": "no", "port": new}, tls=True)
+    assert r.status == 200
+    rest.reconfigure()
+    assert rest.server.ports["www"] == new
+    assert refused(rest, rest.port)
+    rest.port = new
+    assert rest.request("GET", POLICY).status == 200
+
+
+def test_www_ssl_without_a_usable_certificate_does_not_listen(rest: RestServer) -> None:
+    rest.dispatch("/ip/service", "set", {"numbers": "www-ssl", "certificate": "none"})
+    rest.reconfigure()
+    assert "www-ssl" not in rest.server.ports
+    assert refused(rest, rest.tls_port, tls=True)
+    assert rest.request("GET", POLICY).status == 200  # www is not affected
+
+
+def test_web_sessions_expire(tmp_path: Path) -> None:
+    now = [0.0]
+    sessions = WebSessions(clock=lambda: now[0], idle=10.0)
+    session = Session(store=None, user="admin")  # type: ignore[arg-type]
+    token = sessions.create(session, 7)
+    now[0] = 9.0
+    assert sessions.get(token) is session
+    now[0] = 18.0  # idle time counts from the last request
+    assert sessions.get(token) is session
+    now[0] = 28.5
+    assert sessions.get(token) is None
+    assert sessions.get("forged") is None
+    token = sessions.create(session, 8)
+    assert sessions.end(token) == 8 and sessions.get(token) is None
