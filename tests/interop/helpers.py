@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +275,65 @@ def ping(
     )  # fmt: skip
     m = re.search(r"(\d+) received", out)
     return int(m.group(1)) if m else 0
+
+
+class Pinger:
+    """A ping every ``interval`` s from ``src`` in ``ns`` to ``dst``, in the background until
+    ``stop()``, which returns (sent, lost). The tests that prove "no loss across a rekey" run
+    it until the rekey is over (polled) instead of for a fixed time. Replies are counted by
+    icmp_seq (an ICMP error is no reply), and the echoes sent in the last ``wait`` + 0.2 s
+    before the stop are not counted at all (their replies may still be on the way), so
+    stopping cannot make up a loss."""
+
+    def __init__(
+        self, lab: Lab, ns: str, src: str, dst: str, interval: float = 0.2, wait: int = 1
+    ) -> None:
+        self.interval, self.wait = interval, wait
+        self.out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "ping", "-n", "-i", str(interval), "-W", str(wait),
+             "-I", src, dst],
+            stdout=self.out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def stop(self) -> tuple[int, int]:
+        """SIGINT (ping prints its summary and exits); returns (sent, lost)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # `ip netns exec` became ping: its PID
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.seek(0)
+        text = self.out.read()
+        self.out.close()
+        m = re.search(r"(\d+) packets transmitted", text)
+        assert m, text
+        counted = int(m.group(1)) - math.ceil((self.wait + 0.2) / self.interval)
+        received = {int(x) for x in re.findall(r"bytes from .* icmp_seq=(\d+) ", text)}
+        lost = sum(1 for seq in range(1, counted + 1) if seq not in received)
+        return counted, lost
+
+    def __enter__(self) -> Pinger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.out.closed:
+            self.stop()
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, step: float = 0.5) -> float:
+    """Poll ``check`` every ``step`` s until it holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < timeout, f"not within {timeout}s: {what}"
+        time.sleep(step)
+    return time.monotonic() - start
 
 
 def ping_until(
