@@ -54,6 +54,8 @@ from pyipsec.dataplane.stats import Statistics
 from pyipsec.dataplane.userspace.router import UserspaceDataplane
 from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
 from pyipsec.dataplane.userspace.tun import TunError
+from pyipsec.config.menus.users import USER_ACTIVE
+from pyipsec.io.api_server import ApiServices
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
 from pyipsec.io.http_server import HttpContext, HttpServer
@@ -62,6 +64,7 @@ from pyipsec.io.logging import LazyLine, RingHandler
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt import first_start
 from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.base import RuntimeProvider, WithRows
 from pyipsec.mgmt.changes import ChangeFeed
 from pyipsec.mgmt.cli.interpreter import Interpreter
 from pyipsec.mgmt.commands import Session
@@ -212,13 +215,22 @@ class Daemon:
         self.accounts: Accounts | None = None
         self.changes: ChangeFeed | None = None
         self.http: HttpServer | None = None
+        self.api: ApiServices | None = None  # the RouterOS API (api, api-ssl)
+        # the runtime the front-ends see: the daemon's, plus /user active from the accounts
+        self.mgmt_runtime: RuntimeProvider = self.runtime
         self._stop = asyncio.Event()
 
     # -- configuration -------------------------------------------------------------------
 
     def session(self) -> Session:
         assert self.store is not None
-        return Session(store=self.store, runtime=self.runtime)
+        return Session(store=self.store, runtime=self.mgmt_runtime)
+
+    def after_command(self) -> None:
+        """A command ran (control socket, API, REST): apply it, tell the listeners."""
+        self.apply_config()
+        if self.changes is not None:
+            self.changes.check()
 
     def import_script(self, path: Path) -> None:
         out: list[str] = []
@@ -424,7 +436,7 @@ class Daemon:
             control = socket_path(self.options.db)
             if control.exists():  # we hold the lock: nobody listens there any more
                 syslog.warning("removed stale control socket %s", control)
-            self.control = ControlServer(control, self.session, self.apply_config, self.counters)
+            self.control = ControlServer(control, self.session, self.after_command, self.counters)
             await self.control.start()
             await self.start_management()
             syslog.info(
@@ -458,9 +470,12 @@ class Daemon:
             fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(password + "\n")
+            os.chmod(secret, 0o600)
+            # to stderr only: /log print is readable by every user with the read policy
             syslog.warning(
-                "first start: user admin created with password %s (also in %s)", password, secret
-            )
+                "first start: user admin created with password %s (also in %s)",
+                password, secret, extra={"secret": True},
+            )  # fmt: skip
         cert = first_start.ensure_certificate(self.store, datetime.now(UTC))
         if cert is not None:
             syslog.info("first start: self-signed certificate %s for api-ssl/www-ssl", cert)
@@ -470,24 +485,30 @@ class Daemon:
         assert self.store is not None
         self.first_start()
         self.accounts = Accounts(store=self.store)
-        self.changes = ChangeFeed(self.store, self.runtime)
-        changes = self.changes
-
-        def after_command() -> None:
-            self.apply_config()
-            changes.check()
-
+        self.mgmt_runtime = WithRows(self.runtime, {USER_ACTIVE: self.accounts.rows})
+        self.changes = ChangeFeed(self.store, self.mgmt_runtime)
+        # files of management sessions (export file=, import, key files): a directory of their
+        # own, never the database's (a user could overwrite config.db by name)
+        files_dir = self.options.db.parent / "files"
         context = HttpContext(
             store=self.store,
             accounts=self.accounts,
-            runtime=self.runtime,
+            runtime=self.mgmt_runtime,
             changes=self.changes,
             log_ring=self.options.log_ring,
-            files_dir=self.options.db.parent,
-            after_command=after_command,
+            files_dir=files_dir,
+            after_command=self.after_command,
         )
         self.http = HttpServer(context)
         await self.http.start()
+        self.api = ApiServices(
+            store=self.store,
+            accounts=self.accounts,
+            runtime=self.mgmt_runtime,
+            feed=self.changes,
+            files_dir=files_dir,
+        )
+        await self.api.reconcile()
 
     async def _tick(self) -> None:
         while True:
@@ -499,6 +520,11 @@ class Daemon:
                     self.changes.check()
             except Exception:  # a bad edit must not kill the daemon
                 log.exception("re-reading the configuration failed")
+            try:
+                if self.api is not None:
+                    await self.api.reconcile()  # /ip service changes
+            except Exception:
+                syslog.exception("starting or stopping an API service failed")
             self.sad.expire(time.monotonic())
 
     async def _events_tick(self) -> None:
@@ -602,6 +628,9 @@ class Daemon:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        if self.api is not None:
+            await self.api.stop()
+            self.api = None
         if self.ike is not None:
             self.engine.kill_connections(time.monotonic())  # Delete notifies to the peers
             self.ike.flush()

@@ -167,13 +167,17 @@ def flush_suppressed() -> bool:
 
 
 class RingHandler(logging.Handler):
-    """Keeps the newest ``size`` entries for ``/log print``."""
+    """Keeps the newest ``size`` entries for ``/log print``. A record logged with
+    ``extra={"secret": True}`` (the first start's admin password) is left out: `/log print`
+    is readable by every user with the read policy."""
 
     def __init__(self, size: int = 1000) -> None:
         super().__init__()
         self.entries: collections.deque[LogEntry] = collections.deque(maxlen=size)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "secret", False):  # for the daemon's own log only (stderr)
+            return
         self.entries.append(LogEntry(record.created, topics_of(record), record.getMessage()))
 
 

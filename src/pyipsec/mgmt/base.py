@@ -189,3 +189,35 @@ def console_values(menu: Menu, row: PrintRow) -> tuple[tuple[str, str], ...]:
             continue
         out.append((name, value))
     return tuple(out)
+
+
+class WithRows:
+    """A runtime provider that serves some runtime list menus from ``sources`` (``/user
+    active`` from the accounts) and asks ``base`` for everything else."""
+
+    def __init__(
+        self,
+        base: RuntimeProvider,
+        sources: Mapping[tuple[str, ...], Callable[[], Sequence[RuntimeRow]]],
+    ) -> None:
+        self.base = base
+        self.sources = dict(sources)
+
+    def rows(self, path: tuple[str, ...]) -> Sequence[RuntimeRow]:
+        source = self.sources.get(path)
+        return source() if source is not None else self.base.rows(path)
+
+    def counters(self, path: tuple[str, ...]) -> Mapping[str, int]:
+        return self.base.counters(path)
+
+    def item_state(self, path: tuple[str, ...], item_id: int) -> Mapping[str, str]:
+        return self.base.item_state(path, item_id)
+
+    def dynamic_items(self, path: tuple[str, ...]) -> Sequence[Item]:
+        return self.base.dynamic_items(path)
+
+    def flush_installed_sa(self, sa_type: str) -> None:
+        self.base.flush_installed_sa(sa_type)
+
+    def kill_connections(self) -> None:
+        self.base.kill_connections()

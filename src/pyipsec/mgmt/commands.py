@@ -619,9 +619,21 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     )
 
 
+def _file_path(session: Session, name: str) -> Path:
+    """``name`` under the session's files directory; a name that leads out of it (``..``, an
+    absolute path) is refused for sessions with a login (API, REST, web): their users must not
+    reach the database or the system's files. Root's console keeps its freedom."""
+    path = session.files_dir / name
+    if session.policies is not None:
+        base = session.files_dir.resolve()
+        if not path.resolve().is_relative_to(base):
+            raise CommandError("failure: bad file name", arg="file-name", category=4)
+    return path
+
+
 def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:
     """Write ``data`` to ``name`` under the session's files directory, with ``mode``."""
-    path = session.files_dir / name
+    path = _file_path(session, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
@@ -631,7 +643,7 @@ def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> P
 
 
 def read_file(session: Session, name: str) -> bytes:
-    path = session.files_dir / name
+    path = _file_path(session, name)
     try:
         return path.read_bytes()
     except OSError as exc:

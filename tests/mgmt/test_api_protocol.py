@@ -1,0 +1,196 @@
+"""The RouterOS API protocol without sockets (mgmt/api): the length codec against the table of
+MikroTik's API page (reference §4.1) and librouteros' own encoder (an independent
+implementation), the incremental decoder's limits, and a connection driven in memory:
+login, tags, traps, listen and cancel."""
+
+from __future__ import annotations
+
+import pytest
+from librouteros import protocol as lr
+
+from pyipsec.config.store import Store
+from pyipsec.mgmt.api.codec import (
+    ApiProtocolError,
+    SentenceDecoder,
+    encode_length,
+    encode_sentence,
+)
+from pyipsec.mgmt.api.connection import ApiConnection
+from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.changes import ChangeFeed
+from tests.mgmt.helpers import Console
+
+# MikroTik's API page: (length, encoding)
+LENGTHS = [
+    (0, "00"),
+    (0x7F, "7f"),
+    (0x80, "8080"),
+    (0x3FFF, "bfff"),
+    (0x4000, "c04000"),
+    (0x1FFFFF, "dfffff"),
+    (0x200000, "e0200000"),
+    (0xFFFFFFF, "efffffff"),
+    (0x10000000, "f010000000"),
+]
+
+
+@pytest.mark.parametrize(("n", "hex_"), LENGTHS)
+def test_length_encoding_matches_the_table(n: int, hex_: str) -> None:
+    assert encode_length(n).hex() == hex_
+    if n < 0x10000000:  # librouteros cannot encode the 5-octet form
+        assert encode_length(n) == lr.encode_length(n)
+
+
+def test_decoder_reassembles_across_reads_and_skips_empty_sentences() -> None:
+    data = encode_sentence(["/login", "=name=admin", "=password=" + "x" * 200]) + b"\x00"
+    data += encode_sentence(["/quit"])
+    dec = SentenceDecoder()
+    got = []
+    for i in range(len(data)):
+        got += dec.feed(data[i : i + 1])
+    assert got == [["/login", "=name=admin", "=password=" + "x" * 200], ["/quit"]]
+    # and what librouteros writes decodes the same
+    assert SentenceDecoder().feed(lr.encode_sentence("/a", "=b=c", encoding="ASCII")) == [
+        ["/a", "=b=c"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xf8", b"\xff\x00", encode_length(5000) + b"x" * 5000, b"\x01a" * 5000],
+    ids=["control-byte", "control-byte-2", "oversized-word", "oversized-sentence"],
+)
+def test_decoder_limits(data: bytes) -> None:
+    with pytest.raises(ApiProtocolError):
+        SentenceDecoder().feed(data)
+
+
+def test_too_many_words() -> None:
+    with pytest.raises(ApiProtocolError):
+        SentenceDecoder(max_sentence=1 << 20, max_words=10).feed(b"\x01a" * 11)
+
+
+class Client:
+    """A connection driven in memory: send sentences, read reply sentences."""
+
+    def __init__(self, store: Store, feed: ChangeFeed | None = None) -> None:
+        self.conn = ApiConnection(
+            store=store, accounts=Accounts(store=store), address="127.0.0.1", feed=feed
+        )
+        self.dec = SentenceDecoder(max_sentence=1 << 24)
+
+    def send(self, *words: str) -> list[list[str]]:
+        logins = self.conn.receive_data(encode_sentence(words))
+        while logins:
+            login = logins.pop(0)
+            login.attempt.check(login.password)
+            logins += self.conn.login_checked(login)
+        return self.dec.feed(self.conn.data_to_send())
+
+    def pending(self) -> list[list[str]]:
+        return self.dec.feed(self.conn.data_to_send())
+
+
+def setup_store() -> Store:
+    c = Console()
+    c.ok("/user add name=alice group=full password=pw")
+    c.ok("/user add name=reader group=read password=pw")
+    return c.store
+
+
+def test_login_then_commands_with_tags() -> None:
+    store = setup_store()
+    cl = Client(store)
+    assert cl.send("/ip/ipsec/policy/print") == [
+        ["!trap", "=category=0", "=message=not logged in"],
+        ["!done"],
+    ]
+    assert cl.send("/login", "=name=alice", "=password=bad") == [
+        ["!trap", "=message=invalid user name or password (6)"],
+        ["!done"],
+    ]
+    assert cl.send("/login", "=name=alice", "=password=pw", ".tag=a") == [["!done", ".tag=a"]]
+    reply = cl.send(
+        "/ip/ipsec/policy/add", "=src-address=10.1.0.0/16", "=dst-address=10.2.0.0/16", ".tag=7"
+    )
+    assert reply[0][0] == "!done" and reply[0][1].startswith("=ret=*") and reply[0][2] == ".tag=7"
+    new_id = reply[0][1][5:]
+    rows = cl.send(
+        "/ip/ipsec/policy/print", "=.proplist=.id,src-address,disabled", f"?=.id={new_id}"
+    )
+    assert rows == [
+        ["!re", f"=.id={new_id}", "=src-address=10.1.0.0/16", "=disabled=false"],
+        ["!done"],
+    ]
+    assert cl.send("/ip/ipsec/policy/print", "=count-only=") == [["!done", "=ret=2"]]
+    assert cl.send("/ip/ipsec/policy/remove", "=.id=*FFF") == [
+        ["!trap", "=category=0", "=message=no such item"],
+        ["!done"],
+    ]
+    assert cl.send("/ip/ipsec/nothing/print")[0] == [
+        "!trap",
+        "=category=0",
+        "=message=no such command or directory (print)",
+    ]
+    assert cl.send("/quit") == [["!fatal", "session terminated on request"]]
+    assert cl.conn.closed
+
+
+def test_sentences_pipelined_behind_a_login_wait_for_it() -> None:
+    store = setup_store()
+    cl = Client(store)
+    data = encode_sentence(["/login", "=name=alice", "=password=pw"]) + encode_sentence(
+        ["/system/identity/print"]
+    )
+    (login,) = cl.conn.receive_data(data)
+    login.attempt.check(login.password)
+    assert cl.conn.login_checked(login) == []
+    assert cl.pending() == [["!done"], ["!re", "=name=MikroTik"], ["!done"]]
+
+
+def test_listen_and_cancel() -> None:
+    store = setup_store()
+    feed = ChangeFeed(store)
+    listener, writer = Client(store, feed), Client(store, feed)
+    listener.send("/login", "=name=reader", "=password=pw")
+    writer.send("/login", "=name=alice", "=password=pw")
+    assert listener.send("/ip/ipsec/peer/listen", ".tag=L") == []
+    (done,) = writer.send("/ip/ipsec/peer/add", "=address=203.0.113.9/32", "=secret=x")
+    new_id = done[1][5:]
+    got = listener.pending()
+    assert len(got) == 1 and got[0][0] == "!re" and got[0][-1] == ".tag=L"
+    assert f"=.id={new_id}" in got[0] and "=address=203.0.113.9/32" in got[0]
+    assert not any(w.startswith("=secret=") for w in got[0])  # reader lacks sensitive
+    writer.send("/ip/ipsec/peer/remove", f"=.id={new_id}")
+    assert listener.pending() == [["!re", f"=.id={new_id}", "=.dead=true", ".tag=L"]]
+    assert listener.send("/cancel", "=tag=L", ".tag=C") == [
+        ["!trap", "=category=2", "=message=interrupted", ".tag=L"],
+        ["!done", ".tag=L"],
+        ["!done", ".tag=C"],
+    ]
+    writer.send("/ip/ipsec/peer/add", "=address=203.0.113.10/32")
+    assert listener.pending() == []
+    assert feed.subscribers == 0
+
+
+def test_read_user_cannot_write() -> None:
+    store = setup_store()
+    cl = Client(store)
+    cl.send("/login", "=name=reader", "=password=pw")
+    before = store.generation()
+    assert cl.send("/ip/ipsec/peer/add", "=address=203.0.113.9/32") == [
+        ["!trap", "=category=4", "=message=not enough permissions (9)"],
+        ["!done"],
+    ]
+    assert store.generation() == before
+
+
+def test_malformed_input_is_fatal_and_changes_nothing() -> None:
+    store = setup_store()
+    cl = Client(store)
+    cl.conn.receive_data(b"\xf9garbage")
+    assert cl.pending() == [["!fatal", "malformed word length (reserved control byte)"]]
+    assert cl.conn.closed
+    cl2 = Client(store)
+    cl2.conn.receive_data(encode_sentence(["/login", "=name=" + "a" * 5000]))
+    assert cl2.pending() == [["!fatal", "sentence too long"]]
