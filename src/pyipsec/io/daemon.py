@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pyipsec.config.compile import Compiled, compile_config, dns_names
+from pyipsec.config.menus.users import USER_ACTIVE
 from pyipsec.config.store import Store
 from pyipsec.core import events as ike_events
 from pyipsec.core.engine import IkeEngines
@@ -54,7 +55,6 @@ from pyipsec.dataplane.stats import Statistics
 from pyipsec.dataplane.userspace.router import UserspaceDataplane
 from pyipsec.dataplane.userspace.routing import RoutingError, local_addresses
 from pyipsec.dataplane.userspace.tun import TunError
-from pyipsec.config.menus.users import USER_ACTIVE
 from pyipsec.io.api_server import ApiServices
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
