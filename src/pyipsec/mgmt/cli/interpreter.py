@@ -226,6 +226,7 @@ class Interpreter:
         self.step_budget: int | None = None
         self._delayed = 0.0
         self._steps = 0
+        self._dialect = V6
         self.foreign = ForeignMenus()  # lines of menus pyipsec does not implement (skipped)
 
     def dialect(self) -> str:
@@ -325,6 +326,7 @@ class Interpreter:
     def execute(self, cmd: Command, ctx: Context, *, top: bool) -> Value:
         """Run one command in ``ctx``; returns its value (and may move ``ctx.cwd``)."""
         self.step()
+        self._dialect = self.dialect()  # once per command: it is read at every step below
         words = list(cmd.words)
         first = words[0]
         if len(first.parts) == 1 and not first.plain:
@@ -338,7 +340,7 @@ class Interpreter:
         text = first.plain
         if text is not None and text.startswith(":"):
             return builtins.run(self, ctx, first, words[1:])
-        if top and (moved := self.foreign.skip(words, ctx.cwd, self.dialect())) is not None:
+        if top and (moved := self.foreign.skip(words, ctx.cwd, self._dialect)) is not None:
             ctx.cwd = moved  # a menu pyipsec does not implement: skipped, counted
             return NOTHING
         path, command, rest = self.locate(words, ctx.cwd)
@@ -382,7 +384,7 @@ class Interpreter:
                 if seg == "..":
                     path = path[:-1]
                     continue
-                names = command_names(path, self.dialect())
+                names = command_names(path, self._dialect)
                 name = match(seg, names)
                 if name is None:
                     raise ConsoleError(f"bad command name {seg} {_where(word)}")
@@ -523,10 +525,10 @@ class Interpreter:
     ) -> dict[str, str]:
         """API-style arguments of a command; ``words_of`` records each one's word (for errors)."""
         ctx = Context(ctx.scope, path)  # `[find]` in an argument runs in the command's menu
-        names = arg_names(path, command, self.dialect())
+        names = arg_names(path, command, self._dialect)
         switches = {"print": PRINT_SWITCHES, "export": EXPORT_SWITCHES}.get(command, ())
         positional = list(POSITIONAL.get(command, ()))
-        menu = menu_of(path, self.dialect())
+        menu = menu_of(path, self._dialect)
         if menu is not None and command in ("set", "get", "edit") and not menu.is_list:
             positional = positional[1:]  # settings menus have no item list
         args: dict[str, str] = {}
@@ -600,7 +602,7 @@ class Interpreter:
             raise ConsoleError(f"expected end of command {where}") from exc
         except CommandError as exc:
             raise ConsoleError(exc.message) from exc
-        value = menuvalues.result_value(menu_of(path, self.dialect()), command, args, result)
+        value = menuvalues.result_value(menu_of(path, self._dialect), command, args, result)
         count_only = result.table is not None and result.table.mode == "count-only"
         if top or (command == "print" and not count_only):
             self.show(result)
