@@ -124,25 +124,34 @@ def flag_words(menu: Menu, words: list[str]) -> list[str]:
     return out
 
 
-def _is_bool(menu: Menu, name: str) -> bool:
-    return menu.has(name) and isinstance(menu.prop(name).type, Bool)
+_SHAPES: dict[tuple[str, tuple[str, ...]], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _shape(menu: Menu) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(boolean properties, flags that are not properties) of a menu, worked out once."""
+    key = (menu.dialect, menu.path)
+    shape = _SHAPES.get(key)
+    if shape is None or len(_SHAPES) > 256:
+        bools = frozenset(p.name for p in menu.properties if isinstance(p.type, Bool))
+        flags = tuple(n for n in menu.flag_names if not menu.has(n))
+        shape = _SHAPES[key] = (bools, flags)
+    return shape
 
 
 def row_json(
     menu: Menu, row: PrintRow, proplist: tuple[str, ...] | None, *, with_id: bool
 ) -> dict[str, str]:
     """One printed row as a JSON object of strings."""
+    bools, flags = _shape(menu)
     out: dict[str, str] = {}
     if with_id and (proplist is None or ".id" in proplist):
         out[".id"] = format_id(row.id)
     for name, value in row.values:
         if value == "":
             continue
-        out[name] = BOOL_OUT.get(value, value) if _is_bool(menu, name) else value
-    for name in menu.flag_names:
-        if name in out or menu.has(name):
-            continue
-        if proplist is not None and name not in proplist:
+        out[name] = BOOL_OUT.get(value, value) if name in bools else value
+    for name in flags:
+        if name in out or (proplist is not None and name not in proplist):
             continue
         out[name] = "true" if name in row.flags else "false"
     return out

@@ -25,6 +25,8 @@ command the menu does not have, 400 for a bad value or bad JSON, 413 for a body 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,7 +37,7 @@ from pyipsec.config.menus import menus_for, paths
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import parse_id
 from pyipsec.mgmt import commands
-from pyipsec.mgmt.base import CommandError, Result, Session
+from pyipsec.mgmt.base import CommandError, PrintResult, Result, Session
 from pyipsec.mgmt.query import API_QUERY_SEP
 from pyipsec.mgmt.rest.convert import (
     RestError,
@@ -54,6 +56,7 @@ log = logging.getLogger("pyipsec.system")
 PREFIX = "/rest"
 NOT_PERMITTED = "not enough permissions (9)"
 REALM = 'Basic realm="pyipsec"'
+OFFLOAD_ROWS = 64  # listings with this many rows are encoded in a worker thread
 SINGLE_KINDS = (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE)
 
 
@@ -154,10 +157,10 @@ def _get(session: Session, menu: Menu, spec: str | None, params: Mapping[str, st
             raise RestError(400, "filters apply to a list")
         args[".query"] = API_QUERY_SEP.join(flag_words(menu, words))
     table = _run(session, menu.path, "print", args).table
-    rows = table_json(table) if table is not None else []
     if menu.kind in SINGLE_KINDS:
+        rows = table_json(table) if table is not None else []
         return rows[0] if rows else {}
-    return rows
+    return table if table is not None else []
 
 
 def _values(body: Mapping[str, Any]) -> dict[str, str]:
@@ -202,7 +205,10 @@ def _post(session: Session, segs: tuple[str, ...], body: Mapping[str, Any]) -> o
     args = command_args(body)
     if ".query" in args:
         args[".query"] = API_QUERY_SEP.join(flag_words(menu, args[".query"].split(API_QUERY_SEP)))
-    return result_json(_run(session, menu.path, command, args))
+    result = _run(session, menu.path, command, args)
+    if result.table is not None and result.table.mode != "count-only":
+        return result.table  # encoded by handle (off the loop when large)
+    return result_json(result)
 
 
 WRITES = frozenset({"PUT", "PATCH", "DELETE", "POST"})
@@ -247,7 +253,19 @@ async def handle(request: web.Request) -> web.StreamResponse:
             context.after_command()
     if data is None:
         return web.Response(status=204)
+    if isinstance(data, PrintResult):
+        if len(data.rows) < OFFLOAD_ROWS:
+            return _json(table_json(data))
+        # a large listing is turned into JSON in a worker thread: the loop (IKE, the data
+        # plane) gets the interpreter back every switch interval instead of waiting for it
+        loop = asyncio.get_running_loop()
+        text = await loop.run_in_executor(None, _encode_table, data)
+        return web.Response(text=text, content_type="application/json")
     return _json(data)
+
+
+def _encode_table(table: PrintResult) -> str:
+    return json.dumps(table_json(table))
 
 
 @web.middleware
