@@ -150,6 +150,10 @@ def test_v7_to_6x_keeps_the_engine_records() -> None:
         ("/ip ipsec peer add dh-group=ec2n155", "dh-group=ec2n155 is not valid in v7"),
         ("/ip ipsec policy add priority=5", "priority=5 has no v7"),
         ("/ip ipsec peer add compatibility-options=skip-peer-id-check", "compatibility-options"),
+        (
+            "/ip ipsec peer add address=10.0.0.1/32\n/ip ipsec peer add address=10.0.0.1/32",
+            "a second initiator for address 10.0.0.1/32 and exchange-mode main",
+        ),
     ],
 )
 def test_what_v7_cannot_say_stops_the_conversion(setup: str, problem: str) -> None:

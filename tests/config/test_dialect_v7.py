@@ -240,3 +240,20 @@ def test_peer_policy_shows_the_peers_sa_addresses_read_only() -> None:
     assert "sa-dst-address" not in c7.ok("/ip ipsec policy export")  # not configured values
     c7.ok("/ip ipsec peer set ike1-site2 address=198.51.100.0/24")  # no host: nothing shown
     assert c7.ok(":put [/ip ipsec policy get 1 sa-dst-address]") == "\n"
+
+
+def test_one_initiator_peer_per_address_and_exchange_mode() -> None:
+    """ "Exchange mode is the only unique identifier between peers" (reference §2.4)."""
+    c7 = v7_console()
+    c7.ok(V7_SITE)
+    clash = "failure: Multiple initiator peers for the same address/dns\n"
+    before = c7.export("verbose show-sensitive")
+    assert c7.run("/ip ipsec peer add name=b address=192.168.80.1/32") == clash
+    assert c7.export("verbose show-sensitive") == before
+    c7.ok("/ip ipsec peer add name=b address=192.168.80.1/32 exchange-mode=ike2")
+    c7.ok("/ip ipsec peer add name=c address=192.168.80.1/32 passive=yes")
+    c7.ok("/ip ipsec peer add name=d address=192.168.80.1/32 disabled=yes")
+    assert c7.run("/ip ipsec peer enable d") == clash
+    assert c7.run("/ip ipsec peer set c passive=no") == clash
+    c6 = Console()  # 6.x has no such rule
+    c6.ok("/ip ipsec peer add address=10.0.0.1/32\n/ip ipsec peer add address=10.0.0.1/32")

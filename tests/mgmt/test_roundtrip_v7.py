@@ -65,6 +65,7 @@ def v7_configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[
         p: [v["name"] for v in menus[p].default_items if "name" in v] for p in V7_ORDER
     }
     steps = []
+    addresses: list[str] = []
     for path in V7_ORDER:
         menu: Menu = menus[path]
         for _ in range(draw(st.integers(0, 3))):
@@ -85,6 +86,12 @@ def v7_configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[
                     args[prop.name] = name
                 elif draw(st.integers(0, 3)) == 0:
                     args[prop.name] = draw(v7_value(prop))
+            if path == ("ip", "ipsec", "peer"):  # one initiator per address (RouterOS 7)
+                taken = addresses
+                args["address"] = draw(
+                    (prefix | host | dns_name).filter(lambda a, taken=taken: a not in taken)
+                )
+                addresses.append(args["address"])
             if ok:
                 steps.append((path, "add", args))
     return steps
@@ -152,8 +159,12 @@ def v6_configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[
     steps: list[tuple[tuple[str, ...], str, dict[str, str]]] = []
     hosts: list[str] = []
     locals_: list[str] = []
+    addresses: list[str] = []
     for _ in range(draw(st.integers(0, 4))):
         args = {k: draw(v) for k, v in V6_PEER_VALUES.items() if draw(st.integers(0, 2)) == 0}
+        taken = addresses  # v7 has one initiator per address and exchange mode
+        args["address"] = draw((prefix | host).filter(lambda a, taken=taken: a not in taken))
+        addresses.append(args["address"])
         if args.get("address", "").endswith("/32"):
             hosts.append(args["address"][:-3])
         if "local-address" in args:

@@ -161,6 +161,7 @@ def to_v7(config: Config) -> Config:
     identities = out.table(IDENTITY)
     by_crypto: dict[tuple[str | None, ...], str] = {}
     hosts: dict[str, list[tuple[str, str | None]]] = {}  # host address -> [(peer, local)]
+    initiators: set[tuple[str | None, str | None]] = set()
     default_effective = tuple(value_of(profile_menu, default_profile, n) for n in PROFILE_PROPS)
     for item in config.table(PEER):
         if item.dynamic:
@@ -171,6 +172,14 @@ def to_v7(config: Config) -> Config:
         if v.get("compatibility-options"):
             problems.append(f"{_where(old_peer, item)}: compatibility-options has no v7")
         name = peers.unique_name("peer")
+        initiator = (value_of(old_peer, item, "address"), value_of(old_peer, item, "exchange-mode"))
+        if v.get("disabled") != "yes" and v.get("passive") != "yes":
+            if initiator in initiators:  # RouterOS 7 refuses a second one (reference §2.4)
+                problems.append(
+                    f"{_where(old_peer, item)}: a second initiator for address {initiator[0]} "
+                    f"and exchange-mode {initiator[1]} (v7: one per address and mode)"
+                )
+            initiators.add(initiator)
         effective = tuple(value_of(old_peer, item, n) for n in PROFILE_PROPS)
         if effective == default_effective:
             profile = "default"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pyipsec.config.menus import menus_for
-from pyipsec.config.menus.ipsec7 import shown_from_peer, shows_from_peer
+from pyipsec.config.menus.ipsec7 import peer_clash, shown_from_peer, shows_from_peer
 from pyipsec.config.schema import Menu, MenuKind, Property
 from pyipsec.config.table import (
     INTERNAL_PREFIX,
@@ -230,6 +230,9 @@ def parse_props(
 
 
 def _check_name(table: Table, item_id: int | None, values: Mapping[str, str]) -> None:
+    clash = peer_clash(table, item_id, values)  # v7: one initiator per address/exchange-mode
+    if clash is not None:
+        raise CommandError(clash, category=4)
     key = table.menu.key
     if key is None or key not in values:
         return

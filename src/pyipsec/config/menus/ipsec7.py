@@ -45,7 +45,9 @@ from pyipsec.config.types import (
 )
 
 if TYPE_CHECKING:
-    from pyipsec.config.table import Config, Item
+    from collections.abc import Mapping
+
+    from pyipsec.config.table import Config, Item, Table
 
 V7 = "v7"
 
@@ -515,3 +517,26 @@ def shown_from_peer(config: Config, path: tuple[str, ...], item: Item) -> dict[s
         return {}
     name = item.values.get("peer", "none")
     return {} if name == "none" else _peer_sa(config).get(name, {})
+
+
+def peer_clash(table: Table, item_id: int | None, values: Mapping[str, str]) -> str | None:
+    """RouterOS 7's refusal of a second enabled initiator (not passive) peer for the same
+    address and exchange mode - "exchange mode is the only unique identifier between peers"
+    (reference §2.4, §5 item 15) - else None. ``values``: the item's values after the change."""
+    menu = table.menu
+    if menu.dialect != V7 or menu.path != v6.PEER:
+        return None
+
+    def key(values: Mapping[str, str]) -> tuple[str, str] | None:
+        get = values.get
+        if get("disabled", "no") == "yes" or get("passive", "no") == "yes":
+            return None
+        return get("address", "0.0.0.0/0"), get("exchange-mode", "main")
+
+    mine = key(values)
+    if mine is None:
+        return None
+    for other in table:
+        if other.id != item_id and not other.dynamic and key(other.values) == mine:
+            return "failure: Multiple initiator peers for the same address/dns"
+    return None
