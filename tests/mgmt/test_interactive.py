@@ -137,3 +137,10 @@ def test_edit_and_print_interval_at_the_interactive_console(tmp_path: Path) -> N
     assert sleeps == [2.0, 2.0, 2.0]  # printed, waited, ... until Ctrl-C
     assert printed.count(";;; new") == 3
     assert c.ok(":put [/ip ipsec peer get 0 comment]") == "new\n"
+
+
+def test_complete_script_commands() -> None:
+    c = Console()
+    assert candidates(c.interp, ":p") == [":parse", ":pick", ":put"]
+    assert candidates(c.interp, ":fo") == [":for", ":foreach"]
+    assert candidates(c.interp, ":put ") == []

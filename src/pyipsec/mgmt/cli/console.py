@@ -22,6 +22,7 @@ from pyipsec.mgmt.cli.interpreter import (
     command_names,
     match,
 )
+from pyipsec.mgmt.cli.script.builtins import COMMANDS as SCRIPT_COMMANDS
 
 EXIT_WORDS = {"quit", "/quit", "exit", "/exit"}
 
@@ -37,6 +38,10 @@ def candidates(interp: Interpreter, line: str) -> list[str]:
     """Completions for the last (partial) word of ``line``."""
     words = _split(line)
     partial = "" if (not line or line[-1] == " ") else (words.pop() if words else "")
+    if not words and partial.startswith(":"):  # the scripting language's commands
+        return sorted(f":{n}" for n in SCRIPT_COMMANDS if n.startswith(partial[1:]))
+    if words and words[0].startswith(":"):
+        return []
     path = interp.cwd
     command: str | None = None
     rest: list[str] = []
