@@ -7,7 +7,9 @@ loopback, plain TCP and TLS. Prints, as medians of ``--runs`` runs:
 - print: full prints of the N policies per second (and rows per second);
 - print with ``.proplist`` and a query that selects one policy;
 - small commands (``/system/identity/print``) per second, one connection, one at a time;
-- login (scrypt check included) per second.
+- login (scrypt check included) per second;
+- and the server's own work per print (command layer and reply encoding, no socket): the client
+  runs in the same process, so librouteros' parsing of the rows is in the print rate.
 
     .venv/bin/python bench/bench_api.py [--items 1000] [--runs 3]
 
@@ -73,6 +75,24 @@ def measure(srv: Server, tls: bool, items: int, runs: int) -> None:
     )
 
 
+def server_side(db: Path, items: int, runs: int) -> None:
+    """The server's own work for one print (command layer + reply encoding), no sockets."""
+    from pyipsec.mgmt.api import replies
+    from pyipsec.mgmt.api.codec import encode_sentence
+    from pyipsec.mgmt.base import Session
+    from pyipsec.mgmt.commands import dispatch
+
+    with Store(db) as store:
+        session = Session(store=store, policies=frozenset({"read", "api"}))
+
+        def one() -> None:
+            result = dispatch(session, ("ip", "ipsec", "policy"), "print", {})
+            b"".join(encode_sentence(s) for s in replies.result_sentences(result))
+
+        times = [1000 / rate(5, one) for _ in range(runs)]
+    print(f"server side: {statistics.median(times):.1f} ms per print of {items} items")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=1000)
@@ -88,6 +108,7 @@ def main() -> None:
                     f"dst-address=172.16.{i // 250}.{i % 250}/32 comment=p{i}"
                 )
         c.store.close()
+        server_side(db, args.items, args.runs)
         srv = Server(db)
         try:
             for tls in (False, True):

@@ -96,3 +96,64 @@ def test_first_start_admin_certificate_and_api(tmp_path: Path) -> None:
             assert secret.read_text().strip() == password
         finally:
             d.stop()
+
+
+BURST = r"""
+import json, sys, threading, time
+import librouteros
+from librouteros.login import plain
+password, per_conn, conns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+done = []
+def run():
+    api = librouteros.connect("127.0.0.1", "admin", password, port=8728, login_method=plain)
+    n = 0
+    for i in range(per_conn):
+        path = ("ip", "ipsec", "installed-sa") if i % 2 else ("ip", "ipsec", "policy")
+        n += len(list(api.path(*path)))
+    api.close()
+    done.append(n)
+start = time.monotonic()
+threads = [threading.Thread(target=run) for _ in range(conns)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps({"requests": per_conn * conns, "finished": len(done),
+                  "seconds": time.monotonic() - start}))
+"""
+
+
+def test_api_burst_does_not_lose_a_ping_through_the_tunnel(tmp_path: Path) -> None:
+    """1,000 API requests (4 connections, print of policies and installed SAs) while pings
+    cross a manually keyed ESP tunnel every 20 ms: not one is lost (the API shares the
+    daemon's event loop with the data plane)."""
+    from pyipsec.io.labnet import LAN_A, LAN_B, two_sites
+    from tests.io.test_daemon_e2e import script
+
+    require(lab_prerequisites())
+    with Lab(f"pyapb{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        da = start_daemon(a, tmp_path / "a.db", script("a", tunnel=True, protocols="esp"))
+        db_ = start_daemon(b, tmp_path / "b.db", script("b", tunnel=True, protocols="esp"))
+        try:
+            warm = lab.sh(a, "ping", "-c2", "-i0.2", "-W2", "-I", LAN_A, LAN_B, check=False)
+            assert " 0% packet loss" in warm, warm
+            password = (tmp_path / "a.db.admin-password").read_text().strip()
+            da.wait_for("api service listening on port 8728")
+            ping = subprocess.Popen(
+                ["ip", "netns", "exec", a, "ping", "-c", "150", "-i", "0.02", "-W", "2",
+                 "-I", LAN_A, LAN_B],
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+            burst = subprocess.run(
+                ["ip", "netns", "exec", a, sys.executable, "-c", BURST, password, "250", "4"],
+                capture_output=True, text=True, timeout=120, env=env, check=False,
+            )  # fmt: skip
+            out, _ = ping.communicate(timeout=60)
+            assert burst.returncode == 0, burst.stderr
+            got = json.loads(burst.stdout)
+            assert got["finished"] == 4 and got["requests"] == 1000
+            print(f"1000 API requests in {got['seconds']:.2f} s during the pings")
+            assert " 0% packet loss" in out, out
+        finally:
+            da.stop()
+            db_.stop()
