@@ -144,3 +144,38 @@ def test_hard_lifetime_deletes_an_ike_sa_that_was_not_rekeyed(
     assert [e.reason for e in net.a.of(IkeSaDeleted)] == ["IKE SA lifetime expired"]
     assert [e.reason for e in net.b.of(IkeSaDeleted)] == ["deleted by the peer"]
     assert net.now - start < LIFETIME + 10
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_invalid_ke_on_an_ike_sa_rekey_is_retried_with_the_wanted_group(who: str) -> None:
+    """RFC 7296 §1.3.2 with §1.2's INVALID_KE_PAYLOAD: both offer ecp256 and modp2048 and
+    the IKE SA uses ecp256; the rekey's KE uses the old IKE SA's group. The responder has
+    since dropped ecp256 (set on its IKE SA directly: a peer change through configure()
+    would delete the IKE SA), answers INVALID_KE_PAYLOAD(14), and the rekey is retried with
+    modp2048: one new IKE SA on both sides with that group, the child moved, no failure,
+    every direction covered throughout."""
+    from dataclasses import replace
+
+    groups = ("ecp256", "modp2048")
+    net, pa, _ = ike2_pair(
+        peer_a={"lifetime": LIFETIME if who == "a" else 86400, "dh_groups": groups},
+        peer_b={"lifetime": 86400 if who == "a" else LIFETIME, "dh_groups": groups},
+    )
+    net.a.engine.acquire(pa, net.now)
+    net.run(10)
+    side, other = (net.a, net.b) if who == "a" else (net.b, net.a)
+    (sa_other,) = live_ike(other)
+    assert sa_other.choice.group.name == "ecp256"  # type: ignore[attr-defined]
+    sa_other.peer = replace(sa_other.peer, dh_groups=("modp2048",))  # type: ignore[attr-defined]
+    net.watch = coverage_check(net, flows=1)
+    net.run(LIFETIME)
+    assert other.engine.stats()["invalid-ke-sent"] == 1
+    assert side.engine.stats()["invalid-ke-retry"] == 1
+    (new_side,), (new_other,) = live_ike(side), live_ike(other)
+    assert new_side.choice.group.name == "modp2048"  # type: ignore[attr-defined]
+    assert new_other.choice.group.name == "modp2048"  # type: ignore[attr-defined]
+    assert (new_side.spi_i, new_side.spi_r) == (new_other.spi_i, new_other.spi_r)  # type: ignore[attr-defined]
+    for s in (net.a, net.b):
+        assert s.of(NegotiationFailed) == [] and s.of(ChildSaDeleted) == []
+        assert len(s.of(IkeSaEstablished)) == 2
+    assert assert_pairs_match(net.a, net.b) == 1 and assert_pairs_match(net.b, net.a) == 1
