@@ -35,29 +35,23 @@ an event costs what it touches, not the number of peers.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable
 from pyipsec.core.credentials import Credentials
+from pyipsec.core.engine_base import EngineBase
 from pyipsec.core.events import (
-    Datagram,
-    DatagramDropped,
     Endpoint,
-    Event,
     NatKeepaliveDue,
     NegotiationFailed,
     PeerUnreachable,
     RemotePeer,
 )
-from pyipsec.core.kex_pool import KeyPairPool
 from pyipsec.core.profiles import (
     PeerProfile,
     ProposalProfile,
     TemplatePolicy,
 )
-from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
-from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy, Selector
@@ -101,7 +95,7 @@ __all__ = ["HALF_OPEN_TIMEOUT", "KEEPALIVE_INTERVAL", "NATT_PORT", "Ikev1Engine"
 _ZERO_COOKIE = bytes(8)
 
 
-class Ikev1Engine:
+class Ikev1Engine(EngineBase):
     """One IKEv1 daemon's protocol state for all peers."""
 
     def __init__(
@@ -114,17 +108,15 @@ class Ikev1Engine:
         wall_clock_offset: float = 0.0,
         admission: AdmissionLimits | None = None,
     ) -> None:
-        self.backend = backend
-        self.rng = rng
-        self.local_addresses = tuple(local_addresses)
-        self.credentials = credentials or Credentials()
-        # ``now`` + this = POSIX time, for certificate validity: ``now`` is a monotonic clock,
-        # certificates speak wall-clock time. The shell keeps it current (clock steps).
-        self.wall_clock_offset = wall_clock_offset
-        self.peers: tuple[PeerProfile, ...] = ()
-        self.proposals: dict[str, ProposalProfile] = {}
-        self.policies: tuple[Policy, ...] = ()
-        self.templates: tuple[TemplatePolicy, ...] = ()
+        super().__init__(
+            backend=backend,
+            rng=rng,
+            local_addresses=local_addresses,
+            credentials=credentials,
+            wall_clock_offset=wall_clock_offset,
+            admission=admission,
+            first_policy_id=0x4000_0000,
+        )
         self.ike = IkeTable()  # by initiator cookie, indexed by remote address
         # Responder exchanges whose initiator has not yet echoed our cookie (core/admission.py).
         self.half_open: HalfOpenTable[bytes, IkeSa] = HalfOpenTable(admission)
@@ -132,19 +124,8 @@ class Ikev1Engine:
         self.tombstones = first_message.Tombstones(timeout=self.half_open.limits.timeout)
         self._peer_index: peers.PeerIndex | None = None  # built for self.peers when needed
         self._peers_by_id: tuple[object, dict[int, PeerProfile]] = (None, {})
-        # configured policies by the address their SAs go to (invalid_spi.bring_up), per policies
-        self.policies_by_remote = PoliciesByRemote()
-        self.key_pairs = KeyPairBudget(admission)
-        self.kex_pool = KeyPairPool(rng)  # key pairs made ahead when the shell is idle
         self.children = ChildTable()  # indexed by peer, maker, policy and SPI
-        self._out: list[Datagram] = []
-        self._events: list[Event] = []
-        self._stats: Counter[str] = Counter()
-        self._next_policy_id = 0x4000_0000  # dynamic (generated) policy ids
         self._contacted: set[IPAddress] = set()  # peers we completed a phase 1 with
-        self.strict = False  # tests: let engine bugs raise instead of counting them
-        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)
-        self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
         # Deadlines of the IKE SAs in a heap: a tick visits the due ones (timer_queue.py).
         self.timers = TimerQueue(self._deadline_of)
         self._sweep_at: float | None = None
@@ -199,22 +180,6 @@ class Ikev1Engine:
             if self.strict:
                 raise
             self.drop(src, f"internal-error: {type(e).__name__}")
-
-    def datagrams_to_send(self) -> list[Datagram]:
-        out, self._out = self._out, []
-        return out
-
-    def pop_events(self) -> list[Event]:
-        out, self._events = self._events, []
-        return out
-
-    def stats(self) -> Mapping[str, int]:
-        return dict(self._stats)
-
-    def precompute(self) -> bool:
-        """Make one Diffie-Hellman key pair ahead of time for a group in use (``kex_pool``);
-        the shell calls this while no datagram waits. Returns whether more are wanted."""
-        return self.kex_pool.fill_one()
 
     def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate one (RFC 2409;
@@ -304,8 +269,6 @@ class Ikev1Engine:
             )
         return rows
 
-    _now: float = 0.0
-
     def next_timer(self) -> float | None:
         self.timers.flush(self._live)
         times = [t for t in (self.timers.next_deadline(self._live),) if t is not None]
@@ -350,30 +313,11 @@ class Ikev1Engine:
     def _live_sas(self) -> list[IkeSa]:
         return [sa for sa in self.ike.values() if not sa.dead]
 
-    # --- shared services (used by quick_mode.py) --------------------------------------------
-
-    def emit(self, event: Event) -> None:
-        self._events.append(event)
-
-    def drop(self, src: Endpoint, reason: str) -> None:
-        key = reason.split(":")[0]
-        self._stats[key] += 1
-        self._events.append(DatagramDropped(remote=src, reason=reason))
-
-    def count(self, what: str, n: int = 1) -> None:
-        if n:
-            self._stats[what] += n
-
-    def send(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
-        self._out.append(Datagram(data=data, src=src, dst=dst))
+    # --- shared services (used by quick_mode.py; the rest in core/engine_base.py) ----------
 
     def transmit(self, sa: IkeSa, data: bytes) -> None:
         self.touch(sa)
         self.send(sa.local, sa.remote, data)
-
-    def new_policy_id(self) -> int:
-        self._next_policy_id += 1
-        return self._next_policy_id
 
     def send_informational(self, sa: IkeSa, payloads: list[NotifyPayload | DeletePayload]) -> None:
         """A protected informational exchange (RFC 2409 §5.7) on an established SA."""

@@ -49,18 +49,15 @@ touches, not the number of peers.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, KeyPairBudget, SourceBudget
+from pyipsec.core.admission import AdmissionLimits, HalfOpenTable, SourceBudget
 from pyipsec.core.credentials import Credentials
+from pyipsec.core.engine_base import EngineBase
 from pyipsec.core.events import (
-    Datagram,
-    DatagramDropped,
     Endpoint,
-    Event,
     HalfOpenDiscarded,
     IkeSaDeleted,
     NatKeepaliveDue,
@@ -68,7 +65,6 @@ from pyipsec.core.events import (
     PeerUnreachable,
     RemotePeer,
 )
-from pyipsec.core.kex_pool import KeyPairPool
 from pyipsec.core.profiles import (
     ExchangeMode,
     IkeSettings,
@@ -76,8 +72,6 @@ from pyipsec.core.profiles import (
     ProposalProfile,
     TemplatePolicy,
 )
-from pyipsec.core.ratelimit import NOTIFY_INTERVAL, SPI_INTERVAL, RateLimit
-from pyipsec.core.unknown_spi import PoliciesByRemote
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import DataplaneBackend
 from pyipsec.dataplane.policy import IPAddress, Policy, Selector
@@ -145,7 +139,7 @@ class Task(Protocol):
 Handler = Any
 
 
-class Ikev2Engine:
+class Ikev2Engine(EngineBase):
     """One IKEv2 daemon's protocol state for all ``exchange-mode=ike2`` peers."""
 
     def __init__(
@@ -158,17 +152,16 @@ class Ikev2Engine:
         wall_clock_offset: float = 0.0,
         admission: AdmissionLimits | None = None,
     ) -> None:
-        self.backend = backend
-        self.rng = rng
-        self.local_addresses = tuple(local_addresses)
-        self.credentials = credentials or Credentials()
-        # ``now`` + this = POSIX time, for certificate validity (as in IKEv1).
-        self.wall_clock_offset = wall_clock_offset
-        self.peers: tuple[PeerProfile, ...] = ()
+        super().__init__(
+            backend=backend,
+            rng=rng,
+            local_addresses=local_addresses,
+            credentials=credentials,
+            wall_clock_offset=wall_clock_offset,
+            admission=admission,
+            first_policy_id=0x6000_0000,
+        )
         self._peer_index = lookups.PeerIndex()
-        self.proposals: dict[str, ProposalProfile] = {}
-        self.policies: tuple[Policy, ...] = ()
-        self.templates: tuple[TemplatePolicy, ...] = ()
         self.ike = IkeTable()  # by our SPI, indexed by the peer's address (tables.py)
         self.deadlines = DeadlineHeap(self._deadline_of)
         self._sweep_at: float | None = None
@@ -179,11 +172,7 @@ class Ikev2Engine:
         limits = admission or AdmissionLimits()
         limits = replace(limits, timeout=max(limits.timeout, HALF_OPEN_MIN))
         self.half_open: HalfOpenTable[tuple[IPAddress, bytes], IkeSa] = HalfOpenTable(limits)
-        self.key_pairs = KeyPairBudget(admission)  # unproven requests, by standing
         self.proven_key_pairs = SourceBudget(admission)  # cookie-proven, by source address
-        # Diffie-Hellman key pairs made ahead while the shell is idle (core/kex_pool.py): the
-        # IKE_SA_INIT of either side and CREATE_CHILD_SA's KE take one instead of making it.
-        self.kex_pool = KeyPairPool(rng)
         self.proven: set[IPAddress] = set()  # peers an IKE SA completed with (Standing.PROVEN)
         # `/ip ipsec settings` (the daemon sets it from the configuration) and the stateless
         # cookies it turns on past ddos-cookie-threshold half-open IKE SAs (cookies.py, §2.6)
@@ -204,17 +193,8 @@ class Ikev2Engine:
             self._create_child
         )
         self.rekey_child: Callable[[ChildSa, float], None] | None = self._rekey_child
-        self.invalid_spi_by_peer = RateLimit(NOTIFY_INTERVAL)  # unknown_spi.py
-        self.invalid_spi_by_spi = RateLimit(SPI_INTERVAL)
-        self.policies_by_remote = PoliciesByRemote()
         # rekey helper: retries and IKE SA lifetimes (child_rekey.py, ike_rekey.py)
         self.later = Scheduler()
-        self._out: list[Datagram] = []
-        self._events: list[Event] = []
-        self._stats: Counter[str] = Counter()
-        self._next_policy_id = 0x6000_0000  # dynamic (generated) policy ids
-        self._now = 0.0
-        self.strict = False  # tests: let engine bugs raise instead of counting them
 
     # --- the shell's API --------------------------------------------------------------------
 
@@ -261,22 +241,6 @@ class Ikev2Engine:
             if self.strict:
                 raise
             self.drop(src, f"internal-error: {type(e).__name__}")
-
-    def precompute(self) -> bool:
-        """Make one key pair ahead of time for a group in use (``core/kex_pool.py``); the
-        shell calls this while no datagram waits. Returns whether more are wanted."""
-        return self.kex_pool.fill_one()
-
-    def datagrams_to_send(self) -> list[Datagram]:
-        out, self._out = self._out, []
-        return out
-
-    def pop_events(self) -> list[Event]:
-        out, self._events = self._events, []
-        return out
-
-    def stats(self) -> Mapping[str, int]:
-        return dict(self._stats)
 
     def acquire(self, policy: Policy, now: float, packet: Selector | None = None) -> None:
         """Traffic hit ``policy`` (action encrypt) without an SA: negotiate a child SA, on an
@@ -375,24 +339,7 @@ class Ikev2Engine:
         for remote, job in self.later.due(now):
             self._guarded(lambda job=job: job(now), src=remote)
 
-    # --- shared services --------------------------------------------------------------------
-
-    def emit(self, event: Event) -> None:
-        self._events.append(event)
-
-    def drop(self, src: Endpoint, reason: str) -> None:
-        self._stats[reason.split(":")[0]] += 1
-        self._events.append(DatagramDropped(remote=src, reason=reason))
-
-    def count(self, what: str) -> None:
-        self._stats[what] += 1
-
-    def send(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
-        self._out.append(Datagram(data=data, src=src, dst=dst))
-
-    def new_policy_id(self) -> int:
-        self._next_policy_id += 1
-        return self._next_policy_id
+    # --- shared services (emit, drop, count, send, new_policy_id: core/engine_base.py) -------
 
     def new_spi(self) -> bytes:
         """A fresh IKE SPI of ours: nonzero, not in use."""
