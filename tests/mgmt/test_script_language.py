@@ -116,6 +116,19 @@ def test_control_flow() -> None:
     assert c.ok(':local f do={:return "$a-$b"}; :put [$f a=x b=y]') == "x-y\n"
     assert c.ok("{:local x 1; {:local x 2; :put $x}; :put $x}") == "2\n1\n"
     assert c.ok(':local code [:parse ":put parsed"]; $code') == "parsed\n"
+    # RouterOS 7: :onerror gives the message to its handler; :retry tries `max` times
+    got = c.ok(':put [:onerror e in={:error "bad thing"} do={:put "got: $e"}]')
+    assert got == "got: bad thing\ntrue\n"
+    assert c.ok(":put [:onerror e in={:put fine} do={:put never}]") == "fine\nfalse\n"
+    slept: list[float] = []
+    c.interp.sleep = slept.append
+    retry = (
+        ':global n 0; :retry command={:set n ($n + 1); :error "x"} delay=2s max=3 '
+        'on-error={:put "gave up after $n"}'
+    )
+    assert c.ok(retry) == "gave up after 3\n"
+    assert slept == [2.0, 2.0]
+    assert c.ok(":retry {:put once} max=2") == "once\n"
 
 
 def test_error_stops_the_script_with_its_message() -> None:

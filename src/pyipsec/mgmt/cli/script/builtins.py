@@ -1,7 +1,8 @@
 """The ``:`` commands of the scripting language (RouterOS "global commands").
 
 Variables ``:local`` ``:global`` ``:set``; control ``:if`` ``:for`` ``:foreach`` ``:while``
-``:do`` (``while=``, ``on-error=``) ``:return`` ``:error``; values ``:len`` ``:pick`` ``:find``
+``:do`` (``while=``, ``on-error=``) ``:onerror`` ``:retry`` (RouterOS 7) ``:return``
+``:error``; values ``:len`` ``:pick`` ``:find``
 ``:typeof`` ``:tostr`` ``:tonum`` ``:tobool`` ``:toid`` ``:toip`` ``:toip6`` ``:totime``
 ``:toarray`` ``:parse`` ``:nothing``; output ``:put`` ``:log`` ``:environment print``; time
 ``:delay`` ``:time``; ``:resolve``. Anything else is ``bad command name`` (``:execute``,
@@ -276,6 +277,52 @@ def _do(args: Args) -> Value:
         return args.run("on-error")
 
 
+def _onerror(args: Args) -> Value:
+    """``:onerror e in={...} do={...}`` (RouterOS 7.13): ``do`` runs with ``$e`` the error's
+    message when ``in`` fails; the value says whether it failed."""
+    from pyipsec.mgmt.cli.interpreter import ConsoleError
+
+    args.count(1, 1)
+    if "in" not in args.named or "do" not in args.named:
+        raise _syntax(args.command)
+    name = args.name(0)
+    try:
+        args.run("in")
+    except (ConsoleError, ScriptError, CommandError) as exc:
+        inner = args.ctx.child()
+        message = exc.message if isinstance(exc, ScriptError | CommandError) else str(exc)
+        inner.scope.declare_local(name, message)
+        args.run("do", inner)
+        return True
+    return False
+
+
+def _retry(args: Args) -> Value:
+    """``:retry command={...} delay=1 max=3 on-error={...}`` (RouterOS 7): run ``command``
+    until it succeeds, at most ``max`` times, ``delay`` apart; then ``on-error``."""
+    from pyipsec.mgmt.cli.interpreter import ConsoleError
+
+    args.count(1)
+    if args.positional:
+        word = args.positional[0]
+        args.named["command"] = (word, word.parts)
+    if "command" not in args.named:
+        raise _syntax(args.command)
+    tries = to_num(args.named_value("max") or 3)
+    delay = to_time(args.named_value("delay") or Duration(NS))
+    if isinstance(tries, Empty) or tries < 1 or isinstance(delay, Empty) or delay.ns < 0:
+        raise ScriptError("invalid value for argument max")
+    for attempt in range(tries):
+        try:
+            return args.run("command")
+        except (ConsoleError, ScriptError, CommandError):
+            if attempt + 1 < tries:
+                args.interp.delay(delay.ns / NS)
+    if "on-error" in args.named:
+        return args.run("on-error")
+    raise ScriptError("failure: retry attempts exhausted")
+
+
 def _return(args: Args) -> Value:
     from pyipsec.mgmt.cli.interpreter import Return
 
@@ -429,6 +476,8 @@ COMMANDS: dict[str, tuple[Callable[[Args], Value], tuple[str, ...]]] = {
     "foreach": (_foreach, ("in", "do")),
     "while": (_while, ("do",)),
     "do": (_do, ("command", "while", "on-error")),
+    "onerror": (_onerror, ("in", "do")),
+    "retry": (_retry, ("command", "delay", "max", "on-error")),
     "return": (_return, ()),
     "error": (_error, ()),
     "len": (_len, ()),
