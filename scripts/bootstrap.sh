@@ -8,10 +8,11 @@ what=${1:-test}
 
 # Debian packages each target needs. Tests: tshark is the ESP decryption oracle, iproute2
 # makes the namespaces, strongSwan (charon with its userspace kernel-libipsec data plane) is
-# the interop peer, nftables/conntrack make a NAT, iperf3 measures throughput (benchmarks).
+# the interop peer, nftables/conntrack make a NAT, iperf3 measures throughput (benchmarks),
+# chromium is the real browser the web page's test drives (through Playwright, no download).
 deb_common=(iproute2 iputils-ping python3-venv)
 deb_test=(tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins
-          libstrongswan-standard-plugins nftables conntrack iperf3)
+          libstrongswan-standard-plugins nftables conntrack iperf3 chromium)
 case $what in
     test) debs=("${deb_common[@]}" "${deb_test[@]}") ;;
     *) debs=("${deb_common[@]}") ;;

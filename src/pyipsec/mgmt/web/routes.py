@@ -66,7 +66,9 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # not no-referrer: under it browsers send ``Origin: null`` with a form POST, and the
+    # same-origin check below could not tell the page's own forms from a sandboxed frame
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -98,7 +100,10 @@ def csrf_token(request: web.Request, token: str) -> str:
 
 
 def same_origin(request: web.Request) -> bool:
-    """False when the request's ``Origin`` (if any) is another site than this one."""
+    """False when the request's ``Origin`` (if any) is another origin than this one, or
+    the browser says it comes from another site (Fetch Metadata ``Sec-Fetch-Site``)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True

@@ -3,7 +3,7 @@
 (function () {
   const NS = "http://www.w3.org/2000/svg";
   const COLORS = ["#2f7ed8", "#d9534f", "#5cb85c", "#f0ad4e", "#8e44ad", "#16a085"];
-  const W = 640, H = 160, PAD_L = 64, PAD_B = 18, PAD_T = 8;
+  const H = 160, PAD_L = 64, PAD_B = 18, PAD_T = 8;
 
   function el(name, attrs) {
     const node = document.createElementNS(NS, name);
@@ -21,6 +21,7 @@
 
   // series: Map name -> array of numbers (oldest first), all of length <= points
   function draw(container, series, points) {
+    const W = Math.max(320, Math.round(container.clientWidth) || 640);
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" });
     let max = 1;
     for (const values of series.values()) for (const v of values) max = Math.max(max, v);

@@ -93,9 +93,11 @@
       const tr = document.createElement("tr");
       tr.dataset.id = row[".id"];
       if (row.flags.includes("disabled")) tr.className = "disabled";
-      const cells = [flagLetters(row), String(n), ...cols.map((c) => row.values[c] ?? ""), row.comment];
-      for (const text of cells) {
+      const cells = [["flags", flagLetters(row)], ["number", String(n)],
+        ...cols.map((c) => [`col-${c}`, row.values[c] ?? ""]), ["comment", row.comment]];
+      for (const [cls, text] of cells) {
         const td = document.createElement("td");
+        td.className = cls;
         td.textContent = text;
         tr.appendChild(td);
       }
