@@ -5,6 +5,8 @@ login, tags, traps, listen and cancel."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from librouteros import protocol as lr
 
@@ -194,3 +196,41 @@ def test_malformed_input_is_fatal_and_changes_nothing() -> None:
     cl2 = Client(store)
     cl2.conn.receive_data(encode_sentence(["/login", "=name=" + "a" * 5000]))
     assert cl2.pending() == [["!fatal", "sentence too long"]]
+
+
+def test_follow_export_import_flush(tmp_path: Path) -> None:
+    store = setup_store()
+    feed = ChangeFeed(store)
+    cl = Client(store, feed)
+    cl.conn.files_dir = tmp_path
+    cl.send("/login", "=name=alice", "=password=pw")
+    cl.send("/ip/ipsec/peer/add", "=address=203.0.113.1/32", "=secret=psk1")
+    # print =follow=: the rows now, then the changes, until /cancel
+    now = cl.send("/ip/ipsec/peer/print", "=follow=", "=.proplist=address", ".tag=F")
+    assert now == [["!re", "=address=203.0.113.1/32", ".tag=F"]]
+    added = cl.send("/ip/ipsec/peer/add", "=address=203.0.113.2/32", ".tag=A")
+    assert added[0][0] == "!done" and added[0][-1] == ".tag=A"
+    assert added[1:] == [["!re", "=address=203.0.113.2/32", ".tag=F"]]
+    assert [s[0] for s in cl.send("/cancel", "=tag=F")] == ["!trap", "!done", "!done"]
+    # export: the script in =ret=; secrets only for users with the sensitive policy
+    (done,) = cl.send("/ip/ipsec/peer/export")
+    assert done[0] == "!done" and "psk1" in done[1] and "203.0.113.2/32" in done[1]
+    reader = Client(store, feed)
+    reader.send("/login", "=name=reader", "=password=pw")
+    (done,) = reader.send("/ip/ipsec/peer/export")
+    assert "psk1" not in done[1] and "203.0.113.1/32" in done[1]
+    # /import of a file in the session's files directory; names that leave it are refused
+    (tmp_path / "add.rsc").write_text("/ip ipsec peer add address=203.0.113.3/32\n")
+    assert cl.send("/import", "=file-name=add.rsc")[-1][0] == "!done"
+    assert len(store.snapshot().table(("ip", "ipsec", "peer"))) == 3
+    for bad in ("../add.rsc", "/etc/passwd", 'x" [/user add name=e group=full]'):
+        assert cl.send("/import", f"=file-name={bad}")[0][0] == "!trap"
+    assert store.snapshot().table(("user",)).by_name("e") is None
+    assert cl.send("/ip/ipsec/key/export-pub-key", "=key=k", "=file-name=../../x")[0][0] == "!trap"
+    # flush and kill-connections are write commands
+    assert cl.send("/ip/ipsec/installed-sa/flush") == [["!done"]]
+    assert reader.send("/ip/ipsec/remote-peers/kill-connections")[0] == [
+        "!trap",
+        "=category=4",
+        "=message=not enough permissions (9)",
+    ]

@@ -22,6 +22,7 @@ client can send gets a ``!trap`` and changes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ NOT_LOGGED_IN = "not logged in"
 MAX_UNAUTHENTICATED = 16  # sentences other than /login before the connection is closed
 MAX_BACKLOG = 16 << 20  # octets of replies a slow reader may leave unread
 STREAM_ARGS = ("follow", "follow-only", "interval")
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+IMPORT_STEP_BUDGET = 200_000  # commands one /import may run
 READ_COMMANDS = frozenset({"print", "get", "find", "getall", "listen", "export"})
 
 
@@ -337,9 +340,14 @@ class ApiConnection:
 
         if path or set(args) - {"file-name", "verbose"} or "file-name" not in args:
             raise CommandError("unknown parameter", category=0)
+        name = args["file-name"]
+        if not SAFE_FILE_NAME.fullmatch(name):  # it becomes console text below
+            raise CommandError("failure: bad file name", category=4)
         out: list[str] = []
         interp = Interpreter(session, write=out.append)
-        name = args["file-name"].replace('"', "")
+        # the script runs on the daemon's event loop: no `:delay`, a bounded number of commands
+        interp.delay_budget = 0.0
+        interp.step_budget = IMPORT_STEP_BUDGET
         if not interp.run(f'/import file-name="{name}"'):
             text = "".join(out).strip().splitlines()
             raise CommandError(text[-1] if text else "failure", category=3)
