@@ -200,3 +200,21 @@ def test_first_start_admin_and_certificate(tmp_path: os.PathLike[str]) -> None:
     listing = c.ok("/certificate print")
     assert name in listing and "PRIVATE" not in listing
     assert "not enough" not in c.ok("/certificate print detail")
+
+
+def test_secrets_cannot_be_read_or_probed_without_sensitive() -> None:
+    store = Store(":memory:")
+    admin = Session(store=store)
+    dispatch(admin, PEER, "add", {"address": "203.0.113.5/32", "secret": "abc"})
+    reader = Session(store=store, policies=auth._group_policies(store.snapshot(), "read"))
+    for command, args in (
+        ("get", {"numbers": "0", "value-name": "secret"}),
+        ("find", {"where": 'secret~"^a"'}),
+        ("find", {"secret": "abc"}),
+        ("print", {".query": "=secret=abc"}),
+        ("print", {"where": "secret=abc"}),
+    ):
+        with pytest.raises(CommandError, match="not enough permissions"):
+            dispatch(reader, PEER, command, args)
+    assert dispatch(admin, PEER, "get", {"numbers": "0", "value-name": "secret"}).ret == "abc"
+    assert dispatch(reader, PEER, "get", {"numbers": "0", "value-name": "address"}).ret

@@ -483,12 +483,22 @@ def _eq_query(menu: Menu, args: Mapping[str, str], skip: set[str]) -> list[query
     return nodes
 
 
+def _guard_sensitive(session: Session, menu: Menu, names: set[str]) -> None:
+    """A session without the sensitive policy may not read a secret with ``get``, nor test
+    one in a condition (``find secret~"^a"`` would give it away a character at a time)."""
+    if session.may("sensitive"):
+        return
+    if any(menu.has(n) and menu.prop(n).sensitive for n in names):
+        raise CommandError(auth.NOT_PERMITTED, category=4)
+
+
 def cmd_find(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     nodes = _eq_query(menu, args, {"where"})  # (.query is skipped there: it starts with .)
     where = _query(args)
     if where is not None:
         nodes.append(where)
     node = query.And(operands=tuple(nodes)) if nodes else None
+    _guard_sensitive(session, menu, query.props_of(node) if node is not None else set())
     if menu.kind is MenuKind.RUNTIME_LIST:
         ids = [r.id for r in _runtime_matching(session, menu, node)]
     else:
@@ -508,6 +518,7 @@ def _settings_values(session: Session, menu: Menu) -> dict[str, str]:
 def cmd_get(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     _check_args(args, {"numbers", "value-name"})
     name = args.get("value-name", "")
+    _guard_sensitive(session, menu, {name})
     if not (menu.has(name) or name in menu.flag_names or name == ".id"):
         raise CommandError("input does not match any value of value-name", arg="value-name")
     if menu.kind in (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE):
@@ -583,6 +594,7 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
             table=PrintResult(menu=menu, mode="settings", rows=(row,), count=1, proplist=props)
         )
     node = _query(args)
+    _guard_sensitive(session, menu, query.props_of(node) if node is not None else set())
     rows: list[PrintRow] = []
     if menu.kind is MenuKind.RUNTIME_LIST:
         for n, r in enumerate(_runtime_matching(session, menu, node)):
