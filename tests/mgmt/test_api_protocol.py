@@ -19,6 +19,7 @@ from pyipsec.mgmt.api.codec import (
 )
 from pyipsec.mgmt.api.connection import ApiConnection
 from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.base import NullRuntime, RuntimeRow
 from pyipsec.mgmt.changes import ChangeFeed
 from tests.mgmt.helpers import Console
 
@@ -233,4 +234,47 @@ def test_follow_export_import_flush(tmp_path: Path) -> None:
         "!trap",
         "=category=4",
         "=message=not enough permissions (9)",
+    ]
+
+
+def test_a_removed_or_demoted_user_loses_the_session_at_once() -> None:
+    store = setup_store()
+    cl = Client(store)
+    cl.send("/login", "=name=alice", "=password=pw")
+    admin = Console(store)
+    admin.ok("/user set alice group=read")
+    assert cl.send("/ip/ipsec/peer/add", "=address=203.0.113.1/32")[0][-1] == (
+        "=message=not enough permissions (9)"
+    )
+    admin.ok("/user disable alice")
+    assert cl.send("/ip/ipsec/peer/print") == [["!fatal", "user removed or disabled"]]
+    assert cl.conn.closed
+
+
+class SaRows(NullRuntime):
+    def __init__(self) -> None:
+        self.current: list[RuntimeRow] = []
+
+    def rows(self, path: tuple[str, ...]) -> list[RuntimeRow]:
+        return self.current if path == ("ip", "ipsec", "installed-sa") else []
+
+
+def test_listen_on_a_runtime_menu() -> None:
+    store = setup_store()
+    runtime = SaRows()
+    feed = ChangeFeed(store, runtime)
+    cl = Client(store, feed)
+    cl.conn.runtime = runtime
+    cl.send("/login", "=name=reader", "=password=pw")
+    assert cl.send("/ip/ipsec/installed-sa/listen", "=.proplist=spi,current-bytes") == []
+    runtime.current = [RuntimeRow(id=5, values={"spi": "0x1001", "current-bytes": "0"})]
+    feed.check()
+    runtime.current = [RuntimeRow(id=5, values={"spi": "0x1001", "current-bytes": "840"})]
+    feed.check()
+    runtime.current = []
+    feed.check()
+    assert cl.pending() == [
+        ["!re", "=spi=0x1001", "=current-bytes=0"],
+        ["!re", "=spi=0x1001", "=current-bytes=840"],
+        ["!re", "=.id=*5", "=.dead=true"],
     ]

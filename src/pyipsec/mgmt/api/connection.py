@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pyipsec.config.menus.users import USER
 from pyipsec.config.store import Store
+from pyipsec.config.table import value_of
 from pyipsec.mgmt import query
 from pyipsec.mgmt.api import replies
 from pyipsec.mgmt.api.codec import (
@@ -37,7 +39,7 @@ from pyipsec.mgmt.api.codec import (
     SentenceDecoder,
     encode_sentence,
 )
-from pyipsec.mgmt.auth import LOGIN_FAILED, Accounts, LoginAttempt
+from pyipsec.mgmt.auth import LOGIN_FAILED, VIA_POLICY, Accounts, LoginAttempt, session_policies
 from pyipsec.mgmt.base import CommandError, Result, RuntimeProvider, Session
 from pyipsec.mgmt.changes import REMOVED, Change, ChangeFeed, Subscription
 
@@ -215,8 +217,24 @@ class ApiConnection:
         if command == "/cancel":
             self._cancel(request)
             return None
+        if not self._still_allowed(self.session):
+            self.fatal("user removed or disabled")
+            return None
         self._command(self.session, request)
         return None
+
+    def _still_allowed(self, session: Session) -> bool:
+        """The user still exists, is enabled, and may use the API; the session takes its
+        group's policies as they are now (a change applies to the next command)."""
+        config = self.store.snapshot()
+        user = config.table(USER).by_name(session.user)
+        if user is None or value_of(config.menu(USER), user, "disabled") == "yes":
+            return False
+        policies = session_policies(config, session.user) or frozenset()
+        if VIA_POLICY.get(self.via, "api") not in policies:
+            return False
+        session.policies = policies
+        return True
 
     # -- login (reference §4.2: the 6.43+ method only; see docs/api.md)
 
