@@ -166,12 +166,16 @@ def test_ts_unacceptable_when_the_responder_has_no_policy() -> None:
     assert [r.state for r in net.b.engine.remote_peers()] == ["established"]
 
 
+@pytest.mark.parametrize("who", ["a", "b"])  # the new child's initiator: IKE initiator or not
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_new_child_over_a_bad_network(seed: int) -> None:
-    net, pa, _pb, _pa2, pb2 = two_policies(loss=0.3, duplicate=0.3, reorder=True, seed=seed)
+def test_new_child_over_a_bad_network(seed: int, who: str) -> None:
+    net, pa, _pb, pa2, pb2 = two_policies(loss=0.3, duplicate=0.3, reorder=True, seed=seed)
     net.a.engine.acquire(pa, net.now)
     net.run(120)
-    net.b.engine.acquire(pb2, net.now)
+    if who == "a":
+        net.a.engine.acquire(pa2, net.now)
+    else:
+        net.b.engine.acquire(pb2, net.now)
     net.run(120)
     assert assert_pairs_match(net.a, net.b) == 2 and assert_pairs_match(net.b, net.a) == 2
     for s in (net.a, net.b):
