@@ -504,3 +504,61 @@ def test_static_files_are_served(tmp_path: Any, path: str) -> None:
         assert r.status in (403, 404)
 
     web_test(go)(tmp_path)
+
+
+async def _v7_dashboard_reads_active_peers(web: Web) -> None:
+    await web.login()
+    web.runtime.peers = [
+        RuntimeRow(
+            id=1,
+            values={"local-address": "198.51.100.1", "remote-address": "203.0.113.1",
+                    "state": "established", "side": "responder", "uptime": "2h3m",
+                    "exchange-mode": "ike2"},
+            flags=frozenset({"responder"}),
+        )
+    ]  # fmt: skip
+    data = await (await web.client.get("/web/dashboard")).json()
+    (peer,) = data["peers"]
+    assert peer["uptime"] == "2h3m" and peer["exchange-mode"] == "ike2"
+
+
+test_v7_dashboard_reads_active_peers = web_test(_v7_dashboard_reads_active_peers, dialect="v7")
+
+
+def test_cookies_are_secure_over_www_ssl(tmp_path: Any) -> None:
+    """A real www-ssl listener (io/http_server.HttpServer with the self-signed certificate)
+    and a plain HTTPS client: the login and session cookies carry Secure."""
+    import re
+    import urllib.parse
+
+    from tests.mgmt.rest_harness import RestServer
+
+    server = RestServer(tmp_path)
+    try:
+        conn = server.connection(tls=True)
+        conn.request("GET", "/login")
+        r = conn.getresponse()
+        page = r.read().decode()
+        login_cookie = r.getheader("Set-Cookie") or ""
+        assert "Secure" in login_cookie and "HttpOnly" in login_cookie
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        body = urllib.parse.urlencode({"csrf": token, "name": "admin", "password": "admin-pw"})
+        conn.request(
+            "POST",
+            "/login",
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": login_cookie.split(";", 1)[0],
+            },
+        )
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 303
+        session = next(
+            v for k, v in r.getheaders() if k == "Set-Cookie" and v.startswith("pyipsec-session=")
+        )
+        assert "Secure" in session and "HttpOnly" in session and "SameSite=Strict" in session
+        conn.close()
+    finally:
+        server.close()

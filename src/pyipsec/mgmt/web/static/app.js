@@ -22,7 +22,18 @@
     const state = document.getElementById("live-state");
     const source = new EventSource("/events");
     source.addEventListener("open", () => { state.textContent = "live"; state.className = "live on"; });
-    source.addEventListener("error", () => { state.textContent = "reconnecting"; state.className = "live off"; });
+    source.addEventListener("error", () => {
+      state.textContent = "reconnecting";
+      state.className = "live off";
+      if (source.readyState === EventSource.CLOSED) {
+        // refused (the daemon restarted and forgot the session, or it expired): log in
+        // again if that is why, else try again in a while
+        fetch("/web/dashboard", { credentials: "same-origin" }).then((r) => {
+          if (r.status === 401) window.location.href = "/login";
+          else window.setTimeout(connect, 3000);
+        }, () => window.setTimeout(connect, 3000));
+      }
+    });
     source.addEventListener("dashboard", (e) => window.Dashboard.render(JSON.parse(e.data)));
     source.addEventListener("config", (e) => window.ConfigView.changed(JSON.parse(e.data)));
     source.addEventListener("logout", () => { source.close(); window.location.href = "/login"; });
