@@ -200,6 +200,18 @@ def test_typed_command_values() -> None:
     assert c.ok(settings.format("ddos-cookie-threshold")) == "num\n"
 
 
+def test_proplist_cuts_print_and_as_value() -> None:
+    c = Console()
+    c.ok("/ip ipsec peer add address=203.0.113.1 comment=wan1 secret=x")
+    assert c.ok("/ip ipsec peer print proplist=address,port") == (
+        "Flags: X - disabled, D - dynamic\n"
+        " 0    ;;; wan1\n"
+        "      address=203.0.113.1/32 port=500\n\n"
+    )
+    got = c.ok(":put [/ip ipsec peer print as-value proplist=address]")
+    assert got == ".id=*1;address=203.0.113.1/32\n"
+
+
 def test_where_takes_variables_and_substitutions() -> None:
     c = Console()
     c.ok("/ip ipsec peer add address=203.0.113.1 comment=wan1")

@@ -140,7 +140,7 @@ def arg_names(path: Path, command: str, dialect: str = V6) -> tuple[str, ...]:
         ),
         "set": tuple(dict.fromkeys(("numbers", *props, *legacy))),
         "find": (*(p.name for p in menu.properties), *menu.flag_names, "where"),
-        "print": (*PRINT_SWITCHES, "where", "from", "interval", "file"),
+        "print": (*PRINT_SWITCHES, "where", "from", "interval", "file", "proplist"),
         "unset": ("numbers", "value-name"),
         "get": ("numbers", "value-name"),
         "edit": ("numbers", "value-name"),
@@ -627,6 +627,9 @@ class Interpreter:
                 sleep=self.sleep,
                 rounds=None if self.interactive else self.repeat_rounds,
             )
+            return NOTHING
+        if "proplist" in args:
+            self.show(menuvalues.run_print(self.session, path, args))
             return NOTHING
         return None
 

@@ -249,6 +249,11 @@ def console_view(result: PrintResult) -> PrintResult:
         )
     else:
         rows = tuple(replace(r, values=console_values(menu, r)) for r in result.rows)
+    if result.proplist is not None:  # `print proplist=a,b`: those only, nothing filled in
+        rows = tuple(
+            replace(r, values=tuple((n, v) for n, v in r.values if n in result.proplist))
+            for r in rows
+        )
     return replace(result, rows=rows)
 
 

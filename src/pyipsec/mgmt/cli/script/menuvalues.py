@@ -9,7 +9,8 @@ the properties print shows, each flag as a bool), ``print count-only`` a num.
 ``follow-only`` only the changes; ``interval=T`` prints everything every ``T``. At the
 interactive console they run until Ctrl-C; in a script (or a request to the daemon) for
 ``rounds`` rounds (one by default), so a pasted script never hangs. ``print file=name`` writes
-what print shows to ``name.txt`` in the files directory, as RouterOS does.
+what print shows to ``name.txt`` in the files directory, as RouterOS does. ``proplist=a,b``
+(RouterOS 7) cuts any of these, and ``as-value``, to the properties named.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pyipsec.mgmt.cli.script.values import NOTHING, NS, Array, Duration, ItemId,
 from pyipsec.mgmt.commands import PrintResult, PrintRow, Result, Session
 
 Path = tuple[str, ...]
-CONSOLE_PRINT_ARGS = ("as-value", "follow", "follow-only", "interval", "file")
+CONSOLE_PRINT_ARGS = ("as-value", "follow", "follow-only", "interval", "file", "proplist")
 
 
 def typed(menu: Menu | None, name: str, text: str) -> Value:
@@ -78,11 +79,25 @@ def row_array(menu: Menu, row: PrintRow) -> Array:
     return out
 
 
+def proplist(args: Mapping[str, str]) -> list[str]:
+    """``proplist=a,b``: the properties to show (empty: all)."""
+    return [n for n in args.get("proplist", "").split(",") if n]
+
+
+def run_print(session: Session, path: Path, args: Mapping[str, str]) -> Result:
+    """An ordinary print of ``args`` (the console-only ones left out; ``proplist=`` is the
+    command layer's ``.proplist``)."""
+    plain = {k: v for k, v in args.items() if k not in CONSOLE_PRINT_ARGS}
+    if "proplist" in args:
+        plain[".proplist"] = args["proplist"]
+    return commands.dispatch(session, path, "print", plain)
+
+
 def quiet_print(session: Session, path: Path, args: Mapping[str, str]) -> PrintResult:
     """A ``detail`` print that leaves the session's item numbering as it was."""
     saved = session.numbering.get(path)
     try:
-        result = commands.dispatch(session, path, "print", {**args, "detail": "yes"})
+        result = run_print(session, path, {**args, "detail": "yes"})
     finally:
         if saved is None:
             session.numbering.pop(path, None)
@@ -96,9 +111,16 @@ def quiet_print(session: Session, path: Path, args: Mapping[str, str]) -> PrintR
 def as_value(session: Session, path: Path, args: Mapping[str, str]) -> Array:
     """``print as-value``: an array of key-value arrays (one key-value array for settings)."""
     table = quiet_print(session, path, args)
+    names = proplist(args)
+
+    def cut(arr: Array) -> Array:
+        if names:
+            arr.named = {k: v for k, v in arr.named.items() if k == ".id" or k in names}
+        return arr
+
     if table.mode == "settings":
-        return row_array(table.menu, table.rows[0])
-    return Array([row_array(table.menu, r) for r in table.rows])
+        return cut(row_array(table.menu, table.rows[0]))
+    return Array([cut(row_array(table.menu, r)) for r in table.rows])
 
 
 def whole_item(session: Session, path: Path, numbers: str) -> Array:
@@ -150,12 +172,11 @@ def repeat_print(
             interval = max(parse_seconds(args["interval"]), 1)
         except ValueError as exc:
             raise commands.CommandError("invalid value for argument interval") from exc
-    plain = {k: v for k, v in args.items() if k not in CONSOLE_PRINT_ARGS}
     seen: set[tuple[object, ...]] = set()
     done = 0
     try:
         while rounds is None or done < rounds:
-            result = commands.dispatch(session, path, "print", plain)
+            result = run_print(session, path, args)
             table = result.table
             if table is not None and follow:
                 fresh = tuple(r for r in table.rows if _row_key(r) not in seen)
@@ -178,8 +199,7 @@ def _with_rows(table: PrintResult, rows: tuple[PrintRow, ...]) -> PrintResult:
 def print_to_file(session: Session, path: Path, args: Mapping[str, str], width: int) -> None:
     """``print file=name``: what print shows, written to ``name.txt``."""
     name = args["file"]
-    plain = {k: v for k, v in args.items() if k not in CONSOLE_PRINT_ARGS}
-    result = commands.dispatch(session, path, "print", plain)
+    result = run_print(session, path, args)
     text = printer.format_print(result.table, width) if result.table is not None else ""
     if not name.endswith(".txt"):
         name += ".txt"
