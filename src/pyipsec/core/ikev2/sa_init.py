@@ -52,6 +52,12 @@ if TYPE_CHECKING:
 __all__ = ["InitTask", "receive_request", "receive_response", "start"]
 
 NONCE_SIZE = 32  # §2.10: at least half the PRF key size, at least 16 bytes
+# RFC 7427 §4: the hashes we accept in signatures, the same in every IKE_SA_INIT
+_SIGNATURE_HASHES = NotifyPayload(
+    type=NotifyType.SIGNATURE_HASH_ALGORITHMS,
+    data=authdata.encode_signature_hash_algorithms(ANNOUNCED_HASHES),
+)
+_FRAGMENTATION = NotifyPayload(type=NotifyType.IKEV2_FRAGMENTATION_SUPPORTED)
 MAX_INVALID_KE_RETRIES = 3  # a responder that keeps asking for other groups is given up
 
 
@@ -78,11 +84,8 @@ def _status_notifies(
     ]
     return [
         *(nat_d if peer.nat_traversal else ()),
-        NotifyPayload(type=NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
-        NotifyPayload(
-            type=NotifyType.SIGNATURE_HASH_ALGORITHMS,
-            data=authdata.encode_signature_hash_algorithms(ANNOUNCED_HASHES),
-        ),
+        _FRAGMENTATION,
+        _SIGNATURE_HASHES,
     ]
 
 
@@ -144,17 +147,23 @@ class InitTask:
         self.retries = 0  # INVALID_KE_PAYLOAD retries
         self.cookie_retries = 0
         self.offer = offer  # our SA payload: the reply is checked against it
+        # the payloads built for a key pair: a cookie retry sends them again unchanged (§2.6)
+        self._built: tuple[object, tuple[Payload, ...]] | None = None
 
     def build(self, eng: Ikev2Engine, sa: IkeSa, now: float) -> list[Any]:
         assert sa.group is not None  # start() chose it
         if sa.ke is None or sa.ke.group != sa.group.id:  # a cookie retry keeps the key pair
             sa.ke = eng.kex_pool.take(sa.group)
-        payloads: tuple[Payload, ...] = (
-            self.offer,
-            KePayload(group=sa.group.id, data=sa.ke.public_value),
-            NoncePayload(data=sa.nonce_i),
-            *_status_notifies(eng, sa.peer, sa.spi_i, bytes(8), sa.local, sa.remote),
-        )
+        if self._built is not None and self._built[0] is sa.ke:
+            payloads = self._built[1]
+        else:
+            payloads = (
+                self.offer,
+                KePayload(group=sa.group.id, data=sa.ke.public_value),
+                NoncePayload(data=sa.nonce_i),
+                *_status_notifies(eng, sa.peer, sa.spi_i, bytes(8), sa.local, sa.remote),
+            )
+            self._built = (sa.ke, payloads)
         return list(cookies.with_cookie(payloads, sa.cookie or None))  # §2.6: cookie first
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
