@@ -467,14 +467,15 @@ def _pull_ts(body: bytes, t: int) -> TsPayload:
             half = (length - 8) // 2
             a = body[pos + 8 : pos + 8 + half]
             b = body[pos + 8 + half : pos + length]
+            address = ipaddress.IPv4Address if half == 4 else ipaddress.IPv6Address
             selectors.append(
                 TrafficSelector(
                     ts_type=ts_type,
                     protocol=proto,
                     start_port=sport,
                     end_port=eport,
-                    start=ipaddress.ip_address(a),
-                    end=ipaddress.ip_address(b),
+                    start=address(a),
+                    end=address(b),
                 )
             )
         pos += length
