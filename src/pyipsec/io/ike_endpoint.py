@@ -153,6 +153,7 @@ class IkeEndpoint:
         self.sockets: dict[int, socket.socket] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None  # the engine time ``_timer`` was set for
         self._precompute_handle: asyncio.Handle | None = None
         self.errors = 0  # exceptions the engine let out (a bug; the safety nets below count them)
 
@@ -278,15 +279,18 @@ class IkeEndpoint:
     def reschedule(self) -> None:
         if self._loop is None:
             return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         due = self.engine.next_timer()
         if flush_suppressed():  # rate-limited log lines: report their count within a second
             due = min(due, self.clock() + 1.0) if due is not None else self.clock() + 1.0
+        if self._timer is not None:
+            if due == self._timer_due:
+                return  # the timer set is still the right one (most batches: nothing changed)
+            self._timer.cancel()
+            self._timer = None
         if due is not None:
             delay = max(0.0, due - self.clock())
             self._timer = self._loop.call_later(delay, self._on_timer)
+            self._timer_due = due
 
     def _on_timer(self) -> None:
         self._timer = None
