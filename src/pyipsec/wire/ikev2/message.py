@@ -66,6 +66,7 @@ P = TypeVar("P")
 _SYNTAX = NotifyType.INVALID_SYNTAX
 
 
+_SK_TYPES = (SkPayload, SkfPayload)
 _INITIATOR = int(IkeFlag.INITIATOR)  # plain ints: no enum member built per message
 _RESPONSE = int(IkeFlag.RESPONSE)
 
@@ -325,7 +326,7 @@ def pull_inner(first: int, inner: bytes) -> list[Payload]:
     except MalformedMessage as e:
         e.authenticated = True
         raise
-    if any(isinstance(p, SkPayload | SkfPayload) for p in payloads):
+    if any(isinstance(p, _SK_TYPES) for p in payloads):
         raise MalformedMessage(
             _SYNTAX, "Encrypted payload inside an Encrypted payload", authenticated=True
         )

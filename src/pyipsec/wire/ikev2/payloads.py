@@ -454,7 +454,7 @@ def _pull_ts(body: bytes, t: int) -> TsPayload:
     for _ in range(count):
         if len(body) - pos < 4:
             raise _bad("traffic selector header truncated")
-        ts_type, proto, length = struct.unpack_from("!BBH", body, pos)
+        ts_type, proto, length = GENERIC.unpack_from(body, pos)  # the same !BBH layout
         if length < 4 or pos + length > len(body):
             raise _bad(f"traffic selector length {length} out of bounds")
         expected = _TS_LENGTH.get(ts_type)
@@ -698,9 +698,16 @@ CODECS: dict[int, tuple[_Pull, _Push]] = {
 }
 
 
+# plain ints and tuples for the per-payload loops below (an IntEnum member lookup costs about
+# 150 ns, an isinstance against a ``X | Y`` union builds the union first)
+_NONE, _SK_T, _SKF_T = int(PayloadType.NONE), int(PayloadType.SK), int(PayloadType.SKF)
+_SK_TYPES = (SkPayload, SkfPayload)
+_RAW_TYPES = (UnknownPayload, SkPayload)
+
+
 def push_payload_body(p: Payload) -> bytes:
     """The body of ``p`` without the generic header."""
-    if isinstance(p, UnknownPayload | SkPayload):
+    if isinstance(p, _RAW_TYPES):
         return p.data
     if isinstance(p, SkfPayload):
         return _SKF.pack(p.fragment_number, p.total_fragments) + p.data
@@ -717,15 +724,15 @@ def push_payloads(payloads: Sequence[Payload]) -> tuple[int, bytes]:
         body = push_payload_body(p)
         if len(body) + 4 > 0xFFFF:
             raise ValueError("payload longer than 65535 bytes")
-        if isinstance(p, SkPayload | SkfPayload):
+        if isinstance(p, _SK_TYPES):
             if i + 1 != len(payloads):
                 raise ValueError("the Encrypted payload must be the last payload")
             np = p.first_inner
         else:
-            np = payload_type(payloads[i + 1]) if i + 1 < len(payloads) else PayloadType.NONE
+            np = payload_type(payloads[i + 1]) if i + 1 < len(payloads) else _NONE
         flags = CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
         parts.append(GENERIC.pack(np, flags, 4 + len(body)) + body)
-    first = payload_type(payloads[0]) if payloads else PayloadType.NONE
+    first = payload_type(payloads[0]) if payloads else _NONE
     return first, b"".join(parts)
 
 
@@ -741,7 +748,7 @@ def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
     pos = 0
     np = first
     end = len(data)
-    while np != PayloadType.NONE:
+    while np != _NONE:
         if end - pos < 4:
             raise _bad(f"payload {np} header runs past the message")
         nxt, flags, length = GENERIC.unpack_from(data, pos)
@@ -750,10 +757,10 @@ def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
         body = bytes(data[pos + 4 : pos + length])
         pos += length
         payload: Payload
-        if np == PayloadType.SK:
+        if np == _SK_T:
             payload = SkPayload(first_inner=nxt, data=body)
-            nxt = PayloadType.NONE
-        elif np == PayloadType.SKF:
+            nxt = _NONE
+        elif np == _SKF_T:
             if len(body) < 4:
                 raise _bad("SKF payload too short")
             number, total = _SKF.unpack_from(body, 0)
@@ -763,7 +770,7 @@ def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
             payload = SkfPayload(
                 first_inner=nxt, fragment_number=number, total_fragments=total, data=body[4:]
             )
-            nxt = PayloadType.NONE
+            nxt = _NONE
         elif (codec := CODECS.get(np)) is not None:
             payload = codec[0](body, np)
         elif flags & CRITICAL:
@@ -772,7 +779,7 @@ def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
             payload = UnknownPayload(payload_type=np, data=body)
         out.append((payload, body))
         np = nxt
-        if isinstance(payload, SkPayload | SkfPayload) and pos != end:
+        if isinstance(payload, _SK_TYPES) and pos != end:
             raise _bad("the Encrypted payload is not the last payload")
     if pos != end:
         raise _bad(f"{end - pos} bytes after the last payload")
