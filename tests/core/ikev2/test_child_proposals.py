@@ -258,3 +258,28 @@ def test_reply_spi_checked() -> None:
     bad = dataclasses.replace(reply.proposals[0], spi=b"\0\0\0\1")
     with pytest.raises(InvalidSpi):
         cp.accept_child_reply(offer, sa(bad), ke_group=None)
+
+
+def test_offers_of_one_profile_reuse_its_transforms_and_follow_a_changed_one() -> None:
+    """The transforms of a profile's offer are made once (by profile identity) and every offer
+    carries its own SPI; another profile object, even one made from an edited configuration,
+    gets its own transforms; ESP and AH, with and without PFS, are told apart."""
+    profile = prop(enc_algorithms=("aes-128-gcm",), auth_algorithms=("null",))
+    a = cp.child_offer(profile, TUNNEL, SPI_I, pfs=False)
+    b = cp.child_offer(profile, TUNNEL, SPI_R, pfs=False)
+    assert a.proposals[0].transforms is b.proposals[0].transforms
+    assert (a.proposals[0].spi, b.proposals[0].spi) == (
+        SPI_I.to_bytes(4, "big"),
+        SPI_R.to_bytes(4, "big"),
+    )
+    assert cp.child_offer(profile, TUNNEL, SPI_I, pfs=True).proposals[0].transforms != (
+        a.proposals[0].transforms
+    )
+    default = prop()
+    ah = cp.child_offer(default, AH_POLICY, SPI_I, pfs=False).proposals[0]
+    esp_ = cp.child_offer(default, TUNNEL, SPI_I, pfs=False).proposals[0]
+    assert (ah.protocol, esp_.protocol) == (ProtocolId.AH, ProtocolId.ESP)
+    assert ids(ah) == [(INTEG, SHA1_96, None), NO_ESN] and ids(esp_) != ids(ah)
+    edited = dataclasses.replace(profile, enc_algorithms=("aes-256-cbc",))
+    (p,) = cp.child_offer(edited, TUNNEL, SPI_I, pfs=False).proposals
+    assert (ENCR, AES_CBC, 256) in ids(p) and (ENCR, AES_GCM16, 128) not in ids(p)

@@ -376,3 +376,16 @@ def test_ikev2_errors_are_the_shared_core_errors() -> None:
     )
     assert issubclass(LocalProtocolError, errors.LocalProtocolError)
     assert InvalidKePayload("y", group=19).notify_data == b"\x00\x13"
+
+
+def test_the_ike_offer_of_a_peer_entry_is_made_once_and_follows_a_changed_entry() -> None:
+    """IKE_SA_INIT offers are kept by peer entry (identity); a rekey's offer (with an SPI) is
+    made each time; an edited peer entry (a new object) gets its own offer."""
+    p = peer(enc_algorithms=("aes-128",), dh_groups=("ecp256",))
+    first = pr.ike_offer(p)
+    assert pr.ike_offer(p) is first
+    rekey = pr.ike_offer(p, spi=b"\x01" * 8)
+    assert rekey.proposals[0].spi == b"\x01" * 8 and first.proposals[0].spi == b""
+    edited = pr.ike_offer(peer(enc_algorithms=("aes-256",), dh_groups=("ecp256",)))
+    assert edited != first
+    assert [t.key_length for t in edited.proposals[0].transforms if t.type == ENCR] == [256]

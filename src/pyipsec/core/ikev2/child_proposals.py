@@ -177,6 +177,32 @@ def child_offer(profile: ProposalProfile, policy: Policy, spi: int, *, pfs: bool
     IKE_AUTH; in CREATE_CHILD_SA when the profile has a pfs-group, see ``child_pfs_group``).
     """
     protocol = _protocol(policy)
+    suites = _offer_suites(profile, protocol, pfs)
+    spi_bytes = _spi_bytes(spi)
+    return SaPayload(
+        proposals=tuple(
+            Proposal(number=n, protocol=PROTOCOL_IDS[protocol], spi=spi_bytes, transforms=suite)
+            for n, suite in enumerate(suites, 1)
+        )
+    )
+
+
+# The transforms of each proposal ``child_offer`` makes, by (profile identity, protocol, pfs):
+# a pure function of the immutable profile, asked for at every child; the profile is kept
+# beside them (its id is not reused while the entry lives). Bounded: full means emptied.
+_SUITES_MAX = 256
+_suites: dict[
+    tuple[int, SaProtocol, bool], tuple[ProposalProfile, tuple[tuple[Transform, ...], ...]]
+] = {}
+
+
+def _offer_suites(
+    profile: ProposalProfile, protocol: SaProtocol, pfs: bool
+) -> tuple[tuple[Transform, ...], ...]:
+    key = (id(profile), protocol, pfs)
+    hit = _suites.get(key)
+    if hit is not None and hit[0] is profile:
+        return hit[1]
     group = child_pfs_group(profile) if pfs else None
     if pfs and group is None:
         raise LocalProtocolError(f"proposal {profile.name}: PFS asked for, pfs-group is none")
@@ -191,17 +217,11 @@ def child_offer(profile: ProposalProfile, policy: Policy, spi: int, *, pfs: bool
     suites = [s for s in suites if s]
     if not suites:
         raise LocalProtocolError(f"proposal {profile.name}: nothing to offer for {protocol.name}")
-    return SaPayload(
-        proposals=tuple(
-            Proposal(
-                number=n,
-                protocol=PROTOCOL_IDS[protocol],
-                spi=_spi_bytes(spi),
-                transforms=(*suite, *tail),
-            )
-            for n, suite in enumerate(suites, 1)
-        )
-    )
+    out = tuple((*suite, *tail) for suite in suites)
+    if len(_suites) >= _SUITES_MAX:
+        _suites.clear()
+    _suites[key] = (profile, out)
+    return out
 
 
 # --- the responder ---------------------------------------------------------------------------

@@ -340,11 +340,31 @@ def no_choice(offer: SaPayload, ours: SaPayload, reasons: list[Unacceptable]) ->
 # --- the offer -------------------------------------------------------------------------------
 
 
+# IKE_SA_INIT offers by peer entry: a pure function of the (immutable) profile, asked for by
+# every setup. Keyed by identity, the profile kept beside its offer (so its id is not reused
+# while the entry lives); bounded: full means emptied.
+_OFFERS_MAX = 256
+_offers: dict[int, tuple[PeerProfile, SaPayload]] = {}
+
+
 def ike_offer(peer: PeerProfile, *, spi: bytes = b"") -> SaPayload:
     """The initiator's IKE SA payload: a non-AEAD and/or an AEAD proposal (module docstring).
 
     ``spi`` is empty in IKE_SA_INIT and our new 8-byte SPI when rekeying the IKE SA (§1.3.2).
     """
+    if spi:
+        return _ike_offer(peer, spi)
+    hit = _offers.get(id(peer))
+    if hit is not None and hit[0] is peer:
+        return hit[1]
+    offer = _ike_offer(peer, spi)
+    if len(_offers) >= _OFFERS_MAX:
+        _offers.clear()
+    _offers[id(peer)] = (peer, offer)
+    return offer
+
+
+def _ike_offer(peer: PeerProfile, spi: bytes) -> SaPayload:
     prf = _prf(peer)
     integ = _integrity(peer)
     kes = tuple(group_transform(g) for g in _groups_of(peer))

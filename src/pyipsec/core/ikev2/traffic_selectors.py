@@ -137,15 +137,33 @@ def policy_selectors(
 ) -> tuple[Selectors, Selectors]:
     """(TSi, TSr) an initiator sends for ``policy``; ``packet`` (the acquire's outbound packet,
     if known and inside the policy) goes first in each (RFC 7296 §2.9)."""
+    if packet is None:
+        return _policy_selectors(policy)
     tsi = ts_for(policy.src, policy.protocol, policy.src_port)
     tsr = ts_for(policy.dst, policy.protocol, policy.dst_port)
-    if packet is None:
-        return (tsi,), (tsr,)
     first_i = _packet_ts(packet.src, packet.protocol, packet.src_port)
     first_r = _packet_ts(packet.dst, packet.protocol, packet.dst_port)
     if not (_subset(first_i, tsi) and _subset(first_r, tsr)):
         return (tsi,), (tsr,)  # not this policy's packet: leave it out
     return (first_i, tsi), (first_r, tsr)
+
+
+# A policy's own selectors, by policy identity (the policy kept beside them, so its id is not
+# reused while the entry lives): configured policies are asked again at every setup and rekey.
+_POLICY_TS_MAX = 4096
+_policy_ts: dict[int, tuple[Policy, tuple[Selectors, Selectors]]] = {}
+
+
+def _policy_selectors(policy: Policy) -> tuple[Selectors, Selectors]:
+    hit = _policy_ts.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    tsi = ts_for(policy.src, policy.protocol, policy.src_port)
+    tsr = ts_for(policy.dst, policy.protocol, policy.dst_port)
+    if len(_policy_ts) >= _POLICY_TS_MAX:
+        _policy_ts.clear()
+    _policy_ts[id(policy)] = (policy, ((tsi,), (tsr,)))
+    return (tsi,), (tsr,)
 
 
 # --- range arithmetic ------------------------------------------------------------------------
