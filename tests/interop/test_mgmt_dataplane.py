@@ -1,8 +1,10 @@
 """Management front-ends do not block the data plane (issue 12): two pyipsec daemons (ns a and
 ns b, tests/interop/test_pyipsec_pair.py's lab) carry a ping through their tunnel while a
-burst of 1,000 REST requests (``print`` of 200 policies, 4 keep-alive connections, plain HTTP
-on the ``www`` service of daemon a, from inside ns a) runs against daemon a. Not one ping may
-be lost, and the worst round trip during the burst stays under a second.
+burst of 1,000 requests runs against daemon a from inside ns a: REST (``GET`` of 200
+policies, 4 keep-alive connections on the plain ``www`` service, tests/harness/http_burst.py)
+and the RouterOS API (``/ip/ipsec/policy/print``, 4 connections on ``api``,
+tests/harness/api_burst.py). Not one ping may be lost, and the worst round trip during the
+burst stays under a second.
 
 The ping runs in chunks of 20 at 50 ms intervals (each chunk waits for its replies) for as
 long as the burst lasts, so every echo sent while a request was being served is counted."""
@@ -26,7 +28,7 @@ from tests.interop.helpers import console, mirrored, ping_until, pyipsec_pair
 pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
-BURST = ROOT / "tests" / "harness" / "http_burst.py"
+HARNESS = ROOT / "tests" / "harness"
 REQUESTS = 1000
 POLICIES = 200
 
@@ -59,7 +61,16 @@ def admin_password(db: Path) -> str:
     return path.read_text().strip()
 
 
-def test_rest_burst_loses_no_ping(site: tuple[Lab, str, str], tmp_path: Path) -> None:
+def burst_command(front: str, password: str) -> list[str]:
+    common = ["--password", password, "-n", str(REQUESTS), "--workers", "4"]
+    if front == "rest":
+        return [str(HARNESS / "http_burst.py"), "--port", "80", *common,
+                "--path", "/rest/ip/ipsec/policy"]  # fmt: skip
+    return [str(HARNESS / "api_burst.py"), "--port", "8728", *common]
+
+
+@pytest.mark.parametrize("front", ["rest", "api"])
+def test_burst_loses_no_ping(site: tuple[Lab, str, str], tmp_path: Path, front: str) -> None:
     lab, a, b = site
     script_a, script_b = mirrored()
     extra = "".join(
@@ -69,14 +80,17 @@ def test_rest_burst_loses_no_ping(site: tuple[Lab, str, str], tmp_path: Path) ->
     )
     with pyipsec_pair(a, b, tmp_path, script_a + extra + "\n", script_b) as (da, _db):
         ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=da)
-        assert "www" in console(da.db, "/ip service print where name=www")
+        services = console(da.db, "/ip service print where !disabled")
+        assert "www" in services and "api" in services, services
         password = admin_password(da.db)
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
         burst = subprocess.Popen(
-            ["ip", "netns", "exec", a, sys.executable, str(BURST), "--port", "80",
-             "--password", password, "-n", str(REQUESTS), "--workers", "4",
-             "--path", "/rest/ip/ipsec/policy"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            ["ip", "netns", "exec", a, sys.executable, *burst_command(front, password)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         sent = received = 0
         worst = 0.0
         try:
@@ -93,9 +107,8 @@ def test_rest_burst_loses_no_ping(site: tuple[Lab, str, str], tmp_path: Path) ->
         result = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
         assert result.get("ok") == REQUESTS, (result, err)
         print(
-            f"\nREST burst: {REQUESTS} requests in {result['seconds']} s "
-            f"({result['rate']}/s, {result['bytes'] // REQUESTS} bytes each); "
-            f"ping {received}/{sent}, worst rtt {worst:.1f} ms"
+            f"\n{front} burst: {REQUESTS} requests in {result['seconds']} s "
+            f"({result['rate']}/s); ping {received}/{sent}, worst rtt {worst:.1f} ms"
         )
         assert sent >= 20
         assert received == sent, f"lost {sent - received} of {sent} pings during the burst"

@@ -60,8 +60,12 @@ OFFLOAD_ROWS = 64  # listings with this many rows are encoded in a worker thread
 SINGLE_KINDS = (MenuKind.SINGLE, MenuKind.RUNTIME_SINGLE)
 
 
+def _dumps(data: object) -> str:
+    return json.dumps(data, separators=(",", ":"))  # compact, as RouterOS writes it
+
+
 def _json(data: object, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status)
+    return web.json_response(data, status=status, dumps=_dumps)
 
 
 def _error_response(exc: RestError) -> web.Response:
@@ -265,7 +269,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 def _encode_table(table: PrintResult) -> str:
-    return json.dumps(table_json(table))
+    return _dumps(table_json(table))
 
 
 @web.middleware
