@@ -9,6 +9,7 @@ keeps working.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Protocol
 
 from pyipsec.config.menus.runtime import STATISTICS_COUNTERS
-from pyipsec.config.schema import Menu
+from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.store import Store
-from pyipsec.config.table import Item
+from pyipsec.config.table import Config, Item, parse_id
 
 # Policies (RouterOS `/user group` policy names) a session may hold. None: every policy (the
 # console of root on this machine, the control socket, tests).
@@ -134,6 +135,84 @@ class Session:
     def may(self, policy: str) -> bool:
         """Whether the session's group has ``policy``."""
         return self.policies is None or policy in self.policies
+
+
+# -- items and files, shared by the generic and the menu-specific commands
+
+
+def listing(session: Session, config: Config, menu: Menu) -> list[Item]:
+    """The items of a menu in print order (configured, then dynamic; runtime rows)."""
+    if menu.kind is MenuKind.RUNTIME_LIST:
+        return [Item(id=r.id, values=r.values) for r in session.runtime.rows(menu.path)]
+    return list(config.table(menu.path)) + list(session.runtime.dynamic_items(menu.path))
+
+
+def resolve(session: Session, config: Config, menu: Menu, spec: str) -> list[int]:
+    """Item ids for a ``numbers`` spec: console numbers, ``*ids`` and names, separated by
+    commas (or semicolons, as ``find`` returns lists)."""
+    items = listing(session, config, menu)
+    ids = {it.id for it in items}
+    out: list[int] = []
+    for part in (p.strip() for p in spec.replace(";", ",").split(",")):
+        if not part:
+            continue
+        item_id = parse_id(part)
+        if item_id is None and part.isdigit():
+            numbers = session.numbering.get(menu.path)
+            if numbers is None:
+                numbers = [it.id for it in items]
+            n = int(part)
+            if n >= len(numbers):
+                raise no_such_item()
+            item_id = numbers[n]
+        elif item_id is None:
+            named = config.table(menu.path).by_name(part) if menu.key else None
+            if named is None:
+                raise no_such_item()
+            item_id = named.id
+        if item_id not in ids:
+            raise no_such_item()
+        if item_id not in out:
+            out.append(item_id)
+    return out
+
+
+def first(ids: list[int]) -> int:
+    """The first of resolved ids (``no such item`` if there is none)."""
+    if not ids:
+        raise no_such_item()
+    return ids[0]
+
+
+def _file_path(session: Session, name: str) -> Path:
+    """``name`` under the session's files directory; a name that leads out of it (``..``, an
+    absolute path) is refused for sessions with a login (API, REST, web): their users must not
+    reach the database or the system's files. Root's console keeps its freedom."""
+    path = session.files_dir / name
+    if session.policies is not None:
+        base = session.files_dir.resolve()
+        if not path.resolve().is_relative_to(base):
+            raise CommandError("failure: bad file name", arg="file-name", category=4)
+    return path
+
+
+def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:
+    """Write ``data`` to ``name`` under the session's files directory, with ``mode``."""
+    path = _file_path(session, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    return path
+
+
+def read_file(session: Session, name: str) -> bytes:
+    path = _file_path(session, name)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError("failure: no such file", arg="file-name", category=4) from exc
 
 
 # -- results

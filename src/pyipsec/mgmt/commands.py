@@ -15,9 +15,7 @@ counters, per-policy state, dynamic items); a control-socket adapter would seria
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 from pyipsec.config.menus import menus_for
 from pyipsec.config.menus.ipsec7 import peer_clash, shown_from_peer, shows_from_peer
@@ -28,12 +26,11 @@ from pyipsec.config.table import (
     Item,
     Table,
     format_id,
-    parse_id,
     value_of,
 )
 from pyipsec.config.types import ValueProblem
 from pyipsec.config.verify import invalid_items
-from pyipsec.mgmt import auth, passwords, query, references
+from pyipsec.mgmt import auth, passwords, query, references, special_commands
 from pyipsec.mgmt import export as exporter
 from pyipsec.mgmt.base import CommandError as CommandError
 from pyipsec.mgmt.base import NullRuntime as NullRuntime
@@ -44,7 +41,12 @@ from pyipsec.mgmt.base import RuntimeProvider as RuntimeProvider
 from pyipsec.mgmt.base import RuntimeRow as RuntimeRow
 from pyipsec.mgmt.base import Session as Session
 from pyipsec.mgmt.base import UnknownArgument as UnknownArgument
+from pyipsec.mgmt.base import first as first
+from pyipsec.mgmt.base import listing as listing
 from pyipsec.mgmt.base import no_such_item as no_such_item
+from pyipsec.mgmt.base import read_file as read_file
+from pyipsec.mgmt.base import resolve as resolve
+from pyipsec.mgmt.base import write_file as write_file
 
 # -- helpers
 
@@ -60,13 +62,6 @@ def _check_args(args: Mapping[str, str], allowed: set[str]) -> None:
     for name in args:
         if name not in allowed:
             raise UnknownArgument(name)
-
-
-def listing(session: Session, config: Config, menu: Menu) -> list[Item]:
-    """The items of a menu in print order (configured, then dynamic; runtime rows)."""
-    if menu.kind is MenuKind.RUNTIME_LIST:
-        return [Item(id=r.id, values=r.values) for r in session.runtime.rows(menu.path)]
-    return list(config.table(menu.path)) + list(session.runtime.dynamic_items(menu.path))
 
 
 def item_flags(
@@ -147,43 +142,6 @@ def _query(args: Mapping[str, str], key: str = "where") -> query.Node | None:
     if not nodes:
         return None
     return nodes[0] if len(nodes) == 1 else query.And(operands=tuple(nodes))
-
-
-def resolve(session: Session, config: Config, menu: Menu, spec: str) -> list[int]:
-    """Item ids for a ``numbers`` spec: console numbers, ``*ids`` and names, separated by
-    commas (or semicolons, as ``find`` returns lists)."""
-    items = listing(session, config, menu)
-    ids = {it.id for it in items}
-    out: list[int] = []
-    for part in (p.strip() for p in spec.replace(";", ",").split(",")):
-        if not part:
-            continue
-        item_id = parse_id(part)
-        if item_id is None and part.isdigit():
-            numbers = session.numbering.get(menu.path)
-            if numbers is None:
-                numbers = [it.id for it in items]
-            n = int(part)
-            if n >= len(numbers):
-                raise no_such_item()
-            item_id = numbers[n]
-        elif item_id is None:
-            named = config.table(menu.path).by_name(part) if menu.key else None
-            if named is None:
-                raise no_such_item()
-            item_id = named.id
-        if item_id not in ids:
-            raise no_such_item()
-        if item_id not in out:
-            out.append(item_id)
-    return out
-
-
-def first(ids: list[int]) -> int:
-    """The first of resolved ids (``no such item`` if there is none)."""
-    if not ids:
-        raise no_such_item()
-    return ids[0]
 
 
 def _find_configured(config: Config, menu: Menu, item_id: int) -> tuple[Table, Item]:
@@ -634,37 +592,6 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     )
 
 
-def _file_path(session: Session, name: str) -> Path:
-    """``name`` under the session's files directory; a name that leads out of it (``..``, an
-    absolute path) is refused for sessions with a login (API, REST, web): their users must not
-    reach the database or the system's files. Root's console keeps its freedom."""
-    path = session.files_dir / name
-    if session.policies is not None:
-        base = session.files_dir.resolve()
-        if not path.resolve().is_relative_to(base):
-            raise CommandError("failure: bad file name", arg="file-name", category=4)
-    return path
-
-
-def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:
-    """Write ``data`` to ``name`` under the session's files directory, with ``mode``."""
-    path = _file_path(session, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(path, mode)
-    return path
-
-
-def read_file(session: Session, name: str) -> bytes:
-    path = _file_path(session, name)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CommandError("failure: no such file", arg="file-name", category=4) from exc
-
-
 def cmd_export(session: Session, path: tuple[str, ...], args: Mapping[str, str]) -> Result:
     _check_args(
         args,
@@ -722,7 +649,5 @@ def dispatch(
         return GENERIC[command](session, menu, args)
     special = menu.command(command)
     if special is not None:
-        from pyipsec.mgmt import special_commands
-
         return special_commands.run(session, menu, special, args)
     raise CommandError(f"bad command name {command}", category=0)

@@ -16,8 +16,15 @@ from pyipsec.config.schema import Menu, MenuCommand
 from pyipsec.config.table import Config
 from pyipsec.config.types import ValueProblem
 from pyipsec.crypto import pki
-from pyipsec.mgmt.base import CommandError, Result, Session, UnknownArgument
-from pyipsec.mgmt.commands import read_file, resolve, write_file
+from pyipsec.mgmt.base import (
+    CommandError,
+    Result,
+    Session,
+    UnknownArgument,
+    read_file,
+    resolve,
+    write_file,
+)
 
 Handler = Callable[[Session, Menu, dict[str, str]], Result]
 
