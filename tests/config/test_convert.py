@@ -285,3 +285,15 @@ def test_ids_survive_conversion() -> None:
     assert [replace(p, id=0) for p in compile_config(v7).policies] == [
         replace(p, id=0) for p in compile_config(v6).policies
     ]
+
+
+def test_failed_import_into_a_new_database_leaves_it_as_it_was(tmp_path: Path) -> None:
+    """The first import decides the dialect only when it ran: a failing one changes nothing."""
+    (tmp_path / "bad.rsc").write_text("/ip ipsec profile\nadd name=a dh-group=bogus\n")
+    console = Console(files_dir=tmp_path)
+    out = console.run("/import file-name=bad.rsc")
+    assert out == "input does not match any value of dh-group\n"
+    assert console.store.snapshot().dialect == "v6"
+    (tmp_path / "empty.rsc").write_text("# 2026-07-11 21:04:13 by RouterOS 7.21.5\n")
+    console.ok("/import file-name=empty.rsc")
+    assert console.store.snapshot().dialect == "v7"  # it ran: a new database takes v7

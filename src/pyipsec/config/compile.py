@@ -375,7 +375,8 @@ def _with_peer(
     if peer is None:
         return f"policy {number}: peer {peer_name} is not usable"
     net = peer.address
-    sa_dst = net.network_address if net.prefixlen == net.max_prefixlen else record.sa_dst
+    host = net.prefixlen == net.max_prefixlen and not net.network_address.is_unspecified
+    sa_dst = net.network_address if host else record.sa_dst
     sa_src = peer.local_address or record.sa_src
     return replace(record, sa_src=sa_src, sa_dst=sa_dst)
 

@@ -142,7 +142,9 @@ def _host(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if is_dns_name(address):
         return None
     net = ipaddress.ip_network(address, strict=False)
-    return net.network_address if net.prefixlen == net.max_prefixlen else None
+    if net.prefixlen != net.max_prefixlen or net.network_address.is_unspecified:
+        return None  # (0.0.0.0 as an SA address means "none", config/compile.py)
+    return net.network_address
 
 
 def to_v7(config: Config) -> Config:

@@ -3,14 +3,16 @@
 The interpreter runs an imported script inside :func:`script_dialect`, which looks at the
 script (:func:`pyipsec.config.convert.detect_dialect`) and:
 
-* same dialect as the database, or nothing telling: runs it as it is;
-* other dialect, database still a fresh router (only unchanged default items): the database
-  takes the script's dialect first (the first import decides a new database's dialect);
-* other dialect, configured database: runs the script against a scratch copy of the
-  configuration converted to the script's dialect, converts the result back and commits it
-  in one transaction. What the database's dialect cannot say stops the import with a
-  ``failure: can not convert ...`` error and changes nothing; so does an error in the script
-  (on this path only: the scratch copy is dropped whole).
+* same dialect as the database, or nothing telling: runs it as it is (each command commits on
+  its own; an error stops the script and leaves what ran before it, as on RouterOS);
+* other dialect: runs it against a scratch database of the script's dialect holding a fresh
+  router (when the database still is one: the first import decides a new database's
+  dialect) or the configuration converted to the script's dialect; at the end the result -
+  converted back, unless the database was a fresh router - replaces the configuration in one
+  transaction. What the database's dialect cannot say stops the import with a ``failure: can
+  not convert ...`` error and changes nothing; so does an error in the script (on this path
+  the scratch copy is dropped whole), and a script that changes nothing changes nothing (but a
+  fresh router still takes its dialect).
 """
 
 from __future__ import annotations
@@ -30,13 +32,6 @@ class HasSession(Protocol):
     session: Session
 
 
-def _take(config: Config, dialect: str) -> None:
-    """Turn a fresh router's configuration into a fresh router of ``dialect``."""
-    fresh = Config.initial(dialect)
-    config.tables = fresh.tables
-    config.dialect = dialect
-
-
 @contextlib.contextmanager
 def script_dialect(holder: HasSession, text: str) -> Iterator[str]:
     """Run the body (the script's commands, through ``holder.session``) in the script's
@@ -47,23 +42,25 @@ def script_dialect(holder: HasSession, text: str) -> Iterator[str]:
     if wanted is None or wanted == config.dialect:
         yield config.dialect
         return
-    if is_pristine(config):
-        session.store.transaction(lambda c: _take(c, wanted))
-        yield wanted
-        return
+    fresh = is_pristine(config)
     try:
-        converted = convert(config, wanted)
+        start = Config.initial(wanted) if fresh else convert(config, wanted)
     except ConversionError as exc:
         raise CommandError(exc.message(), category=4) from exc
     scratch = Store(":memory:", dialect=wanted)
-    scratch.replace(converted)
+    scratch.replace(start)
+    before = scratch.generation()
     holder.session = replace(session, store=scratch, numbering={})
     try:
         yield wanted
-        try:
-            result = convert(scratch.snapshot(), config.dialect)
-        except ConversionError as exc:
-            raise CommandError(exc.message(), category=4) from exc
+        if scratch.generation() == before and not fresh:
+            return  # the script changed nothing (a fresh router still takes its dialect)
+        result = scratch.snapshot()
+        if not fresh:
+            try:
+                result = convert(result, config.dialect)
+            except ConversionError as exc:
+                raise CommandError(exc.message(), category=4) from exc
         session.store.replace(result)
     finally:
         holder.session = session

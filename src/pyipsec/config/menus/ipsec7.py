@@ -497,7 +497,7 @@ def _peer_sa(config: Config) -> dict[str, dict[str, str]]:
         address = peer.values.get("address", "0.0.0.0/0")
         if not is_dns_name(address):
             net = ipaddress.ip_network(address, strict=False)
-            if net.prefixlen == net.max_prefixlen:
+            if net.prefixlen == net.max_prefixlen and not net.network_address.is_unspecified:
                 values["sa-dst-address"] = str(net.network_address)
         out[peer.values.get("name", "")] = values
     if config.memo.get("sealed"):
