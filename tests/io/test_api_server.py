@@ -332,3 +332,33 @@ def test_service_settings_apply(server: Server) -> None:
     time.sleep(0.6)
     with pytest.raises((OSError, librouteros.exceptions.ConnectionClosed)):
         librouteros.connect(HOST, "alice", "alice-pw", port=new_port, login_method=plain, timeout=5)
+
+
+def test_routeros_api_listen_with_tags_and_cancel(server: Server) -> None:
+    """routeros-api tags every command: a listen stays open under its tag while other
+    commands run on the same connection, and /cancel =tag= ends it."""
+
+    def pool() -> routeros_api.RouterOsApiPool:
+        return routeros_api.RouterOsApiPool(
+            HOST, username="alice", password="alice-pw", port=server.port, plaintext_login=True
+        )
+
+    listening, writing = pool(), pool()
+    api = listening.get_api()
+    promise = api.get_resource("/ip/ipsec/policy").call_async("listen")
+    rows = iter(promise)
+    # another command on the same connection while the listen is open
+    assert api.get_resource("/system/identity").get() == [{"name": "MikroTik"}]
+    writing.get_api().get_resource("/ip/ipsec/policy").add(
+        **{"src_address": "10.7.0.0/16", "dst_address": "10.8.0.0/16"}
+    )
+    row = next(rows)
+    assert row["src-address"] == "10.7.0.0/16" and row["id"].startswith("*")
+    inner = promise
+    while not hasattr(inner, "tag"):  # the library's promise decorators, down to its tag
+        inner = inner.inner
+    api.get_binary_resource("/").call("cancel", {"tag": inner.tag})
+    with pytest.raises(routeros_api.exceptions.RouterOsApiCommunicationError, match="interrupted"):
+        next(rows)
+    listening.disconnect()
+    writing.disconnect()
