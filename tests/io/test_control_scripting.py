@@ -5,6 +5,7 @@ request cannot hold the daemon's event loop with long ``:delay``s or endless loo
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from pyipsec.config.store import Store
@@ -48,4 +49,24 @@ def test_globals_outlive_a_connection_and_requests_are_bounded(tmp_path: Path) -
         (False, "failure: more than 2s of delay in one request\n"),
         (False, "failure: script stopped after 200000 commands\n"),
         (True, "hq\n"),
+    ]
+
+
+def test_log_lines_reach_log_print_with_script_topics() -> None:
+    from pyipsec.io.logging import RingHandler
+    from tests.mgmt.helpers import Console
+
+    ring = RingHandler()
+    root = logging.getLogger("pyipsec")
+    old_level = root.level
+    root.addHandler(ring)
+    root.setLevel(logging.DEBUG)
+    try:
+        Console().ok(':log info "tunnel up"; :log warning ("peer " . 203.0.113.9 . " down")')
+    finally:
+        root.removeHandler(ring)
+        root.setLevel(old_level)
+    assert [(e.topics, e.message) for e in ring.entries] == [
+        ("script", "tunnel up"),
+        ("script,warning", "peer 203.0.113.9 down"),
     ]
