@@ -362,3 +362,39 @@ def test_routeros_api_listen_with_tags_and_cancel(server: Server) -> None:
         next(rows)
     listening.disconnect()
     writing.disconnect()
+
+
+def test_a_client_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
+    """Replies (a listen's) waiting in the transport past MAX_BACKLOG end the connection."""
+    from pyipsec.io import api_server
+    from pyipsec.mgmt.api.connection import ApiConnection
+
+    class Transport:
+        def __init__(self) -> None:
+            self.size = api_server.MAX_BACKLOG - 10
+            self.aborted = False
+
+        def get_write_buffer_size(self) -> int:
+            return self.size
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    class Writer:
+        def __init__(self) -> None:
+            self.transport = Transport()
+            self.written = b""
+
+        def is_closing(self) -> bool:
+            return self.transport.aborted
+
+        def write(self, data: bytes) -> None:
+            self.written += data
+
+    store = Store(tmp_path / "x.db")
+    conn = ApiConnection(store=store, accounts=Accounts(store=store), address="127.0.0.1")
+    conn.receive_data(encode_sentence(["/quit"]))  # 37 octets of !fatal waiting
+    writer = Writer()
+    api_server._flush(conn, writer)  # type: ignore[arg-type]
+    assert writer.transport.aborted and writer.written == b"" and conn.closed
+    store.close()

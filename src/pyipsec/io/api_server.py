@@ -28,7 +28,7 @@ from pathlib import Path
 from pyipsec.config.menus.users import SERVICE
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config, value_of
-from pyipsec.mgmt.api.connection import ApiConnection, LoginRequested
+from pyipsec.mgmt.api.connection import MAX_BACKLOG, ApiConnection, LoginRequested
 from pyipsec.mgmt.auth import Accounts
 from pyipsec.mgmt.base import RuntimeProvider
 from pyipsec.mgmt.changes import ChangeFeed
@@ -185,9 +185,18 @@ def _check(login: LoginRequested) -> None:
 
 
 def _flush(conn: ApiConnection, writer: asyncio.StreamWriter) -> None:
+    """Hand the replies to the transport. Streams (listen) write without waiting for the
+    socket to drain: a client that stops reading while more than ``MAX_BACKLOG`` octets wait
+    for it is cut off, so it cannot make the daemon hold its replies without bound."""
     data = conn.data_to_send()
-    if data and not writer.is_closing():
-        writer.write(data)
+    if not data or writer.is_closing():
+        return
+    if writer.transport.get_write_buffer_size() + len(data) > MAX_BACKLOG:
+        log.warning("API client %s does not read its replies; connection closed", conn.address)
+        conn.connection_lost()
+        writer.transport.abort()
+        return
+    writer.write(data)
 
 
 API_SERVICES = ("api", "api-ssl")
