@@ -562,3 +562,35 @@ def test_cookies_are_secure_over_www_ssl(tmp_path: Any) -> None:
         conn.close()
     finally:
         server.close()
+
+
+def test_log_tail_from_the_ring_is_what_print_shows(tmp_path: Any) -> None:
+    """The dashboard reads the daemon's log ring directly (the tail only); its rows equal the
+    last rows of ``/log print`` through io/runtime.DaemonRuntime, and need ``read``."""
+    from pyipsec.io.logging import RingHandler
+    from pyipsec.io.runtime import DaemonRuntime
+    from pyipsec.mgmt.base import Session
+    from tests.mgmt.web_harness import make_store
+
+    ring = RingHandler()
+    logger = logging.getLogger("pyipsec.ipsec.webtest")
+    logger.addHandler(ring)
+    try:
+        for n in range(40):
+            logger.warning("line <%d>", n)
+    finally:
+        logger.removeHandler(ring)
+
+    class NoSas:
+        sad = ()
+
+    store = make_store(tmp_path)
+    runtime = DaemonRuntime(NoSas(), log=ring)  # type: ignore[arg-type]
+    session = Session(store=store, runtime=runtime)
+    tail = live._log_tail(session, ring)
+    assert [dict(r) for r in tail] == [dict(r) for r in live._log_tail(session)]
+    assert len(tail) == live.LOG_LINES and tail[-1]["message"] == "line <39>"
+    assert tail[-1]["topics"] == "ipsec,webtest,warning"
+    reader_without_read = Session(store=store, runtime=runtime, policies=frozenset({"web"}))
+    assert live._log_tail(reader_without_read, ring) == []
+    store.close()
