@@ -278,3 +278,16 @@ def test_listen_on_a_runtime_menu() -> None:
         ["!re", "=spi=0x1001", "=current-bytes=840"],
         ["!re", "=.id=*5", "=.dead=true"],
     ]
+
+
+def test_routeros7_database_over_the_api() -> None:
+    """A RouterOS 7 database answers in its menus (profile, identity, active-peers) and says
+    !empty for a print without rows, as RouterOS 7.18+ does."""
+    store = Store(":memory:", dialect="v7")
+    Console(store).ok("/user add name=alice group=full password=pw")
+    cl = Client(store)
+    cl.send("/login", "=name=alice", "=password=pw")
+    assert cl.send("/ip/ipsec/identity/print") == [["!empty"], ["!done"]]
+    rows = cl.send("/ip/ipsec/profile/print", "=.proplist=name,dh-group")
+    assert rows == [["!re", "=name=default", "=dh-group=modp2048,modp1024"], ["!done"]]
+    assert cl.send("/ip/ipsec/active-peers/print", "=count-only=") == [["!done", "=ret=0"]]
