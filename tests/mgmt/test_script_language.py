@@ -185,6 +185,8 @@ def test_typed_command_values() -> None:
     assert c.ok(":put [/ip ipsec peer print count-only]") == "3\n"
     assert c.ok(":put ([/ip ipsec peer print count-only where !disabled] + 1)") == "3\n"
     assert c.ok(":put [:typeof [/ip ipsec peer get *2 disabled]]") == "bool\n"
+    assert c.ok(":put ([/ip ipsec peer get *2 dynamic] = false)") == "true\n"  # a flag
+    assert c.ok(":put [/ip ipsec policy get [find default] default]") == "true\n"
     assert c.ok(":put [/ip ipsec peer get *2 disabled]") == "true\n"
     assert c.ok(":put [:typeof [/ip ipsec peer get *2 address]]") == "ip-prefix\n"
     assert c.ok(":put [:typeof [/ip ipsec peer get *2 port]]") == "num\n"

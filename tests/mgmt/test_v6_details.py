@@ -37,7 +37,7 @@ def test_mixed_address_families_flag_the_policy_invalid() -> None:
         "tunnel=yes sa-src-address=198.51.100.1 sa-dst-address=198.51.100.2"
     )
     assert c.ok("/ip ipsec policy print count-only where invalid") == "1\n"
-    assert c.ok(":put [/ip ipsec policy get 1 invalid]") == "yes\n"
+    assert c.ok(":put [/ip ipsec policy get 1 invalid]") == "true\n"  # a flag: a bool
     compiled = compile_config(c.store.snapshot())
     assert {str(p.src) for p in compiled.policies} == {"2001:db8::/64", "2001:db8:2::/64"}
 

@@ -35,6 +35,8 @@ def typed(menu: Menu | None, name: str, text: str) -> Value:
     if name == ".id":
         item_id = parse_id(text)
         return ItemId(item_id) if item_id is not None else text
+    if menu is not None and name in menu.flag_names and text in ("yes", "no"):
+        return text == "yes"  # a flag (dynamic, invalid, active, ...): a bool, as RouterOS
     kind = menu.prop(name).type.kind if menu is not None and menu.has(name) else ""
     if text == "" and kind != "text":
         return NOTHING
