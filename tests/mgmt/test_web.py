@@ -594,3 +594,17 @@ def test_log_tail_from_the_ring_is_what_print_shows(tmp_path: Any) -> None:
     reader_without_read = Session(store=store, runtime=runtime, policies=frozenset({"web"}))
     assert live._log_tail(reader_without_read, ring) == []
     store.close()
+
+
+async def _runtime_menu_commands_are_buttons(web: Web) -> None:
+    csrf = await web.login()
+    _live_rows(web)
+    items = await (await web.client.get("/web/items?path=ip/ipsec/installed-sa")).json()
+    assert items["rows"][0]["values"]["spi"] == "0xC0FFEE"
+    status, _ = await web.run(csrf, "ip/ipsec/installed-sa", "flush")
+    assert status == 200 and web.runtime.sas == []  # the runtime's flush ran
+    status, body = await web.run(csrf, "ip/ipsec/installed-sa", "add", spi="1")
+    assert status == 400 and body["error"].startswith("bad command name")
+
+
+test_runtime_menu_commands_are_buttons = web_test(_runtime_menu_commands_are_buttons)
