@@ -608,3 +608,20 @@ async def _runtime_menu_commands_are_buttons(web: Web) -> None:
 
 
 test_runtime_menu_commands_are_buttons = web_test(_runtime_menu_commands_are_buttons)
+
+
+async def _policies_move_up_and_down(web: Web) -> None:
+    csrf = await web.login()
+    menus = await (await web.client.get("/web/menus")).json()
+    assert next(m for m in menus["menus"] if m["path"] == POLICY)["ordered"]
+    for net in ("198.51.100.0/26", "198.51.100.64/26", "198.51.100.128/26"):
+        assert (await web.run(csrf, POLICY, "add", **{"src-address": net}))[0] == 200
+    # the page's up button on the last row: before the row above it
+    assert (await web.run(csrf, POLICY, "move", numbers="*4", destination="*3"))[0] == 200
+    # the down button on the first of them with nothing two rows below: to the end
+    assert (await web.run(csrf, POLICY, "move", numbers="*2"))[0] == 200
+    order = [p["src-address"] for p in policies(web)[1:]]
+    assert order == ["198.51.100.128/26", "198.51.100.64/26", "198.51.100.0/26"]
+
+
+test_policies_move_up_and_down = web_test(_policies_move_up_and_down)

@@ -64,6 +64,7 @@ def menu_json(menu: Menu) -> dict[str, Any]:
         "kind": menu.kind.value,
         "description": menu.description,
         "key": menu.key,
+        "ordered": menu.ordered,  # the page offers up/down (move) buttons
         "columns": [c for c in columns if menu.has(c)],
         "flags": [{"letter": f.letter, "name": f.name} for g in menu.flags for f in g],
         "properties": [_prop_json(p) for p in menu.properties if not p.name.startswith("_")],

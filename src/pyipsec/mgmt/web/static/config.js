@@ -112,6 +112,14 @@
         } else if (cmds.includes("disable") && !row.flags.includes("dynamic")) {
           actions.appendChild(button("Disable", () => act("disable", id), "disable"));
         }
+        if (current.ordered && cmds.includes("move") && !row.flags.includes("dynamic")) {
+          // move puts the item before the destination; without one, at the end
+          if (n > 0) actions.appendChild(button("↑", () => act("move", id, rows[n - 1][".id"]), "up"));
+          if (n < rows.length - 1) {
+            const after = rows[n + 2];
+            actions.appendChild(button("↓", () => act("move", id, after ? after[".id"] : ""), "down"));
+          }
+        }
         if (cmds.includes("remove") && !row.flags.includes("default")) {
           actions.appendChild(button("Remove", () => {
             if (window.confirm(`Remove item ${n}?`)) act("remove", id);
@@ -123,8 +131,9 @@
     }));
   }
 
-  async function act(command, id) {
+  async function act(command, id, destination) {
     const args = id === undefined ? {} : { numbers: id };
+    if (destination) args.destination = destination;
     if (await run(command, args, "menu-error")) await reload();
   }
 
