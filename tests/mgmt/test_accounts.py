@@ -218,3 +218,13 @@ def test_secrets_cannot_be_read_or_probed_without_sensitive() -> None:
             dispatch(reader, PEER, command, args)
     assert dispatch(admin, PEER, "get", {"numbers": "0", "value-name": "secret"}).ret == "abc"
     assert dispatch(reader, PEER, "get", {"numbers": "0", "value-name": "address"}).ret
+
+
+def test_a_password_cannot_be_unset_only_replaced() -> None:
+    c = Console()
+    c.ok("/user add name=bob group=read password=one")
+    assert "input does not match" in c.run("/user unset bob value-name=password")
+    c.ok("/user set bob password=two")
+    item = c.store.snapshot().table(USER).by_name("bob")
+    assert item is not None and passwords.verify("two", item.values["_password"])
+    assert not passwords.verify("one", item.values["_password"])

@@ -52,7 +52,7 @@ class Property:
     @property
     def unsettable(self) -> bool:
         """Whether ``unset`` applies (optional properties without a default)."""
-        return self.default is None and not self.readonly and not self.required
+        return self.default is None and not (self.readonly or self.required or self.hashed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
