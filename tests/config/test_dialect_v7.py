@@ -205,7 +205,7 @@ def test_passive_peers_carry_the_responder_flag() -> None:
     c7 = v7_console()
     c7.ok(V7_SITE + "/ip ipsec peer add name=road passive=yes exchange-mode=ike2\n")
     assert c7.ok(":put [/ip ipsec peer find responder]") == "*2\n"
-    assert c7.ok(":put [/ip ipsec peer get road responder]") == "yes\n"
+    assert c7.ok(":put [/ip ipsec peer get road responder]") == "true\n"  # a bool to scripts
     assert c7.ok("/ip ipsec peer print count-only where responder") == "1\n"
     assert c7.ok("/ip ipsec peer print detail").startswith(
         "Flags: X - disabled; D - dynamic; R - responder\n"
