@@ -150,7 +150,7 @@ class RestServer:
         hdrs = dict(headers or {})
         if user is not None:
             pw = password if password is not None else f"{user}-pw"
-            token = base64.b64encode(f"{user}:{pw}".encode()).decode()
+            token = base64.b64encode(f"{user}:{pw}".encode()).decode()  # UTF-8, as curl
             hdrs["Authorization"] = f"Basic {token}"
         data = raw
         if data is None and body is not None:

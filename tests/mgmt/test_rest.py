@@ -6,6 +6,7 @@ DELETE, POST print with .proplist and .query, POST commands; reference §4.7) re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -284,7 +285,10 @@ def test_oversized_body_is_413(rest: RestServer) -> None:
     assert rest.request("GET", POLICY).status == 200  # the server carries on
 
 
-def test_wrong_credentials_then_rate_limit(rest: RestServer) -> None:
+def test_wrong_credentials_then_rate_limit(
+    rest: RestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyipsec")
     for user, password in (("admin", "nope"), ("nobody", "x"), ("admin", "")):
         r = rest.request("GET", POLICY, user=user, password=password)
         assert r.status == 401 and r.json == {"error": 401, "message": "Unauthorized"}
@@ -297,6 +301,11 @@ def test_wrong_credentials_then_rate_limit(rest: RestServer) -> None:
     r = rest.request("GET", POLICY)  # now even the right password is refused
     assert r.status == 401
     assert rest.context.accounts.failures["127.0.0.1"].count >= 5
+    failures = [r for r in caplog.records if r.name == "pyipsec.system.error"]
+    assert failures and all(r.levelno == logging.CRITICAL for r in failures)  # topics
+    text = "\n".join(r.getMessage() for r in failures)
+    assert "login failure for user admin from 127.0.0.1 via rest" in text
+    assert "nope" not in text and "admin-pw" not in text  # never the password
 
 
 def test_remembered_password_does_not_outlive_a_change(rest: RestServer) -> None:
@@ -306,6 +315,20 @@ def test_remembered_password_does_not_outlive_a_change(rest: RestServer) -> None
     assert rest.request("GET", POLICY, password="new-pw").status == 200
     rest.dispatch("/user", "disable", {"numbers": "admin"})
     assert rest.request("GET", POLICY, password="new-pw").status == 401
+
+
+def test_utf8_password(rest: RestServer) -> None:
+    rest.dispatch("/user", "add", {"name": "jürgen", "group": "read", "password": "pässwörd-€"})
+    r = rest.request("GET", POLICY, user="jürgen", password="pässwörd-€")
+    assert r.status == 200
+
+
+def test_repeated_filter_names_are_all_applied(rest: RestServer) -> None:
+    add_policy(rest, "198.51.100.0/24", "203.0.113.0/24")
+    r = rest.request("GET", f"{POLICY}?dst-address=203.0.113.0/24&src-address=198.51.100.0/24")
+    assert len(r.json) == 1
+    r = rest.request("GET", f"{POLICY}?src-address=198.51.100.0/24&src-address=10.0.0.0/8")
+    assert r.status == 200 and r.json == []  # ANDed, as every filter
 
 
 def test_group_without_rest_api_cannot_log_in(rest: RestServer) -> None:

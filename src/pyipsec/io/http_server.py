@@ -182,7 +182,7 @@ async def basic_auth(request: web.Request, via: str = "rest") -> Session | None:
     if not header:
         return None
     try:
-        creds = BasicAuth.decode(header)
+        creds = BasicAuth.decode(header, encoding="utf-8")  # passwords are UTF-8
     except ValueError:
         return None
     context = context_of(request)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -137,17 +137,20 @@ def _get_item(session: Session, menu: Menu, spec: str, proplist: str | None) -> 
     return rows[0]
 
 
-def _get(session: Session, menu: Menu, spec: str | None, params: Mapping[str, str]) -> object:
-    proplist = params.get(".proplist")
+def _get(
+    session: Session, menu: Menu, spec: str | None, params: Sequence[tuple[str, str]]
+) -> object:
+    """``params``: the query string's pairs in order (a name may repeat: each is a filter)."""
+    proplist = next((v for n, v in params if n == ".proplist"), None)
     if spec is not None:
-        if set(params) - {".proplist"}:
+        if any(n != ".proplist" for n, _ in params):
             raise RestError(400, "filters apply to a list, not to one item")
         return _get_item(session, menu, spec, proplist)
     args: dict[str, str] = {}
     if proplist is not None:
         args[".proplist"] = proplist
     words = []
-    for name, value in params.items():
+    for name, value in params:
         if name == ".proplist":
             continue
         if name == ".query":
@@ -187,7 +190,7 @@ def _patch(session: Session, menu: Menu, spec: str | None, body: Mapping[str, An
         if menu.kind is not MenuKind.SINGLE:
             raise RestError(404)
         _run(session, menu.path, "set", args)
-        return _get(session, menu, None, {})
+        return _get(session, menu, None, ())
     found = _get_item(session, menu, spec, ".id")  # 404 before anything is tried
     _run(session, menu.path, "set", {"numbers": found[".id"], **args})
     return _get_item(session, menu, found[".id"], None)
@@ -236,7 +239,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         else:
             menu, spec = _split(menus_for(session.store.snapshot().dialect), segs)
             if method == "GET":
-                data = _get(session, menu, spec, dict(request.query))
+                data = _get(session, menu, spec, list(request.query.items()))
             elif method == "PUT":
                 if spec is not None:
                     raise RestError(404)
