@@ -154,14 +154,32 @@ def ros_initiator(n: int, pfs: str | None, *, suite: Suite = IKEV1) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ros_responder(n: int, pfs: str | None, *, static: bool = False, suite: Suite = IKEV1) -> str:
-    """RouterOS script for ns b: one passive peer entry; it generates a policy per setup
+# The responder's peer entry names the initiator as strongSwan's responder does
+# (``remote_addrs = WAN_A`` in ``swanctl_responder``): one address. A prefix instead (the lab
+# before 2026-12-04 20:50 UTC, ``peer_prefix``) makes the initiator an unknown road warrior to
+# pyipsec's admission control (core/admission.py: 32 half-open IKE SAs per source until one
+# completes, cookies past that), a DoS defence strongSwan's lab configuration does not apply.
+RESPONDER_PEER_HOST = f"{WAN_A}/32"
+RESPONDER_PEER_PREFIX = "198.51.100.128/25"
+
+
+def ros_responder(
+    n: int,
+    pfs: str | None,
+    *,
+    static: bool = False,
+    suite: Suite = IKEV1,
+    peer_prefix: bool = False,
+) -> str:
+    """RouterOS script for ns b: one passive peer entry (the initiator's address, or with
+    ``peer_prefix`` the /25 around it); it generates a policy per setup
     (generate-policy=port-override, the default template), or with ``static`` there are n
     configured policies mirroring a's."""
     gen = "no" if static else "port-override"
+    address = RESPONDER_PEER_PREFIX if peer_prefix else RESPONDER_PEER_HOST
     lines = [
         "/ip ipsec peer",
-        f"add address=198.51.100.128/25 {_ros_peer(suite)} passive=yes generate-policy={gen}",
+        f"add address={address} {_ros_peer(suite)} passive=yes generate-policy={gen}",
         "/ip ipsec proposal",
         f"set [ find default=yes ] {suite.ros_proposal(pfs)}",
     ]

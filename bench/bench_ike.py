@@ -304,11 +304,12 @@ def run_pyipsec(
     profile: str | None = None,
     static: bool = False,
     suite: Suite = IKEV1,
+    peer_prefix: bool = False,
 ) -> Result:
     with Lab(f"pyikeb{os.getpid()}") as lab, tempfile.TemporaryDirectory(prefix="pyikeb-") as tmp:
         a, b = two_sites(lab)
         add_setup_addresses(lab, a, b, n)
-        responder = ros_responder(n, pfs, static=static, suite=suite)
+        responder = ros_responder(n, pfs, static=static, suite=suite, peer_prefix=peer_prefix)
         # every ChildSaInstalled line is a completion time: no per-kind log rate limit
         db = start_daemon(b, Path(tmp) / "b.db", responder, *NO_LOG_LIMIT)
         try:
@@ -422,6 +423,12 @@ def main() -> int:
         help="pyipsec responder: generate-policy=port-override (default) or N static policies",
     )  # fmt: skip
     parser.add_argument(
+        "--responder-peer", choices=("host", "prefix"), default="host",
+        help="pyipsec responder's peer address: the initiator's (default, as strongSwan's "
+        "remote_addrs) or the /25 around it (the lab before 2026-12-04: an unknown road warrior "
+        "to admission control, cookies past 32 half-open)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile", metavar="PREFIX",
         help="py-spy both pyipsec daemons into PREFIX-<window>-<a|b>.txt (collapsed stacks)",
     )  # fmt: skip
@@ -448,7 +455,8 @@ def main() -> int:
     print(
         f"{suite.describe(pfs)}; N={args.n} setups per run, one child per "
         f"{'phase 1' if suite.version == 1 else 'IKE SA'}; pyipsec "
-        f"responder: {'N static policies' if args.responder == 'static' else 'generate-policy'}"
+        f"responder: {'N static policies' if args.responder == 'static' else 'generate-policy'}, "
+        f"peer address {'a /25 prefix' if args.responder_peer == 'prefix' else 'the initiator /32'}"
     )
 
     print(HEADER)
@@ -457,7 +465,11 @@ def main() -> int:
             for name, fn in sides:  # both sides in the same run, one after the other
                 extra: dict[str, object] = {"suite": suite}
                 if name == "pyipsec":
-                    extra |= {"profile": args.profile, "static": args.responder == "static"}
+                    extra |= {
+                        "profile": args.profile,
+                        "static": args.responder == "static",
+                        "peer_prefix": args.responder_peer == "prefix",
+                    }
                 r = fn(args.n, window, pfs, args.timeout, **extra)
                 results.append(r)
                 print(_row(r.side, r.n, r.window, r.done, [r]), flush=True)
