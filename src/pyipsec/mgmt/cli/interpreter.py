@@ -184,9 +184,10 @@ class Context:
 
     scope: Scope
     cwd: Path
+    nested: bool = False  # inside [ ]: a command's value is wanted, nothing is skipped
 
     def child(self) -> Context:
-        return Context(self.scope.child(), self.cwd)
+        return Context(self.scope.child(), self.cwd, self.nested)
 
 
 class Interpreter:
@@ -340,7 +341,8 @@ class Interpreter:
         text = first.plain
         if text is not None and text.startswith(":"):
             return builtins.run(self, ctx, first, words[1:])
-        if top and (moved := self.foreign.skip(words, ctx.cwd, self._dialect)) is not None:
+        skip = top and not ctx.nested
+        if skip and (moved := self.foreign.skip(words, ctx.cwd, self._dialect)) is not None:
             ctx.cwd = moved  # a menu pyipsec does not implement: skipped, counted
             return NOTHING
         path, command, rest = self.locate(words, ctx.cwd)
@@ -454,7 +456,8 @@ class Interpreter:
 
     def substitute(self, sub: Sub, ctx: Context) -> Value:
         """``[ ... ]``: the value of the last command (several: their texts joined by ``;``)."""
-        values = [self.execute(c, ctx.child(), top=False) for c in sub.commands]
+        inner = Context(ctx.scope.child(), ctx.cwd, nested=True)
+        values = [self.execute(c, inner, top=False) for c in sub.commands]
         if len(values) == 1:
             return values[0]
         return ";".join(t for t in (to_str(v) for v in values) if t)
@@ -524,7 +527,7 @@ class Interpreter:
         self, path: Path, command: str, words: list[Word], ctx: Context, words_of: dict[str, Word]
     ) -> dict[str, str]:
         """API-style arguments of a command; ``words_of`` records each one's word (for errors)."""
-        ctx = Context(ctx.scope, path)  # `[find]` in an argument runs in the command's menu
+        ctx = Context(ctx.scope, path, ctx.nested)  # `[find]` in an argument: the command's menu
         names = arg_names(path, command, self._dialect)
         switches = {"print": PRINT_SWITCHES, "export": EXPORT_SWITCHES}.get(command, ())
         positional = list(POSITIONAL.get(command, ()))
