@@ -231,7 +231,8 @@ def test_where_takes_variables_and_substitutions() -> None:
 
 def test_a_foreign_menu_inside_a_substitution_is_an_error_not_skipped() -> None:
     c = Console()
-    assert c.run(":put [:do { /interface print }]") == "bad command name interface (line 1 column 13)\n"
+    out = c.run(":put [:do { /interface print }]")
+    assert out == "bad command name interface (line 1 column 13)\n"
 
 
 def test_paths_with_slashes() -> None:
