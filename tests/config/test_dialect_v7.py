@@ -257,3 +257,28 @@ def test_one_initiator_peer_per_address_and_exchange_mode() -> None:
     assert c7.run("/ip ipsec peer set c passive=no") == clash
     c6 = Console()  # 6.x has no such rule
     c6.ok("/ip ipsec peer add address=10.0.0.1/32\n/ip ipsec peer add address=10.0.0.1/32")
+
+
+def test_compiled_v7_records_follow_every_item_they_are_made_of() -> None:
+    """Peer records are kept with the peer item and policy records with their peer's record
+    (a change recompiles only what changed): a change to the profile, the identity or the peer
+    still reaches the records."""
+    c7 = v7_console()
+    c7.ok(V7_SITE)
+    first = compile_config(c7.store.snapshot())
+    again = compile_config(c7.store.snapshot())
+    assert again.peers[0] is first.peers[0] and again.policies[0] is first.policies[0]
+    c7.ok("/ip ipsec profile set ike1-site2 dh-group=ecp256")
+    assert compile_config(c7.store.snapshot()).peers[0].dh_groups == ("ecp256",)
+    c7.ok("/ip ipsec identity set 0 secret=other")
+    assert compile_config(c7.store.snapshot()).peers[0].secret == b"other"
+    c7.ok("/ip ipsec peer set ike1-site2 address=198.51.100.9/32")
+    compiled = compile_config(c7.store.snapshot())
+    assert compiled.policies[0].sa_dst == ipaddress.ip_address("198.51.100.9")
+    c7.ok("/ip ipsec identity disable 0")
+    compiled = compile_config(c7.store.snapshot())
+    assert compiled.peers == () and compiled.policies == ()
+    assert compiled.problems == (
+        "peer ike1-site2: no identity",
+        "policy 1: peer ike1-site2 is not usable",
+    )

@@ -268,7 +268,11 @@ def _v7_address(
 
 
 def v7_peer_profile(
-    config: Config, peer: Item, identity: Item, resolved: Mapping[str, IPAddress]
+    config: Config,
+    peer: Item,
+    identity: Item,
+    resolved: Mapping[str, IPAddress],
+    profile: Item | None = None,
 ) -> PeerProfile:
     """The engine record of a v7 peer with its profile and identity: the same record the
     equivalent 6.x peer compiles to. ValueError when the engine cannot honour it."""
@@ -280,7 +284,8 @@ def v7_peer_profile(
     def iv(name: str) -> str:
         return value_of(id_menu, identity, name) or ""
 
-    profile = config.table(PROFILE).by_name(pv("profile"))
+    if profile is None:
+        profile = config.table(PROFILE).by_name(pv("profile"))
     if profile is None:
         raise ValueError(f"profile {pv('profile')} does not exist")
 
@@ -351,6 +356,7 @@ def _v7_peers(
             problems.append(f"identity {format_id(item.id)}: peer {name} has an identity already")
             continue
         identities[name] = item
+    profiles = {it.values.get("name"): it for it in config.table(PROFILE)}
     out: dict[str, PeerProfile] = {}
     for peer in config.table(PEER):
         name = peer.values.get("name", "")
@@ -360,10 +366,27 @@ def _v7_peers(
         if identity is None:
             problems.append(f"peer {name}: no identity")
             continue
-        try:
-            out[name] = v7_peer_profile(config, peer, identity, resolved)
-        except (ValueError, KeyError) as exc:
-            problems.append(f"peer {name}: {exc}")
+        profile = profiles.get(peer.values.get("profile", "default"))
+        address = resolved.get(peer.values.get("address", ""))
+        # made from three items (and a resolved name): kept with the peer item together with
+        # them, made again when one of them changed (items never change: identity compares)
+        kept = peer.memo.get("v7-peer")
+        if not (
+            isinstance(kept, tuple)
+            and kept[0] is identity
+            and kept[1] is profile
+            and kept[2] == address
+            and profile is not None
+        ):
+            try:
+                made: PeerProfile | str = v7_peer_profile(config, peer, identity, resolved, profile)
+            except (ValueError, KeyError) as exc:
+                made = f"peer {name}: {exc}"  # the text only: a memo outlives its version
+            kept = peer.memo["v7-peer"] = (identity, profile, address, made)
+        if isinstance(kept[3], str):
+            problems.append(kept[3])
+        else:
+            out[name] = kept[3]
     return out
 
 
@@ -491,7 +514,19 @@ def compile_config(config: Config, *, resolved: Mapping[str, IPAddress] | None =
         assert isinstance(record, Policy)
         peer_name = item.values.get("peer", "none") if v7_peers is not None else "none"
         if peer_name != "none" and v7_peers is not None:
-            with_peer = _with_peer(record, peer_name, v7_peers, number)
+            # depends on the peer's record too: kept with the policy item together with it
+            peer_record = v7_peers.get(peer_name)
+            kept_peer = item.memo.get("with-peer")
+            if (
+                isinstance(kept_peer, tuple)
+                and kept_peer[0] is peer_record
+                and kept_peer[1] is record
+                and peer_record is not None
+            ):
+                with_peer = kept_peer[2]
+            else:
+                with_peer = _with_peer(record, peer_name, v7_peers, number)
+                item.memo["with-peer"] = (peer_record, record, with_peer)
             if isinstance(with_peer, str):
                 problems.append(with_peer)
                 continue

@@ -89,6 +89,9 @@ class Table:
     next_id: int = 1
     touched: set[int] = field(default_factory=set, compare=False, repr=False)
     _by_id: dict[int, Item] = field(default_factory=dict, compare=False, repr=False)
+    # name -> id of the first item of that name, built on the first by_name() and kept up to
+    # date by the methods (a v7 identity or policy names its peer: a check per command)
+    _by_name: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self._by_id:
@@ -96,7 +99,11 @@ class Table:
 
     def copy(self) -> Table:
         return Table(
-            menu=self.menu, items=list(self.items), next_id=self.next_id, _by_id=dict(self._by_id)
+            menu=self.menu,
+            items=list(self.items),
+            next_id=self.next_id,
+            _by_id=dict(self._by_id),
+            _by_name=None if self._by_name is None else dict(self._by_name),
         )
 
     def __iter__(self) -> Iterator[Item]:
@@ -119,13 +126,38 @@ class Table:
         return self._by_id.get(item_id)
 
     def by_name(self, name: str) -> Item | None:
+        """The first item (in list order) whose name is ``name``."""
         key = self.menu.key
         if key is None:
             return None
-        for item in self.items:
-            if item.values.get(key) == name:
-                return item
-        return None
+        index = self._by_name
+        if index is None:
+            index = {}
+            for item in self.items:
+                found = item.values.get(key)
+                if found is not None and found not in index:
+                    index[found] = item.id
+            self._by_name = index
+        item_id = index.get(name)
+        return None if item_id is None else self._by_id.get(item_id)
+
+    def _renamed(self, old: Item | None, new: Item | None, *, appended: bool = False) -> None:
+        """Keep the name index right after ``old`` became ``new`` (None: added/removed)."""
+        index, key = self._by_name, self.menu.key
+        if index is None or key is None:
+            return
+        before = old.values.get(key) if old is not None else None
+        after = new.values.get(key) if new is not None else None
+        if before == after:
+            return
+        if before is not None and old is not None and index.get(before) == old.id:
+            self._by_name = None  # another item may have that name too: build again
+            return
+        if after is not None and new is not None:
+            if after not in index and appended:
+                index[after] = new.id
+            else:
+                self._by_name = None
 
     def names(self) -> list[str]:
         key = self.menu.key
@@ -141,18 +173,23 @@ class Table:
         self.items.insert(at, item)
         self._by_id[item.id] = item
         self.touched.add(item.id)
+        self._renamed(None, item, appended=before is None)
         return item
 
     def put(self, item: Item) -> None:
         """Replace the item with the same id."""
+        old = self._by_id.get(item.id)
         self.items[self.index(item.id)] = item
         self._by_id[item.id] = item
         self.touched.add(item.id)
+        self._renamed(old, item)
 
     def remove(self, item_id: int) -> None:
+        old = self._by_id.get(item_id)
         del self.items[self.index(item_id)]
         del self._by_id[item_id]
         self.touched.add(item_id)
+        self._renamed(old, None)
 
     def move(self, item_ids: list[int], before: int | None) -> None:
         """Move items (in the given order) before item ``before``, or to the end."""
@@ -164,6 +201,7 @@ class Table:
             at = next(i for i, it in enumerate(rest) if it.id == before)
         self.items = rest[:at] + moving + rest[at:]
         self.touched.update(item_ids)
+        self._by_name = None  # which of two items of one name comes first may change
 
     def unique_name(self, prefix: str) -> str:
         """The first ``<prefix>N`` (N = 1, 2, ...) not yet used."""

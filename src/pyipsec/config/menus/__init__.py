@@ -52,6 +52,7 @@ def paths(dialect: str = V6) -> frozenset[tuple[str, ...]]:
 PATHS: frozenset[tuple[str, ...]] = paths(V6)
 
 
+@cache
 def children(path: tuple[str, ...], dialect: str = V6) -> tuple[str, ...]:
     """Names of the sub-menus/directories directly under ``path``, sorted."""
     n = len(path)

@@ -536,7 +536,10 @@ def peer_clash(table: Table, item_id: int | None, values: Mapping[str, str]) -> 
     mine = key(values)
     if mine is None:
         return None
-    for other in table:
-        if other.id != item_id and not other.dynamic and key(other.values) == mine:
+    address = mine[0]
+    for other in table:  # (the address first: most peers differ there)
+        if other.values.get("address", "0.0.0.0/0") != address or other.id == item_id:
+            continue
+        if not other.dynamic and key(other.values) == mine:
             return "failure: Multiple initiator peers for the same address/dns"
     return None
