@@ -1,6 +1,7 @@
 """The www/www-ssl listeners follow /ip service (io/http_server.py): port, disabled, address
 allow-list, certificate and tls-version (checked with the standard ssl module's client), and a
-change made through REST itself takes effect without a restart. Web sessions expire."""
+change made through REST itself takes effect without a restart. Web sessions expire, are
+limited in number and follow the account."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
-from pyipsec.io.http_server import WebSessions
-from pyipsec.mgmt.commands import Session
+from pyipsec.config.store import Store
+from pyipsec.io.http_server import (
+    CONTEXT,
+    SESSION_COOKIE,
+    HttpContext,
+    WebSessions,
+    cookie_session,
+)
+from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.commands import Session, dispatch
 from tests.mgmt.rest_harness import RestServer, free_port
 
 POLICY = "/rest/ip/ipsec/policy"
@@ -112,9 +123,9 @@ def test_www_ssl_without_a_usable_certificate_does_not_listen(rest: RestServer) 
     assert rest.request("GET", POLICY).status == 200  # www is not affected
 
 
-def test_web_sessions_expire(tmp_path: Path) -> None:
+def test_web_sessions_expire_and_are_limited() -> None:
     now = [0.0]
-    sessions = WebSessions(clock=lambda: now[0], idle=10.0)
+    sessions = WebSessions(clock=lambda: now[0], idle=10.0, limit=3)
     session = Session(store=None, user="admin")  # type: ignore[arg-type]
     token = sessions.create(session, 7)
     now[0] = 9.0
@@ -123,6 +134,56 @@ def test_web_sessions_expire(tmp_path: Path) -> None:
     assert sessions.get(token) is session
     now[0] = 28.5
     assert sessions.get(token) is None
+    assert sessions.take_ended() == [7]  # for Accounts.logout (/user active)
     assert sessions.get("forged") is None
     token = sessions.create(session, 8)
     assert sessions.end(token) == 8 and sessions.get(token) is None
+    tokens = [sessions.create(session, i) for i in (10, 11, 12)]
+    assert sessions.get(tokens[0]) is session  # used last: 11 is now the oldest
+    sessions.create(session, 13)
+    assert sessions.take_ended() == [11]
+    assert sessions.get(tokens[1]) is None and sessions.get(tokens[0]) is session
+
+
+def cookie_request(context: HttpContext, token: str) -> web.Request:
+    app = web.Application()
+    app[CONTEXT] = context
+    return make_mocked_request("GET", "/", headers={"Cookie": f"{SESSION_COOKIE}={token}"}, app=app)
+
+
+def test_cookie_session_follows_the_account() -> None:
+    """A web session is checked against /user on every request: a changed group applies at
+    once; a disabled user, a group without web, a removed user end it (and /user active)."""
+    store = Store(":memory:")
+    root = Session(store=store)
+    dispatch(root, ("user",), "add", {"name": "ops", "group": "full", "password": "ops-pw"})
+    accounts = Accounts(store=store)
+    context = HttpContext(store=store, accounts=accounts)
+
+    def log_in() -> str:
+        attempt = accounts.begin("ops", "127.0.0.1", "web")
+        assert attempt.check("ops-pw")
+        active_id = accounts.finish(attempt)
+        session = context.session("ops", attempt.policies, "web", "127.0.0.1")
+        return context.web_sessions.create(session, active_id)
+
+    token = log_in()
+    found = cookie_session(cookie_request(context, token))
+    assert found is not None and found.may("sensitive")
+    dispatch(root, ("user",), "set", {"numbers": "ops", "group": "read"})
+    found = cookie_session(cookie_request(context, token))
+    assert found is not None and not found.may("write")  # the new group, at once
+    dispatch(root, ("user",), "disable", {"numbers": "ops"})
+    assert cookie_session(cookie_request(context, token)) is None
+    assert not accounts.active  # logged out of /user active
+    dispatch(root, ("user",), "enable", {"numbers": "ops"})
+    assert cookie_session(cookie_request(context, token)) is None  # ended for good
+    dispatch(root, ("user", "group"), "add", {"name": "noweb", "policy": "read,api"})
+    token = log_in()
+    dispatch(root, ("user",), "set", {"numbers": "ops", "group": "noweb"})
+    assert cookie_session(cookie_request(context, token)) is None
+    dispatch(root, ("user",), "set", {"numbers": "ops", "group": "full"})
+    token = log_in()
+    dispatch(root, ("user",), "remove", {"numbers": "ops"})
+    assert cookie_session(cookie_request(context, token)) is None
+    assert not accounts.active

@@ -42,10 +42,10 @@ from typing import Any
 
 from aiohttp import BasicAuth, web
 
-from pyipsec.config.menus.users import SERVICE
+from pyipsec.config.menus.users import SERVICE, USER
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config, value_of
-from pyipsec.mgmt.auth import Accounts, _allowed_from
+from pyipsec.mgmt.auth import Accounts, _allowed_from, session_policies
 from pyipsec.mgmt.base import NullRuntime, RuntimeProvider, Session
 from pyipsec.mgmt.changes import ChangeFeed
 from pyipsec.mgmt.first_start import tls_material
@@ -58,19 +58,38 @@ VERIFIED_TTL = 60.0  # seconds a checked basic-auth password is remembered
 VERIFIED_MAX = 256
 SESSION_COOKIE = "pyipsec-session"
 SESSION_IDLE = 1800.0  # seconds a web session lives without a request
+MAX_WEB_SESSIONS = 1024
 
 
 @dataclass(slots=True)
 class WebSessions:
-    """Logged-in web sessions by the random token of their cookie."""
+    """Logged-in web sessions by the random token of their cookie: at most ``limit`` (the
+    least recently used goes first), each ending after ``idle`` seconds without a request.
+    Ended sessions' ``/user active`` ids wait in :meth:`take_ended` for Accounts.logout."""
 
     clock: Callable[[], float] = time.monotonic
     idle: float = SESSION_IDLE
-    by_token: dict[str, tuple[Session, int | None, float]] = field(default_factory=dict)
+    limit: int = MAX_WEB_SESSIONS
+    by_token: OrderedDict[str, tuple[Session, int | None, float]] = field(
+        default_factory=OrderedDict
+    )
+    ended: list[int] = field(default_factory=list)
+
+    def _drop(self, token: str) -> None:
+        entry = self.by_token.pop(token, None)
+        if entry is not None and entry[1] is not None:
+            self.ended.append(entry[1])
 
     def create(self, session: Session, active_id: int | None) -> str:
+        now = self.clock()
+        for token, (_, _, seen) in list(self.by_token.items()):
+            if now - seen <= self.idle:
+                break  # in order of last use: the rest are newer
+            self._drop(token)
+        while len(self.by_token) >= self.limit:
+            self._drop(next(iter(self.by_token)))
         token = secrets.token_urlsafe(32)
-        self.by_token[token] = (session, active_id, self.clock())
+        self.by_token[token] = (session, active_id, now)
         return token
 
     def get(self, token: str) -> Session | None:
@@ -80,15 +99,21 @@ class WebSessions:
         session, active_id, seen = entry
         now = self.clock()
         if now - seen > self.idle:
-            del self.by_token[token]
+            self._drop(token)
             return None
         self.by_token[token] = (session, active_id, now)
+        self.by_token.move_to_end(token)
         return session
 
     def end(self, token: str) -> int | None:
         """Forget ``token``; the ``/user active`` id it held (for Accounts.logout)."""
         entry = self.by_token.pop(token, None)
         return entry[1] if entry is not None else None
+
+    def take_ended(self) -> list[int]:
+        """``/user active`` ids of sessions that ended by expiry or the limit."""
+        out, self.ended = self.ended, []
+        return out
 
 
 @dataclass(slots=True, kw_only=True)
@@ -197,9 +222,30 @@ async def basic_auth(request: web.Request, via: str = "rest") -> Session | None:
 
 
 def cookie_session(request: web.Request) -> Session | None:
-    """The web session of the request's cookie, or None."""
+    """The web session of the request's cookie, or None. The user is looked up again: a
+    removed or disabled user, or a group without ``web`` now, ends the session; a changed
+    group's policies apply at once."""
+    context = context_of(request)
+    sessions = context.web_sessions
     token = request.cookies.get(SESSION_COOKIE)
-    return context_of(request).web_sessions.get(token) if token else None
+    session = sessions.get(token) if token else None
+    if session is not None and token is not None:
+        config = context.store.snapshot()
+        user = config.table(USER).by_name(session.user)
+        policies = session_policies(config, session.user)
+        if (
+            user is None
+            or value_of(config.menu(USER), user, "disabled") == "yes"
+            or policies is None
+            or "web" not in policies
+        ):
+            context.accounts.logout(sessions.end(token))
+            session = None
+        else:
+            session.policies = policies
+    for active_id in sessions.take_ended():
+        context.accounts.logout(active_id)
+    return session
 
 
 # -- the application ------------------------------------------------------------------------
