@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from pyipsec.config.store import Store
-from pyipsec.io.control import ControlClient, ControlServer
+from pyipsec.io.control import ControlClient, ControlServer, RemoteInterpreter
 from pyipsec.mgmt.commands import Session
 
 
@@ -70,3 +70,43 @@ def test_log_lines_reach_log_print_with_script_topics() -> None:
         ("script", "tunnel up"),
         ("script,warning", "peer 203.0.113.9 down"),
     ]
+
+
+def test_edit_at_a_console_attached_to_the_daemon(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.db")
+    sock = tmp_path / "c.sock"
+    seen: list[tuple[str, str]] = []
+
+    def editor(current: str, prompt: str) -> str:
+        seen.append((current, prompt))
+        return current + "-2"
+
+    def console() -> tuple[bool, str, str]:
+        out: list[str] = []
+        client = ControlClient(sock)
+        local = Store(tmp_path / "c.db")  # the console process's own view of the database
+        try:
+            interp = RemoteInterpreter(client, Session(store=local), write=out.append)
+            interp.editor = editor
+            assert interp.run('/ip ipsec peer add address=203.0.113.4 secret="old\\$x"')
+            ok = interp.run("/ip ipsec peer edit 0 secret")
+            got = client.run(":put [/ip ipsec peer get 0 secret]")[1]
+            return ok, "".join(out), got
+        finally:
+            client.close()
+            local.close()
+
+    async def scenario() -> tuple[bool, str, str]:
+        server = ControlServer(sock, lambda: Session(store=store), on_change=lambda: None)
+        await server.start()
+        try:
+            return await asyncio.to_thread(console)
+        finally:
+            await server.stop()
+
+    try:
+        ok, out, got = asyncio.run(scenario())
+    finally:
+        store.close()
+    assert seen == [("old$x", "secret: ")]
+    assert (ok, out, got) == (True, "", "old$x-2\n")  # written back quoted: \$ stays a $

@@ -28,9 +28,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pyipsec.mgmt.cli.interpreter import Interpreter
+from pyipsec.mgmt.cli.interpreter import ConsoleError, Interpreter
 from pyipsec.mgmt.cli.script.scope import Globals
+from pyipsec.mgmt.cli.tokenizer import ScriptSyntaxError, tokenize
 from pyipsec.mgmt.commands import Session
+from pyipsec.mgmt.export import quote
 
 log = logging.getLogger("pyipsec.system")
 MAX_REQUEST = 1 << 20
@@ -160,7 +162,8 @@ class RemoteInterpreter(Interpreter):
     """A console interpreter whose commands run inside the daemon (live data, live apply).
 
     Prompt, completion and ``?`` help stay local (they only need the schema and the store);
-    every command line goes to the daemon, whose output is written here.
+    every command line goes to the daemon, whose output is written here (``edit`` at an
+    interactive console reads and writes the value through the daemon and edits it here).
     """
 
     def __init__(
@@ -175,8 +178,40 @@ class RemoteInterpreter(Interpreter):
         self.client = client
 
     def run(self, text: str, *, stop_on_error: bool = True) -> bool:
+        if self.editor is not None and (edited := self._edit_here(text)) is not None:
+            return edited
         self.client.cwd = self.cwd
         ok, out = self.client.run(text)
         self.write(out)
         self.cwd = self.client.cwd
+        return ok
+
+    def _edit_here(self, text: str) -> bool | None:
+        """``edit <item> <property>`` at an interactive console: the daemon has no terminal,
+        so the value is read from it, edited here and written back with ``set``. None when
+        ``text`` is not such a command (the daemon then runs it, errors included)."""
+        try:
+            cmds = tokenize(text)
+            if len(cmds) != 1:
+                return None
+            self._dialect = self.dialect()
+            path, command, rest = self.locate(list(cmds[0].words), self.cwd)
+        except (ScriptSyntaxError, ConsoleError):
+            return None
+        words = [w.plain for w in rest]
+        if command != "edit" or not 1 <= len(words) <= 2 or any(w is None for w in words):
+            return None
+        *numbers, prop = (w or "" for w in words)
+        menu = "/" + " ".join(path)
+        items = " ".join(numbers)
+        ok, current = self.client.run(f":put [{menu} get {items} {prop}]")
+        if not ok:
+            self.write(current)
+            return False
+        assert self.editor is not None
+        new = self.editor(current.removesuffix("\n"), f"{prop}: ")
+        if new is None or new == current.removesuffix("\n"):
+            return True
+        ok, out = self.client.run(f"{menu} set {items} {prop}={quote(new)}")
+        self.write(out)
         return ok
