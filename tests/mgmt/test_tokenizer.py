@@ -66,3 +66,29 @@ def test_errors(text: str, message: str) -> None:
     with pytest.raises(ScriptSyntaxError) as exc:
         tokenize(text)
     assert str(exc.value) == message
+
+
+def test_variables_blocks_and_expressions() -> None:
+    from pyipsec.mgmt.cli.tokenizer import Block, Expr, Var, Where
+
+    [cmd] = tokenize(':if ($a > 1) do={:put "x$b"; :put $c->"k"} comment=a(b)')
+    cond, body, comment = cmd.words[1], cmd.words[2], cmd.words[3]
+    assert isinstance(cond.parts[0], Expr)
+    name, value = body.split_assignment() or ("", ())
+    assert name == "do" and isinstance(value[0], Block)
+    inner = value[0].commands
+    assert inner[0].words[1].parts == (
+        Lit(text="x", quoted=True),
+        Var(name="b", quoted=True, line=1, col=25),
+    )
+    var = inner[1].words[1].parts[0]
+    assert isinstance(var, Var) and var.name == "c" and len(var.keys) == 1
+    # in the middle of a word, ( ) are plain characters (exports write comment=a(b) bare)
+    assert comment.parts == (Lit(text="comment=a(b)"),)
+    [cmd] = tokenize('find where comment~$p and address="$q" and x=[y]')
+    where = cmd.words[1].parts[1]
+    assert isinstance(where, Where)
+    assert [s if isinstance(s, str) else type(s).__name__ for s in where.segments] == [
+        "comment~", "Var", ' and address="', "Var", '" and x=', "Sub", ""
+    ]  # fmt: skip
+    assert where.in_string == frozenset({3})
