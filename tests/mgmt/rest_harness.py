@@ -52,8 +52,9 @@ class RestServer:
     """The server and its store live in a thread with its own event loop (SQLite objects are
     bound to their thread); ``call`` runs a coroutine there."""
 
-    def __init__(self, path: Path, *, store_path: Path | None = None) -> None:
+    def __init__(self, path: Path, *, store_path: Path | None = None, dialect: str = "v6") -> None:
         self.path = path
+        self.dialect = dialect
         self.store_path = store_path or path / "rest.db"
         self.port, self.tls_port = free_port(), free_port()
         self.commands = 0
@@ -63,7 +64,7 @@ class RestServer:
         self.call(self._setup())
 
     async def _setup(self) -> None:
-        self.store = Store(self.store_path)
+        self.store = Store(self.store_path, dialect=self.dialect)
         root = Session(store=self.store)
         for name, group in USERS.items():
             if self.store.snapshot().table(("user",)).by_name(name) is None:

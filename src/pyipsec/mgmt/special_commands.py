@@ -214,6 +214,7 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("installed-sa", "flush"): _flush,
     ("remote-peers", "kill-connections"): _kill,
+    ("active-peers", "kill-connections"): _kill,  # RouterOS 7's name for remote-peers
     ("key", "generate-key"): _generate_key,
     ("key", "import"): _import_key,
     ("key", "export-pub-key"): _export_pub_key,
