@@ -6,6 +6,7 @@ DELETE, POST print with .proplist and .query, POST commands; reference §4.7) re
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -447,3 +448,26 @@ def test_every_menu_command_has_a_handler() -> None:
         if (path[-1], c.name) not in HANDLERS
     ]
     assert missing == []
+
+
+def test_malformed_http_gets_400_without_a_logged_traceback(
+    rest: RestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's parser limits: a request line or header over 8 KiB, 200 headers; a chunked
+    body over the limit is 413 as a sized one is. No traceback in the log (a client could
+    otherwise fill it), and the server carries on."""
+    before = baseline(rest)
+    caplog.set_level(logging.DEBUG)
+    assert rest.request("GET", f"{POLICY}/" + "a" * 20_000).status == 400
+    assert rest.request("GET", POLICY, headers={"X-Big": "b" * 20_000}).status == 400
+    assert rest.request("GET", POLICY, headers={f"X-H{i}": "v" for i in range(200)}).status == 400
+    conn = rest.connection()
+    headers = {"Authorization": "Basic YWRtaW46YWRtaW4tcHc=", "Content-Type": "application/json"}
+    chunks = (b"x" * 65536 for _ in range(40))
+    conn.request("PUT", POLICY, body=chunks, headers=headers, encode_chunked=True)
+    reply = conn.getresponse()
+    assert reply.status == 413 and json.loads(reply.read())["error"] == 413
+    conn.close()
+    assert rest.request("GET", POLICY).status == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    unchanged(rest, before)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BasicAuth, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pyipsec.config.menus.users import SERVICE, USER
 from pyipsec.config.store import Store
@@ -346,6 +347,19 @@ def tls_context(listener: Listener) -> ssl.SSLContext:
     return ctx
 
 
+class _DropMalformed(logging.Filter):
+    """aiohttp logs a traceback for every malformed request it answers with 400 (a line over
+    8 KiB, too many headers, broken framing): a client's mistake, not ours, and a way to fill
+    the log. Those records are dropped; anything else aiohttp logs stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, HttpProcessingError)
+
+
+_DROP_MALFORMED = _DropMalformed()
+
+
 class HttpServer:
     """The www/www-ssl listeners of one daemon, following ``/ip service``."""
 
@@ -353,7 +367,9 @@ class HttpServer:
         self.context = context
         self.host = host  # None: every address (as RouterOS); tests pass 127.0.0.1
         self.app = build_app(context)
-        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        if _DROP_MALFORMED not in log.filters:
+            log.addFilter(_DROP_MALFORMED)
+        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, logger=log)
         self.sites: dict[str, tuple[Listener, web.TCPSite]] = {}
         self._started = False
         self._task: asyncio.Task[None] | None = None
