@@ -142,6 +142,12 @@ def test_post_print_with_proplist_and_query(rest: RestServer) -> None:
     assert len(r.json) == 3
     r = rest.request("POST", f"{POLICY}/print", {"count-only": ""})
     assert r.json == {"ret": "4"}
+    applied = rest.commands
+    rest.request("POST", f"{POLICY}/print", {})
+    rest.request("GET", POLICY)
+    assert rest.commands == applied  # reads do not make the daemon apply the configuration
+    rest.request("POST", f"{POLICY}/disable", {".id": "*2"})
+    assert rest.commands == applied + 1
 
 
 def test_post_commands(rest: RestServer) -> None:

@@ -37,6 +37,7 @@ from pyipsec.config.menus import menus_for, paths
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import parse_id
 from pyipsec.mgmt import commands
+from pyipsec.mgmt.auth import READ_COMMANDS
 from pyipsec.mgmt.base import CommandError, PrintResult, Result, Session
 from pyipsec.mgmt.query import API_QUERY_SEP
 from pyipsec.mgmt.rest.convert import (
@@ -221,6 +222,13 @@ def _post(session: Session, segs: tuple[str, ...], body: Mapping[str, Any]) -> o
 WRITES = frozenset({"PUT", "PATCH", "DELETE", "POST"})
 
 
+def _may_write(method: str, segs: tuple[str, ...]) -> bool:
+    """Whether the request ran a command that may have changed something (then the daemon
+    applies the configuration and runs the change feed): not for GET, nor a POST of print,
+    get, find or export."""
+    return method in WRITES and not (method == "POST" and segs and segs[-1] in READ_COMMANDS)
+
+
 async def handle(request: web.Request) -> web.StreamResponse:
     from pyipsec.io.http_server import basic_auth, context_of
 
@@ -228,8 +236,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     session = await basic_auth(request, "rest")
     if session is None:
         return _error_response(RestError(401))
+    segs = _segments(request)
     try:
-        segs = _segments(request)
         method = request.method
         body: dict[str, Any] = {}
         if method in WRITES:
@@ -256,7 +264,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     except RestError as exc:
         return _error_response(exc)
     finally:
-        if request.method in WRITES:
+        if _may_write(request.method, segs):
             context.after_command()
     if data is None:
         return web.Response(status=204)
