@@ -135,6 +135,15 @@ def test_control_flow() -> None:
     assert c.ok(":retry {:put once} max=2") == "once\n"
 
 
+def test_endless_recursion_and_deep_nesting_are_errors_not_crashes() -> None:
+    c = Console()
+    assert c.run(":global f do={:global f; $f}; $f") == "failure: script nested too deeply\n"
+    assert c.run(":put " + "(" * 3000 + "1" + ")" * 3000) == "failure: script nested too deeply\n"
+    assert c.ok(":put " + "(" * 50 + "1" + ")" * 50) == "1\n"
+    sum_to = ":global g do={:if ($1 = 0) do={:return 0}; :global g; :return ($1 + [$g ($1 - 1)])}"
+    assert c.ok(sum_to + "; :put [$g 30]") == "465\n"  # recursion within the depth limit
+
+
 def test_error_stops_the_script_with_its_message() -> None:
     c = Console()
     assert c.run(':put a; :error "stop here"; :put b') == "a\nstop here\n"

@@ -81,6 +81,10 @@ POSITIONAL = {
 Editor = Callable[[str, str], str | None]
 
 
+MAX_CALL_DEPTH = 64  # functions calling functions
+NESTED = "failure: script nested too deeply"
+
+
 class ConsoleError(Exception):
     """An error to show the user (RouterOS text, with position where RouterOS gives one)."""
 
@@ -227,6 +231,7 @@ class Interpreter:
         self.step_budget: int | None = None
         self._delayed = 0.0
         self._steps = 0
+        self._calls = 0  # functions being called (recursion depth)
         self._dialect = V6
         self.foreign = ForeignMenus()  # lines of menus pyipsec does not implement (skipped)
 
@@ -243,6 +248,9 @@ class Interpreter:
         except ScriptSyntaxError as exc:
             self.write(f"{exc}\n")
             return False
+        except RecursionError:  # ((((... thousands deep
+            self.write(f"{NESTED}\n")
+            return False
         ok = True
         self._delayed, self._steps = 0.0, 0
         ctx = Context(Scope(self.globals), self.cwd)
@@ -253,7 +261,7 @@ class Interpreter:
                     self.execute(cmd, ctx, top=True)
                 except Return:
                     break
-                except (ConsoleError, ScriptError) as exc:
+                except (ConsoleError, ScriptError, RecursionError) as exc:
                     self.write(f"{self._message(exc)}\n")
                     ok = False
                     if stop_on_error:
@@ -265,6 +273,8 @@ class Interpreter:
 
     @staticmethod
     def _message(exc: Exception) -> str:
+        if isinstance(exc, RecursionError):
+            return NESTED
         return exc.message if isinstance(exc, ScriptError) else str(exc)
 
     def import_file(self, name: str) -> None:
@@ -275,6 +285,8 @@ class Interpreter:
             cmds = tokenize(text)
         except ScriptSyntaxError as exc:
             raise ConsoleError(str(exc)) from exc
+        except RecursionError as exc:
+            raise ConsoleError(NESTED) from exc
         ctx = Context(Scope(self.globals), ())
         try:
             # a script in the other dialect: used or converted (mgmt/dialects.py)
@@ -312,15 +324,20 @@ class Interpreter:
         self, code: Code, ctx: Context, positional: list[Value], named: dict[str, Value]
     ) -> Value:
         """Call a function: ``$1``.. and named arguments as its locals."""
+        if self._calls >= MAX_CALL_DEPTH:
+            raise ScriptError(NESTED)
         inner = Context(Scope(self.globals), ctx.cwd)
         for i, value in enumerate(positional, start=1):
             inner.scope.declare_local(str(i), value)
         for name, value in named.items():
             inner.scope.declare_local(name, value)
+        self._calls += 1
         try:
             return self.run_block(code.commands, inner)
         except Return as ret:
             return ret.value
+        finally:
+            self._calls -= 1
 
     # -- one command
 
