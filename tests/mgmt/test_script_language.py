@@ -346,6 +346,12 @@ def test_print_file_follow_interval_and_edit(tmp_path: Path) -> None:
     assert c.ok("/ip ipsec peer print follow") == once
     assert c.ok("/ip ipsec peer print follow-only") == ""
 
+    # a change between two rounds: follow prints only the added item the second time
+    c.interp.sleep = lambda _s: c.interp.run("/ip ipsec peer add address=203.0.113.2 comment=new")
+    out = c.ok("/ip ipsec peer print follow")
+    assert out.count(";;; first") == 1 and out.count(";;; new") == 1
+    assert out.index(";;; first") < out.index(";;; new")
+    c.ok("/ip ipsec peer remove [find comment=new]")
     assert c.run("/ip ipsec peer edit 0 comment") == (
         "failure: no terminal for the editor; use set ... comment=\n"
     )
