@@ -39,8 +39,18 @@ def hmac_prf(digest: str) -> Callable[[bytes, bytes], bytes]:
 def hash_function(digest: str) -> Callable[[bytes], bytes]:
     """The bare hash ``digest`` as a function bytes -> bytes (IKEv1 HASH, NAT-D)."""
 
-    def h(data: bytes) -> bytes:
-        return hashlib.new(digest, data).digest()
+    # the named constructor (hashlib.sha1, ...) where hashlib has one: about 0.5 us less per
+    # call than hashlib.new's lookup by name (NAT detection hashes four times per IKEv2 setup)
+    ctor = getattr(hashlib, digest, None) if digest in hashlib.algorithms_guaranteed else None
+    if ctor is not None:
+
+        def h(data: bytes) -> bytes:
+            return ctor(data).digest()  # type: ignore[no-any-return]
+
+    else:
+
+        def h(data: bytes) -> bytes:
+            return hashlib.new(digest, data).digest()
 
     h.__name__ = digest
     return h
