@@ -498,17 +498,20 @@ def accept_narrowed(
 ) -> tuple[Selectors, Selectors]:
     """The responder's TSi/TSr, checked to lie inside what we sent (§2.9); TS_UNACCEPTABLE
     when a payload is empty or a selector reaches outside ours."""
+    out: list[Selectors] = []
     for name, sent, got in (("TSi", sent_i, got_i), ("TSr", sent_r, got_r)):
         known = _known(got)
         if not known:
             raise TsUnacceptable(f"the reply's {name} holds no address-range selector")
         for g in known:
-            if not any(_subset(g, s) for s in sent):
+            # a selector we sent comes back unchanged most of the time: equal is inside
+            if not any(g == s or _subset(g, s) for s in sent):
                 raise TsUnacceptable(
                     f"the reply's {name} {describe([g])} is not inside what we proposed, "
                     f"{describe(sent)}"
                 )
-    return _known(got_i), _known(got_r)
+        out.append(known)
+    return out[0], out[1]
 
 
 # --- the SAs' selectors ----------------------------------------------------------------------
