@@ -28,6 +28,7 @@ from pyipsec.mgmt.cli import printer
 from pyipsec.mgmt.cli.foreign import ForeignMenus
 from pyipsec.mgmt.cli.script import builtins, menuvalues
 from pyipsec.mgmt.cli.script import operators as ops
+from pyipsec.mgmt.cli.script.aliases import as_global_command
 from pyipsec.mgmt.cli.script.ast import (
     Binary,
     Block,
@@ -358,6 +359,9 @@ class Interpreter:
         text = first.plain
         if text is not None and text.startswith(":"):
             return builtins.run(self, ctx, first, words[1:])
+        names = command_names(ctx.cwd, self._dialect)
+        if (alias := as_global_command(words, ctx.cwd, names, builtins.COMMANDS)) is not None:
+            return builtins.run(self, ctx, *alias)  # `put 1` at the root, `/log info "x"`
         skip = top and not ctx.nested
         if skip and (moved := self.foreign.skip(words, ctx.cwd, self._dialect)) is not None:
             ctx.cwd = moved  # a menu pyipsec does not implement: skipped, counted
