@@ -16,8 +16,11 @@ lint:
 typecheck:
 	$(BIN)/mypy $(PKG)
 
+# Two workers (pytest-xdist): the namespace tests mostly wait; tests/conftest.py orders the long
+# ones first and keeps the flood tests on one worker. `make pytest WORKERS=0` runs serially.
+WORKERS ?= 2
 pytest:
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(WORKERS) --dist loadgroup
 
 # `make demo DEMO=--ike2` shows an IKEv2 tunnel, `DEMO=--manual` manually keyed SAs
 demo:

@@ -8,6 +8,7 @@ deep enough for a TCP sender's burst.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -39,7 +40,7 @@ SCRIPT = textwrap.dedent(
 
 def test_a_burst_of_esp_is_received_whole() -> None:
     require(lab_prerequisites())
-    with Lab("pyirawsk") as lab:
+    with Lab(f"pyirawsk{os.getpid()}") as lab:
         ns = lab.ns("a")
         lab.sh(ns, "ip", "link", "set", "lo", "up")
         out = subprocess.run(
@@ -86,7 +87,7 @@ def test_batched_sending_keeps_order_and_survives_a_failing_packet() -> None:
     arrives, in order; one that cannot be sent (no route) is dropped and logged, and the
     rest of its batch still goes."""
     require(lab_prerequisites())
-    with Lab("pyirawsk") as lab:
+    with Lab(f"pyirawsk{os.getpid()}") as lab:
         ns = lab.ns("a")
         lab.sh(ns, "ip", "link", "set", "lo", "up")
         lab.sh(ns, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
