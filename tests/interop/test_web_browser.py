@@ -129,6 +129,30 @@ def test_login_dashboard_form_and_error_in_chromium(
                 "?.textContent || '')",
                 timeout=15_000,
             )
+            # the peer's uptime, the SAs' packets, the non-zero counters, the last log lines
+            # (the wrong password above: system,error,critical, marked bad), no reload
+            expect(page.locator("#peers tbody tr td").nth(4)).to_have_text(re.compile(r"\d+s$"))
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#sas tbody tr')].every(tr =>"
+                " Number(tr.lastElementChild.textContent.replace(/,/g, '')) > 0)",
+                timeout=15_000,
+            )
+            bad = page.locator("#log li.bad", has_text=f"login failure for user {USER}")
+            expect(bad).to_have_count(1, timeout=10_000)
+            expect(bad).to_contain_text("system,error,critical")
+            nonzero = {
+                m[0]: m[1]
+                for m in re.findall(
+                    r"([a-z][a-z-]+): ([1-9]\d*)",
+                    console(da.db, "/ip ipsec statistics print"),
+                )
+            }
+            stats = page.locator("#stats tbody tr")
+            if nonzero:
+                for name in nonzero:
+                    expect(stats.filter(has_text=name)).to_have_count(1, timeout=5_000)
+            else:
+                expect(stats).to_have_text(["all counters are zero"])
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             traffic.join(20)
             # -- add a policy through the form (a comment with markup shows as text)
