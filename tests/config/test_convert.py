@@ -297,3 +297,52 @@ def test_failed_import_into_a_new_database_leaves_it_as_it_was(tmp_path: Path) -
     (tmp_path / "empty.rsc").write_text("# 2026-07-11 21:04:13 by RouterOS 7.21.5\n")
     console.ok("/import file-name=empty.rsc")
     assert console.store.snapshot().dialect == "v7"  # it ran: a new database takes v7
+
+
+def test_pasted_export_of_the_other_dialect_is_used_or_converted() -> None:
+    """`pyipsec console < export.rsc`, or a paste: as an import (more than one command)."""
+    site = (GOLDEN_V7 / "site.export.txt").read_text()
+    fresh = Console()
+    fresh.ok(site)
+    assert fresh.store.snapshot().dialect == "v7"
+    configured = Console()
+    configured.ok(V6_HUB)
+    configured.ok(site)
+    assert configured.store.snapshot().dialect == "v6"
+    assert "add address=192.168.80.1/32 dh-group=modp2048" in configured.export()
+    lossy = Console()
+    lossy.ok(V6_HUB + "/ip ipsec manual-sa add name=m1\n")
+    before = lossy.export("verbose")
+    out = lossy.run(site)
+    assert out == "failure: can not convert to v7: /ip ipsec manual-sa: has no v7 menu\n"
+    assert lossy.export("verbose") == before
+
+
+def test_slash_paths_alone_do_not_convert_a_configured_database() -> None:
+    """Slash paths are RouterOS 7 syntax, but the 6.x console reads them too: in a configured
+    6.x database such a script runs as it is (a new database takes v7 from it)."""
+    c6 = Console()
+    c6.ok(V6_HUB + "/ip ipsec manual-sa add name=m1\n")
+    c6.ok("/ip/ipsec/proposal/add name=s1\n/ip/ipsec/proposal/add name=s2")
+    assert c6.store.snapshot().dialect == "v6"
+    assert c6.ok(":put [/ip ipsec proposal get s2 name]") == "s2\n"
+    fresh = Console()
+    fresh.ok("/ip/ipsec/proposal/add name=s1\n/ip/ipsec/proposal/add name=s2")
+    assert fresh.store.snapshot().dialect == "v7"
+
+
+@pytest.mark.parametrize(
+    ("text", "dialect"),
+    [
+        # another menu's profile=/peer= says nothing (a 6.x whole-router export's /ppp lines)
+        ("/ppp secret\nadd name=carol profile=l2tp-profile\n", None),
+        ("/ppp secret add name=carol profile=l2tp\n/ip ipsec peer add secret=x\n", "v6"),
+        ("/routing bgp peer\nadd name=x peer=y\n", None),
+        # continuation lines are one command
+        ("/ip ipsec policy\nadd dst-address=10.0.0.0/8 \\\n    peer=x\n", "v7"),
+        # the header wins over what the lines look like
+        ("# dec/04/2026 19:40:12 by RouterOS 6.42.7\n/ppp secret add profile=a\n", "v6"),
+    ],
+)
+def test_detection_looks_at_each_line_in_its_own_menu(text: str, dialect: str | None) -> None:
+    assert detect_dialect(text) == dialect

@@ -44,7 +44,7 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-dns_name = st.from_regex(r"[a-z][a-z0-9-]{0,8}\.example\.(net|org)", fullmatch=True)
+dns_name = st.from_regex(r"[a-z]([a-z0-9-]{0,7}[a-z0-9])?\.example\.(net|org)", fullmatch=True)
 host = st.ip_addresses(v=4).map(lambda a: f"{a}/32")
 
 
@@ -87,11 +87,13 @@ def v7_configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[
                 elif draw(st.integers(0, 3)) == 0:
                     args[prop.name] = draw(v7_value(prop))
             if path == ("ip", "ipsec", "peer"):  # one initiator per address (RouterOS 7)
-                taken = addresses
+                taken = addresses  # compared canonically (10.1.2.3/8 is 10.0.0.0/8)
                 args["address"] = draw(
-                    (prefix | host | dns_name).filter(lambda a, taken=taken: a not in taken)
+                    (prefix | host | dns_name).filter(
+                        lambda a, taken=taken: PeerAddress().parse(a) not in taken
+                    )
                 )
-                addresses.append(args["address"])
+                addresses.append(PeerAddress().parse(args["address"]))
             if ok:
                 steps.append((path, "add", args))
     return steps
@@ -162,9 +164,11 @@ def v6_configurations(draw: st.DrawFn) -> list[tuple[tuple[str, ...], str, dict[
     addresses: list[str] = []
     for _ in range(draw(st.integers(0, 4))):
         args = {k: draw(v) for k, v in V6_PEER_VALUES.items() if draw(st.integers(0, 2)) == 0}
-        taken = addresses  # v7 has one initiator per address and exchange mode
-        args["address"] = draw((prefix | host).filter(lambda a, taken=taken: a not in taken))
-        addresses.append(args["address"])
+        taken = addresses  # v7 has one initiator per address and exchange mode (canonical)
+        args["address"] = draw(
+            (prefix | host).filter(lambda a, taken=taken: PeerAddress().parse(a) not in taken)
+        )
+        addresses.append(PeerAddress().parse(args["address"]))
         if args.get("address", "").endswith("/32"):
             hosts.append(args["address"][:-3])
         if "local-address" in args:

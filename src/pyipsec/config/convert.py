@@ -353,47 +353,60 @@ def is_pristine(config: Config) -> bool:
 
 _V7_HEADER = re.compile(r"^#.* by RouterOS 7\.|^# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 _V6_HEADER = re.compile(r"^#.* by RouterOS [3-6]\.|^# [a-z]{3}/\d\d/\d{4} ", re.M)
-_V7_LINES = re.compile(
-    r"^\s*/?ip(?:/| +)ipsec(?:/| +)(?:profile|identity|active-peers)\b"  # v7-only menus
-    r"|^\s*/ip/ipsec\b"  # slash path syntax
-    r"|^\s*(?:/ip ipsec (?:policy|identity) +)?add\b.*\bpeer="  # a policy naming its peer
-    r"|^\s*(?:/ip ipsec peer +)?add\b.*\bprofile=",  # a peer naming its profile
-    re.M,
-)
-_V6_PEER = re.compile(
-    r"^\s*(?:/ip ipsec peer +)?add\b.*\b(?:secret|dh-group|enc-algorithm|hash-algorithm"
-    r"|auth-method|generate-policy|my-id)=",
-    re.M,
-)
+_SLASH_PATH = re.compile(r"^\s*/?ip/ipsec\b", re.M)  # v7 syntax, which pyipsec reads in 6.x too
+_V7_MENUS = ("/ip ipsec profile", "/ip ipsec identity", "/ip ipsec active-peers")
+_V6_PEER = re.compile(r"\b(?:secret|dh-group|enc-algorithm|hash-algorithm|auth-method|my-id)=")
+_COMMANDS = ("add", "set", "print", "remove", "find", "get", "enable", "disable", "unset")
 
 
-_SECTION = re.compile(r"^\s*/(\S+(?:[ /][a-z][a-z0-9-]*)*)")
-_CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+def _commands(text: str) -> list[tuple[str, str]]:
+    """(menu, command line) of every command of a script, the menu written with spaces; a
+    line naming only a menu (an export's section header) sets the menu of those after it."""
+    out: list[tuple[str, str]] = []
+    section = ""
+    for raw in re.sub(r"\\\n\s*", "", text).splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("/", "ip/")):
+            words = [w for w in re.split(r"[ /]+", line.split("=")[0]) if w]
+            at = next((i for i, w in enumerate(words) if w in _COMMANDS), None)
+            menu = "/" + " ".join(words[: len(words) if at is None else at])
+            if at is None:
+                section = menu
+                continue
+            out.append((menu, line))
+        else:
+            out.append((section, line))
+    return out
 
 
-def _ipsec_part(text: str) -> str:
-    """The lines of ``text`` outside sections of other menus: a whole-router export's
-    ``/ppp secret`` ``add ... profile=`` or ``/interface ... peer=`` says nothing about the
-    IPsec dialect (continuations joined)."""
-    keep: list[str] = []
-    inside = True  # before any section header: a pasted snippet
-    for line in _CONTINUATION.sub("", text).splitlines():
-        head = _SECTION.match(line)
-        if head is not None:
-            inside = head.group(1).replace("/", " ").startswith(("ip ipsec", "ip/ipsec"))
-        if inside:
-            keep.append(line)
-    return "\n".join(keep)
+def detect(text: str) -> tuple[str | None, bool]:
+    """(``v7``, ``v6`` or None, whether the sign is strong) for a RouterOS script or export.
+
+    Strong: the RouterOS version (or date style) in the header, a menu or property only one
+    dialect has (a profile or identity section, a policy naming its ``peer=``, a peer naming
+    its ``profile=``; a peer with ``secret=``, ``dh-group=``...), looked at in its own menu
+    only (``/ppp secret add profile=`` says nothing). Weak: only the slash path syntax, which
+    RouterOS 7 introduced but pyipsec's 6.x console reads as well."""
+    if _V7_HEADER.search(text):
+        return V7, True
+    if _V6_HEADER.search(text):
+        return V6, True
+    for menu, line in _commands(text):
+        if menu in _V7_MENUS:
+            return V7, True
+        if menu == "/ip ipsec policy" and re.search(r"\bpeer=", line):
+            return V7, True
+        if menu == "/ip ipsec peer" and re.search(r"\bprofile=", line):
+            return V7, True
+        if menu == "/ip ipsec peer" and _V6_PEER.search(line):
+            return V6, True
+    if _SLASH_PATH.search(text):
+        return V7, False
+    return None, False
 
 
 def detect_dialect(text: str) -> str | None:
     """``v7``, ``v6`` or None (nothing telling) for a RouterOS script or export."""
-    ipsec = _ipsec_part(text)
-    if _V7_HEADER.search(text) or _V7_LINES.search(ipsec):
-        return V7
-    if _V6_HEADER.search(text):
-        return V6
-    in_peer = re.search(r"^/ip ipsec peer\s*$", ipsec, re.M)
-    if (in_peer or "/ip ipsec peer add" in ipsec) and _V6_PEER.search(ipsec):
-        return V6
-    return None
+    return detect(text)[0]

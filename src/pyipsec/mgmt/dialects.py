@@ -1,9 +1,10 @@
 """``/import`` of a script written in the other console dialect (docs/config.md, "Dialects").
 
-The interpreter runs an imported script inside :func:`script_dialect`, which looks at the
-script (:func:`pyipsec.config.convert.detect_dialect`) and:
+The interpreter runs an imported script (and pasted text of more than one command) inside
+:func:`script_dialect`, which looks at the script (:func:`pyipsec.config.convert.detect`) and:
 
-* same dialect as the database, or nothing telling: runs it as it is (each command commits on
+* same dialect as the database, or nothing telling (or, in a configured database, only the
+  slash path syntax, which the 6.x console reads too): runs it as it is (each command commits on
   its own; an error stops the script and leaves what ran before it, as on RouterOS);
 * other dialect: runs it against a scratch database of the script's dialect holding a fresh
   router (when the database still is one: the first import decides a new database's
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Protocol
 
-from pyipsec.config.convert import ConversionError, convert, detect_dialect, is_pristine
+from pyipsec.config.convert import ConversionError, convert, detect, is_pristine
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config
 from pyipsec.mgmt.commands import CommandError, Session
@@ -38,11 +39,12 @@ def script_dialect(holder: HasSession, text: str) -> Iterator[str]:
     dialect; yields that dialect."""
     session = holder.session
     config = session.store.snapshot()
-    wanted = detect_dialect(text)
-    if wanted is None or wanted == config.dialect:
+    wanted, strong = detect(text)
+    fresh = wanted is not None and wanted != config.dialect and is_pristine(config)
+    if wanted is None or wanted == config.dialect or not (strong or fresh):
+        # (only the slash path syntax, which the 6.x console reads too: no conversion)
         yield config.dialect
         return
-    fresh = is_pristine(config)
     try:
         start = Config.initial(wanted) if fresh else convert(config, wanted)
     except ConversionError as exc:

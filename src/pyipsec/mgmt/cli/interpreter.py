@@ -255,20 +255,29 @@ class Interpreter:
         ok = True
         self._delayed, self._steps = 0.0, 0
         ctx = Context(Scope(self.globals), self.cwd)
-        # a script (more than one command) syncs the database once, at its end
-        with self.session.store.bulk() if len(cmds) > 1 else contextlib.nullcontext():
-            for cmd in cmds:
-                try:
-                    self.execute(cmd, ctx, top=True)
-                except Return:
-                    break
-                except (ConsoleError, ScriptError, RecursionError) as exc:
-                    self.write(f"{self._message(exc)}\n")
-                    ok = False
-                    if stop_on_error:
+        # a script (more than one command) syncs the database once, at its end; pasted in the
+        # other dialect it is used or converted, as an import is (mgmt/dialects.py)
+        script = len(cmds) > 1
+        try:
+            with (
+                self.session.store.bulk() if script else contextlib.nullcontext(),
+                dialects.script_dialect(self, text) if script else contextlib.nullcontext(),
+            ):
+                for cmd in cmds:
+                    try:
+                        self.execute(cmd, ctx, top=True)
+                    except Return:
                         break
-                finally:
-                    self.cwd = ctx.cwd
+                    except (ConsoleError, ScriptError, RecursionError) as exc:
+                        self.write(f"{self._message(exc)}\n")
+                        ok = False
+                        if stop_on_error:
+                            break
+                    finally:
+                        self.cwd = ctx.cwd
+        except CommandError as exc:  # what the database's dialect cannot say: nothing changed
+            self.write(f"{exc.message}\n")
+            ok = False
         self.write(self.foreign.report())
         return ok
 
