@@ -176,11 +176,32 @@ def format_detail(result: PrintResult, width: int) -> list[str]:
         prefix = _prefix(menu, row, nw)
         if row.comment:
             lines.append(f"{prefix};;; {escape(row.comment)}")
-            lines += _wrap(len(prefix), " " * len(prefix), _words(menu, row), width)
+            item = _wrap(len(prefix), " " * len(prefix), _words(menu, row), width)
         else:
-            lines += _wrap(len(prefix), prefix, _words(menu, row), width)
+            item = _wrap(len(prefix), prefix, _words(menu, row), width)
+        lines += _hard_wrap(item, width) if menu.dialect == V7 else item
         lines.append("")
     return lines
+
+
+def _hard_wrap(lines: list[str], width: int) -> list[str]:
+    """RouterOS 7 detail breaks a value too long for its line inside the value (reference
+    §2.9: installed-sa auth-key/enc-key); the rest goes on lines indented by the property
+    name's length plus one, as both of the reference's samples are."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) < width:
+            out.append(line)
+            continue
+        name = line.lstrip().rsplit(" ", 1)[-1].partition("=")[0]
+        out.append(line[: width - 1])
+        rest = line[width - 1 :]
+        pad = " " * (len(name) + 1)
+        while rest:
+            room = max(width - 1 - len(pad), 1)
+            out.append(pad + rest[:room])
+            rest = rest[room:]
+    return out
 
 
 def format_terse(result: PrintResult) -> list[str]:
