@@ -7,6 +7,9 @@ test_api_protocol.py's Client); the socket paths are tests/io/test_api_server.py
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from pyipsec.config.menus import menus_for
@@ -15,12 +18,15 @@ from tests.mgmt.helpers import Console
 from tests.mgmt.test_api_protocol import Client
 
 POLICY = "/ip/ipsec/policy"
+DATA = Path(__file__).resolve().parent / "data"
 
 
-def logged_in(dialect: str = "v6") -> tuple[Store, Client]:
+def logged_in(dialect: str = "v6", files_dir: Path | None = None) -> tuple[Store, Client]:
     store = Store(":memory:", dialect=dialect)
     Console(store).ok("/user add name=alice group=full password=pw")
     cl = Client(store)
+    if files_dir is not None:
+        cl.conn.files_dir = files_dir  # the session takes it at login
     assert cl.send("/login", "=name=alice", "=password=pw") == [["!done"]]
     return store, cl
 
@@ -39,15 +45,36 @@ def test_every_menu_and_command_of_the_console_is_reachable(dialect: str) -> Non
             assert reply, (path, command)
             assert reply[-1][0] == "!done", (path, command, reply)
             words = [w for sentence in reply for w in sentence]
-            assert not any("no such command" in w or "bad command name" in w for w in words), (
-                path,
-                command,
-                reply,
-            )
+            # a bare command has no parameter to be unknown: that answer meant the API sent
+            # every menu's import to the script /import (fixed with this test)
+            wrong = ("no such command", "bad command name", "unknown parameter")
+            assert not any(x in w for w in words for x in wrong), (path, command, reply)
         # and print, with a proplist, answers every menu
         assert cl.send("/" + "/".join(path) + "/print", "=.proplist=.id")[-1] == ["!done"]
     assert seen > 100
     assert not cl.conn.closed
+
+
+def test_a_menu_s_import_is_that_menu_s_command(tmp_path: Path) -> None:
+    """/certificate/import and /ip/ipsec/key/import run the menus' own import (before, the
+    API took any .../import for the script /import: 'unknown parameter'); /import stays the
+    script's."""
+    _store, cl = logged_in(files_dir=tmp_path)
+    for name in ("gw1.crt", "gw1.key", "rsa1024.pem"):
+        shutil.copy(DATA / name, tmp_path / name)
+    (done,) = cl.send("/certificate/import", "=file-name=gw1.crt")
+    assert done[0] == "!done" and "certificates-imported: 1" in done[1]
+    (done,) = cl.send("/certificate/import", "=file-name=gw1.key")
+    assert done[0] == "!done" and "private-keys-imported: 1" in done[1]
+    assert cl.send("/ip/ipsec/key/import", "=file-name=rsa1024.pem", "=name=k")[0][0] == "!done"
+    assert cl.send("/certificate/print", "=.proplist=private-key") == [
+        ["!re", "=private-key=true"],
+        ["!done"],
+    ]
+    assert cl.send("/certificate/import", "=file-name=../gw1.crt")[0][0] == "!trap"
+    (tmp_path / "s.rsc").write_text("/system identity set name=imported\n")
+    assert cl.send("/import", "=file-name=s.rsc")[-1][0] == "!done"
+    assert cl.send("/system/identity/print") == [["!re", "=name=imported"], ["!done"]]
 
 
 def test_enable_disable_move_by_id() -> None:

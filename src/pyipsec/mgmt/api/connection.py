@@ -318,7 +318,7 @@ class ApiConnection:
         if stream:
             command = "print"
         try:
-            if command == "import":
+            if command == "import" and not path:  # /import: a script; a menu's is its own
                 result = self._import(session, path, args)
             elif stream and follow_only:
                 commands.dispatch(session, path, "print", {**args, "count-only": ""})
