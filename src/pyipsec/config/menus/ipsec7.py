@@ -119,7 +119,7 @@ PROFILE_MENU = Menu(
     dialect=V7,
     description="phase 1 (IKE) parameter sets shared by peers",
     properties=(
-        Property(name="name", required=True, quoted=True),
+        Property(name="name", type=v6.Name(), required=True, quoted=True),
         Property(name="hash-algorithm", type=Enum(values=PROFILE_HASH), default="sha1"),
         Property(
             name="prf-algorithm",
@@ -172,7 +172,8 @@ PEER_MENU = Menu(
     dialect=V7,
     description="remote peers: where and how to reach them (crypto in profile, auth in identity)",
     properties=(
-        Property(name="name", quoted=True),  # `add` without it names the peer peer1, peer2...
+        # `add` without it names the peer peer1, peer2...; an empty name is refused
+        Property(name="name", type=v6.Name(), quoted=True),
         Property(name="address", type=PeerAddress(), default="0.0.0.0/0"),
         Property(name="local-address", type=Address()),
         Property(name="passive", type=Bool(), default="no", hide_default=True),
