@@ -291,3 +291,37 @@ def test_print_follow_at_the_console_shows_changes_until_ctrl_c(tmp_path: Path) 
     assert printed.count(";;; first") == 1  # printed once, not again each round
     assert printed.count(";;; second") == 1  # the change, printed when it came
     assert printed.index(";;; first") < printed.index(";;; second")
+
+
+def test_the_issues_own_examples_verbatim(tmp_path: Path) -> None:
+    """Each example the issue's text gives, typed as it gives it (6.x unless it is v7's)."""
+    c = _console(tmp_path=tmp_path)
+    assert c.ok(":put (1+2)") == "3\n"  # "today printed verbatim"
+    assert c.ok(':put ("a" . "b")') == "ab\n"
+    assert c.ok(":put [/ip ipsec policy print count-only]") == "1\n"  # "today an empty line"
+    c.ok(':local word "ss"; /ip ipsec peer add address=203.0.113.1/32 secret="pa$word"')
+    assert c.ok(":put [/ip ipsec peer get 0 secret]") == "pass\n"  # a variable, not literal
+    c.ok("/ip ipsec peer print file=peers")
+    assert (tmp_path / "peers.txt").read_text() == c.ok("/ip ipsec peer print")
+    c.interp.repeat_rounds = 2
+    once = c.ok("/ip ipsec peer print")
+    assert c.ok("/ip ipsec peer print interval=1") == once + once
+    assert c.ok("/ip ipsec peer print follow") == once
+    assert c.ok("/ip/ipsec/peer/print") == once
+    c7 = _console("v7")
+    c7.ok("/ip ipsec profile add name=p1 dh-group=modp2048")  # "today: bad command name"
+    assert c7.ok("ip ipsec/active-peers/print") == ""  # no peers up: RouterOS prints nothing
+    assert c7.ok("/ip/ipsec/profile/print count-only") == "2\n"
+
+
+def test_docs_mapping_names_every_converted_property() -> None:
+    """docs/config.md "Dialects" documents the 6.x peer <-> v7 profile + peer + identity
+    mapping that config/convert.py applies: every property the conversion moves is named."""
+    from pyipsec.config.convert import IDENTITY_PROPS, PEER_PROPS, PROFILE_PROPS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    mapping = docs.split("* **Mapping**", 1)[1].split("* **Lossless**", 1)[0]
+    words = set(mapping.replace("`", " ").replace("(", " ").replace(")", " ").split())
+    shown = {p for p in (*PROFILE_PROPS, *PEER_PROPS, *IDENTITY_PROPS, *IDENTITY_PROPS.values())}
+    missing = sorted(p for p in shown if p not in words and p not in ("disabled", "comment"))
+    assert missing == []
