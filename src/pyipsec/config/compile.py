@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import MappingProxyType
@@ -210,15 +210,34 @@ def peer_profile(config: Config, item: Item) -> PeerProfile:
     def get(name: str) -> str:
         return value_of(menu, item, name) or ""
 
-    kind, _, value = get("my-id").partition(":")
-    dpd = get("dpd-interval")
-    return PeerProfile(
+    return _peer_record(
         id=item.id,
         address=as_network(get("address")),
+        auth_method=AuthMethod(get("auth-method")),
+        my_id=get("my-id"),
+        get=get,
+    )
+
+
+def _peer_record(
+    *,
+    id: int,
+    address: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    auth_method: AuthMethod,
+    my_id: str,
+    get: Callable[[str], str],
+) -> PeerProfile:
+    """The engine record of a peer whose other properties ``get`` reads by their 6.x names
+    (from the 6.x peer, or from the v7 peer, identity and profile)."""
+    kind, _, value = my_id.partition(":")
+    dpd = get("dpd-interval")
+    return PeerProfile(
+        id=id,
+        address=address,
         local_address=_address(get("local-address")),
         passive=as_bool(get("passive")),
         port=int(get("port") or 500),
-        auth_method=AuthMethod(get("auth-method")),
+        auth_method=auth_method,
         secret=secret_bytes(get("secret")),
         certificate=_opt(get("certificate")),
         remote_certificate=_opt(get("remote-certificate")),
@@ -252,6 +271,28 @@ _V7_AUTH = {
     "pre-shared-key-xauth": AuthMethod.PRE_SHARED_KEY_XAUTH,
     "rsa-signature-hybrid": AuthMethod.RSA_SIGNATURE_HYBRID,
     "eap-radius": AuthMethod.EAP_RADIUS,
+}
+
+
+# Where a v7 peer keeps what the 6.x peer held (reference §2.4-§2.6); the rest is the identity's.
+_V7_SIDE = {
+    **dict.fromkeys(
+        ("local-address", "passive", "port", "exchange-mode", "send-initial-contact"), "peer"
+    ),
+    **dict.fromkeys(
+        (
+            "nat-traversal",
+            "proposal-check",
+            "hash-algorithm",
+            "enc-algorithm",
+            "dh-group",
+            "lifetime",
+            "lifebytes",
+            "dpd-interval",
+            "dpd-maximum-failures",
+        ),
+        "profile",
+    ),
 }
 
 
@@ -298,35 +339,17 @@ def v7_peer_profile(
     if iv("remote-id") not in ("auto", "ignore") or iv("match-by") != "remote-id":
         raise ValueError("remote-id/match-by checks are not supported (remote-id=auto)")
     my_id = iv("my-id")
-    kind, _, value = ("auto" if my_id == "dn" else my_id).partition(":")
-    dpd = fv("dpd-interval")
-    return PeerProfile(
+
+    def get(name: str) -> str:
+        side = _V7_SIDE.get(name)
+        return pv(name) if side == "peer" else fv(name) if side == "profile" else iv(name)
+
+    return _peer_record(
         id=peer.id,
         address=_v7_address(pv("address"), resolved),
-        local_address=_address(pv("local-address")),
-        passive=as_bool(pv("passive")),
-        port=int(pv("port") or 500),
         auth_method=method,
-        secret=secret_bytes(iv("secret")),
-        certificate=_opt(iv("certificate")),
-        remote_certificate=_opt(iv("remote-certificate")),
-        key=_opt(iv("key")),
-        remote_key=_opt(iv("remote-key")),
-        generate_policy=GeneratePolicy(iv("generate-policy")),
-        policy_template_group=iv("policy-template-group"),
-        exchange_mode=ExchangeMode(pv("exchange-mode")),
-        send_initial_contact=as_bool(pv("send-initial-contact")),
-        nat_traversal=as_bool(fv("nat-traversal")),
-        my_id=Identity(kind=kind or "auto", value=value),
-        proposal_check=ProposalCheck(fv("proposal-check")),
-        hash_algorithm=fv("hash-algorithm"),
-        enc_algorithms=tuple(as_list(fv("enc-algorithm"))),
-        dh_groups=tuple(as_list(fv("dh-group"))),
-        lifetime=parse_seconds(fv("lifetime") or "0s"),
-        lifebytes=int(fv("lifebytes") or 0),
-        dpd_interval=None if dpd == "disable-dpd" else parse_seconds(dpd or "0s"),
-        dpd_maximum_failures=int(fv("dpd-maximum-failures") or 5),
-        mode_config=_opt(iv("mode-config")),
+        my_id="auto" if my_id == "dn" else my_id,
+        get=get,
     )
 
 

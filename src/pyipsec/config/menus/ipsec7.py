@@ -112,6 +112,8 @@ def _v7(menu: Menu, **changes: object) -> Menu:
 
 DISABLED = v6.DISABLED
 COMMENT = v6.COMMENT
+# The 6.x peer's properties that v7 moved unchanged to its profile, peer and identity menus.
+_PEER_PROPS = {p.name: p for p in v6.PEER_MENU.properties}
 
 PROFILE_MENU = Menu(
     path=PROFILE,
@@ -129,16 +131,12 @@ PROFILE_MENU = Menu(
         ),
         Property(name="enc-algorithm", type=MultiEnum(values=PROFILE_ENC), default="aes-128,3des"),
         Property(name="dh-group", type=MultiEnum(values=PROFILE_DH), default="modp2048,modp1024"),
-        Property(name="lifetime", type=Time(), default="1d"),
+        _PEER_PROPS["lifetime"],
         Property(name="lifebytes", type=Int(lo=0, hi=4294967295), default="0", hide_default=True),
-        Property(
-            name="proposal-check",
-            type=Enum(values=("obey", "claim", "strict", "exact")),
-            default="obey",
-        ),
-        Property(name="nat-traversal", type=Bool(), default="yes"),
+        _PEER_PROPS["proposal-check"],
+        _PEER_PROPS["nat-traversal"],
         Property(name="dpd-interval", type=Time(hi=3600, keywords=("disable-dpd",)), default="2m"),
-        Property(name="dpd-maximum-failures", type=Int(lo=1, hi=100), default="5"),
+        _PEER_PROPS["dpd-maximum-failures"],
         # 7.21 post-quantum preshared keys (RFC 8784) are not implemented: only `no`, so that
         # 7.21+ exports (which write ppk=no) import.
         Property(name="ppk", type=Enum(values=("no",)), default="no"),
@@ -184,7 +182,7 @@ PEER_MENU = Menu(
             type=Enum(values=("main", "aggressive", "base", "ike2")),
             default="main",
         ),
-        Property(name="send-initial-contact", type=Bool(), default="yes"),
+        _PEER_PROPS["send-initial-contact"],
         DISABLED,
         COMMENT,
     ),
@@ -218,11 +216,10 @@ IDENTITY_MENU = Menu(
     properties=(
         Property(name="peer", required=True, ref=v6.PEER),
         Property(name="auth-method", type=Enum(values=IDENTITY_AUTH), default="pre-shared-key"),
-        Property(name="secret", default="", sensitive=True, quoted=True),
-        Property(name="certificate", ref=v6.CERTIFICATE, ref_keywords=("none",)),
-        Property(name="remote-certificate", ref=v6.CERTIFICATE, ref_keywords=("none",)),
-        Property(name="key", ref=v6.KEY),
-        Property(name="remote-key", ref=v6.KEY),
+        *(
+            _PEER_PROPS[n]
+            for n in ("secret", "certificate", "remote-certificate", "key", "remote-key")
+        ),
         Property(name="username", quoted=True),
         Property(name="password", sensitive=True, quoted=True),
         Property(
@@ -243,22 +240,10 @@ IDENTITY_MENU = Menu(
             default="remote-id",
             hide_default=True,
         ),
-        Property(name="mode-config", ref=v6.MODE_CONFIG, ref_keywords=("none",)),
-        Property(
-            name="generate-policy",
-            type=Enum(
-                values=("no", "port-override", "port-strict"), aliases={"yes": "port-override"}
-            ),
-            default="no",
-        ),
-        Property(
-            name="policy-template-group",
-            default="default",
-            ref=v6.POLICY_GROUP,
-            ref_keywords=("none",),
-            hide_default=True,
-        ),
-        Property(name="notrack-chain"),
+        _PEER_PROPS["mode-config"],
+        _PEER_PROPS["generate-policy"],
+        replace(_PEER_PROPS["policy-template-group"], hide_default=True),
+        _PEER_PROPS["notrack-chain"],
         DISABLED,
         COMMENT,
     ),
