@@ -20,7 +20,7 @@ from pyipsec.config.store import Store
 from pyipsec.config.table import Config
 from pyipsec.crypto import pki
 from pyipsec.mgmt import passwords
-from pyipsec.mgmt.auth import routeros_date
+from pyipsec.mgmt.special_commands import certificate_values, free_name
 
 ADMIN = "admin"
 SELF_SIGNED = "pyipsec-self-signed"
@@ -60,21 +60,10 @@ def ensure_certificate(store: Store, now: datetime) -> str | None:
 
     def change(config: Config) -> str:
         table = config.table(CERTIFICATE)
-        name = SELF_SIGNED
-        while table.by_name(name) is not None:
-            name += "_"
+        name = free_name(table, SELF_SIGNED)
         table.add(
             {
-                "name": name,
-                "common-name": cert.common_name,
-                "subject": cert.subject,
-                "issuer": cert.issuer,
-                "serial-number": cert.serial_number,
-                "fingerprint": cert.fingerprint,
-                "key-type": cert.key_type,
-                "key-size": str(cert.key_size),
-                "invalid-before": routeros_date(cert.not_before),
-                "invalid-after": routeros_date(cert.not_after),
+                **certificate_values(name, cert),
                 "authority": "no",
                 "trusted": "yes",
                 "private-key": "yes",

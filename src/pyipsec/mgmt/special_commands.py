@@ -8,14 +8,14 @@ declaration (codec, default, required), then each command's function runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import PurePath
 
 from pyipsec.config.menus.system import CRL
 from pyipsec.config.schema import Menu, MenuCommand
-from pyipsec.config.table import Config
+from pyipsec.config.table import Config, Table
 from pyipsec.config.types import ValueProblem
 from pyipsec.crypto import pki
+from pyipsec.mgmt.auth import routeros_date
 from pyipsec.mgmt.base import (
     CommandError,
     Result,
@@ -49,9 +49,28 @@ def _args(spec: MenuCommand, args: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def routeros_date(when: datetime) -> str:
-    """RouterOS v6 date-time text: ``may/11/2018 10:07:57``."""
-    return when.strftime("%b/%d/%Y %H:%M:%S").lower()
+def free_name(table: Table, name: str) -> str:
+    """``name``, with ``_`` appended until no item of ``table`` has it."""
+    while table.by_name(name) is not None:
+        name += "_"
+    return name
+
+
+def certificate_values(name: str, cert: pki.CertInfo) -> dict[str, str]:
+    """What a ``/certificate`` item named ``name`` shows of ``cert`` (an imported one, or the
+    first start's self-signed one); authority, trust and the PEM texts are the caller's."""
+    return {
+        "name": name,
+        "common-name": cert.common_name,
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "serial-number": cert.serial_number,
+        "fingerprint": cert.fingerprint,
+        "key-type": cert.key_type,
+        "key-size": str(cert.key_size),
+        "invalid-before": routeros_date(cert.not_before),
+        "invalid-after": routeros_date(cert.not_after),
+    }
 
 
 def _flush(session: Session, menu: Menu, args: dict[str, str]) -> Result:
@@ -161,21 +180,10 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
         for n, cert in enumerate(certs):
             if any(it.values.get("fingerprint") == cert.fingerprint for it in table):
                 continue
-            name = stem if args["name"] and len(certs) == 1 else f"{stem}_{n}"
-            while table.by_name(name) is not None:
-                name += "_"
+            name = free_name(table, stem if args["name"] and len(certs) == 1 else f"{stem}_{n}")
             table.add(
                 {
-                    "name": name,
-                    "common-name": cert.common_name,
-                    "subject": cert.subject,
-                    "issuer": cert.issuer,
-                    "serial-number": cert.serial_number,
-                    "fingerprint": cert.fingerprint,
-                    "key-type": cert.key_type,
-                    "key-size": str(cert.key_size),
-                    "invalid-before": routeros_date(cert.not_before),
-                    "invalid-after": routeros_date(cert.not_after),
+                    **certificate_values(name, cert),
                     "authority": "yes" if cert.authority else "no",
                     "trusted": "yes",  # RouterOS v6 trusts what the admin imports
                     "_pem": cert.pem,
