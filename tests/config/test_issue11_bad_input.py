@@ -115,3 +115,39 @@ def test_an_empty_name_never_reaches_an_export() -> None:
     c.run("/ip ipsec profile set default name=\n/ip ipsec peer set peer1 name=")
     text = c.export("verbose show-sensitive")
     assert 'name=""' not in text and 'profile=""' not in text and 'peer=""' not in text
+
+
+V7_REFS = """\
+/ip pool add name=pl ranges=10.9.0.2-10.9.0.9
+/ip ipsec mode-config add name=rw address-pool=pl responder=yes
+/ip ipsec policy group add name=g1
+/ip ipsec peer add name=p address=203.0.113.1/32
+/ip ipsec identity add peer=p mode-config=rw policy-template-group=g1 generate-policy=port-strict
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (
+            "/ip ipsec mode-config remove rw",
+            "failure: mode-config rw is used by /ip ipsec identity",
+        ),
+        ("/ip ipsec policy group remove g1", "failure: group g1 is used by /ip ipsec identity"),
+        ("/ip pool remove pl", "failure: pool pl is used by /ip ipsec mode-config"),
+        ("/ip ipsec peer remove p", "failure: peer p is used by /ip ipsec identity"),
+    ],
+)
+def test_v7_identity_references_are_kept(command: str, message: str) -> None:
+    """RouterOS 7's identity names a mode-config, a policy group and its peer: removing one of
+    them is refused with nothing changed, and a rename reaches the identity."""
+    c = Console(Store(":memory:", dialect="v7"))
+    c.ok(V7_REFS)
+    before = c.export("verbose show-sensitive")
+    assert c.run(command).startswith(message)
+    assert c.export("verbose show-sensitive") == before
+    c.ok("/ip ipsec mode-config set rw name=rw2\n/ip ipsec policy group set g1 name=g2")
+    get = ":put [/ip ipsec identity get 0 {}]"
+    assert c.ok(get.format("mode-config") + "; " + get.format("policy-template-group")) == (
+        "rw2\ng2\n"
+    )
