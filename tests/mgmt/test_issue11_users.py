@@ -29,7 +29,7 @@ import pytest
 from pyipsec.config.compile import compile_config
 from pyipsec.config.store import Store
 from pyipsec.mgmt.cli.console import interact
-from pyipsec.mgmt.commands import NullRuntime
+from pyipsec.mgmt.commands import NullRuntime, RuntimeRow
 from tests.mgmt.helpers import Console
 
 NAMES = {"branch.example.net": "203.0.113.77", "hq.example.net": "203.0.113.50"}
@@ -325,3 +325,56 @@ def test_docs_mapping_names_every_converted_property() -> None:
     shown = {p for p in (*PROFILE_PROPS, *PEER_PROPS, *IDENTITY_PROPS, *IDENTITY_PROPS.values())}
     missing = sorted(p for p in shown if p not in words and p not in ("disabled", "comment"))
     assert missing == []
+
+
+class TwoPeers(NullRuntime):
+    """A hub's active peers: one road warrior with a mode-config address, one without."""
+
+    def rows(self, path: tuple[str, ...]) -> tuple[RuntimeRow, ...]:
+        if path != ("ip", "ipsec", "active-peers"):
+            return ()
+        alice = {
+            "id": "CN=alice.example.net",
+            "remote-address": "198.51.100.7",
+            "dynamic-address": "10.9.0.5",
+            "state": "established",
+        }
+        bob = {"id": "bob", "remote-address": "198.51.100.8", "state": "established"}
+        return (
+            RuntimeRow(id=1, flags=frozenset({"responder"}), values=alice),
+            RuntimeRow(id=2, values=bob),
+        )
+
+
+EWORM_STYLE = """\
+:local LogPrint do={ :put ($1 . ": " . $2) }
+:local ExitOK false;
+:onerror Err {
+  :retry { :if (true != true) do={ :error ("not ready"); }; } delay=500ms max=5;
+  :foreach Peer in=[ /ip/ipsec/active-peers/find where dynamic-address ] do={
+    :local PeerVal [ /ip/ipsec/active-peers/get $Peer ];
+    :local PeerId ($PeerVal->"id");
+    :local HostName [ :pick $PeerId 0 [ :find ($PeerId . ".") "." ] ];
+    $LogPrint info ("Peer " . $PeerId . " (" . $PeerVal->"dynamic-address" . ") is " . $HostName);
+  }
+  :set ExitOK true;
+} do={
+  :put ("error: " . $Err);
+}
+:put $ExitOK
+"""
+
+
+def test_v7_active_peers_loop_in_the_style_of_eworm_scripts() -> None:
+    """eworm-de/routeros-scripts ipsec-to-dns (RouterOS 7.21): ``:onerror Err { ... } do={...}``
+    with the body unnamed, ``[ /ip/ipsec/active-peers/get $Peer ]`` without a property (the
+    runtime row as an array; it was ``no such item``), ``$a->"k"`` inside a ``.`` chain."""
+    c = _console("v7")
+    c.session.runtime = TwoPeers()
+    assert c.ok(EWORM_STYLE) == "info: Peer CN=alice.example.net (10.9.0.5) is CN=alice\ntrue\n"
+    assert c.ok(':put [:onerror e { :error "x" } do={ :put "caught $e" }]') == "caught x\ntrue\n"
+    got = c.ok(':put ([/ip ipsec active-peers get *2]->"remote-address")')
+    assert got == "198.51.100.8\n"
+    detail = c.ok("/ip ipsec active-peers print detail from=*2")
+    assert 'id="bob"' in detail and "alice" not in detail
+    assert c.run(":put [/ip ipsec active-peers get *7]") == "no such item\n"

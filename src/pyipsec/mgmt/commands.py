@@ -555,7 +555,11 @@ def cmd_print(session: Session, menu: Menu, args: Mapping[str, str]) -> Result:
     _guard_sensitive(session, menu, query.props_of(node) if node is not None else set())
     rows: list[PrintRow] = []
     if menu.kind is MenuKind.RUNTIME_LIST:
-        for n, r in enumerate(_runtime_matching(session, menu, node)):
+        live = _runtime_matching(session, menu, node)
+        if "from" in args:  # `print from=` / a script's `get <item>` of a runtime row
+            wanted = set(resolve(session, session.store.snapshot(), menu, args["from"]))
+            live = [r for r in live if r.id in wanted]
+        for n, r in enumerate(live):
             order = [*menu.print_order, *(k for k in r.values if k not in menu.print_order)]
             vals = [(k, r.values[k]) for k in order if r.values.get(k, "") != ""]
             rows.append(PrintRow(number=n, id=r.id, flags=r.flags, values=_only(vals, props)))

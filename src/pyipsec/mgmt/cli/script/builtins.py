@@ -279,10 +279,15 @@ def _do(args: Args) -> Value:
 
 def _onerror(args: Args) -> Value:
     """``:onerror e in={...} do={...}`` (RouterOS 7.13): ``do`` runs with ``$e`` the error's
-    message when ``in`` fails; the value says whether it failed."""
+    message when ``in`` fails; the value says whether it failed. ``in`` may also be given
+    unnamed, after the variable (``:onerror e { ... } do={ ... }``, as eworm-de's
+    routeros-scripts for 7.21 write it)."""
     from pyipsec.mgmt.cli.interpreter import ConsoleError
 
-    args.count(1, 1)
+    args.count(2, 1)
+    if len(args.positional) == 2 and "in" not in args.named:
+        word = args.positional.pop()
+        args.named["in"] = (word, word.parts)
     if "in" not in args.named or "do" not in args.named:
         raise _syntax(args.command)
     name = args.name(0)
