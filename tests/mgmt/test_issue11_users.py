@@ -378,3 +378,31 @@ def test_v7_active_peers_loop_in_the_style_of_eworm_scripts() -> None:
     detail = c.ok("/ip ipsec active-peers print detail from=*2")
     assert 'id="bob"' in detail and "alice" not in detail
     assert c.run(":put [/ip ipsec active-peers get *7]") == "no such item\n"
+
+
+def test_v7_failover_kills_connections_through_active_peers() -> None:
+    """A RouterOS 7 failover script's ``/ip ipsec active-peers kill-connections`` reaches the
+    daemon, as 6.x's ``remote-peers kill-connections`` does (the name changed in 6.45)."""
+    c = _console("v7")
+    runtime = KillRecorder()
+    c.session.runtime = runtime
+    c.ok(
+        "/ip ipsec peer add name=primary address=198.51.100.1/32\n"
+        "/ip ipsec peer add name=backup address=198.51.100.2/32 disabled=yes\n"
+        "/ip ipsec identity add peer=primary secret=s\n"
+        "/ip ipsec identity add peer=backup secret=s\n"
+        "/ip ipsec policy add peer=primary src-address=10.1.0.0/24 dst-address=10.2.0.0/24 "
+        "tunnel=yes comment=hq\n"
+    )
+    script = (
+        ':if ([/ip ipsec policy get [find comment=hq] ph2-state] != "established") do={\n'
+        "  /ip/ipsec/peer/disable [find name=primary]\n"
+        "  /ip/ipsec/peer/enable [find name=backup]\n"
+        "  /ip/ipsec/policy/set [find comment=hq] peer=backup\n"
+        "  /ip/ipsec/active-peers/kill-connections\n"
+        "}\n"
+    )
+    assert c.ok(script) == ""
+    assert runtime.kills == 1
+    assert c.ok(":put [/ip ipsec policy get [find comment=hq] peer]") == "backup\n"
+    assert c.ok(":put [/ip ipsec peer find where disabled]") == "*1\n"
