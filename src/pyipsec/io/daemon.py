@@ -38,6 +38,7 @@ from pyipsec.config.compile import Compiled, compile_config, dns_names
 from pyipsec.config.menus.users import USER_ACTIVE
 from pyipsec.config.store import Store
 from pyipsec.core import events as ike_events
+from pyipsec.core.admission import AdmissionLimits
 from pyipsec.core.engine import IkeEngines
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.core.ikev2.engine import Ikev2Engine
@@ -171,12 +172,13 @@ def _sa_key(p: SaParams) -> tuple[int, int, str]:
     return (p.spi, int(p.protocol), str(p.dst))
 
 
-def make_engines(backend: InProcessBackend) -> IkeEngines:
-    """IKEv1 and IKEv2 behind the one API the daemon drives (core/engine.py)."""
+def make_engines(backend: InProcessBackend, admission: AdmissionLimits | None = None) -> IkeEngines:
+    """IKEv1 and IKEv2 behind the one API the daemon drives (core/engine.py), with the
+    admission limits of ``pyipsec daemon`` (core/admission.py; None: its defaults)."""
     offset = _wall_clock_offset()
     return IkeEngines(
-        Ikev1Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset),
-        Ikev2Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset),
+        Ikev1Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset, admission=admission),
+        Ikev2Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset, admission=admission),
     )
 
 
@@ -187,6 +189,8 @@ class DaemonOptions:
     tun_name: str = "pyipsec0"
     mtu: int = 1400
     log_ring: RingHandler | None = None  # what `/log print` shows
+    # admission control of new IKE exchanges (docs/admission.md); None: the defaults
+    admission: AdmissionLimits | None = None
 
 
 class Daemon:
@@ -199,7 +203,7 @@ class Daemon:
         self.sad = Sad()
         self.processor = Processor(self.spd, self.sad, self.stats, os.urandom)
         self.backend = InProcessBackend(self.processor, os.urandom, self._sync_spd)
-        self.engine = make_engines(self.backend)
+        self.engine = make_engines(self.backend, options.admission)
         self.runtime = DaemonRuntime(self.processor, log=options.log_ring, ike=self)
         self.dataplane: UserspaceDataplane | None = None
         self.ike: IkeEndpoint | None = None
