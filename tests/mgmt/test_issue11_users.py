@@ -241,6 +241,7 @@ def test_peer_edit_secret_as_the_issue_types_it() -> None:
     assert c.run("/ip ipsec peer edit 0 secret") == (
         "failure: no terminal for the editor; use set ... secret=\n"
     )
+    assert c.run("/ip ipsec peer edit 5 secret") == "no such item\n"  # the item is checked first
     seen: list[tuple[str, str]] = []
 
     def editor(current: str, prompt: str) -> str:

@@ -672,10 +672,11 @@ class Interpreter:
         menu = menu_of(path, self.dialect())
         if menu is None or not menu.has(name) or menu.prop(name).readonly:
             raise CommandError("input does not match any value of value-name", arg="value-name")
+        numbers = {"numbers": args["numbers"]} if "numbers" in args else {}
+        # the item first (`no such item`), then whether there is a terminal to edit it on
+        current = commands.dispatch(self.session, path, "get", {**numbers, "value-name": name}).ret
         if self.editor is None:
             raise CommandError(f"failure: no terminal for the editor; use set ... {name}=")
-        numbers = {"numbers": args["numbers"]} if "numbers" in args else {}
-        current = commands.dispatch(self.session, path, "get", {**numbers, "value-name": name}).ret
         new = self.editor(current or "", f"{name}: ")
         if new is not None and new != current:
             commands.dispatch(self.session, path, "set", {**numbers, name: new})
