@@ -305,17 +305,8 @@ POLICY_MENU = _v7(
             )
         ),
     ),
-    flags=(
-        (Flag(letter="T", name="template"),),
-        (Flag(letter="B", name="backup"),),
-        (
-            Flag(letter="X", name="disabled"),
-            Flag(letter="D", name="dynamic"),
-            Flag(letter="I", name="invalid"),
-            Flag(letter="A", name="active"),
-        ),
-        (Flag(letter="*", name="default"),),
-    ),
+    # 6.x's flags with v7's B (backup) after T (template)
+    flags=(v6.POLICY_MENU.flags[0], (Flag(letter="B", name="backup"),), *v6.POLICY_MENU.flags[1:]),
     print_order=(
         "peer",
         "tunnel",
