@@ -10,20 +10,32 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyipsec.io.control import ControlClient, socket_path
-from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, NET_B, WAN_A, WAN_B, Lab
-from tests.harness.strongswan import SWANCTL, Charon
+from pyipsec.io.labnet import (
+    LAN_A,
+    LAN_B,
+    NET_A,
+    NET_B,
+    WAN_A,
+    WAN_B,
+    Lab,
+    lab_prerequisites,
+    two_sites,
+)
+from tests.conftest import require
+from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
 from tests.io.daemon_proc import DaemonProc, start_daemon
 
 PSK = "lab-only-psk-not-secret"
@@ -388,6 +400,25 @@ def tcp_transfer(lab: Lab, a: str, b: str, src: str, dst: str, size: int = 256 <
     assert int(n) == len(data) and digest == hashlib.sha256(data).hexdigest()
 
 
+def carries_traffic(
+    lab: Lab,
+    a: str,
+    b: str,
+    daemon: DaemonProc,
+    *,
+    lan_a: str = LAN_A,
+    lan_b: str = LAN_B,
+    size: int = 256 << 10,
+) -> None:
+    """A ping each way and ``size`` bytes of TCP each way between ``lan_a`` (ns a) and
+    ``lan_b`` (ns b), through one SA pair of pyipsec's."""
+    assert ping(lab, a, lan_a, lan_b) == 3
+    assert ping(lab, b, lan_b, lan_a) == 3
+    tcp_transfer(lab, a, b, lan_a, lan_b, size=size)
+    tcp_transfer(lab, b, a, lan_b, lan_a, size=size)
+    assert len(installed_spis(daemon.db)) == 2, console(daemon.db, "/ip ipsec installed-sa print")
+
+
 def initiate(charon: Charon, daemon: DaemonProc, timeout: float = 30) -> None:
     """``swanctl --initiate --child net``; fails early on an ``ipsec,error`` from pyipsec."""
     proc = subprocess.Popen(
@@ -440,6 +471,37 @@ def with_logs(*sources: object) -> Iterator[None]:
         raise
 
 
+def no_errors(daemon: DaemonProc) -> None:
+    """Fail on any ``ipsec,error`` line in the daemon's log so far."""
+    daemon.read_log()
+    errors = [line for line in daemon.log if "ipsec,error" in line]
+    assert not errors, errors
+
+
+LAN_B2 = "203.0.113.129"  # a second address on ns b's LAN, in the /24's upper half
+NET_B1, NET_B2 = "203.0.113.0/25", "203.0.113.128/25"  # the halves of ns b's /24
+
+
+def split_lan_b(lab: Lab, a: str, b: str) -> None:
+    """Give ns b's LAN ``LAN_B2`` too, so each half of its /24 (``NET_B1``, ``NET_B2``) holds
+    an address (LAN_B and LAN_B2)."""
+    lab.addr(b, "lan0", f"{LAN_B2}/25")
+
+
+@contextmanager
+def strongswan_site(
+    prefix: str, setup: Callable[[Lab, str, str], None] | None = None
+) -> Iterator[tuple[Lab, str, str]]:
+    """The two-site lab (namespaces named ``prefix`` and this PID) for a module's tests
+    against strongSwan, after ``setup(lab, a, b)``; a missing prerequisite skips (fails in CI)."""
+    require(lab_prerequisites() + strongswan_prerequisites())
+    with Lab(f"{prefix}{os.getpid()}") as lab:
+        a, b = two_sites(lab)
+        if setup is not None:
+            setup(lab, a, b)
+        yield lab, a, b
+
+
 @contextmanager
 def strongswan_pair(
     a: str,
@@ -449,10 +511,12 @@ def strongswan_pair(
     conf: str,
     *daemon_args: str,
     files: dict[str, bytes] | None = None,
+    extra_conf: str = "",
 ) -> Iterator[tuple[DaemonProc, Charon]]:
-    """strongSwan in ns ``b`` with ``conf`` (plus ``files`` under its swanctl dir), pyipsec in
-    ns ``a`` with ``script``; both stopped afterwards (pyipsec must exit with status 0)."""
-    charon = Charon(b, tmp / "charon", conf)
+    """strongSwan in ns ``b`` with ``conf`` (plus ``files`` under its swanctl dir and
+    ``extra_conf`` in its strongswan.conf), pyipsec in ns ``a`` with ``script``; both stopped
+    afterwards (pyipsec must exit with status 0)."""
+    charon = Charon(b, tmp / "charon", conf, extra_conf)
     for rel, data in (files or {}).items():
         path = charon.state / "swanctl" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -471,6 +535,42 @@ def strongswan_pair(
 
 
 # -- certificates ------------------------------------------------------------------------------
+
+
+A_DN = "O=pyipsec cert lab, CN=a.lab.example"  # pyipsec's subject in tests/interop/pki.py
+CHAIN_PRELUDE = (
+    "/certificate\nimport file-name=ca.crt name=ca\nimport file-name=int.crt name=int\n"
+    "set int trusted=no\nimport file-name=a.crt name=a\nimport file-name=a.key\n"
+)
+# strongswan.conf: no RFC 7427 signatures (strongSwan sends no SIGNATURE_HASH_ALGORITHMS)
+NO_RFC7427 = "charon {\n    signature_authentication = no\n}\n"
+
+
+def chain_cert_configs(
+    tmp: Path, pki_files: Mapping[str, bytes], p1: Phase1, p2: Phase2
+) -> tuple[str, str]:
+    """(pyipsec's script, strongSwan's swanctl.conf) for IKEv2 with certificates of a chain:
+    pyipsec imports the root, the intermediate (trusted=no), its certificate and key (written
+    to ``tmp`` from ``pki_files``) and signs with them; strongSwan (``pubkey``, id
+    b.lab.example, b.crt) expects pyipsec's subject DN."""
+    for name in ("ca.crt", "int.crt", "a.crt", "a.key"):
+        (tmp / name).write_bytes(pki_files[name])
+    script = ros_script(
+        p1=p1,
+        p2=p2,
+        prelude=CHAIN_PRELUDE,
+        peer_extra="exchange-mode=ike2 auth-method=rsa-signature certificate=a",
+    )
+    conf = swanctl_conf(
+        version=2,
+        ike=p1.swan,
+        esp=p2.swan,
+        auth="pubkey",
+        local_id="b.lab.example",
+        remote_id=f'"{A_DN}"',
+        local_cert="b.crt",
+    )
+    return script, conf
 
 
 KEY_USAGE_CA = dict.fromkeys(

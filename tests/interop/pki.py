@@ -118,21 +118,7 @@ def chain_pki() -> Pki:
     (ns a's wan address in its SAN) issued by the root: ``files`` holds ``ca.crt``,
     ``int.crt``, ``a.crt``, ``a.key`` and ``b.key`` as PEM; strongSwan's certificates come
     from ``Pki.issue`` (by the intermediate unless told otherwise) with ``b_key``."""
-    ca_key, int_key, a_key, b_key = _key(), _key(), _key(), _key()
-    p = Pki(ca_key=ca_key, int_key=int_key, b_key=b_key, files={})
-    p.files = {
-        "ca.crt": _ca("pyipsec lab root", ca_key, "pyipsec lab root", ca_key),
-        "int.crt": _ca("pyipsec lab intermediate", int_key, "pyipsec lab root", ca_key),
-        "a.crt": p.issue(
-            "a.lab.example",
-            a_key,
-            by_intermediate=False,
-            san=[x509.DNSName("a.lab.example"), x509.IPAddress(ipaddress.ip_address(WAN_A))],
-        ),
-        "a.key": _pem_key(a_key),
-        "b.key": _pem_key(b_key),
-    }
-    return p
+    return _chain(_key(), _key(), _key(), _key(), a_by_intermediate=False)
 
 
 def ecdsa_chain_pki(a_key: PrivateKey | None = None) -> Pki:
@@ -140,20 +126,36 @@ def ecdsa_chain_pki(a_key: PrivateKey | None = None) -> Pki:
     certificate for a.lab.example (``a_key``, by default P-256; ns a's wan address in its
     SAN) issued by the intermediate, and ``b_key`` P-384 for strongSwan's (``b_good``).
     ``files`` also holds ``a.crt`` and ``a.key``."""
-    ca_key = ec.generate_private_key(ec.SECP384R1())
-    int_key = ec.generate_private_key(ec.SECP256R1())
-    a = a_key or ec.generate_private_key(ec.SECP256R1())
-    b_key = ec.generate_private_key(ec.SECP384R1())
+    return _chain(
+        ec.generate_private_key(ec.SECP384R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+        a_key or ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP384R1()),
+        a_by_intermediate=True,
+    )
+
+
+def _chain(
+    ca_key: PrivateKey,
+    int_key: PrivateKey,
+    a_key: PrivateKey,
+    b_key: PrivateKey,
+    *,
+    a_by_intermediate: bool,
+) -> Pki:
+    """The root, the intermediate it signs, pyipsec's a.lab.example certificate (with ns a's
+    wan address in its SAN) by either, and the keys, as ``chain_pki`` describes."""
     p = Pki(ca_key=ca_key, int_key=int_key, b_key=b_key, files={})
     p.files = {
         "ca.crt": _ca("pyipsec lab root", ca_key, "pyipsec lab root", ca_key),
         "int.crt": _ca("pyipsec lab intermediate", int_key, "pyipsec lab root", ca_key),
         "a.crt": p.issue(
             "a.lab.example",
-            a,
+            a_key,
+            by_intermediate=a_by_intermediate,
             san=[x509.DNSName("a.lab.example"), x509.IPAddress(ipaddress.ip_address(WAN_A))],
         ),
-        "a.key": _pem_key(a),
+        "a.key": _pem_key(a_key),
         "b.key": _pem_key(b_key),
     }
     return p

@@ -7,7 +7,6 @@ identity strongSwan claims.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
+from pyipsec.io.labnet import LAN_A, LAN_B, Lab
+from tests.harness.strongswan import SWANCTL, Charon
 from tests.interop.helpers import (
     console,
     installed_spis,
     ping,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
 )
 from tests.interop.pki import Pki, b_good, chain_pki
@@ -35,10 +34,8 @@ pytestmark = pytest.mark.netns
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyisc{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyisc") as lab_a_b:
+        yield lab_a_b
 
 
 @pytest.fixture(scope="module")

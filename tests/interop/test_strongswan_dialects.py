@@ -9,22 +9,20 @@ FQDN ids, and IKEv2 PSK: the tunnel comes up from either side and carries pings 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import strongswan_prerequisites
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_B, Lab
 from tests.interop.helpers import (
     bring_up,
     console,
     ping,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
 )
 from tests.io.daemon_proc import DaemonProc
@@ -36,10 +34,8 @@ DIALECTS = ["v6", "v7"]
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyidl{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyidl") as lab_a_b:
+        yield lab_a_b
 
 
 def check(lab: Lab, a: str, b: str, daemon: DaemonProc, dialect: str) -> None:

@@ -11,7 +11,6 @@ pyipsec.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -23,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, Lab, lab_prerequisites, two_sites
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, Lab
 from tests.conftest import require
-from tests.harness.strongswan import SWANCTL, Charon, strongswan_prerequisites
+from tests.harness.strongswan import SWANCTL, Charon
 from tests.interop.helpers import (
     Phase1,
     Phase2,
@@ -39,6 +38,7 @@ from tests.interop.helpers import (
     ping_until,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
     tcp_transfer,
     wait_log,
@@ -51,10 +51,8 @@ pytestmark = pytest.mark.netns
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyiss{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyiss") as lab_a_b:
+        yield lab_a_b
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ child it answers deleted by us, and its tunnel request for our transport policy 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -33,9 +32,9 @@ from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab
 from tests.conftest import require
-from tests.harness.strongswan import Charon, strongswan_prerequisites
+from tests.harness.strongswan import Charon
 from tests.interop.helpers import (
     Phase1,
     Phase2,
@@ -44,9 +43,11 @@ from tests.interop.helpers import (
     console,
     installed_spis,
     log_text,
+    no_errors,
     ping,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
     tcp_transfer,
     wait_log,
@@ -64,10 +65,8 @@ INITIATORS = ["strongswan", "pyipsec"]
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik2{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyik2") as lab_a_b:
+        yield lab_a_b
 
 
 @dataclass(frozen=True)
@@ -124,12 +123,6 @@ def ike_sa_ids(charon: Charon) -> list[int]:
     """strongSwan's unique ids of its established IKE SAs (a rekeyed IKE SA gets a new one)."""
     listed = charon.swanctl("--list-sas")
     return [int(x) for x in re.findall(r"v2: #(\d+), ESTABLISHED, IKEv2", listed)]
-
-
-def no_errors(daemon: DaemonProc) -> None:
-    daemon.read_log()
-    errors = [line for line in daemon.log if "ipsec,error" in line]
-    assert not errors, errors
 
 
 # -- PSK, every group and child cipher, both directions --------------------------------------

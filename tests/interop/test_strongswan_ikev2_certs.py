@@ -29,7 +29,6 @@ What strongSwan, the independent implementation, proves here:
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -41,19 +40,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import Charon, strongswan_prerequisites
+from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab
+from tests.harness.strongswan import Charon
 from tests.interop.helpers import (
+    A_DN,
     Phase1,
     Phase2,
     bring_up,
     console,
     installed_spis,
+    no_errors,
     ping,
     ping_until,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
 )
 from tests.interop.pki import Pki, b_good, chain_pki
@@ -66,17 +67,14 @@ pytestmark = pytest.mark.netns
 INITIATORS = ["strongswan", "pyipsec"]
 P1 = Phase1("aes-128", "sha256", "modp2048")
 P2 = Phase2("aes-128-cbc", "sha256", "none")
-A_DN = "O=pyipsec cert lab, CN=a.lab.example"
 ROOT_DN = "O=pyipsec cert lab, CN=pyipsec lab root"
 INT_DN = "O=pyipsec cert lab, CN=pyipsec lab intermediate"
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik2c{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyik2c") as lab_a_b:
+        yield lab_a_b
 
 
 @pytest.fixture(scope="module")
@@ -159,12 +157,6 @@ def pair(
         files["x509ca/int.crt"] = pki.files["int.crt"]
     with strongswan_pair(a, b, tmp_path, script, conf, files=files) as (daemon, charon):
         yield daemon, charon
-
-
-def no_errors(daemon: DaemonProc) -> None:
-    daemon.read_log()
-    errors = [line for line in daemon.log if "ipsec,error" in line]
-    assert not errors, errors
 
 
 def check_tunnel(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon) -> str:

@@ -18,7 +18,6 @@ carries a ping both ways and a TCP transfer each way.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,22 +26,19 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from pyipsec.io.labnet import LAN_A, LAN_B, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import Charon, strongswan_prerequisites
+from pyipsec.io.labnet import Lab
+from tests.harness.strongswan import Charon
 from tests.interop.helpers import (
+    A_DN,
+    NO_RFC7427,
     Phase1,
     Phase2,
     bring_up,
-    console,
-    installed_spis,
-    log_text,
-    ping,
-    ros_script,
-    start_pyipsec,
-    swanctl_conf,
-    tcp_transfer,
-    with_logs,
+    carries_traffic,
+    chain_cert_configs,
+    no_errors,
+    strongswan_pair,
+    strongswan_site,
 )
 from tests.interop.pki import PrivateKey, b_good, ecdsa_chain_pki
 from tests.io.daemon_proc import DaemonProc
@@ -52,7 +48,6 @@ pytestmark = pytest.mark.netns
 INITIATORS = ["strongswan", "pyipsec"]
 P1 = Phase1("aes-128", "sha256", "ecp256")
 P2 = Phase2("aes-128-gcm", "null", "none")
-A_DN = "O=pyipsec cert lab, CN=a.lab.example"
 TRANSFER = 1 << 20
 
 KEYS = {
@@ -69,15 +64,12 @@ RFC7427_SCHEME = {
     "ed25519": "ED25519",
 }
 RFC4754_SCHEME = {"p256": "ECDSA-256", "p384": "ECDSA-384", "p521": "ECDSA-521"}
-NO_RFC7427 = "charon {\n    signature_authentication = no\n}\n"
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik2e{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        yield lab, a, b
+    with strongswan_site("pyik2e") as lab_a_b:
+        yield lab_a_b
 
 
 @contextmanager
@@ -88,63 +80,24 @@ def pair(
     ECDSA intermediate; strongSwan without RFC 7427 signatures unless ``rfc7427``."""
     _lab, a, b = site
     pki = ecdsa_chain_pki(a_key)
-    for name in ("ca.crt", "int.crt", "a.crt", "a.key"):
-        (tmp_path / name).write_bytes(pki.files[name])
-    prelude = (
-        "/certificate\nimport file-name=ca.crt name=ca\nimport file-name=int.crt name=int\n"
-        "set int trusted=no\nimport file-name=a.crt name=a\nimport file-name=a.key\n"
-    )
-    script = ros_script(
-        p1=P1,
-        p2=P2,
-        prelude=prelude,
-        peer_extra="exchange-mode=ike2 auth-method=rsa-signature certificate=a",
-    )
-    conf = swanctl_conf(
-        version=2,
-        ike=P1.swan,
-        esp=P2.swan,
-        auth="pubkey",
-        local_id="b.lab.example",
-        remote_id=f'"{A_DN}"',
-        local_cert="b.crt",
-    )
-    charon = Charon(b, tmp_path / "charon", conf, "" if rfc7427 else NO_RFC7427)
+    script, conf = chain_cert_configs(tmp_path, pki.files, P1, P2)
     files = {
         "x509ca/ca.crt": pki.files["ca.crt"],
         "x509ca/int.crt": pki.files["int.crt"],
         "x509/b.crt": b_good(pki),
         "private/b.key": pki.files["b.key"],
     }
-    for rel, data in files.items():
-        path = charon.state / "swanctl" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    charon.start()
-    try:
-        daemon = start_pyipsec(a, tmp_path / "a.db", script)
-        try:
-            with with_logs(daemon, charon):
-                yield daemon, charon
-        finally:
-            rc = daemon.stop()
-        assert rc == 0, log_text(daemon)
-    finally:
-        charon.stop()
+    extra = "" if rfc7427 else NO_RFC7427
+    with strongswan_pair(a, b, tmp_path, script, conf, files=files, extra_conf=extra) as pair:
+        yield pair
 
 
 def check_tunnel(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon) -> str:
     """Ping both ways, TCP each way, one SA pair; returns strongSwan's log."""
-    assert ping(lab, a, LAN_A, LAN_B) == 3
-    assert ping(lab, b, LAN_B, LAN_A) == 3
-    tcp_transfer(lab, a, b, LAN_A, LAN_B, size=TRANSFER)
-    tcp_transfer(lab, b, a, LAN_B, LAN_A, size=TRANSFER)
-    assert len(installed_spis(daemon.db)) == 2, console(daemon.db, "/ip ipsec installed-sa print")
+    carries_traffic(lab, a, b, daemon, size=TRANSFER)
     listed = charon.swanctl("--list-sas")
     assert "ESTABLISHED, IKEv2" in listed and f"remote '{A_DN}'" in listed, listed
-    daemon.read_log()
-    errors = [line for line in daemon.log if "ipsec,error" in line]
-    assert not errors, errors
+    no_errors(daemon)
     return charon.log_tail(400)
 
 

@@ -22,7 +22,6 @@ either side (strongSwan initiating with swanctl, pyipsec on traffic):
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,23 +44,20 @@ from pyipsec.io.labnet import (
     WAN6_B,
     Lab,
     add_ipv6,
-    lab_prerequisites,
-    two_sites,
 )
-from tests.conftest import require
-from tests.harness.strongswan import Charon, strongswan_prerequisites
+from tests.harness.strongswan import Charon
 from tests.interop.helpers import (
     Phase1,
     Phase2,
+    carries_traffic,
     console,
     initiate,
-    installed_spis,
-    ping,
+    no_errors,
     ping_until,
     ros_script,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
-    tcp_transfer,
     wait_log,
 )
 from tests.interop.pki import Pki, chain_pki
@@ -77,11 +73,8 @@ TRANSFER = 1 << 20  # bytes each way, compared by SHA-256 at the receiver
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik6{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        add_ipv6(lab, a, b)
-        yield lab, a, b
+    with strongswan_site("pyik6", add_ipv6) as lab_a_b:
+        yield lab_a_b
 
 
 def script(src: str, dst: str, peer_extra: str = "", prelude: str = "") -> str:
@@ -115,12 +108,6 @@ def conf(local_ts: str, remote_ts: str, **kw: object) -> str:
     )
 
 
-def no_errors(daemon: DaemonProc) -> None:
-    daemon.read_log()
-    errors = [line for line in daemon.log if "ipsec,error" in line]
-    assert not errors, errors
-
-
 def bring_up(
     lab: Lab, a: str, daemon: DaemonProc, charon: Charon, initiator: str, src: str, dst: str
 ) -> str:
@@ -144,12 +131,8 @@ def check_tunnel(
     """A ping each way and a TCP transfer each way between ``lan_a`` and ``lan_b``; one SA
     pair on each side between the IPv6 wan addresses, ESP in UDP 4500; returns strongSwan's
     ``--list-sas``."""
-    assert ping(lab, a, lan_a, lan_b) == 3
-    assert ping(lab, b, lan_b, lan_a) == 3
-    tcp_transfer(lab, a, b, lan_a, lan_b, size=TRANSFER)
-    tcp_transfer(lab, b, a, lan_b, lan_a, size=TRANSFER)
+    carries_traffic(lab, a, b, daemon, lan_a=lan_a, lan_b=lan_b, size=TRANSFER)
     sas = console(daemon.db, "/ip ipsec installed-sa print")
-    assert len(installed_spis(daemon.db)) == 2, sas
     assert WAN6_A in sas and WAN6_B in sas, sas
     listed = charon.swanctl("--list-sas")
     assert "ESTABLISHED, IKEv2" in listed, listed

@@ -11,24 +11,27 @@ carries a ping both ways and TCP to each half.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import strongswan_prerequisites
+from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, Lab
 from tests.interop.helpers import (
+    LAN_B2,
+    NET_B1,
+    NET_B2,
     Phase1,
     Phase2,
     bring_up,
     console,
     installed_spis,
+    no_errors,
     ping,
     ros_script,
+    split_lan_b,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
     tcp_transfer,
 )
@@ -37,17 +40,12 @@ pytestmark = pytest.mark.netns
 
 P1 = Phase1("aes-128", "sha256", "ecp256")
 P2 = Phase2("aes-128-gcm", "null", "none")
-LAN_B2 = "203.0.113.129"  # the second half of ns b's /24
-NET_B1, NET_B2 = "203.0.113.0/25", "203.0.113.128/25"
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik2m{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        lab.addr(b, "lan0", f"{LAN_B2}/25")
-        yield lab, a, b
+    with strongswan_site("pyik2m", split_lan_b) as lab_a_b:
+        yield lab_a_b
 
 
 @pytest.mark.parametrize("initiator", ["strongswan", "pyipsec"])
@@ -72,6 +70,4 @@ def test_two_selectors_in_one_child(
             assert ping(lab, b, dst, LAN_A) == 3
             tcp_transfer(lab, a, b, LAN_A, dst, size=256 << 10)
         assert len(installed_spis(daemon.db)) == 2  # no further child was needed
-        daemon.read_log()
-        errors = [line for line in daemon.log if "ipsec,error" in line]
-        assert not errors, errors
+        no_errors(daemon)

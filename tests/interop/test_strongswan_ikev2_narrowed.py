@@ -12,24 +12,27 @@ side.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, Lab, lab_prerequisites, two_sites
-from tests.conftest import require
-from tests.harness.strongswan import strongswan_prerequisites
+from pyipsec.io.labnet import LAN_A, LAN_B, NET_A, Lab
 from tests.interop.helpers import (
+    LAN_B2,
+    NET_B1,
+    NET_B2,
     Phase1,
     Phase2,
     console,
     installed_spis,
+    no_errors,
     ping,
     ping_until,
     ros_script,
+    split_lan_b,
     strongswan_pair,
+    strongswan_site,
     swanctl_conf,
     tcp_transfer,
     wait_log,
@@ -39,17 +42,12 @@ pytestmark = pytest.mark.netns
 
 P1 = Phase1("aes-128", "sha256", "ecp256")
 P2 = Phase2("aes-128-gcm", "null", "none")
-LAN_B2 = "203.0.113.129"  # the second half of ns b's /24
-NET_B1, NET_B2 = "203.0.113.0/25", "203.0.113.128/25"
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Lab, str, str]]:
-    require(lab_prerequisites() + strongswan_prerequisites())
-    with Lab(f"pyik2n{os.getpid()}") as lab:
-        a, b = two_sites(lab)
-        lab.addr(b, "lan0", f"{LAN_B2}/25")
-        yield lab, a, b
+    with strongswan_site("pyik2n", split_lan_b) as lab_a_b:
+        yield lab_a_b
 
 
 def conf() -> str:
@@ -90,8 +88,6 @@ def test_a_further_child_for_traffic_outside_the_narrowed_one(
             assert ping(lab, a, LAN_A, dst) == 3
             assert ping(lab, b, dst, LAN_A) == 3
             tcp_transfer(lab, a, b, LAN_A, dst, size=256 << 10)
-        daemon.read_log()
-        errors = [line for line in daemon.log if "ipsec,error" in line]
-        assert not errors, errors
+        no_errors(daemon)
         installed = [line for line in daemon.log if "ChildSaInstalled" in line]
         assert len(installed) == 2 and all("rekey=False" in x for x in installed), installed

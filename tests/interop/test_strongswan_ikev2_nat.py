@@ -28,7 +28,6 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,21 +35,17 @@ import pytest
 from pyipsec.core.ikev2.natt import KEEPALIVE_INTERVAL
 from pyipsec.io.labnet import LAN_A, LAN_B, WAN_A, WAN_B, Lab, lab_prerequisites, two_sites
 from tests.conftest import require
-from tests.harness.strongswan import Charon, strongswan_prerequisites
+from tests.harness.strongswan import strongswan_prerequisites
 from tests.interop.helpers import (
     bring_up,
     console,
-    log_text,
     make_pki,
     ping,
     ros_script,
-    start_pyipsec,
     strongswan_pair,
     swanctl_conf,
     tcp_transfer,
-    with_logs,
 )
-from tests.io.daemon_proc import DaemonProc
 
 pytestmark = pytest.mark.netns
 
@@ -123,29 +118,6 @@ def test_strongswan_through_snat_meets_cookie_mode(
         lab.sh(b, "nft", "delete", "table", "ip", SNAT, check=False)
 
 
-@contextmanager
-def charon_pair(
-    a: str, b: str, tmp: Path, script: str, conf: str, extra: str, files: dict[str, bytes]
-) -> Iterator[tuple[DaemonProc, Charon]]:
-    """``helpers.strongswan_pair`` with extra strongswan.conf settings."""
-    charon = Charon(b, tmp / "charon", conf, extra)
-    for rel, data in files.items():
-        path = charon.state / "swanctl" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    charon.start()
-    try:
-        daemon = start_pyipsec(a, tmp / "a.db", script)
-        try:
-            with with_logs(daemon, charon):
-                yield daemon, charon
-        finally:
-            rc = daemon.stop()
-        assert rc == 0, log_text(daemon)
-    finally:
-        charon.stop()
-
-
 def nofrag_rules() -> str:
     """Drop IP fragments arriving on wan0: only unfragmented datagrams get through."""
     return f"""table ip {NOFRAG} {{
@@ -195,7 +167,10 @@ def test_certificates_over_a_small_mtu_path_need_ike_fragments(
         }
         # strongSwan's fragments must fit the 1000-octet link too (its default is 1280)
         extra = "charon {\n    fragment_size = 900\n}\n"
-        with charon_pair(a, b, tmp_path, script, conf, extra, files) as (daemon, charon):
+        with strongswan_pair(a, b, tmp_path, script, conf, files=files, extra_conf=extra) as (
+            daemon,
+            charon,
+        ):
             bring_up(lab, a, b, daemon, charon, initiator)
             assert ping(lab, b, LAN_B, LAN_A) == 3
             assert ping(lab, a, LAN_A, LAN_B) == 3
