@@ -440,12 +440,23 @@ def initiate(charon: Charon, daemon: DaemonProc, timeout: float = 30) -> None:
     assert proc.returncode == 0, out
 
 
-def bring_up(lab: Lab, a: str, b: str, daemon: DaemonProc, charon: Charon, initiator: str) -> str:
-    """Start the negotiation from ``initiator``'s side; return pyipsec's IkeSaEstablished line."""
+def bring_up(
+    lab: Lab,
+    a: str,
+    b: str,
+    daemon: DaemonProc,
+    charon: Charon,
+    initiator: str,
+    *,
+    src: str = LAN_A,
+    dst: str = LAN_B,
+) -> str:
+    """Start the negotiation from ``initiator``'s side (pyipsec: a ping from ``src`` in ns a
+    to ``dst`` hits the policy); return pyipsec's IkeSaEstablished line."""
     if initiator == "strongswan":
         initiate(charon, daemon)
     else:
-        ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
+        ping_until(lab, a, src, dst, timeout=30, fail_on=daemon)
     line = wait_log(daemon, "IkeSaEstablished")
     wait_log(daemon, "ChildSaInstalled")
     side = "initiator" if initiator == "pyipsec" else "responder"

@@ -49,11 +49,10 @@ from tests.harness.strongswan import Charon
 from tests.interop.helpers import (
     Phase1,
     Phase2,
+    bring_up,
     carries_traffic,
     console,
-    initiate,
     no_errors,
-    ping_until,
     ros_script,
     strongswan_pair,
     strongswan_site,
@@ -108,19 +107,20 @@ def conf(local_ts: str, remote_ts: str, **kw: object) -> str:
     )
 
 
-def bring_up(
-    lab: Lab, a: str, daemon: DaemonProc, charon: Charon, initiator: str, src: str, dst: str
+def bring_up_ike2(
+    lab: Lab,
+    a: str,
+    b: str,
+    daemon: DaemonProc,
+    charon: Charon,
+    initiator: str,
+    src: str,
+    dst: str,
 ) -> str:
-    """Start the negotiation from ``initiator``'s side (pyipsec: a ping from ``src`` to
-    ``dst`` hits the policy); return pyipsec's IkeSaEstablished line."""
-    if initiator == "strongswan":
-        initiate(charon, daemon)
-    else:
-        ping_until(lab, a, src, dst, timeout=30, fail_on=daemon)
-    line = wait_log(daemon, "IkeSaEstablished")
-    wait_log(daemon, "ChildSaInstalled")
-    side = "initiator" if initiator == "pyipsec" else "responder"
-    assert f"side={side}" in line and "exchange=ike2" in line, line
+    """``helpers.bring_up`` (pyipsec: a ping from ``src`` to ``dst`` hits the policy), the IKE
+    SA an IKEv2 one with strongSwan's IPv6 wan address; pyipsec's IkeSaEstablished line."""
+    line = bring_up(lab, a, b, daemon, charon, initiator, src=src, dst=dst)
+    assert "exchange=ike2" in line, line
     assert WAN6_B in line, line
     return line
 
@@ -152,7 +152,7 @@ def test_ipv6_selectors_over_ipv6(
     lab, a, b = site
     ros = script(NET6_A, NET6_B)
     with strongswan_pair(a, b, tmp_path, ros, conf(NET6_B, NET6_A)) as (daemon, charon):
-        line = bring_up(lab, a, daemon, charon, initiator, LAN6_A, LAN6_B)
+        line = bring_up_ike2(lab, a, b, daemon, charon, initiator, LAN6_A, LAN6_B)
         assert "nat=True" in line, line
         # libipsec fakes a NAT with a random NAT_DETECTION_SOURCE_IP; its
         # NAT_DETECTION_DESTINATION_IP is the real SHA-1 over our SPIs, IPv6 address and port
@@ -172,7 +172,7 @@ def test_ipv4_selectors_over_ipv6(
     lab, a, b = site
     ros = script(NET_A, NET_B)
     with strongswan_pair(a, b, tmp_path, ros, conf(NET_B, NET_A)) as (daemon, charon):
-        bring_up(lab, a, daemon, charon, initiator, LAN_A, LAN_B)
+        bring_up_ike2(lab, a, b, daemon, charon, initiator, LAN_A, LAN_B)
         listed = check_tunnel(lab, a, b, daemon, charon, LAN_A, LAN_B)
         assert f"local  {NET_B}" in listed and f"remote {NET_A}" in listed, listed
 
@@ -189,7 +189,7 @@ def test_all_ipv6_policy_narrowed_to_the_lans(
     lab, a, b = site
     ros = script("::/0", "::/0")
     with strongswan_pair(a, b, tmp_path, ros, conf(NET6_B, NET6_A)) as (daemon, charon):
-        bring_up(lab, a, daemon, charon, initiator, LAN6_A, LAN6_B)
+        bring_up_ike2(lab, a, b, daemon, charon, initiator, LAN6_A, LAN6_B)
         listed = check_tunnel(lab, a, b, daemon, charon, LAN6_A, LAN6_B)
         assert f"local  {NET6_B}" in listed and f"remote {NET6_A}" in listed, listed
 
@@ -246,7 +246,7 @@ def test_certificates_fragmented_at_1280(
         lab.sh(ns, "ip", "link", "set", "wan0", "mtu", "1280")
     try:
         with strongswan_pair(a, b, tmp_path, ros, swan, files=files) as (daemon, charon):
-            bring_up(lab, a, daemon, charon, initiator, LAN6_A, LAN6_B)
+            bring_up_ike2(lab, a, b, daemon, charon, initiator, LAN6_A, LAN6_B)
             listed = check_tunnel(lab, a, b, daemon, charon, LAN6_A, LAN6_B)
             assert f"remote '{WAN6_A}'" in listed, listed
             log = charon.log_tail(400)
