@@ -32,7 +32,6 @@ import logging
 import os
 import secrets
 import ssl
-import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -46,6 +45,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pyipsec.config.menus.users import SERVICE, USER
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config, value_of
+from pyipsec.io.api_server import tls_context
 from pyipsec.mgmt.auth import Accounts, _allowed_from, session_policies
 from pyipsec.mgmt.base import NullRuntime, RuntimeProvider, Session
 from pyipsec.mgmt.changes import ChangeFeed
@@ -330,23 +330,6 @@ def wanted_listeners(config: Config) -> dict[str, Listener]:
     return out
 
 
-def tls_context(listener: Listener) -> ssl.SSLContext:
-    """A server TLS context for ``listener``'s certificate and ``tls-version``."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if listener.tls_version == "only-1.2":
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    # load_cert_chain reads files only: a private directory that lives for the call
-    with tempfile.TemporaryDirectory(prefix="pyipsec-tls-") as tmp:
-        cert, key = Path(tmp, "cert.pem"), Path(tmp, "key.pem")
-        cert.write_text(listener.cert_pem)
-        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(listener.key_pem)
-        ctx.load_cert_chain(cert, key)
-    return ctx
-
-
 class _DropMalformed(logging.Filter):
     """aiohttp logs a traceback for every malformed request it answers with 400 (a line over
     8 KiB, too many headers, broken framing): a client's mistake, not ours, and a way to fill
@@ -405,7 +388,11 @@ class HttpServer:
             if name in self.sites:
                 continue
             try:
-                ctx = tls_context(listener) if name == "www-ssl" else None
+                ctx = (
+                    tls_context(listener.cert_pem, listener.key_pem, listener.tls_version)
+                    if name == "www-ssl"
+                    else None
+                )
                 site = web.TCPSite(
                     self.runner, self.host, listener.port, ssl_context=ctx, reuse_address=True
                 )
