@@ -348,6 +348,25 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, step: float
     return time.monotonic() - start
 
 
+def sa_pair_replaced_under_ping(
+    lab: Lab, a: str, daemon: DaemonProc, timeout: float, settle: float
+) -> tuple[int, int]:
+    """While ns a pings LAN_A -> LAN_B every 0.2 s, wait up to ``timeout`` seconds for
+    pyipsec's one SA pair to be replaced by a new pair (no SPI in common), then ``settle``
+    seconds more on the new pair alone; (echo requests sent, lost)."""
+    first = installed_spis(daemon.db)
+    assert len(first) == 2, first
+
+    def replaced() -> bool:
+        now = installed_spis(daemon.db)
+        return len(now) == 2 and now.isdisjoint(first)
+
+    with Pinger(lab, a, LAN_A, LAN_B) as pinger:
+        wait_until(replaced, timeout, "a new SA pair replaces the first")
+        time.sleep(settle)
+        return pinger.stop()
+
+
 def ping_until(
     lab: Lab, ns: str, src: str, dst: str, timeout: float = 20, fail_on: DaemonProc | None = None
 ) -> float:

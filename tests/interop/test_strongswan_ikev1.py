@@ -37,6 +37,7 @@ from tests.interop.helpers import (
     ping,
     ping_until,
     ros_script,
+    sa_pair_replaced_under_ping,
     strongswan_pair,
     strongswan_site,
     swanctl_conf,
@@ -191,17 +192,7 @@ def test_phase2_rekey_under_continuous_ping(site: tuple[Lab, str, str], tmp_path
     conf = swanctl_conf(child_extra="rekey_time = 60s\n                life_time = 90s")
     with strongswan_pair(a, b, tmp_path, script, conf) as (daemon, charon):
         ping_until(lab, a, LAN_A, LAN_B, timeout=30, fail_on=daemon)
-        first = installed_spis(daemon.db)
-        assert len(first) == 2
-
-        def replaced() -> bool:
-            now = installed_spis(daemon.db)
-            return len(now) == 2 and now.isdisjoint(first)
-
-        with Pinger(lab, a, LAN_A, LAN_B) as pinger:
-            wait_until(replaced, 40, "a new SA pair replaces the first")
-            time.sleep(SETTLE)
-            count, lost = pinger.stop()
+        count, lost = sa_pair_replaced_under_ping(lab, a, daemon, 40, SETTLE)
         print(f"rekey under ping -i 0.2: {lost} of {count} lost")
         daemon.read_log()
         rekeys = [

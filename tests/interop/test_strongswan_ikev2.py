@@ -46,6 +46,7 @@ from tests.interop.helpers import (
     no_errors,
     ping,
     ros_script,
+    sa_pair_replaced_under_ping,
     strongswan_pair,
     strongswan_site,
     swanctl_conf,
@@ -181,17 +182,7 @@ def test_child_sa_rekey_under_continuous_ping(
         charon,
     ):
         bring_up(lab, a, b, daemon, charon, "pyipsec")
-        first = installed_spis(daemon.db)
-        assert len(first) == 2, first
-
-        def replaced() -> bool:
-            now = installed_spis(daemon.db)
-            return len(now) == 2 and now.isdisjoint(first)
-
-        with Pinger(lab, a, LAN_A, LAN_B) as pinger:
-            wait_until(replaced, 30, "a new SA pair replaces the first")
-            time.sleep(SETTLE)
-            sent, lost = pinger.stop()
+        sent, lost = sa_pair_replaced_under_ping(lab, a, daemon, 30, SETTLE)
         print(f"child rekey by {rekeyer} under ping -i 0.2: {lost} of {sent} lost")
         daemon.read_log()
         rekeys = [x for x in daemon.log if "ChildSaInstalled" in x and "rekey=True" in x]
