@@ -17,7 +17,7 @@ from pyipsec.mgmt.api.codec import (
     encode_length,
     encode_sentence,
 )
-from pyipsec.mgmt.api.connection import ApiConnection
+from pyipsec.mgmt.api.connection import MAX_UNAUTHENTICATED, ApiConnection
 from pyipsec.mgmt.auth import Accounts
 from pyipsec.mgmt.base import NullRuntime, RuntimeRow
 from pyipsec.mgmt.changes import ChangeFeed
@@ -186,6 +186,26 @@ def test_read_user_cannot_write() -> None:
         ["!done"],
     ]
     assert store.generation() == before
+
+
+@pytest.mark.parametrize(
+    ("sentence", "trap"),
+    [
+        (("/ip/ipsec/policy/print",), ["!trap", "=category=0", "=message=not logged in"]),
+        (("/login",), ["!trap", "=message=invalid user name or password (6)"]),
+    ],
+)
+def test_unauthenticated_sentences_close_the_connection_at_the_limit(
+    sentence: tuple[str, ...], trap: list[str]
+) -> None:
+    """A command before login and a bare /login are each trapped; the MAX_UNAUTHENTICATED-th
+    such sentence closes the connection with !fatal."""
+    cl = Client(setup_store())
+    for _ in range(MAX_UNAUTHENTICATED - 1):
+        assert cl.send(*sentence) == [trap, ["!done"]]
+    assert not cl.conn.closed
+    assert cl.send(*sentence) == [trap, ["!done"], ["!fatal", "not logged in"]]
+    assert cl.conn.closed
 
 
 def test_malformed_input_is_fatal_and_changes_nothing() -> None:

@@ -208,11 +208,7 @@ class ApiConnection:
         if command == "/login":
             return self._login(request)
         if self.session is None:
-            self._unauthenticated += 1
-            for s in replies.trap(NOT_LOGGED_IN, 0):
-                self._send(s, request.tag)
-            if self._unauthenticated >= MAX_UNAUTHENTICATED:
-                self.fatal("not logged in")
+            self._refuse(NOT_LOGGED_IN, 0, request.tag)
             return None
         if command == "/cancel":
             self._cancel(request)
@@ -222,6 +218,15 @@ class ApiConnection:
             return None
         self._command(self.session, request)
         return None
+
+    def _refuse(self, message: str, category: int | None, tag: str | None) -> None:
+        """``!trap`` a sentence sent without a login; the connection closes at the
+        ``MAX_UNAUTHENTICATED``-th."""
+        self._unauthenticated += 1
+        for s in replies.trap(message, category):
+            self._send(s, tag)
+        if self._unauthenticated >= MAX_UNAUTHENTICATED:
+            self.fatal("not logged in")
 
     def _still_allowed(self, session: Session) -> bool:
         """The user still exists, is enabled, and may use the API; the session takes its
@@ -244,11 +249,7 @@ class ApiConnection:
         if self.session is not None or name is None or password is None:
             # a bare /login asks for the pre-6.43 MD5 challenge, which needs the password in
             # clear: pyipsec stores only a hash, so only =name= with =password= works
-            self._unauthenticated += 1
-            for s in replies.trap(LOGIN_FAILED, None):
-                self._send(s, request.tag)
-            if self._unauthenticated >= MAX_UNAUTHENTICATED:
-                self.fatal("not logged in")
+            self._refuse(LOGIN_FAILED, None, request.tag)
             return None
         self._login_pending = True
         attempt = self.accounts.begin(name, self.address, self.via)
