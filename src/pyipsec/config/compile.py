@@ -39,7 +39,8 @@ from pyipsec.config.menus.ipsec import (
     PROPOSAL,
     SETTINGS,
 )
-from pyipsec.config.menus.ipsec7 import IDENTITY, PROFILE, V7, is_dns_name
+from pyipsec.config.menus.ipsec7 import IDENTITY, PROFILE, PROFILE_MENU, V7, is_dns_name
+from pyipsec.config.menus.ipsec7 import PEER_MENU as PEER_MENU_V7
 from pyipsec.config.menus.system import CRL
 from pyipsec.config.table import Config, Item, derived, format_id, value_of
 from pyipsec.config.types import PROTOCOLS, as_bool, as_list, as_network, parse_seconds
@@ -274,26 +275,10 @@ _V7_AUTH = {
 }
 
 
-# Where a v7 peer keeps what the 6.x peer held (reference §2.4-§2.6); the rest is the identity's.
-_V7_SIDE = {
-    **dict.fromkeys(
-        ("local-address", "passive", "port", "exchange-mode", "send-initial-contact"), "peer"
-    ),
-    **dict.fromkeys(
-        (
-            "nat-traversal",
-            "proposal-check",
-            "hash-algorithm",
-            "enc-algorithm",
-            "dh-group",
-            "lifetime",
-            "lifebytes",
-            "dpd-interval",
-            "dpd-maximum-failures",
-        ),
-        "profile",
-    ),
-}
+# Where a v7 peer keeps what the 6.x peer held (reference §2.4-§2.6): the v7 peer's and
+# profile's own properties there, the rest in its identity.
+_V7_PEER_PROPS = frozenset(p.name for p in PEER_MENU_V7.properties)
+_V7_PROFILE_PROPS = frozenset(p.name for p in PROFILE_MENU.properties)
 
 
 def _v7_address(
@@ -341,8 +326,9 @@ def v7_peer_profile(
     my_id = iv("my-id")
 
     def get(name: str) -> str:
-        side = _V7_SIDE.get(name)
-        return pv(name) if side == "peer" else fv(name) if side == "profile" else iv(name)
+        if name in _V7_PEER_PROPS:
+            return pv(name)
+        return fv(name) if name in _V7_PROFILE_PROPS else iv(name)
 
     return _peer_record(
         id=peer.id,
