@@ -63,7 +63,11 @@ def test_kill9_at_random_moments_and_restart(
     charon = Charon(b, tmp_path / "charon", swanctl_conf(version=version))
     charon.start()
     extra = "exchange-mode=ike2" if version == 2 else ""
-    daemon = start_daemon(a, tmp_path / "a.db", ros_script(peer_extra=extra))
+    try:
+        daemon = start_daemon(a, tmp_path / "a.db", ros_script(peer_extra=extra))
+    except BaseException:
+        charon.stop()  # a daemon that did not start must not leave charon running
+        raise
     cycle = CrashCycle(lab=lab, a=a, b=b, charon=charon, db=tmp_path / "a.db", seed=seed,
                        daemon=daemon, version=version)  # fmt: skip
     started = time.monotonic()
@@ -112,8 +116,9 @@ def test_kill9_then_traffic_from_strongswans_side_only(
     charon = Charon(b, tmp_path / "charon", swanctl_conf(version=version))
     charon.start()
     extra = "exchange-mode=ike2" if version == 2 else ""
-    daemon = start_daemon(a, tmp_path / "a.db", ros_script(peer_extra=extra))
+    daemon = None
     try:
+        daemon = start_daemon(a, tmp_path / "a.db", ros_script(peer_extra=extra))
         with with_logs(charon, daemon):
             ping_until(lab, a, LAN_A, LAN_B, timeout=30)  # the tunnel, set up from our side
             daemon.proc.send_signal(signal.SIGKILL)
@@ -131,6 +136,6 @@ def test_kill9_then_traffic_from_strongswans_side_only(
             listed = charon.swanctl("--list-sas")
             assert len(re.findall(rf"v{version}: #\d+, ESTABLISHED", listed)) == 1, listed
     finally:
-        rc = daemon.stop()
+        rc = daemon.stop() if daemon is not None else None
         charon.stop()
     assert rc == 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import ssl
@@ -29,7 +28,7 @@ from pyipsec.config.menus.users import SERVICE
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config, value_of
 from pyipsec.mgmt.api.connection import MAX_BACKLOG, ApiConnection, LoginRequested
-from pyipsec.mgmt.auth import Accounts
+from pyipsec.mgmt.auth import Accounts, address_allowed
 from pyipsec.mgmt.base import RuntimeProvider
 from pyipsec.mgmt.changes import ChangeFeed
 from pyipsec.mgmt.first_start import tls_material
@@ -55,23 +54,6 @@ def tls_context(cert_pem: str, key_pem: str, tls_version: str = "any") -> ssl.SS
             f.write(key_pem)
         ctx.load_cert_chain(cert, key)
     return ctx
-
-
-def allowed(allow: str, address: str) -> bool:
-    """Whether ``address`` is in the comma-separated prefixes ``allow`` (empty: anyone)."""
-    if not allow:
-        return True
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for prefix in allow.split(","):
-        net = ipaddress.ip_network(prefix, strict=False)
-        if net.version == ip.version and ip in net:
-            return True
-    return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +115,7 @@ class ApiServer:
         assert task is not None
         peer = writer.get_extra_info("peername")
         address = str(peer[0]) if peer else ""
-        if len(self.clients) >= MAX_CLIENTS or not allowed(self.settings.address, address):
+        if len(self.clients) >= MAX_CLIENTS or not address_allowed(self.settings.address, address):
             writer.close()
             return
         self.clients.add(task)

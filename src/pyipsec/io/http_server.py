@@ -46,7 +46,7 @@ from pyipsec.config.menus.users import SERVICE, USER
 from pyipsec.config.store import Store
 from pyipsec.config.table import Config, value_of
 from pyipsec.io.api_server import tls_context
-from pyipsec.mgmt.auth import Accounts, _allowed_from, session_policies
+from pyipsec.mgmt.auth import Accounts, address_allowed, session_policies
 from pyipsec.mgmt.base import NullRuntime, RuntimeProvider, Session
 from pyipsec.mgmt.changes import ChangeFeed
 from pyipsec.mgmt.first_start import tls_material
@@ -263,7 +263,7 @@ async def _allow_list_middleware(
 ) -> web.StreamResponse:
     service = "www-ssl" if request.secure else "www"
     allow = _allow_list(context_of(request).store.snapshot(), service)
-    if allow and not _allowed_from(allow, remote_address(request)):
+    if allow and not address_allowed(allow, remote_address(request)):
         raise web.HTTPForbidden(text="forbidden\n")
     return await handler(request)
 

@@ -83,7 +83,10 @@ class LoginAttempt:
         return self.ok
 
 
-def _allowed_from(allow: str, address: str) -> bool:
+def address_allowed(allow: str, address: str) -> bool:
+    """Whether ``address`` is in the comma-separated prefixes ``allow`` (empty: anyone). An
+    IPv4 client seen on a dual-stack socket as ``::ffff:a.b.c.d`` counts as IPv4. The one
+    allow-list check of /user address= and /ip service address= (API, REST, web)."""
     import ipaddress
 
     if not allow:
@@ -92,6 +95,8 @@ def _allowed_from(allow: str, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     for prefix in allow.split(","):
         net = ipaddress.ip_network(prefix, strict=False)
         if ip.version == net.version and ip in net:
@@ -143,7 +148,7 @@ class Accounts:
         user = config.table(USER).by_name(name)
         if user is None or value_of(config.menu(USER), user, "disabled") == "yes":
             return attempt
-        if not _allowed_from(user.values.get("address", ""), address):
+        if not address_allowed(user.values.get("address", ""), address):
             return attempt
         group = user.values.get("group", "")
         policies = _group_policies(config, group)
