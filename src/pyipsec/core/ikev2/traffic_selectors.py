@@ -318,9 +318,11 @@ def _template_ts(net: IPNetwork, protocol: int | None, ipv4: bool) -> TrafficSel
 
 def _largest_prefix(ts: TrafficSelector) -> TrafficSelector:
     """``ts`` narrowed to one prefix (the largest, the lowest of equals) and at most one port."""
+    ports = _port_range(ts)
+    if ts.start == ts.end and (ports in (ANY_PORTS, OPAQUE) or ports[0] == ports[1]):
+        return ts  # one host and at most one port: the common case, without the prefixes
     nets = selector_networks(ts)
     best = min(nets, key=lambda n: (n.prefixlen, n.network_address))
-    ports = _port_range(ts)
     if ports not in (ANY_PORTS, OPAQUE) and ports[0] != ports[1]:
         ports = (ports[0], ports[0])
     if len(nets) == 1 and ports == _port_range(ts):

@@ -714,26 +714,75 @@ def push_payload_body(p: Payload) -> bytes:
     return CODECS[payload_type(p)][1](p)
 
 
+# Per class, for push_payloads: the body encoder (the raw SK/SKF/unknown payloads go through
+# push_payload_body) and the Next Payload value where the class fixes it (IDi/IDr and TSi/TSr
+# share a class). A dict lookup by ``type(p)`` instead of isinstance tests and the TYPE
+# attribute per payload: ~1 us less per payload, a dozen payloads per setup and side.
+_ENCODERS: dict[type, _Push] = {
+    SaPayload: _push_sa,
+    KePayload: CODECS[PayloadType.KE][1],
+    IdPayload: CODECS[PayloadType.IDi][1],
+    CertPayload: CODECS[PayloadType.CERT][1],
+    CertReqPayload: CODECS[PayloadType.CERTREQ][1],
+    AuthPayload: CODECS[PayloadType.AUTH][1],
+    NoncePayload: CODECS[PayloadType.NONCE][1],
+    NotifyPayload: _push_notify,
+    DeletePayload: _push_delete,
+    VendorPayload: CODECS[PayloadType.V][1],
+    TsPayload: _push_ts,
+    CpPayload: _push_cp,
+    EapPayload: CODECS[PayloadType.EAP][1],
+}
+_CLASS_TYPES: dict[type, int] = {
+    cls: int(cls.TYPE)
+    for cls in (
+        SaPayload,
+        KePayload,
+        CertPayload,
+        CertReqPayload,
+        AuthPayload,
+        NoncePayload,
+        NotifyPayload,
+        DeletePayload,
+        VendorPayload,
+        CpPayload,
+        EapPayload,
+        SkPayload,
+        SkfPayload,
+    )
+}
+
+
 def push_payloads(payloads: Sequence[Payload]) -> tuple[int, bytes]:
     """Chain ``payloads``: (first payload type, bytes with generic headers and lengths).
 
     An ``SkPayload``/``SkfPayload`` must be last; its Next Payload is its ``first_inner``.
     """
+    if not payloads:
+        return _NONE, b""
+    class_types = _CLASS_TYPES
+    types = [
+        t if (t := class_types.get(type(p))) is not None else payload_type(p) for p in payloads
+    ]
+    encoders = _ENCODERS
+    pack = GENERIC.pack
     parts: list[bytes] = []
+    last = len(payloads) - 1
     for i, p in enumerate(payloads):
-        body = push_payload_body(p)
+        encode = encoders.get(type(p))
+        body = encode(p) if encode is not None else push_payload_body(p)
         if len(body) + 4 > 0xFFFF:
             raise ValueError("payload longer than 65535 bytes")
         if isinstance(p, _SK_TYPES):
-            if i + 1 != len(payloads):
+            if i != last:
                 raise ValueError("the Encrypted payload must be the last payload")
             np = p.first_inner
         else:
-            np = payload_type(payloads[i + 1]) if i + 1 < len(payloads) else _NONE
+            np = types[i + 1] if i < last else _NONE
         flags = CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
-        parts.append(GENERIC.pack(np, flags, 4 + len(body)) + body)
-    first = payload_type(payloads[0]) if payloads else _NONE
-    return first, b"".join(parts)
+        parts.append(pack(np, flags, 4 + len(body)))
+        parts.append(body)
+    return types[0], b"".join(parts)
 
 
 def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
