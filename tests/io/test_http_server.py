@@ -1,13 +1,16 @@
 """The www/www-ssl listeners follow /ip service (io/http_server.py): port, disabled, address
 allow-list, certificate and tls-version (checked with the standard ssl module's client), and a
 change made through REST itself takes effect without a restart. Web sessions expire, are
-limited in number and follow the account."""
+limited in number and follow the account. Connections are capped per service and per source
+address (a flood from 127.0.0.x, bounded in count and time) and a slowloris client is closed."""
 
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -187,3 +190,91 @@ def test_cookie_session_follows_the_account() -> None:
     dispatch(root, ("user",), "remove", {"numbers": "ops"})
     assert cookie_session(cookie_request(context, token)) is None
     assert not accounts.active
+
+
+# -- connection limits (io/http_server.ConnectionGate): bounded floods on 127.0.0.x ----------
+
+
+def _open(port: int, source: str) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    return s
+
+
+def _refused_with_503(port: int, source: str) -> bool:
+    """A new connection from ``source`` is answered 503 and closed without a request."""
+    with _open(port, source) as s:
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    return data.startswith(b"HTTP/1.1 503 ") and b"too many connections" in data
+
+
+def _get_from(rest: RestServer, source: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", rest.port, timeout=5, source_address=(source, 0))
+    try:
+        return rest.request("GET", POLICY, conn=conn).status
+    finally:
+        conn.close()
+
+
+def _wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_connection_flood_is_capped_per_source_and_per_service(rest: RestServer) -> None:
+    gate = rest.server.gates["www"]
+    gate.limit, gate.per_source = 6, 3  # the defaults are 64 and 16; same code path
+    flood = [_open(rest.port, "127.0.0.1") for _ in range(3)]
+    try:
+        assert _wait_for(lambda: rest.run(lambda: gate.total) == 3)
+        assert _refused_with_503(rest.port, "127.0.0.1")  # the 4th from one source
+        assert _get_from(rest, "127.0.0.2") == 200  # another client is still served
+        flood += [_open(rest.port, "127.0.0.3") for _ in range(3)]
+        assert _wait_for(lambda: rest.run(lambda: gate.total) == 6)
+        assert _refused_with_503(rest.port, "127.0.0.4")  # the service is full
+        assert rest.request("GET", POLICY, tls=True).status == 200  # www-ssl has its own cap
+    finally:
+        for s in flood:
+            s.close()
+    assert _wait_for(lambda: rest.run(lambda: gate.total) == 0)  # the cap releases
+    assert rest.run(lambda: dict(gate.by_source)) == {}
+    assert _get_from(rest, "127.0.0.1") == 200
+    assert _get_from(rest, "127.0.0.4") == 200
+    assert gate.refused == 2
+
+
+def test_slowloris_is_closed_and_keepalive_clients_are_not(rest: RestServer) -> None:
+    gate = rest.server.gates["www"]
+    gate.header_timeout = 0.5
+    started = time.monotonic()
+    with _open(rest.port, "127.0.0.1") as s:
+        s.sendall(b"GET " + POLICY.encode() + b" HTTP/1.1\r\nHost: x\r\n")
+        closed = False
+        for _ in range(25):  # a header line every 0.1 s, never the blank line
+            try:
+                s.sendall(b"X-Slow: 1\r\n")
+                s.settimeout(0.1)
+                if s.recv(4096) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+                break
+    assert closed, "a connection trickling headers was not closed"
+    assert time.monotonic() - started < 2.0
+    assert _wait_for(lambda: rest.run(lambda: gate.total) == 0)
+    # a keep-alive client that pauses between requests (under the header timeout) is served
+    conn = rest.connection()
+    try:
+        for _ in range(3):
+            assert rest.request("GET", POLICY, conn=conn).status == 200
+            time.sleep(0.3)
+    finally:
+        conn.close()

@@ -17,6 +17,13 @@ Authentication is shared by REST and the web page and always goes through
   user or a changed group takes effect at once: the user is looked up on every request).
 - web page: :func:`login` (the form) then a random session cookie (:class:`WebSessions`).
 
+Connections are bounded (:class:`ConnectionGate`, as the API's ``MAX_CLIENTS``): at most
+``MAX_CONNECTIONS`` open per service and ``MAX_PER_SOURCE`` from one address; one more is
+answered ``503 Service Unavailable`` with ``Connection: close`` and closed before aiohttp sees
+it. A connection must complete a request's headers within ``HEADER_TIMEOUT`` seconds of opening
+or of its previous response (a slowloris client trickling header bytes is closed; the TLS
+handshake has the same bound); aiohttp's keep-alive timeout closes idle ones in between.
+
 Every accepted request gets a :class:`pyipsec.mgmt.base.Session` with the user's policies; the
 command layer (``mgmt.commands.dispatch``) checks them (mgmt/auth.authorize).
 """
@@ -60,6 +67,14 @@ VERIFIED_MAX = 256
 SESSION_COOKIE = "pyipsec-session"
 SESSION_IDLE = 1800.0  # seconds a web session lives without a request
 MAX_WEB_SESSIONS = 1024
+MAX_CONNECTIONS = 64  # open connections per service (as the API's MAX_CLIENTS)
+MAX_PER_SOURCE = 16  # open connections per service from one address
+HEADER_TIMEOUT = 10.0  # seconds to complete a request's headers (and the TLS handshake)
+KEEPALIVE_TIMEOUT = 15.0  # seconds an idle keep-alive connection stays open
+REFUSAL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 20\r\n\r\ntoo many connections\n"
+)
 
 
 @dataclass(slots=True)
@@ -249,6 +264,164 @@ def cookie_session(request: web.Request) -> Session | None:
     return session
 
 
+# -- connection limits ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ConnectionGate:
+    """Open connections of one service, in total and per source address."""
+
+    limit: int = MAX_CONNECTIONS
+    per_source: int = MAX_PER_SOURCE
+    header_timeout: float = HEADER_TIMEOUT
+    total: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
+
+    def admit(self, address: str) -> bool:
+        if self.total >= self.limit or self.by_source.get(address, 0) >= self.per_source:
+            self.refused += 1
+            return False
+        self.total += 1
+        self.by_source[address] = self.by_source.get(address, 0) + 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.total -= 1
+        left = self.by_source.get(address, 0) - 1
+        if left > 0:
+            self.by_source[address] = left
+        else:
+            self.by_source.pop(address, None)
+
+
+GATES: web.AppKey[dict[asyncio.BaseTransport, _Gated]] = web.AppKey("pyipsec-gates", dict)
+
+
+class _Gated(asyncio.Protocol):
+    """aiohttp's protocol for one connection behind a :class:`ConnectionGate`: refused with
+    a 503 over the cap; closed when a request's headers are not complete in time."""
+
+    def __init__(
+        self,
+        inner: asyncio.Protocol,
+        gate: ConnectionGate,
+        open_now: dict[asyncio.BaseTransport, _Gated],
+    ) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.open_now = open_now
+        self.address = ""
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else ""
+        if not self.gate.admit(self.address):
+            log.debug("www: connection from %s refused (too many)", self.address)
+            transport.write(REFUSAL)
+            transport.close()
+            return
+        self.transport = transport
+        self.open_now[transport] = self
+        self.arm()
+        self.inner.connection_made(transport)
+
+    def arm(self) -> None:
+        """Start the header clock (at open and after each response)."""
+        self.disarm()
+        if self.transport is not None:
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_later(self.gate.header_timeout, self._too_slow)
+        return None
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _too_slow(self) -> None:
+        self.timer = None
+        if self.transport is not None:
+            log.debug("www: %s did not complete a request in time; closed", self.address)
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self.transport is not None else None
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        transport, self.transport = self.transport, None
+        if transport is None:
+            return
+        self.disarm()
+        self.open_now.pop(transport, None)
+        self.gate.release(self.address)
+        self.inner.connection_lost(exc)
+
+
+@web.middleware
+async def _header_clock_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The headers are in: stop the connection's header clock until the response is done."""
+    gated = request.app[GATES].get(request.transport) if request.transport else None
+    if gated is not None:
+        gated.disarm()
+    try:
+        return await handler(request)
+    finally:
+        if gated is not None:
+            gated.arm()
+
+
+class _GatedSite(web.TCPSite):
+    """aiohttp's TCP site with each connection behind the service's :class:`ConnectionGate`."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        gate: ConnectionGate,
+        open_now: dict[asyncio.BaseTransport, _Gated],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(runner, **kwargs)
+        self.gate = gate
+        self.open_now = open_now
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        gate, open_now = self.gate, self.open_now
+
+        def factory() -> asyncio.Protocol:
+            return _Gated(server(), gate, open_now)
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            factory,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=gate.header_timeout if self._ssl_context else None,
+            reuse_address=self._reuse_address,
+        )
+
+
 # -- the application ------------------------------------------------------------------------
 
 
@@ -273,8 +446,12 @@ def build_app(context: HttpContext) -> web.Application:
     them."""
     from pyipsec.mgmt.rest import routes as rest_routes
 
-    app = web.Application(client_max_size=context.max_body, middlewares=[_allow_list_middleware])
+    app = web.Application(
+        client_max_size=context.max_body,
+        middlewares=[_header_clock_middleware, _allow_list_middleware],
+    )
     app[CONTEXT] = context
+    app[GATES] = {}
     rest_routes.add_routes(app, context)
     try:
         web_routes = importlib.import_module("pyipsec.mgmt.web.routes")
@@ -352,8 +529,16 @@ class HttpServer:
         self.app = build_app(context)
         if _DROP_MALFORMED not in log.filters:
             log.addFilter(_DROP_MALFORMED)
-        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, logger=log)
-        self.sites: dict[str, tuple[Listener, web.TCPSite]] = {}
+        self.runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            logger=log,
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
+        )
+        # per service; tests may lower the limits before start()
+        self.gates = {name: ConnectionGate() for name in WWW_SERVICES}
+        self.sites: dict[str, tuple[Listener, _GatedSite]] = {}
         self._started = False
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -393,8 +578,14 @@ class HttpServer:
                     if name == "www-ssl"
                     else None
                 )
-                site = web.TCPSite(
-                    self.runner, self.host, listener.port, ssl_context=ctx, reuse_address=True
+                site = _GatedSite(
+                    self.runner,
+                    self.gates[name],
+                    self.app[GATES],
+                    host=self.host,
+                    port=listener.port,
+                    ssl_context=ctx,
+                    reuse_address=True,
                 )
                 await site.start()
             except (OSError, ssl.SSLError, ValueError) as exc:
