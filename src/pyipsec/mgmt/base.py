@@ -184,12 +184,14 @@ def first(ids: list[int]) -> int:
     return ids[0]
 
 
-def _file_path(session: Session, name: str) -> Path:
+def _file_path(session: Session, name: str, *, write: bool = False) -> Path:
     """``name`` under the session's files directory; a name that leads out of it (``..``, an
-    absolute path) is refused for sessions with a login (API, REST, web): their users must not
-    reach the database or the system's files. Root's console keeps its freedom."""
+    absolute path) is refused (``failure: bad file name``) for every write (``export file=``,
+    ``print file=``, ``export-pub-key``: RouterOS keeps files in its own store, and a pasted
+    script is untrusted input) and for reads by sessions with a login (API, REST, web). Root's
+    console may still READ any path (``/import file-name=/path/x.rsc``)."""
     path = session.files_dir / name
-    if session.policies is not None:
+    if write or session.policies is not None:
         base = session.files_dir.resolve()
         if not path.resolve().is_relative_to(base):
             raise CommandError("failure: bad file name", arg="file-name", category=4)
@@ -198,7 +200,7 @@ def _file_path(session: Session, name: str) -> Path:
 
 def write_file(session: Session, name: str, data: bytes, mode: int = 0o600) -> Path:
     """Write ``data`` to ``name`` under the session's files directory, with ``mode``."""
-    path = _file_path(session, name)
+    path = _file_path(session, name, write=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:

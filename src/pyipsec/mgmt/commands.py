@@ -437,6 +437,13 @@ def _eq_query(menu: Menu, args: Mapping[str, str], skip: set[str]) -> list[query
             continue
         if not (menu.has(name) or name in menu.flag_names or name == ".id"):
             raise UnknownArgument(name)
+        if text and menu.has(name):
+            # `find port=abc`: an argument is parsed by its property's type, as `set` does,
+            # and a bad one is RouterOS's error, not an empty result (`where` compares values)
+            try:
+                menu.prop(name).type.parse(text)
+            except ValueProblem as exc:
+                raise CommandError(exc.message(name), arg=name) from exc
         nodes.append(query.Cmp(prop=name, op="=", value=text))
     return nodes
 

@@ -265,7 +265,12 @@ def evaluate(node: Node, get: Getter, normalize: Normalizer) -> bool:
                     want = normalize(p, v)
                 except ValueError:
                     want = v
-            return _compare(op, get(p), want)
+            have = get(p)
+            if have is None and op in ("=", "!="):
+                # a row without the property reads as nothing, as `[]` (given as "") does:
+                # `!(dynamic-address=[])` keeps the rows that have one (eworm-de's scripts)
+                have = ""
+            return _compare(op, have, want)
         case Has(prop=p):
             return get(p) not in (None, "", "no", "0")
         case Present(prop=p):

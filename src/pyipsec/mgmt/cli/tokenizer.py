@@ -177,6 +177,13 @@ class _Lexer:
 
         while self.pos < len(text):
             ch = text[self.pos]
+            if value_start and buf and ch in " \t":
+                # `else= {`: RouterOS takes a block after blanks behind `name=` (published
+                # scripts write `do= {`/`else= {`, e.g. BackupAndUpdate); other values do not
+                block = len(text) - len(text[self.pos :].lstrip(" \t"))
+                if text[block : block + 1] == "{":
+                    self.pos = block
+                    ch = "{"
             if ch in _STOP or ch in "]}" or (closing and ch == closing):
                 break
             if value_start and ch in "{(":
