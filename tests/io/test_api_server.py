@@ -27,6 +27,7 @@ from pyipsec.config.store import Store
 from pyipsec.io.api_server import ApiServices
 from pyipsec.mgmt import first_start
 from pyipsec.mgmt.api.codec import SentenceDecoder, encode_sentence
+from pyipsec.mgmt.api.connection import MAX_FAILED_LOGINS
 from pyipsec.mgmt.auth import MAX_FAILURES, Accounts
 from pyipsec.mgmt.base import NullRuntime, WithRows
 from pyipsec.mgmt.changes import ChangeFeed
@@ -230,8 +231,10 @@ def test_listen_sees_changes_of_another_client(server: Server) -> None:
 class Raw:
     """A socket speaking words directly (for what no client library sends)."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection((HOST, port), timeout=10)
+    def __init__(self, port: int, source: str | None = None) -> None:
+        self.sock = socket.create_connection(
+            (HOST, port), timeout=10, source_address=(source, 0) if source else None
+        )
         self.dec = SentenceDecoder(max_sentence=1 << 24)
         self.got: list[list[str]] = []
 
@@ -406,3 +409,32 @@ def test_a_client_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
     api_server._flush(conn, writer)  # type: ignore[arg-type]
     assert writer.transport.aborted and writer.written == b"" and conn.closed
     store.close()
+
+
+def test_failed_logins_close_the_connection_and_the_source_is_rate_limited(
+    server: Server,
+) -> None:
+    """Each failed /login gets RouterOS's !trap and !done; the MAX_FAILED_LOGINS-th also
+    closes the connection with !fatal. Over connections, the per-source limit (MAX_FAILURES
+    in mgmt/auth.py) then refuses even the right password from that address, while another
+    address logs in. 127.0.0.1 and 127.0.0.2 are both loopback."""
+    failed = ["!trap", "=message=invalid user name or password (6)"]
+    raw = Raw(server.port)
+    for n in range(1, MAX_FAILED_LOGINS + 1):
+        raw.send("/login", "=name=alice", f"=password=wrong{n}")
+        assert raw.read() == failed
+        assert raw.read() == ["!done"]
+    assert raw.read() == ["!fatal", "too many failed logins"]
+    assert raw.closed()
+    raw = Raw(server.port)  # a new connection: failures up to the per-source limit
+    for _ in range(MAX_FAILURES - MAX_FAILED_LOGINS):
+        raw.send("/login", "=name=alice", "=password=wrong")
+        assert raw.read() == failed
+        assert raw.read() == ["!done"]
+    raw.send("/login", "=name=alice", "=password=alice-pw")  # right, but over the limit
+    assert raw.read() == failed
+    raw.sock.close()
+    other = Raw(server.port, source="127.0.0.2")
+    other.send("/login", "=name=alice", "=password=alice-pw")
+    assert other.read() == ["!done"]
+    other.sock.close()

@@ -17,7 +17,7 @@ from pyipsec.mgmt.api.codec import (
     encode_length,
     encode_sentence,
 )
-from pyipsec.mgmt.api.connection import MAX_UNAUTHENTICATED, ApiConnection
+from pyipsec.mgmt.api.connection import MAX_FAILED_LOGINS, MAX_UNAUTHENTICATED, ApiConnection
 from pyipsec.mgmt.auth import Accounts
 from pyipsec.mgmt.base import NullRuntime, RuntimeRow
 from pyipsec.mgmt.changes import ChangeFeed
@@ -206,6 +206,28 @@ def test_unauthenticated_sentences_close_the_connection_at_the_limit(
     assert not cl.conn.closed
     assert cl.send(*sentence) == [trap, ["!done"], ["!fatal", "not logged in"]]
     assert cl.conn.closed
+
+
+def test_failed_logins_close_the_connection_at_the_limit() -> None:
+    """A failed /login is !trap and !done (RouterOS's words); the MAX_FAILED_LOGINS-th also
+    ends the connection with !fatal, and a command queued behind it is not run."""
+    store = setup_store()
+    cl = Client(store)
+    failed = [["!trap", "=message=invalid user name or password (6)"], ["!done"]]
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        assert cl.send("/login", "=name=alice", "=password=bad") == failed
+    assert not cl.conn.closed
+    before = store.generation()
+    logins = cl.conn.receive_data(
+        encode_sentence(["/login", "=name=alice", "=password=bad"])
+        + encode_sentence(["/ip/ipsec/peer/add", "=address=203.0.113.5/32"])
+    )
+    (login,) = logins
+    login.attempt.check(login.password)
+    assert cl.conn.login_checked(login) == []
+    assert cl.pending() == [*failed, ["!fatal", "too many failed logins"]]
+    assert cl.conn.closed
+    assert store.generation() == before
 
 
 def test_malformed_input_is_fatal_and_changes_nothing() -> None:
