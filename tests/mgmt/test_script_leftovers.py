@@ -3,10 +3,12 @@ checked against RouterOS's Scripting manual (help.mikrotik.com) and the referenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from pyipsec.mgmt.cli.console import interact
 from tests.mgmt.helpers import Console
 from tests.mgmt.test_issue11_users import TwoPeers, _console
 
@@ -103,3 +105,44 @@ def test_find_arguments_are_typed_by_their_property() -> None:
         "invalid value for argument port\n"
     )
     assert c.export() == before
+
+
+def _typed(lines: list[str]) -> tuple[Callable[[str], str], Callable[[], bool]]:
+    """A terminal that receives ``lines`` at once (a paste): each is already waiting."""
+    queue = list(lines)
+
+    def read(prompt: str) -> str:
+        if not queue:
+            raise EOFError
+        return queue.pop(0)
+
+    return read, lambda: bool(queue)
+
+
+def test_a_paste_at_the_interactive_console_is_converted_like_an_import(tmp_path: Path) -> None:
+    """A v7 export pasted at a 6.x console's prompt (docs/issue11-acceptance.md: "pasted (not
+    /imported) text is not converted") runs as one text, as ``/import`` of the same file does
+    (tests/config/test_convert.py): it used to run line by line and stop at ``/ip ipsec
+    profile`` (``bad command name profile``)."""
+    from tests.config.test_convert import GOLDEN_V7, V6_HUB
+
+    text = (GOLDEN_V7 / "site.export.txt").read_text()
+    (tmp_path / "v7.rsc").write_text(text)
+    imported = Console(files_dir=tmp_path)
+    imported.ok(V6_HUB)
+    imported.ok("/import file-name=v7.rsc")
+
+    pasted = Console(files_dir=tmp_path)
+    pasted.ok(V6_HUB)
+    read, waiting = _typed(text.splitlines())
+    interact(pasted.interp, tmp_path / "history", read, waiting)
+    assert "bad command name" not in "".join(pasted.output)
+    assert pasted.store.snapshot().dialect == "v6"
+    assert pasted.export("verbose") == imported.export("verbose")
+
+    # lines typed one by one (nothing waiting) still run each on its own
+    typed = Console(files_dir=tmp_path)
+    typed.ok(V6_HUB)
+    read, _ = _typed(["/ip ipsec profile", "/ip ipsec peer print count-only"])
+    interact(typed.interp, tmp_path / "history", read, lambda: False)
+    assert "".join(typed.output).startswith("bad command name profile")

@@ -4,13 +4,20 @@ Completion and help only read the schema (:mod:`pyipsec.config.menus`) and the i
 name tables, so what can be typed and what is offered never disagree. Typing ``?`` prints
 what may come next at once (readline submits the line with the ``?``, the loop prints help and
 puts the line back for editing); ``\\?`` stays a literal question mark.
+
+A paste of several lines (a RouterOS export copied from a terminal) runs as ONE text, as
+``/import`` and ``pyipsec console < file`` do: lines that are already waiting when a line is
+read join it, so a paste in the other dialect is detected and converted (mgmt/dialects.py)
+and a ``{ }`` block may span its lines.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,7 +155,25 @@ def line_editor(read: Callable[[str], str]) -> Callable[[str, str], str | None]:
     return edit
 
 
-def interact(interp: Interpreter, history: Path | None, read: Callable[[str], str] = input) -> int:
+def _stdin_waiting() -> bool:
+    """Whether more typed (pasted) input already waits on the terminal."""
+    try:
+        return bool(select.select([sys.stdin], [], [], 0.02)[0])
+    except (OSError, ValueError):
+        return False
+
+
+def interact(
+    interp: Interpreter,
+    history: Path | None,
+    read: Callable[[str], str] = input,
+    waiting: Callable[[], bool] | None = None,
+) -> int:
+    """The prompt loop; ``waiting`` tells whether more lines of a paste are already there (by
+    default: input waiting on stdin when ``read`` is :func:`input` at a terminal)."""
+    if waiting is None:
+        tty = read is input and sys.stdin.isatty()
+        waiting = _stdin_waiting if tty else (lambda: False)
     """Run the read-eval-print loop until quit or end of input."""
     try:
         import readline
@@ -212,8 +237,12 @@ def interact(interp: Interpreter, history: Path | None, read: Callable[[str], st
                 continue
             if line.strip() in EXIT_WORDS:
                 break
-            if line.strip():
-                interp.run(line, stop_on_error=True)
+            lines = [line]
+            with contextlib.suppress(EOFError):
+                while waiting():  # the rest of a paste: run with its first line, as a script
+                    lines.append(read(""))
+            if any(x.strip() for x in lines):
+                interp.run("\n".join(lines), stop_on_error=True)
     finally:
         if readline is not None and history is not None:
             try:
