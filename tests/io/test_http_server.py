@@ -201,12 +201,17 @@ def _open(port: int, source: str) -> socket.socket:
 
 
 def _refused_with_503(port: int, source: str) -> bool:
-    """A new connection from ``source`` is answered 503 and closed without a request."""
-    with _open(port, source) as s:
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    return data.startswith(b"HTTP/1.1 503 ") and b"too many connections" in data
+    """A request on a new connection from ``source`` is answered 503 and the connection
+    closed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=(source, 0))
+    try:
+        conn.request("GET", POLICY)
+        r = conn.getresponse()
+        body = r.read()
+        closed = r.getheader("Connection") == "close" and conn.sock is None
+        return r.status == 503 and body == b"too many connections\n" and closed
+    finally:
+        conn.close()
 
 
 def _get_from(rest: RestServer, source: str) -> int:
@@ -237,15 +242,21 @@ def test_connection_flood_is_capped_per_source_and_per_service(rest: RestServer)
         flood += [_open(rest.port, "127.0.0.3") for _ in range(3)]
         assert _wait_for(lambda: rest.run(lambda: gate.total) == 6)
         assert _refused_with_503(rest.port, "127.0.0.4")  # the service is full
+        with _open(rest.port, "127.0.0.4") as silent:  # refused and silent: closed in 2 s
+            started = time.monotonic()
+            silent.settimeout(4)
+            assert silent.recv(4096) == b""
+            assert time.monotonic() - started < 3.5
         assert rest.request("GET", POLICY, tls=True).status == 200  # www-ssl has its own cap
     finally:
         for s in flood:
             s.close()
     assert _wait_for(lambda: rest.run(lambda: gate.total) == 0)  # the cap releases
     assert rest.run(lambda: dict(gate.by_source)) == {}
+    assert _wait_for(lambda: rest.run(lambda: gate.refusing) == 0)
     assert _get_from(rest, "127.0.0.1") == 200
     assert _get_from(rest, "127.0.0.4") == 200
-    assert gate.refused == 2
+    assert gate.refused == 3
 
 
 def test_slowloris_is_closed_and_keepalive_clients_are_not(rest: RestServer) -> None:

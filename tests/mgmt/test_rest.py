@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,6 +177,30 @@ def test_post_commands(rest: RestServer) -> None:
     assert "add dst-address=203.0.113.0/24 src-address=198.51.100.128/25" in r.json["ret"]
     r = rest.request("POST", f"{POLICY}/remove", {".id": "*2,*3"})
     assert r.status == 200 and len(rest.request("GET", POLICY).json) == 1
+
+
+def test_certificate_import_returns_the_counts_as_routeros_7(rest: RestServer) -> None:
+    """POST /rest/certificate/import answers an array of one object of strings, as a
+    RouterOS 7.19.4 CHR did in an acme.sh deploy hook's published debug log:
+    [{"certificates-imported":"1","decryption-failures":"0","files-imported":"0",
+    "keys-with-no-certificate":"0","private-keys-imported":"0"}] (before: {"ret": text})."""
+    data = Path(__file__).resolve().parent / "data"
+    for name in ("gw1.crt", "gw1.key"):
+        shutil.copy(data / name, rest.path / name)
+    r = rest.request("POST", "/rest/certificate/import", {"file-name": "gw1.crt"})
+    assert r.status == 200
+    assert r.json == [
+        {
+            "certificates-imported": "1",
+            "decryption-failures": "0",
+            "files-imported": "1",
+            "keys-with-no-certificate": "0",
+            "private-keys-imported": "0",
+        }
+    ]
+    r = rest.request("POST", "/rest/certificate/import", {"file-name": "gw1.key"})
+    assert r.status == 200 and r.json[0]["private-keys-imported"] == "1"
+    assert rest.request("GET", "/rest/certificate").json[0]["private-key"] == "true"
 
 
 # -- errors: each a clean RouterOS-style error, and nothing changed ---------------------------

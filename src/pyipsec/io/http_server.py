@@ -19,10 +19,12 @@ Authentication is shared by REST and the web page and always goes through
 
 Connections are bounded (:class:`ConnectionGate`, as the API's ``MAX_CLIENTS``): at most
 ``MAX_CONNECTIONS`` open per service and ``MAX_PER_SOURCE`` from one address; one more is
-answered ``503 Service Unavailable`` with ``Connection: close`` and closed before aiohttp sees
-it. A connection must complete a request's headers within ``HEADER_TIMEOUT`` seconds of opening
-or of its previous response (a slowloris client trickling header bytes is closed; the TLS
-handshake has the same bound); aiohttp's keep-alive timeout closes idle ones in between.
+answered ``503 Service Unavailable`` with ``Connection: close`` by a bare aiohttp server that
+answers nothing else (at most as many refusals in flight as the cap, ``REFUSAL_TIMEOUT``
+seconds each; beyond, the connection is closed unanswered). A connection must complete a
+request's headers within ``HEADER_TIMEOUT`` seconds of opening or of its previous response
+(a slowloris client trickling header bytes is closed; the TLS handshake has the same
+bound); aiohttp's keep-alive timeout closes idle ones in between.
 
 Every accepted request gets a :class:`pyipsec.mgmt.base.Session` with the user's policies; the
 command layer (``mgmt.commands.dispatch``) checks them (mgmt/auth.authorize).
@@ -71,10 +73,7 @@ MAX_CONNECTIONS = 64  # open connections per service (as the API's MAX_CLIENTS)
 MAX_PER_SOURCE = 16  # open connections per service from one address
 HEADER_TIMEOUT = 10.0  # seconds to complete a request's headers (and the TLS handshake)
 KEEPALIVE_TIMEOUT = 15.0  # seconds an idle keep-alive connection stays open
-REFUSAL = (
-    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-    b"Content-Type: text/plain\r\nContent-Length: 20\r\n\r\ntoo many connections\n"
-)
+REFUSAL_TIMEOUT = 2.0  # seconds a refused connection has to send the request it is refused
 
 
 @dataclass(slots=True)
@@ -277,6 +276,7 @@ class ConnectionGate:
     total: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
     refused: int = 0
+    refusing: int = 0  # refused connections still open (being answered 503)
 
     def admit(self, address: str) -> bool:
         if self.total >= self.limit or self.by_source.get(address, 0) >= self.per_source:
@@ -304,38 +304,49 @@ class _Gated(asyncio.Protocol):
 
     def __init__(
         self,
-        inner: asyncio.Protocol,
+        inner: Callable[[], asyncio.Protocol],
+        refuse: Callable[[], asyncio.Protocol],
         gate: ConnectionGate,
         open_now: dict[asyncio.BaseTransport, _Gated],
     ) -> None:
-        self.inner = inner
+        self.make_inner = inner
+        self.make_refusal = refuse
+        self.inner: asyncio.Protocol | None = None
         self.gate = gate
         self.open_now = open_now
         self.address = ""
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.refusing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else ""
-        if not self.gate.admit(self.address):
+        if self.gate.admit(self.address):
+            self.inner = self.make_inner()
+            self.open_now[transport] = self
+            timeout = self.gate.header_timeout
+        elif self.gate.refusing < self.gate.limit:
             log.debug("www: connection from %s refused (too many)", self.address)
-            transport.write(REFUSAL)
+            self.gate.refusing += 1
+            self.refusing = True
+            self.inner = self.make_refusal()
+            timeout = min(self.gate.header_timeout, REFUSAL_TIMEOUT)
+        else:
             transport.close()
             return
         self.transport = transport
-        self.open_now[transport] = self
-        self.arm()
+        self.arm(timeout)
         self.inner.connection_made(transport)
 
-    def arm(self) -> None:
+    def arm(self, timeout: float | None = None) -> None:
         """Start the header clock (at open and after each response)."""
         self.disarm()
         if self.transport is not None:
             loop = asyncio.get_running_loop()
-            self.timer = loop.call_later(self.gate.header_timeout, self._too_slow)
-        return None
+            delay = self.gate.header_timeout if timeout is None else timeout
+            self.timer = loop.call_later(delay, self._too_slow)
 
     def disarm(self) -> None:
         if self.timer is not None:
@@ -349,27 +360,32 @@ class _Gated(asyncio.Protocol):
             self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.inner is not None:
             self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received() if self.transport is not None else None
+        if self.transport is not None and self.inner is not None:
+            return self.inner.eof_received()
+        return None
 
     def pause_writing(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.inner is not None:
             self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.inner is not None:
             self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         transport, self.transport = self.transport, None
-        if transport is None:
+        if transport is None or self.inner is None:
             return
         self.disarm()
-        self.open_now.pop(transport, None)
-        self.gate.release(self.address)
+        if self.refusing:
+            self.gate.refusing -= 1
+        else:
+            self.open_now.pop(transport, None)
+            self.gate.release(self.address)
         self.inner.connection_lost(exc)
 
 
@@ -386,6 +402,11 @@ async def _header_clock_middleware(
     finally:
         if gated is not None:
             gated.arm()
+
+
+async def _refuse(request: web.BaseRequest) -> web.StreamResponse:
+    """The one answer of a connection over the cap (aiohttp writes it)."""
+    return web.Response(status=503, text="too many connections\n", headers={"Connection": "close"})
 
 
 class _GatedSite(web.TCPSite):
@@ -407,9 +428,10 @@ class _GatedSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         gate, open_now = self.gate, self.open_now
+        refusal = web.Server(_refuse, access_log=None, keepalive_timeout=0)
 
         def factory() -> asyncio.Protocol:
-            return _Gated(server(), gate, open_now)
+            return _Gated(server, refusal, gate, open_now)
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(

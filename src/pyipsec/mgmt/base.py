@@ -247,11 +247,14 @@ class PrintResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
-    """A command's outcome: ``ret`` (new id, get value, find ids), a print, or text."""
+    """A command's outcome: ``ret`` (new id, get value, find ids), a print, or text.
+    ``values``: named results (``/certificate import``'s counts): the console shows ``text``,
+    the API sends them as words of ``!done``, REST as one JSON object in an array."""
 
     ret: str | None = None
     table: PrintResult | None = None
     text: str | None = None
+    values: tuple[tuple[str, str], ...] | None = None
 
 
 def console_values(menu: Menu, row: PrintRow) -> tuple[tuple[str, str], ...]:

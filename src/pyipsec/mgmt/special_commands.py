@@ -216,7 +216,12 @@ def _import_certificate(session: Session, menu: Menu, args: dict[str, str]) -> R
     if not certs and not keys and not crls and not counts["decryption-failures"]:
         raise CommandError("failure: no certificates or keys found in file", category=4)
     width = max(len(k) for k in counts) + 2
-    return Result(text="".join(f"{k:>{width}}: {v}\n" for k, v in counts.items()))
+    return Result(
+        text="".join(f"{k:>{width}}: {v}\n" for k, v in counts.items()),
+        # RouterOS 7 over REST: [{"certificates-imported":"1","decryption-failures":"0",...}];
+        # over the API the same names as words of !done (docs/api.md, docs/rest.md)
+        values=tuple((k, str(v)) for k, v in counts.items()),
+    )
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

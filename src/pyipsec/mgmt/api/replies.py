@@ -80,6 +80,8 @@ def result_sentences(result: Result, *, empty: bool = False) -> list[list[str]]:
                 out.append(["!empty"])
     if result.ret is not None:
         done.append(f"=ret={result.ret}")
+    elif result.values is not None:
+        done += [f"={k}={v}" for k, v in result.values]
     elif result.text is not None:
         done.append(f"=ret={result.text}")
     out.append(done)

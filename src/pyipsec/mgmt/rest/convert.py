@@ -172,6 +172,8 @@ def result_json(result: Result) -> object:
         return table_json(table)
     if result.ret is not None:
         return {"ret": result.ret}
+    if result.values is not None:  # /certificate/import: one object of strings in an array
+        return [dict(result.values)]
     if result.text is not None:
         return {"ret": result.text}
     return []
