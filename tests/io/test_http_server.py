@@ -6,6 +6,7 @@ address (a flood from 127.0.0.x, bounded in count and time) and a slowloris clie
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
@@ -287,5 +288,27 @@ def test_slowloris_is_closed_and_keepalive_clients_are_not(rest: RestServer) -> 
         for _ in range(3):
             assert rest.request("GET", POLICY, conn=conn).status == 200
             time.sleep(0.3)
+    finally:
+        conn.close()
+
+
+def test_a_stalled_tls_handshake_is_closed(rest: RestServer) -> None:
+    """www-ssl: a client that opens TCP and never says ClientHello is closed after the header
+    timeout (asyncio's ssl_handshake_timeout); a real TLS client is then served."""
+    rest.server.gates["www-ssl"].header_timeout = 0.5
+    port = free_port()
+    rest.dispatch("/ip/service", "set", {"numbers": "www-ssl", "port": str(port)})
+    rest.reconfigure()  # the listener restarts with the new port and the gate's timeout
+    started = time.monotonic()
+    with _open(port, "127.0.0.1") as s:
+        s.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):
+            assert s.recv(4096) == b""
+    assert time.monotonic() - started < 2.5
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, timeout=5, context=rest.tls_client_context()
+    )
+    try:
+        assert rest.request("GET", POLICY, conn=conn).status == 200
     finally:
         conn.close()

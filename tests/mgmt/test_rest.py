@@ -203,6 +203,15 @@ def test_certificate_import_returns_the_counts_as_routeros_7(rest: RestServer) -
     assert rest.request("GET", "/rest/certificate").json[0]["private-key"] == "true"
 
 
+def test_rest_requests_are_not_standing_sessions_in_user_active(rest: RestServer) -> None:
+    """A REST request logs in and out at once (docs/rest.md): `/user active` never lists it,
+    not even the request that prints the table, and a basic-auth failure leaves no row."""
+    assert rest.request("GET", POLICY, user="reader").status == 200
+    assert rest.request("GET", POLICY, password="wrong").status == 401
+    assert rest.request("GET", "/rest/user/active").json == []
+    assert rest.run(lambda: rest.context.accounts.rows()) == []
+
+
 # -- errors: each a clean RouterOS-style error, and nothing changed ---------------------------
 
 
