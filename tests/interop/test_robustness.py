@@ -80,14 +80,16 @@ LOSS_RULES = """table inet pyipsec_interop_loss {
 # pyipsec, which installed the SAs on message 2 as RFC 2409 has it, cannot know (IKEv1 has
 # no acknowledgement of message 3 without the commit bit, which strongSwan does not do) and
 # would send into SAs nobody has until their lifetime ends. What finds such a half tunnel in
-# a real deployment is DPD (RFC 3706; RouterOS: dpd-interval=2m, dpd-maximum-failures=5, which
-# takes 12 minutes); the test's peer has it at 10 s x 3 (LOSS_DPD): no sign of life for 10 s,
-# then three unanswered R-U-THEREs 10 s apart, and pyipsec deletes the SAs and phase 1 about
-# 40 s after message 2; the next ping starts a new attempt, so the dead end costs less than a
-# failed phase 1 (tests/core/ikev1/exchanges/test_dpd.py shows the sequence). While the
-# tunnel carries the pings, inbound ESP is the sign of life (no probes); while a quick mode
-# is under way, DPD may give up a phase 1 when nothing from strongSwan got through for 40 s
-# (three probes lost: 0.51 ** 3): that too is just a new attempt.
+# a real deployment is DPD (RFC 3706; RouterOS: dpd-interval=2m, dpd-maximum-failures=5);
+# the test's peer has it at 10 s x 3 (LOSS_DPD). strongSwan keeps its IKE SA, and ACKs our
+# R-U-THEREs, while it repeats message 2 (4 s x 1.8 ** n, 5 repeats: it gives up ~165 s
+# after sending it); then three probes go unanswered and pyipsec deletes the SAs and the
+# phase 1, and the next ping starts a new attempt. Measured with every quick-mode message 3
+# dropped by an nft rule (no other loss): DPD fired 200 s after the first ping, the tunnel
+# was up 1 s later. So the dead end costs ~200 s plus one attempt (< 60 s), within the
+# budget even after a failed phase 1; tests/core/ikev1/exchanges/test_dpd.py shows the
+# detection and renegotiation in memory. While the tunnel carries the pings, inbound ESP is
+# the sign of life (no probes).
 LOSS_BUDGET = 440
 LOSS_DPD = "dpd-interval=10s dpd-maximum-failures=3"
 
