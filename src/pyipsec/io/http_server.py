@@ -24,7 +24,7 @@ answers nothing else (at most as many refusals in flight as the cap, ``REFUSAL_T
 seconds each; beyond, the connection is closed unanswered). A connection must complete a
 request's headers within ``HEADER_TIMEOUT`` seconds of opening or of its previous response
 (a slowloris client trickling header bytes is closed; the TLS handshake has the same
-bound); aiohttp's keep-alive timeout closes idle ones in between.
+bound), which is also how long an idle keep-alive connection stays open.
 
 Every accepted request gets a :class:`pyipsec.mgmt.base.Session` with the user's policies; the
 command layer (``mgmt.commands.dispatch``) checks them (mgmt/auth.authorize).
@@ -72,7 +72,7 @@ MAX_WEB_SESSIONS = 1024
 MAX_CONNECTIONS = 64  # open connections per service (as the API's MAX_CLIENTS)
 MAX_PER_SOURCE = 16  # open connections per service from one address
 HEADER_TIMEOUT = 10.0  # seconds to complete a request's headers (and the TLS handshake)
-KEEPALIVE_TIMEOUT = 15.0  # seconds an idle keep-alive connection stays open
+KEEPALIVE_TIMEOUT = HEADER_TIMEOUT  # seconds an idle keep-alive connection stays open
 REFUSAL_TIMEOUT = 2.0  # seconds a refused connection has to send the request it is refused
 
 
@@ -357,7 +357,7 @@ class _Gated(asyncio.Protocol):
         self.timer = None
         if self.transport is not None:
             log.debug("www: %s did not complete a request in time; closed", self.address)
-            self.transport.abort()
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.transport is not None and self.inner is not None:
