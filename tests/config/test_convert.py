@@ -43,6 +43,7 @@ V7_HUB = """\
 /ip ipsec policy group
 add name=logserver
 /ip ipsec profile
+set [ find default=yes ] dpd-interval=2m dpd-maximum-failures=5
 add dh-group=modp2048 enc-algorithm=aes-256 hash-algorithm=sha256 name=peer1
 add lifetime=8h name=peer4
 /ip ipsec peer
@@ -73,6 +74,7 @@ add dst-address=10.9.0.0/16 group=logserver src-address=10.8.0.0/16 template=\\
 
 V7_SITE_AGAIN = """\
 /ip ipsec profile
+set [ find default=yes ] dpd-interval=2m dpd-maximum-failures=5
 add dh-group=modp2048 enc-algorithm=aes-128 name=peer1
 /ip ipsec peer
 add address=192.168.80.1/32 name=peer1 profile=peer1

@@ -5,7 +5,10 @@ Fixtures under tests/golden/v7/:
 * ``active-peers.print.txt`` / ``active-peers.detail.txt``: the v7 prints of reference §2.8,
   verbatim (a hub's ``ip ipsec/active-peers/print`` and ``print detail``).
 * ``site.export.txt``: the compact v7 export of MikroTik's site-to-site example (reference
-  §3.6), its long policy line wrapped at 80 columns as RouterOS exports wrap.
+  §3.6, "as the export would show it": written from the example, not a router's output), its
+  long policy line wrapped at 80 columns as RouterOS exports wrap, and the default profile's
+  ``dpd-interval=2m dpd-maximum-failures=5`` line that real 7.19-7.23 compact exports write
+  (tests/golden/v7real/SOURCES.md).
 * ``defaults.export-verbose.txt``: a fresh v7 router's verbose ``/ip ipsec export``; its
   logical lines are the real ones of reference §2.15 (mode-config, group, proposal, policy),
   §2.5 (the 7.21 default profile, with ``ppk=no`` and without prf-algorithm/lifebytes) and

@@ -22,7 +22,12 @@ from pyipsec.config.menus.ipsec import (
     MODE_CONFIG_INITIATOR_VERBOSE,
     VERBOSE_HIDDEN_V6,
 )
-from pyipsec.config.menus.ipsec7 import V7, VERBOSE_AS_PRINTED, VERBOSE_HIDDEN
+from pyipsec.config.menus.ipsec7 import (
+    COMPACT_DEFAULT_BASELINE,
+    V7,
+    VERBOSE_AS_PRINTED,
+    VERBOSE_HIDDEN,
+)
 from pyipsec.config.schema import Menu, MenuKind
 from pyipsec.config.table import INTERNAL_PREFIX, Config, Item
 
@@ -98,9 +103,19 @@ def _default_baseline(menu: Menu, index: int) -> dict[str, str | None]:
 
 
 def item_pairs(
-    menu: Menu, item: Item, *, verbose: bool, hide_sensitive: bool, baseline: dict[str, str | None]
+    menu: Menu,
+    item: Item,
+    *,
+    verbose: bool,
+    hide_sensitive: bool,
+    baseline: dict[str, str | None],
+    compact_baseline: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The ``name=value`` pairs an export writes for ``item``, sorted by name."""
+    """The ``name=value`` pairs an export writes for ``item``, sorted by name.
+
+    ``baseline``: the values the item has where it sets none; a compact export leaves out what
+    equals ``compact_baseline`` (``baseline`` where it does not say)."""
+    compare = {**baseline, **(compact_baseline or {})}
     v7 = menu.dialect == V7
     variants = tuple(f for f, _ in menu.print_variants) if v7 else ("template",)
     flags = frozenset(n for n in variants if item.values.get(n) == "yes")
@@ -126,7 +141,7 @@ def item_pairs(
                 continue
             if prop.name == "comment" and value == "":
                 continue
-        elif value == baseline.get(prop.name):
+        elif value == compare.get(prop.name):
             continue
         pairs.append((prop.name, quote(value)))
     return pairs
@@ -156,9 +171,15 @@ def menu_lines(
             base = _default_baseline(menu, default_index) if menu.kind is MenuKind.LIST else {}
             if menu.kind is MenuKind.SINGLE:
                 base = {p.name: p.default for p in menu.writable}
+            compact = COMPACT_DEFAULT_BASELINE.get(menu.path) if default_index == 0 else None
             default_index += 1
             pairs = item_pairs(
-                menu, item, verbose=verbose, hide_sensitive=hide_sensitive, baseline=base
+                menu,
+                item,
+                verbose=verbose,
+                hide_sensitive=hide_sensitive,
+                baseline=base,
+                compact_baseline=compact if menu.dialect == V7 else None,
             )
             if pairs or (verbose and menu.kind is MenuKind.LIST):
                 head = "set" if menu.kind is MenuKind.SINGLE else f"set {menu.default_ref}"

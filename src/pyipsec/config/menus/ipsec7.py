@@ -443,6 +443,16 @@ VERBOSE_HIDDEN: dict[tuple[str, ...], frozenset[str]] = {
 # Menus whose verbose export writes only the properties the item's print variant shows (§2.15:
 # the default mode-config is `name=request-only responder=no use-responder-dns=exclusively`).
 VERBOSE_AS_PRINTED: frozenset[tuple[str, ...]] = frozenset({v6.MODE_CONFIG})
+# What a compact export compares a default item with, where RouterOS 7 does not compare it with
+# the values the item starts with. Real 7.x compact exports of routers that never touched IPsec
+# (7.19.1, 7.23.2: tests/golden/v7real/SOURCES.md) all write
+# `set [ find default=yes ] dpd-interval=2m dpd-maximum-failures=5`: the default profile holds
+# 2m/5 (7.21 verbose exports, reference §2.5) while the schema defaults are 8s/4 (the help page;
+# a 7.24.4 router whose default profile holds 8s/4 exports them verbosely). Added profiles keep
+# 2m/5 as their compact baseline (no real export shows otherwise).
+COMPACT_DEFAULT_BASELINE: dict[tuple[str, ...], dict[str, str]] = {
+    PROFILE: {"dpd-interval": "8s", "dpd-maximum-failures": "4"},
+}
 
 MENUS = (
     POLICY_MENU,
