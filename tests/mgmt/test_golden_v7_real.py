@@ -80,3 +80,34 @@ def test_untouched_v7_router_compact_export_writes_the_default_profile_dpd() -> 
     console.ok("/ip ipsec profile set [ find default=yes ] dpd-interval=8s dpd-maximum-failures=4")
     assert ipsec_sections(console.ok("/ip ipsec export")) == ""
     assert "dpd-interval=8s" in console.ok("/ip ipsec export verbose")
+
+
+def test_real_v7_export_with_tunnels_round_trips_from_the_routers_default_profile(
+    tmp_path: Path,
+) -> None:
+    """A 7.19.1 CCR's compact export with peers, identities (secrets hidden, as RouterOS 7
+    exports without show-sensitive) and policies. It has no default-profile line, so that
+    router's default profile held the compact baseline 8s/4 (the help page's defaults, also what
+    the 7.24.4 router holds), not the 2m/5 a new pyipsec v7 database starts with (reference
+    §2.5's 7.21 export): a compact export does not carry that state, so the import cannot know
+    it. From the router's state, the round trip is byte for byte; from a new database the only
+    difference is that line (documented in tests/golden/v7real/SOURCES.md)."""
+    text = (GOLDEN / "routeros-7.19.1-ccr.export.rsc").read_text()
+    (tmp_path / "in.rsc").write_text(text)
+    default_dpd = (
+        "/ip ipsec profile\nset [ find default=yes ] dpd-interval=2m dpd-maximum-failures=5\n"
+    )
+
+    new = Console(Store(":memory:", dialect="v7"), files_dir=tmp_path)
+    assert "successfully" in new.ok("/import file-name=in.rsc")
+    assert ipsec_sections(new.ok("/ip ipsec export")) == default_dpd + ipsec_sections(text)
+
+    router = Console(Store(":memory:", dialect="v7"), files_dir=tmp_path)
+    router.ok("/ip ipsec profile set [ find default=yes ] dpd-interval=8s dpd-maximum-failures=4")
+    out = router.ok("/import file-name=in.rsc")
+    assert out.splitlines()[0].startswith(
+        "warning: skipped lines of menus pyipsec does not implement: /ip dhcp-server (1), "
+        "/port (2), /routing ospf instance (1)"
+    )
+    assert ipsec_sections(router.ok("/ip ipsec export")) == ipsec_sections(text)
+    assert "peer=peer1 secret=" not in router.ok("/ip ipsec export show-sensitive")
