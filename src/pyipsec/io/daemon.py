@@ -61,7 +61,7 @@ from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
 from pyipsec.io.http_server import HttpContext, HttpServer
 from pyipsec.io.ike_endpoint import IkeEndpoint
-from pyipsec.io.logging import LazyLine, RingHandler
+from pyipsec.io.logging import RingHandler, log_line
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt import first_start
 from pyipsec.mgmt.auth import Accounts
@@ -592,8 +592,7 @@ class Daemon:
                 describe = functools.partial(describe_ike_event, event)
                 if version == 2:
                     describe = functools.partial(describe_ike_event, event, version=2)
-                line = LazyLine(type(event).__name__, describe)
-                log.log(level, "%s", line)
+                log_line(log, level, type(event).__name__, describe)
 
     def counters(self) -> dict[str, object]:
         """Internal counters for the control socket's ``stats`` request: the IKE engine's

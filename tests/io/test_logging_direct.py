@@ -1,0 +1,149 @@
+"""The daemon's IKE event lines written without the ``logging`` machinery (io/logging.py
+``log_line``) give the bytes the ``Logger``/``Handler``/``Formatter`` path gave: the same
+stderr text (time stamps, topics, rate-limit summaries) and the same ``/log print`` ring.
+The reference is the standard library's own path through the handlers ``setup`` installs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pyipsec.io import logging as topics
+
+# (wall time, monotonic time, logger, level, kind, message): two seconds of wall time, a
+# flood of one kind past the rate limit (3 a second here), other kinds and topics between
+LINES = [
+    (1_700_000_000.1, 10.0, "pyipsec.ipsec", logging.INFO, "IkeSaEstablished",
+     "IkeSaEstablished exchange=ike2 remote=198.51.100.1:500 local=203.0.113.1:500"),
+    (1_700_000_000.2, 10.1, "pyipsec.ipsec", logging.INFO, "ChildSaInstalled",
+     "ChildSaInstalled exchange=ike2 remote=198.51.100.1:500 rekey=False"),
+    *[
+        (1_700_000_000.3 + i / 100, 10.2 + i / 100, "pyipsec.ipsec", logging.WARNING,
+         "DatagramDropped", f"DatagramDropped remote=203.0.113.{i}:500 reason=unknown-peer")
+        for i in range(10)
+    ],
+    (1_700_000_000.9, 10.8, "pyipsec.ipsec", logging.ERROR, "NegotiationFailed",
+     "NegotiationFailed remote=203.0.113.7:500 reason=phase 1: no answer"),
+    (1_700_000_001.05, 11.25, "pyipsec.ipsec", logging.DEBUG, "NotifyReceived",
+     "NotifyReceived exchange=ike2 remote=198.51.100.2:500 type=16430"),
+    (1_700_000_001.5, 11.5, "pyipsec.ipsec", logging.WARNING, "DatagramDropped",
+     "DatagramDropped remote=203.0.113.99:500 reason=no-peer"),
+    (1_700_000_002.0, 12.0, "pyipsec.system", logging.INFO, "IkeSaDeleted",
+     "IkeSaDeleted remote=198.51.100.1:500 reason=delete"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def saved_root() -> Iterator[None]:
+    root = logging.getLogger("pyipsec")
+    saved = root.handlers[:], root.level, root.propagate
+    try:
+        yield
+    finally:
+        root.handlers, root.level, root.propagate = saved
+        topics._rate_limit = None
+        topics._direct = None
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[object], int]:
+    """Write LINES through ``setup``'s handlers; returns stderr, the ring and the number
+    of records the ``logging`` path made for them."""
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    ring = topics.setup(debug=True, per_second=3)
+    clock = [0.0]
+    assert topics._rate_limit is not None
+    topics._rate_limit.clock = lambda: clock[0]
+    wall = [0.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])  # LogRecord.created and log_line
+    made: list[str] = []
+    real = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: object, **kw: object) -> logging.LogRecord:
+        made.append(self.name)
+        return real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    for now, mono, name, level, kind, message in LINES:
+        wall[0], clock[0] = now, mono
+        logger = logging.getLogger(name)
+        if direct:
+            topics.log_line(logger, level, kind, lambda m=message: m)  # type: ignore[misc]
+        else:
+            logger.log(level, "%s", topics.LazyLine(kind, lambda m=message: m))  # type: ignore[misc]
+    wall[0], clock[0] = 1_700_000_003.0, 13.0
+    topics.flush_suppressed()
+    monkeypatch.undo()
+    return stderr.getvalue(), [(e.time, e.topics, e.message) for e in ring.entries], len(made)
+
+
+def test_direct_lines_equal_the_logging_path_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, saved_root: None
+) -> None:
+    old_text, old_ring, old_records = _run(monkeypatch, direct=False)
+    new_text, new_ring, new_records = _run(monkeypatch, direct=True)
+    assert old_records == len(LINES) and new_records == 0  # no LogRecord for any line
+    assert new_text == old_text and new_ring == old_ring
+    stamp = time.strftime("%H:%M:%S", time.localtime(1_700_000_000))
+    lines = new_text.splitlines()
+    assert lines[0] == (
+        f"{stamp} ipsec IkeSaEstablished exchange=ike2 remote=198.51.100.1:500"
+        " local=203.0.113.1:500"
+    )
+    assert lines[2].startswith(f"{stamp} ipsec,warning DatagramDropped remote=203.0.113.0:500")
+    assert f"{stamp} ipsec,error NegotiationFailed" in new_text
+    assert " ipsec,debug NotifyReceived exchange=ike2" in new_text
+    assert " system IkeSaDeleted remote=198.51.100.1:500" in new_text
+    # 10 in the first second, 3 through, the summary when the window is over (at 11.25)
+    assert any(
+        line.endswith(" ipsec,warning 7 similar lines suppressed: DatagramDropped")
+        for line in lines
+    )
+    assert len(lines) == len(old_ring) == 2 + 3 + 1 + 1 + 1 + 1 + 1  # incl. the summary
+
+
+def test_direct_lines_of_one_loop_iteration_are_one_write(
+    monkeypatch: pytest.MonkeyPatch, saved_root: None
+) -> None:
+    writes: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", Stream())
+    topics.setup(per_second=0)
+    log = logging.getLogger("pyipsec.ipsec")
+
+    async def burst() -> int:
+        for i in range(4):
+            topics.log_line(log, logging.INFO, "ChildSaInstalled", lambda i=i: f"C {i}")  # type: ignore[misc]
+        before = len(writes)
+        await asyncio.sleep(0)
+        return before
+
+    assert asyncio.run(burst()) == 0
+    assert len(writes) == 1 and [ln.split(" ", 2)[2] for ln in writes[0].splitlines()] == [
+        f"C {i}" for i in range(4)
+    ]
+
+
+def test_other_handlers_take_the_logging_path(saved_root: None) -> None:
+    """A handler added after ``setup`` (or a test's own) sees every line as a record."""
+    ring = topics.setup(per_second=0)
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logging.getLogger("pyipsec").handlers = [ring, Keep()]
+    topics.log_line(logging.getLogger("pyipsec.ipsec"), logging.INFO, "X", lambda: "X y=1")
+    assert seen == ["X y=1"] and [e.message for e in ring.entries] == ["X y=1"]
