@@ -147,3 +147,17 @@ def test_other_handlers_take_the_logging_path(saved_root: None) -> None:
     logging.getLogger("pyipsec").handlers = [ring, Keep()]
     topics.log_line(logging.getLogger("pyipsec.ipsec"), logging.INFO, "X", lambda: "X y=1")
     assert seen == ["X y=1"] and [e.message for e in ring.entries] == ["X y=1"]
+
+
+def test_a_disabled_logger_writes_nothing_on_either_path(saved_root: None) -> None:
+    """``Logger.disabled`` (what ``logging.config`` sets on loggers it does not configure)
+    drops the line on the logging path; the direct path defers to it."""
+    ring = topics.setup(per_second=0)
+    log = logging.getLogger("pyipsec.ipsec")
+    log.disabled = True
+    try:
+        topics.log_line(log, logging.INFO, "X", lambda: "X y=1")
+    finally:
+        log.disabled = False
+    topics.log_line(log, logging.INFO, "X", lambda: "X y=2")
+    assert [e.message for e in ring.entries] == ["X y=2"]

@@ -284,11 +284,14 @@ def log_line(logger: logging.Logger, level: int, kind: str, render: Callable[[],
         or logger.parent is not direct.root
         or logger.handlers
         or not logger.propagate
+        or logger.disabled
         or logger.filters
         or direct.root.filters
         or direct.root.handlers != direct.handlers
         or direct.stream.filters != direct.filters
         or direct.ring.filters != direct.filters
+        or direct.stream.level  # a handler's own level: left to logging (none is set)
+        or direct.ring.level
     ):
         logger.log(level, "%s", LazyLine(kind, render))
         return
