@@ -39,14 +39,36 @@ LINES = [
 ]  # fmt: skip
 
 
+CHILDREN = ("pyipsec.ipsec", "pyipsec.system")
+
+
 @pytest.fixture
 def saved_root() -> Iterator[None]:
+    """The ``pyipsec`` logger as ``setup`` leaves it, and its children the lines use as a
+    fresh daemon has them. Earlier tests in the same worker may leave a child with a filter
+    (the HTTP server adds one to ``pyipsec.system`` that drops aiohttp's malformed-request
+    records), a handler, a level or disabled; its lines then go through ``logging`` (as
+    ``log_line`` must), which is not what this test compares."""
     root = logging.getLogger("pyipsec")
     saved = root.handlers[:], root.level, root.propagate
+    children = [logging.getLogger(name) for name in CHILDREN]
+    saved_children = [
+        (c.handlers[:], c.filters[:], c.level, c.propagate, c.disabled) for c in children
+    ]
+    for child in children:
+        child.handlers, child.filters = [], []
+        child.setLevel(logging.NOTSET)
+        child.propagate, child.disabled = True, False
     try:
         yield
     finally:
         root.handlers, root.level, root.propagate = saved
+        for child, (handlers, filters, level, propagate, disabled) in zip(
+            children, saved_children, strict=True
+        ):
+            child.handlers, child.filters = handlers, filters
+            child.setLevel(level)
+            child.propagate, child.disabled = propagate, disabled
         topics._rate_limit = None
         topics._direct = None
 
