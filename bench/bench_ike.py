@@ -291,11 +291,17 @@ def _stop_daemons(*daemons: DaemonProc, timeout: float = 30) -> list[int | None]
     return [d.proc.returncode for d in daemons]
 
 
+PY_SPY = ROOT / ".venv/bin/py-spy"
+PROFILE_RATE = 200  # samples a second; --profile-rate
+
+
 def _py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
-    """Sample one daemon with py-spy (collapsed stacks) until SIGINT (measuring only)."""
+    """Sample one daemon with py-spy (collapsed stacks) until SIGINT (measuring only).
+    ``--nonblocking``: the daemon is not paused for each sample, so a higher rate distorts
+    the run less (it still costs the machine CPU)."""
     return subprocess.Popen(
-        [str(ROOT / ".venv/bin/py-spy"), "record", "-r", "200", "-f", "raw", "-o", out,
-         "--pid", str(pid)],
+        [str(PY_SPY), "record", "-r", str(PROFILE_RATE), "--nonblocking", "-f", "raw",
+         "-o", out, "--pid", str(pid)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -405,6 +411,7 @@ def _row(side: str, n: int, window: int, done: float, rs: list[Result]) -> str:
 
 
 def main() -> int:
+    global PROFILE_RATE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("-n", type=int, default=200, help="setups per run (at most 250)")
@@ -434,9 +441,18 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument(
         "--profile", metavar="PREFIX",
-        help="py-spy both pyipsec daemons into PREFIX-<window>-<a|b>.txt (collapsed stacks)",
+        help="py-spy both pyipsec daemons into PREFIX-<window>-<a|b>.txt (collapsed stacks; "
+        "the last run's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile-rate", type=int, default=PROFILE_RATE, metavar="HZ",
+        help="py-spy samples a second (default 200; a run of 200 setups lasts ~0.2 s)",
     )  # fmt: skip
     args = parser.parse_args()
+    if args.profile and not PY_SPY.exists():
+        print("--profile needs py-spy: .venv/bin/pip install py-spy", file=sys.stderr)
+        return 2
+    PROFILE_RATE = args.profile_rate
     if vici is None:
         print("bench_ike.py needs the PyPI package 'vici' (strongSwan's vici client): "
               ".venv/bin/pip install vici", file=sys.stderr)  # fmt: skip
