@@ -78,7 +78,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="pyikecpu-") as tmp:
         a = Side("a", Path(tmp) / "a.db", ros_initiator(n, None, suite=suite))
         b = Side("b", Path(tmp) / "b.db", ros_responder(n, None, suite=suite))
-        settle_heap()  # as the daemon does once it has started
+        settle_heap()  # as the daemon does once it has started (gc.freeze, GC threshold)
         if profile:
             (a if side == "a" else b).profile = cProfile.Profile()
         policies = [p for p in a.daemon.compiled.policies][:n]  # type: ignore[union-attr]
