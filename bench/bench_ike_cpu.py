@@ -85,7 +85,9 @@ def run(
         log = logging.getLogger("pyipsec.ipsec")
 
         def acquire(policy, now):  # type: ignore[no-untyped-def]
-            log.info("acquire for policy %s", policy.id)  # as Daemon.drain_events
+            topics.log_text(
+                log, logging.INFO, "acquire for policy %s", policy.id
+            )  # as drain_events
             a.daemon.engine.acquire(policy, now)
 
         def drain(s: Side) -> list[object]:

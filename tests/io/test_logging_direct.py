@@ -11,10 +11,16 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from ipaddress import ip_address, ip_network
+from pathlib import Path
 
 import pytest
 
+from pyipsec.dataplane.policy import Policy, Selector
+from pyipsec.dataplane.processor import AcquireRequested
+from pyipsec.dataplane.sad import ExpiryReason, SaProtocol, SaSoftExpired
 from pyipsec.io import logging as topics
+from pyipsec.io.daemon import Daemon, DaemonOptions
 
 # (wall time, monotonic time, logger, level, kind, message): two seconds of wall time, a
 # flood of one kind past the rate limit (3 a second here), other kinds and topics between
@@ -183,3 +189,121 @@ def test_a_disabled_logger_writes_nothing_on_either_path(saved_root: None) -> No
         log.disabled = False
     topics.log_line(log, logging.INFO, "X", lambda: "X y=2")
     assert [e.message for e in ring.entries] == ["X y=2"]
+
+
+# (wall time, monotonic time, level, template, args) of plain lines as the daemon writes
+# per setup and per SA expiry: a flood of one template past the rate limit, two seconds
+TEXT_LINES = [
+    *[(1_700_000_000.1 + i / 100, 10.0 + i / 100, logging.INFO, "acquire for policy %s", (i,))
+      for i in range(6)],
+    (1_700_000_000.5, 10.5, logging.INFO, "SA spi=0x%X %s (%s)",
+     (0xC0FFEE, "SaSoftExpired", "time")),
+    (1_700_000_001.2, 11.2, logging.INFO, "acquire for policy %s", (99,)),
+    (1_700_000_001.3, 11.3, logging.WARNING, "no template: %d%%", (5,)),
+    (1_700_000_001.4, 11.4, logging.DEBUG, "%s", ("first-word kind",)),  # logging path
+]  # fmt: skip
+
+
+def _run_text(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[object], int]:
+    """TEXT_LINES through ``log_text`` or ``Logger.log``; as ``_run``."""
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    ring = topics.setup(debug=True, per_second=3)
+    clock = [0.0]
+    assert topics._rate_limit is not None
+    topics._rate_limit.clock = lambda: clock[0]
+    wall = [0.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    made: list[str] = []
+    real = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: object, **kw: object) -> logging.LogRecord:
+        made.append(self.name)
+        return real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    log = logging.getLogger("pyipsec.ipsec")
+    for now, mono, level, msg, args in TEXT_LINES:
+        wall[0], clock[0] = now, mono
+        if direct:
+            topics.log_text(log, level, msg, *args)
+        else:
+            log.log(level, msg, *args)
+    wall[0], clock[0] = 1_700_000_003.0, 13.0
+    topics.flush_suppressed()
+    monkeypatch.undo()
+    return stderr.getvalue(), [(e.time, e.topics, e.message) for e in ring.entries], len(made)
+
+
+def test_log_text_equals_logger_log_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, saved_root: None
+) -> None:
+    """``log_text`` (the daemon's ``acquire for policy N`` and SA expiry lines) writes what
+    ``Logger.log(level, msg, *args)`` wrote: same stderr text, ring, rate-limit kind (the
+    template: the acquire flood is summarised as one kind), without a LogRecord except for
+    a bare ``%s`` template, which keeps the logging path."""
+    old_text, old_ring, old_records = _run_text(monkeypatch, direct=False)
+    new_text, new_ring, new_records = _run_text(monkeypatch, direct=True)
+    assert old_records == len(TEXT_LINES) and new_records == 1  # the bare %s line
+    assert new_text == old_text and new_ring == old_ring
+    stamp = time.strftime("%H:%M:%S", time.localtime(1_700_000_000))
+    lines = new_text.splitlines()
+    assert lines[:4] == [
+        f"{stamp} ipsec acquire for policy 0",
+        f"{stamp} ipsec acquire for policy 1",
+        f"{stamp} ipsec acquire for policy 2",
+        f"{stamp} ipsec SA spi=0xC0FFEE SaSoftExpired (time)",
+    ]
+    assert lines[4].endswith(" ipsec 3 similar lines suppressed: acquire for policy %s")
+    assert lines[5].endswith(" ipsec acquire for policy 99")
+    assert lines[6].endswith(" ipsec,warning no template: 5%")
+    assert lines[7].endswith(" ipsec,debug first-word kind")
+    assert len(lines) == 8
+
+
+def test_log_text_below_the_level_writes_nothing(saved_root: None) -> None:
+    ring = topics.setup(debug=False, per_second=0)
+    topics.log_text(logging.getLogger("pyipsec.ipsec"), logging.DEBUG, "x %s", 1)
+    topics.log_text(logging.getLogger("pyipsec.ipsec"), logging.INFO, "y %s", 2)
+    assert [e.message for e in ring.entries] == ["y 2"]
+
+
+def test_the_daemons_acquire_and_expiry_lines_take_the_direct_path(
+    monkeypatch: pytest.MonkeyPatch, saved_root: None, tmp_path: Path
+) -> None:
+    """``Daemon.drain_events`` writes ``acquire for policy N`` (one per IKE setup) and an
+    SA's expiry line through ``log_text``: the text it always had, and no LogRecord."""
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    ring = topics.setup(per_second=0)
+    d = Daemon(DaemonOptions(db=tmp_path / "x.db"))
+    acquired: list[int] = []
+    monkeypatch.setattr(d.engine, "acquire", lambda policy, now, sel: acquired.append(policy.id))
+    monkeypatch.setattr(d.engine, "sa_expired", lambda event, now: None)
+    policy = Policy(id=7, src=ip_network("198.51.100.0/24"), dst=ip_network("203.0.113.0/24"))
+    packet = Selector(src=ip_address("198.51.100.1"), dst=ip_address("203.0.113.2"), protocol=1)
+    d.processor._emit(AcquireRequested(policy=policy, selector=packet))
+    d.processor._emit(
+        SaSoftExpired(
+            spi=0xC0FFEE, protocol=SaProtocol.ESP, dst=ip_address("203.0.113.2"),
+            reason=ExpiryReason.TIME,
+        )
+    )  # fmt: skip
+    made: list[str] = []
+    real = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: object, **kw: object) -> logging.LogRecord:
+        made.append(self.name)
+        return real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    d.drain_events()
+    assert acquired == [7] and made == []
+    assert [(e.topics, e.message) for e in ring.entries] == [
+        ("ipsec", "acquire for policy 7"),
+        ("ipsec", "SA spi=0xC0FFEE SaSoftExpired (time)"),
+    ]
+    assert [ln.split(" ", 1)[1] for ln in stderr.getvalue().splitlines()] == [
+        "ipsec acquire for policy 7",
+        "ipsec SA spi=0xC0FFEE SaSoftExpired (time)",
+    ]

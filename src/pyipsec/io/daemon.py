@@ -61,7 +61,7 @@ from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
 from pyipsec.io.http_server import HttpContext, HttpServer
 from pyipsec.io.ike_endpoint import IkeEndpoint
-from pyipsec.io.logging import RingHandler, log_line
+from pyipsec.io.logging import RingHandler, log_line, log_text
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt import first_start
 from pyipsec.mgmt.auth import Accounts
@@ -568,10 +568,11 @@ class Daemon:
                 policy = event.policy
                 if policy.manual_sa is not None:
                     continue
-                log.info("acquire for policy %s", policy.id)
+                log_text(log, logging.INFO, "acquire for policy %s", policy.id)
                 self.engine.acquire(policy, now, event.selector)
             elif isinstance(event, SaSoftExpired | SaHardExpired):
-                log.info("SA spi=0x%X %s (%s)", event.spi, type(event).__name__, event.reason.value)
+                name, reason = type(event).__name__, event.reason.value
+                log_text(log, logging.INFO, "SA spi=0x%X %s (%s)", event.spi, name, reason)
                 self.engine.sa_expired(event, now)
             elif isinstance(event, NatMappingChanged):
                 ike = self.engine.peer_port_changed(
