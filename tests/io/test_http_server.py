@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 import ssl
 import time
@@ -26,6 +27,7 @@ from pyipsec.io.http_server import (
     WebSessions,
     cookie_session,
 )
+from pyipsec.io.logging import topics_of
 from pyipsec.mgmt.auth import Accounts
 from pyipsec.mgmt.commands import Session, dispatch
 from tests.mgmt.rest_harness import RestServer, free_port
@@ -312,3 +314,46 @@ def test_a_stalled_tls_handshake_is_closed(rest: RestServer) -> None:
         assert rest.request("GET", POLICY, conn=conn).status == 200
     finally:
         conn.close()
+
+
+def test_aiohttp_logs_as_system_without_a_filter_on_the_shared_logger(
+    rest: RestServer,
+) -> None:
+    """aiohttp's lines are ``pyipsec.system`` records (topic ``system``) through an adapter
+    that drops the traceback of a malformed request (HttpProcessingError, a client's
+    mistake) and keeps anything else; the shared ``pyipsec.system`` logger carries no filter
+    (one there sent every system line through the slow logging path, and made
+    test_logging_direct depend on test order)."""
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    from pyipsec.io.http_server import _AIOHTTP_LOG
+
+    system = logging.getLogger("pyipsec.system")
+    assert system.filters == []  # with an HttpServer built and running (the fixture)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    system.addHandler(keep)
+    level = system.level
+    system.setLevel(logging.DEBUG)
+    try:
+        _AIOHTTP_LOG.exception("Error handling request from %s", "x", exc_info=BadHttpMessage("x"))
+        try:
+            raise BadHttpMessage("line too long")
+        except BadHttpMessage:
+            _AIOHTTP_LOG.exception("Error handling request from %s", "y")  # exc_info=True
+        _AIOHTTP_LOG.exception("Unhandled exception", exc_info=ValueError("ours"))
+        _AIOHTTP_LOG.debug("Ignored premature client disconnection")
+    finally:
+        system.removeHandler(keep)
+        system.setLevel(level)
+    assert [(r.name, r.levelno, r.getMessage()) for r in seen] == [
+        ("pyipsec.system", logging.ERROR, "Unhandled exception"),
+        ("pyipsec.system", logging.DEBUG, "Ignored premature client disconnection"),
+    ]
+    assert topics_of(seen[0]) == "system,error" and topics_of(seen[1]) == "system,debug"
+    assert rest.request("GET", POLICY + "/" + "a" * 20_000).status == 400  # still refused

@@ -51,10 +51,10 @@ CHILDREN = ("pyipsec.ipsec", "pyipsec.system")
 @pytest.fixture
 def saved_root() -> Iterator[None]:
     """The ``pyipsec`` logger as ``setup`` leaves it, and its children the lines use as a
-    fresh daemon has them. Earlier tests in the same worker may leave a child with a filter
-    (the HTTP server adds one to ``pyipsec.system`` that drops aiohttp's malformed-request
-    records), a handler, a level or disabled; its lines then go through ``logging`` (as
-    ``log_line`` must), which is not what this test compares."""
+    fresh daemon has them. Earlier tests in the same worker may leave a child with a filter,
+    a handler, a level or disabled; its lines then go through ``logging`` (as ``log_line``
+    must), which is not what this test compares. (The HTTP server once put a filter on
+    ``pyipsec.system``; it now logs through an adapter, tests/io/test_http_server.py.)"""
     root = logging.getLogger("pyipsec")
     saved = root.handlers[:], root.level, root.propagate
     children = [logging.getLogger(name) for name in CHILDREN]

@@ -41,6 +41,7 @@ import logging
 import os
 import secrets
 import ssl
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -529,17 +530,26 @@ def wanted_listeners(config: Config) -> dict[str, Listener]:
     return out
 
 
-class _DropMalformed(logging.Filter):
-    """aiohttp logs a traceback for every malformed request it answers with 400 (a line over
+class _AiohttpLog(logging.LoggerAdapter[logging.Logger]):
+    """What aiohttp logs with: ``pyipsec.system``'s lines (the ``system`` topic), without the
+    traceback aiohttp logs for every malformed request it answers with 400 (a line over
     8 KiB, too many headers, broken framing): a client's mistake, not ours, and a way to fill
-    the log. Those records are dropped; anything else aiohttp logs stays."""
+    the log. Anything else aiohttp logs stays. An adapter, not a filter on the shared
+    ``pyipsec.system`` logger: such a filter sent every system line (the daemon's own, the
+    direct ones of io/logging.log_line included) through the slow ``logging`` path."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, HttpProcessingError)
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if exc is True:
+            exc = sys.exc_info()[1]
+        elif isinstance(exc, tuple):
+            exc = exc[1]
+        if isinstance(exc, HttpProcessingError):
+            return
+        super().log(level, msg, *args, **kwargs)
 
 
-_DROP_MALFORMED = _DropMalformed()
+_AIOHTTP_LOG = _AiohttpLog(log, {})
 
 
 class HttpServer:
@@ -549,13 +559,11 @@ class HttpServer:
         self.context = context
         self.host = host  # None: every address (as RouterOS); tests pass 127.0.0.1
         self.app = build_app(context)
-        if _DROP_MALFORMED not in log.filters:
-            log.addFilter(_DROP_MALFORMED)
         self.runner = web.AppRunner(
             self.app,
             access_log=None,
             handle_signals=False,
-            logger=log,
+            logger=_AIOHTTP_LOG,
             keepalive_timeout=KEEPALIVE_TIMEOUT,
         )
         # per service; tests may lower the limits before start()
