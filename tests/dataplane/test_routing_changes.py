@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pyipsec.dataplane.userspace.routing import TunRouting
+from pyipsec.dataplane.userspace.routing import ROUTE_COALESCE, TunRouting
 from tests.dataplane.test_routing import FakeIpr, make, net
 
 
@@ -125,13 +125,13 @@ def test_the_preferred_source_is_the_first_local_address_inside_the_source_prefi
 
 
 def test_with_defer_the_changes_of_one_loop_iteration_wake_the_worker_once() -> None:
-    """IKE adds one generated policy at a time; with ``defer`` (the daemon's loop.call_soon)
+    """IKE adds one generated policy at a time; with ``defer`` (the daemon's loop.call_later)
     the worker is submitted one pass for all the changes made before the loop runs the
     deferred call, where it used to be woken for each change it had already finished."""
     ipr = FakeIpr()
-    deferred: list[Callable[[], None]] = []
+    deferred: list[tuple[float, Callable[[], None]]] = []
     r = TunRouting("pyipsec0", 0x5049, netlink=lambda: ipr, batcher=lambda: ipr,
-                   defer=deferred.append)  # fmt: skip
+                   defer=lambda delay, fn: deferred.append((delay, fn)))  # fmt: skip
     r.setup_device(1400)
     submitted = []
     real_submit = r._pool.submit
@@ -141,15 +141,61 @@ def test_with_defer_the_changes_of_one_loop_iteration_wake_the_worker_once() -> 
         r.change(added=[(src, net(f"10.0.{n}.0/24"))], removed=[])
         time.sleep(0.001)  # the worker would have finished a pass by now
     assert submitted == [] and len(deferred) == 1  # nothing applied before the loop's turn
-    deferred.pop()()
+    assert deferred[0][0] == 0.0  # no coalescing interval: the loop's next iteration
+    deferred.pop()[1]()
     r.wait()
     assert len(submitted) == 2  # the one pass, and wait()'s own marker
     assert ipr.batches[-1] == 20 and len(ipr.routes) == 20
     r.change(added=[], removed=[(src, net("10.0.0.0/24"))])
     r.wait()  # wait() applies a wake still waiting for the loop
     assert ("10.0.0.0", 24, 2207) not in ipr.routes and len(ipr.routes) == 19
-    deferred.pop()()  # the loop's call afterwards finds nothing to do
+    deferred.pop()[1]()  # the loop's call afterwards finds nothing to do
     assert len(submitted) == 4
+    r.clear()
+
+
+def test_a_burst_of_changes_costs_one_worker_pass_per_coalescing_interval() -> None:
+    """With ``coalesce`` (the daemon's ROUTE_COALESCE, 5 ms) a change after a quiet spell
+    wakes the worker on the loop's next iteration, and the changes of a burst that follow
+    wait for the interval since the previous pass to end: a generated policy per IKE setup
+    at ~1,000 setups a second costs one worker wake (a GIL hand-over for the loop's thread)
+    per 5 ms instead of one per loop iteration."""
+    ipr = FakeIpr()
+    now = [100.0]
+    deferred: list[tuple[float, Callable[[], None]]] = []
+    r = TunRouting("pyipsec0", 0x5049, netlink=lambda: ipr, batcher=lambda: ipr,
+                   clock=lambda: now[0], defer=lambda delay, fn: deferred.append((delay, fn)),
+                   coalesce=ROUTE_COALESCE)  # fmt: skip
+    assert ROUTE_COALESCE == 0.005
+    r.setup_device(1400)
+    submitted = []
+    real_submit = r._pool.submit
+    r._pool.submit = lambda fn, *a: submitted.append(fn) or real_submit(fn, *a)  # type: ignore[method-assign]
+    src = net("198.51.100.0/25")
+
+    def policy(n: int) -> None:
+        r.change(added=[(src, net(f"10.0.{n}.0/24"))], removed=[])
+
+    policy(0)  # quiet before: at once (the loop's next iteration)
+    assert [d for d, _ in deferred] == [0.0]
+    deferred.pop()[1]()
+    r._pool.submit(lambda: None).result()  # the worker's pass is over
+    assert len(submitted) == 2 and ipr.batches[-1] == 1
+    now[0] += 0.001
+    for n in range(1, 8):  # the burst goes on, loop iteration after loop iteration
+        policy(n)
+        now[0] += 0.0005
+    assert len(deferred) == 1 and deferred[0][0] == pytest.approx(0.004)  # 5 ms after the pass
+    now[0] += 0.004
+    deferred.pop()[1]()
+    r.wait()
+    assert ipr.batches[-1] == 7 and len(ipr.routes) == 8  # the burst's 7 changes: one pass
+    assert len(submitted) == 2 + 1 + 1  # + that pass + wait()'s marker
+    now[0] += 0.010  # quiet again: the next change goes at once
+    policy(8)
+    assert deferred[-1][0] == 0.0
+    r.wait()
+    assert len(ipr.routes) == 9
     r.clear()
 
 

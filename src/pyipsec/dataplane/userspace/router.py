@@ -57,7 +57,7 @@ from pyipsec.dataplane.userspace.rawsock import (
     RawSender,
     big_receive_buffer,
 )
-from pyipsec.dataplane.userspace.routing import TunRouting, path_mtu
+from pyipsec.dataplane.userspace.routing import ROUTE_COALESCE, TunRouting, path_mtu
 from pyipsec.dataplane.userspace.tun import OFFLOAD_TSO, open_tun
 from pyipsec.dataplane.userspace.udpgso import (
     GSO_SIZE,
@@ -193,9 +193,12 @@ class UserspaceDataplane:
                 self._coalescer = Coalescer(self._write_tun)
             if existed:
                 self.found.append(f"adopted the existing TUN device {self.tun_name}")
-            # route changes of one loop iteration wake the worker once (sync_policies and
-            # change_policies run on the loop's thread)
-            self.routing = TunRouting(self.tun_name, self.mark, defer=loop.call_soon)
+            # route changes wake the worker once per loop iteration, at most once every
+            # ROUTE_COALESCE seconds (sync_policies and change_policies run on the loop's
+            # thread)
+            self.routing = TunRouting(
+                self.tun_name, self.mark, defer=loop.call_later, coalesce=ROUTE_COALESCE
+            )
             self.routing.setup_device(self.mtu)
             self.found += self.routing.found
             self.sender = RawSender(self.mark)
