@@ -115,3 +115,46 @@ def test_prf_key_sizes_follow_rfc7296_2_13() -> None:
     for name in ("md5", "sha1", "sha256", "sha384", "sha512"):
         prf = registry.prf(name)
         assert prf.key_size == prf.output_size == hashlib.new(name).digest_size
+
+
+def _hmac_vectors() -> list[tuple[str, bytes, bytes, str]]:
+    """Every full-length RFC 2202 (MD5, SHA-1) and RFC 4231 (SHA-2) vector, including the
+    keys longer than a block (hashed first, RFC 2104 §2) and data longer than a block."""
+    from tests.crypto.test_integrity import (
+        RFC2202_MD5,
+        RFC2202_SHA1,
+        RFC4231_INPUTS,
+        RFC4231_OUTPUTS,
+    )
+
+    cases = [("md5", k, d, out) for _, k, d, out in RFC2202_MD5]
+    cases += [("sha1", k, d, out) for _, k, d, out in RFC2202_SHA1]
+    for name, outputs in RFC4231_OUTPUTS.items():
+        for case, out in outputs.items():
+            if case != 5:  # case 5 publishes only the leftmost 128 bits
+                cases.append((name, *RFC4231_INPUTS[case], out))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "key", "data", "out"), _hmac_vectors())
+def test_hmac_prf_rfc2202_rfc4231(name: str, key: bytes, data: bytes, out: str) -> None:
+    assert registry.prf(name).prf(key, data) == H(out)
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha384", "sha512"])
+def test_hmac_prf_equals_stdlib_hmac_for_random_inputs(name: str) -> None:
+    """The PRF's HMAC, written out over hashlib (prf.hmac_prf), gives the bytes of the
+    standard library's ``hmac.digest`` for every key length from empty to over two blocks
+    (around the block size especially) and data from empty to several blocks."""
+    import hmac
+    import random
+
+    prf = registry.prf(name).prf
+    block = hashlib.new(name).block_size
+    rnd = random.Random(f"hmac-prf-{name}")
+    key_lengths = [*range(0, 2 * block + 2), 300]
+    for n, klen in enumerate(key_lengths):
+        key = rnd.randbytes(klen)
+        for dlen in (0, 1, n % 200, block - 1, block, block + 1, 3 * block + 7):
+            data = rnd.randbytes(dlen)
+            assert prf(key, data) == hmac.digest(key, data, name), (klen, dlen)
