@@ -45,6 +45,11 @@ __all__ = [
 ]
 
 
+# CBC with a zero IV per block size (8 or 16 bytes: two entries), shared by every BlockCbc:
+# a mode object is immutable and building one costs 0.3 of the 2.6 us of a context.
+_ZERO_IV_CBC = {8: modes.CBC(bytes(8)), 16: modes.CBC(bytes(16))}
+
+
 class BlockCbc:
     """A block cipher in CBC mode (RFC 2405, RFC 2451, RFC 3602, RFC 4312).
 
@@ -73,7 +78,7 @@ class BlockCbc:
         self._dec_prev = 0  # last ciphertext block the decryptor consumed
 
     def _context(self, encrypt: bool) -> CipherContext:
-        cipher = Cipher(self._alg, modes.CBC(bytes(self._block)))
+        cipher = Cipher(self._alg, _ZERO_IV_CBC[self._block])
         if encrypt:
             self._enc = cipher.encryptor()
             return self._enc
