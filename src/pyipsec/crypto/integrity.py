@@ -23,13 +23,14 @@ from pyipsec.crypto.base import Mac
 __all__ = ["HmacMac", "NullMac", "make_hmac_factory", "make_null_mac"]
 
 
-# Hash constructors by name (RFC 2403, RFC 2404, RFC 4868 §2.1).
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5,
-    "sha1": hashes.SHA1,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
+# Hash algorithms by name (RFC 2403, RFC 2404, RFC 4868 §2.1): stateless descriptions, one
+# instance each shared by every key.
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "md5": hashes.MD5(),
+    "sha1": hashes.SHA1(),
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
 }
 
 
@@ -39,7 +40,7 @@ class HmacMac:
     __slots__ = ("_base", "_icv_size")
 
     def __init__(self, key: bytes, digest: str, icv_size: int) -> None:
-        self._base = HMAC(key, _HASHES[digest]())
+        self._base = HMAC(key, _HASHES[digest])
         self._icv_size = icv_size
 
     @property
