@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -85,6 +86,10 @@ def test_encryption_table() -> None:
         sizes = (alg.key_size, alg.salt_size, alg.block_size, alg.iv_size, alg.icv_size)
         assert (*sizes, alg.key_length_attr, alg.iv_kind) == ENCRYPTION_SIZES[name]
         assert alg.aead == (alg.icv_size > 0)
+        assert alg.keymat_size == alg.key_size + alg.salt_size
+    # the derived fields are recomputed, not copied, by dataclasses.replace
+    gcm = dataclasses.replace(registry.encryption("aes-128-gcm"), icv_size=0, salt_size=0)
+    assert (gcm.aead, gcm.keymat_size) == (False, 16)
 
 
 def test_aliases_are_the_same_objects() -> None:
