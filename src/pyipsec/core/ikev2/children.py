@@ -423,15 +423,15 @@ def install(
     integrity, replay = child_sa.integrity_and_replay(choice.encryption, choice.integrity)
     spi_out = choice.peer_spi
     deferred: SaParams | None = None
-    for direction, spi, (enc_key, auth_key) in (
-        (Direction.IN, pending.spi_in, in_keys),
-        (Direction.OUT, spi_out, out_keys),
+    # RFC 4301 §4.4.2, §5.2: the SAs carry what TSi/TSr agreed, not the whole policy
+    sel_in, sel_out = traffic_selectors.child_sa_selectors(
+        policy, narrowed.tsi, narrowed.tsr, we_initiated=we_initiated
+    )
+    for direction, spi, (enc_key, auth_key), (selector, selectors) in (
+        (Direction.IN, pending.spi_in, in_keys, sel_in),
+        (Direction.OUT, spi_out, out_keys, sel_out),
     ):
         inbound = direction is Direction.IN
-        # RFC 4301 §4.4.2, §5.2: the SA carries what TSi/TSr agreed, not the whole policy
-        selector, selectors = traffic_selectors.sa_selectors(
-            policy, narrowed.tsi, narrowed.tsr, direction, we_initiated=we_initiated
-        )
         params = SaParams(
             spi=spi,
             protocol=choice.protocol,

@@ -66,8 +66,10 @@ from pyipsec.wire.ikev2.payloads import TrafficSelector
 __all__ = [
     "Narrowed",
     "accept_narrowed",
+    "child_sa_selectors",
     "contains",
     "describe",
+    "host_network",
     "narrow",
     "packet_selectors",
     "policy_selectors",
@@ -80,6 +82,10 @@ ANY_PORTS = (0, 65535)
 OPAQUE = (65535, 0)  # RFC 4301 §4.4.1: ports not available (non-initial fragments)
 _TS_TYPES = {4: TsType.TS_IPV4_ADDR_RANGE, 6: TsType.TS_IPV6_ADDR_RANGE}
 _VERSIONS = {int(v): k for k, v in _TS_TYPES.items()}
+_ADDRESS_TYPES: dict[int, type[IPAddress]] = {
+    TsType.TS_IPV4_ADDR_RANGE: ipaddress.IPv4Address,
+    TsType.TS_IPV6_ADDR_RANGE: ipaddress.IPv6Address,
+}
 
 Selectors = tuple[TrafficSelector, ...]
 
@@ -114,8 +120,23 @@ def ts_for(net: IPNetwork, protocol: int | None, port: int | None) -> TrafficSel
     )
 
 
+def host_network(address: IPAddress) -> IPNetwork:
+    """``ipaddress.ip_network(address)``, built from the address's integer: ``ip_network``
+    formats the address as text and parses it back (3.2 us against 1.0 us). The host's
+    broadcast address (its own address) is stored as ``broadcast_address`` would compute it
+    (``functools.cached_property`` keeps it in the instance dict): the SA's selector check
+    (``sa_selectors``, dataplane/sad.py) asks for it, 2.7 us per network otherwise."""
+    net: IPNetwork
+    if isinstance(address, ipaddress.IPv4Address):
+        net = ipaddress.IPv4Network(int(address))
+    else:
+        net = ipaddress.IPv6Network(int(address))
+    net.__dict__["broadcast_address"] = net.network_address
+    return net
+
+
 def _packet_ts(address: IPAddress, protocol: int, port: int | None) -> TrafficSelector:
-    return ts_for(ipaddress.ip_network(address), protocol, port)
+    return ts_for(host_network(address), protocol, port)
 
 
 def packet_selectors(packet: Selector) -> tuple[TrafficSelector, TrafficSelector]:
@@ -220,14 +241,21 @@ def _subset(a: TrafficSelector, b: TrafficSelector) -> bool:
 
 
 def _known(selectors: Sequence[TrafficSelector]) -> Selectors:
-    return tuple(
-        t
-        for t in selectors
-        if t.ts_type in _VERSIONS
-        and t.start.version == t.end.version == _VERSIONS[t.ts_type]
-        and int(t.start) <= int(t.end)
-        and _valid_ports(_port_range(t))
-    )
+    """The selectors of a type we know, with addresses of that family in order and valid
+    ports (the family by the address's class: a dict lookup and two isinstance, not four
+    ``version`` properties)."""
+    out = []
+    for t in selectors:
+        family = _ADDRESS_TYPES.get(t.ts_type)
+        if (
+            family is not None
+            and isinstance(t.start, family)
+            and isinstance(t.end, family)
+            and int(t.start) <= int(t.end)
+            and _valid_ports(_port_range(t))
+        ):
+            out.append(t)
+    return tuple(out)
 
 
 def _valid_ports(ports: tuple[int, int]) -> bool:
@@ -252,7 +280,7 @@ def selector_networks(ts: TrafficSelector) -> list[IPNetwork]:
 @functools.lru_cache(maxsize=1024)
 def _networks(start: IPAddress, end: IPAddress) -> tuple[IPNetwork, ...]:
     if start == end:  # a host: the common case, without summarize_address_range
-        return (ipaddress.ip_network(start),)
+        return (host_network(start),)
     return tuple(ipaddress.summarize_address_range(start, end))
 
 
@@ -313,7 +341,25 @@ def _template_side(net: IPNetwork, protocol: int | None, ts: TrafficSelector) ->
 def _template_ts(net: IPNetwork, protocol: int | None, ipv4: bool) -> TrafficSelector:
     if net.version == 6 and net.prefixlen == 0 and ipv4:
         net = ipaddress.ip_network("0.0.0.0/0")
-    return ts_for(net, protocol, None)
+    got = ts_for(net, protocol, None)
+    return _WHOLE[got.ts_type] if got == _WHOLE[got.ts_type] else got
+
+
+# A whole address family with any protocol and port, by TS type: what the default template
+# ``::/0`` names (``_template_ts`` answers with these very objects, for ``_meet``).
+_WHOLE = {
+    int(_TS_TYPES[n.version]): ts_for(n, None, None)
+    for n in (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+}
+
+
+def _meet(ts: TrafficSelector, side: TrafficSelector) -> TrafficSelector | None:
+    """``_intersect(ts, side)`` for a valid selector (``_known``) and a template's side: ``ts``
+    itself when the side is its whole family (``_WHOLE``), as the range arithmetic finds, in
+    0.1 us instead of 1.2 us (both sides of every generated policy of the default template)."""
+    if side is _WHOLE.get(ts.ts_type):
+        return ts
+    return _intersect(ts, side)
 
 
 def _largest_prefix(ts: TrafficSelector) -> TrafficSelector:
@@ -357,8 +403,8 @@ def _generated(
         if t.group != peer.policy_template_group:
             continue
         for ti, tr in itertools.product(tsi, tsr):
-            ni = _intersect(ti, _template_side(t.dst, t.protocol, ti))
-            nr = _intersect(tr, _template_side(t.src, t.protocol, tr))
+            ni = _meet(ti, _template_side(t.dst, t.protocol, ti))
+            nr = _meet(tr, _template_side(t.src, t.protocol, tr))
             if ni is None or nr is None or ni.ts_type != nr.ts_type:
                 continue
             if ni.protocol and nr.protocol and ni.protocol != nr.protocol:
@@ -393,7 +439,7 @@ def _with_protocol(ts: TrafficSelector, protocol: int) -> TrafficSelector:
 
 def _substitute(selectors: Selectors, endpoint: IPAddress) -> Selectors:
     """Host selectors replaced by the SA endpoint (transport mode behind a NAT, §2.23.1)."""
-    ep = ipaddress.ip_network(endpoint)
+    ep = host_network(endpoint)
     out = []
     for t in selectors:
         if t.start == t.end:
@@ -420,7 +466,7 @@ def _restore(narrowed: Selectors, matched: Selectors, sent: Selectors) -> Select
     for n in narrowed:
         for m, s in zip(matched, sent, strict=True):
             if m != s and _subset(n, m):
-                n = _with_range(n, ipaddress.ip_network(s.start))
+                n = _with_range(n, host_network(s.start))
                 break
         out.append(n)
     return tuple(out)
@@ -534,15 +580,10 @@ def sa_selectors(
     out. When the agreement is exactly ``policy``'s traffic: the policy's selector and no
     further ones, as IKEv1 installs (the common case costs the data plane nothing more)."""
     own = SaSelector.of_policy(policy, direction)
+    if _exactly_policy(policy, tsi, tsr, we_initiated):
+        return own, ()  # the common case, what the loop below finds too, without its work
     ours, theirs = (tsi, tsr) if we_initiated else (tsr, tsi)
     src_side, dst_side = (ours, theirs) if direction is Direction.OUT else (theirs, ours)
-    if (
-        len(src_side) == 1
-        and len(dst_side) == 1
-        and _names_exactly(src_side[0], own.src, own.protocol, own.src_port)
-        and _names_exactly(dst_side[0], own.dst, own.protocol, own.dst_port)
-    ):
-        return own, ()  # the common case, what the loop below finds too, without its work
     out: list[SaSelector] = []
     for a, b in itertools.product(_known(src_side), _known(dst_side)):
         if a.protocol and b.protocol and a.protocol != b.protocol:
@@ -564,6 +605,44 @@ def sa_selectors(
     if out == [own]:
         return own, ()
     return out[0], tuple(out)
+
+
+def child_sa_selectors(
+    policy: Policy,
+    tsi: Sequence[TrafficSelector],
+    tsr: Sequence[TrafficSelector],
+    *,
+    we_initiated: bool,
+) -> tuple[tuple[SaSelector, tuple[SaSelector, ...]], tuple[SaSelector, tuple[SaSelector, ...]]]:
+    """``sa_selectors`` of a child's inbound and outbound SA, in that order: whether the
+    agreement is exactly the policy's traffic does not depend on the direction, and is asked
+    once (2.5 us less per child)."""
+    if _exactly_policy(policy, tsi, tsr, we_initiated):
+        return (
+            (SaSelector.of_policy(policy, Direction.IN), ()),
+            (SaSelector.of_policy(policy, Direction.OUT), ()),
+        )
+    return (
+        sa_selectors(policy, tsi, tsr, Direction.IN, we_initiated=we_initiated),
+        sa_selectors(policy, tsi, tsr, Direction.OUT, we_initiated=we_initiated),
+    )
+
+
+def _exactly_policy(
+    policy: Policy,
+    tsi: Sequence[TrafficSelector],
+    tsr: Sequence[TrafficSelector],
+    we_initiated: bool,
+) -> bool:
+    """Whether TSi/TSr are one selector each naming exactly ``policy``'s two sides (ours its
+    src, theirs its dst): then each SA's selector is the policy's own (``sa_selectors``)."""
+    ours, theirs = (tsi, tsr) if we_initiated else (tsr, tsi)
+    return (
+        len(ours) == 1
+        and len(theirs) == 1
+        and _names_exactly(ours[0], policy.src, policy.protocol, policy.src_port)
+        and _names_exactly(theirs[0], policy.dst, policy.protocol, policy.dst_port)
+    )
 
 
 def _names_exactly(
