@@ -283,3 +283,34 @@ def test_offers_of_one_profile_reuse_its_transforms_and_follow_a_changed_one() -
     edited = dataclasses.replace(profile, enc_algorithms=("aes-256-cbc",))
     (p,) = cp.child_offer(edited, TUNNEL, SPI_I, pfs=False).proposals
     assert (ENCR, AES_CBC, 256) in ids(p) and (ENCR, AES_GCM16, 128) not in ids(p)
+
+
+# --- the per-profile cache of our algorithms ------------------------------------------------
+
+
+def test_profile_algorithms_cache_answers_as_the_registry() -> None:
+    """The cached enc/auth algorithms and pfs-group of a profile are what the registry gives
+    for its names (``_plain_*``), asked again or not; a profile naming an unknown algorithm
+    fails every time (nothing is kept for it); the cache is bounded."""
+    profiles = [
+        prop(),
+        prop(enc_algorithms=("aes-128-gcm", "aes-256-cbc"), auth_algorithms=("sha256", "null")),
+        prop(enc_algorithms=("null",), auth_algorithms=("null",), pfs_group="none"),
+        prop(enc_algorithms=("chacha20poly1305",), pfs_group="modp2048"),
+    ]
+    for profile in profiles:
+        for _ in range(2):
+            assert cp._encryptions(profile) == cp._plain_encryptions(profile)
+            assert cp._integrities(profile) == cp._plain_integrities(profile)
+            assert cp.child_pfs_group(profile) == cp._plain_pfs_group(profile)
+    assert cp._encryptions(profiles[1])[0].name == "aes-128-gcm"
+    assert cp._integrities(profiles[2]) == (None,)
+    bad = prop(enc_algorithms=("rot13",))
+    for _ in range(2):
+        with pytest.raises(LocalProtocolError):
+            cp._encryptions(bad)
+    # equal but distinct profiles do not share an entry by accident of id() reuse
+    for i in range(cp._ALGORITHMS_MAX + 5):
+        p = prop(name=f"p{i}", auth_algorithms=("sha256",) if i % 2 else ("sha1",))
+        assert cp._integrities(p) == cp._plain_integrities(p)
+    assert 0 < len(cp._algorithms) <= cp._ALGORITHMS_MAX

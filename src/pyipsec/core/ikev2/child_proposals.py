@@ -36,9 +36,10 @@ Lifetimes are not negotiated in IKEv2: each side rekeys by its own lifetime (§2
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, TypeVar, cast
 
 from pyipsec.core import proposals as shared
 from pyipsec.core.ikev2.errors import (
@@ -87,6 +88,7 @@ PROTOCOL_IDS: Mapping[SaProtocol, ProtocolId] = MappingProxyType(
 _SA_PROTOCOLS: Mapping[int, SaProtocol] = MappingProxyType({v: k for k, v in PROTOCOL_IDS.items()})
 ESN_NO, ESN_YES = 0, 1  # Transform Type 5 (RFC 7296 §3.3.2)
 _ESN_NAMES = {ESN_NO: False, ESN_YES: True}
+_T = TypeVar("_T")
 
 
 # (ENCR transform, cipher, INTEG transform, integrity) as chosen; None where absent.
@@ -111,18 +113,52 @@ class ChildChoice:
 # --- our configuration ----------------------------------------------------------------------
 
 
-def _encryptions(profile: ProposalProfile) -> list[EncryptionAlgorithm]:
-    return [
+# The algorithms of a proposal profile, by (profile identity, what): pure functions of the
+# immutable profile, asked for at every child the responder chooses (3 us of registry
+# lookups); the profile is kept beside them (its id is not reused while the entry lives).
+# Only answers are kept (a profile naming an unknown algorithm fails every time). Bounded:
+# full means emptied.
+_ALGORITHMS_MAX = 256
+_algorithms: dict[tuple[int, str], tuple[ProposalProfile, Any]] = {}
+
+
+def _per_profile(profile: ProposalProfile, what: str, compute: Callable[[], _T]) -> _T:
+    hit = _algorithms.get((id(profile), what))
+    if hit is not None and hit[0] is profile:
+        return cast(_T, hit[1])
+    got = compute()
+    if len(_algorithms) >= _ALGORITHMS_MAX:
+        _algorithms.clear()
+    _algorithms[(id(profile), what)] = (profile, got)
+    return got
+
+
+def _encryptions(profile: ProposalProfile) -> tuple[EncryptionAlgorithm, ...]:
+    return _per_profile(profile, "enc", lambda: _plain_encryptions(profile))
+
+
+def _plain_encryptions(profile: ProposalProfile) -> tuple[EncryptionAlgorithm, ...]:
+    return tuple(
         e for e in shared.profile_encryptions(profile, LocalProtocolError) if e.ikev2_id is not None
-    ]
+    )
 
 
-def _integrities(profile: ProposalProfile) -> list[IntegrityAlgorithm | None]:
-    return shared.profile_integrities(profile, lambda i: bool(i.ikev2_id), LocalProtocolError)
+def _integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm | None, ...]:
+    return _per_profile(profile, "integ", lambda: _plain_integrities(profile))
+
+
+def _plain_integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm | None, ...]:
+    return tuple(
+        shared.profile_integrities(profile, lambda i: bool(i.ikev2_id), LocalProtocolError)
+    )
 
 
 def child_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
     """The proposal's pfs-group (None for none): the KE group of CREATE_CHILD_SA."""
+    return _per_profile(profile, "pfs", lambda: _plain_pfs_group(profile))
+
+
+def _plain_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
     return shared.profile_pfs(
         profile, lambda g: g.id in IKEV2_GROUP_IDS, "IKEv2 group", LocalProtocolError
     )
