@@ -11,6 +11,8 @@ __all__ = [
     "InvalidMajorVersion",
     "MalformedMessage",
     "UnsupportedCriticalPayload",
+    "invalid_syntax",
+    "need",
 ]
 
 
@@ -71,3 +73,14 @@ class IntegrityCheckFailed(ValueError):
 
     RFC 7296 §2.21.2: such a message is dropped without an answer and may be counted.
     """
+
+
+def invalid_syntax(detail: str) -> MalformedMessage:
+    """The payload decoders' error for any structural problem (RFC 7296 §3.10.1)."""
+    return MalformedMessage(NotifyType.INVALID_SYNTAX, detail)
+
+
+def need(body: bytes, n: int, what: str) -> None:
+    """INVALID_SYNTAX unless ``body`` (a ``what`` payload's) has at least ``n`` octets."""
+    if len(body) < n:
+        raise invalid_syntax(f"{what} payload too short ({len(body)} < {n} bytes)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .constants import IKEV2_MAJOR_VERSION, IKEV2_VERSION, IkeFlag, NotifyType
 from .errors import InvalidMajorVersion, MalformedMessage
+from .fastinit import positional
 
 __all__ = [
     "HEADER",
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_MESSAGE_LEN",
     "Header",
     "check_header",
+    "pack_header",
     "peek",
     "pull_header",
     "push_header",
@@ -71,13 +73,33 @@ class Header:
         return bool(self.flags & _RESPONSE)
 
 
+# fastinit: the fields in HEADER's order, ~0.7 us less per received datagram than the
+# keyword __init__
+_new_header = positional(Header)
+
+
 def push_header(h: Header) -> bytes:
     """Encode ``h`` (28 bytes)."""
-    if len(h.spi_i) != 8 or len(h.spi_r) != 8:
-        raise ValueError("IKE SPIs are 8 bytes")
-    return HEADER.pack(
-        h.spi_i, h.spi_r, h.next_payload, h.version, h.exchange, h.flags, h.message_id, h.length
+    return pack_header(
+        h.spi_i, h.spi_r, h.next_payload, h.exchange, h.flags, h.message_id, h.length, h.version
     )
+
+
+def pack_header(
+    spi_i: bytes,
+    spi_r: bytes,
+    next_payload: int,
+    exchange: int,
+    flags: int,
+    message_id: int,
+    length: int,
+    version: int = IKEV2_VERSION,
+) -> bytes:
+    """The 28 header octets of these fields: ``push_header`` without building a ``Header``
+    (what the encoders use: ~1 us less per message)."""
+    if len(spi_i) != 8 or len(spi_r) != 8:
+        raise ValueError("IKE SPIs are 8 bytes")
+    return HEADER.pack(spi_i, spi_r, next_payload, version, exchange, flags, message_id, length)
 
 
 def peek(data: bytes) -> Header:
@@ -88,17 +110,8 @@ def peek(data: bytes) -> Header:
     """
     if len(data) < HEADER_LEN:
         raise MalformedMessage(NotifyType.INVALID_SYNTAX, "IKE header truncated")
-    spi_i, spi_r, np, version, xchg, flags, mid, length = HEADER.unpack_from(data, 0)
-    return Header(
-        spi_i=spi_i,
-        spi_r=spi_r,
-        next_payload=np,
-        version=version,
-        exchange=xchg,
-        flags=flags,
-        message_id=mid,
-        length=length,
-    )
+    # spi_i, spi_r, next_payload, version, exchange, flags, message_id, length
+    return _new_header(*HEADER.unpack_from(data, 0))
 
 
 def pull_header(data: bytes) -> Header:
@@ -115,10 +128,11 @@ def pull_header(data: bytes) -> Header:
 def check_header(h: Header, data: bytes) -> Header:
     """``pull_header``'s checks on the header ``peek(data)`` returned: a receiver that peeked
     (to tell IKEv1 from IKEv2) need not decode the same 28 bytes again."""
-    if h.major_version > IKEV2_MAJOR_VERSION:
-        raise InvalidMajorVersion(h.major_version)
-    if h.major_version < IKEV2_MAJOR_VERSION:
-        raise MalformedMessage(NotifyType.INVALID_SYNTAX, f"major version {h.major_version}")
+    major = h.version >> 4  # h.major_version, without the property call
+    if major > IKEV2_MAJOR_VERSION:
+        raise InvalidMajorVersion(major)
+    if major < IKEV2_MAJOR_VERSION:
+        raise MalformedMessage(NotifyType.INVALID_SYNTAX, f"major version {major}")
     if h.length != len(data):
         raise MalformedMessage(
             NotifyType.INVALID_SYNTAX, f"header length {h.length}, datagram {len(data)}"

@@ -40,14 +40,15 @@ from pyipsec.crypto.base import (
 
 from .constants import IkeFlag, NotifyType, PayloadType
 from .errors import IntegrityCheckFailed, MalformedMessage
-from .header import HEADER_LEN, Header, peek, pull_header, push_header
+from .fastinit import positional
+from .header import HEADER_LEN, Header, pack_header, peek, pull_header
 from .payloads import (
     GENERIC,
     NotifyPayload,
     Payload,
     SkfPayload,
     SkPayload,
-    pull_payload_chain,
+    pull_payloads,
     push_payloads,
 )
 
@@ -155,35 +156,32 @@ def sk_overhead(keys: SkKeys) -> tuple[int, int]:
 # --- plain messages --------------------------------------------------------------------------
 
 
-def _push_message(msg: Message, first: int, body: bytes) -> bytes:
-    header = Header(
-        spi_i=msg.spi_i,
-        spi_r=msg.spi_r,
-        next_payload=first,
-        exchange=msg.exchange,
-        flags=msg.flags,
-        message_id=msg.message_id,
-        length=HEADER_LEN + len(body),
-    )
-    return push_header(header) + body
+def _pack_header(msg: Message, first: int, length: int) -> bytes:
+    """The header of ``msg`` with Next Payload ``first`` and Length ``length``."""
+    return pack_header(msg.spi_i, msg.spi_r, first, msg.exchange, msg.flags, msg.message_id, length)
 
 
 def encode(msg: Message) -> bytes:
     """Encode a cleartext message; Next Payload fields and all lengths are computed."""
     first, body = push_payloads(msg.payloads)
-    return _push_message(msg, first, body)
+    return _pack_header(msg, first, HEADER_LEN + len(body)) + body
+
+
+# fastinit: ~0.6 us less per decoded message than the keyword __init__
+_new_message = positional(Message)
 
 
 def message_from_header(h: Header, payloads: Sequence[Payload]) -> Message:
     """A ``Message`` with the header fields of ``h`` and ``payloads``."""
-    return Message(
-        spi_i=h.spi_i,
-        spi_r=h.spi_r,
-        exchange=h.exchange,
-        initiator=h.initiator,
-        response=h.response,
-        message_id=h.message_id,
-        payloads=tuple(payloads),
+    flags = h.flags  # h.initiator and h.response, without two property calls
+    return _new_message(
+        h.spi_i,
+        h.spi_r,
+        h.exchange,
+        bool(flags & _INITIATOR),
+        bool(flags & _RESPONSE),
+        h.message_id,
+        tuple(payloads),
     )
 
 
@@ -196,8 +194,7 @@ def decode(data: bytes, header: Header | None = None) -> Message:
     """
     data = bytes(data)
     header = pull_header(data) if header is None else header
-    pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
-    return message_from_header(header, [p for p, _ in pairs])
+    return message_from_header(header, pull_payloads(header.next_payload, data[HEADER_LEN:]))
 
 
 # --- the Encrypted payload (RFC 7296 §3.14) --------------------------------------------------
@@ -225,16 +222,11 @@ def seal(
     sk_len = 4 + len(sk_fields) + fixed + len(plaintext)
     if sk_len > 0xFFFF:
         raise ValueError("Encrypted payload longer than 65535 bytes")
-    header = Header(
-        spi_i=msg.spi_i,
-        spi_r=msg.spi_r,
-        next_payload=sk_type,
-        exchange=msg.exchange,
-        flags=msg.flags,
-        message_id=msg.message_id,
-        length=HEADER_LEN + sk_len,
+    prefix = (
+        _pack_header(msg, sk_type, HEADER_LEN + sk_len)
+        + GENERIC.pack(first_inner, 0, sk_len)
+        + sk_fields
     )
-    prefix = push_header(header) + GENERIC.pack(first_inner, 0, sk_len) + sk_fields
     iv = rng(enc.iv_size)
     if len(iv) != enc.iv_size:
         raise ValueError("the random source returned a short IV")
@@ -304,16 +296,15 @@ def decode_protected(data: bytes, keys: SkKeys, header: Header | None = None) ->
     """
     data = bytes(data)
     header = pull_header(data) if header is None else header
-    pairs = pull_payload_chain(header.next_payload, data[HEADER_LEN:])
-    sk = pairs[-1][0] if pairs else None
+    payloads = pull_payloads(header.next_payload, data[HEADER_LEN:])
+    sk = payloads[-1] if payloads else None
     if not isinstance(sk, SkPayload):
         if isinstance(sk, SkfPayload):
             raise MalformedMessage(_SYNTAX, "an Encrypted Fragment payload needs reassembly")
         raise MalformedMessage(_SYNTAX, "no Encrypted payload")
-    inner = open_sealed(keys, data, len(data) - len(pairs[-1][1]))
-    return message_from_header(
-        header, [p for p, _ in pairs[:-1]] + pull_inner(sk.first_inner, inner)
-    )
+    inner = open_sealed(keys, data, len(data) - len(sk.data))  # sk.data: its whole body
+    payloads[-1:] = pull_inner(sk.first_inner, inner)
+    return message_from_header(header, payloads)
 
 
 def pull_inner(first: int, inner: bytes) -> list[Payload]:
@@ -322,11 +313,12 @@ def pull_inner(first: int, inner: bytes) -> list[Payload]:
     Every ``MalformedMessage`` from here has ``authenticated`` set: the bytes were authentic.
     """
     try:
-        payloads = [p for p, _ in pull_payload_chain(first, inner)]
+        payloads = pull_payloads(first, inner)
     except MalformedMessage as e:
         e.authenticated = True
         raise
-    if any(isinstance(p, _SK_TYPES) for p in payloads):
+    # pull_payloads lets an SK or SKF payload only end the chain: the last is the one to test
+    if payloads and isinstance(payloads[-1], _SK_TYPES):
         raise MalformedMessage(
             _SYNTAX, "Encrypted payload inside an Encrypted payload", authenticated=True
         )

@@ -21,20 +21,25 @@ payload); ``message.decode_protected`` and ``fragment`` open them.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_args
 
-from .constants import (
-    NotifyType,
-    PayloadType,
-    ProtocolId,
-    TransformAttributeType,
-    TsType,
+from .constants import PayloadType, ProtocolId, TransformAttributeType
+from .errors import UnsupportedCriticalPayload, invalid_syntax, need
+from .fastinit import positional
+from .payloads_ts import (
+    ConfigAttribute,
+    CpPayload,
+    IPAddress,
+    TrafficSelector,
+    TsPayload,
+    pull_cp,
+    pull_ts,
+    push_cp,
+    push_ts,
 )
-from .errors import MalformedMessage, UnsupportedCriticalPayload
 
 __all__ = [
     "CODECS",
@@ -64,6 +69,7 @@ __all__ = [
     "VendorPayload",
     "payload_type",
     "pull_payload_chain",
+    "pull_payloads",
     "push_payload_body",
     "push_payloads",
 ]
@@ -71,18 +77,8 @@ __all__ = [
 GENERIC = struct.Struct("!BBH")
 CRITICAL = 0x80  # RFC 7296 §3.2: the C bit, high bit of the octet after Next Payload
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_SYNTAX = NotifyType.INVALID_SYNTAX
-
-
-def _bad(detail: str) -> MalformedMessage:
-    return MalformedMessage(_SYNTAX, detail)
-
-
-def _need(body: bytes, n: int, what: str) -> None:
-    if len(body) < n:
-        raise _bad(f"{what} payload too short ({len(body)} < {n} bytes)")
+_bad = invalid_syntax
+_need = need
 
 
 # --- SA, Proposal, Transform (RFC 7296 §3.3) --------------------------------------------------
@@ -257,6 +253,9 @@ def _pull_transforms(data: bytes) -> tuple[Transform, ...]:
     return transforms
 
 
+_new_proposal = positional(Proposal)  # fastinit: ~0.35 us less than the keyword __init__
+
+
 def _pull_proposal(body: bytes) -> Proposal:
     number, proto, spi_size, count = _PROP.unpack_from(body, 0)  # length >= 8 checked
     if len(body) < 4 + spi_size:
@@ -270,7 +269,10 @@ def _pull_proposal(body: bytes) -> Proposal:
         transforms = _pull_transforms(rest)
     if len(transforms) != count:
         raise _bad(f"proposal says {count} transforms, has {len(transforms)}")
-    return Proposal(number=number, protocol=proto, spi=spi, transforms=transforms)
+    return _new_proposal(number, proto, spi, transforms)
+
+
+_new_sa = positional(SaPayload)
 
 
 def _pull_sa(body: bytes, _t: int) -> SaPayload:
@@ -279,7 +281,7 @@ def _pull_sa(body: bytes, _t: int) -> SaPayload:
     proposals = tuple(
         _pull_proposal(b) for b in _pull_substructures(body, _SUBSTRUC_PROPOSAL, "proposal")
     )
-    return SaPayload(proposals=proposals)
+    return _new_sa(proposals)
 
 
 # --- Simple payloads (RFC 7296 §3.4-§3.12) ---------------------------------------------------
@@ -387,148 +389,6 @@ class EapPayload:
     data: bytes
 
 
-# --- Traffic selectors (RFC 7296 §3.13) ------------------------------------------------------
-
-_TS_HEADER = struct.Struct("!BBHHH")  # TS Type, IP Protocol ID, Selector Length, ports
-_TS_LENGTH: dict[int, int] = {TsType.TS_IPV4_ADDR_RANGE: 16, TsType.TS_IPV6_ADDR_RANGE: 40}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrafficSelector:
-    """One traffic selector (RFC 7296 §3.13.1): an address range, a protocol, a port range.
-
-    ``protocol`` 0 is any protocol; ports 0-65535 any port; start_port 65535 with end_port 0
-    is OPAQUE. ``start`` and ``end`` are of the family ``ts_type`` says.
-    """
-
-    ts_type: int
-    protocol: int = 0
-    start_port: int = 0
-    end_port: int = 65535
-    start: IPAddress
-    end: IPAddress
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TsPayload:
-    """Traffic Selector payload (RFC 7296 §3.13): TSi when ``initiator``, else TSr.
-
-    ``other`` keeps selectors of types we do not know (TS_FC_ADDR_RANGE, TS_SECLABEL, ...)
-    whole, as received (the first octet is the TS Type); they are encoded after ``selectors``.
-    """
-
-    initiator: bool
-    selectors: tuple[TrafficSelector, ...]
-    other: tuple[bytes, ...] = ()
-
-    @property
-    def TYPE(self) -> int:
-        return PayloadType.TSi if self.initiator else PayloadType.TSr
-
-
-def _push_ts(p: TsPayload) -> bytes:
-    count = len(p.selectors) + len(p.other)
-    if count > 255:
-        raise ValueError("more than 255 traffic selectors")
-    out = bytes((count, 0, 0, 0))
-    for ts in p.selectors:
-        length = _TS_LENGTH.get(ts.ts_type)
-        size = 4 if ts.ts_type == TsType.TS_IPV4_ADDR_RANGE else 16
-        if length is None or len(ts.start.packed) != size or len(ts.end.packed) != size:
-            raise ValueError(f"traffic selector type {ts.ts_type} with {ts.start}-{ts.end}")
-        out += _TS_HEADER.pack(ts.ts_type, ts.protocol, length, ts.start_port, ts.end_port)
-        out += ts.start.packed + ts.end.packed
-    for raw in p.other:
-        if len(raw) < 4 or struct.unpack_from("!H", raw, 2)[0] != len(raw):
-            raise ValueError("a raw traffic selector carries its own length")
-        out += raw
-    return out
-
-
-def _pull_ts(body: bytes, t: int) -> TsPayload:
-    _need(body, 4, "TS")
-    count = body[0]
-    selectors: list[TrafficSelector] = []
-    other: list[bytes] = []
-    pos = 4
-    for _ in range(count):
-        if len(body) - pos < 4:
-            raise _bad("traffic selector header truncated")
-        ts_type, proto, length = GENERIC.unpack_from(body, pos)  # the same !BBH layout
-        if length < 4 or pos + length > len(body):
-            raise _bad(f"traffic selector length {length} out of bounds")
-        expected = _TS_LENGTH.get(ts_type)
-        if expected is None:
-            other.append(body[pos : pos + length])
-        else:
-            if length != expected:
-                raise _bad(f"traffic selector type {ts_type} with length {length}")
-            _t, _p, _l, sport, eport = _TS_HEADER.unpack_from(body, pos)
-            half = (length - 8) // 2
-            a = body[pos + 8 : pos + 8 + half]
-            b = body[pos + 8 + half : pos + length]
-            address = ipaddress.IPv4Address if half == 4 else ipaddress.IPv6Address
-            selectors.append(
-                TrafficSelector(
-                    ts_type=ts_type,
-                    protocol=proto,
-                    start_port=sport,
-                    end_port=eport,
-                    start=address(a),
-                    end=address(b),
-                )
-            )
-        pos += length
-    if pos != len(body):
-        raise _bad(f"{len(body) - pos} bytes after the last traffic selector")
-    return TsPayload(initiator=t == PayloadType.TSi, selectors=tuple(selectors), other=tuple(other))
-
-
-# --- Configuration (RFC 7296 §3.15) ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigAttribute:
-    """A configuration attribute (RFC 7296 §3.15.1): ``type`` is a ConfigAttributeType."""
-
-    type: int
-    value: bytes = b""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CpPayload:
-    """Configuration payload (RFC 7296 §3.15): CFG type and attributes."""
-
-    TYPE: ClassVar[int] = PayloadType.CP
-    cfg_type: int
-    attributes: tuple[ConfigAttribute, ...] = ()
-
-
-def _push_cp(p: CpPayload) -> bytes:
-    out = bytes((p.cfg_type, 0, 0, 0))
-    for a in p.attributes:
-        if not 0 <= a.type < 0x8000:
-            raise ValueError("configuration attribute types are 15 bits")
-        out += struct.pack("!HH", a.type, len(a.value)) + a.value
-    return out
-
-
-def _pull_cp(body: bytes, _t: int) -> CpPayload:
-    _need(body, 4, "CP")
-    attrs: list[ConfigAttribute] = []
-    pos = 4
-    while pos < len(body):
-        if len(body) - pos < 4:
-            raise _bad("configuration attribute truncated")
-        atype, length = struct.unpack_from("!HH", body, pos)
-        if pos + 4 + length > len(body):
-            raise _bad("configuration attribute runs past the payload")
-        # RFC 7296 §3.15.1: the R bit is reserved and ignored on receipt.
-        attrs.append(ConfigAttribute(type=atype & 0x7FFF, value=body[pos + 4 : pos + 4 + length]))
-        pos += 4 + length
-    return CpPayload(cfg_type=body[0], attributes=tuple(attrs))
-
-
 # --- Encrypted payloads and unknown payloads -------------------------------------------------
 
 
@@ -601,17 +461,30 @@ def payload_type(p: Payload) -> int:
 _FOUR = struct.Struct("!BBH")  # Notify / Delete: protocol, SPI size, type or count
 _KE = struct.Struct("!HH")
 _SKF = struct.Struct("!HH")
+_IDI = int(PayloadType.IDi)
+
+# the decoders' constructors (fastinit: ~0.35 us less per record than the keyword __init__)
+_new_ke = positional(KePayload)
+_new_id = positional(IdPayload)
+_new_auth = positional(AuthPayload)
+_new_nonce = positional(NoncePayload)
+_new_notify = positional(NotifyPayload)
+_new_vendor = positional(VendorPayload)
+_new_eap = positional(EapPayload)
+_new_sk = positional(SkPayload)
+_new_skf = positional(SkfPayload)
+_new_unknown = positional(UnknownPayload)
 
 
 def _pull_ke(body: bytes, _t: int) -> KePayload:
     _need(body, 4, "KE")
     group, _reserved = _KE.unpack_from(body, 0)
-    return KePayload(group=group, data=body[4:])
+    return _new_ke(group, body[4:])
 
 
 def _pull_id(body: bytes, t: int) -> IdPayload:
     _need(body, 4, "ID")
-    return IdPayload(id_type=body[0], data=body[4:], initiator=t == PayloadType.IDi)
+    return _new_id(body[0], body[4:], t == _IDI)
 
 
 def _pull_cert(body: bytes, _t: int) -> CertPayload:
@@ -626,13 +499,13 @@ def _pull_certreq(body: bytes, _t: int) -> CertReqPayload:
 
 def _pull_auth(body: bytes, _t: int) -> AuthPayload:
     _need(body, 4, "AUTH")
-    return AuthPayload(method=body[0], data=body[4:])
+    return _new_auth(body[0], body[4:])
 
 
 def _pull_nonce(body: bytes, _t: int) -> NoncePayload:
     if not NONCE_MIN <= len(body) <= NONCE_MAX:
         raise _bad(f"nonce of {len(body)} bytes")
-    return NoncePayload(data=body)
+    return _new_nonce(body)
 
 
 def _pull_notify(body: bytes, _t: int) -> NotifyPayload:
@@ -640,9 +513,7 @@ def _pull_notify(body: bytes, _t: int) -> NotifyPayload:
     proto, spi_size, ntype = _FOUR.unpack_from(body, 0)
     if len(body) < 4 + spi_size:
         raise _bad("notify SPI runs past the payload")
-    return NotifyPayload(
-        protocol=proto, spi=body[4 : 4 + spi_size], type=ntype, data=body[4 + spi_size :]
-    )
+    return _new_notify(proto, body[4 : 4 + spi_size], ntype, body[4 + spi_size :])
 
 
 def _push_notify(p: NotifyPayload) -> bytes:
@@ -678,7 +549,7 @@ _Pull = Callable[[bytes, int], Any]
 _Push = Callable[[Any], bytes]
 
 # Payload type -> (pull(body, type), push(payload) -> body). SK and SKF are not here: their
-# Next Payload field is not a chain link (pull_payload_chain and push_payload_body handle them).
+# Next Payload field is not a chain link (pull_payloads and push_payload_body handle them).
 CODECS: dict[int, tuple[_Pull, _Push]] = {
     PayloadType.SA: (_pull_sa, _push_sa),
     PayloadType.KE: (_pull_ke, lambda p: _KE.pack(p.group, 0) + p.data),
@@ -690,12 +561,14 @@ CODECS: dict[int, tuple[_Pull, _Push]] = {
     PayloadType.NONCE: (_pull_nonce, lambda p: p.data),
     PayloadType.N: (_pull_notify, _push_notify),
     PayloadType.D: (_pull_delete, _push_delete),
-    PayloadType.V: (lambda b, _t: VendorPayload(data=b), lambda p: p.data),
-    PayloadType.TSi: (_pull_ts, _push_ts),
-    PayloadType.TSr: (_pull_ts, _push_ts),
-    PayloadType.CP: (_pull_cp, _push_cp),
-    PayloadType.EAP: (lambda b, _t: EapPayload(data=b), lambda p: p.data),
+    PayloadType.V: (lambda b, _t: _new_vendor(b), lambda p: p.data),
+    PayloadType.TSi: (pull_ts, push_ts),
+    PayloadType.TSr: (pull_ts, push_ts),
+    PayloadType.CP: (pull_cp, push_cp),
+    PayloadType.EAP: (lambda b, _t: _new_eap(b), lambda p: p.data),
 }
+# the decoders alone, by plain int: one dict lookup per payload in pull_payloads
+_PULLS: dict[int, _Pull] = {int(t): codec[0] for t, codec in CODECS.items()}
 
 
 # plain ints and tuples for the per-payload loops below (an IntEnum member lookup costs about
@@ -714,15 +587,18 @@ def push_payload_body(p: Payload) -> bytes:
     return CODECS[payload_type(p)][1](p)
 
 
-# For push_payloads, by class: the Next Payload value where the class fixes it (not IDi/IDr,
-# TSi/TSr, unknown) and the body encoder (not SK/SKF/unknown): ~1 us less per payload.
-_CLASS_TYPES: dict[type, int] = {
-    c: int(t) for c in get_args(Payload) if isinstance(t := c.__dict__.get("TYPE"), int)
-}
-_ENCODERS: dict[type, _Push] = {
-    **{c: CODECS[t][1] for c, t in _CLASS_TYPES.items() if t in CODECS},
-    IdPayload: CODECS[PayloadType.IDi][1],
-    TsPayload: _push_ts,
+# For push_payloads, by class: (the Next Payload value the class fixes, or -1 where the
+# payload says: IDi/IDr, TSi/TSr; the body encoder). Not SK, SKF, unknown payloads, nor
+# subclasses: they take push_payload_body. One lookup instead of two, and no isinstance
+# tests for these: ~0.3 us less per payload.
+_BY_CLASS: dict[type, tuple[int, _Push]] = {
+    **{
+        c: (int(t), CODECS[t][1])
+        for c in get_args(Payload)
+        if isinstance(t := c.__dict__.get("TYPE"), int) and t in CODECS
+    },
+    IdPayload: (-1, CODECS[PayloadType.IDi][1]),
+    TsPayload: (-1, push_ts),
 }
 
 
@@ -731,34 +607,48 @@ def push_payloads(payloads: Sequence[Payload]) -> tuple[int, bytes]:
 
     An ``SkPayload``/``SkfPayload`` must be last; its Next Payload is its ``first_inner``.
     """
-    types = [t if (t := _CLASS_TYPES.get(type(p))) is not None else int(p.TYPE) for p in payloads]
-    parts: list[bytes] = []
+    parts: list[bytes] = []  # generic header, body, generic header, body, ...
+    first = last_next = _NONE
+    flags = 0
     last = len(payloads) - 1
     for i, p in enumerate(payloads):
-        encode = _ENCODERS.get(type(p))
-        body = encode(p) if encode is not None else push_payload_body(p)
+        known = _BY_CLASS.get(p.__class__)
+        if known is not None:
+            t, encode = known
+            if t < 0:
+                t = int(p.TYPE)
+            body = encode(p)
+        else:
+            t = int(p.TYPE)
+            body = push_payload_body(p)
         if len(body) + 4 > 0xFFFF:
             raise ValueError("payload longer than 65535 bytes")
-        if isinstance(p, _SK_TYPES):
+        if known is None and isinstance(p, _SK_TYPES):
             if i != last:
                 raise ValueError("the Encrypted payload must be the last payload")
-            np = p.first_inner
+            last_next = p.first_inner
+        if i:  # the previous payload's header, now that its Next Payload is known
+            parts[-2] = GENERIC.pack(t, flags, 4 + len(parts[-1]))
         else:
-            np = types[i + 1] if i < last else _NONE
-        flags = CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
-        parts += (GENERIC.pack(np, flags, 4 + len(body)), body)
-    return (types[0] if types else _NONE), b"".join(parts)
+            first = t
+        flags = CRITICAL if known is None and isinstance(p, UnknownPayload) and p.critical else 0
+        parts += (b"", body)
+    if parts:
+        parts[-2] = GENERIC.pack(last_next, flags, 4 + len(parts[-1]))
+    return first, b"".join(parts)
 
 
-def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
+def pull_payloads(first: int, data: bytes, bodies: list[bytes] | None = None) -> list[Payload]:
     """Walk the payload chain starting with type ``first`` that fills ``data`` exactly.
 
-    Returns (payload, body bytes as received) pairs; the bodies are what the AUTH payload and
-    the key derivation need (RFC 7296 §2.15). An SK or SKF payload ends the chain and must end
-    ``data``. Raises ``MalformedMessage`` (INVALID_SYNTAX, or UNSUPPORTED_CRITICAL_PAYLOAD)
-    only.
+    Returns the payloads; ``bodies``, when given, receives each payload's body as received
+    (what the AUTH payload and the key derivation need, RFC 7296 §2.15). An SK or SKF payload
+    ends the chain and must end ``data``. Raises ``MalformedMessage`` (INVALID_SYNTAX, or
+    UNSUPPORTED_CRITICAL_PAYLOAD) only.
     """
-    out: list[tuple[Payload, bytes]] = []
+    if data.__class__ is not bytes:
+        data = bytes(data)  # the bodies sliced below are then bytes without a copy each
+    out: list[Payload] = []
     pos = 0
     np = first
     end = len(data)
@@ -768,33 +658,43 @@ def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
         nxt, flags, length = GENERIC.unpack_from(data, pos)
         if length < 4 or pos + length > end:
             raise _bad(f"payload {np} length {length} out of bounds")
-        body = bytes(data[pos + 4 : pos + length])
+        body = data[pos + 4 : pos + length]
         pos += length
-        payload: Payload
-        if np == _SK_T:
-            payload = SkPayload(first_inner=nxt, data=body)
+        pull = _PULLS.get(np)
+        if pull is not None:
+            out.append(pull(body, np))
+        elif np in (_SK_T, _SKF_T):
+            out.append(_pull_encrypted(np, nxt, body))
+            if pos != end:
+                raise _bad("the Encrypted payload is not the last payload")
             nxt = _NONE
-        elif np == _SKF_T:
-            if len(body) < 4:
-                raise _bad("SKF payload too short")
-            number, total = _SKF.unpack_from(body, 0)
-            # RFC 7383 §2.5: fragments are numbered from 1; the number cannot exceed the total.
-            if number < 1 or number > total:
-                raise _bad(f"fragment {number} of {total}")
-            payload = SkfPayload(
-                first_inner=nxt, fragment_number=number, total_fragments=total, data=body[4:]
-            )
-            nxt = _NONE
-        elif (codec := CODECS.get(np)) is not None:
-            payload = codec[0](body, np)
         elif flags & CRITICAL:
             raise UnsupportedCriticalPayload(np)
         else:
-            payload = UnknownPayload(payload_type=np, data=body)
-        out.append((payload, body))
+            out.append(_new_unknown(np, False, body))
+        if bodies is not None:
+            bodies.append(body)
         np = nxt
-        if isinstance(payload, _SK_TYPES) and pos != end:
-            raise _bad("the Encrypted payload is not the last payload")
     if pos != end:
         raise _bad(f"{end - pos} bytes after the last payload")
     return out
+
+
+def _pull_encrypted(np: int, first_inner: int, body: bytes) -> SkPayload | SkfPayload:
+    """An SK or SKF payload (``np``) as received, unopened."""
+    if np == _SK_T:
+        return _new_sk(first_inner, body)
+    if len(body) < 4:
+        raise _bad("SKF payload too short")
+    number, total = _SKF.unpack_from(body, 0)
+    # RFC 7383 §2.5: fragments are numbered from 1; the number cannot exceed the total.
+    if number < 1 or number > total:
+        raise _bad(f"fragment {number} of {total}")
+    return _new_skf(first_inner, number, total, body[4:])
+
+
+def pull_payload_chain(first: int, data: bytes) -> list[tuple[Payload, bytes]]:
+    """``pull_payloads`` as (payload, body bytes as received) pairs."""
+    bodies: list[bytes] = []
+    payloads = pull_payloads(first, data, bodies)
+    return list(zip(payloads, bodies, strict=True))
