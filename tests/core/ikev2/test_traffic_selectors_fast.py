@@ -176,3 +176,41 @@ def test_child_sa_selectors_are_sa_selectors_per_direction() -> None:
                     assert got == want
                     shortcuts += got[0][1] == ()
     assert shortcuts >= 6
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["198.51.100.7/32", "198.51.100.0/24", "198.51.100.6/31", "0.0.0.0/0", "2001:db8::1/128",
+     "2001:db8::/64", "2001:db8::/127", "::/0"],
+)  # fmt: skip
+def test_last_address_is_the_broadcast_address(prefix: str) -> None:
+    fresh, plain = NET(prefix), NET(prefix)
+    assert ts.last_address(fresh) == plain.broadcast_address
+    assert fresh.broadcast_address == plain.broadcast_address  # what it stored, if anything
+    assert fresh.hostmask == plain.hostmask and fresh == plain
+    computed = NET(prefix)
+    _ = computed.broadcast_address
+    assert ts.last_address(computed) is computed.broadcast_address
+    assert ts.ts_for(NET(prefix), None, None) == TrafficSelector(
+        ts_type=V4 if plain.version == 4 else V6, protocol=0, start_port=0, end_port=65535,
+        start=plain.network_address, end=plain.broadcast_address,
+    )  # fmt: skip
+
+
+def test_template_side_by_identity_is_the_plain_selector() -> None:
+    v4, v6 = sel("198.51.100.7"), sel("2001:db8::1")
+    ts._template_sides.clear()
+    for prefix in ["::/0", "198.51.100.0/24", "2001:db8::/64", "0.0.0.0/0"]:
+        for protocol in (None, UDP):
+            for family in (v4, v6):
+                net = NET(prefix)
+                for _ in range(2):
+                    got = ts._template_side(net, protocol, family)
+                    want = ts._template_ts(NET(prefix), protocol, family.ts_type == V4)
+                    assert got == want
+                # an equal network that is another object has an entry of its own
+                assert ts._template_side(NET(prefix), protocol, family) == got
+    for i in range(ts._TEMPLATE_TS_MAX + 5):
+        net = NET(f"198.51.{i % 256}.0/24")
+        assert ts._template_side(net, None, v4).start == net.network_address
+    assert 0 < len(ts._template_sides) <= ts._TEMPLATE_TS_MAX
