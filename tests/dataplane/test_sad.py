@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 
 import pytest
 
@@ -215,3 +216,62 @@ def test_null_encryption_with_null_integrity_is_refused() -> None:
             ),
             0,
         )
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [
+        ("198.51.100.7/32", "203.0.113.0/24"),
+        ("0.0.0.0/0", "198.51.100.128/25"),
+        ("2001:db8::/32", "2001:db8:1::5/128"),
+        ("::/0", "2001:db8:0:1::/64"),
+    ],
+)
+def test_the_selector_range_is_the_prefix_from_network_to_broadcast(src: str, dst: str) -> None:
+    """``_binding`` takes a selector's last address from its prefix length (no address
+    objects per SA): the same range as ``network_address``..``broadcast_address``, and
+    ``admits`` accepts exactly the packets inside it."""
+    from pyipsec.dataplane.sad import SaSelector, SecurityAssociation, _binding
+
+    s, d = ipaddress.ip_network(src), ipaddress.ip_network(dst)
+    p = params(1, selector=SaSelector(src=s, dst=d))
+    bind = _binding(p, p.selector)
+    assert bind is not None
+    assert bind[:5] == (
+        s.version,
+        int(s.network_address),
+        int(s.broadcast_address),
+        int(d.network_address),
+        int(d.broadcast_address),
+    )
+    sa = SecurityAssociation(p, 0.0, 1)
+    for a, b in [(s[0], d[-1]), (s[-1], d[0])]:
+        assert sa.admits(a, b, 6, None, None)
+    outside = ipaddress.ip_address(int(d.broadcast_address) + 1) if d.prefixlen else None
+    if outside is not None:
+        assert not sa.admits(s[0], outside, 6, None, None)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "usetime", "soft", "hard"),
+    [
+        (Lifetime(), None, math.inf, math.inf),
+        (Lifetime(soft_add=90, hard_add=100), None, 110.0, 120.0),
+        (Lifetime(soft_add=90, hard_add=100, soft_use=5, hard_use=50), None, 110.0, 120.0),
+        (Lifetime(soft_add=90, hard_add=100, soft_use=5, hard_use=50), 30.0, 35.0, 80.0),
+        (Lifetime(soft_use=50, hard_use=60), 30.0, 80.0, 90.0),
+        (Lifetime(soft_add=5, hard_use=60), 30.0, 25.0, 90.0),
+    ],
+)
+def test_deadlines_are_the_earliest_of_the_add_and_use_limits(
+    lifetime: Lifetime, usetime: float | None, soft: float, hard: float
+) -> None:
+    """An SA added at 20 s: soft/hard deadline = the earliest of add time + add-lifetime and
+    first use + use-lifetime (0: none), infinity when neither is set."""
+    from pyipsec.dataplane.sad import SecurityAssociation
+
+    sa = SecurityAssociation(params(1, lifetime=lifetime), 20.0, 1)
+    if usetime is not None:
+        sa.usetime = usetime
+        sa._recompute_deadlines()
+    assert (sa._soft_deadline, sa.hard_deadline) == (soft, hard)

@@ -233,8 +233,9 @@ class SecurityAssociation:
         self._order = order
         self._bind = _binding(params, params.selector)
         # the further agreed selectors (SaParams.selectors), tried when ``_bind`` fails
-        self._more = tuple(
-            b for sel in params.selectors[1:] if (b := _binding(params, sel)) is not None
+        more = params.selectors[1:]
+        self._more = (
+            tuple(b for sel in more if (b := _binding(params, sel)) is not None) if more else ()
         )
         self._serves: tuple[Policy, bool] | None = None  # the last answer of ``serves``
         self._soft_deadline = math.inf
@@ -316,15 +317,15 @@ class SecurityAssociation:
 
     def _recompute_deadlines(self) -> None:
         lt = self.params.lifetime
-        soft = [self.addtime + lt.soft_add] if lt.soft_add else []
-        hard = [self.addtime + lt.hard_add] if lt.hard_add else []
+        soft = self.addtime + lt.soft_add if lt.soft_add else math.inf
+        hard = self.addtime + lt.hard_add if lt.hard_add else math.inf
         if self.usetime is not None:
             if lt.soft_use:
-                soft.append(self.usetime + lt.soft_use)
+                soft = min(soft, self.usetime + lt.soft_use)
             if lt.hard_use:
-                hard.append(self.usetime + lt.hard_use)
-        self._soft_deadline = min(soft, default=math.inf)
-        self._hard_deadline = min(hard, default=math.inf)
+                hard = min(hard, self.usetime + lt.hard_use)
+        self._soft_deadline = soft
+        self._hard_deadline = hard
 
 
 # (version, src range, dst range, protocol, src port range, dst port range); None = any
@@ -353,12 +354,15 @@ def _binding(params: SaParams, sel: SaSelector | None) -> _Binding | None:
     s, d = sel.src, sel.dst
     if s.version != d.version:
         return (0, 1, 0, 1, 0, None, None, 0, None, 0)  # matches nothing
+    # the last address from the prefix length: ``broadcast_address`` (a cached property,
+    # computed afresh for each SA's new selector) built two address objects: 1 us an SA
+    slo, dlo = int(s.network_address), int(d.network_address)
     return (
         s.version,
-        int(s.network_address),
-        int(s.broadcast_address),
-        int(d.network_address),
-        int(d.broadcast_address),
+        slo,
+        slo | ((1 << (s.max_prefixlen - s.prefixlen)) - 1),
+        dlo,
+        dlo | ((1 << (d.max_prefixlen - d.prefixlen)) - 1),
         proto,
         sport,
         sport_end,
@@ -426,7 +430,7 @@ class Sad:
         self.generation = next(GENERATIONS)
         sa = SecurityAssociation(params, now, self._order)
         if params.direction is Direction.IN:
-            key = (params.spi, int(params.protocol), params.dst.packed)
+            key = (params.spi, int(params.protocol), sa.dst_packed)
             if key in self._inbound:
                 raise ValueError("an inbound SA with this SPI, protocol and destination exists")
             self._inbound[key] = sa
