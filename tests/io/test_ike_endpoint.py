@@ -213,10 +213,10 @@ def test_socket_addresses_are_parsed_once_and_the_caches_stay_bounded(
     for i in range(10):
         assert ep._address(f"203.0.113.{i}") == ipaddress.IPv4Address(f"203.0.113.{i}")
         assert len(ep._addresses) <= 4
-    assert ep._host(a) == "198.51.100.7"
+    assert ep.address_text(a) == "198.51.100.7"
     assert ep._pktinfo(a) == [(socket.IPPROTO_IP, IP_PKTINFO, bytes(4) + a.packed + bytes(4))]
     assert ep._pktinfo(ipaddress.IPv4Address("0.0.0.0")) == []
     for i in range(10):
-        ep._host(ipaddress.IPv4Address(f"203.0.113.{i}"))
+        ep.address_text(ipaddress.IPv4Address(f"203.0.113.{i}"))
         ep._pktinfo(ipaddress.IPv4Address(f"203.0.113.{i}"))
     assert len(ep._send_args) <= 4 and len(ep._pktinfos) <= 4

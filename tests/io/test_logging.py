@@ -352,3 +352,61 @@ def test_a_line_costs_no_stack_walk_and_its_stamp_one_strftime_a_second(
         root.handlers, root.level, root.propagate = saved
         logging._srcfile, logging.logThreads, logging.logProcesses = saved_globals
         logging.logMultiprocessing = True
+
+
+def _plain_description(event: object, *, version: int = 1) -> str:
+    """describe_ike_event as it was written before its per-class table and its address
+    cache (the plain way, kept here as the reference)."""
+    name = type(event).__name__
+    fields = getattr(event, "__dataclass_fields__", {})
+    parts = []
+    if version == 2 and "exchange" not in fields:
+        parts.append("exchange=ike2")
+    for f in fields:
+        value = getattr(event, f)
+        if isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "version"):
+            value = f"{value[0]}:{value[1]}"
+        parts.append(f"{f}={value}")
+    return f"{name} " + " ".join(parts)
+
+
+def _sample_events(address: str) -> list[object]:
+    """One event of every class the engines emit, each field given a value of its type."""
+    import dataclasses
+    import typing
+
+    from pyipsec.core import events as ev
+    from pyipsec.dataplane.sad import SaProtocol
+
+    addr = ipaddress.ip_address(address)
+    by_type = {
+        "Endpoint": (addr, 4500),
+        "IPAddress": addr,
+        "SaProtocol": SaProtocol.ESP,
+        "str": "no proposal chosen",
+        "int": 0xC0FFEE,
+        "bool": True,
+    }
+    out = []
+    for cls in typing.get_args(ev.Event):
+        values = {f.name: by_type[str(f.type)] for f in dataclasses.fields(cls)}
+        out.append(cls(**values))
+    return out
+
+
+@pytest.mark.parametrize("address", ["198.51.100.7", "2001:db8::7"])
+def test_describe_ike_event_equals_the_plain_formatting(address: str) -> None:
+    """Every event class, IPv4 and IPv6, IKEv1 and IKEv2: the same text as the plain
+    formatting (and an address-valued field reads as the address)."""
+    events = _sample_events(address)
+    assert len(events) == 12
+    for event in events:
+        for version in (1, 2):
+            assert describe_ike_event(event, version=version) == _plain_description(
+                event, version=version
+            )
+    installed = next(e for e in events if type(e).__name__ == "ChildSaInstalled")
+    assert describe_ike_event(installed, version=2) == (
+        f"ChildSaInstalled exchange=ike2 remote={address} protocol=50 spi_in=12648430"
+        " spi_out=12648430 policy_id=12648430 rekey=True"
+    )

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import functools
 import gc
+import ipaddress
 import logging
 import os
 import signal
@@ -60,7 +61,7 @@ from pyipsec.io.api_server import ApiServices
 from pyipsec.io.control import ControlServer, socket_path
 from pyipsec.io.dns_peers import PeerResolver
 from pyipsec.io.http_server import HttpContext, HttpServer
-from pyipsec.io.ike_endpoint import IkeEndpoint
+from pyipsec.io.ike_endpoint import IkeEndpoint, address_text
 from pyipsec.io.logging import RingHandler, log_line, log_text
 from pyipsec.io.runtime import DaemonRuntime
 from pyipsec.mgmt import first_start
@@ -139,17 +140,37 @@ def describe_ike_event(event: object, *, version: int = 1) -> str:
     """One log line for an IKE event: its name and fields, no key material (events carry
     none). An IKEv2 engine's event says ``exchange=ike2`` (as ``IkeSaEstablished`` does by
     itself), so a line about a peer tells which IKE version it concerns."""
-    name = type(event).__name__
-    fields = getattr(event, "__dataclass_fields__", {})
-    parts = []
-    if version == 2 and "exchange" not in fields:
-        parts.append("exchange=ike2")
+    shape = _EVENT_SHAPES.get(type(event))
+    if shape is None:
+        shape = _event_shape(type(event))
+    name, fields, ike2 = shape
+    parts = ["exchange=ike2"] if version == 2 and ike2 else []
     for f in fields:
         value = getattr(event, f)
-        if isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "version"):
-            value = f"{value[0]}:{value[1]}"
-        parts.append(f"{f}={value}")
-    return f"{name} " + " ".join(parts)
+        if type(value) in _ADDRESSES:  # str() of it, from the endpoint's bounded cache
+            parts.append(f"{f}={address_text(value)}")
+        elif isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "version"):
+            parts.append(f"{f}={address_text(value[0])}:{value[1]}")  # an endpoint
+        else:
+            parts.append(f"{f}={value}")
+    return name + " " + " ".join(parts)
+
+
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
+# Per event class: its name, its fields in order, and whether an IKEv2 line adds
+# ``exchange=ike2`` (it has no ``exchange`` field of its own). Read off the class once instead
+# of off every event (two lines per IKE setup); bounded by the engines' event classes.
+_EVENT_SHAPES: dict[type, tuple[str, tuple[str, ...], bool]] = {}
+
+
+def _event_shape(cls: type) -> tuple[str, tuple[str, ...], bool]:
+    fields = tuple(getattr(cls, "__dataclass_fields__", {}))
+    shape = (cls.__name__, fields, "exchange" not in fields)
+    if len(_EVENT_SHAPES) < 256:
+        _EVENT_SHAPES[cls] = shape
+    return shape
 
 
 # The collector's generation-0 threshold while the daemon runs (CPython's default: 700).

@@ -86,8 +86,9 @@ def batch_order(
 # Addresses parsed from the socket API's text, and the send arguments of our own and the
 # peers' addresses: a peer's datagrams come from a handful of addresses, and parsing one
 # (``ipaddress.ip_address``) costs about 5 us, twice per received datagram, formatting one for
-# ``sendmsg`` 1.5 us more. Bounded: past ``_CACHE_MAX`` entries (a flood from many sources) a
-# cache starts again empty, which costs what no cache costs.
+# ``sendmsg`` (or a log line: three per IKE setup) 1.5 us more. Bounded: past ``_CACHE_MAX``
+# entries (a flood from many sources) a cache starts again empty, which costs what no cache
+# costs.
 _CACHE_MAX = 4096
 _addresses: dict[str, IPAddress] = {}
 _send_args: dict[IPAddress, str] = {}
@@ -104,8 +105,8 @@ def _address(text: str) -> IPAddress:
     return address
 
 
-def _host(address: IPAddress) -> str:
-    """``address`` as ``sendmsg`` takes it."""
+def address_text(address: IPAddress) -> str:
+    """``str(address)``: what ``sendmsg`` takes, and what the daemon's log lines write."""
     text = _send_args.get(address)
     if text is None:
         if len(_send_args) >= _CACHE_MAX:
@@ -237,7 +238,7 @@ class IkeEndpoint:
         if sock is None:
             return
         try:
-            sock.sendmsg([data], _pktinfo(src[0]), 0, (_host(dst[0]), dst[1]))
+            sock.sendmsg([data], _pktinfo(src[0]), 0, (address_text(dst[0]), dst[1]))
         except OSError as exc:
             log.warning("IKE send to %s failed: %s", dst[0], exc.strerror)
 
@@ -246,7 +247,7 @@ class IkeEndpoint:
         sock = self.nat_t.get(int(socket.AF_INET if dst[0].version == 4 else socket.AF_INET6))
         if sock is not None:
             try:
-                sock.sendmsg([NAT_KEEPALIVE], _pktinfo(src[0]), 0, (str(dst[0]), dst[1]))
+                sock.sendmsg([NAT_KEEPALIVE], _pktinfo(src[0]), 0, (address_text(dst[0]), dst[1]))
             except OSError as exc:
                 log.debug("NAT keepalive to %s failed: %s", dst[0], exc.strerror)
 
