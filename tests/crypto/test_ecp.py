@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pyipsec.crypto.base import InvalidPublicValue, SystemRng
-from pyipsec.crypto.ec2n import random_scalar
+from pyipsec.crypto.base import InvalidPublicValue
 from pyipsec.crypto.ecp import (
     ECP_GROUPS,
     P256,
@@ -225,50 +224,3 @@ def test_x25519_wrong_length_rejected() -> None:
 def test_no_key_material_in_repr() -> None:
     assert repr(EcpKeyExchange(P256, seeded_rng(1))) == "<EcpKeyExchange ecp256>"
     assert repr(X25519_GROUP.new(seeded_rng(1))) == "<X25519KeyExchange>"
-
-
-@pytest.mark.parametrize("curve", [P256, P384, P521], ids=lambda c: c.name)
-def test_system_rng_key_pair_is_openssls_and_valid(curve: EcpCurve) -> None:
-    """With the shell's SystemRng (crypto/base.py) the private value is OpenSSL's own
-    generation: the source is not asked for it, the public value is a point on the curve,
-    pairs differ, and such a pair agrees with another and with one from a plain rng."""
-    asked: list[int] = []
-
-    def source(n: int) -> bytes:
-        asked.append(n)
-        return seeded_rng(len(asked))(n)
-
-    rng = SystemRng(source)
-    a, b = EcpKeyExchange(curve, rng), EcpKeyExchange(curve, rng)
-    assert asked == []
-    assert a.public_value != b.public_value
-    for kx in (a, b):
-        assert len(kx.public_value) == curve.size
-        point = b"\x04" + kx.public_value
-        ec.EllipticCurvePublicKey.from_encoded_point(curve.curve, point)  # on the curve
-    plain = EcpKeyExchange(curve, seeded_rng(3))
-    assert a.shared_secret(b.public_value) == b.shared_secret(a.public_value)
-    assert a.shared_secret(plain.public_value) == plain.shared_secret(a.public_value)
-    # an explicit private value still wins over the SystemRng
-    fixed = EcpKeyExchange(curve, rng, private_value=5)
-    assert fixed.public_value == EcpKeyExchange(curve, no_rng, private_value=5).public_value
-
-
-@pytest.mark.parametrize("curve", [P256, P384, P521], ids=lambda c: c.name)
-def test_plain_rng_supplies_the_scalar(curve: EcpCurve) -> None:
-    # Any rng that is not a SystemRng (every test source) draws the scalar itself, by the
-    # rejection sampling of random_scalar: the key pair is reproducible from the seed.
-    d = random_scalar(seeded_rng(11), curve.order)
-    expected = EcpKeyExchange(curve, no_rng, private_value=d).public_value
-    assert EcpKeyExchange(curve, seeded_rng(11)).public_value == expected
-
-
-def test_system_rng_calls_its_source_and_the_daemon_uses_it() -> None:
-    assert SystemRng(lambda n: bytes(range(n)))(5) == bytes(range(5))
-    from pyipsec.dataplane.fake import FakeBackend
-    from pyipsec.io.daemon import make_engines
-
-    engines = make_engines(FakeBackend(rng=no_rng))  # type: ignore[arg-type]
-    assert engines.ikev2 is not None
-    for engine in (engines.ikev1, engines.ikev2):
-        assert isinstance(engine.rng, SystemRng)

@@ -3,7 +3,7 @@
 Algorithms are immutable descriptions (name, IANA ids, sizes) with a ``keyed()`` factory that
 returns an object holding the expanded key. Callers build the keyed object once per SA.
 Randomness never comes from here: callers pass an ``Rng`` (``rng(n) -> n bytes``), which the
-I/O shell wires to the OS CSPRNG (as a ``SystemRng``) and tests wire to a deterministic source.
+I/O shell wires to the OS CSPRNG and tests wire to a deterministic source.
 """
 
 from __future__ import annotations
@@ -14,29 +14,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 Rng = Callable[[int], bytes]
-
-
-class SystemRng:
-    """The operating system's CSPRNG as the I/O shell passes it in: ``SystemRng(os.urandom)``.
-
-    Calling it calls ``source``. What the type adds is a statement by the shell: this is the
-    system's own randomness, not a reproducible test source. With it a key-exchange group may
-    let its backend draw a private value from the backend's CSPRNG, which is seeded from the
-    same OS source, when that is cheaper: ECP groups use OpenSSL's key generation (ecp256:
-    10 against 21 us, crypto/ecp.py). docs/crypto-randomness.md says why that is sound. Test
-    sources are plain callables and keep every draw in their own hands.
-    """
-
-    __slots__ = ("_source",)
-
-    def __init__(self, source: Rng) -> None:
-        self._source = source
-
-    def __call__(self, n: int) -> bytes:
-        return self._source(n)
-
-    def __repr__(self) -> str:
-        return f"SystemRng({getattr(self._source, '__name__', self._source)!r})"
 
 
 class CryptoError(Exception):

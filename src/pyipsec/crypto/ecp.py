@@ -11,9 +11,7 @@ RFC 8031 §2: X25519 public values and shared secrets are the 32-byte strings of
 the private value is 32 random bytes, and a shared secret of all zeros (a low-order peer value)
 must be refused (RFC 8031 §2, RFC 7748 §6.1).
 
-Private values come from the injected rng so that exchanges are reproducible in tests; an
-ECP private value is drawn by OpenSSL when the rng is the shell's ``SystemRng`` (the OS
-CSPRNG), see ``EcpKeyExchange``.
+Private values come from the injected rng so that exchanges are reproducible in tests.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from .base import InvalidPublicValue, KeyExchangeGroup, Rng, SystemRng
+from .base import InvalidPublicValue, KeyExchangeGroup, Rng
 from .ec2n import random_scalar
 
 
@@ -84,11 +82,9 @@ def _private_key(curve: EcpCurve, d: int) -> ec.EllipticCurvePrivateKey:
     """The private key of scalar ``d`` (1 <= d < n), its public point d*G made by OpenSSL.
 
     Loaded as an RFC 5915 ECPrivateKey without the optional public key: OpenSSL computes the
-    point on load. With older ``cryptography`` releases this was half the cost of
-    ``ec.derive_private_key``, which then ran EC_KEY_check_key; since its key parsing moved to
-    Rust (cryptography 50 measured) the load runs that check too (a second fixed-base
-    multiplication, the pairwise check): both about 21.5 us for ecp256, against 10.4 us for
-    ``ec.generate_private_key``, which ``EcpKeyExchange`` uses with a ``SystemRng``."""
+    point on load. ``ec.derive_private_key`` gives the same key but then checks it with
+    EC_KEY_check_key, a second (variable-base) scalar multiplication that a scalar drawn in
+    [1, n-1] does not need: twice the time (about 46 against 23 us for ecp256)."""
     if not 1 <= d < curve.order:
         raise ValueError("private scalar out of range")
     key = d.to_bytes(curve.field_bytes, "big")
@@ -106,19 +102,10 @@ class EcpKeyExchange:
     __slots__ = ("_curve", "_private", "_public")
 
     def __init__(self, curve: EcpCurve, rng: Rng, *, private_value: int | None = None) -> None:
-        """Draw a private scalar in [1, n-1] from ``rng`` (or take ``private_value``: tests).
-
-        When ``rng`` is the shell's ``SystemRng`` the scalar is drawn by OpenSSL's own key
-        generation instead, from its DRBG (seeded from the OS, uniform in [1, n-1]): one
-        fixed-base multiplication, where loading a scalar drawn here is followed by
-        OpenSSL's pairwise check, a second one (ecp256 key pair 10 against 21 us;
-        docs/crypto-randomness.md)."""
+        """Draw a private scalar in [1, n-1] from ``rng`` (or take ``private_value``: tests)."""
         self._curve = curve
-        if private_value is None and isinstance(rng, SystemRng):
-            self._private = ec.generate_private_key(curve.curve)
-        else:
-            d = random_scalar(rng, curve.order) if private_value is None else private_value
-            self._private = _private_key(curve, d)
+        d = random_scalar(rng, curve.order) if private_value is None else private_value
+        self._private = _private_key(curve, d)
         point = self._private.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )

@@ -43,7 +43,6 @@ from pyipsec.core.admission import AdmissionLimits
 from pyipsec.core.engine import IkeEngines
 from pyipsec.core.ikev1.engine import Ikev1Engine
 from pyipsec.core.ikev2.engine import Ikev2Engine
-from pyipsec.crypto.base import SystemRng
 from pyipsec.dataplane.inprocess import InProcessBackend
 from pyipsec.dataplane.policy import Direction, Policy
 from pyipsec.dataplane.processor import (
@@ -218,10 +217,9 @@ def make_engines(backend: InProcessBackend, admission: AdmissionLimits | None = 
     """IKEv1 and IKEv2 behind the one API the daemon drives (core/engine.py), with the
     admission limits of ``pyipsec daemon`` (core/admission.py; None: its defaults)."""
     offset = _wall_clock_offset()
-    rng = SystemRng(os.urandom)  # the OS CSPRNG, marked as such (crypto/base.py)
     return IkeEngines(
-        Ikev1Engine(backend=backend, rng=rng, wall_clock_offset=offset, admission=admission),
-        Ikev2Engine(backend=backend, rng=rng, wall_clock_offset=offset, admission=admission),
+        Ikev1Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset, admission=admission),
+        Ikev2Engine(backend=backend, rng=os.urandom, wall_clock_offset=offset, admission=admission),
     )
 
 
