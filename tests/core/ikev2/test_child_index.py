@@ -71,3 +71,35 @@ def _lookup_seconds(total: int) -> float:
 def test_policy_lookups_do_not_grow_with_the_children() -> None:
     small, large = _lookup_seconds(20), _lookup_seconds(20_000)
     assert large < 10 * small + 0.01  # a walk over every child: about 1,000 times slower
+
+
+def test_sa_and_ts_walk_finds_the_first_of_each_as_three_scans() -> None:
+    """children._sa_and_ts (one walk of the payloads) against the three generator scans it
+    replaced, over orders with repeats, missing payloads and other payload types."""
+    import itertools
+
+    from pyipsec.core.ikev2.children import _sa_and_ts
+    from pyipsec.wire.ikev2 import message as wm
+    from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
+
+    sa1, sa2 = SaPayload(proposals=()), SaPayload(proposals=())
+    tsi1, tsi2 = TsPayload(initiator=True, selectors=()), TsPayload(initiator=True, selectors=())
+    tsr1, tsr2 = (TsPayload(initiator=False, selectors=()),
+                  TsPayload(initiator=False, selectors=()))  # fmt: skip
+    note = NotifyPayload(type=16391)
+    pool = [sa1, sa2, tsi1, tsi2, tsr1, tsr2, note]
+    cases = 0
+    for n in range(5):
+        for payloads in itertools.permutations(pool, n):
+            msg = wm.Message(spi_i=bytes(8), exchange=35, initiator=True, response=False,
+                             message_id=1, payloads=payloads)  # fmt: skip
+            ps = msg.payloads
+            want = (
+                next((p for p in ps if isinstance(p, SaPayload)), None),
+                next((p for p in ps if isinstance(p, TsPayload) and p.initiator), None),
+                next((p for p in ps if isinstance(p, TsPayload) and not p.initiator), None),
+            )
+            got = _sa_and_ts(msg)
+            assert all(g is w for g, w in zip(got, want, strict=True))
+            cases += 1
+    assert cases > 1000

@@ -303,6 +303,9 @@ def test_profile_algorithms_cache_answers_as_the_registry() -> None:
             assert cp._encryptions(profile) == cp._plain_encryptions(profile)
             assert cp._integrities(profile) == cp._plain_integrities(profile)
             assert cp.child_pfs_group(profile) == cp._plain_pfs_group(profile)
+            assert cp._real_integrities(profile) == tuple(
+                i for i in cp._plain_integrities(profile) if i is not None
+            )
     assert cp._encryptions(profiles[1])[0].name == "aes-128-gcm"
     assert cp._integrities(profiles[2]) == (None,)
     bad = prop(enc_algorithms=("rot13",))

@@ -122,11 +122,13 @@ _ALGORITHMS_MAX = 256
 _algorithms: dict[tuple[int, str], tuple[ProposalProfile, Any]] = {}
 
 
-def _per_profile(profile: ProposalProfile, what: str, compute: Callable[[], _T]) -> _T:
+def _per_profile(
+    profile: ProposalProfile, what: str, compute: Callable[[ProposalProfile], _T]
+) -> _T:
     hit = _algorithms.get((id(profile), what))
     if hit is not None and hit[0] is profile:
         return cast(_T, hit[1])
-    got = compute()
+    got = compute(profile)
     if len(_algorithms) >= _ALGORITHMS_MAX:
         _algorithms.clear()
     _algorithms[(id(profile), what)] = (profile, got)
@@ -134,7 +136,7 @@ def _per_profile(profile: ProposalProfile, what: str, compute: Callable[[], _T])
 
 
 def _encryptions(profile: ProposalProfile) -> tuple[EncryptionAlgorithm, ...]:
-    return _per_profile(profile, "enc", lambda: _plain_encryptions(profile))
+    return _per_profile(profile, "enc", _plain_encryptions)
 
 
 def _plain_encryptions(profile: ProposalProfile) -> tuple[EncryptionAlgorithm, ...]:
@@ -144,7 +146,7 @@ def _plain_encryptions(profile: ProposalProfile) -> tuple[EncryptionAlgorithm, .
 
 
 def _integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm | None, ...]:
-    return _per_profile(profile, "integ", lambda: _plain_integrities(profile))
+    return _per_profile(profile, "integ", _plain_integrities)
 
 
 def _plain_integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm | None, ...]:
@@ -153,9 +155,18 @@ def _plain_integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm | N
     )
 
 
+def _real_integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm, ...]:
+    """auth-algorithms without "null"."""
+    return _per_profile(profile, "real", _plain_real_integrities)
+
+
+def _plain_real_integrities(profile: ProposalProfile) -> tuple[IntegrityAlgorithm, ...]:
+    return tuple(i for i in _integrities(profile) if i is not None)
+
+
 def child_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
     """The proposal's pfs-group (None for none): the KE group of CREATE_CHILD_SA."""
-    return _per_profile(profile, "pfs", lambda: _plain_pfs_group(profile))
+    return _per_profile(profile, "pfs", _plain_pfs_group)
 
 
 def _plain_pfs_group(profile: ProposalProfile) -> KeyExchangeGroup | None:
@@ -280,15 +291,13 @@ def _pick_cipher(
 ]:
     """(ENCR, cipher, INTEG, integrity) for ESP or AH; ``Unacceptable`` when none fits."""
     integ_ts = types.get(TransformType.INTEG, [])
-    ours_integ = _integrities(profile)
-    real = [i for i in ours_integ if i is not None]
     if p.protocol == ProtocolId.AH:
-        found = first(integ_ts, decode_integrity, real)
+        found = first(integ_ts, decode_integrity, _real_integrities(profile))
         if found is None:
             raise Unacceptable(f"AH proposal {p.number}: no auth-algorithm of ours")
         return None, None, found[0], found[1]
     ours_enc = _encryptions(profile)
-    none_t = next((t for t in integ_ts if is_none(t)), None)
+    none_t = _none_transform(integ_ts)
     for t in types[TransformType.ENCR]:
         enc = decode_encryption(t)
         if enc is None or enc not in ours_enc:
@@ -297,13 +306,22 @@ def _pick_cipher(
             if not integ_ts or none_t is not None:
                 return t, enc, none_t, None
             continue
-        found = first(integ_ts, decode_integrity, real)
+        found = first(integ_ts, decode_integrity, _real_integrities(profile))
         if found is not None:
             return t, enc, found[0], found[1]
         # ESP without integrity: "null" among our auth-algorithms, never with ENCR_NULL.
-        if None in ours_integ and enc.name != "null" and (not integ_ts or none_t is not None):
+        without = not integ_ts or none_t is not None
+        if None in _integrities(profile) and enc.name != "null" and without:
             return t, enc, none_t, None
     raise Unacceptable(f"ESP proposal {p.number}: no cipher/integrity pair of ours")
+
+
+def _none_transform(transforms: Sequence[Transform]) -> Transform | None:
+    """The first NONE transform (a plain loop: a generator under next() costs ~0.4 us more)."""
+    for t in transforms:
+        if is_none(t):
+            return t
+    return None
 
 
 def _pick_group(
@@ -340,6 +358,14 @@ def _pick_group(
     return found
 
 
+def _esn_transform(transforms: Sequence[Transform]) -> Transform | None:
+    """The first ESN transform of a value we know."""
+    for t in transforms:
+        if t.id in _ESN_NAMES:
+            return t
+    return None
+
+
 def select_child(
     profile: ProposalProfile,
     policy: Policy,
@@ -368,7 +394,7 @@ def select_child(
             ke_t, group = _pick_group(
                 profile, p, types.get(TransformType.KE, []), ke_group, first_child
             )
-            esn = next((t for t in types[TransformType.ESN] if t.id in _ESN_NAMES), None)
+            esn = _esn_transform(types[TransformType.ESN])
             if esn is None:
                 raise Unacceptable(f"proposal {p.number}: no ESN value we know")
         except Unacceptable as exc:
@@ -383,7 +409,7 @@ def select_child(
             number=p.number,
             protocol=wanted,
             spi=_spi_bytes(spi),
-            transforms=tuple(t for t in (enc_t, integ_t, ke_t, esn) if t is not None),
+            transforms=tuple([t for t in (enc_t, integ_t, ke_t, esn) if t is not None]),
         )
         choice = ChildChoice(
             protocol=protocol,

@@ -27,7 +27,7 @@ from pyipsec.dataplane.sad import (
 )
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import NotifyType, ProtocolId
-from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
+from pyipsec.wire.ikev2.payloads import KePayload, NotifyPayload, SaPayload, TsPayload
 
 from . import child_proposals, keymat, proposals, traffic_selectors
 from .errors import InvalidKePayload, NoProposalChosen, ProtocolError
@@ -168,7 +168,7 @@ def complete(
     if not pending.proposals:  # we could not offer it (reported by ``offer``)
         return None
     error = error_notify(msg)
-    sa_payload = first(msg, SaPayload)
+    sa_payload, tsi, tsr = _sa_and_ts(msg)
     if error is not None or sa_payload is None:
         abandon(eng, pending, sa)
         what = notify_name(error.type) if error is not None else "no SA payload"
@@ -184,8 +184,6 @@ def complete(
             why = "the peer refused the child SA"
         _fail(eng, sa, f"policy {policy.id}: {why} ({what})")
         return None
-    tsi = next((p for p in msg.payloads if isinstance(p, TsPayload) and p.initiator), None)
-    tsr = next((p for p in msg.payloads if isinstance(p, TsPayload) and not p.initiator), None)
     try:
         choice = child_proposals.accept_child_reply(
             pending.proposals[0], sa_payload, ke_group=pending.ke.group if pending.ke else None
@@ -222,9 +220,22 @@ def complete(
     return install(eng, sa, narrowed, choice, pending, now, we_initiated=True, shared_secret=shared)
 
 
-def _pfs_secret(pending: PendingChild, msg: wm.Message) -> bytes | None:
-    from pyipsec.wire.ikev2.payloads import KePayload
+def _sa_and_ts(msg: wm.Message) -> tuple[SaPayload | None, TsPayload | None, TsPayload | None]:
+    """The first SA, TSi and TSr payloads of ``msg``, in one walk of its payloads (three
+    generator scans cost ~1 us more)."""
+    sa_payload = tsi = tsr = None
+    for p in msg.payloads:
+        if isinstance(p, TsPayload):
+            if p.initiator:
+                tsi = p if tsi is None else tsi
+            else:
+                tsr = p if tsr is None else tsr
+        elif sa_payload is None and isinstance(p, SaPayload):
+            sa_payload = p
+    return sa_payload, tsi, tsr
 
+
+def _pfs_secret(pending: PendingChild, msg: wm.Message) -> bytes | None:
     if pending.ke is None:
         return None
     ke = first(msg, KePayload)
@@ -304,9 +315,7 @@ def accept(
 ) -> list[Any]:
     """The responder's side of a child: narrow the TS to a policy, choose a proposal, install;
     returns SAr, TSi, TSr [, N(USE_TRANSPORT_MODE)] or the error notify to answer with."""
-    sa_payload = next((p for p in msg.payloads if isinstance(p, SaPayload)), None)
-    tsi = next((p for p in msg.payloads if isinstance(p, TsPayload) and p.initiator), None)
-    tsr = next((p for p in msg.payloads if isinstance(p, TsPayload) and not p.initiator), None)
+    sa_payload, tsi, tsr = _sa_and_ts(msg)
     if sa_payload is None or tsi is None or tsr is None:
         if first and sa_payload is None and tsi is None and tsr is None:
             return []  # RFC 6023 childless IKE_AUTH: nothing to do
