@@ -5,9 +5,11 @@ Two ``Daemon`` objects (io/daemon.py) are built from the configurations of
 policies and generate-policy responder) and never started: no TUN device, no routes, no
 sockets. Their engines (``core/engine.IkeEngines``) exchange datagrams in memory, the
 daemons' own event handling runs as it does in the daemon (``drain_ike``: log lines formatted
-and written, to /dev/null; SA and policy installation through the in-process backend into the
-SAD and SPD, ``_sync_spd``). What is left out: the kernel (UDP, TUN, netlink routes) and the
-asyncio loop.
+and written, to /dev/null, as one write per side's turn, as the daemon writes the lines of one
+loop iteration; SA and policy installation through the in-process backend into the SAD and SPD,
+``_sync_spd``). After start-up the heap is settled as the daemon's (``settle_heap``: frozen,
+the daemon's GC threshold). What is left out: the kernel (UDP, TUN, netlink routes) and the
+asyncio loop's own work.
 
 For each side the thread CPU time spent in its calls is summed (``time.thread_time``), so the
 figures are per side and do not depend on the other side or on other processes (the machine's
@@ -22,6 +24,7 @@ cProfile of the chosen side (``--side a|b``) for ``python -m pstats``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import gc
 import logging
@@ -65,6 +68,9 @@ class Side:
         try:
             return fn(*args)
         finally:
+            # the end of the daemon's loop iteration: its log lines leave in one write
+            # (BatchedStreamHandler, which queues them while the loop runs)
+            logging.getLogger("pyipsec").handlers[0].flush()
             if self.profile is not None:
                 self.profile.disable()
             self.cpu += time.thread_time() - t
@@ -74,6 +80,14 @@ def run(
     n: int, window: int, dh: str, child: str, profile: str | None, side: str
 ) -> tuple[float, float, int]:
     """One run of ``n`` setups; CPU ms per setup of the initiator and the responder."""
+    return asyncio.run(_run(n, window, dh, child, profile, side))
+
+
+async def _run(
+    n: int, window: int, dh: str, child: str, profile: str | None, side: str
+) -> tuple[float, float, int]:
+    """``run`` inside an asyncio loop, as the daemon's calls are (its log lines are queued
+    and written once per turn, see ``Side.call``)."""
     suite = ikev2_suite(dh, child)
     with tempfile.TemporaryDirectory(prefix="pyikecpu-") as tmp:
         a = Side("a", Path(tmp) / "a.db", ros_initiator(n, None, suite=suite))
@@ -135,8 +149,8 @@ def run(
             now = time.monotonic()
             moved = a.call(turn, a, b, now)
             moved = b.call(turn, b, a, now) or moved
-            if not moved and counts["started"] >= n:
-                time.sleep(0.001)
+            idle = not moved and counts["started"] >= n
+            await asyncio.sleep(0.001 if idle else 0)
         done = counts["done"]
         if profile:
             prof = (a if side == "a" else b).profile
