@@ -1,8 +1,9 @@
 """The caches of IKE_AUTH (core/ikev2/authdata.py, ike_auth.py) pinned against the plain
 computations: the pre-shared key's pad key (RFC 7296 §2.15, computed here with the standard
-library's ``hmac``), our address ID payloads (§3.5, built here as before the cache), and the
-SIGNATURE_HASH_ALGORITHMS decoding (RFC 7427 §4, parsed here two octets at a time). Both
-caches are bounded: full means emptied.
+library's ``hmac``), our address ID payloads (§3.5, built here as before the cache), the
+SIGNATURE_HASH_ALGORITHMS decoding (RFC 7427 §4, parsed here two octets at a time) and the
+peer's ID payload found by a plain loop (against the generator scan). Both caches are
+bounded: full means emptied.
 """
 
 from __future__ import annotations
@@ -90,3 +91,28 @@ def test_signature_hash_algorithms_decode_as_two_octets_at_a_time() -> None:
     for value in got:
         want_type = authdata.HashAlgorithm if value in known else int
         assert type(value) is want_type
+
+
+def test_peer_id_payload_is_the_first_of_the_other_role() -> None:
+    """ike_auth._peer_id_payload (a plain loop) against the generator scan it replaced."""
+    import itertools
+
+    from pyipsec.wire.ikev2 import message as wm
+    from pyipsec.wire.ikev2.payloads import AuthPayload
+
+    idi1, idi2 = (IdPayload(id_type=1, data=b"\x01\x02\x03\x04", initiator=True),
+                  IdPayload(id_type=1, data=b"\x01\x02\x03\x04", initiator=True))  # fmt: skip
+    idr1, idr2 = (IdPayload(id_type=2, data=b"peer", initiator=False),
+                  IdPayload(id_type=2, data=b"peer", initiator=False))  # fmt: skip
+    pool = [idi1, idi2, idr1, idr2, AuthPayload(method=2, data=b"x")]
+    for n in range(4):
+        for payloads in itertools.permutations(pool, n):
+            msg = wm.Message(spi_i=bytes(8), exchange=35, initiator=True, response=False,
+                             message_id=1, payloads=payloads)  # fmt: skip
+            for we_initiated in (True, False):
+                want = next(
+                    (p for p in payloads
+                     if isinstance(p, IdPayload) and p.initiator != we_initiated),
+                    None,
+                )  # fmt: skip
+                assert ike_auth._peer_id_payload(msg, we_initiated) is want

@@ -107,12 +107,18 @@ def _our_auth(eng: Ikev2Engine, sa: IkeSa, ident: IdPayload) -> list[Any]:
     raise AuthError(f"auth-method {sa.peer.auth_method.value} is not supported with IKEv2")
 
 
+def _peer_id_payload(msg: wm.Message, we_initiated: bool) -> IdPayload | None:
+    """The peer's ID payload (IDr for us as initiator, IDi as responder): a plain loop, as
+    ``message_parts.first`` (a generator under next() costs ~0.5 us more)."""
+    for p in msg.payloads:
+        if isinstance(p, IdPayload) and p.initiator != we_initiated:
+            return p
+    return None
+
+
 def _verify_peer(eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> IdPayload:
     """Check the peer's ID and AUTH; raises AuthError with what did not match."""
-    ident = next(
-        (p for p in msg.payloads if isinstance(p, IdPayload) and p.initiator != sa.initiator),
-        None,
-    )
+    ident = _peer_id_payload(msg, sa.initiator)
     auth = first(msg, AuthPayload)
     if ident is None or auth is None:
         raise MissingPayload("the peer's IKE_AUTH has no ID or no AUTH payload: INVALID_SYNTAX")
@@ -187,7 +193,7 @@ class AuthTask:
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
         failed = notifies(msg, NotifyType.AUTHENTICATION_FAILED)
-        if failed or not any(isinstance(p, AuthPayload) for p in msg.payloads):
+        if failed or first(msg, AuthPayload) is None:
             error = error_notify(msg)
             what = notify_name(error.type) if error is not None else "no AUTH payload"
             reason = (

@@ -253,7 +253,7 @@ def _subset(a: TrafficSelector, b: TrafficSelector) -> bool:
 def _known(selectors: Sequence[TrafficSelector]) -> Selectors:
     """The selectors of a type we know, with addresses of that family in order and valid
     ports (the family by the address's class: a dict lookup and two isinstance, not four
-    ``version`` properties)."""
+    ``version`` properties; the ports as ``_valid_ports`` checks them, inline)."""
     out = []
     for t in selectors:
         family = _ADDRESS_TYPES.get(t.ts_type)
@@ -262,7 +262,7 @@ def _known(selectors: Sequence[TrafficSelector]) -> Selectors:
             and isinstance(t.start, family)
             and isinstance(t.end, family)
             and int(t.start) <= int(t.end)
-            and _valid_ports(_port_range(t))
+            and (t.start_port <= t.end_port or (t.start_port, t.end_port) == OPAQUE)
         ):
             out.append(t)
     return tuple(out)
