@@ -67,6 +67,7 @@ __all__ = [
     "cookie_in_reply",
     "cookie_reply",
     "cookie_required",
+    "reply_cookie",
     "screen_request",
     "with_cookie",
 ]
@@ -308,8 +309,13 @@ def cookie_reply(
 def cookie_in_reply(reply: Message) -> bytes | None:
     """The cookie a responder asked for in an IKE_SA_INIT response, or None (§2.6: a response
     with a COOKIE notify and no SA payload; 1 to 64 octets, §3.10.1)."""
-    notify = reply.notify(NotifyType.COOKIE)
-    if notify is None or reply.get(SaPayload) is not None:
+    return reply_cookie(reply.notify(NotifyType.COOKIE), reply.get(SaPayload))
+
+
+def reply_cookie(notify: NotifyPayload | None, sa: SaPayload | None) -> bytes | None:
+    """``cookie_in_reply`` from the response's first COOKIE notify and first SA payload
+    (``sa_init`` finds both in its one pass over the payloads)."""
+    if notify is None or sa is not None:
         return None
     if not 1 <= len(notify.data) <= 64:
         return None

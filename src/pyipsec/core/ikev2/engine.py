@@ -89,6 +89,7 @@ from . import (
     create_child_sa,
     dpd,
     fragments,
+    ike_auth,
     ike_rekey,
     informational,
     lookups,
@@ -490,8 +491,6 @@ class Ikev2Engine(EngineBase):
         if sa.predecessor is not None:  # the peer uses an IKE SA a rekey made (ike_rekey.py)
             ike_rekey.peer_uses(self, sa, msg, now)
         if header.exchange == ExchangeType.IKE_AUTH:
-            from . import ike_auth
-
             ike_auth.receive_request(self, sa, header, data, msg, now)
             return
         if not sa.established:
