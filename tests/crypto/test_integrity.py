@@ -191,3 +191,52 @@ def test_null_integrity() -> None:
     assert mac.compute(b"anything") == b""
     assert mac.verify(b"anything", b"")
     assert not mac.verify(b"anything", b"\x00")
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha384", "sha512"])
+def test_first_and_later_icvs_equal_stdlib_hmac(name: str) -> None:
+    """A key's first ICV is computed in one shot (over hashlib), later ones from the HMAC
+    state made at the second use (HmacMac): both give the standard library's
+    hmac.digest, truncated, for keys of every length up to over two blocks and random data,
+    whether the first use is compute or verify."""
+    import hashlib
+    import hmac
+    import random
+
+    icv_size = registry.integrity(name).icv_size
+    block = hashlib.new(name).block_size
+    rnd = random.Random(f"hmac-mac-{name}")
+    for klen in [*range(0, 2 * block + 2, 3), block, block + 1, 300]:
+        key = rnd.randbytes(klen)
+        datas = [rnd.randbytes(rnd.choice((0, 1, 20, block, 3 * block + 5))) for _ in range(5)]
+        expected = [hmac.digest(key, d, name)[:icv_size] for d in datas]
+        mac = HmacMac(key, name, icv_size)
+        assert [mac.compute(d) for d in datas] == expected, klen
+        by_verify = HmacMac(key, name, icv_size)
+        assert by_verify.verify(datas[0], expected[0])
+        assert [by_verify.compute(d) for d in datas] == expected
+        refused_first = HmacMac(key, name, icv_size)
+        assert not refused_first.verify(datas[1], bytes(icv_size))
+        assert all(refused_first.verify(d, e) for d, e in zip(datas, expected, strict=True))
+
+
+def test_hmac_state_is_made_at_the_second_icv(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keying makes no HMAC state (an ESP SA may carry no traffic); the first ICV is one shot
+    # (an IKE SA's keys compute about one each); the second makes the state, once.
+    from pyipsec.crypto import integrity
+
+    made: list[bytes] = []
+    real = integrity.HMAC
+
+    def counting(key: bytes, algorithm: object) -> object:
+        made.append(key)
+        return real(key, algorithm)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(integrity, "HMAC", counting)
+    mac = registry.integrity("sha256").keyed(b"k" * 32)
+    assert made == []
+    first = mac.compute(b"one")
+    assert made == []
+    assert mac.compute(b"one") == first
+    assert mac.verify(b"two", mac.compute(b"two"))
+    assert made == [b"k" * 32]
