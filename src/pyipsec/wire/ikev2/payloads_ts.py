@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from .constants import PayloadType, TsType
 from .errors import invalid_syntax, need
-from .fastinit import positional
+from .fastinit import fast_init, positional
 
 __all__ = [
     "ConfigAttribute",
@@ -45,6 +45,7 @@ _TS_FORMS: dict[int, tuple[int, struct.Struct, type[IPAddress]]] = {
 _TSI = int(PayloadType.TSi)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrafficSelector:
     """One traffic selector (RFC 7296 §3.13.1): an address range, a protocol, a port range.
@@ -61,6 +62,7 @@ class TrafficSelector:
     end: IPAddress
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TsPayload:
     """Traffic Selector payload (RFC 7296 §3.13): TSi when ``initiator``, else TSr.
@@ -78,7 +80,7 @@ class TsPayload:
         return PayloadType.TSi if self.initiator else PayloadType.TSr
 
 
-# the decoder's constructors (fastinit: ~0.35 us less per record than the keyword __init__)
+# the decoder's constructors (fastinit.positional: ~0.15 us less a record than keywords)
 _new_selector = positional(TrafficSelector)
 _new_ts_payload = positional(TsPayload)
 
@@ -141,6 +143,7 @@ def pull_ts(body: bytes, t: int) -> TsPayload:
 # --- Configuration (RFC 7296 §3.15) ----------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConfigAttribute:
     """A configuration attribute (RFC 7296 §3.15.1): ``type`` is a ConfigAttributeType."""
@@ -149,6 +152,7 @@ class ConfigAttribute:
     value: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpPayload:
     """Configuration payload (RFC 7296 §3.15): CFG type and attributes."""
