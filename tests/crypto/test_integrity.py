@@ -211,7 +211,7 @@ def test_first_and_later_icvs_equal_stdlib_hmac(name: str) -> None:
         datas = [rnd.randbytes(rnd.choice((0, 1, 20, block, 3 * block + 5))) for _ in range(5)]
         expected = [hmac.digest(key, d, name)[:icv_size] for d in datas]
         mac = HmacMac(key, name, icv_size)
-        assert [mac.compute(d) for d in datas] == expected, klen
+        assert [mac.compute(memoryview(d)) for d in datas] == expected, klen  # as ESP passes
         by_verify = HmacMac(key, name, icv_size)
         assert by_verify.verify(datas[0], expected[0])
         assert [by_verify.compute(d) for d in datas] == expected

@@ -158,3 +158,5 @@ def test_hmac_prf_equals_stdlib_hmac_for_random_inputs(name: str) -> None:
         for dlen in (0, 1, n % 200, block - 1, block, block + 1, 3 * block + 7):
             data = rnd.randbytes(dlen)
             assert prf(key, data) == hmac.digest(key, data, name), (klen, dlen)
+        # bytes-like inputs, as hmac.digest took them
+        assert prf(bytearray(key), memoryview(data)) == hmac.digest(key, data, name)
