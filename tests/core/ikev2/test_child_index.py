@@ -73,21 +73,26 @@ def test_policy_lookups_do_not_grow_with_the_children() -> None:
     assert large < 10 * small + 0.01  # a walk over every child: about 1,000 times slower
 
 
-def test_sa_and_ts_walk_finds_the_first_of_each_as_three_scans() -> None:
-    """children._sa_and_ts (one walk of the payloads) against the three generator scans it
-    replaced, over orders with repeats, missing payloads and other payload types."""
+def test_child_payloads_walk_finds_what_five_scans_found() -> None:
+    """children._child_payloads (one walk of the payloads) against what it replaced:
+    message_parts.error_notify, notifies(USE_TRANSPORT_MODE) and three generator scans for
+    SA, TSi and TSr, over orders with repeats, missing payloads and notifies of each kind."""
     import itertools
 
-    from pyipsec.core.ikev2.children import _sa_and_ts
+    from pyipsec.core.ikev2.children import _child_payloads
+    from pyipsec.core.ikev2.message_parts import error_notify, notifies
     from pyipsec.wire.ikev2 import message as wm
+    from pyipsec.wire.ikev2.constants import NotifyType
     from pyipsec.wire.ikev2.payloads import NotifyPayload, SaPayload, TsPayload
 
     sa1, sa2 = SaPayload(proposals=()), SaPayload(proposals=())
     tsi1, tsi2 = TsPayload(initiator=True, selectors=()), TsPayload(initiator=True, selectors=())
-    tsr1, tsr2 = (TsPayload(initiator=False, selectors=()),
-                  TsPayload(initiator=False, selectors=()))  # fmt: skip
-    note = NotifyPayload(type=16391)
-    pool = [sa1, sa2, tsi1, tsi2, tsr1, tsr2, note]
+    tsr1 = TsPayload(initiator=False, selectors=())
+    transport = NotifyPayload(type=NotifyType.USE_TRANSPORT_MODE)
+    no_proposal = NotifyPayload(type=NotifyType.NO_PROPOSAL_CHOSEN)
+    ts_unacceptable = NotifyPayload(type=NotifyType.TS_UNACCEPTABLE)
+    status = NotifyPayload(type=NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED)
+    pool = [sa1, sa2, tsi1, tsi2, tsr1, transport, no_proposal, ts_unacceptable, status]
     cases = 0
     for n in range(5):
         for payloads in itertools.permutations(pool, n):
@@ -95,11 +100,13 @@ def test_sa_and_ts_walk_finds_the_first_of_each_as_three_scans() -> None:
                              message_id=1, payloads=payloads)  # fmt: skip
             ps = msg.payloads
             want = (
+                error_notify(msg),
                 next((p for p in ps if isinstance(p, SaPayload)), None),
                 next((p for p in ps if isinstance(p, TsPayload) and p.initiator), None),
                 next((p for p in ps if isinstance(p, TsPayload) and not p.initiator), None),
             )
-            got = _sa_and_ts(msg)
-            assert all(g is w for g, w in zip(got, want, strict=True))
+            got = _child_payloads(msg)
+            assert all(g is w for g, w in zip(got[:4], want, strict=True))
+            assert got[4] is bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
             cases += 1
-    assert cases > 1000
+    assert cases > 3000

@@ -32,7 +32,7 @@ from pyipsec.wire.ikev2.payloads import KePayload, NotifyPayload, SaPayload, TsP
 from . import child_proposals, keymat, proposals, traffic_selectors
 from .errors import InvalidKePayload, NoProposalChosen, ProtocolError
 from .ike_sa import ChildSa, IkeSa, PendingChild
-from .message_parts import error_notify, first, notifies, notify_name
+from .message_parts import first, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine
@@ -167,8 +167,7 @@ def complete(
     assert policy is not None
     if not pending.proposals:  # we could not offer it (reported by ``offer``)
         return None
-    error = error_notify(msg)
-    sa_payload, tsi, tsr = _sa_and_ts(msg)
+    error, sa_payload, tsi, tsr, transport = _child_payloads(msg)
     if error is not None or sa_payload is None:
         abandon(eng, pending, sa)
         what = notify_name(error.type) if error is not None else "no SA payload"
@@ -201,7 +200,6 @@ def complete(
         abandon(eng, pending, sa)
         _fail(eng, sa, f"policy {policy.id}: child SA reply: {e.detail or e}")
         return None
-    transport = bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
     if transport != (policy.mode is Mode.TRANSPORT):
         # §1.3.1: a responder that declines transport mode makes the child a tunnel; "if this
         # is unacceptable to the initiator, the initiator MUST delete the SA". The peer has
@@ -220,19 +218,28 @@ def complete(
     return install(eng, sa, narrowed, choice, pending, now, we_initiated=True, shared_secret=shared)
 
 
-def _sa_and_ts(msg: wm.Message) -> tuple[SaPayload | None, TsPayload | None, TsPayload | None]:
-    """The first SA, TSi and TSr payloads of ``msg``, in one walk of its payloads (three
-    generator scans cost ~1 us more)."""
-    sa_payload = tsi = tsr = None
+def _child_payloads(
+    msg: wm.Message,
+) -> tuple[NotifyPayload | None, SaPayload | None, TsPayload | None, TsPayload | None, bool]:
+    """(the first error notify, the first SA, TSi and TSr payloads, whether a
+    USE_TRANSPORT_MODE notify is there) of ``msg``, in one walk of its payloads: what
+    ``error_notify``, ``notifies`` and three generator scans found in five (~2 us more)."""
+    error = sa_payload = tsi = tsr = None
+    transport = False
     for p in msg.payloads:
         if isinstance(p, TsPayload):
             if p.initiator:
                 tsi = p if tsi is None else tsi
             else:
                 tsr = p if tsr is None else tsr
+        elif isinstance(p, NotifyPayload):
+            if p.type == NotifyType.USE_TRANSPORT_MODE:
+                transport = True
+            elif error is None and 0 < p.type < 16384:  # RFC 7296 §3.10.1: an error
+                error = p
         elif sa_payload is None and isinstance(p, SaPayload):
             sa_payload = p
-    return sa_payload, tsi, tsr
+    return error, sa_payload, tsi, tsr, transport
 
 
 def _pfs_secret(pending: PendingChild, msg: wm.Message) -> bytes | None:
@@ -315,13 +322,12 @@ def accept(
 ) -> list[Any]:
     """The responder's side of a child: narrow the TS to a policy, choose a proposal, install;
     returns SAr, TSi, TSr [, N(USE_TRANSPORT_MODE)] or the error notify to answer with."""
-    sa_payload, tsi, tsr = _sa_and_ts(msg)
+    _, sa_payload, tsi, tsr, transport = _child_payloads(msg)
     if sa_payload is None or tsi is None or tsr is None:
         if first and sa_payload is None and tsi is None and tsr is None:
             return []  # RFC 6023 childless IKE_AUTH: nothing to do
         _fail(eng, sa, "child SA request without SA, TSi or TSr: INVALID_SYNTAX")
         return [NotifyPayload(type=NotifyType.INVALID_SYNTAX)]
-    transport = bool(notifies(msg, NotifyType.USE_TRANSPORT_MODE))
     spi_in = 0
     protocol = SaProtocol.ESP
     try:

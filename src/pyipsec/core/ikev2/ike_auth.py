@@ -28,7 +28,7 @@ from pyipsec.wire.ikev2.payloads import AuthPayload, IdPayload, NotifyPayload
 
 from . import authdata, children, signatures
 from .ike_sa import Dropped, IkeSa, IkeState
-from .message_parts import error_notify, first, notifies, notify_name
+from .message_parts import error_notify, first, notify_name
 
 if TYPE_CHECKING:
     from .engine import Ikev2Engine
@@ -192,7 +192,7 @@ class AuthTask:
         return payloads
 
     def on_response(self, eng: Ikev2Engine, sa: IkeSa, msg: wm.Message, now: float) -> None:
-        failed = notifies(msg, NotifyType.AUTHENTICATION_FAILED)
+        failed = msg.notify(NotifyType.AUTHENTICATION_FAILED) is not None
         if failed or first(msg, AuthPayload) is None:
             error = error_notify(msg)
             what = notify_name(error.type) if error is not None else "no AUTH payload"
@@ -250,7 +250,7 @@ def receive_request(
         eng.respond(sa, header, data, [NotifyPayload(type=NotifyType.AUTHENTICATION_FAILED)])
         eng.forget(sa)
         return
-    sa.initial_contact = bool(notifies(msg, NotifyType.INITIAL_CONTACT))
+    sa.initial_contact = msg.notify(NotifyType.INITIAL_CONTACT) is not None
     ours = our_id(eng, sa, initiator=False)
     try:
         auth = _our_auth(eng, sa, ours)
