@@ -214,3 +214,14 @@ def test_template_side_by_identity_is_the_plain_selector() -> None:
         net = NET(f"198.51.{i % 256}.0/24")
         assert ts._template_side(net, None, v4).start == net.network_address
     assert 0 < len(ts._template_sides) <= ts._TEMPLATE_TS_MAX
+
+
+def test_container_is_the_first_sent_selector_holding_the_reply() -> None:
+    """accept_narrowed's plain loop (_container) against the any() over a generator it
+    replaced, and against the first sent selector containing the reply."""
+    for g in SELECTORS:
+        for n in range(4):
+            for sent in itertools.permutations(SELECTORS, n):
+                got = ts._container(g, sent)
+                assert (got is not None) == any(g == s or ts._subset(g, s) for s in sent)
+                assert got is next((s for s in sent if ts.contains(s, g)), None)

@@ -226,10 +226,13 @@ def child_offer(profile: ProposalProfile, policy: Policy, spi: int, *, pfs: bool
     protocol = _protocol(policy)
     suites = _offer_suites(profile, protocol, pfs)
     spi_bytes = _spi_bytes(spi)
+    protocol_id = PROTOCOL_IDS[protocol]
     return SaPayload(
         proposals=tuple(
-            Proposal(number=n, protocol=PROTOCOL_IDS[protocol], spi=spi_bytes, transforms=suite)
-            for n, suite in enumerate(suites, 1)
+            [
+                Proposal(number=n, protocol=protocol_id, spi=spi_bytes, transforms=suite)
+                for n, suite in enumerate(suites, 1)
+            ]
         )
     )
 

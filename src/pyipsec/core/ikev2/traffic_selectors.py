@@ -576,14 +576,23 @@ def accept_narrowed(
         if not known:
             raise TsUnacceptable(f"the reply's {name} holds no address-range selector")
         for g in known:
-            # a selector we sent comes back unchanged most of the time: equal is inside
-            if not any(g == s or _subset(g, s) for s in sent):
+            if _container(g, sent) is None:
                 raise TsUnacceptable(
                     f"the reply's {name} {describe([g])} is not inside what we proposed, "
                     f"{describe(sent)}"
                 )
         out.append(known)
     return out[0], out[1]
+
+
+def _container(g: TrafficSelector, sent: Sequence[TrafficSelector]) -> TrafficSelector | None:
+    """The first of ``sent`` that ``g`` lies inside, or None (a plain loop: any() over a
+    generator costs ~0.4 us more)."""
+    for s in sent:
+        # a selector we sent comes back unchanged most of the time: equal is inside
+        if g == s or _subset(g, s):
+            return s
+    return None
 
 
 # --- the SAs' selectors ----------------------------------------------------------------------
