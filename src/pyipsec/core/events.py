@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pyipsec.dataplane.policy import IPAddress
 from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.fastinit import fast_init
 
 __all__ = [
     "AuthenticationFailed",
@@ -36,6 +37,7 @@ __all__ = [
 Endpoint = tuple[IPAddress, int]
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Datagram:
     """One UDP datagram to send. On port 4500 the shell prepends the non-ESP marker."""
@@ -45,6 +47,7 @@ class Datagram:
     dst: Endpoint
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IkeSaEstablished:
     local: Endpoint
@@ -62,6 +65,7 @@ class IkeSaDeleted:
     reason: str
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChildSaInstalled:
     remote: IPAddress

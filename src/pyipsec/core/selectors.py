@@ -33,6 +33,7 @@ from types import MappingProxyType
 
 from pyipsec.core.profiles import GeneratePolicy, PeerProfile, TemplatePolicy
 from pyipsec.dataplane.policy import Action, IPAddress, IPNetwork, Policy
+from pyipsec.fastinit import fast_init
 
 __all__ = [
     "HOST_PREFIX",
@@ -49,6 +50,7 @@ __all__ = [
 HOST_PREFIX = MappingProxyType({4: 32, 6: 128})
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrafficSelector:
     """Proposed traffic in the responder's outbound orientation (``src`` = local side).

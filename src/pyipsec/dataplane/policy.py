@@ -12,6 +12,8 @@ import ipaddress
 import itertools
 from dataclasses import dataclass
 
+from pyipsec.fastinit import fast_init
+
 # Change counters of the SPD and the SAD (``generation``) come from this one sequence, so a
 # value never repeats across objects: a cache keyed by it cannot mistake a new table for an
 # old one.
@@ -58,6 +60,7 @@ class Selector:
     dst_port: int | None = None
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """One SPD entry, as written in the outbound direction."""

@@ -46,6 +46,7 @@ from pyipsec.dataplane.policy import (
     Selector,
 )
 from pyipsec.dataplane.replay import ReplayWindow
+from pyipsec.fastinit import fast_init
 from pyipsec.wire.ip import IpProtocol
 
 DEFAULT_REPLAY_WINDOW = 128
@@ -73,6 +74,7 @@ class ExpiryReason(enum.Enum):
     SEQUENCE = "sequence"  # outbound sequence numbers exhausted (RFC 4303 §3.3.3): soft only
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lifetime:
     """Soft/hard limits; 0 = unlimited. Seconds from add, seconds from first use, bytes."""
@@ -85,6 +87,7 @@ class Lifetime:
     hard_bytes: int = 0
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SaSelector:
     """The traffic an SA was negotiated for, in the SA's own direction (RFC 4301 §4.4.2, the
@@ -114,6 +117,7 @@ class SaSelector:
         )  # fmt: skip
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SaParams:
     """Everything negotiated for one SA (one direction)."""

@@ -50,6 +50,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pyipsec.dataplane.policy import GENERATIONS, Direction, IPAddress, Policy, Selector
+from pyipsec.fastinit import fast_init
 
 __all__ = ["Spd", "policy_matches"]
 
@@ -72,6 +73,7 @@ _MASKS = {
 }
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Entry:
     """A policy with its evaluation rank, as stored in the index."""

@@ -9,7 +9,6 @@ same objects and the same octets.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import ipaddress
 import struct
 
@@ -17,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pyipsec.fastinit import positional
 from pyipsec.wire.ikev2 import (
     AuthPayload,
     EapPayload,
@@ -44,7 +44,6 @@ from pyipsec.wire.ikev2 import header as wh
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2 import payloads as wp
 from pyipsec.wire.ikev2 import payloads_ts as wts
-from pyipsec.wire.ikev2.fastinit import fast_init, positional
 from pyipsec.wire.ikev2.header import pack_header, peek, push_header
 from pyipsec.wire.ikev2.message import message_from_header
 from pyipsec.wire.ikev2.payloads import (
@@ -151,19 +150,6 @@ def test_fast_init_is_on_every_keyword_record_of_the_codec() -> None:
     assert wm.SkKeys not in FAST_INIT
 
 
-def _signature(f: object) -> list[tuple[str, object, object]]:
-    params = list(inspect.signature(f).parameters.values())  # type: ignore[arg-type]
-    return [(p.name, p.kind, p.default) for p in params]
-
-
-@pytest.mark.parametrize("cls", FAST_INIT, ids=lambda c: c.__name__)
-def test_fast_init_has_the_generated_signature(cls: type) -> None:
-    assert _signature(cls.__init__) == _signature(cls._generated_init)  # type: ignore[attr-defined]
-    defaults = [p for p in _signature(cls.__init__) if p[2] is not inspect.Parameter.empty]
-    for name, _kind, default in defaults:  # the very default objects
-        assert default is next(f.default for f in dataclasses.fields(cls) if f.name == name)
-
-
 def _generated(cls: type, **kwargs: object) -> object:
     obj = object.__new__(cls)
     cls._generated_init(obj, **kwargs)  # type: ignore[attr-defined]
@@ -197,47 +183,6 @@ def test_fast_init_on_any_payload(p: Payload) -> None:
     values = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}  # type: ignore[arg-type]
     again = type(p)(**values)
     assert again == p == _generated(type(p), **values) and hash(again) == hash(p)
-
-
-def test_fast_init_refuses_what_it_cannot_build_alike() -> None:
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Positional:
-        a: int
-
-    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-    class Factory:
-        a: tuple[int, ...] = dataclasses.field(default_factory=tuple)
-
-    for cls in (Positional, Factory):
-        with pytest.raises(TypeError):
-            fast_init(cls)
-
-
-def test_positional_refuses_what_it_cannot_build_alike() -> None:
-    @dataclasses.dataclass(slots=True)
-    class Mutable:
-        a: int
-
-    @dataclasses.dataclass(frozen=True)
-    class NoSlots:
-        a: int
-
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Checked:
-        a: int
-
-        def __post_init__(self) -> None:
-            if self.a < 0:
-                raise ValueError("negative")
-
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Derived:
-        a: int
-        b: int = dataclasses.field(init=False, default=0)
-
-    for cls in (Mutable, NoSlots, Checked, Derived):
-        with pytest.raises(TypeError):
-            positional(cls)
 
 
 # --- push_payloads against the chain built one payload at a time (RFC 7296 §3.2) -------------

@@ -70,6 +70,7 @@ from pyipsec.crypto import groups as _groups
 from pyipsec.crypto.base import EncryptionAlgorithm, IntegrityAlgorithm, KeyExchangeGroup
 from pyipsec.dataplane.policy import Policy
 from pyipsec.dataplane.sad import SaProtocol
+from pyipsec.fastinit import fast_init
 from pyipsec.wire.ikev2.constants import ProtocolId, TransformType
 from pyipsec.wire.ikev2.payloads import Proposal, SaPayload, Transform
 
@@ -97,6 +98,7 @@ _Cipher = tuple[
 ]
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChildChoice:
     """The negotiated child SA (RFC 7296 §2.7, §3.3)."""

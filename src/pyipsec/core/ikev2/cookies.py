@@ -52,6 +52,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from pyipsec.crypto.base import Rng
+from pyipsec.fastinit import fast_init
 from pyipsec.wire.ikev2.constants import ExchangeType, NotifyType
 from pyipsec.wire.ikev2.message import Message, encode
 from pyipsec.wire.ikev2.payloads import NoncePayload, NotifyPayload, Payload, SaPayload
@@ -238,6 +239,7 @@ def _mac(
 # --- the exchange (RFC 7296 §2.6, §2.6.1) ------------------------------------------------------
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CookieVerdict:
     """What a responder does with an IKE_SA_INIT request before it spends anything on it.

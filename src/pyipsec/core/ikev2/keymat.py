@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import EncryptionAlgorithm, IntegrityAlgorithm, PrfAlgorithm
+from pyipsec.fastinit import fast_init
 
 __all__ = [
     "ChildKeys",
@@ -122,6 +123,7 @@ def prf_plus(prf: PrfAlgorithm, key: bytes, seed: bytes, size: int) -> bytes:
     return bytes(out[:size])
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IkeKeys:
     """The keys of one IKE SA (RFC 7296 §2.14). ``i`` = original initiator's direction.
@@ -248,6 +250,7 @@ def derive_rekeyed_ike_keys(
     return _split_ike(prf, encryption, integrity, seed_key, ni, nr, spi_i, spi_r)
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChildKeys:
     """The keys of one Child SA pair (RFC 7296 §2.17).

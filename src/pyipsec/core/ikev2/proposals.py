@@ -65,6 +65,7 @@ from pyipsec.crypto.base import (
     PrfAlgorithm,
     UnknownAlgorithm,
 )
+from pyipsec.fastinit import fast_init
 from pyipsec.wire.ikev2.constants import ProtocolId, TransformType
 from pyipsec.wire.ikev2.payloads import Proposal, SaPayload, Transform
 
@@ -114,6 +115,7 @@ _ENCR, _PRF, _INTEG, _KE = (int(TransformType[n]) for n in ("ENCR", "PRF", "INTE
 _IKE = int(ProtocolId.IKE)
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IkeChoice:
     """The negotiated IKE SA transforms (RFC 7296 §2.7)."""

@@ -60,6 +60,7 @@ from pyipsec.core.selectors import TrafficSelector as PolicySelector
 from pyipsec.core.selectors import generate_policy, serves_peer
 from pyipsec.dataplane.policy import Action, Direction, IPAddress, IPNetwork, Policy, Selector
 from pyipsec.dataplane.sad import SaSelector
+from pyipsec.fastinit import fast_init
 from pyipsec.wire.ikev2.constants import TsType
 from pyipsec.wire.ikev2.payloads import TrafficSelector
 
@@ -91,6 +92,7 @@ _ADDRESS_TYPES: dict[int, type[IPAddress]] = {
 Selectors = tuple[TrafficSelector, ...]
 
 
+@fast_init  # keyword construction ~50 ns less per field (pyipsec.fastinit)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Narrowed:
     """The responder's answer to TSi/TSr (module docstring)."""

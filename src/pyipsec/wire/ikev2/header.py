@@ -14,9 +14,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from pyipsec.fastinit import fast_init, positional
+
 from .constants import IKEV2_MAJOR_VERSION, IKEV2_VERSION, IkeFlag, NotifyType
 from .errors import InvalidMajorVersion, MalformedMessage
-from .fastinit import fast_init, positional
 
 __all__ = [
     "HEADER",

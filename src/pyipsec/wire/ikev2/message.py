@@ -37,10 +37,10 @@ from pyipsec.crypto.base import (
     Mac,
     Rng,
 )
+from pyipsec.fastinit import fast_init, positional
 
 from .constants import IkeFlag, NotifyType, PayloadType
 from .errors import IntegrityCheckFailed, MalformedMessage
-from .fastinit import fast_init, positional
 from .header import HEADER_LEN, Header, pack_header, peek, pull_header
 from .payloads import (
     GENERIC,

@@ -26,9 +26,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_args
 
+from pyipsec.fastinit import fast_init, positional
+
 from .constants import PayloadType, ProtocolId, TransformAttributeType
 from .errors import UnsupportedCriticalPayload, invalid_syntax, need
-from .fastinit import fast_init, positional
 from .payloads_ts import (
     ConfigAttribute,
     CpPayload,

@@ -11,9 +11,10 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
+from pyipsec.fastinit import fast_init, positional
+
 from .constants import PayloadType, TsType
 from .errors import invalid_syntax, need
-from .fastinit import fast_init, positional
 
 __all__ = [
     "ConfigAttribute",

@@ -1,21 +1,22 @@
-"""Faster construction of the codec's frozen slotted dataclasses.
+"""Faster construction of frozen slotted dataclasses (the house style's records).
 
 A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__`` (its
 own ``__setattr__`` refuses), which looks the field up on the class every time: ~600 ns for
 the four fields of a ``NotifyPayload`` built by keywords on the benchmark machine. Both tools
 here set the slots through their descriptors instead (one call each, no lookup):
 
-* ``positional(cls)``: a function taking the fields in declaration order, for the decoders'
-  hot loops (~260 ns for the NotifyPayload; a decoded IKE_AUTH message is a dozen records);
-* ``@fast_init`` (under ``@dataclass``): the class's ``__init__`` replaced by one with the same
-  keyword-only signature and defaults (~50 ns less per field, for every construction
-  anywhere: the exchanges build their messages and payloads by keywords).
+* ``positional(cls)``: a function taking the fields in declaration order, for the IKEv2
+  decoders' hot loops (~260 ns for the NotifyPayload; an IKE_AUTH message is a dozen records);
+* ``@fast_init`` (above ``@dataclass``): the class's ``__init__`` replaced by one with the
+  same keyword-only signature and defaults, ~50 ns less per field for every construction
+  (the IKE setup path builds some forty records per setup and side: messages, payloads,
+  choices, keys, SA parameters, events).
 
 The instance is the one the generated ``__init__`` builds (equal, hashed alike, still frozen);
 only classes whose ``__init__`` does nothing else qualify (frozen, slots, no
 ``__post_init__``, every field an init field, no default factory: checked here). The
-generated ``__init__`` is kept as ``_generated_init`` for tests/wire/ikev2/
-test_fast_paths.py, which pins both tools against it.
+generated ``__init__`` is kept as ``_generated_init``: tests/test_fastinit.py pins every
+decorated class against it, tests/wire/ikev2/test_fast_paths.py the codec's records.
 """
 
 from __future__ import annotations
