@@ -129,7 +129,9 @@ def last_address(net: IPNetwork) -> IPAddress:
     the instance dict) instead of computed from two new addresses (2.7 us at a network's first
     use: each policy's first setup, each generated policy)."""
     if "broadcast_address" not in net.__dict__ and net.prefixlen == net.max_prefixlen:
-        net.__dict__["broadcast_address"] = net.network_address
+        first = net.network_address
+        if isinstance(first, ipaddress.IPv4Address) or first.scope_id is None:
+            net.__dict__["broadcast_address"] = first  # (the computed one has no scope id)
     return net.broadcast_address
 
 
@@ -141,8 +143,10 @@ def host_network(address: IPAddress) -> IPNetwork:
     net: IPNetwork
     if isinstance(address, ipaddress.IPv4Address):
         net = ipaddress.IPv4Network(int(address))
-    else:
+    elif address.scope_id is None:
         net = ipaddress.IPv6Network(int(address))
+    else:  # the integer would lose the scope id (fe80::1%eth0) ip_network keeps
+        return ipaddress.ip_network(address)
     net.__dict__["broadcast_address"] = net.network_address
     return net
 
@@ -465,7 +469,7 @@ def _with_protocol(ts: TrafficSelector, protocol: int) -> TrafficSelector:
 
 def _substitute(selectors: Selectors, endpoint: IPAddress) -> Selectors:
     """Host selectors replaced by the SA endpoint (transport mode behind a NAT, §2.23.1)."""
-    ep = host_network(endpoint)
+    ep = ipaddress.ip_network(endpoint)
     out = []
     for t in selectors:
         if t.start == t.end:
