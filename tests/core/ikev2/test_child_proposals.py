@@ -317,3 +317,13 @@ def test_profile_algorithms_cache_answers_as_the_registry() -> None:
         p = prop(name=f"p{i}", auth_algorithms=("sha256",) if i % 2 else ("sha1",))
         assert cp._integrities(p) == cp._plain_integrities(p)
     assert 0 < len(cp._algorithms) <= cp._ALGORITHMS_MAX
+
+
+def test_an_unknown_auth_algorithm_fails_even_an_aead_choice() -> None:
+    """A profile naming an auth-algorithm the registry does not know is a local error for
+    every proposal, AEAD ones included (checked before the cipher, whatever is cached)."""
+    profile = prop(enc_algorithms=("aes-128-gcm",), auth_algorithms=("sha256", "md4"))
+    offer = sa(esp(1, T(ENCR, AES_GCM16, 128), T(*NO_ESN)))
+    for _ in range(2):
+        with pytest.raises(LocalProtocolError):
+            cp.select_child(profile, TUNNEL, offer, spi=SPI_R, ke_group=None, first_child=True)

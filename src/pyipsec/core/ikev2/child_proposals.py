@@ -296,6 +296,7 @@ def _pick_cipher(
 ]:
     """(ENCR, cipher, INTEG, integrity) for ESP or AH; ``Unacceptable`` when none fits."""
     integ_ts = types.get(TransformType.INTEG, [])
+    ours_integ = _integrities(profile)  # first: an unknown auth-algorithm fails every proposal
     if p.protocol == ProtocolId.AH:
         found = first(integ_ts, decode_integrity, _real_integrities(profile))
         if found is None:
@@ -316,7 +317,7 @@ def _pick_cipher(
             return t, enc, found[0], found[1]
         # ESP without integrity: "null" among our auth-algorithms, never with ENCR_NULL.
         without = not integ_ts or none_t is not None
-        if None in _integrities(profile) and enc.name != "null" and without:
+        if None in ours_integ and enc.name != "null" and without:
             return t, enc, none_t, None
     raise Unacceptable(f"ESP proposal {p.number}: no cipher/integrity pair of ours")
 
