@@ -6,6 +6,8 @@ what ``cookies.with_cookie`` makes of it."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +123,26 @@ def test_request_without_cookie_is_what_with_cookie_makes() -> None:
     assert with_one == list(cookies.with_cookie(tuple(plain), sa.cookie))
     assert with_one[0] == NotifyPayload(type=NotifyType.COOKIE, data=sa.cookie)
     assert with_one[1:] == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(_payloads, st.integers(0, 5), st.integers(0, 5))
+def test_cookie_gate_shortcut_is_what_screen_request_says(
+    payloads: list[object], half_open: int, threshold: int
+) -> None:
+    """The responder skips screen_request for a request without a COOKIE notify while
+    cookies are not required: screen_request lets exactly those through, unproven."""
+    from pyipsec.core.ikev2.cookies import Cookies, CookieVerdict
+
+    msg = _message(payloads)
+    rx = sa_init._Received(msg)
+    verdict = cookies.screen_request(
+        Cookies(lambda n: bytes(n)),
+        msg,
+        address=ipaddress.ip_address("198.51.100.7"),
+        half_open=half_open,
+        threshold=threshold,
+        now=1.0,
+    )
+    if rx.cookie is None and not cookies.cookie_required(half_open, threshold):
+        assert verdict == CookieVerdict(proceed=True)

@@ -418,19 +418,23 @@ def _answer_error(
 
 
 def _cookie_gate(
-    eng: Ikev2Engine, msg: wm.Message, src: Endpoint, dst: Endpoint, now: float
+    eng: Ikev2Engine, rx: _Received, src: Endpoint, dst: Endpoint, now: float
 ) -> bool | None:
     """§2.6: once ``ddos-cookie-threshold`` IKE SAs are half-open, a request without a valid
     cookie is answered with a COOKIE notify alone and forgotten (no state, no key pair):
     False. None: go on, with the source's return routability proven by a valid cookie (as
     IKEv1 main mode's message 3 proves it: such a request draws from its address's own
     budget, not its standing's); True: go on, unproven."""
+    threshold = eng.settings.ddos_cookie_threshold
+    if rx.cookie is None and not cookies.cookie_required(len(eng.half_open), threshold):
+        return True  # what screen_request says to a request without a cookie, without its scans
+    msg = rx.msg
     verdict = cookies.screen_request(
         eng.cookies,
         msg,
         address=src[0],
         half_open=len(eng.half_open),
-        threshold=eng.settings.ddos_cookie_threshold,
+        threshold=threshold,
         now=now,
     )
     if verdict.proven:
@@ -483,14 +487,14 @@ def receive_request(
     if peer is None:
         raise Dropped("no-peer: no ike2 peer entry covers this address")
     msg = wm.decode(data, header)
-    gate = _cookie_gate(eng, msg, src, dst, now)
+    rx = _Received(msg)
+    gate = _cookie_gate(eng, rx, src, dst, now)
     if gate is False:
         return
     proven = gate is None
     # a valid cookie shows that the source receives our replies: it ranks as proven (a
     # source that completed an IKE SA) in the half-open table
     rank = Standing.PROVEN if proven else _standing(eng, peer, src[0])
-    rx = _Received(msg)
     sa_payload, ke, nonce = rx.sa, rx.ke, rx.nonce
     if proven and not eng.half_open.admits(src[0], rank):
         raise Dropped("half-open-full: admission refused the IKE_SA_INIT")

@@ -87,13 +87,15 @@ class DeadlineHeap:
         self._seq = itertools.count()
 
     def touch(self, sa: IkeSa) -> None:
+        key = id(sa)
         t = None if sa.dead else self._deadline_of(sa)
         if t is None:
-            self._at.pop(id(sa), None)
+            self._at.pop(key, None)
             return
-        if self._at.get(id(sa)) == t:
+        at = self._at
+        if at.get(key) == t:
             return
-        self._at[id(sa)] = t
+        at[key] = t
         heapq.heappush(self._heap, (t, next(self._seq), sa))
 
     def _settle(self) -> None:
