@@ -128,9 +128,13 @@ def test_what_cannot_be_built_alike_is_refused() -> None:
     class Factory:
         a: tuple[int, ...] = dataclasses.field(default_factory=tuple)
 
-    for cls in (Mutable, NoSlots, Checked, Derived, Positional, Factory):
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class Clash:
+        self: int
+
+    for cls in (Mutable, NoSlots, Checked, Derived, Positional, Factory, Clash):
         with pytest.raises(TypeError):
             fast_init(cls)
-    for cls in (Mutable, NoSlots, Checked, Derived, Factory):
+    for cls in (Mutable, NoSlots, Checked, Derived, Factory, Clash):
         with pytest.raises(TypeError):
             positional(cls)

@@ -29,6 +29,8 @@ __all__ = ["fast_init", "positional"]
 
 T = TypeVar("T")
 
+_RESERVED = frozenset({"self", "build", "_new", "_cls"})  # names in the generated source
+
 
 def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
     params = getattr(cls, "__dataclass_params__", None)
@@ -41,6 +43,8 @@ def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
         raise TypeError(f"{cls.__name__} has a field outside __init__")
     if any(f.default_factory is not dataclasses.MISSING for f in fields):
         raise TypeError(f"{cls.__name__} has a default factory")
+    if any(f.name in _RESERVED or f.name.startswith(("_set_", "_dflt_")) for f in fields):
+        raise TypeError(f"{cls.__name__} has a field named like the generated code's own names")
     return fields
 
 
