@@ -92,7 +92,8 @@ class ChildIndex:
         return self._by_spi.get((protocol, spi, dst))
 
     def of_policy(self, policy_id: int) -> list[ChildSa]:
-        return [c for c in self._by_policy.get(policy_id, {}).values() if not c.deleted]
+        group = self._by_policy.get(policy_id)  # None for a new (generated) policy: no scan
+        return [] if group is None else [c for c in group.values() if not c.deleted]
 
     def of_dynamic_policy(self, policy_id: int) -> list[ChildSa]:
         """The indexed children (deleted or not) that the generated policy ``policy_id``

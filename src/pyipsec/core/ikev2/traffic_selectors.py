@@ -394,7 +394,7 @@ def _meet(ts: TrafficSelector, side: TrafficSelector) -> TrafficSelector | None:
 
 def _largest_prefix(ts: TrafficSelector) -> TrafficSelector:
     """``ts`` narrowed to one prefix (the largest, the lowest of equals) and at most one port."""
-    ports = _port_range(ts)
+    ports = (ts.start_port, ts.end_port)  # _port_range, inline
     if ts.start == ts.end and (ports in (ANY_PORTS, OPAQUE) or ports[0] == ports[1]):
         return ts  # one host and at most one port: the common case, without the prefixes
     nets = selector_networks(ts)
@@ -414,7 +414,7 @@ def _largest_prefix(ts: TrafficSelector) -> TrafficSelector:
 
 
 def _policy_port(ts: TrafficSelector) -> int | None:
-    ports = _port_range(ts)
+    ports = (ts.start_port, ts.end_port)  # _port_range, inline
     return None if ports in (ANY_PORTS, OPAQUE) else ports[0]
 
 
@@ -700,7 +700,7 @@ def _names_exactly(
 
 
 def _sa_ports(ts: TrafficSelector) -> tuple[int | None, int | None]:
-    ports = _port_range(ts)
+    ports = (ts.start_port, ts.end_port)  # _port_range, inline
     if ports in (ANY_PORTS, OPAQUE):
         return None, None
     return ports[0], (ports[1] if ports[1] != ports[0] else None)
