@@ -67,13 +67,20 @@ class KeymatError(ValueError):
 # iteration from copies of those two hash states, where each hmac.digest hashed both pads
 # again: 2.6 -> 0.8 us an iteration for HMAC-SHA-256 (IKE_SA_INIT's prf+ of SK_d..SK_pr takes
 # six, a child's KEYMAT two). By the identity of the registry's prf function (kept in the
-# value), so a PrfAlgorithm made elsewhere keeps its own prf; five entries, fixed.
-_HMAC_HASHES: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[..., hashlib._Hash]]] = {
-    id(registry.prf(name).prf): (registry.prf(name).prf, getattr(hashlib, name))
+# value), with the hash's constructor and block size; five entries, fixed.
+_HMAC_HASHES: dict[
+    int, tuple[Callable[[bytes, bytes], bytes], Callable[..., hashlib._Hash], int]
+] = {
+    id(registry.prf(name).prf): (
+        registry.prf(name).prf,
+        getattr(hashlib, name),
+        getattr(hashlib, name)().block_size,
+    )
     for name in ("md5", "sha1", "sha256", "sha384", "sha512")
 }
 _IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104 §2: K XOR ipad, by byte.translate
 _OPAD = bytes(x ^ 0x5C for x in range(256))
+_COUNTER = [bytes((n,)) for n in range(PRF_PLUS_MAX_ITERATIONS + 1)]  # prf+'s octet n
 
 
 def _keyed(prf: PrfAlgorithm, key: bytes) -> Callable[[bytes], bytes]:
@@ -81,8 +88,7 @@ def _keyed(prf: PrfAlgorithm, key: bytes) -> Callable[[bytes], bytes]:
     found = _HMAC_HASHES.get(id(prf.prf))
     if found is None or found[0] is not prf.prf:
         return lambda data: prf.prf(key, data)
-    new = found[1]
-    block = new().block_size
+    _, new, block = found
     if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
         key = new(key).digest()
     key = key.ljust(block, b"\0")
@@ -118,7 +124,7 @@ def prf_plus(prf: PrfAlgorithm, key: bytes, seed: bytes, size: int) -> bytes:
     out = bytearray()
     t = b""
     for n in range(1, iterations + 1):
-        t = keyed(t + seed + bytes((n,)))
+        t = keyed(t + seed + _COUNTER[n])
         out += t
     return bytes(out[:size])
 

@@ -140,7 +140,9 @@ def _status_notifies(
     """NAT detection (§2.23: hashes of our source and of the destination as we address it;
     none for a ``nat-traversal=no`` peer, which must not be told we would float),
     fragmentation support (RFC 7383 §2.3) and our signature hashes (RFC 7427 §4)."""
-    nat_d = [
+    if not peer.nat_traversal:
+        return [_FRAGMENTATION, _SIGNATURE_HASHES]
+    return [
         NotifyPayload(
             type=NotifyType.NAT_DETECTION_SOURCE_IP,
             data=natd.natd_hash(spi_i, spi_r, local[0], local[1]),
@@ -149,9 +151,6 @@ def _status_notifies(
             type=NotifyType.NAT_DETECTION_DESTINATION_IP,
             data=natd.natd_hash(spi_i, spi_r, remote[0], remote[1]),
         ),
-    ]
-    return [
-        *(nat_d if peer.nat_traversal else ()),
         _FRAGMENTATION,
         _SIGNATURE_HASHES,
     ]
