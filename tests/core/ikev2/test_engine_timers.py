@@ -49,3 +49,23 @@ def test_deadline_is_the_plain_minimum() -> None:
         assert eng._deadline_of(sa) == expected
         seen.add(expected is None)
     assert seen == {True, False}
+
+
+def test_exchange_types_by_value_are_the_enum_call() -> None:
+    """respond() finds the ExchangeType member in a dict first (engine._EXCHANGES): the same
+    member as ExchangeType(x) for every value; an unknown one still raises from the call."""
+    from pyipsec.core.ikev2 import engine
+    from pyipsec.wire.ikev2.constants import ExchangeType
+
+    for value in range(300):
+        try:
+            expected: object = ExchangeType(value)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = engine._EXCHANGES.get(value) or ExchangeType(value)
+        except ValueError:
+            got = ValueError
+        assert got is expected
+    assert engine._IKE_SA_INIT == ExchangeType.IKE_SA_INIT == 34
+    assert engine._IKE_AUTH == ExchangeType.IKE_AUTH == 35

@@ -109,6 +109,10 @@ __all__ = ["HALF_OPEN_TIMEOUT", "Ikev2Engine", "Task"]
 HALF_OPEN_MIN = 30.0  # seconds a responder's half-open IKE SA waits for IKE_AUTH, at least
 HALF_OPEN_TIMEOUT = 60.0  # an initiator's IKE SA that is not established by then is given up
 _ESTABLISHED, _DELETING = IkeState.ESTABLISHED, IkeState.DELETING  # compared per deadline
+# per message: plain ints, and ExchangeType's members by value (what ExchangeType(x) looks up
+# after an enum call; an unknown value still goes through the call, which raises as before)
+_IKE_SA_INIT, _IKE_AUTH = int(ExchangeType.IKE_SA_INIT), int(ExchangeType.IKE_AUTH)
+_EXCHANGES: dict[int, ExchangeType] = {int(e): e for e in ExchangeType}
 
 
 class AuthenticatedMalformed(Exception):
@@ -401,7 +405,7 @@ class Ikev2Engine(EngineBase):
             payloads=tuple(payloads),
         )
         packets = self.seal(sa, msg)
-        if task.exchange == ExchangeType.IKE_SA_INIT:
+        if task.exchange == _IKE_SA_INIT:
             sa.init_request = packets[0]
         sa.tasks.sent(task, packets, now)
         self.deadlines.touch(sa)
@@ -415,7 +419,7 @@ class Ikev2Engine(EngineBase):
         msg = wm.Message(
             spi_i=sa.spi_i,
             spi_r=sa.spi_r,
-            exchange=ExchangeType(header.exchange),
+            exchange=_EXCHANGES.get(header.exchange) or ExchangeType(header.exchange),
             initiator=sa.initiator,
             response=True,
             message_id=header.message_id,
@@ -434,7 +438,7 @@ class Ikev2Engine(EngineBase):
         if header.major_version != 2:
             raise Dropped(f"not-ikev2: major version {header.major_version}")
         header = check_header(header, data)  # pull_header's checks, without decoding again
-        if header.exchange == ExchangeType.IKE_SA_INIT:
+        if header.exchange == _IKE_SA_INIT:
             if header.response:
                 sa_init.receive_response(self, header, data, src, dst, now)
             else:
@@ -455,7 +459,7 @@ class Ikev2Engine(EngineBase):
         sa = self.ike.get(ours)
         if sa is None and header.initiator:
             sa = self.half_open.get((src[0], header.spi_i))
-        if sa is None or sa.dead or (sa.spi_i, sa.spi_r) != (header.spi_i, header.spi_r):
+        if sa is None or sa.dead or sa.spi_i != header.spi_i or sa.spi_r != header.spi_r:
             return None
         if sa.initiator == header.initiator:  # the I flag says who sent it (§3.1)
             return None
@@ -491,7 +495,7 @@ class Ikev2Engine(EngineBase):
         self._note_window(sa, msg)
         if sa.predecessor is not None:  # the peer uses an IKE SA a rekey made (ike_rekey.py)
             ike_rekey.peer_uses(self, sa, msg, now)
-        if header.exchange == ExchangeType.IKE_AUTH:
+        if header.exchange == _IKE_AUTH:
             ike_auth.receive_request(self, sa, header, data, msg, now)
             return
         if not sa.established:
