@@ -74,3 +74,12 @@ def test_a_prf_not_from_the_registry_keeps_its_function() -> None:
     assert calls == [(b"k", b"d")]
     assert keymat.prf_plus(prf, b"k", b"s", 64) == bytes(64)
     assert calls[1:] == [(b"k", b"s\x01"), (b"k", bytes(32) + b"s\x02")]
+
+
+def test_block_sizes_are_the_hashes() -> None:
+    """The table's block sizes (constants, RFC 2104 §2 B) are hashlib's."""
+
+    for prf_function, new, block in keymat._HMAC_HASHES.values():
+        assert new().block_size == block
+        assert prf_function in {registry.prf(n).prf for n in HMAC_PRFS}
+    assert len(keymat._HMAC_HASHES) == len(HMAC_PRFS)

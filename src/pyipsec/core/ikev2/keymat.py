@@ -67,16 +67,14 @@ class KeymatError(ValueError):
 # iteration from copies of those two hash states, where each hmac.digest hashed both pads
 # again: 2.6 -> 0.8 us an iteration for HMAC-SHA-256 (IKE_SA_INIT's prf+ of SK_d..SK_pr takes
 # six, a child's KEYMAT two). By the identity of the registry's prf function (kept in the
-# value), with the hash's constructor and block size; five entries, fixed.
+# value), with the hash's constructor and block size; five entries, fixed. The block sizes
+# are constants (RFC 2104 §2 B; FIPS 180-4), so that no hash is made at import (a FIPS-mode
+# OpenSSL refuses MD5 only when it is used, as before).
 _HMAC_HASHES: dict[
     int, tuple[Callable[[bytes, bytes], bytes], Callable[..., hashlib._Hash], int]
 ] = {
-    id(registry.prf(name).prf): (
-        registry.prf(name).prf,
-        getattr(hashlib, name),
-        getattr(hashlib, name)().block_size,
-    )
-    for name in ("md5", "sha1", "sha256", "sha384", "sha512")
+    id(registry.prf(name).prf): (registry.prf(name).prf, getattr(hashlib, name), block)
+    for name, block in (("md5", 64), ("sha1", 64), ("sha256", 64), ("sha384", 128), ("sha512", 128))
 }
 _IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104 §2: K XOR ipad, by byte.translate
 _OPAD = bytes(x ^ 0x5C for x in range(256))
