@@ -119,3 +119,45 @@ def test_source_budget_is_per_address_refills_and_stays_bounded() -> None:
     for n in range(3, 10):
         budget.take(OTHER[n], 100.0)
     assert len(budget) == 3  # the least recently used buckets went
+
+
+# The tables key sources by ``address_key``: an IPv4 source and the IPv6 address of the same
+# integer (``::198.51.100.7``), or its v4-mapped form, are different sources, as they are for
+# ``ipaddress`` (``==``); an equal address parsed afresh is the same source.
+PEER_COMPAT = ipaddress.ip_address("::198.51.100.7")
+PEER_MAPPED = ipaddress.ip_address("::ffff:198.51.100.7")
+
+
+def test_half_open_shares_are_per_address_not_per_integer() -> None:
+    t: HalfOpenTable[tuple[object, int], str] = HalfOpenTable(LIMITS)
+    for i, source in enumerate((PEER, PEER, PEER_COMPAT, PEER_MAPPED)):
+        assert t.add((source, i), source, Standing.UNKNOWN, f"v{i}", float(i)) == []
+    assert (t.count(PEER), t.count(PEER_COMPAT), t.count(PEER_MAPPED)) == (2, 1, 1)
+    assert t.count(ipaddress.ip_address("198.51.100.7")) == 2
+    # PEER at its share (2): its newest replaces its own oldest, not the IPv6 twins'
+    (gone,) = t.add((PEER, 4), ipaddress.ip_address("198.51.100.7"), Standing.UNKNOWN, "v4", 4.0)
+    assert (gone.value, gone.reason) == ("v0", "replaced")
+    assert t.remove((PEER_COMPAT, 2)) == "v2" and t.count(PEER_COMPAT) == 0
+    assert t.count(PEER) == 2 and t.count(PEER_MAPPED) == 1
+    assert [d.value for d in t.expire(100.0)] == ["v1", "v3", "v4"]
+    assert t.count(PEER) == t.count(PEER_MAPPED) == len(t) == 0
+
+
+def test_eviction_by_standing_picks_the_oldest_entry_with_mixed_families() -> None:
+    t: HalfOpenTable[int, str] = HalfOpenTable(LIMITS)
+    sources = [PEER, PEER_COMPAT, PEER_MAPPED, *OTHER[:5]]
+    for i, source in enumerate(sources):
+        t.add(i, source, Standing.CONFIGURED if i else Standing.UNKNOWN, f"v{i}", float(i))
+    (gone,) = t.add(8, OTHER[9], Standing.CONFIGURED, "v8", 8.0)  # full: the UNKNOWN one goes
+    assert (gone.value, gone.source, gone.reason) == ("v0", PEER, "evicted")
+    (gone,) = t.add(9, OTHER[10], Standing.CONFIGURED, "v9", 9.0)  # then the oldest CONFIGURED
+    assert (gone.value, gone.source) == ("v1", PEER_COMPAT)
+    assert t.count(PEER) == t.count(PEER_COMPAT) == 0 and t.count(PEER_MAPPED) == 1
+
+
+def test_source_budgets_are_per_address_not_per_integer() -> None:
+    budget = SourceBudget(AdmissionLimits(proven_key_pairs_per_second=2, proven_sources_max=8))
+    assert budget.take(PEER, 0.0) and budget.take(ipaddress.ip_address("198.51.100.7"), 0.0)
+    assert not budget.take(PEER, 0.0)  # its two tokens are spent
+    assert budget.take(PEER_COMPAT, 0.0) and budget.take(PEER_MAPPED, 0.0)  # buckets of their own
+    assert len(budget) == 3

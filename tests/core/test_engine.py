@@ -269,6 +269,29 @@ def test_a_deleted_child_leaves_the_owner_map() -> None:
     assert eng.owner_of(SaProtocol.ESP, 0x4444, V2_PEER) is None
 
 
+def test_the_owner_map_keeps_address_families_apart() -> None:
+    """Outbound SAs are known by (protocol, SPI, remote) with the remote by ``address_key``:
+    an equal address finds the owner, the IPv6 address of the same integer does not."""
+    v4, v6 = ipaddress.ip_address("203.0.113.20"), ipaddress.ip_address("::203.0.113.20")
+    eng, v1, v2 = engines()
+    v2.events.append(installed(v4, 0x3333, 0x4444))
+    v1.events.append(installed(v6, 0x5555, 0x4444))  # the same outbound SPI, to the twin
+    eng.handle_timer(1.0)
+    assert eng.owner_of(SaProtocol.ESP, 0x4444, ipaddress.ip_address("203.0.113.20")) == "ike2"
+    assert eng.owner_of(SaProtocol.ESP, 0x4444, ipaddress.ip_address("::203.0.113.20")) == "ike1"
+    assert eng.owner_of(SaProtocol.ESP, 0x4444, ipaddress.ip_address("::ffff:203.0.113.20")) is None
+    eng.sa_expired(expiry(0x4444, ipaddress.ip_address("::203.0.113.20")), 2.0)
+    assert v1.named("expired") == [("expired", 0x4444)] and v2.named("expired") == []
+    v2.events.append(
+        ChildSaDeleted(
+            remote=v4, protocol=SaProtocol.ESP, spi_in=0x3333, spi_out=0x4444, reason="x"
+        )
+    )
+    eng.handle_timer(3.0)
+    assert eng.owner_of(SaProtocol.ESP, 0x4444, v4) is None
+    assert eng.owner_of(SaProtocol.ESP, 0x4444, v6) == "ike1"
+
+
 def test_unknown_spi_goes_to_the_owner_else_by_the_senders_peer_entry() -> None:
     eng, v1, v2 = engines()
     v2.events.append(installed(V1_PEER, 0x5555, 0x6666))  # (odd, but the owner decides)

@@ -59,7 +59,7 @@ from collections.abc import Container, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from pyipsec.dataplane.policy import IPAddress, IPNetwork
+from pyipsec.dataplane.policy import AddressKey, IPAddress, IPNetwork, address_key
 
 __all__ = [
     "AdmissionLimits",
@@ -119,7 +119,7 @@ class Discarded(Generic[V]):
     reason: str  # "replaced" (same source at its share), "evicted" (table full), "expired"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # hashed by identity: the indexes below hold entries
 class _Entry(Generic[K, V]):
     key: K
     source: IPAddress
@@ -134,8 +134,13 @@ class HalfOpenTable(Generic[K, V]):
     def __init__(self, limits: AdmissionLimits | None = None) -> None:
         self.limits = limits or AdmissionLimits()
         self._entries: OrderedDict[K, _Entry[K, V]] = OrderedDict()  # oldest first
-        self._by_source: dict[IPAddress, OrderedDict[K, None]] = {}
-        self._by_standing: tuple[OrderedDict[K, None], ...] = tuple(OrderedDict() for _ in Standing)
+        # The entries (oldest first) by source and by standing, keyed by the entry itself
+        # (an identity hash, in C) and the source by ``address_key``: an IKEv2 key holds the
+        # source address, whose hash runs Python; five hashes of it less per exchange.
+        self._by_source: dict[AddressKey, OrderedDict[_Entry[K, V], None]] = {}
+        self._by_standing: tuple[OrderedDict[_Entry[K, V], None], ...] = tuple(
+            OrderedDict() for _ in Standing
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -151,8 +156,8 @@ class HalfOpenTable(Generic[K, V]):
         return None if entry is None else entry.value
 
     def count(self, source: IPAddress) -> int:
-        keys = self._by_source.get(source)
-        return 0 if keys is None else len(keys)
+        entries = self._by_source.get(address_key(source))
+        return 0 if entries is None else len(entries)
 
     def admits(self, source: IPAddress, standing: Standing) -> bool:
         """Whether a new exchange from ``source`` can get a place (asked before any work is
@@ -179,20 +184,22 @@ class HalfOpenTable(Generic[K, V]):
         if key in self._entries:
             raise ValueError("key already half-open")
         out: list[Discarded[V]] = []
-        if self.count(source) >= self.limits.share(standing):
-            oldest = next(iter(self._by_source[source]))
-            out.append(self._discard(oldest, "replaced"))
+        source_key = address_key(source)
+        own = self._by_source.get(source_key)
+        if own is not None and len(own) >= self.limits.share(standing):
+            oldest = next(iter(own))
+            out.append(self._discard(oldest.key, "replaced"))
         elif len(self._entries) >= self.limits.half_open_max:
             victim = next(
                 (next(iter(self._by_standing[s])) for s in Standing if self._by_standing[s]),
                 None,
             )
-            if victim is None or self._entries[victim].standing > standing:
+            if victim is None or victim.standing > standing:
                 raise ValueError("half-open table full")
-            out.append(self._discard(victim, "evicted"))
-        self._entries[key] = _Entry(key, source, standing, now, value)
-        self._by_source.setdefault(source, OrderedDict())[key] = None
-        self._by_standing[standing][key] = None
+            out.append(self._discard(victim.key, "evicted"))
+        entry = self._entries[key] = _Entry(key, source, standing, now, value)
+        self._by_source.setdefault(source_key, OrderedDict())[entry] = None
+        self._by_standing[standing][entry] = None
         return out
 
     def promote(self, key: K) -> V | None:
@@ -229,11 +236,12 @@ class HalfOpenTable(Generic[K, V]):
         entry = self._entries.pop(key, None)
         if entry is None:
             return None
-        keys = self._by_source[entry.source]
-        del keys[key]
-        if not keys:
-            del self._by_source[entry.source]
-        del self._by_standing[entry.standing][key]
+        source_key = address_key(entry.source)
+        entries = self._by_source[source_key]
+        del entries[entry]
+        if not entries:
+            del self._by_source[source_key]
+        del self._by_standing[entry.standing][entry]
         return entry
 
 
@@ -271,20 +279,22 @@ class SourceBudget:
         limits = limits or AdmissionLimits()
         self.rate = limits.proven_key_pairs_per_second
         self.max_sources = max(1, limits.proven_sources_max)
-        self._buckets: OrderedDict[IPAddress, list[float]] = OrderedDict()  # [tokens, at]
+        # [tokens, at] by ``address_key`` of the source (its hash in C, not in Python)
+        self._buckets: OrderedDict[AddressKey, list[float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._buckets)
 
     def take(self, source: IPAddress, now: float) -> bool:
         """Spend one key pair for ``source``; False when its bucket is empty."""
-        bucket = self._buckets.get(source)
+        key = address_key(source)
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[source] = [self.rate, now]
+            bucket = self._buckets[key] = [self.rate, now]
             while len(self._buckets) > self.max_sources:
                 self._buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(source)
+            self._buckets.move_to_end(key)
             if now > bucket[1]:
                 bucket[0] = min(self.rate, bucket[0] + (now - bucket[1]) * self.rate)
                 bucket[1] = now

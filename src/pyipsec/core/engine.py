@@ -54,7 +54,7 @@ from pyipsec.core.events import (
 )
 from pyipsec.core.peers import LongestPrefix, policy_remote
 from pyipsec.core.profiles import ExchangeMode, PeerProfile, ProposalProfile, TemplatePolicy
-from pyipsec.dataplane.policy import IPAddress, Policy, Selector
+from pyipsec.dataplane.policy import AddressKey, IPAddress, Policy, Selector, address_key
 from pyipsec.dataplane.sad import SaHardExpired, SaProtocol, SaSoftExpired
 
 __all__ = ["HEADER_LEN", "IKE2_PREFIX", "IkeEngine", "IkeEngines", "major_version"]
@@ -108,7 +108,7 @@ class IkeEngine(Protocol):
 # Owner-map keys: an inbound SA by (protocol, SPI) (we chose the SPI; the event does not name
 # our address), an outbound one by (protocol, SPI, the peer's address).
 _InKey = tuple[SaProtocol, int]
-_OutKey = tuple[SaProtocol, int, IPAddress]
+_OutKey = tuple[SaProtocol, int, AddressKey]  # the remote by address_key: hashed in C
 
 
 class IkeEngines:
@@ -249,7 +249,7 @@ class IkeEngines:
     def sa_expired(self, event: SaSoftExpired | SaHardExpired, now: float) -> None:
         """To the engine that installed the SA; to every engine when none is known to."""
         self._collect()
-        owner = self._owner_out.get((event.protocol, event.spi, event.dst))
+        owner = self._owner_out.get((event.protocol, event.spi, address_key(event.dst)))
         if owner is None:
             owner = self._owner_in.get((event.protocol, event.spi))
         for eng in self.engines if owner is None else (owner,):
@@ -318,7 +318,7 @@ class IkeEngines:
     def owner_of(self, protocol: SaProtocol, spi: int, dst: IPAddress | None = None) -> str | None:
         """Which engine installed the SA (``"ike1"``/``"ike2"``), for tests and diagnostics."""
         self._collect()
-        owner = self._owner_out.get((protocol, spi, dst)) if dst is not None else None
+        owner = self._owner_out.get((protocol, spi, address_key(dst))) if dst is not None else None
         if owner is None:
             owner = self._owner_in.get((protocol, spi))
         if owner is None:
@@ -342,11 +342,11 @@ class IkeEngines:
     def _note(self, eng: IkeEngine, event: Event) -> None:
         if isinstance(event, ChildSaInstalled):
             self._owner_in[(event.protocol, event.spi_in)] = eng
-            self._owner_out[(event.protocol, event.spi_out, event.remote)] = eng
+            self._owner_out[(event.protocol, event.spi_out, address_key(event.remote))] = eng
         elif isinstance(event, ChildSaDeleted):
             key_in = (event.protocol, event.spi_in)
             if self._owner_in.get(key_in) is eng:
                 del self._owner_in[key_in]
-            key_out = (event.protocol, event.spi_out, event.remote)
+            key_out = (event.protocol, event.spi_out, address_key(event.remote))
             if self._owner_out.get(key_out) is eng:
                 del self._owner_out[key_out]

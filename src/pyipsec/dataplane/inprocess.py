@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from pyipsec.crypto.base import Rng
 from pyipsec.dataplane.backend import SaUsage
-from pyipsec.dataplane.policy import IPAddress, Policy
+from pyipsec.dataplane.policy import AddressKey, IPAddress, Policy, address_key
 from pyipsec.dataplane.processor import Processor
 from pyipsec.dataplane.sad import SaParams, SaProtocol
 
@@ -32,30 +32,31 @@ class InProcessBackend:
         self.on_policies_changed = on_policies_changed
         self.dynamic: dict[int, Policy] = {}
         self._changed: dict[int, None] = {}  # dynamic ids added/removed, in order, not yet taken
-        self._reserved: set[tuple[int, SaProtocol, IPAddress]] = set()
+        # (spi, protocol, address_key(dst)) -> (spi, protocol, dst): the key hashes in C
+        self._reserved: dict[tuple[int, int, AddressKey], tuple[int, SaProtocol, IPAddress]] = {}
 
     def allocate_spi(self, protocol: SaProtocol, src: IPAddress, dst: IPAddress) -> int:
         sad = self.processor.sad
         while True:
             spi = int.from_bytes(self.rng(4), "big")
-            key = (spi, protocol, dst)
+            key = (spi, protocol, address_key(dst))
             if spi < 256 or key in self._reserved:
                 continue
             if sad.lookup_inbound(spi, int(protocol), dst) is None:
-                self._reserved.add(key)
+                self._reserved[key] = (spi, protocol, dst)
                 return spi
 
     @property
     def reserved(self) -> frozenset[tuple[int, SaProtocol, IPAddress]]:
         """SPIs handed out by ``allocate_spi`` that no SA has taken yet."""
-        return frozenset(self._reserved)
+        return frozenset(self._reserved.values())
 
     def add_sa(self, params: SaParams, now: float) -> None:
-        self._reserved.discard((params.spi, params.protocol, params.dst))
+        self._reserved.pop((params.spi, params.protocol, address_key(params.dst)), None)
         self.processor.sad.add(params, now)
 
     def delete_sa(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> bool:
-        self._reserved.discard((spi, protocol, dst))
+        self._reserved.pop((spi, protocol, address_key(dst)), None)
         return self.processor.sad.delete(spi, protocol, dst)
 
     def sa_usage(self, spi: int, protocol: SaProtocol, dst: IPAddress) -> SaUsage | None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pyipsec.crypto.base import EncryptionAlgorithm, EspCipher, IntegrityAlgorithm, IvKind, Mac
 from pyipsec.dataplane.policy import (
     GENERATIONS,
+    AddressKey,
     Direction,
     IPAddress,
     IPNetwork,
@@ -44,6 +45,7 @@ from pyipsec.dataplane.policy import (
     Mode,
     Policy,
     Selector,
+    address_key,
 )
 from pyipsec.dataplane.replay import ReplayWindow
 from pyipsec.fastinit import fast_init
@@ -417,7 +419,8 @@ class Sad:
         self._inbound: dict[tuple[int, int, bytes], SecurityAssociation] = {}
         # Outbound: all, plus indexes by (protocol, destination) and by bound policy id.
         self._outbound: list[SecurityAssociation] = []
-        self._by_peer: dict[tuple[int, IPAddress], list[SecurityAssociation]] = {}
+        # (protocol, ``address_key`` of the destination): hashed in C, per packet sent too
+        self._by_peer: dict[tuple[int, AddressKey], list[SecurityAssociation]] = {}
         self._by_policy: dict[int, list[SecurityAssociation]] = {}
         self._events: list[SadEvent] = []
         self._order = 0
@@ -443,7 +446,8 @@ class Sad:
             if params.policy_id is not None:
                 self._by_policy.setdefault(params.policy_id, []).append(sa)
             else:
-                self._by_peer.setdefault((int(params.protocol), params.dst), []).append(sa)
+                pkey = (int(params.protocol), address_key(params.dst))
+                self._by_peer.setdefault(pkey, []).append(sa)
         return sa
 
     def remove(self, sa: SecurityAssociation) -> None:
@@ -462,7 +466,7 @@ class Sad:
                 if not bucket:
                     del index[key]
             else:
-                peers, pkey = self._by_peer, (int(p.protocol), p.dst)
+                peers, pkey = self._by_peer, (int(p.protocol), address_key(p.dst))
                 pbucket = peers[pkey]
                 pbucket.remove(sa)
                 if not pbucket:
@@ -540,7 +544,7 @@ class Sad:
             return None
         shared: SecurityAssociation | None = None
         mode = policy.mode
-        for sa in self._by_peer.get((int(protocol), dst), ()):
+        for sa in self._by_peer.get((int(protocol), address_key(dst)), ()):
             p = sa.params
             if (
                 (src is None or p.src == src)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from pyipsec.core.engine import IkeEngine
 from pyipsec.core.events import Endpoint
-from pyipsec.dataplane.policy import IPAddress
+from pyipsec.dataplane.policy import AddressKey, IPAddress, address_key
 from pyipsec.dataplane.userspace.rawsock import (
     IP_PKTINFO,
     PYIPSEC_FWMARK,
@@ -91,8 +91,9 @@ def batch_order(
 # costs.
 _CACHE_MAX = 4096
 _addresses: dict[str, IPAddress] = {}
-_send_args: dict[IPAddress, str] = {}
-_pktinfos: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
+# (the latter two by ``address_key``: hashed in C, an address's own hash runs Python)
+_send_args: dict[AddressKey, str] = {}
+_pktinfos: dict[AddressKey, list[tuple[int, int, bytes]]] = {}
 
 
 def _address(text: str) -> IPAddress:
@@ -107,22 +108,24 @@ def _address(text: str) -> IPAddress:
 
 def address_text(address: IPAddress) -> str:
     """``str(address)``: what ``sendmsg`` takes, and what the daemon's log lines write."""
-    text = _send_args.get(address)
+    key = address_key(address)
+    text = _send_args.get(key)
     if text is None:
         if len(_send_args) >= _CACHE_MAX:
             _send_args.clear()
-        text = _send_args[address] = str(address)
+        text = _send_args[key] = str(address)
     return text
 
 
 def _pktinfo(src: IPAddress) -> list[tuple[int, int, bytes]]:
     """Ancillary data choosing the source address of one datagram (the list is shared: the
     caller must not change it)."""
-    anc = _pktinfos.get(src)
+    key = address_key(src)
+    anc = _pktinfos.get(key)
     if anc is None:
         if len(_pktinfos) >= _CACHE_MAX:
             _pktinfos.clear()
-        anc = _pktinfos[src] = _make_pktinfo(src)
+        anc = _pktinfos[key] = _make_pktinfo(src)
     return anc
 
 
