@@ -63,6 +63,7 @@ from _ikelab import (  # noqa: E402
     IKEV1,
     IKEV2_CHILDREN,
     IKEV2_GROUPS,
+    LAB_KEY_PAIRS_PER_SECOND,
     STRONGSWAN_EXTRA,
     Sender,
     Suite,
@@ -222,7 +223,7 @@ NO_LOG_LIMIT = ("--log-rate", "0")
 # per standing, then IKEv2 cookies: docs/admission.md) as tests/harness/strongswan.py raises
 # strongSwan's cookie_threshold, cookie_threshold_ip and block_threshold: the benchmark measures
 # key exchanges, not either daemon's DoS defence.
-LAB_KEY_PAIRS = ("--ike-key-pairs", "100000")
+LAB_KEY_PAIRS = ("--ike-key-pairs", str(LAB_KEY_PAIRS_PER_SECOND))
 
 
 def _installed(d: DaemonProc, seen: int, times: list[float], problems: list[str]) -> int:

@@ -39,8 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _ikelab import IKEV2_CHILDREN, IKEV2_GROUPS, ikev2_suite, ros_initiator, ros_responder  # noqa: E402
+from _ikelab import (  # noqa: E402
+    IKEV2_CHILDREN,
+    IKEV2_GROUPS,
+    LAB_KEY_PAIRS_PER_SECOND,
+    ikev2_suite,
+    ros_initiator,
+    ros_responder,
+)
 from pyipsec.core import events as ike_events  # noqa: E402
+from pyipsec.core.admission import AdmissionLimits  # noqa: E402
 from pyipsec.io import logging as topics  # noqa: E402
 from pyipsec.io.daemon import Daemon, DaemonOptions, settle_heap  # noqa: E402
 
@@ -50,7 +58,10 @@ class Side:
 
     def __init__(self, name: str, db: Path, script: str) -> None:
         self.name = name
-        self.daemon = Daemon(DaemonOptions(db=db))
+        # the admission key-pair budget bench_ike.py gives its daemons: without it the
+        # responder asks for a cookie (an extra round trip) for about half of 250 setups
+        limits = AdmissionLimits(key_pairs_per_second=LAB_KEY_PAIRS_PER_SECOND)
+        self.daemon = Daemon(DaemonOptions(db=db, admission=limits))
         rsc = db.with_suffix(".rsc")
         rsc.write_text(script)
         from pyipsec.config.store import Store
