@@ -307,3 +307,16 @@ def test_the_daemons_acquire_and_expiry_lines_take_the_direct_path(
         "ipsec acquire for policy 7",
         "ipsec SA spi=0xC0FFEE SaSoftExpired (time)",
     ]
+
+
+def test_the_direct_paths_ring_entries_are_plain_log_entries(saved_root: None) -> None:
+    """``log_line`` builds its ring entries with ``fastinit.positional``: the same frozen
+    record (equal and hashed alike) as ``LogEntry(time, topics, message)`` makes."""
+    ring = topics.setup(per_second=0)
+    log = logging.getLogger("pyipsec.ike")
+    topics.log_line(log, logging.INFO, "X", lambda: "X y=3")
+    (entry,) = ring.entries
+    plain = topics.LogEntry(entry.time, "ike", "X y=3")
+    assert type(entry) is topics.LogEntry and entry == plain and hash(entry) == hash(plain)
+    with pytest.raises(AttributeError):
+        entry.message = "changed"  # type: ignore[misc]

@@ -133,6 +133,8 @@ class HalfOpenTable(Generic[K, V]):
 
     def __init__(self, limits: AdmissionLimits | None = None) -> None:
         self.limits = limits or AdmissionLimits()
+        # limits.share by standing, computed once (asked twice per first message)
+        self._shares = tuple(self.limits.share(s) for s in Standing)
         self._entries: OrderedDict[K, _Entry[K, V]] = OrderedDict()  # oldest first
         # The entries (oldest first) by source and by standing, keyed by the entry itself
         # (an identity hash, in C) and the source by ``address_key``: an IKEv2 key holds the
@@ -162,7 +164,7 @@ class HalfOpenTable(Generic[K, V]):
     def admits(self, source: IPAddress, standing: Standing) -> bool:
         """Whether a new exchange from ``source`` can get a place (asked before any work is
         done for it; ``add`` then makes the room)."""
-        if self.count(source) >= self.limits.share(standing):
+        if self.count(source) >= self._shares[standing]:
             return True  # it replaces its own oldest entry
         if len(self._entries) < self.limits.half_open_max:
             return True
@@ -172,7 +174,7 @@ class HalfOpenTable(Generic[K, V]):
         """Whether a new exchange from ``source`` fits without pushing out another one (its
         source is below its share and the table is not full)."""
         return (
-            self.count(source) < self.limits.share(standing)
+            self.count(source) < self._shares[standing]
             and len(self._entries) < self.limits.half_open_max
         )
 
@@ -186,7 +188,7 @@ class HalfOpenTable(Generic[K, V]):
         out: list[Discarded[V]] = []
         source_key = address_key(source)
         own = self._by_source.get(source_key)
-        if own is not None and len(own) >= self.limits.share(standing):
+        if own is not None and len(own) >= self._shares[standing]:
             oldest = next(iter(own))
             out.append(self._discard(oldest.key, "replaced"))
         elif len(self._entries) >= self.limits.half_open_max:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
+from pyipsec.fastinit import positional
+
 _LEVEL_TOPIC = {
     logging.DEBUG: "debug",
     logging.INFO: "info",
@@ -46,6 +48,10 @@ class LogEntry:
     topics: str
     message: str
 
+
+# LogEntry(time, topics, message) for ``log_line``: slots set directly, ~150 ns less a line
+# than the frozen dataclass's __init__ (tests/io/test_logging_direct.py pins it)
+_new_log_entry = positional(LogEntry)
 
 _topics: dict[tuple[str, int], str] = {}  # (logger name, level) -> topics, a handful
 
@@ -312,7 +318,7 @@ def log_line(logger: logging.Logger, level: int, kind: str, render: Callable[[],
     with stream.lock:  # type: ignore[union-attr]  # created by Handler.__init__
         stream.queue(f"{direct.formatter.stamp(created)} {topics} {message}")
     with ring.lock:  # type: ignore[union-attr]
-        ring.entries.append(LogEntry(created, topics, message))
+        ring.entries.append(_new_log_entry(created, topics, message))
 
 
 def log_text(logger: logging.Logger, level: int, msg: str, *args: object) -> None:
