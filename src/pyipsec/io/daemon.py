@@ -631,9 +631,11 @@ class Daemon:
             # a flood yields many events: format one only when its line is written (level
             # enabled, not suppressed by the rate limit), see io/logging.py
             if log.isEnabledFor(level):
-                describe = functools.partial(describe_ike_event, event)
-                if version == 2:
-                    describe = functools.partial(describe_ike_event, event, version=2)
+                describe = (  # one partial, not a second one for IKEv2's events
+                    functools.partial(describe_ike_event, event, version=2)
+                    if version == 2
+                    else functools.partial(describe_ike_event, event)
+                )
                 log_line(log, level, type(event).__name__, describe)
 
     def counters(self) -> dict[str, object]:
