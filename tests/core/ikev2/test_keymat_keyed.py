@@ -7,6 +7,7 @@ keeps its own function. test_keymat.py checks prf+ against cryptography's HKDF-E
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from pyipsec.core.ikev2 import keymat
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import PrfAlgorithm
+from pyipsec.crypto.prf import HMAC_BLOCK_SIZES
 
 HMAC_PRFS = ["md5", "sha1", "sha256", "sha384", "sha512"]
 
@@ -77,9 +79,11 @@ def test_a_prf_not_from_the_registry_keeps_its_function() -> None:
 
 
 def test_block_sizes_are_the_hashes() -> None:
-    """The table's block sizes (constants, RFC 2104 §2 B) are hashlib's."""
+    """The block sizes (constants, RFC 2104 §2 B, crypto/prf.py) are hashlib's, and prf+'s
+    table holds the registry's five HMAC PRFs."""
 
-    for prf_function, new, block in keymat._HMAC_HASHES.values():
-        assert new().block_size == block
-        assert prf_function in {registry.prf(n).prf for n in HMAC_PRFS}
-    assert len(keymat._HMAC_HASHES) == len(HMAC_PRFS)
+    for name, block in HMAC_BLOCK_SIZES.items():
+        assert getattr(hashlib, name)().block_size == block
+    for prf_function, name in keymat._HMAC_DIGESTS.values():
+        assert prf_function is registry.prf(name).prf
+    assert {name for _, name in keymat._HMAC_DIGESTS.values()} == set(HMAC_PRFS)

@@ -27,12 +27,12 @@ is negotiated); SK_e* the cipher's key plus its salt (RFC 5282 §7.1 and RFC 410
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyipsec.crypto import registry
 from pyipsec.crypto.base import EncryptionAlgorithm, IntegrityAlgorithm, PrfAlgorithm
+from pyipsec.crypto.prf import HMAC_BLOCK_SIZES, hmac_keyed
 from pyipsec.fastinit import fast_init
 
 __all__ = [
@@ -62,44 +62,21 @@ class KeymatError(ValueError):
     """An impossible derivation request (too much key material, a short input)."""
 
 
-# prf+ calls the PRF with one key up to 255 times. For the registry's HMAC PRFs it hashes the
-# key's two padded blocks once (RFC 2104 §2: H(K ^ opad | H(K ^ ipad | text))) and starts every
-# iteration from copies of those two hash states, where each hmac.digest hashed both pads
-# again: 2.6 -> 0.8 us an iteration for HMAC-SHA-256 (IKE_SA_INIT's prf+ of SK_d..SK_pr takes
-# six, a child's KEYMAT two). By the identity of the registry's prf function (kept in the
-# value), with the hash's constructor and block size; five entries, fixed. The block sizes
-# are constants (RFC 2104 §2 B; FIPS 180-4), so that no hash is made at import (a FIPS-mode
-# OpenSSL refuses MD5 only when it is used, as before).
-_HMAC_HASHES: dict[
-    int, tuple[Callable[[bytes, bytes], bytes], Callable[..., hashlib._Hash], int]
-] = {
-    id(registry.prf(name).prf): (registry.prf(name).prf, getattr(hashlib, name), block)
-    for name, block in (("md5", 64), ("sha1", 64), ("sha256", 64), ("sha384", 128), ("sha512", 128))
+# prf+ calls the PRF with one key up to 255 times: for the registry's HMAC PRFs the key's
+# pads are hashed once (crypto/prf.py hmac_keyed). By the identity of the registry's prf
+# function (kept in the value), with its digest's name; five entries, fixed.
+_HMAC_DIGESTS: dict[int, tuple[Callable[[bytes, bytes], bytes], str]] = {
+    id(registry.prf(name).prf): (registry.prf(name).prf, name) for name in HMAC_BLOCK_SIZES
 }
-_IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104 §2: K XOR ipad, by byte.translate
-_OPAD = bytes(x ^ 0x5C for x in range(256))
 _COUNTER = [bytes((n,)) for n in range(PRF_PLUS_MAX_ITERATIONS + 1)]  # prf+'s octet n
 
 
 def _keyed(prf: PrfAlgorithm, key: bytes) -> Callable[[bytes], bytes]:
     """``lambda data: prf.prf(key, data)``, with an HMAC's key hashed in once (above)."""
-    found = _HMAC_HASHES.get(id(prf.prf))
+    found = _HMAC_DIGESTS.get(id(prf.prf))
     if found is None or found[0] is not prf.prf:
         return lambda data: prf.prf(key, data)
-    _, new, block = found
-    if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
-        key = new(key).digest()
-    key = key.ljust(block, b"\0")
-    inner, outer = new(key.translate(_IPAD)), new(key.translate(_OPAD))
-
-    def keyed(data: bytes) -> bytes:
-        h = inner.copy()
-        h.update(data)
-        o = outer.copy()
-        o.update(h.digest())
-        return o.digest()
-
-    return keyed
+    return hmac_keyed(found[1], key)
 
 
 def prf_plus(prf: PrfAlgorithm, key: bytes, seed: bytes, size: int) -> bytes:
