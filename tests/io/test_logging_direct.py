@@ -10,9 +10,10 @@ import io
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from ipaddress import ip_address, ip_network
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,9 +80,14 @@ def saved_root() -> Iterator[None]:
         topics._direct = None
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[object], int]:
-    """Write LINES through ``setup``'s handlers; returns stderr, the ring and the number
-    of records the ``logging`` path made for them."""
+def _capture(
+    monkeypatch: pytest.MonkeyPatch,
+    lines: Sequence[tuple[Any, ...]],
+    emit: Callable[[tuple[Any, ...]], None],
+) -> tuple[str, list[object], int]:
+    """Write ``lines`` (each row starts with its wall and monotonic time) through ``setup``'s
+    handlers, one ``emit(row)`` each; returns stderr, the ring and the number of records the
+    ``logging`` path made for them."""
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
     ring = topics.setup(debug=True, per_second=3)
@@ -98,17 +104,27 @@ def _run(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[objec
         return real(self, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(logging.Logger, "makeRecord", counting)
-    for now, mono, name, level, kind, message in LINES:
-        wall[0], clock[0] = now, mono
+    for row in lines:
+        wall[0], clock[0] = row[0], row[1]
+        emit(row)
+    wall[0], clock[0] = 1_700_000_003.0, 13.0
+    topics.flush_suppressed()
+    monkeypatch.undo()
+    return stderr.getvalue(), [(e.time, e.topics, e.message) for e in ring.entries], len(made)
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[object], int]:
+    """LINES through ``log_line`` or the ``logging`` path (``_capture``)."""
+
+    def emit(row: tuple[Any, ...]) -> None:
+        _, _, name, level, kind, message = row
         logger = logging.getLogger(name)
         if direct:
             topics.log_line(logger, level, kind, lambda m=message: m)  # type: ignore[misc]
         else:
             logger.log(level, "%s", topics.LazyLine(kind, lambda m=message: m))  # type: ignore[misc]
-    wall[0], clock[0] = 1_700_000_003.0, 13.0
-    topics.flush_suppressed()
-    monkeypatch.undo()
-    return stderr.getvalue(), [(e.time, e.topics, e.message) for e in ring.entries], len(made)
+
+    return _capture(monkeypatch, LINES, emit)
 
 
 def test_direct_lines_equal_the_logging_path_byte_for_byte(
@@ -205,34 +221,17 @@ TEXT_LINES = [
 
 
 def _run_text(monkeypatch: pytest.MonkeyPatch, direct: bool) -> tuple[str, list[object], int]:
-    """TEXT_LINES through ``log_text`` or ``Logger.log``; as ``_run``."""
-    stderr = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", stderr)
-    ring = topics.setup(debug=True, per_second=3)
-    clock = [0.0]
-    assert topics._rate_limit is not None
-    topics._rate_limit.clock = lambda: clock[0]
-    wall = [0.0]
-    monkeypatch.setattr(time, "time", lambda: wall[0])
-    made: list[str] = []
-    real = logging.Logger.makeRecord
-
-    def counting(self: logging.Logger, *args: object, **kw: object) -> logging.LogRecord:
-        made.append(self.name)
-        return real(self, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    """TEXT_LINES through ``log_text`` or ``Logger.log`` (``_capture``)."""
     log = logging.getLogger("pyipsec.ipsec")
-    for now, mono, level, msg, args in TEXT_LINES:
-        wall[0], clock[0] = now, mono
+
+    def emit(row: tuple[Any, ...]) -> None:
+        _, _, level, msg, args = row
         if direct:
             topics.log_text(log, level, msg, *args)
         else:
             log.log(level, msg, *args)
-    wall[0], clock[0] = 1_700_000_003.0, 13.0
-    topics.flush_suppressed()
-    monkeypatch.undo()
-    return stderr.getvalue(), [(e.time, e.topics, e.message) for e in ring.entries], len(made)
+
+    return _capture(monkeypatch, TEXT_LINES, emit)
 
 
 def test_log_text_equals_logger_log_byte_for_byte(

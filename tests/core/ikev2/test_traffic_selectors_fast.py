@@ -18,6 +18,7 @@ from pyipsec.core.profiles import GeneratePolicy, PeerProfile, TemplatePolicy
 from pyipsec.dataplane.policy import Direction, Level, Policy
 from pyipsec.wire.ikev2.constants import TsType
 from pyipsec.wire.ikev2.payloads import TrafficSelector
+from tests.core.ikev2.test_traffic_selectors import sel
 
 NET = ipaddress.ip_network
 ADDR = ipaddress.ip_address
@@ -27,20 +28,6 @@ HOSTS = [
     "198.51.100.7", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::", "::ffff:1.2.3.4",
     "fe80::1%eth0",  # a scope id: ip_network keeps it, the integer alone would not
 ]  # fmt: skip
-
-
-def sel(
-    first: str, last: str | None = None, proto: int = 0, ports: tuple[int, int] = (0, 65535)
-) -> TrafficSelector:
-    a = ADDR(first)
-    return TrafficSelector(
-        ts_type=V4 if a.version == 4 else V6,
-        protocol=proto,
-        start_port=ports[0],
-        end_port=ports[1],
-        start=a,
-        end=ADDR(last or first),
-    )
 
 
 SELECTORS = [
