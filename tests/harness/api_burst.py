@@ -12,14 +12,16 @@ request is ok when its reply ends in ``!done`` without a ``!trap``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import sys
-import threading
-import time
 
 from pyipsec.mgmt.api.codec import MAX_SENTENCE, SentenceDecoder, encode_sentence
+
+try:
+    from tests.harness.burst import Quota, arguments, run_workers, summary
+except ImportError:  # run as a script: tests/harness is sys.path[0]
+    from burst import Quota, arguments, run_workers, summary  # type: ignore[no-redef]
 
 
 class Client:
@@ -50,16 +52,8 @@ class Client:
 def burst(
     host: str, port: int, user: str, password: str, n: int, workers: int
 ) -> dict[str, object]:
-    lock = threading.Lock()
-    left = [n]
+    quota = Quota(n)
     counts = {"ok": 0, "rows": 0}
-
-    def take() -> bool:
-        with lock:
-            if left[0] <= 0:
-                return False
-            left[0] -= 1
-            return True
 
     def work() -> None:
         client = Client(host, port)
@@ -67,42 +61,23 @@ def burst(
         if any(s[0] != "!done" for s in login):
             client.close()
             return
-        while take():
+        while quota.take():
             try:
                 reply = client.command("/ip/ipsec/policy/print")
             except OSError:
                 break
             if all(s[0] in ("!re", "!done") for s in reply) and reply[-1][0] == "!done":
-                with lock:
+                with quota.lock:
                     counts["ok"] += 1
                     counts["rows"] += len(reply) - 1
         client.close()
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
-    return {
-        "ok": counts["ok"],
-        "errors": n - counts["ok"],
-        "rows": counts["rows"],
-        "seconds": round(seconds, 4),
-        "rate": round(n / seconds, 1) if seconds else 0.0,
-    }
+    seconds = run_workers(work, workers)
+    return summary(n, counts["ok"], seconds, rows=counts["rows"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8728)
-    p.add_argument("--user", default="admin")
-    p.add_argument("--password", required=True)
-    p.add_argument("-n", type=int, default=1000)
-    p.add_argument("--workers", type=int, default=4)
-    a = p.parse_args(argv)
+    a = arguments(__doc__, port=8728).parse_args(argv)
     out = burst(a.host, a.port, a.user, a.password, a.n, a.workers)
     print(json.dumps(out), flush=True)
     return 0 if out["errors"] == 0 else 1

@@ -10,15 +10,17 @@ Prints one JSON line: ``{"ok": N, "errors": N, "statuses": {...}, "seconds": S, 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import http.client
 import json
 import ssl
 import sys
-import threading
-import time
 from collections import Counter
+
+try:
+    from tests.harness.burst import Quota, arguments, run_workers, summary
+except ImportError:  # run as a script: tests/harness is sys.path[0]
+    from burst import Quota, arguments, run_workers, summary  # type: ignore[no-redef]
 
 
 def burst(
@@ -38,15 +40,7 @@ def burst(
         headers["Content-Type"] = "application/json"
     statuses: Counter[str] = Counter()
     sizes = [0]
-    lock = threading.Lock()
-    left = [n]
-
-    def take() -> bool:
-        with lock:
-            if left[0] <= 0:
-                return False
-            left[0] -= 1
-            return True
+    quota = Quota(n)
 
     def connect() -> http.client.HTTPConnection:
         if tls:
@@ -58,7 +52,7 @@ def burst(
 
     def work() -> None:
         conn = connect()
-        while take():
+        while quota.take():
             method = "POST" if post_json is not None else "GET"
             body = post_json.encode() if post_json is not None else None
             try:
@@ -73,37 +67,18 @@ def burst(
                 data = b""
                 conn.close()
                 conn = connect()
-            with lock:
+            with quota.lock:
                 statuses[key] += 1
                 sizes[0] += len(data)
         conn.close()
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = run_workers(work, workers)
     ok = statuses.get("200", 0)
-    return {
-        "ok": ok,
-        "errors": n - ok,
-        "statuses": dict(statuses),
-        "seconds": round(seconds, 4),
-        "rate": round(n / seconds, 1) if seconds else 0.0,
-        "bytes": sizes[0],
-    }
+    return summary(n, ok, seconds, statuses=dict(statuses), bytes=sizes[0])
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--user", default="admin")
-    p.add_argument("--password", required=True)
-    p.add_argument("-n", type=int, default=1000)
-    p.add_argument("--workers", type=int, default=4)
+    p = arguments(__doc__, port=None)
     p.add_argument("--path", default="/rest/ip/ipsec/policy")
     p.add_argument("--post-json")
     p.add_argument("--tls", action="store_true")
