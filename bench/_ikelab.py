@@ -21,6 +21,7 @@ ICV), written once for both implementations.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -71,8 +72,13 @@ def add_setup_addresses(lab: Lab, a: str, b: str, n: int) -> None:
     lines_a = [line for line in lines_a if not line.startswith("addr add 198.51.100.1/")]
     if n > len(_WAN_B_LOW):
         lines_a.append(f"route add {WAN_B_HIGH_NET} dev wan0")
-    if lines_a:
-        _batch(lab, a, lines_a)
+    # a knows b's wan MAC for every setup address before the clock starts: the first datagram
+    # to each would otherwise wait for ARP, and a request the veth's far side misses is only
+    # asked again after the kernel's 1 s retransmit time (seen: one setup of 200 finishing
+    # ~1 s late, in both daemons' runs alike; docs/benchmarks.md, sixth pass)
+    mac = json.loads(lab.sh(b, "ip", "-j", "link", "show", "wan0"))[0]["address"]
+    lines_a += [f"neigh replace {wan_b(i)} lladdr {mac} dev wan0 nud permanent" for i in range(n)]
+    _batch(lab, a, lines_a)
 
 
 # -- algorithms ----------------------------------------------------------------------------
