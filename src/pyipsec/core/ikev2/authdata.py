@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from pyipsec.crypto import signatures
 from pyipsec.crypto.base import PrfAlgorithm
 from pyipsec.crypto.signatures import Signer
+from pyipsec.memo import Memo
 
 __all__ = [
     "ANNOUNCED_HASHES",
@@ -115,18 +116,11 @@ def psk_auth(prf: PrfAlgorithm, secret: bytes, signed_octets: bytes) -> bytes:
 # The secrets are our configured pre-shared keys (the callers: ike_auth.py); bounded: full
 # means emptied.
 _PAD_KEYS_MAX = 256
-_pad_keys: dict[tuple[str, bytes], bytes] = {}
+_pad_keys: Memo[tuple[str, bytes], bytes] = Memo(_PAD_KEYS_MAX)
 
 
 def _pad_key(prf: PrfAlgorithm, secret: bytes) -> bytes:
-    key = (prf.name, secret)
-    found = _pad_keys.get(key)
-    if found is None:
-        found = prf.prf(secret, KEY_PAD)
-        if len(_pad_keys) >= _PAD_KEYS_MAX:
-            _pad_keys.clear()
-        _pad_keys[key] = found
-    return found
+    return _pad_keys.get((prf.name, secret), lambda: prf.prf(secret, KEY_PAD))
 
 
 def verify_psk_auth(

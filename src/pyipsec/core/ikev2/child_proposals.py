@@ -71,6 +71,7 @@ from pyipsec.crypto.base import EncryptionAlgorithm, IntegrityAlgorithm, KeyExch
 from pyipsec.dataplane.policy import Policy
 from pyipsec.dataplane.sad import SaProtocol
 from pyipsec.fastinit import fast_init
+from pyipsec.memo import IdentityMemo
 from pyipsec.wire.ikev2.constants import ProtocolId, TransformType
 from pyipsec.wire.ikev2.payloads import Proposal, SaPayload, Transform
 
@@ -115,25 +116,20 @@ class ChildChoice:
 # --- our configuration ----------------------------------------------------------------------
 
 
-# The algorithms of a proposal profile, by (profile identity, what): pure functions of the
-# immutable profile, asked for at every child the responder chooses (3 us of registry
-# lookups); the profile is kept beside them (its id is not reused while the entry lives).
-# Only answers are kept (a profile naming an unknown algorithm fails every time). Bounded:
-# full means emptied.
+# The algorithms of a proposal profile, by profile identity, then by what: pure functions of
+# the immutable profile, asked for at every child the responder chooses (3 us of registry
+# lookups). Only answers are kept (a profile naming an unknown algorithm fails every time).
 _ALGORITHMS_MAX = 256
-_algorithms: dict[tuple[int, str], tuple[ProposalProfile, Any]] = {}
+_algorithms: IdentityMemo[ProposalProfile, dict[str, Any]] = IdentityMemo(_ALGORITHMS_MAX)
 
 
 def _per_profile(
     profile: ProposalProfile, what: str, compute: Callable[[ProposalProfile], _T]
 ) -> _T:
-    hit = _algorithms.get((id(profile), what))
-    if hit is not None and hit[0] is profile:
-        return cast(_T, hit[1])
-    got = compute(profile)
-    if len(_algorithms) >= _ALGORITHMS_MAX:
-        _algorithms.clear()
-    _algorithms[(id(profile), what)] = (profile, got)
+    answers = _algorithms.get(profile, lambda _: {})
+    if what in answers:
+        return cast(_T, answers[what])
+    got = answers[what] = compute(profile)
     return got
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pyipsec.core.events import AuthenticationFailed, IkeSaEstablished, NegotiationFailed
 from pyipsec.core.profiles import AuthMethod
 from pyipsec.dataplane.policy import IPAddress
+from pyipsec.memo import Memo
 from pyipsec.wire.ikev2 import message as wm
 from pyipsec.wire.ikev2.constants import ExchangeType, IdType, NotifyType
 from pyipsec.wire.ikev2.header import Header
@@ -66,18 +67,15 @@ def our_id(eng: Ikev2Engine, sa: IkeSa, initiator: bool) -> IdPayload:
 # local one), a handful; bounded all the same, full means emptied. Saves building the
 # payload and the address's bytes (1 us) per IKE_AUTH on each side.
 _ADDRESS_IDS_MAX = 256
-_address_ids: dict[tuple[IPAddress, bool], IdPayload] = {}
+_address_ids: Memo[tuple[IPAddress, bool], IdPayload] = Memo(_ADDRESS_IDS_MAX)
 
 
 def _address_id(addr: IPAddress, initiator: bool) -> IdPayload:
-    found = _address_ids.get((addr, initiator))
-    if found is None:
+    def make() -> IdPayload:
         id_type = IdType.ID_IPV4_ADDR if addr.version == 4 else IdType.ID_IPV6_ADDR
-        found = IdPayload(id_type=id_type, data=addr.packed, initiator=initiator)
-        if len(_address_ids) >= _ADDRESS_IDS_MAX:
-            _address_ids.clear()
-        _address_ids[(addr, initiator)] = found
-    return found
+        return IdPayload(id_type=id_type, data=addr.packed, initiator=initiator)
+
+    return _address_ids.get((addr, initiator), make)
 
 
 def _signed_octets(sa: IkeSa, ident: IdPayload, *, by_initiator: bool) -> bytes:

@@ -66,6 +66,7 @@ from pyipsec.crypto.base import (
     UnknownAlgorithm,
 )
 from pyipsec.fastinit import fast_init
+from pyipsec.memo import IdentityMemo
 from pyipsec.wire.ikev2.constants import ProtocolId, TransformType
 from pyipsec.wire.ikev2.payloads import Proposal, SaPayload, Transform
 
@@ -183,20 +184,20 @@ class _PeerTables:
     offer: SaPayload
 
 
-# By the identity of the entry, the entry kept beside its tables (so its id is not reused
-# while they live); bounded by our configuration, and at most _TABLES_MAX: full means emptied.
+# By the identity of the entry (pyipsec/memo.py).
 _TABLES_MAX = 256
-_tables: dict[int, tuple[PeerProfile, _PeerTables]] = {}
+_tables: IdentityMemo[PeerProfile, _PeerTables | None] = IdentityMemo(_TABLES_MAX)
 
 
 def _tables_of(peer: PeerProfile) -> _PeerTables | None:
     """``peer``'s tables; None when the entry names something IKEv2 cannot carry: then the
     plain lookups run each time and raise their LocalProtocolError where they always did."""
-    hit = _tables.get(id(peer))
-    if hit is not None and hit[0] is peer:
-        return hit[1]
+    return _tables.get(peer, _make_tables)
+
+
+def _make_tables(peer: PeerProfile) -> _PeerTables | None:
     try:
-        tables = _PeerTables(
+        return _PeerTables(
             encryptions=tuple(_lookup_encryptions(peer)),
             integrity=_lookup_integrity(peer),
             prf=_lookup_prf(peer),
@@ -205,10 +206,6 @@ def _tables_of(peer: PeerProfile) -> _PeerTables | None:
         )
     except LocalProtocolError:
         return None
-    if len(_tables) >= _TABLES_MAX:
-        _tables.clear()
-    _tables[id(peer)] = (peer, tables)
-    return tables
 
 
 def _encryptions(peer: PeerProfile) -> Sequence[EncryptionAlgorithm]:
@@ -568,25 +565,24 @@ def check_reply(offer: SaPayload, reply: SaPayload) -> tuple[Proposal, dict[int,
 # ``t in transforms`` called Transform.__eq__ in Python up to once per offered transform
 # (check_reply: 4.0 -> 2.4 us for an IKE_SA_INIT reply). Our offers are made once per
 # configuration (``_PeerTables``, child_proposals), so this holds what our configuration
-# offers; bounded: full means emptied.
+# offers (pyipsec/memo.py).
 _OFFERED_MAX = 512
-_offered_cache: dict[
-    int, tuple[tuple[Transform, ...], frozenset[tuple[object, ...]], frozenset[int]]
-] = {}
+_offered_cache: IdentityMemo[
+    tuple[Transform, ...], tuple[frozenset[tuple[object, ...]], frozenset[int]]
+] = IdentityMemo(_OFFERED_MAX)
 
 
 def _offered(
     transforms: tuple[Transform, ...],
 ) -> tuple[frozenset[tuple[object, ...]], frozenset[int]]:
-    hit = _offered_cache.get(id(transforms))
-    if hit is not None and hit[0] is transforms:
-        return hit[1], hit[2]
+    return _offered_cache.get(transforms, _offered_sets)
+
+
+def _offered_sets(
+    transforms: tuple[Transform, ...],
+) -> tuple[frozenset[tuple[object, ...]], frozenset[int]]:
     fields = frozenset((t.type, t.id, t.key_length, t.other_attributes) for t in transforms)
-    types = frozenset(int(t.type) for t in transforms)
-    if len(_offered_cache) >= _OFFERED_MAX:
-        _offered_cache.clear()
-    _offered_cache[id(transforms)] = (transforms, fields, types)
-    return fields, types
+    return fields, frozenset(int(t.type) for t in transforms)
 
 
 def accept_ike_reply(
